@@ -1,0 +1,257 @@
+/*
+ * lattice.c -- block storage, index maps and halo exchange (see lattice.h and
+ * lattice_impl.h for the layout).
+ *
+ * The halo of one colour is refreshed after that colour's half sweep.  Only
+ * face neighbours matter for nearest-neighbour models, so there are at most
+ * six messages; their buffers are sized and allocated once in
+ * ising_lattice_create.  For an axis with a single rank the "neighbour" is
+ * this rank and the halo is filled by a local copy without MPI.
+ */
+#include "lattice_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ising/error.h"
+
+static int64_t xface_rows(const ising_lattice *l) { return l->n[1] * l->n[2]; }
+
+int ising_lattice_create(const ising_layout *lay, ising_lattice **out) {
+  *out = NULL;
+  ising_lattice *l = calloc(1, sizeof *l);
+  ISING_CHECK(l, ISING_ERR_MEM, "out of memory (lattice)");
+  l->dim = lay->dim;
+  for (int k = 0; k < 3; k++) {
+    l->L[k] = lay->L[k];
+    l->start[k] = lay->start[k];
+    l->n[k] = lay->n[k];
+    l->procs[k] = lay->procs[k];
+    l->nbr[k][0] = lay->nbr[k][0];
+    l->nbr[k][1] = lay->nbr[k][1];
+  }
+  l->comm = lay->group;
+  l->W = (l->n[0] + 3) / 2;
+  l->ny2 = l->n[1] + 2;
+  l->zh = l->dim == 3 ? 1 : 0;
+  l->nz2 = l->dim == 3 ? l->n[2] + 2 : 1;
+  /* A row's interior spans at most n0/2 + 1 half indices, which can straddle
+   * one more chunk than they fill; at least 16 chunks so that short rows
+   * share fills; +64 numbers keep SIMD tails in bounds. */
+  l->rnd_chunks = (l->n[0] / 2 + 2) / ISING_RNG_CHUNK + 2;
+  if (l->rnd_chunks < 16) l->rnd_chunks = 16;
+  size_t nspin = (size_t)(2 * l->W * l->ny2 * l->nz2) + 64; /* +64: SIMD tail slack */
+  l->spins = calloc(nspin, 1);
+  l->rnd = calloc((size_t)(l->rnd_chunks * ISING_RNG_CHUNK + 64), sizeof *l->rnd);
+  int ok = l->spins && l->rnd;
+  size_t face[3] = {(size_t)xface_rows(l), (size_t)(l->W * l->n[2]), (size_t)(l->W * l->n[1])};
+  for (int k = 0; k < l->dim && ok; k++) {
+    if (l->procs[k] == 1) continue;
+    for (int s = 0; s < 2; s++) {
+      l->sbuf[k][s] = malloc(face[k] + 1);
+      l->rbuf[k][s] = malloc(face[k] + 1);
+      ok = ok && l->sbuf[k][s] && l->rbuf[k][s];
+    }
+  }
+  if (!ok) {
+    ising_lattice_destroy(&l);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory allocating the %lld-site block",
+                     (long long)(lay->n[0] * lay->n[1] * lay->n[2]));
+  }
+  *out = l;
+  return ISING_OK;
+}
+
+int ising_lattice_destroy(ising_lattice **lat) {
+  if (!lat || !*lat) return ISING_OK;
+  ising_lattice *l = *lat;
+  for (int k = 0; k < 3; k++)
+    for (int s = 0; s < 2; s++) {
+      free(l->sbuf[k][s]);
+      free(l->rbuf[k][s]);
+    }
+  free(l->spins);
+  free(l->rnd);
+  free(l);
+  *lat = NULL;
+  return ISING_OK;
+}
+
+static int8_t *site_ptr(const ising_lattice *l, int64_t x, int64_t y, int64_t z) {
+  int64_t yl = y + 1, zl = z + l->zh, i = x + 1;
+  int c = (lat_row_parity(l, yl, zl) + (int)(i & 1)) & 1;
+  return lat_half(l, yl, zl, c) + (i >> 1);
+}
+
+int ising_lattice_get(const ising_lattice *l, int64_t x, int64_t y, int64_t z) {
+  return *site_ptr(l, x, y, z);
+}
+
+void ising_lattice_set(ising_lattice *l, int64_t x, int64_t y, int64_t z, int spin) {
+  *site_ptr(l, x, y, z) = (int8_t)spin;
+}
+
+void ising_lattice_extent(const ising_lattice *l, int64_t n[3], int64_t start[3]) {
+  for (int k = 0; k < 3; k++) {
+    if (n) n[k] = l->n[k];
+    if (start) start[k] = l->start[k];
+  }
+}
+
+int ising_lattice_dim(const ising_lattice *l) { return l->dim; }
+
+static int64_t wrap(int64_t g, int64_t L) { return ((g % L) + L) % L; }
+
+int64_t ising_lattice_global_index(const ising_lattice *l, int64_t x, int64_t y, int64_t z) {
+  int64_t gx = wrap(l->start[0] + x, l->L[0]), gy = wrap(l->start[1] + y, l->L[1]);
+  int64_t gz = l->dim == 3 ? wrap(l->start[2] + z, l->L[2]) : 0;
+  return gx + l->L[0] * (gy + l->L[1] * gz);
+}
+
+int ising_lattice_colour(const ising_lattice *l, int64_t x, int64_t y, int64_t z) {
+  int64_t g = l->start[0] + x + l->start[1] + y + (l->dim == 3 ? l->start[2] + z : 0);
+  return (int)(g & 1);
+}
+
+int64_t ising_lattice_bytes(const ising_lattice *l) { return 2 * l->W * l->ny2 * l->nz2; }
+
+int ising_lattice_fill_cold(ising_lattice *l, int spin) {
+  memset(l->spins, spin > 0 ? 1 : -1, (size_t)(2 * l->W * l->ny2 * l->nz2));
+  return ISING_OK;
+}
+
+int ising_lattice_fill_hot(ising_lattice *l, ising_rng_key key, uint32_t replica) {
+  const int64_t hx = l->L[0] / 2;
+  for (int c = 0; c < 2; c++) {
+    lat_window w = {0, 0};
+    uint32_t c3 = ising_rng_c3(replica, ISING_RNG_INIT, c);
+    for (int64_t z = lat_z0(l); z <= lat_z1(l); z++) {
+      uint64_t cap_end = (uint64_t)((lat_global_row(l, l->n[1], z) + 1) * hx - 1) / ISING_RNG_CHUNK;
+      for (int64_t y = 1; y <= l->n[1]; y++) {
+        int q = lat_row_parity(l, y, z);
+        int64_t h0, h1;
+        int dl;
+        lat_row_range(l, q, c, &h0, &h1, &dl);
+        if (h1 < h0) continue;
+        int64_t base = lat_global_row(l, y, z) * hx + lat_global_half_offset(l, q, c);
+        lat_window_need(l, &w, key, 0, c3, (uint64_t)(base + h0) / ISING_RNG_CHUNK,
+                        (uint64_t)(base + h1) / ISING_RNG_CHUNK, cap_end);
+        int8_t *s = lat_half(l, y, z, c);
+        const uint16_t *r = l->rnd + (base - (int64_t)w.first * ISING_RNG_CHUNK);
+        for (int64_t h = h0; h <= h1; h++) s[h] = (r[h] & 0x8000) ? -1 : 1;
+      }
+    }
+  }
+  ISING_CALL(ising_lattice_halo(l, 0));
+  return ising_lattice_halo(l, 1);
+}
+
+/* ----------------------------------------------------------- halo exchange */
+
+/* x faces: the interior site at i = 1 (to the - neighbour) or i = n0 (to the
+ * + neighbour) of every interior row whose site there has colour c. */
+static int64_t pack_x(const ising_lattice *l, int c, int64_t i, int8_t *buf) {
+  int64_t k = 0;
+  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
+    for (int64_t y = 1; y <= l->n[1]; y++)
+      if (((lat_row_parity(l, y, z) + i) & 1) == c) buf[k++] = lat_half(l, y, z, c)[i >> 1];
+  return k;
+}
+static int64_t unpack_x(ising_lattice *l, int c, int64_t i, const int8_t *buf) {
+  int64_t k = 0;
+  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
+    for (int64_t y = 1; y <= l->n[1]; y++)
+      if (((lat_row_parity(l, y, z) + i) & 1) == c) lat_half(l, y, z, c)[i >> 1] = buf[k++];
+  return k;
+}
+/* y and z faces: whole colour-c half rows of the plane y = j (axis 1) or
+ * z = j (axis 2), interior rows of the other axis only. */
+static int64_t copy_plane(ising_lattice *l, int axis, int c, int64_t j, int8_t *buf, int pack) {
+  int64_t k = 0, W = l->W;
+  int64_t lo = axis == 1 ? lat_z0(l) : 1, hi = axis == 1 ? lat_z1(l) : l->n[1];
+  for (int64_t o = lo; o <= hi; o++) {
+    int8_t *row = axis == 1 ? lat_half(l, j, o, c) : lat_half(l, o, j, c);
+    if (pack)
+      memcpy(buf + k, row, (size_t)W);
+    else
+      memcpy(row, buf + k, (size_t)W);
+    k += W;
+  }
+  return k;
+}
+static int64_t pack(ising_lattice *l, int axis, int c, int side, int8_t *buf) {
+  /* side 0: the face sent to the - neighbour (first interior layer) */
+  int64_t first = 1, last = l->n[axis];
+  if (axis == 0) return pack_x(l, c, side ? last : first, buf);
+  return copy_plane(l, axis, c, side ? last : first, buf, 1);
+}
+static int64_t unpack(ising_lattice *l, int axis, int c, int side, const int8_t *buf) {
+  /* side 0: the - halo layer (filled by the - neighbour's last layer) */
+  if (axis == 0) return unpack_x(l, c, side ? l->n[0] + 1 : 0, buf);
+  return copy_plane(l, axis, c, side ? l->n[axis] + 1 : 0, (int8_t *)buf, 0);
+}
+
+/* The self-neighbour case: halo layer side <- own opposite interior layer. */
+static void self_copy(ising_lattice *l, int axis, int c) {
+  int64_t n = l->n[axis];
+  if (axis == 0) {
+    for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
+      for (int64_t y = 1; y <= l->n[1]; y++) {
+        int q = lat_row_parity(l, y, z);
+        int8_t *h = lat_half(l, y, z, c);
+        if (((q + 0) & 1) == c) h[0] = h[n >> 1];             /* i=0 <- i=n0 */
+        if (((q + n + 1) & 1) == c) h[(n + 1) >> 1] = h[1 >> 1]; /* i=n0+1 <- i=1 */
+      }
+    return;
+  }
+  int64_t W = l->W;
+  int64_t lo = axis == 1 ? lat_z0(l) : 1, hi = axis == 1 ? lat_z1(l) : l->n[1];
+  for (int64_t o = lo; o <= hi; o++) {
+    if (axis == 1) {
+      memcpy(lat_half(l, 0, o, c), lat_half(l, n, o, c), (size_t)W);
+      memcpy(lat_half(l, n + 1, o, c), lat_half(l, 1, o, c), (size_t)W);
+    } else {
+      memcpy(lat_half(l, o, 0, c), lat_half(l, o, n, c), (size_t)W);
+      memcpy(lat_half(l, o, n + 1, c), lat_half(l, o, 1, c), (size_t)W);
+    }
+  }
+}
+
+int ising_lattice_halo(ising_lattice *l, int c) {
+  MPI_Request req[12];
+  int nreq = 0, ridx[3][2] = {{0}};
+  for (int k = 0; k < l->dim; k++) {
+    if (l->procs[k] == 1) {
+      self_copy(l, k, c);
+      continue;
+    }
+    /* receive side s from nbr[k][s]; it sent its face towards us with tag
+     * 2k + (1 - s) */
+    int64_t cap = k == 0 ? xface_rows(l) : l->W * (k == 1 ? l->n[2] : l->n[1]);
+    for (int s = 0; s < 2; s++) {
+      ridx[k][s] = nreq;
+      ISING_MPI(MPI_Irecv(l->rbuf[k][s], (int)cap, MPI_INT8_T, l->nbr[k][s], 2 * k + (1 - s),
+                          l->comm, &req[nreq++]));
+    }
+    for (int s = 0; s < 2; s++) {
+      int64_t cnt = pack(l, k, c, s, l->sbuf[k][s]);
+      ISING_MPI(MPI_Isend(l->sbuf[k][s], (int)cnt, MPI_INT8_T, l->nbr[k][s], 2 * k + s, l->comm,
+                          &req[nreq++]));
+    }
+  }
+  if (nreq == 0) return ISING_OK;
+  MPI_Status st[12];
+  ISING_MPI(MPI_Waitall(nreq, req, st));
+  for (int k = 0; k < l->dim; k++) {
+    if (l->procs[k] == 1) continue;
+    for (int s = 0; s < 2; s++) {
+      int got = 0;
+      ISING_MPI(MPI_Get_count(&st[ridx[k][s]], MPI_INT8_T, &got));
+      int64_t used = unpack(l, k, c, s, l->rbuf[k][s]);
+      ISING_CHECK(used == got, ISING_ERR_INTERNAL,
+                  "halo size mismatch on axis %d: received %d sites, expected %lld", k, got,
+                  (long long)used);
+    }
+  }
+  return ISING_OK;
+}
