@@ -1,0 +1,53 @@
+/*
+ * model.h -- couplings, field, temperature and the acceptance tables.
+ *
+ * For a site with spin s and neighbour sum nb (2d neighbours, nb in
+ * -2d, -2d+2, ..., 2d) the local energy change of a flip is
+ *     dE = 2 s (J nb + H).
+ * A table entry is indexed by idx = (s > 0 ? 2d+1 : 0) + (nb + 2d) / 2 and
+ * holds a 32-bit threshold t: the move (Metropolis: flip; heat bath: set the
+ * spin to +1) happens iff the site's 32-bit uniform u satisfies u <= t, with
+ *     t = ceil(p 2^32) - 1   (p = 1 gives t = 2^32 - 1, always)
+ * so that P(u <= t) = p exactly to the 2^-32 resolution of u.  For
+ * Metropolis p = min(1, exp(-beta dE)); for heat bath p = P(s -> +1) =
+ * 1 / (1 + exp(-2 beta (J nb + H))), the same for both s.
+ */
+#ifndef ISING_MODEL_H
+#define ISING_MODEL_H
+
+#include <stdint.h>
+
+#include "ising/config.h"
+
+#define ISING_MODEL_TABLE 32 /* padded for a 32-lane SIMD permute */
+
+typedef struct ising_model {
+  int dim;
+  double J, H, T, beta;
+  ising_algorithm algorithm;
+  int z;       /* coordination number 2d */
+  int entries; /* 2 (2d + 1) */
+  uint32_t thr[ISING_MODEL_TABLE];
+  uint16_t thr_hi[ISING_MODEL_TABLE], thr_lo[ISING_MODEL_TABLE];
+} ising_model;
+
+/* Tables for dimension `dim` (2 or 3), J, H, T > 0 and the algorithm. */
+int ising_model_init(ising_model *m, int dim, double J, double H, double T,
+                     ising_algorithm algorithm);
+
+/* Table index of a spin s (+-1) with neighbour sum nb. */
+static inline int ising_model_index(const ising_model *m, int s, int nb) {
+  return (s > 0 ? m->z + 1 : 0) + (nb + m->z) / 2;
+}
+
+/* Probability p behind an entry, and the threshold of a probability. */
+double ising_model_probability(const ising_model *m, int s, int nb);
+uint32_t ising_model_threshold(double p);
+
+/* Energy of a configuration from its bond sum B = sum_<ij> s_i s_j and
+ * magnetisation M: E = -J B - H M. */
+static inline double ising_model_energy(const ising_model *m, int64_t B, int64_t M) {
+  return -m->J * (double)B - m->H * (double)M;
+}
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * update.h -- sweep kernels: one half sweep (one checkerboard colour).
+ *
+ * A kernel sees a lattice block, a model and a random stream (key, replica,
+ * sweep), never MPI: the engine refreshes the halo of the colour just
+ * updated (ising_lattice_halo) between the two half sweeps.  Two
+ * implementations make the same decisions bit for bit: the reference kernel
+ * (natural site order, one scalar Random123 call per number: readable, slow,
+ * the oracle) and the fast kernel (colour-split rows, numbers in SIMD
+ * chunks, AVX-512 where available).  A site's move uses its 32-bit uniform
+ * u = hi << 16 | lo (rng.h) and the threshold rule of model.h.
+ */
+#ifndef ISING_UPDATE_H
+#define ISING_UPDATE_H
+
+#include <stdint.h>
+
+#include "ising/config.h"
+#include "ising/lattice.h"
+#include "ising/model.h"
+#include "ising/rng.h"
+
+typedef struct ising_stream {
+  ising_rng_key key;
+  uint32_t replica;
+} ising_stream;
+
+/* Update every interior site of `colour` of the block for sweep `sweep`.
+ * Does not touch halos. */
+void ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
+                       ising_stream stream, uint64_t sweep, int colour);
+
+/* Name of the kernel that `kind` selects in this build ("reference",
+ * "fast/avx512", "fast/portable"). */
+const char *ising_update_kernel_name(ising_kernel_kind kind);
+
+#endif
