@@ -1,0 +1,85 @@
+/*
+ * config.h -- the input deck: parsing (libinih), validation, --set overrides.
+ *
+ * A deck is an INI file with the sections [lattice], [model], [montecarlo],
+ * [measurement] and [output] (README: "Deck reference").  Parsing and
+ * validation know nothing of MPI or HDF5, so the parser can be fuzzed on its
+ * own; checks that need the machine (rank tiling, output path) live with the
+ * modules that own those facts and use ising_config_where() to name the key.
+ * Every error is one line: "deck.ini:12: [lattice] L = 17: L must be even".
+ */
+#ifndef ISING_CONFIG_H
+#define ISING_CONFIG_H
+
+#include <stdint.h>
+
+#define ISING_MAX_DIM 3
+#define ISING_PATH_MAX 4096
+
+typedef enum { ISING_ALG_METROPOLIS = 0, ISING_ALG_HEATBATH = 1 } ising_algorithm;
+typedef enum { ISING_START_HOT = 0, ISING_START_COLD = 1 } ising_start;
+/* Which implementation of the sweep: the readable reference kernel (the
+ * oracle) or the vectorised one (bit-identical to it, tested). */
+typedef enum {
+  ISING_KERNEL_FAST = 0,
+  ISING_KERNEL_REFERENCE = 1,
+  ISING_KERNEL_PORTABLE = 2 /* the fast kernel without SIMD intrinsics (tests, bench) */
+} ising_kernel_kind;
+
+typedef struct ising_config {
+  /* [lattice] */
+  int dim;                   /* 2 or 3 */
+  int64_t L[ISING_MAX_DIM];  /* extent per axis, x (fastest) first; even, >= 2 */
+  /* [model] */
+  double J; /* nearest-neighbour coupling, any sign, finite */
+  double H; /* field, finite */
+  double T; /* temperature, > 0, finite */
+  /* [montecarlo] */
+  ising_algorithm algorithm;
+  ising_start start;
+  ising_kernel_kind kernel;
+  uint64_t seed;
+  int64_t thermalization; /* sweeps before measuring, >= 0 */
+  int64_t sweeps;         /* measured sweeps, >= 1 */
+  /* [measurement] */
+  int64_t interval; /* measure every `interval` sweeps, 1 <= interval <= sweeps */
+  /* [output] */
+  char file[ISING_PATH_MAX]; /* output HDF5 file, relative to the cwd */
+  double progress;           /* seconds between progress lines, 0 = off */
+
+  /* provenance */
+  char deck_name[ISING_PATH_MAX]; /* path the deck was read from */
+  char *deck_text;                /* full deck text, then the --set lines */
+  struct ising_config_entry *entries; /* where each key was set (private) */
+  int n_entries;
+} ising_config;
+
+/* Defaults of every key (README lists them). deck_text stays NULL. */
+void ising_config_defaults(ising_config *cfg);
+
+/* Parse `text` (the content of a deck named `name`) and then the `nset`
+ * overrides "section.key=value", validate, and fill *cfg.  On failure return
+ * ISING_ERR_INPUT with a one-line message (see error.h) and leave *cfg
+ * freed (safe to ising_config_free again). */
+int ising_config_parse_string(const char *text, const char *name, int nset,
+                              char *const *set, ising_config *cfg);
+
+/* Read the file `path` and call ising_config_parse_string.  A missing or
+ * unreadable deck is ISING_ERR_INPUT naming the path. */
+int ising_config_parse_file(const char *path, int nset, char *const *set,
+                            ising_config *cfg);
+
+/* Where a key got its value, for messages of later checks:
+ * "deck.ini:3: [lattice] L = 10", "--set lattice.L=10", or
+ * "[lattice] L = 64 (default)".  Writes at most `size` bytes to `buf`
+ * and returns buf. */
+const char *ising_config_where(const ising_config *cfg, const char *section,
+                               const char *key, char *buf, int size);
+
+/* Number of sites (product of L). */
+int64_t ising_config_sites(const ising_config *cfg);
+
+/* Release what parse allocated; safe on a defaults-only or freed config. */
+void ising_config_free(ising_config *cfg);
+
+#endif

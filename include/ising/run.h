@@ -1,0 +1,41 @@
+/*
+ * run.h -- the engine: from a validated deck to an output file and a summary.
+ *
+ * The engine owns the schedule (thermalisation, sweeps, measurement
+ * interval), the sweep counter that keys the random numbers, the halo
+ * refreshes between half sweeps, progress lines and the output file.  The
+ * physics of a sweep and of a measurement belong to update/observe.
+ */
+#ifndef ISING_RUN_H
+#define ISING_RUN_H
+
+#include <mpi.h>
+
+#include "ising/config.h"
+#include "ising/exact.h"
+#include "ising/stats.h"
+
+typedef struct ising_run_options {
+  int force;   /* overwrite an existing output file */
+  int quiet;   /* no progress lines and no summary table */
+} ising_run_options;
+
+typedef struct ising_run_result {
+  ising_summary summary;
+  double wall_seconds;
+  double flips_per_ns; /* sweep throughput of the whole run, all ranks */
+  int64_t sweeps_done;
+  int have_kaufman, have_onsager, have_enum;
+  ising_exact_obs kaufman, onsager, enumeration;
+} ising_run_result;
+
+/* Run `cfg` on the ranks of `comm` (collective).  Bad input (rank count,
+ * output path, too few measurements) is ISING_ERR_INPUT before anything is
+ * written.  `res` may be NULL. */
+int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *opt,
+              ising_run_result *res);
+
+/* `ising bench` with its command-line arguments (after "bench"). */
+int ising_bench(MPI_Comm comm, int argc, char **argv);
+
+#endif

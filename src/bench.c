@@ -1,0 +1,142 @@
+/*
+ * bench.c -- `ising bench`: the sweep kernel alone, timed.
+ *
+ * Sets up the same layout, lattice and model as a run (hot start), performs
+ * a few warm-up sweeps, then times `repeat` blocks of `sweeps` full sweeps
+ * (both half sweeps and both halo refreshes, no measurement, no I/O) and
+ * reports spin flips attempted per nanosecond: in total and per rank (per
+ * core when one rank runs on each core), median over the blocks, slowest
+ * rank's time.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ising/error.h"
+#include "ising/lattice.h"
+#include "ising/layout.h"
+#include "ising/run.h"
+#include "ising/update.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int parse_long(const char *opt, const char *s, long lo, long hi, long *v) {
+  char *end;
+  long x = strtol(s, &end, 10);
+  ISING_CHECK(*s && !*end && x >= lo && x <= hi, ISING_ERR_INPUT,
+              "ising bench: %s %s: expected an integer in [%ld, %ld]", opt, s, lo, hi);
+  *v = x;
+  return ISING_OK;
+}
+
+static int parse_double(const char *opt, const char *s, double *v) {
+  char *end;
+  double x = strtod(s, &end);
+  ISING_CHECK(*s && !*end && isfinite(x), ISING_ERR_INPUT, "ising bench: %s %s: expected a number", opt, s);
+  *v = x;
+  return ISING_OK;
+}
+
+int ising_bench(MPI_Comm comm, int argc, char **argv) {
+  ising_config cfg;
+  ising_config_defaults(&cfg);
+  cfg.L[0] = cfg.L[1] = cfg.L[2] = 2048;
+  cfg.T = 2.269;
+  long sweeps = 20, repeat = 5, dim = 2, L = 2048;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value", a);
+    const char *v = argv[++i];
+    if (!strcmp(a, "--dim"))
+      ISING_CALL(parse_long(a, v, 2, 3, &dim));
+    else if (!strcmp(a, "--L"))
+      ISING_CALL(parse_long(a, v, 2, 1L << 20, &L));
+    else if (!strcmp(a, "--T"))
+      ISING_CALL(parse_double(a, v, &cfg.T));
+    else if (!strcmp(a, "--H"))
+      ISING_CALL(parse_double(a, v, &cfg.H));
+    else if (!strcmp(a, "--sweeps"))
+      ISING_CALL(parse_long(a, v, 1, 1L << 30, &sweeps));
+    else if (!strcmp(a, "--repeat"))
+      ISING_CALL(parse_long(a, v, 1, 1000, &repeat));
+    else if (!strcmp(a, "--algorithm") && !strcmp(v, "metropolis"))
+      cfg.algorithm = ISING_ALG_METROPOLIS;
+    else if (!strcmp(a, "--algorithm") && !strcmp(v, "heatbath"))
+      cfg.algorithm = ISING_ALG_HEATBATH;
+    else if (!strcmp(a, "--kernel") && !strcmp(v, "fast"))
+      cfg.kernel = ISING_KERNEL_FAST;
+    else if (!strcmp(a, "--kernel") && !strcmp(v, "reference"))
+      cfg.kernel = ISING_KERNEL_REFERENCE;
+    else if (!strcmp(a, "--kernel") && !strcmp(v, "portable"))
+      cfg.kernel = ISING_KERNEL_PORTABLE;
+    else
+      return ISING_ERR(ISING_ERR_INPUT,
+                       "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
+                       "(even), --T T, --H H, --sweeps N, --repeat N, --algorithm "
+                       "metropolis|heatbath, --kernel fast|reference|portable",
+                       a, v);
+  }
+  ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
+  ISING_CHECK(cfg.T > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
+  cfg.dim = (int)dim;
+  for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
+
+  ising_layout *lay = NULL;
+  ising_lattice *lat = NULL;
+  double *rate = calloc((size_t)repeat, sizeof *rate);
+  ISING_CHECK(rate, ISING_ERR_MEM, "out of memory");
+  int rc = ising_layout_create(comm, &cfg, 0, &lay);
+  if (!rc) rc = ising_lattice_create(lay, &lat);
+  ising_model m;
+  if (!rc) rc = ising_model_init(&m, cfg.dim, cfg.J, cfg.H, cfg.T, cfg.algorithm);
+  ising_stream st = {ising_rng_key_from_seed(cfg.seed), 0};
+  if (!rc) rc = ising_lattice_fill_hot(lat, st.key, 0);
+  double N = (double)ising_config_sites(&cfg);
+  uint64_t t = 0;
+  for (int w = 0; w < 3 && !rc; w++, t++)
+    for (int c = 0; c < 2 && !rc; c++) {
+      ising_update_half(lat, &m, cfg.kernel, st, t, c);
+      rc = ising_lattice_halo(lat, c);
+    }
+  for (long r = 0; r < repeat && !rc; r++) {
+    rc = ising_mpi_check(MPI_Barrier(lay->world), "MPI_Barrier", __FILE__, __LINE__);
+    double t0 = MPI_Wtime();
+    for (long s = 0; s < sweeps && !rc; s++, t++)
+      for (int c = 0; c < 2 && !rc; c++) {
+        ising_update_half(lat, &m, cfg.kernel, st, t, c);
+        rc = ising_lattice_halo(lat, c);
+      }
+    double dt = MPI_Wtime() - t0;
+    if (!rc) rc = ising_world_max_double(lay, &dt);
+    rate[r] = N * (double)sweeps / dt * 1e-9;
+  }
+  if (!rc && lay->world_rank == 0) {
+    double *sorted = malloc((size_t)repeat * sizeof *sorted);
+    if (sorted) {
+      memcpy(sorted, rate, (size_t)repeat * sizeof *sorted);
+      qsort(sorted, (size_t)repeat, sizeof *sorted, cmp_double);
+      double med = repeat % 2 ? sorted[repeat / 2] : 0.5 * (sorted[repeat / 2 - 1] + sorted[repeat / 2]);
+      int64_t n[3];
+      ising_lattice_extent(lat, n, NULL);
+      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, %d rank%s (grid", dim, L, cfg.T, cfg.H,
+             cfg.algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis",
+             ising_update_kernel_name(cfg.kernel), lay->world_size, lay->world_size > 1 ? "s" : "");
+      for (int k = 0; k < cfg.dim; k++) printf("%s%d", k ? "x" : " ", lay->procs[k]);
+      printf("), %ld sweeps x %ld repeats\n", sweeps, repeat);
+      printf("bench: spin flips per ns: median %.3f per rank, %.3f in total; each repeat (total):",
+             med / lay->world_size, med);
+      for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
+      printf("\nbench: memory %.4f bytes/site including halos on rank 0\n",
+             (double)ising_lattice_bytes(lat) / (double)(n[0] * n[1] * n[2]));
+      free(sorted);
+    }
+  }
+  free(rate);
+  ising_lattice_destroy(&lat);
+  int rc2 = ising_layout_destroy(&lay);
+  return rc ? rc : rc2;
+}

@@ -1,0 +1,329 @@
+/*
+ * h5io.c -- the output file (layout in h5io.h).
+ *
+ * Every HDF5 return value is checked; HDF5's own error printing is switched
+ * off and the failing call is named in our message instead.  Property lists
+ * are made once per file.  Time-series datasets are chunked and extendable,
+ * so a run appends rows as it goes and a reader can follow it.
+ */
+#include "ising/h5io.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ising/error.h"
+#include "ising/layout.h"
+#include "ising/version.h"
+
+#define FORMAT_VERSION 1
+#define SERIES_CHUNK 4096
+
+static const char *const series_names[5] = {"e", "m", "m_abs", "m2", "m4"};
+
+struct ising_output {
+  hid_t file, fapl;
+  hid_t series[5], sweep;
+  int rank;
+  int64_t rows;
+  char path[ISING_PATH_MAX];
+};
+
+static int h5fail(const char *what, const char *path, const char *file, int line) {
+  return ising_err_set(ISING_ERR_HDF5, file, line, "HDF5 error in %s while writing '%s'", what,
+                       path);
+}
+#define H5CHK(expr, what)                                                      \
+  do {                                                                         \
+    if ((expr) < 0) return h5fail((what), o->path, __FILE__, __LINE__);       \
+  } while (0)
+
+int ising_output_check(MPI_Comm comm, const ising_config *cfg, int force) {
+  int rank;
+  ISING_MPI(MPI_Comm_rank(comm, &rank));
+  int rc = ISING_OK;
+  if (rank == 0) {
+    char where[ISING_PATH_MAX + 64];
+    ising_config_where(cfg, "output", "file", where, sizeof where);
+    struct stat sb;
+    char dir[ISING_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", cfg->file);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+      snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+      dir[1] = '\0';
+    else
+      *slash = '\0';
+    if (stat(cfg->file, &sb) == 0 && !force)
+      rc = ISING_ERR(ISING_ERR_INPUT,
+                     "%s: output file exists; choose another name or pass --force to overwrite it",
+                     where);
+    else if (stat(cfg->file, &sb) == 0 && S_ISDIR(sb.st_mode))
+      rc = ISING_ERR(ISING_ERR_INPUT, "%s: is a directory, not a file", where);
+    else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      rc = ISING_ERR(ISING_ERR_INPUT, "%s: directory '%s' does not exist", where, dir);
+    else if (access(dir, W_OK) != 0)
+      rc = ISING_ERR(ISING_ERR_INPUT, "%s: directory '%s' is not writable (%s)", where, dir,
+                     strerror(errno));
+    else if (stat(cfg->file, &sb) == 0 && access(cfg->file, W_OK) != 0)
+      rc = ISING_ERR(ISING_ERR_INPUT, "%s: file is not writable (%s)", where, strerror(errno));
+  }
+  ISING_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+  if (rc != ISING_OK && rank != 0)
+    return ISING_ERR(rc, "output check failed on rank 0 (see its message)");
+  return rc;
+}
+
+/* ---------------------------------------------------------- attributes */
+
+static int attr_write(ising_output *o, hid_t obj, const char *name, hid_t type, int n,
+                      const void *data) {
+  hsize_t dims = (hsize_t)n;
+  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
+  H5CHK(sp, "H5Screate (attribute)");
+  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t w = a >= 0 ? H5Awrite(a, type, data) : -1;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  H5CHK(w, name);
+  return ISING_OK;
+}
+static int attr_i64(ising_output *o, hid_t obj, const char *name, int n, const int64_t *v) {
+  return attr_write(o, obj, name, H5T_NATIVE_INT64, n, v);
+}
+static int attr_u64(ising_output *o, hid_t obj, const char *name, uint64_t v) {
+  return attr_write(o, obj, name, H5T_NATIVE_UINT64, 1, &v);
+}
+static int attr_f64(ising_output *o, hid_t obj, const char *name, double v) {
+  return attr_write(o, obj, name, H5T_NATIVE_DOUBLE, 1, &v);
+}
+static int attr_str(ising_output *o, hid_t obj, const char *name, const char *s) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5CHK(t, "H5Tcopy");
+  size_t len = strlen(s);
+  herr_t e = H5Tset_size(t, len > 0 ? len : 1);
+  if (e >= 0) e = H5Tset_strpad(t, H5T_STR_NULLTERM);
+  int rc = e < 0 ? h5fail("H5Tset_size", o->path, __FILE__, __LINE__)
+                 : attr_write(o, obj, name, t, 1, len > 0 ? s : "");
+  H5Tclose(t);
+  return rc;
+}
+
+/* A scalar string dataset (the deck text). */
+static int dataset_str(ising_output *o, const char *name, const char *s) {
+  size_t len = strlen(s);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5CHK(t, "H5Tcopy");
+  H5CHK(H5Tset_size(t, len > 0 ? len : 1), "H5Tset_size");
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t d = H5Dcreate2(o->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t w = 0;
+  if (d >= 0 && o->rank == 0) w = H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, len > 0 ? s : " ");
+  if (d >= 0) H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5CHK(d, "H5Dcreate2 (/deck)");
+  H5CHK(w, "H5Dwrite (/deck)");
+  return ISING_OK;
+}
+
+static int write_parameters(ising_output *o, const ising_config *cfg, const int grid[3],
+                            const char *kernel, int nranks) {
+  hid_t g = H5Gcreate2(o->file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5CHK(g, "H5Gcreate2 (/parameters)");
+  int64_t dim = cfg->dim, N = ising_config_sites(cfg);
+  int rc = attr_i64(o, g, "dim", 1, &dim);
+  if (!rc) rc = attr_i64(o, g, "L", cfg->dim, cfg->L);
+  if (!rc) rc = attr_i64(o, g, "N", 1, &N);
+  if (!rc) rc = attr_f64(o, g, "J", cfg->J);
+  if (!rc) rc = attr_f64(o, g, "H", cfg->H);
+  if (!rc) rc = attr_f64(o, g, "T", cfg->T);
+  if (!rc) rc = attr_f64(o, g, "beta", 1.0 / cfg->T);
+  if (!rc) rc = attr_str(o, g, "algorithm", cfg->algorithm == ISING_ALG_HEATBATH ? "heatbath" : "metropolis");
+  if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
+  if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel == ISING_KERNEL_REFERENCE ? "reference" : "fast");
+  if (!rc) rc = attr_u64(o, g, "seed", cfg->seed);
+  if (!rc) rc = attr_i64(o, g, "thermalization", 1, &cfg->thermalization);
+  if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
+  if (!rc) rc = attr_i64(o, g, "interval", 1, &cfg->interval);
+  H5Gclose(g);
+  if (rc) return rc;
+
+  int64_t fmt = FORMAT_VERSION, nr = nranks, pg[3] = {grid[0], grid[1], grid[2]};
+  char created[64];
+  time_t now = time(NULL);
+  struct tm tmv;
+  strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
+  ISING_CALL(attr_str(o, o->file, "program", "ising"));
+  ISING_CALL(attr_i64(o, o->file, "format_version", 1, &fmt));
+  ISING_CALL(attr_str(o, o->file, "version", ising_version));
+  ISING_CALL(attr_str(o, o->file, "git_commit", ising_git_commit));
+  ISING_CALL(attr_str(o, o->file, "created", created));
+  ISING_CALL(attr_i64(o, o->file, "mpi_ranks", 1, &nr));
+  ISING_CALL(attr_i64(o, o->file, "process_grid", cfg->dim, pg));
+  ISING_CALL(attr_str(o, o->file, "kernel", kernel));
+  ISING_CALL(attr_str(o, o->file, "status", "running"));
+  return ISING_OK;
+}
+
+static int create_series(ising_output *o) {
+  hid_t g = H5Gcreate2(o->file, "timeseries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5CHK(g, "H5Gcreate2 (/timeseries)");
+  hsize_t d3[3] = {1, 1, 0}, m3[3] = {1, 1, H5S_UNLIMITED}, c3[3] = {1, 1, SERIES_CHUNK};
+  hsize_t d1 = 0, m1 = H5S_UNLIMITED, c1 = SERIES_CHUNK;
+  hid_t sp3 = H5Screate_simple(3, d3, m3), sp1 = H5Screate_simple(1, &d1, &m1);
+  hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p1 = H5Pcreate(H5P_DATASET_CREATE);
+  int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3) < 0 ||
+            H5Pset_chunk(p1, 1, &c1) < 0;
+  for (int i = 0; i < 5 && !bad; i++) {
+    o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
+    bad = o->series[i] < 0;
+  }
+  if (!bad) {
+    o->sweep = H5Dcreate2(g, "sweep", H5T_NATIVE_INT64, sp1, H5P_DEFAULT, p1, H5P_DEFAULT);
+    bad = o->sweep < 0;
+  }
+  H5Pclose(p3);
+  H5Pclose(p1);
+  H5Sclose(sp3);
+  H5Sclose(sp1);
+  H5Gclose(g);
+  if (bad) return h5fail("creating /timeseries", o->path, __FILE__, __LINE__);
+  return ISING_OK;
+}
+
+int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const int grid[3],
+                        const char *kernel, ising_output **out) {
+  *out = NULL;
+  ising_output *o = calloc(1, sizeof *o);
+  ISING_CHECK(o, ISING_ERR_MEM, "out of memory (output)");
+  o->file = o->fapl = o->sweep = -1;
+  for (int i = 0; i < 5; i++) o->series[i] = -1;
+  snprintf(o->path, sizeof o->path, "%s", cfg->file);
+  int nranks;
+  int rc = ising_mpi_check(MPI_Comm_rank(comm, &o->rank), "MPI_Comm_rank", __FILE__, __LINE__);
+  if (!rc) rc = ising_mpi_check(MPI_Comm_size(comm, &nranks), "MPI_Comm_size", __FILE__, __LINE__);
+  if (!rc) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    o->fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (o->fapl < 0 || H5Pset_fapl_mpio(o->fapl, comm, MPI_INFO_NULL) < 0)
+      rc = h5fail("H5Pset_fapl_mpio", o->path, __FILE__, __LINE__);
+  }
+  if (!rc) {
+    o->file = H5Fcreate(o->path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, o->fapl);
+    if (o->file < 0)
+      rc = ISING_ERR(ISING_ERR_IO, "cannot create output file '%s'%s", o->path,
+                     force ? "" : " (does it exist already? --force overwrites)");
+  }
+  if (!rc) rc = dataset_str(o, "deck", cfg->deck_text ? cfg->deck_text : "");
+  if (!rc) rc = write_parameters(o, cfg, grid, kernel, nranks);
+  if (!rc) rc = create_series(o);
+  if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  if (rc) {
+    ising_output_close(&o);
+    return rc;
+  }
+  *out = o;
+  return ISING_OK;
+}
+
+int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep, const double *e,
+                        const double *m, const double *m_abs, const double *m2,
+                        const double *m4) {
+  if (n <= 0) return ISING_OK;
+  const double *cols[5] = {e, m, m_abs, m2, m4};
+  hsize_t total3[3] = {1, 1, (hsize_t)(o->rows + n)}, total1 = (hsize_t)(o->rows + n);
+  hsize_t start3[3] = {0, 0, (hsize_t)o->rows}, count3[3] = {1, 1, (hsize_t)n};
+  hsize_t start1 = (hsize_t)o->rows, count1 = (hsize_t)n;
+  for (int i = 0; i <= 5; i++) {
+    hid_t d = i < 5 ? o->series[i] : o->sweep;
+    H5CHK(i < 5 ? H5Dset_extent(d, total3) : H5Dset_extent(d, &total1), "H5Dset_extent (/timeseries)");
+    hid_t fs = H5Dget_space(d);
+    H5CHK(fs, "H5Dget_space");
+    herr_t e1 = i < 5 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start3, NULL, count3, NULL)
+                      : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start1, NULL, &count1, NULL);
+    hid_t ms = H5Screate_simple(1, &count1, NULL);
+    herr_t w = 0;
+    if (o->rank == 0 && e1 >= 0 && ms >= 0)
+      w = i < 5 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, cols[i])
+                : H5Dwrite(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, sweep);
+    if (ms >= 0) H5Sclose(ms);
+    H5Sclose(fs);
+    H5CHK(e1, "H5Sselect_hyperslab");
+    H5CHK(ms, "H5Screate_simple");
+    H5CHK(w, "H5Dwrite (/timeseries)");
+  }
+  o->rows += n;
+  H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
+  return ISING_OK;
+}
+
+/* Open "a/b", creating missing groups. */
+static hid_t open_groups(ising_output *o, const char *path) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", path);
+  hid_t cur = H5Gopen2(o->file, "/", H5P_DEFAULT);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, "/", &save); tok && cur >= 0; tok = strtok_r(NULL, "/", &save)) {
+    htri_t ex = H5Lexists(cur, tok, H5P_DEFAULT);
+    hid_t next = ex > 0 ? H5Gopen2(cur, tok, H5P_DEFAULT)
+                        : H5Gcreate2(cur, tok, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Gclose(cur);
+    cur = next;
+  }
+  return cur;
+}
+
+int ising_output_write_values(ising_output *o, const char *group, int n_names,
+                              const char *const *names, int n_T, const double *values) {
+  hid_t g = open_groups(o, group);
+  H5CHK(g, "H5Gcreate2 (values)");
+  hsize_t dims = (hsize_t)n_T;
+  hid_t sp = H5Screate_simple(1, &dims, NULL);
+  int rc = sp < 0 ? h5fail("H5Screate_simple", o->path, __FILE__, __LINE__) : ISING_OK;
+  for (int i = 0; i < n_names && !rc; i++) {
+    hid_t d = H5Dcreate2(g, names[i], H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = 0;
+    if (d >= 0 && o->rank == 0)
+      w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values + (size_t)i * (size_t)n_T);
+    if (d >= 0) H5Dclose(d);
+    if (d < 0 || w < 0) rc = h5fail(names[i], o->path, __FILE__, __LINE__);
+  }
+  if (sp >= 0) H5Sclose(sp);
+  H5Gclose(g);
+  return rc;
+}
+
+int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
+                        double wall_seconds, double flips_per_ns) {
+  H5CHK(H5Adelete(o->file, "status"), "H5Adelete (status)");
+  ISING_CALL(attr_str(o, o->file, "status", status));
+  ISING_CALL(attr_i64(o, o->file, "sweeps_done", 1, &sweeps_done));
+  ISING_CALL(attr_f64(o, o->file, "wall_seconds", wall_seconds));
+  ISING_CALL(attr_f64(o, o->file, "flips_per_ns", flips_per_ns));
+  H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
+  return ISING_OK;
+}
+
+int ising_output_close(ising_output **op) {
+  if (!op || !*op) return ISING_OK;
+  ising_output *o = *op;
+  int bad = 0;
+  for (int i = 0; i < 5; i++)
+    if (o->series[i] >= 0) bad |= H5Dclose(o->series[i]) < 0;
+  if (o->sweep >= 0) bad |= H5Dclose(o->sweep) < 0;
+  if (o->file >= 0) bad |= H5Fclose(o->file) < 0;
+  if (o->fapl >= 0) bad |= H5Pclose(o->fapl) < 0;
+  char path[ISING_PATH_MAX];
+  snprintf(path, sizeof path, "%s", o->path);
+  free(o);
+  *op = NULL;
+  if (bad) return ising_err_set(ISING_ERR_HDF5, __FILE__, __LINE__, "HDF5 error closing '%s'", path);
+  return ISING_OK;
+}

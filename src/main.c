@@ -1,0 +1,152 @@
+/*
+ * main.c -- the `ising` command: set-up, dispatch, exit status.
+ *
+ *   ising run DECK [--set section.key=value ...] [--force] [--quiet]
+ *   ising bench [--dim D] [--L L] [--T T] [--H H] [--sweeps N] [--repeat N]
+ *               [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]
+ *   ising --version | --help
+ *
+ * Exit status (README): 0 finished; 1 runtime failure (MPI, HDF5, I/O,
+ * memory, internal); 2 bad input (deck, options, rank count, output path).
+ * Rank 0 reads the deck and broadcasts its text, so every rank parses the
+ * same bytes and reaches the same verdict.
+ */
+#include <errno.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ising/config.h"
+#include "ising/error.h"
+#include "ising/layout.h"
+#include "ising/run.h"
+#include "ising/version.h"
+
+enum { EXIT_FINISHED = 0, EXIT_FAILURE_RUNTIME = 1, EXIT_BAD_INPUT = 2 };
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: ising run DECK [--set section.key=value ...] [--force] [--quiet]\n"
+          "       ising bench [--dim 2|3] [--L N] [--T T] [--H H] [--sweeps N] [--repeat N]\n"
+          "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]\n"
+          "       ising --version | --help\n"
+          "exit status: 0 finished, 1 runtime failure, 2 bad input\n");
+}
+
+/* Rank 0 reads the deck; all ranks receive its text (NULL on failure). */
+static int read_deck(MPI_Comm comm, const char *path, char **text) {
+  int rank;
+  ISING_MPI(MPI_Comm_rank(comm, &rank));
+  long len = -1;
+  char *buf = NULL;
+  int err = 0;
+  if (rank == 0) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      err = errno;
+    } else {
+      if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)len + 1);
+        if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+          err = buf ? EIO : ENOMEM;
+          len = -1;
+        }
+      } else {
+        err = errno ? errno : EIO;
+        len = -1;
+      }
+      fclose(f);
+    }
+    if (err) len = -1;
+  }
+  ISING_MPI(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
+  ISING_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  if (len < 0) {
+    free(buf);
+    return ISING_ERR(ISING_ERR_INPUT, "cannot read deck '%s': %s", path, strerror(err ? err : EIO));
+  }
+  if (rank != 0) {
+    buf = malloc((size_t)len + 1);
+    ISING_CHECK(buf, ISING_ERR_MEM, "out of memory reading the deck");
+  }
+  if (len > 0) ISING_MPI(MPI_Bcast(buf, (int)len, MPI_CHAR, 0, comm));
+  buf[len] = '\0';
+  *text = buf;
+  return ISING_OK;
+}
+
+static int cmd_run(MPI_Comm comm, int argc, char **argv) {
+  const char *deck = NULL;
+  ising_run_options opt = {0, 0};
+  char **set = calloc((size_t)argc + 1, sizeof *set);
+  ISING_CHECK(set, ISING_ERR_MEM, "out of memory");
+  int nset = 0, rc = ISING_OK;
+  for (int i = 0; i < argc && !rc; i++) {
+    if (!strcmp(argv[i], "--force"))
+      opt.force = 1;
+    else if (!strcmp(argv[i], "--quiet"))
+      opt.quiet = 1;
+    else if (!strcmp(argv[i], "--set") && i + 1 < argc)
+      set[nset++] = argv[++i];
+    else if (!strncmp(argv[i], "--set=", 6))
+      set[nset++] = argv[i] + 6;
+    else if (argv[i][0] == '-' && argv[i][1])
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising run: unknown option '%s' (allowed: --set section.key=value, --force, --quiet)", argv[i]);
+    else if (!deck)
+      deck = argv[i];
+    else
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising run: more than one deck given ('%s' and '%s')", deck, argv[i]);
+  }
+  if (!rc && !deck) rc = ISING_ERR(ISING_ERR_INPUT, "ising run: no deck given (usage: ising run DECK)");
+  char *text = NULL;
+  ising_config cfg;
+  ising_config_defaults(&cfg);
+  if (!rc) rc = read_deck(comm, deck, &text);
+  if (!rc) rc = ising_config_parse_string(text, deck, nset, set, &cfg);
+  if (!rc) rc = ising_run(comm, &cfg, &opt, NULL);
+  ising_config_free(&cfg);
+  free(text);
+  free(set);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+    fprintf(stderr, "ising: MPI_Init failed\n");
+    return EXIT_FAILURE_RUNTIME;
+  }
+  MPI_Comm comm;
+  int rank = 0, size = 1, rc = ISING_OK;
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS ||
+      MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN) != MPI_SUCCESS ||
+      MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS) {
+    fprintf(stderr, "ising: MPI set-up failed\n");
+    MPI_Abort(MPI_COMM_WORLD, EXIT_FAILURE_RUNTIME);
+  }
+  const char *cmd = argc > 1 ? argv[1] : "";
+  if (!strcmp(cmd, "run")) {
+    rc = cmd_run(comm, argc - 2, argv + 2);
+  } else if (!strcmp(cmd, "bench")) {
+    rc = ising_bench(comm, argc - 2, argv + 2);
+  } else if (!strcmp(cmd, "--version")) {
+    if (rank == 0) printf("ising %s (git %s)\n", ising_version, ising_git_commit);
+  } else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (rank == 0) usage(stdout);
+  } else {
+    rc = ISING_ERR(ISING_ERR_INPUT, "unknown command '%s'", cmd);
+    if (rank == 0) usage(stderr);
+  }
+  int status = rc == ISING_OK ? EXIT_FINISHED : rc == ISING_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_FAILURE_RUNTIME;
+  if (rc != ISING_OK) {
+    /* Input errors are reached identically by every rank: rank 0 speaks.
+     * Runtime failures may be local to a rank: that rank speaks, and the
+     * job is aborted so that no rank waits forever in a collective. */
+    if (rank == 0 || rc != ISING_ERR_INPUT)
+      fprintf(stderr, "ising: error%s: %s\n", rc == ISING_ERR_INPUT ? "" : " (runtime)", ising_err_message());
+    if (rc != ISING_ERR_INPUT && size > 1) MPI_Abort(MPI_COMM_WORLD, status);
+  }
+  MPI_Comm_free(&comm);
+  MPI_Finalize();
+  return status;
+}
