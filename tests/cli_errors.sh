@@ -1,0 +1,47 @@
+#!/bin/sh
+# cli_errors.sh ISING SOURCE_DIR -- bad input at the command line: each case
+# must exit with status 2, print one line naming what is wrong, and leave an
+# existing output file untouched.
+set -u
+ising=$1; src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/ising-cli-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0; fail=0
+expect() { # expect STATUS PATTERN NP ARGS...
+  want=$1; pat=$2; np=$3; shift 3
+  if [ "$np" -eq 1 ]; then
+    "$ising" "$@" > out.txt 2> err.txt
+  else
+    mpiexec -q -n "$np" --oversubscribe "$ising" "$@" > out.txt 2> err.txt
+  fi
+  got=$?
+  # exactly one error line from ising (mpiexec may add its own report)
+  lines=$(grep -c '^ising: error' err.txt)
+  if [ "$got" -eq "$want" ] && { [ -z "$pat" ] || grep -q -- "$pat" err.txt; } && { [ "$want" -eq 0 ] || [ "$lines" -eq 1 ]; }; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: ising $* (np $np): status $got (want $want), stderr:"; cat err.txt
+  fi
+}
+printf '[lattice]\nL = 8\n[montecarlo]\nsweeps = 64\nthermalization = 0\n[output]\nfile = good.h5\n' > good.ini
+expect 2 "cannot read deck 'missing.ini'" 1 run missing.ini
+expect 2 "unknown command" 1 frobnicate
+expect 2 "unknown option '--bogus'" 1 run good.ini --bogus
+expect 2 "no deck given" 1 run
+printf '[lattice]\nL = 7\n' > odd.ini
+expect 2 "odd.ini:2: \[lattice\] L = 7: L must be even" 1 run odd.ini
+expect 2 "lattice.L=9" 1 run good.ini --set lattice.L=9
+expect 2 "cannot tile" 3 run good.ini --set lattice.L=2
+expect 2 "directory 'no/such' does not exist" 1 run good.ini --set output.file=no/such/x.h5
+expect 2 "at least 32" 1 run good.ini --set montecarlo.sweeps=40 --set measurement.interval=2
+expect 2 "expected an integer" 1 bench --L abc
+expect 0 "" 1 run good.ini --quiet
+cp good.h5 before.h5
+expect 2 "output file exists" 2 run good.ini --quiet
+if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: existing output was modified"; fi
+expect 0 "" 2 run good.ini --quiet --force
+printf '[lattice]\nL = 8\n[latice]\nL = 8\n' > typo.ini
+expect 2 "typo.ini:3" 1 run typo.ini
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

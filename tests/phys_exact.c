@@ -1,0 +1,194 @@
+/*
+ * phys_exact.c -- Monte Carlo against exact results, on any rank count
+ * (registered for 1, 2 and 4 ranks).
+ *
+ * Exact values are computed here by the exact module: enumeration of all
+ * 2^N states (2D 4x4; 3D 2x2x2 and 4x2x2) and Kaufman's finite-torus
+ * partition function (2D 16x16 and 32x32).  Each Monte Carlo estimate X
+ * with its binning / jackknife error s passes when |X - exact| <= Z_MAX s.
+ * With fixed seeds the outcome is deterministic; Z_MAX = 4.5 leaves room
+ * for the ~12% uncertainty of an error bar estimated from >= 32 bins.
+ * Power: each comparison is repeated with a run at a slightly wrong
+ * temperature (T shifted by +3%), which must FAIL the same comparison
+ * (some |z| > Z_MAX): the test can tell a wrong answer from a right one.
+ * Sweep counts make the error bars of e about 1e-3 or smaller.
+ */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ising/error.h"
+#include "ising/exact.h"
+#include "ising/run.h"
+#include "testutil.h"
+
+#define Z_MAX 4.5
+
+static char tmpdir[512];
+static int world_rank;
+/* "quick" (argv[1]): a subset with a quarter of the sweeps, for 4
+ * oversubscribed ranks and the sanitizer build; the full set runs on 1 and
+ * 2 ranks in the Release build. */
+static int quick;
+
+typedef struct {
+  const char *name;
+  double mc, err, exact;
+} cmp;
+
+static void run_mc(ising_config *cfg, ising_summary *s) {
+  static int counter;
+  snprintf(cfg->file, sizeof cfg->file, "%s/run%d.h5", tmpdir, counter++);
+  ising_run_options opt = {1, 1};
+  ising_run_result res;
+  int rc = ising_run(MPI_COMM_WORLD, cfg, &opt, &res);
+  ck_assert_msg(rc == ISING_OK, "run failed: %s", ising_err_message());
+  *s = res.summary;
+}
+
+/* max |z| over the comparisons; prints the table on rank 0 */
+static double max_z(const char *label, const cmp *c, int n) {
+  double worst = 0;
+  for (int i = 0; i < n; i++) {
+    double z = fabs(c[i].mc - c[i].exact) / c[i].err;
+    if (!(c[i].err > 0)) z = INFINITY;
+    if (z > worst) worst = z;
+    if (world_rank == 0)
+      printf("  %-28s %-6s mc %.6f +- %.6f exact %.6f  z %+.2f\n", label, c[i].name, c[i].mc,
+             c[i].err, c[i].exact, (c[i].mc - c[i].exact) / c[i].err);
+  }
+  return worst;
+}
+
+static void base_config(ising_config *cfg, int dim, int64_t Lx, int64_t Ly, int64_t Lz) {
+  ising_config_defaults(cfg);
+  cfg->dim = dim;
+  cfg->L[0] = Lx;
+  cfg->L[1] = Ly;
+  cfg->L[2] = dim == 3 ? Lz : 1;
+  cfg->thermalization = 2000;
+  cfg->interval = 1;
+}
+
+/* Enumeration case: e, |m|, m^2, U4, chi and c; with a power run at 1.03 T. */
+static void enum_case(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, double H, double T,
+                      ising_algorithm alg, int64_t sweeps, uint64_t seed) {
+  ising_config cfg;
+  base_config(&cfg, dim, Lx, Ly, Lz);
+  cfg.J = J;
+  cfg.H = H;
+  cfg.algorithm = alg;
+  cfg.sweeps = quick ? sweeps / 4 : sweeps;
+  cfg.seed = seed;
+  ising_exact_obs ex;
+  ck_assert_int_eq(ising_exact_enumerate(dim, cfg.L, J, H, T, &ex), ISING_OK);
+  char label[128];
+  for (int wrong = 0; wrong < 2; wrong++) {
+    cfg.T = wrong ? 1.03 * T : T;
+    ising_summary s;
+    run_mc(&cfg, &s);
+    cmp c[] = {{"e", s.e, s.e_err, ex.e},       {"|m|", s.m_abs, s.m_abs_err, ex.m_abs},
+               {"m2", s.m2, s.m2_err, ex.m2},    {"U4", s.U4, s.U4_err, ex.U4},
+               {"chi", s.chi, s.chi_err, ex.chi}, {"c", s.c, s.c_err, ex.c}};
+    snprintf(label, sizeof label, "%dD %lldx%lldx%lld %s T=%.3f%s", dim, (long long)Lx,
+             (long long)Ly, (long long)(dim == 3 ? Lz : 1), alg == ISING_ALG_HEATBATH ? "hb" : "met",
+             cfg.T, wrong ? "(wrong)" : "");
+    double z = max_z(label, c, 6);
+    if (!wrong)
+      ck_assert_msg(z <= Z_MAX, "%s H=%g: Monte Carlo disagrees with enumeration (max |z| %.2f)", label, H, z);
+    else
+      ck_assert_msg(z > Z_MAX, "%s: a 3%% wrong temperature passed (max |z| %.2f): no power", label, z);
+  }
+}
+
+START_TEST(enumeration_2d) {
+  if (quick) {
+    enum_case(2, 4, 4, 1, 1.0, 0.3, 2.5, ISING_ALG_METROPOLIS, 400000, 4);
+    return;
+  }
+  enum_case(2, 4, 4, 1, 1.0, 0.0, 2.0, ISING_ALG_METROPOLIS, 400000, 1);
+  enum_case(2, 4, 4, 1, 1.0, 0.0, 2.5, ISING_ALG_METROPOLIS, 400000, 2);
+  enum_case(2, 4, 4, 1, 1.0, 0.0, 3.0, ISING_ALG_HEATBATH, 400000, 3);
+  enum_case(2, 4, 4, 1, 1.0, 0.3, 2.5, ISING_ALG_METROPOLIS, 400000, 4);
+  enum_case(2, 4, 4, 1, -1.0, 0.5, 2.0, ISING_ALG_HEATBATH, 400000, 5);
+}
+END_TEST
+
+START_TEST(enumeration_3d) {
+  if (quick) {
+    enum_case(3, 4, 2, 2, 1.0, 0.0, 4.5, ISING_ALG_HEATBATH, 400000, 8);
+    return;
+  }
+  enum_case(3, 2, 2, 2, 1.0, 0.0, 4.5, ISING_ALG_METROPOLIS, 400000, 6);
+  enum_case(3, 2, 2, 2, 1.0, 0.2, 6.0, ISING_ALG_HEATBATH, 400000, 7);
+  enum_case(3, 4, 2, 2, 1.0, 0.0, 4.5, ISING_ALG_HEATBATH, 400000, 8);
+  enum_case(3, 4, 2, 2, 1.0, 0.1, 5.0, ISING_ALG_METROPOLIS, 400000, 9);
+}
+END_TEST
+
+/* Kaufman case: e and c of the L x L torus at H = 0. */
+static void kaufman_case(int64_t L, double T, int64_t sweeps, uint64_t seed) {
+  ising_config cfg;
+  base_config(&cfg, 2, L, L, 1);
+  cfg.sweeps = quick ? sweeps / 4 : sweeps;
+  cfg.seed = seed;
+  cfg.thermalization = 5000;
+  ising_exact_obs ex;
+  ck_assert_int_eq(ising_exact_kaufman(L, L, 1.0, T, &ex), ISING_OK);
+  char label[128];
+  for (int wrong = 0; wrong < 2; wrong++) {
+    cfg.T = wrong ? 1.03 * T : T;
+    ising_summary s;
+    run_mc(&cfg, &s);
+    cmp c[] = {{"e", s.e, s.e_err, ex.e}, {"c", s.c, s.c_err, ex.c}};
+    snprintf(label, sizeof label, "2D %lldx%lld Kaufman T=%.4f%s", (long long)L, (long long)L,
+             cfg.T, wrong ? "(wrong)" : "");
+    double z = max_z(label, c, 2);
+    if (!wrong)
+      ck_assert_msg(z <= Z_MAX, "%s: Monte Carlo disagrees with Kaufman (max |z| %.2f)", label, z);
+    else
+      ck_assert_msg(z > Z_MAX, "%s: a 3%% wrong temperature passed (max |z| %.2f): no power", label, z);
+  }
+}
+
+START_TEST(kaufman_16_32) {
+  const double tc = ising_exact_onsager_tc(1.0);
+  if (quick) {
+    kaufman_case(16, 3.0, 200000, 12);
+    return;
+  }
+  kaufman_case(16, 2.0, 200000, 10);
+  kaufman_case(16, tc, 200000, 11);
+  kaufman_case(16, 3.0, 200000, 12);
+  kaufman_case(32, 2.0, 200000, 13);
+  kaufman_case(32, tc, 300000, 14);
+  kaufman_case(32, 3.0, 200000, 15);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+  if (world_rank == 0) ising_test_tmpdir("phys", tmpdir, sizeof tmpdir);
+  MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
+  Suite *s = suite_create("physics");
+  TCase *tc = tcase_create("exact");
+  tcase_set_timeout(tc, 1200);
+  tcase_add_test(tc, enumeration_2d);
+  tcase_add_test(tc, enumeration_3d);
+  tcase_add_test(tc, kaufman_16_32);
+  suite_add_tcase(s, tc);
+  int rc = ising_test_run_suite(s);
+  MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (world_rank == 0) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  }
+  MPI_Finalize();
+  return rc;
+}

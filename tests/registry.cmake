@@ -1,0 +1,19 @@
+# Registration of the multi-rank, physics and command-line tests (the
+# programs are built by tests.cmake).  Rank counts are in the test names.
+foreach(np 1 2 3 4 8)
+  ising_mpi_test(mpi_halo_np${np} mpi_halo ${np} "mpi")
+endforeach()
+# Full physics set on 1 and 2 ranks; the quick subset on 4 (oversubscribed)
+# ranks.  The sanitizer build runs only the quick subset on 2 ranks.
+if(ISING_SANITIZE)
+  ising_mpi_test(phys_exact_np2 phys_exact 2 "physics" quick)
+else()
+  ising_mpi_test(phys_exact_np1 phys_exact 1 "physics")
+  ising_mpi_test(phys_exact_np2 phys_exact 2 "physics")
+  ising_mpi_test(phys_exact_np4 phys_exact 4 "physics" quick)
+endif()
+
+add_test(NAME identity_ranks COMMAND ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising> 1 2 3 4 8)
+set_tests_properties(identity_ranks PROPERTIES LABELS "mpi" ENVIRONMENT "${ISING_TEST_ENV}" PROCESSORS 2)
+add_test(NAME cli_errors COMMAND ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<TARGET_FILE:ising> ${CMAKE_SOURCE_DIR})
+set_tests_properties(cli_errors PROPERTIES LABELS "cli" ENVIRONMENT "${ISING_TEST_ENV}")

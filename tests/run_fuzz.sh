@@ -1,0 +1,13 @@
+#!/bin/sh
+# run_fuzz.sh FUZZER SEED_DIR SECONDS -- run the libFuzzer deck-parser target
+# for a bounded time, seeded with the decks in SEED_DIR (read only: new
+# corpus entries go to a temporary directory).  Fails on any crash or
+# sanitizer report.
+set -eu
+fuzzer=$1; seeds=$2; secs=$3
+work=$(mktemp -d "${TMPDIR:-/tmp}/ising-fuzz-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus"
+cd "$work"
+"$fuzzer" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 "$work/corpus" "$seeds"
