@@ -1,0 +1,979 @@
+/*
+ * config.c -- the input deck: INI syntax (libinih), validation of every key,
+ * --set overrides, and the record of where each value came from.
+ *
+ * inih does the INI syntax; this file owns the meaning.  inih is built
+ * without line numbers for its handler, so we feed it the deck through our
+ * own ini_reader: the reader hands over one line at a time from memory,
+ * counts lines, rejects a line too long for inih's buffer (inih would
+ * silently split it) and classifies each line the way inih is about to
+ * (section header, continuation of the previous value, key), so that every
+ * message can name the right line and an indented key that inih reads as a
+ * continuation gets its own explanation.  Reading is two-phase: first the raw
+ * text of each key is collected (deck, then overrides), rejecting unknown
+ * sections and keys and duplicates; then every value is converted and checked
+ * in the order the user wrote it, so that a value continued on the next line
+ * is complete, a --set is validated exactly like a deck line, and the first
+ * mistake in the deck is the one reported; cross-key checks come last.  The
+ * key table below is the single source of names, defaults and allowed
+ * values; ising_config_defaults() runs it, so defaults cannot drift from what
+ * the messages say.  Everything the user typed is echoed sanitised (control
+ * bytes as \xNN, long text cut), so every message stays one line.  No MPI and
+ * no HDF5 here: the parser is fuzzed on its own (tests/fuzz_deck.c).
+ */
+#include "ising/config.h"
+
+#include "ising/error.h"
+
+#include <ini.h>
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AXIS_MAX 1048576                          /* 2^20 sites along one axis */
+#define SITES_MAX ((int64_t)1 << 40)              /* product of the extents */
+#define COUNT_MAX 1000000000000000000LL           /* sweeps, thermalization */
+#define DECK_MAX_BYTES (1 << 20)                  /* a deck is a few hundred bytes */
+#define SHOW_MAX 160                              /* user text echoed in a message */
+
+/* Where one key got its final value: entries[k] for key k of the table. */
+struct ising_config_entry {
+  int line;    /* deck line (> 0) when the value came from the deck, else 0 */
+  char *value; /* the value as written; NULL: the default */
+  char *set;   /* the whole override "section.key=value" when from --set */
+};
+
+/* ------------------------------------------------------------ key table */
+
+enum { SEC_LATTICE, SEC_MODEL, SEC_MONTECARLO, SEC_MEASUREMENT, SEC_OUTPUT, N_SECTIONS };
+static const char *const section_names[N_SECTIONS] = {"lattice", "model", "montecarlo",
+                                                      "measurement", "output"};
+#define SECTION_LIST "lattice, model, montecarlo, measurement, output"
+
+enum {
+  K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
+  K_THERMALIZATION, K_SWEEPS, K_INTERVAL, K_FILE, K_PROGRESS, N_KEYS
+};
+
+/* The L values as read, before dim (perhaps set later) says how to use them. */
+typedef struct lattice_values {
+  int n;
+  int64_t v[ISING_MAX_DIM];
+} lattice_values;
+
+/* Convert `v` into cfg (and lv for L); on failure write the reason to why
+ * ("T must be a finite number > 0") and return 0. */
+typedef int (*key_parser)(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                          size_t n);
+
+typedef struct key_spec {
+  int section;
+  const char *name;
+  const char *deflt; /* default, as deck text */
+  key_parser parse;
+} key_spec;
+
+static int key_dim(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_L(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_J(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_H(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_T(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_algorithm(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_start(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_kernel(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_seed(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_thermalization(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_sweeps(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_interval(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_file(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_progress(const char *, ising_config *, lattice_values *, char *, size_t);
+
+/* Indexed by the K_ enum; within a section in the order messages list them. */
+static const key_spec keys[N_KEYS] = {
+    [K_DIM] = {SEC_LATTICE, "dim", "2", key_dim},
+    [K_L] = {SEC_LATTICE, "L", "64", key_L},
+    [K_J] = {SEC_MODEL, "J", "1.0", key_J},
+    [K_H] = {SEC_MODEL, "H", "0.0", key_H},
+    [K_T] = {SEC_MODEL, "T", "2.269185314213022", key_T}, /* 2 / ln(1 + sqrt 2) */
+    [K_ALGORITHM] = {SEC_MONTECARLO, "algorithm", "metropolis", key_algorithm},
+    [K_START] = {SEC_MONTECARLO, "start", "hot", key_start},
+    [K_KERNEL] = {SEC_MONTECARLO, "kernel", "fast", key_kernel},
+    [K_SEED] = {SEC_MONTECARLO, "seed", "1", key_seed},
+    [K_THERMALIZATION] = {SEC_MONTECARLO, "thermalization", "1000", key_thermalization},
+    [K_SWEEPS] = {SEC_MONTECARLO, "sweeps", "10000", key_sweeps},
+    [K_INTERVAL] = {SEC_MEASUREMENT, "interval", "1", key_interval},
+    [K_FILE] = {SEC_OUTPUT, "file", "ising.h5", key_file},
+    [K_PROGRESS] = {SEC_OUTPUT, "progress", "10", key_progress},
+};
+
+/* `name` has `len` bytes and need not end there.  (strncmp first: the
+ * fuzzer learns the names from its arguments.) */
+static int find_section(const char *name, size_t len) {
+  for (int s = 0; s < N_SECTIONS; s++)
+    if (strncmp(section_names[s], name, len) == 0 && section_names[s][len] == '\0') return s;
+  return -1;
+}
+
+static int find_key(int section, const char *name) {
+  for (int k = 0; k < N_KEYS; k++)
+    if (keys[k].section == section && strcmp(keys[k].name, name) == 0) return k;
+  return -1;
+}
+
+/* ------------------------------------------------------------ echoing user text */
+
+/* A string small enough to pass by value; C11 keeps the temporary alive for
+ * the whole printf-like call it appears in. */
+typedef struct shown {
+  char s[SHOW_MAX + 8];
+} shown;
+
+static size_t esc_width(unsigned char c) { return (c < 0x20 || c == 0x7f) ? 4 : 1; }
+
+static char *esc_put(char *o, unsigned char c) {
+  if (esc_width(c) == 1) {
+    *o++ = (char)c;
+  } else {
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '\\';
+    *o++ = 'x';
+    *o++ = hex[c >> 4];
+    *o++ = hex[c & 15];
+  }
+  return o;
+}
+
+/* `s` for a one-line message: control bytes as \xNN, at most SHOW_MAX
+ * characters; a longer text keeps its head ("abc...") or, for paths, its
+ * tail ("...dir/deck.ini") where the file name is. */
+static shown show_text(const char *s, int keep_tail) {
+  shown r;
+  char *o = r.s;
+  if (!s) s = "(null)";
+  size_t len = strlen(s), width = 0;
+  for (size_t i = 0; i < len; i++) width += esc_width((unsigned char)s[i]);
+  if (width <= SHOW_MAX) {
+    for (size_t i = 0; i < len; i++) o = esc_put(o, (unsigned char)s[i]);
+  } else if (!keep_tail) {
+    size_t w = 0;
+    for (size_t i = 0; i < len && w + esc_width((unsigned char)s[i]) <= SHOW_MAX - 3; i++) {
+      w += esc_width((unsigned char)s[i]);
+      o = esc_put(o, (unsigned char)s[i]);
+    }
+    memcpy(o, "...", 3);
+    o += 3;
+  } else {
+    size_t start = len, w = 0;
+    while (start > 0 && w + esc_width((unsigned char)s[start - 1]) <= SHOW_MAX - 3)
+      w += esc_width((unsigned char)s[--start]);
+    memcpy(o, "...", 3);
+    o += 3;
+    for (size_t i = start; i < len; i++) o = esc_put(o, (unsigned char)s[i]);
+  }
+  *o = '\0';
+  return r;
+}
+
+static shown show(const char *s) { return show_text(s, 0); }
+static shown show_path(const char *s) { return show_text(s, 1); }
+/* A value: an empty one is shown as "" so that "file = :" never appears. */
+static shown show_value(const char *s) { return show_text(s && *s ? s : "\"\"", 0); }
+
+/* ------------------------------------------------------------ value syntax */
+
+enum { NUM_OK = 0, NUM_SYNTAX = 1, NUM_RANGE = 2 };
+
+/* Strict decimal: an optional sign then digits, nothing else. */
+static int decimal_syntax(const char *s, int allow_minus) {
+  if (*s == '+' || (allow_minus && *s == '-')) s++;
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
+
+static int parse_int64(const char *s, int64_t *out) {
+  if (!decimal_syntax(s, 1)) return NUM_SYNTAX;
+  errno = 0;
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  if (errno == ERANGE) return NUM_RANGE;
+  if (*end) return NUM_SYNTAX;
+  *out = (int64_t)v;
+  return NUM_OK;
+}
+
+static int parse_uint64(const char *s, uint64_t *out) {
+  if (!decimal_syntax(s, 0)) return NUM_SYNTAX; /* strtoull would wrap "-1" */
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno == ERANGE) return NUM_RANGE;
+  if (*end) return NUM_SYNTAX;
+  *out = (uint64_t)v;
+  return NUM_OK;
+}
+
+/* A finite real, the whole string (no leading blanks either). */
+static int parse_real(const char *s, double *out) {
+  if (!*s || isspace((unsigned char)*s)) return 0;
+  errno = 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end || !isfinite(v)) return 0;
+  *out = v;
+  return 1;
+}
+
+/* An integer key with bounds lo..hi; `allowed` ends "must be ..." */
+static int int_key(const char *v, int64_t lo, int64_t hi, int64_t *out, const char *allowed,
+                   char *why, size_t n) {
+  int64_t x = 0;
+  if (parse_int64(v, &x) != NUM_OK || x < lo || x > hi) {
+    snprintf(why, n, "%s", allowed);
+    return 0;
+  }
+  *out = x;
+  return 1;
+}
+
+static int real_key(const char *v, double lo, double *out, const char *allowed, char *why,
+                    size_t n) {
+  double x;
+  if (!parse_real(v, &x) || !(x >= lo)) {
+    snprintf(why, n, "%s", allowed);
+    return 0;
+  }
+  *out = x;
+  return 1;
+}
+
+/* ------------------------------------------------------------ the keys */
+
+static int key_dim(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  int64_t d;
+  if (!int_key(v, 2, 3, &d, "dim must be 2 or 3", why, n)) return 0;
+  cfg->dim = (int)d;
+  return 1;
+}
+
+static int key_L(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)cfg;
+  lattice_values got = {0, {0}};
+  const char *p = v;
+  for (;;) {
+    while (isspace((unsigned char)*p)) p++;
+    if (!*p) break;
+    const char *q = p;
+    while (*q && !isspace((unsigned char)*q)) q++;
+    char tok[32]; /* longer than any int64 */
+    size_t len = (size_t)(q - p), keep = len < sizeof tok ? len : sizeof tok - 1;
+    memcpy(tok, p, keep);
+    tok[keep] = '\0';
+    p = q;
+    if (got.n == ISING_MAX_DIM) {
+      snprintf(why, n, "L takes one value for all axes or one per axis (at most %d values)",
+               ISING_MAX_DIM);
+      return 0;
+    }
+    int64_t x = 0;
+    int rc = parse_int64(tok, &x);
+    if (keep < len) rc = rc == NUM_SYNTAX ? NUM_SYNTAX : NUM_RANGE; /* cut: too long */
+    if (rc == NUM_SYNTAX) {
+      snprintf(why, n, "L must be even integers separated by blanks, got %s", show(tok).s);
+      return 0;
+    }
+    if (rc == NUM_RANGE || x > AXIS_MAX) {
+      snprintf(why, n, "L must be <= %d (each axis), got %s", AXIS_MAX, show(tok).s);
+      return 0;
+    }
+    if (x < 2) {
+      snprintf(why, n, "L must be >= 2 (each axis), got %s", show(tok).s);
+      return 0;
+    }
+    if (x % 2 != 0) {
+      snprintf(why, n, "L must be even (each axis), got %s", show(tok).s);
+      return 0;
+    }
+    got.v[got.n++] = x;
+  }
+  if (got.n == 0) {
+    snprintf(why, n, "L needs a value: one even integer for all axes, or one per axis");
+    return 0;
+  }
+  *lv = got;
+  return 1;
+}
+
+static int key_J(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  return real_key(v, -HUGE_VAL, &cfg->J, "J must be a finite number", why, n);
+}
+
+static int key_H(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  return real_key(v, -HUGE_VAL, &cfg->H, "H must be a finite number", why, n);
+}
+
+static int key_T(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  double t;
+  if (!parse_real(v, &t) || !(t > 0)) {
+    snprintf(why, n, "T must be a finite number > 0");
+    return 0;
+  }
+  cfg->T = t;
+  return 1;
+}
+
+static int key_algorithm(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                         size_t n) {
+  (void)lv;
+  if (strcmp(v, "metropolis") == 0) cfg->algorithm = ISING_ALG_METROPOLIS;
+  else if (strcmp(v, "heatbath") == 0) cfg->algorithm = ISING_ALG_HEATBATH;
+  else return snprintf(why, n, "algorithm must be metropolis or heatbath"), 0;
+  return 1;
+}
+
+static int key_start(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                     size_t n) {
+  (void)lv;
+  if (strcmp(v, "hot") == 0) cfg->start = ISING_START_HOT;
+  else if (strcmp(v, "cold") == 0) cfg->start = ISING_START_COLD;
+  else return snprintf(why, n, "start must be hot (random spins) or cold (all up)"), 0;
+  return 1;
+}
+
+static int key_kernel(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                      size_t n) {
+  (void)lv;
+  if (strcmp(v, "fast") == 0) cfg->kernel = ISING_KERNEL_FAST;
+  else if (strcmp(v, "reference") == 0) cfg->kernel = ISING_KERNEL_REFERENCE;
+  else return snprintf(why, n, "kernel must be fast or reference"), 0;
+  return 1;
+}
+
+static int key_seed(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  if (parse_uint64(v, &cfg->seed) != NUM_OK) {
+    snprintf(why, n, "seed must be an integer between 0 and %llu", (unsigned long long)UINT64_MAX);
+    return 0;
+  }
+  return 1;
+}
+
+static int key_thermalization(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                              size_t n) {
+  (void)lv;
+  return int_key(v, 0, COUNT_MAX, &cfg->thermalization,
+                 "thermalization must be an integer between 0 and 1000000000000000000", why, n);
+}
+
+static int key_sweeps(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                      size_t n) {
+  (void)lv;
+  return int_key(v, 1, COUNT_MAX, &cfg->sweeps,
+                 "sweeps must be an integer between 1 and 1000000000000000000", why, n);
+}
+
+static int key_interval(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                        size_t n) {
+  (void)lv; /* <= sweeps is checked once both are known */
+  return int_key(v, 1, COUNT_MAX, &cfg->interval,
+                 "interval must be an integer between 1 and sweeps", why, n);
+}
+
+static int key_file(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  size_t len = strlen(v);
+  int ctrl = 0;
+  for (size_t i = 0; i < len; i++) ctrl |= esc_width((unsigned char)v[i]) != 1;
+  if (len == 0 || len >= ISING_PATH_MAX || ctrl) {
+    snprintf(why, n, "file must be a non-empty path shorter than %d bytes, without control "
+             "characters", ISING_PATH_MAX);
+    return 0;
+  }
+  if (v[0] == '"' || v[0] == '\'') {
+    snprintf(why, n, "file is taken literally: write it without quotes");
+    return 0;
+  }
+  memcpy(cfg->file, v, len + 1);
+  return 1;
+}
+
+static int key_progress(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                        size_t n) {
+  (void)lv;
+  return real_key(v, 0.0, &cfg->progress,
+                  "progress must be a finite number >= 0 (seconds between progress lines, "
+                  "0 = off)", why, n);
+}
+
+/* Put the L values into cfg->L for `dim` axes (unused axes get 1). */
+static void lattice_fill(ising_config *cfg, const lattice_values *lv) {
+  for (int k = 0; k < ISING_MAX_DIM; k++)
+    cfg->L[k] = k >= cfg->dim ? 1 : lv->n == 1 ? lv->v[0] : lv->v[k];
+}
+
+void ising_config_defaults(ising_config *cfg) {
+  if (!cfg) return;
+  memset(cfg, 0, sizeof *cfg);
+  lattice_values lv = {0, {0}};
+  char why[256];
+  for (int k = 0; k < N_KEYS; k++) {
+    int ok = keys[k].parse(keys[k].deflt, cfg, &lv, why, sizeof why);
+    assert(ok && "a default in the key table does not pass its own check");
+    (void)ok;
+  }
+  lattice_fill(cfg, &lv);
+}
+
+/* ------------------------------------------------------------ the parse */
+
+/* One value as given: a deck line (line > 0) or the override set[set]. */
+typedef struct assign {
+  int key;
+  int line;
+  int set; /* index of the override, -1 for the deck */
+  char *value;
+} assign;
+
+typedef struct parser {
+  const char *name;   /* deck name for messages */
+  const char *text;   /* the deck */
+  const char *next;   /* reader: first byte not yet handed to inih */
+  int line;           /* reader: number of the line inih is working on */
+  int have_prev;      /* inih's "prev_name is set": an indented line continues it */
+  int cont;           /* the current line is such a continuation */
+  int err;            /* first error we found in the deck (message in msg) */
+  int err_line;
+  char msg[1024];
+  char *const *set;
+  int nset;
+  assign *as;         /* deck values in line order, then the overrides */
+  int nas, cap;
+  int final[N_KEYS];  /* index into as of each key's final value, -1: default */
+  lattice_values lv;
+} parser;
+
+/* Note a deck error at `line` (only the first counts); inih may still report
+ * an earlier syntax error, so the message is recorded at the end. */
+__attribute__((format(printf, 3, 4))) static int deck_error(parser *ps, int line,
+                                                            const char *fmt, ...) {
+  if (ps->err) return 0;
+  int n = snprintf(ps->msg, sizeof ps->msg, "%s:%d: ", show_path(ps->name).s, line);
+  va_list ap;
+  va_start(ap, fmt);
+  if (n > 0 && (size_t)n < sizeof ps->msg) vsnprintf(ps->msg + n, sizeof ps->msg - (size_t)n, fmt, ap);
+  va_end(ap);
+  ps->err = ISING_ERR_INPUT;
+  ps->err_line = line;
+  return 0;
+}
+
+/* "allowed in [model]: J, H, T" and, if the key lives elsewhere or differs
+ * only in case, a hint. */
+static void describe_keys(int section, const char *name, char *buf, size_t n) {
+  size_t used = (size_t)snprintf(buf, n, "allowed in [%s]:", section_names[section]);
+  const char *sep = " ";
+  for (int k = 0; k < N_KEYS && used < n; k++)
+    if (keys[k].section == section) {
+      used += (size_t)snprintf(buf + used, n - used, "%s%s", sep, keys[k].name);
+      sep = ", ";
+    }
+  for (int k = 0; k < N_KEYS && used < n; k++) {
+    if (strcmp(keys[k].name, name) == 0 && keys[k].section != section) {
+      snprintf(buf + used, n - used, " (%s belongs in [%s])", keys[k].name,
+               section_names[keys[k].section]);
+      return;
+    }
+    if (keys[k].section == section && strcasecmp(keys[k].name, name) == 0) {
+      snprintf(buf + used, n - used, " (names are case-sensitive: %s)", keys[k].name);
+      return;
+    }
+  }
+}
+
+static void describe_sections(const char *name, size_t len, char *buf, size_t n) {
+  size_t used = (size_t)snprintf(buf, n, "allowed: " SECTION_LIST);
+  for (int s = 0; s < N_SECTIONS && used < n; s++)
+    if (strlen(section_names[s]) == len && strncasecmp(section_names[s], name, len) == 0) {
+      snprintf(buf + used, n - used, " (names are case-sensitive: [%s])", section_names[s]);
+      return;
+    }
+}
+
+static int push(parser *ps, int key, int line, int set, const char *value) {
+  if (ps->nas == ps->cap) {
+    int cap = ps->cap ? 2 * ps->cap : 16;
+    assign *as = realloc(ps->as, (size_t)cap * sizeof *as);
+    if (!as) return 0;
+    ps->as = as;
+    ps->cap = cap;
+  }
+  char *copy = strdup(value);
+  if (!copy) return 0;
+  ps->as[ps->nas++] = (assign){key, line, set, copy};
+  return 1;
+}
+
+static void rstrip(char *s) {
+  size_t n = strlen(s);
+  while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+}
+
+/* End a value at ';' or '#' after a blank (or at its very start, where the
+ * blank before it is already gone).  inih does this for ';' on key lines
+ * but, as built by Debian, not on continuation lines, and never for '#'. */
+static void strip_comment(char *v) {
+  for (char *p = v; *p; p++)
+    if ((*p == ';' || *p == '#') && (p == v || isspace((unsigned char)p[-1]))) {
+      *p = '\0';
+      break;
+    }
+  rstrip(v);
+}
+
+/* An indented line that inih hands over as more of the previous value. */
+static int on_continuation(parser *ps, const char *section, const char *name,
+                           const char *value) {
+  assign *a = ps->nas > 0 ? &ps->as[ps->nas - 1] : NULL;
+  if (!a || strcmp(keys[a->key].name, name) != 0 ||
+      strcmp(section_names[keys[a->key].section], section) != 0) {
+    ps->err = ISING_ERR_INTERNAL; /* reader and inih disagree: a bug here */
+    ps->err_line = ps->line;
+    snprintf(ps->msg, sizeof ps->msg, "%s:%d: internal error: unexpected continuation line",
+             show_path(ps->name).s, ps->line);
+    return 0;
+  }
+  char *more = strdup(value);
+  if (!more) return deck_error(ps, ps->line, "out of memory");
+  strip_comment(more);
+  if (strpbrk(more, "=:")) {
+    deck_error(ps, ps->line,
+               "indented line '%s' is read as more of the value of [%s] %s (line %d); "
+               "start each key at the beginning of its line",
+               show(more).s, section, name, a->line);
+    free(more);
+    return 0;
+  }
+  size_t old = strlen(a->value), add = strlen(more);
+  if (add > 0) {
+    if (old + 1 + add >= ISING_PATH_MAX) {
+      free(more);
+      return deck_error(ps, ps->line, "[%s] %s: the value, continued over several lines, is "
+                        "longer than %d characters", section, name, ISING_PATH_MAX - 1);
+    }
+    char *v = realloc(a->value, old + 1 + add + 1);
+    if (!v) {
+      free(more);
+      return deck_error(ps, ps->line, "out of memory");
+    }
+    if (old > 0) v[old++] = ' ';
+    memcpy(v + old, more, add + 1);
+    a->value = v;
+  }
+  free(more);
+  return 1;
+}
+
+/* inih's handler: one key = value line (or a continuation of one). */
+static int on_key(void *user, const char *section, const char *name, const char *value) {
+  parser *ps = user;
+  if (ps->err) return 0;
+  if (ps->cont) return on_continuation(ps, section, name, value);
+  ps->have_prev = name[0] != '\0';
+  if (!section[0]) {
+    char hint[256] = "";
+    for (int k = 0; k < N_KEYS; k++)
+      if (strcmp(keys[k].name, name) == 0)
+        snprintf(hint, sizeof hint, " (%s belongs in [%s])", name, section_names[keys[k].section]);
+    return deck_error(ps, ps->line, "%s = %s: key outside any section; put it under one of [" 
+                      "lattice], [model], [montecarlo], [measurement], [output]%s",
+                      show(name).s, show_value(value).s, hint);
+  }
+  int s = find_section(section, strlen(section));
+  if (s < 0) { /* the reader rejects unknown headers; kept for safety */
+    char allowed[256];
+    describe_sections(section, strlen(section), allowed, sizeof allowed);
+    return deck_error(ps, ps->line, "unknown section [%s]; %s", show(section).s, allowed);
+  }
+  if (!name[0])
+    return deck_error(ps, ps->line, "[%s] = %s: missing key name before '='", section,
+                      show_value(value).s);
+  int k = find_key(s, name);
+  if (k < 0) {
+    char allowed[256];
+    describe_keys(s, name, allowed, sizeof allowed);
+    return deck_error(ps, ps->line, "[%s] %s: unknown key; %s", section, show(name).s, allowed);
+  }
+  for (int i = 0; i < ps->nas; i++)
+    if (ps->as[i].key == k)
+      return deck_error(ps, ps->line, "[%s] %s: duplicate key (first set on line %d)", section,
+                        name, ps->as[i].line);
+  if (!push(ps, k, ps->line, -1, value)) return deck_error(ps, ps->line, "out of memory");
+  strip_comment(ps->as[ps->nas - 1].value);
+  return 1;
+}
+
+/* How inih will read `line` (its ini_parse_stream, mirrored): a comment or
+ * blank, a continuation, a section header, or a key.  Unknown section
+ * headers are reported here, also when no key follows them. */
+static void classify(parser *ps, const char *line) {
+  const char *start = line;
+#if INI_ALLOW_BOM
+  if (ps->line == 1 && (unsigned char)start[0] == 0xEF && (unsigned char)start[1] == 0xBB &&
+      (unsigned char)start[2] == 0xBF)
+    start += 3;
+#endif
+  while (isspace((unsigned char)*start)) start++;
+  ps->cont = 0;
+  if (!*start || strchr(INI_START_COMMENT_PREFIXES, *start)) return;
+#if INI_ALLOW_MULTILINE
+  if (ps->have_prev && start > line) {
+    ps->cont = 1;
+    return;
+  }
+#endif
+  if (*start != '[') return; /* a key line: on_key keeps have_prev */
+  /* inih's find_chars_or_comment(start + 1, "]") */
+  const char *end = start + 1;
+  int was_space = 0;
+  while (*end && *end != ']' &&
+         !(INI_ALLOW_INLINE_COMMENTS && was_space && strchr(INI_INLINE_COMMENT_PREFIXES, *end))) {
+    was_space = isspace((unsigned char)*end);
+    end++;
+  }
+  if (*end != ']') return; /* inih reports this line as a syntax error */
+  ps->have_prev = 0;
+  size_t len = (size_t)(end - start - 1);
+  if (find_section(start + 1, len) < 0) {
+    char name[SHOW_MAX + 1], allowed[256];
+    snprintf(name, sizeof name, "%.*s", (int)(len < SHOW_MAX ? len : SHOW_MAX), start + 1);
+    describe_sections(start + 1, len, allowed, sizeof allowed);
+    deck_error(ps, ps->line, "unknown section [%s]; %s", show(name).s, allowed);
+  }
+}
+
+/* inih's ini_reader: the next line of ps->text, without its line end. */
+static char *read_line(char *str, int num, void *stream) {
+  parser *ps = stream;
+  if (ps->err || !*ps->next) return NULL;
+  if (ps->line == INT_MAX) {
+    deck_error(ps, ps->line, "too many lines");
+    return NULL;
+  }
+  const char *s = ps->next;
+  size_t n = strcspn(s, "\n");
+  ps->next = s + n + (s[n] == '\n');
+  ps->line++;
+  if (n > 0 && s[n - 1] == '\r') n--; /* CRLF */
+  if (num < 1 || n > (size_t)num - 1) {
+    deck_error(ps, ps->line, "line is longer than %d characters, the limit of the INI reader; "
+               "shorten it", num - 1);
+    return NULL;
+  }
+  memcpy(str, s, n);
+  str[n] = '\0';
+  classify(ps, str);
+  return ps->err ? NULL : str;
+}
+
+/* inih rejected line `lineno`: say what it expected. */
+static int syntax_error(parser *ps, int lineno) {
+  const char *s = ps->text;
+  for (int l = 1; l < lineno && *s; l++) {
+    s += strcspn(s, "\n");
+    if (*s) s++;
+  }
+  size_t n = strcspn(s, "\n");
+  char line[SHOW_MAX + 1];
+  snprintf(line, sizeof line, "%.*s", (int)(n < SHOW_MAX ? n : SHOW_MAX), s);
+  char *p = line;
+  if (lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+  while (isspace((unsigned char)*p)) p++;
+  rstrip(p);
+  if (*p == '[')
+    return ISING_ERR(ISING_ERR_INPUT, "%s:%d: cannot parse '%s': a section header is [name] "
+                     "(a ';' after a blank starts a comment)", show_path(ps->name).s, lineno,
+                     show(p).s);
+  return ISING_ERR(ISING_ERR_INPUT, "%s:%d: cannot parse '%s': expected key = value, "
+                   "[section] or a comment (; or #)", show_path(ps->name).s, lineno, show(p).s);
+}
+
+static int value_error(const parser *ps, int key, int i, const char *why);
+
+/* Run inih over the deck.  A structural error (syntax, unknown name,
+ * duplicate, long line) is reported only after the values read before it
+ * have been checked, so that the message is always about the first faulty
+ * line. */
+static int parse_deck(parser *ps) {
+  int r = ini_parse_stream(read_line, ps, on_key, ps);
+  if (r < 0)
+    return ISING_ERR(ISING_ERR_INTERNAL, "%s: the INI parser failed (%d)", show_path(ps->name).s, r);
+  int syntax = r > 0 && (!ps->err || r < ps->err_line);
+  if (!syntax && !ps->err) return ISING_OK;
+  int bad_line = syntax ? r : ps->err_line;
+  ising_config scratch;
+  ising_config_defaults(&scratch);
+  lattice_values lv;
+  char why[512];
+  for (int i = 0; i < ps->nas; i++)
+    if (ps->as[i].line < bad_line &&
+        !keys[ps->as[i].key].parse(ps->as[i].value, &scratch, &lv, why, sizeof why))
+      return value_error(ps, ps->as[i].key, i, why);
+  return syntax ? syntax_error(ps, r) : ISING_ERR(ps->err, "%s", ps->msg);
+}
+
+static char *trimmed_copy(const char *b, const char *e) {
+  while (b < e && isspace((unsigned char)*b)) b++;
+  while (e > b && isspace((unsigned char)e[-1])) e--;
+  return strndup(b, (size_t)(e - b));
+}
+
+/* Override i, "section.key=value": known section and key, given once. */
+static int read_override(parser *ps, int i) {
+  const char *s = ps->set[i];
+  if (!s) return ISING_ERR(ISING_ERR_INTERNAL, "override %d is NULL", i);
+  if (strpbrk(s, "\r\n"))
+    return ISING_ERR(ISING_ERR_INPUT, "--set %s: an override must be a single line", show(s).s);
+  const char *eq = strchr(s, '=');
+  const char *dot = eq ? memchr(s, '.', (size_t)(eq - s)) : NULL;
+  if (!dot)
+    return ISING_ERR(ISING_ERR_INPUT, "--set %s: expected section.key=value "
+                     "(e.g. --set lattice.L=32)", show(s).s);
+  char *sec = trimmed_copy(s, dot), *name = trimmed_copy(dot + 1, eq),
+       *value = trimmed_copy(eq + 1, eq + 1 + strlen(eq + 1));
+  int rc = ISING_OK;
+  if (!sec || !name || !value) {
+    rc = ISING_ERR(ISING_ERR_MEM, "out of memory reading --set %s", show(s).s);
+    goto done;
+  }
+  if (!sec[0] || !name[0]) {
+    rc = ISING_ERR(ISING_ERR_INPUT, "--set %s: expected section.key=value "
+                   "(e.g. --set lattice.L=32)", show(s).s);
+    goto done;
+  }
+  char allowed[256];
+  int sid = find_section(sec, strlen(sec));
+  if (sid < 0) {
+    describe_sections(sec, strlen(sec), allowed, sizeof allowed);
+    rc = ISING_ERR(ISING_ERR_INPUT, "--set %s: unknown section [%s]; %s", show(s).s,
+                   show(sec).s, allowed);
+    goto done;
+  }
+  int k = find_key(sid, name);
+  if (k < 0) {
+    describe_keys(sid, name, allowed, sizeof allowed);
+    rc = ISING_ERR(ISING_ERR_INPUT, "--set %s: [%s] %s: unknown key; %s", show(s).s, sec,
+                   show(name).s, allowed);
+    goto done;
+  }
+  for (int j = 0; j < ps->nas; j++)
+    if (ps->as[j].key == k && ps->as[j].set >= 0) {
+      rc = ISING_ERR(ISING_ERR_INPUT, "--set %s: [%s] %s is already set by --set %s", show(s).s,
+                     sec, name, show(ps->set[ps->as[j].set]).s);
+      goto done;
+    }
+  if (!push(ps, k, 0, i, value)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory reading --set");
+done:
+  free(sec);
+  free(name);
+  free(value);
+  return rc;
+}
+
+/* The message for key `key` whose value is assignment i (-1: the default),
+ * starting "deck.ini:12: [lattice] L = 17", "--set lattice.L=17: [lattice]
+ * L = 17" or "[lattice] L = 64 (default)". */
+static int value_error(const parser *ps, int key, int i, const char *why) {
+  const char *sec = section_names[keys[key].section], *name = keys[key].name;
+  if (i < 0)
+    return ISING_ERR(ISING_ERR_INPUT, "[%s] %s = %s (default): %s", sec, name, keys[key].deflt,
+                     why);
+  const assign *a = &ps->as[i];
+  if (a->set >= 0)
+    return ISING_ERR(ISING_ERR_INPUT, "--set %s: [%s] %s = %s: %s", show(ps->set[a->set]).s, sec,
+                     name, show_value(a->value).s, why);
+  return ISING_ERR(ISING_ERR_INPUT, "%s:%d: [%s] %s = %s: %s", show_path(ps->name).s, a->line,
+                   sec, name, show_value(a->value).s, why);
+}
+
+/* Every value in the order given, then the checks that need several keys. */
+static int validate(parser *ps, ising_config *cfg) {
+  char why[512];
+  lattice_values lv = {0, {0}};
+  for (int k = 0; k < N_KEYS; k++) ps->final[k] = -1;
+  (void)keys[K_L].parse(keys[K_L].deflt, cfg, &lv, why, sizeof why); /* cannot fail */
+  for (int i = 0; i < ps->nas; i++) {
+    const assign *a = &ps->as[i];
+    ps->final[a->key] = i;
+    if (!keys[a->key].parse(a->value, cfg, &lv, why, sizeof why))
+      return value_error(ps, a->key, i, why);
+  }
+  if (lv.n != 1 && lv.n != cfg->dim) {
+    snprintf(why, sizeof why, "needs exactly dim = %d values (or one for all axes)", cfg->dim);
+    return value_error(ps, K_L, ps->final[K_L], why);
+  }
+  lattice_fill(cfg, &lv);
+  int64_t sites = ising_config_sites(cfg); /* <= 2^60: no overflow */
+  if (sites > SITES_MAX) {
+    snprintf(why, sizeof why, "the %dD lattice would have %lld sites, more than 2^40 = %lld",
+             cfg->dim, (long long)sites, (long long)SITES_MAX);
+    return value_error(ps, K_L, ps->final[K_L], why);
+  }
+  if (cfg->interval > cfg->sweeps) {
+    snprintf(why, sizeof why, "interval must be between 1 and sweeps = %lld",
+             (long long)cfg->sweeps);
+    return value_error(ps, K_INTERVAL, ps->final[K_INTERVAL], why);
+  }
+  return ISING_OK;
+}
+
+/* Fill entries and deck_text (deck, then "# --set ..." lines). */
+static int record(parser *ps, ising_config *cfg) {
+  cfg->entries = calloc(N_KEYS, sizeof *cfg->entries);
+  if (!cfg->entries) return ISING_ERR(ISING_ERR_MEM, "out of memory storing the deck");
+  cfg->n_entries = N_KEYS;
+  for (int k = 0; k < N_KEYS; k++) {
+    int i = ps->final[k];
+    if (i < 0) continue;
+    struct ising_config_entry *e = &cfg->entries[k];
+    e->line = ps->as[i].line;
+    e->value = ps->as[i].value;
+    ps->as[i].value = NULL;
+    if (ps->as[i].set >= 0 && !(e->set = strdup(ps->set[ps->as[i].set])))
+      return ISING_ERR(ISING_ERR_MEM, "out of memory storing the deck");
+  }
+  size_t len = strlen(ps->text), total = len + 2;
+  for (int i = 0; i < ps->nset; i++) total += strlen(ps->set[i]) + 9;
+  char *t = malloc(total);
+  if (!t) return ISING_ERR(ISING_ERR_MEM, "out of memory storing the deck");
+  memcpy(t, ps->text, len);
+  if (ps->nset > 0 && len > 0 && t[len - 1] != '\n') t[len++] = '\n';
+  for (int i = 0; i < ps->nset; i++) len += (size_t)sprintf(t + len, "# --set %s\n", ps->set[i]);
+  t[len] = '\0';
+  cfg->deck_text = t;
+  return ISING_OK;
+}
+
+int ising_config_parse_string(const char *text, const char *name, int nset, char *const *set,
+                              ising_config *cfg) {
+  if (!cfg) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_string: cfg is NULL");
+  ising_config_defaults(cfg);
+  if (!text || nset < 0 || (nset > 0 && !set))
+    return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_string: bad arguments");
+  if (!name) name = "(deck)";
+  if (strlen(name) >= ISING_PATH_MAX)
+    return ISING_ERR(ISING_ERR_INPUT, "deck name '%s' is longer than %d bytes",
+                     show_path(name).s, ISING_PATH_MAX - 1);
+  memcpy(cfg->deck_name, name, strlen(name) + 1);
+
+  parser ps;
+  memset(&ps, 0, sizeof ps);
+  ps.name = name;
+  ps.text = ps.next = text;
+  ps.set = set;
+  ps.nset = nset;
+  int rc = parse_deck(&ps);
+  for (int i = 0; rc == ISING_OK && i < nset; i++) rc = read_override(&ps, i);
+  if (rc == ISING_OK) rc = validate(&ps, cfg);
+  if (rc == ISING_OK) rc = record(&ps, cfg);
+  for (int i = 0; i < ps.nas; i++) free(ps.as[i].value);
+  free(ps.as);
+  if (rc != ISING_OK) ising_config_free(cfg);
+  return rc;
+}
+
+int ising_config_parse_file(const char *path, int nset, char *const *set, ising_config *cfg) {
+  if (!cfg) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_file: cfg is NULL");
+  ising_config_defaults(cfg);
+  if (!path) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_file: path is NULL");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return ISING_ERR(ISING_ERR_INPUT, "cannot read deck '%s': %s", show_path(path).s,
+                     strerror(errno));
+  char *text = malloc(DECK_MAX_BYTES + 1);
+  if (!text) {
+    fclose(f);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory reading deck '%s'", show_path(path).s);
+  }
+  size_t len = 0, got;
+  while (len <= DECK_MAX_BYTES && (got = fread(text + len, 1, DECK_MAX_BYTES + 1 - len, f)) > 0)
+    len += got;
+  int read_errno = ferror(f) ? errno : 0;
+  fclose(f);
+  int rc = ISING_OK;
+  if (read_errno)
+    rc = ISING_ERR(ISING_ERR_INPUT, "cannot read deck '%s': %s", show_path(path).s,
+                   strerror(read_errno));
+  else if (len > DECK_MAX_BYTES)
+    rc = ISING_ERR(ISING_ERR_INPUT, "deck '%s' is larger than %d bytes: is it really a deck?",
+                   show_path(path).s, DECK_MAX_BYTES);
+  else if (memchr(text, '\0', len)) {
+    int line = 1;
+    for (const char *p = text; *p; p++) line += *p == '\n';
+    rc = ISING_ERR(ISING_ERR_INPUT, "%s:%d: the deck contains a NUL byte: is it a text file?",
+                   show_path(path).s, line);
+  }
+  if (rc == ISING_OK) {
+    text[len] = '\0';
+    rc = ising_config_parse_string(text, path, nset, set, cfg);
+  }
+  free(text);
+  return rc;
+}
+
+const char *ising_config_where(const ising_config *cfg, const char *section, const char *key,
+                               char *buf, int size) {
+  if (!buf || size <= 0) return buf;
+  size_t n = (size_t)size;
+  int s = section ? find_section(section, strlen(section)) : -1;
+  int k = s >= 0 && key ? find_key(s, key) : -1;
+  if (k < 0) {
+    snprintf(buf, n, "[%s] %s (not a deck key)", show(section ? section : "").s,
+             show(key ? key : "").s);
+    return buf;
+  }
+  const struct ising_config_entry *e =
+      cfg && cfg->entries && cfg->n_entries == N_KEYS ? &cfg->entries[k] : NULL;
+  if (e && e->set)
+    snprintf(buf, n, "--set %s", show(e->set).s);
+  else if (e && e->value)
+    snprintf(buf, n, "%s:%d: [%s] %s = %s", show_path(cfg->deck_name).s, e->line, section, key,
+             show_value(e->value).s);
+  else
+    snprintf(buf, n, "[%s] %s = %s (default)", section, key, keys[k].deflt);
+  return buf;
+}
+
+int64_t ising_config_sites(const ising_config *cfg) {
+  int64_t n = 1;
+  int dim = cfg->dim < 1 ? 1 : cfg->dim > ISING_MAX_DIM ? ISING_MAX_DIM : cfg->dim;
+  for (int k = 0; k < dim; k++) n *= cfg->L[k];
+  return n;
+}
+
+void ising_config_free(ising_config *cfg) {
+  if (!cfg) return;
+  if (cfg->entries) {
+    for (int k = 0; k < cfg->n_entries; k++) {
+      free(cfg->entries[k].value);
+      free(cfg->entries[k].set);
+    }
+    free(cfg->entries);
+  }
+  cfg->entries = NULL;
+  cfg->n_entries = 0;
+  free(cfg->deck_text);
+  cfg->deck_text = NULL;
+}
