@@ -14,6 +14,15 @@ else()
 endif()
 
 add_test(NAME identity_ranks COMMAND ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising> 1 2 3 4 8)
-set_tests_properties(identity_ranks PROPERTIES LABELS "mpi" ENVIRONMENT "${ISING_TEST_ENV}" PROCESSORS 2)
+set_tests_properties(identity_ranks PROPERTIES LABELS "mpi" ENVIRONMENT "${ISING_TEST_ENV_MPI}" PROCESSORS 2)
 add_test(NAME cli_errors COMMAND ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<TARGET_FILE:ising> ${CMAKE_SOURCE_DIR})
-set_tests_properties(cli_errors PROPERTIES LABELS "cli" ENVIRONMENT "${ISING_TEST_ENV}")
+set_tests_properties(cli_errors PROPERTIES LABELS "cli" ENVIRONMENT "${ISING_TEST_ENV_MPI}")
+
+# The output layout from Python (h5py), as a user's script reads it.
+find_program(SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(SYSTEM_PYTHON3)
+  add_test(NAME analysis_output_layout
+           COMMAND ${SYSTEM_PYTHON3} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/analysis/test_ising_output.py)
+  set_tests_properties(analysis_output_layout PROPERTIES LABELS "cli"
+    ENVIRONMENT "${ISING_TEST_ENV_MPI};ISING_BIN=$<TARGET_FILE:ising>;PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis;PYTHONDONTWRITEBYTECODE=1")
+endif()

@@ -11,6 +11,12 @@ set(ISING_TEST_ENV
   "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
   "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
   "ISING_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+# Programs that initialise MPI: LeakSanitizer cannot attribute the allocations
+# Open MPI, PMIx and hwloc make in plugins they dlopen ("<unknown module>"), so
+# suppressions cannot target them; those programs run with AddressSanitizer
+# and UBSan but without leak detection.  The MPI-free unit suites keep it.
+set(ISING_TEST_ENV_MPI ${ISING_TEST_ENV})
+list(TRANSFORM ISING_TEST_ENV_MPI REPLACE "^ASAN_OPTIONS=detect_leaks=1" "ASAN_OPTIONS=detect_leaks=0")
 
 # Every tests/test_<module>.c is a Check suite for that module.
 file(GLOB ISING_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
@@ -19,7 +25,13 @@ foreach(src ${ISING_UNIT_TESTS})
   add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/testutil.c)
   target_link_libraries(${name} PRIVATE ising_core PkgConfig::CHECK)
   add_test(NAME unit_${name} COMMAND ${name})
-  set_tests_properties(unit_${name} PROPERTIES LABELS unit ENVIRONMENT "${ISING_TEST_ENV}"
+  file(READ ${src} body)
+  if(body MATCHES "MPI_Init")
+    set(env "${ISING_TEST_ENV_MPI}")
+  else()
+    set(env "${ISING_TEST_ENV}")
+  endif()
+  set_tests_properties(unit_${name} PROPERTIES LABELS unit ENVIRONMENT "${env}"
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 endforeach()
 
@@ -28,7 +40,7 @@ function(ising_mpi_test name exe np labels)
   add_test(NAME ${name} COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np}
            --oversubscribe $<TARGET_FILE:${exe}> ${ARGN})
   set_tests_properties(${name} PROPERTIES LABELS "${labels}" PROCESSORS ${np}
-    ENVIRONMENT "${ISING_TEST_ENV}" WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+    ENVIRONMENT "${ISING_TEST_ENV_MPI}" WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 endfunction()
 
 # Programs that run under several rank counts (tests/mpi_*.c, tests/phys_*.c).
