@@ -221,8 +221,16 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
 
 static int check_measurements(const ising_config *cfg) {
   int64_t n = cfg->sweeps / cfg->interval;
-  if (n >= ISING_STATS_MIN_BINS) return ISING_OK;
   char w1[256], w2[256];
+  /* the sweep number is 32 bits of the random-number counter (rng.h) */
+  if (cfg->thermalization + cfg->sweeps > (int64_t)UINT32_MAX)
+    return ISING_ERR(ISING_ERR_INPUT,
+                     "%s and %s: at most %lld sweeps in all (the sweep is a 32-bit counter of "
+                     "the random numbers)",
+                     ising_config_where(cfg, "montecarlo", "thermalization", w1, sizeof w1),
+                     ising_config_where(cfg, "montecarlo", "sweeps", w2, sizeof w2),
+                     (long long)UINT32_MAX);
+  if (n >= ISING_STATS_MIN_BINS) return ISING_OK;
   return ISING_ERR(ISING_ERR_INPUT,
                    "%s and %s: only %lld measurements; error bars by binning need at least %d "
                    "(sweeps / interval >= %d)",

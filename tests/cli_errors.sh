@@ -35,6 +35,7 @@ expect 2 "lattice.L=9" 1 run good.ini --set lattice.L=9
 expect 2 "cannot tile" 3 run good.ini --set lattice.L=2
 expect 2 "directory 'no/such' does not exist" 1 run good.ini --set output.file=no/such/x.h5
 expect 2 "at least 32" 1 run good.ini --set montecarlo.sweeps=40 --set measurement.interval=2
+expect 2 "32-bit counter" 1 run good.ini --set montecarlo.sweeps=4294967296
 expect 2 "expected an integer" 1 bench --L abc
 expect 0 "" 1 run good.ini --quiet
 cp good.h5 before.h5

@@ -69,7 +69,7 @@ if(ISING_FUZZ AND CLANG_EXECUTABLE AND EXISTS ${CMAKE_SOURCE_DIR}/tests/fuzz_dec
     COMMENT "Building the libFuzzer deck-parser target with clang")
   add_custom_target(fuzz_deck_target ALL DEPENDS ${CMAKE_BINARY_DIR}/fuzz_deck)
   add_test(NAME fuzz_deck COMMAND ${CMAKE_SOURCE_DIR}/tests/run_fuzz.sh
-           ${CMAKE_BINARY_DIR}/fuzz_deck ${CMAKE_SOURCE_DIR}/inputs 30)
+           ${CMAKE_BINARY_DIR}/fuzz_deck 30 ${CMAKE_SOURCE_DIR}/inputs ${CMAKE_SOURCE_DIR}/tests/decks)
   set_tests_properties(fuzz_deck PROPERTIES LABELS fuzz ENVIRONMENT "${ISING_TEST_ENV}")
 elseif(ISING_FUZZ)
   message(WARNING "clang not found: the deck-parser fuzz test is not built (Debian: clang)")
