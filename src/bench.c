@@ -45,7 +45,8 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   ising_config cfg;
   ising_config_defaults(&cfg);
   cfg.L[0] = cfg.L[1] = cfg.L[2] = 2048;
-  cfg.T = 2.269;
+  cfg.temps[0] = 2.269;
+  cfg.n_temps = 1;
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -56,7 +57,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
     else if (!strcmp(a, "--L"))
       ISING_CALL(parse_long(a, v, 2, 1L << 20, &L));
     else if (!strcmp(a, "--T"))
-      ISING_CALL(parse_double(a, v, &cfg.T));
+      ISING_CALL(parse_double(a, v, &cfg.temps[0]));
     else if (!strcmp(a, "--H"))
       ISING_CALL(parse_double(a, v, &cfg.H));
     else if (!strcmp(a, "--sweeps"))
@@ -81,7 +82,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
                        a, v);
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
-  ISING_CHECK(cfg.T > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
+  ISING_CHECK(cfg.temps[0] > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
 
@@ -92,7 +93,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   int rc = ising_layout_create(comm, &cfg, 0, &lay);
   if (!rc) rc = ising_lattice_create(lay, &lat);
   ising_model m;
-  if (!rc) rc = ising_model_init(&m, cfg.dim, cfg.J, cfg.H, cfg.T, cfg.algorithm);
+  if (!rc) rc = ising_model_init(&m, cfg.dim, cfg.J, cfg.H, cfg.temps[0], cfg.algorithm);
   ising_stream st = {ising_rng_key_from_seed(cfg.seed), 0};
   if (!rc) rc = ising_lattice_fill_hot(lat, st.key, 0);
   double N = (double)ising_config_sites(&cfg);
@@ -122,7 +123,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       double med = repeat % 2 ? sorted[repeat / 2] : 0.5 * (sorted[repeat / 2 - 1] + sorted[repeat / 2]);
       int64_t n[3];
       ising_lattice_extent(lat, n, NULL);
-      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, %d rank%s (grid", dim, L, cfg.T, cfg.H,
+      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, %d rank%s (grid", dim, L, cfg.temps[0], cfg.H,
              cfg.algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis",
              ising_update_kernel_name(cfg.kernel), lay->world_size, lay->world_size > 1 ? "s" : "");
       for (int k = 0; k < cfg.dim; k++) printf("%s%d", k ? "x" : " ", lay->procs[k]);

@@ -17,9 +17,14 @@
  * mistake in the deck is the one reported; cross-key checks come last.  The
  * key table below is the single source of names, defaults and allowed
  * values; ising_config_defaults() runs it, so defaults cannot drift from what
- * the messages say.  Everything the user typed is echoed sanitised (control
- * bytes as \xNN, long text cut), so every message stays one line.  No MPI and
- * no HDF5 here: the parser is fuzzed on its own (tests/fuzz_deck.c).
+ * the messages say.  The temperatures always end in cfg->temps[]: [model] T
+ * (one value or a strictly increasing list) or, for a generated ladder, the
+ * linear or geometric ladder that the cross-key checks build from
+ * [tempering] T_min, T_max, count; which keys were given explicitly (not
+ * their values, which may equal a default) decides the conflicts between the
+ * two.  Everything the user typed is echoed sanitised (control bytes as \xNN,
+ * long text cut), so every message stays one line.  No MPI and no HDF5 here:
+ * the parser is fuzzed on its own (tests/fuzz_deck.c).
  */
 #include "ising/config.h"
 
@@ -43,6 +48,9 @@
 #define COUNT_MAX 1000000000000000000LL           /* sweeps, thermalization */
 #define DECK_MAX_BYTES (1 << 20)                  /* a deck is a few hundred bytes */
 #define SHOW_MAX 160                              /* user text echoed in a message */
+#define COPIES_MAX 64                             /* replicas per temperature */
+#define ADAPT_ROUNDS_MAX 30                       /* the last round is 2^29 times the first */
+#define ADAPT_MIN_ATTEMPTS 10                     /* exchange attempts in the first round */
 
 /* Where one key got its final value: entries[k] for key k of the table. */
 struct ising_config_entry {
@@ -53,14 +61,19 @@ struct ising_config_entry {
 
 /* ------------------------------------------------------------ key table */
 
-enum { SEC_LATTICE, SEC_MODEL, SEC_MONTECARLO, SEC_MEASUREMENT, SEC_OUTPUT, N_SECTIONS };
-static const char *const section_names[N_SECTIONS] = {"lattice", "model", "montecarlo",
-                                                      "measurement", "output"};
-#define SECTION_LIST "lattice, model, montecarlo, measurement, output"
+/* In the order messages list them. */
+enum {
+  SEC_LATTICE, SEC_MODEL, SEC_MONTECARLO, SEC_TEMPERING, SEC_MEASUREMENT, SEC_OUTPUT,
+  SEC_PARALLEL, N_SECTIONS
+};
+static const char *const section_names[N_SECTIONS] = {
+    "lattice", "model", "montecarlo", "tempering", "measurement", "output", "parallel"};
 
 enum {
   K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
-  K_THERMALIZATION, K_SWEEPS, K_INTERVAL, K_FILE, K_PROGRESS, N_KEYS
+  K_THERMALIZATION, K_SWEEPS, K_COPIES, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
+  K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
+  K_RANKS_PER_REPLICA, N_KEYS
 };
 
 /* The L values as read, before dim (perhaps set later) says how to use them. */
@@ -77,7 +90,7 @@ typedef int (*key_parser)(const char *v, ising_config *cfg, lattice_values *lv, 
 typedef struct key_spec {
   int section;
   const char *name;
-  const char *deflt; /* default, as deck text */
+  const char *deflt; /* default, as deck text; NULL: none (set it when it is needed) */
   key_parser parse;
 } key_spec;
 
@@ -95,6 +108,15 @@ static int key_sweeps(const char *, ising_config *, lattice_values *, char *, si
 static int key_interval(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_file(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_progress(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_copies(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_ladder(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_T_min(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_T_max(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_count(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_exchange_interval(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_adapt(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_adapt_rounds(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_ranks_per_replica(const char *, ising_config *, lattice_values *, char *, size_t);
 
 /* Indexed by the K_ enum; within a section in the order messages list them. */
 static const key_spec keys[N_KEYS] = {
@@ -109,9 +131,18 @@ static const key_spec keys[N_KEYS] = {
     [K_SEED] = {SEC_MONTECARLO, "seed", "1", key_seed},
     [K_THERMALIZATION] = {SEC_MONTECARLO, "thermalization", "1000", key_thermalization},
     [K_SWEEPS] = {SEC_MONTECARLO, "sweeps", "10000", key_sweeps},
+    [K_COPIES] = {SEC_MONTECARLO, "copies", "1", key_copies},
+    [K_LADDER] = {SEC_TEMPERING, "ladder", "list", key_ladder},
+    [K_T_MIN] = {SEC_TEMPERING, "T_min", NULL, key_T_min},
+    [K_T_MAX] = {SEC_TEMPERING, "T_max", NULL, key_T_max},
+    [K_COUNT] = {SEC_TEMPERING, "count", NULL, key_count},
+    [K_EXCHANGE_INTERVAL] = {SEC_TEMPERING, "interval", "10", key_exchange_interval},
+    [K_ADAPT] = {SEC_TEMPERING, "adapt", "none", key_adapt},
+    [K_ADAPT_ROUNDS] = {SEC_TEMPERING, "adapt_rounds", "5", key_adapt_rounds},
     [K_INTERVAL] = {SEC_MEASUREMENT, "interval", "1", key_interval},
     [K_FILE] = {SEC_OUTPUT, "file", "ising.h5", key_file},
     [K_PROGRESS] = {SEC_OUTPUT, "progress", "10", key_progress},
+    [K_RANKS_PER_REPLICA] = {SEC_PARALLEL, "ranks_per_replica", "0", key_ranks_per_replica},
 };
 
 /* `name` has `len` bytes and need not end there.  (strncmp first: the
@@ -186,6 +217,15 @@ static shown show(const char *s) { return show_text(s, 0); }
 static shown show_path(const char *s) { return show_text(s, 1); }
 /* A value: an empty one is shown as "" so that "file = :" never appears. */
 static shown show_value(const char *s) { return show_text(s && *s ? s : "\"\"", 0); }
+
+/* The `len` bytes at `p` (one word of a list), shown like show(). */
+static shown show_span(const char *p, size_t len) {
+  char tmp[SHOW_MAX + 2];
+  size_t keep = len < SHOW_MAX + 1 ? len : SHOW_MAX + 1; /* longer: cut by show() */
+  memcpy(tmp, p, keep);
+  tmp[keep] = '\0';
+  return show(tmp);
+}
 
 /* ------------------------------------------------------------ value syntax */
 
@@ -324,14 +364,59 @@ static int key_H(const char *v, ising_config *cfg, lattice_values *lv, char *why
   return real_key(v, -HUGE_VAL, &cfg->H, "H must be a finite number", why, n);
 }
 
+/* The separator of list values: blanks, also what inih puts between the
+ * lines of a continued value.  Other control bytes stay in a word and make
+ * it a bad number. */
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* One temperature, or a strictly increasing list of them (a ladder). */
 static int key_T(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
   (void)lv;
-  double t;
-  if (!parse_real(v, &t) || !(t > 0)) {
+  int words = 0;
+  for (const char *p = v; *p;) {
+    while (is_blank(*p)) p++;
+    if (!*p) break;
+    words++;
+    while (*p && !is_blank(*p)) p++;
+  }
+  if (words > ISING_MAX_TEMPS) {
+    snprintf(why, n, "T takes at most %d temperatures, got %d", ISING_MAX_TEMPS, words);
+    return 0;
+  }
+  int k = 0;
+  const char *prev = NULL;
+  size_t prev_len = 0;
+  for (const char *p = v; *p;) {
+    while (is_blank(*p)) p++;
+    if (!*p) break;
+    const char *q = p;
+    while (*q && !is_blank(*q)) q++;
+    char *end = NULL;
+    double t = 0;
+    if (!isspace((unsigned char)*p)) t = strtod(p, &end); /* strtod would skip \r, \v... */
+    if (end != q || !isfinite(t) || !(t > 0)) {
+      if (words == 1)
+        snprintf(why, n, "T must be a finite number > 0");
+      else
+        snprintf(why, n, "every temperature must be a finite number > 0 (got %s)",
+                 show_span(p, (size_t)(q - p)).s);
+      return 0;
+    }
+    if (k > 0 && !(t > cfg->temps[k - 1])) {
+      snprintf(why, n, "temperatures must be strictly increasing (%s after %s)",
+               show_span(p, (size_t)(q - p)).s, show_span(prev, prev_len).s);
+      return 0;
+    }
+    cfg->temps[k++] = t;
+    prev = p;
+    prev_len = (size_t)(q - p);
+    p = q;
+  }
+  if (k == 0) {
     snprintf(why, n, "T must be a finite number > 0");
     return 0;
   }
-  cfg->T = t;
+  cfg->n_temps = k;
   return 1;
 }
 
@@ -418,6 +503,100 @@ static int key_progress(const char *v, ising_config *cfg, lattice_values *lv, ch
                   "0 = off)", why, n);
 }
 
+static int key_copies(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                      size_t n) {
+  (void)lv;
+  int64_t x;
+  if (!int_key(v, 1, COPIES_MAX, &x, "copies must be an integer between 1 and 64 (independent "
+               "replicas per temperature)", why, n))
+    return 0;
+  cfg->copies = (int)x;
+  return 1;
+}
+
+static int key_ladder(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                      size_t n) {
+  (void)lv;
+  if (strcmp(v, "list") == 0) cfg->ladder = ISING_LADDER_LIST;
+  else if (strcmp(v, "linear") == 0) cfg->ladder = ISING_LADDER_LINEAR;
+  else if (strcmp(v, "geometric") == 0) cfg->ladder = ISING_LADDER_GEOMETRIC;
+  else return snprintf(why, n, "ladder must be list (the temperatures of [model] T), linear or "
+                       "geometric (from T_min, T_max and count)"), 0;
+  return 1;
+}
+
+static int key_T_min(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                     size_t n) {
+  (void)lv; /* < T_max is checked once both are known */
+  double t;
+  if (!parse_real(v, &t) || !(t > 0))
+    return snprintf(why, n, "T_min must be a finite number > 0"), 0;
+  cfg->T_min = t;
+  return 1;
+}
+
+static int key_T_max(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                     size_t n) {
+  (void)lv;
+  double t;
+  if (!parse_real(v, &t) || !(t > 0))
+    return snprintf(why, n, "T_max must be a finite number > 0"), 0;
+  cfg->T_max = t;
+  return 1;
+}
+
+static int key_count(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                     size_t n) {
+  (void)lv;
+  int64_t x;
+  char allowed[96];
+  snprintf(allowed, sizeof allowed, "count must be an integer between 2 and %d (temperatures "
+           "of the ladder)", ISING_MAX_TEMPS);
+  if (!int_key(v, 2, ISING_MAX_TEMPS, &x, allowed, why, n)) return 0;
+  cfg->count = (int)x;
+  return 1;
+}
+
+static int key_exchange_interval(const char *v, ising_config *cfg, lattice_values *lv,
+                                 char *why, size_t n) {
+  (void)lv;
+  return int_key(v, 1, COUNT_MAX, &cfg->exchange_interval,
+                 "interval must be an integer between 1 and 1000000000000000000 (sweeps "
+                 "between replica-exchange attempts)", why, n);
+}
+
+static int key_adapt(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                     size_t n) {
+  (void)lv;
+  if (strcmp(v, "none") == 0) cfg->adapt = ISING_ADAPT_NONE;
+  else if (strcmp(v, "feedback") == 0) cfg->adapt = ISING_ADAPT_FEEDBACK;
+  else return snprintf(why, n, "adapt must be none (a fixed ladder) or feedback (the ladder "
+                       "is optimised during thermalization)"), 0;
+  return 1;
+}
+
+static int key_adapt_rounds(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                            size_t n) {
+  (void)lv;
+  int64_t x;
+  if (!int_key(v, 1, ADAPT_ROUNDS_MAX, &x, "adapt_rounds must be an integer between 1 and 30",
+               why, n))
+    return 0;
+  cfg->adapt_rounds = (int)x;
+  return 1;
+}
+
+static int key_ranks_per_replica(const char *v, ising_config *cfg, lattice_values *lv,
+                                 char *why, size_t n) {
+  (void)lv; /* that it divides the rank count is checked by the layout */
+  int64_t x;
+  if (!int_key(v, 0, INT_MAX, &x, "ranks_per_replica must be an integer between 0 and "
+               "2147483647 (0: all ranks form one replica group)", why, n))
+    return 0;
+  cfg->ranks_per_replica = (int)x;
+  return 1;
+}
+
 /* Put the L values into cfg->L for `dim` axes (unused axes get 1). */
 static void lattice_fill(ising_config *cfg, const lattice_values *lv) {
   for (int k = 0; k < ISING_MAX_DIM; k++)
@@ -430,6 +609,7 @@ void ising_config_defaults(ising_config *cfg) {
   lattice_values lv = {0, {0}};
   char why[256];
   for (int k = 0; k < N_KEYS; k++) {
+    if (!keys[k].deflt) continue; /* no default: stays 0 */
     int ok = keys[k].parse(keys[k].deflt, cfg, &lv, why, sizeof why);
     assert(ok && "a default in the key table does not pass its own check");
     (void)ok;
@@ -480,31 +660,55 @@ __attribute__((format(printf, 3, 4))) static int deck_error(parser *ps, int line
   return 0;
 }
 
+/* Append to buf (holding `used` of its `n` bytes); returns the new length,
+ * at most n - 1. */
+__attribute__((format(printf, 4, 5))) static size_t append(char *buf, size_t used, size_t n,
+                                                           const char *fmt, ...) {
+  if (used + 1 >= n) return used;
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(buf + used, n - used, fmt, ap);
+  va_end(ap);
+  if (w < 0) return used;
+  return used + (size_t)w < n ? used + (size_t)w : n - 1;
+}
+
+/* " (interval belongs in [tempering] or [measurement])" when `name` is a key
+ * of sections other than `section` (-1: of any section); else nothing. */
+static size_t append_belongs(int section, const char *name, char *buf, size_t used, size_t n) {
+  int found = 0;
+  for (int s = 0; s < N_SECTIONS; s++)
+    if (s != section && find_key(s, name) >= 0) {
+      if (found++) used = append(buf, used, n, " or [%s]", section_names[s]);
+      else used = append(buf, used, n, " (%s belongs in [%s]", name, section_names[s]);
+    }
+  return found ? append(buf, used, n, ")") : used;
+}
+
 /* "allowed in [model]: J, H, T" and, if the key lives elsewhere or differs
  * only in case, a hint. */
 static void describe_keys(int section, const char *name, char *buf, size_t n) {
-  size_t used = (size_t)snprintf(buf, n, "allowed in [%s]:", section_names[section]);
+  size_t used = append(buf, 0, n, "allowed in [%s]:", section_names[section]);
   const char *sep = " ";
-  for (int k = 0; k < N_KEYS && used < n; k++)
+  for (int k = 0; k < N_KEYS; k++)
     if (keys[k].section == section) {
-      used += (size_t)snprintf(buf + used, n - used, "%s%s", sep, keys[k].name);
+      used = append(buf, used, n, "%s%s", sep, keys[k].name);
       sep = ", ";
     }
-  for (int k = 0; k < N_KEYS && used < n; k++) {
-    if (strcmp(keys[k].name, name) == 0 && keys[k].section != section) {
-      snprintf(buf + used, n - used, " (%s belongs in [%s])", keys[k].name,
-               section_names[keys[k].section]);
-      return;
-    }
+  size_t before = used;
+  used = append_belongs(section, name, buf, used, n);
+  if (used != before) return;
+  for (int k = 0; k < N_KEYS; k++)
     if (keys[k].section == section && strcasecmp(keys[k].name, name) == 0) {
-      snprintf(buf + used, n - used, " (names are case-sensitive: %s)", keys[k].name);
+      append(buf, used, n, " (names are case-sensitive: %s)", keys[k].name);
       return;
     }
-  }
 }
 
 static void describe_sections(const char *name, size_t len, char *buf, size_t n) {
-  size_t used = (size_t)snprintf(buf, n, "allowed: " SECTION_LIST);
+  size_t used = append(buf, 0, n, "allowed:");
+  for (int s = 0; s < N_SECTIONS; s++)
+    used = append(buf, used, n, "%s%s", s ? ", " : " ", section_names[s]);
   for (int s = 0; s < N_SECTIONS && used < n; s++)
     if (strlen(section_names[s]) == len && strncasecmp(section_names[s], name, len) == 0) {
       snprintf(buf + used, n - used, " (names are case-sensitive: [%s])", section_names[s]);
@@ -593,12 +797,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
   if (ps->cont) return on_continuation(ps, section, name, value);
   ps->have_prev = name[0] != '\0';
   if (!section[0]) {
-    char hint[256] = "";
-    for (int k = 0; k < N_KEYS; k++)
-      if (strcmp(keys[k].name, name) == 0)
-        snprintf(hint, sizeof hint, " (%s belongs in [%s])", name, section_names[keys[k].section]);
-    return deck_error(ps, ps->line, "%s = %s: key outside any section; put it under one of [" 
-                      "lattice], [model], [montecarlo], [measurement], [output]%s",
+    char hint[256];
+    size_t used = 0;
+    for (int s = 0; s < N_SECTIONS; s++)
+      used = append(hint, used, sizeof hint, "%s[%s]", s ? ", " : "", section_names[s]);
+    append_belongs(-1, name, hint, used, sizeof hint);
+    return deck_error(ps, ps->line, "%s = %s: key outside any section; put it under one of %s",
                       show(name).s, show_value(value).s, hint);
   }
   int s = find_section(section, strlen(section));
@@ -797,6 +1001,8 @@ done:
  * L = 17" or "[lattice] L = 64 (default)". */
 static int value_error(const parser *ps, int key, int i, const char *why) {
   const char *sec = section_names[keys[key].section], *name = keys[key].name;
+  if (i < 0 && !keys[key].deflt)
+    return ISING_ERR(ISING_ERR_INPUT, "[%s] %s (not set): %s", sec, name, why);
   if (i < 0)
     return ISING_ERR(ISING_ERR_INPUT, "[%s] %s = %s (default): %s", sec, name, keys[key].deflt,
                      why);
@@ -806,6 +1012,126 @@ static int value_error(const parser *ps, int key, int i, const char *why) {
                      name, show_value(a->value).s, why);
   return ISING_ERR(ISING_ERR_INPUT, "%s:%d: [%s] %s = %s: %s", show_path(ps->name).s, a->line,
                    sec, name, show_value(a->value).s, why);
+}
+
+/* Another key for a message: "[tempering] ladder = geometric (line 7)",
+ * "... (--set)", "[tempering] ladder = list (default)" or "[tempering] T_min
+ * (not set)". */
+static size_t append_key(const parser *ps, int key, char *buf, size_t used, size_t n) {
+  const char *sec = section_names[keys[key].section], *name = keys[key].name;
+  int i = ps->final[key];
+  if (i < 0 && !keys[key].deflt) return append(buf, used, n, "[%s] %s (not set)", sec, name);
+  if (i < 0) return append(buf, used, n, "[%s] %s = %s (default)", sec, name, keys[key].deflt);
+  const assign *a = &ps->as[i];
+  if (a->set >= 0) return append(buf, used, n, "[%s] %s = %s (--set)", sec, name,
+                                 show_value(a->value).s);
+  return append(buf, used, n, "[%s] %s = %s (line %d)", sec, name, show_value(a->value).s,
+                a->line);
+}
+
+/* The value of `key` as the user wrote it (or its default). */
+static const char *value_text(const parser *ps, int key) {
+  int i = ps->final[key];
+  return i >= 0 ? ps->as[i].value : keys[key].deflt ? keys[key].deflt : "";
+}
+
+/* The temperatures of a generated ladder: linear T_i = T_min + i (T_max -
+ * T_min) / (count - 1) or geometric T_i = T_min (T_max / T_min)^(i / (count -
+ * 1)) (through logarithms: the ratio may overflow), ends exact. */
+static void ladder_fill(ising_config *cfg) {
+  const int c = cfg->count;
+  const double lo = cfg->T_min, hi = cfg->T_max, log_lo = log(lo), log_hi = log(hi);
+  cfg->n_temps = c;
+  cfg->temps[0] = lo;
+  for (int i = 1; i < c - 1; i++)
+    cfg->temps[i] = cfg->ladder == ISING_LADDER_LINEAR
+                        ? lo + (hi - lo) * i / (c - 1)
+                        : exp(log_lo + (log_hi - log_lo) * i / (c - 1));
+  cfg->temps[c - 1] = hi;
+}
+
+/* The checks between the temperature and tempering keys; a generated ladder
+ * is built here. */
+static int check_tempering(const parser *ps, ising_config *cfg) {
+  char why[1024];
+  size_t used;
+  static const int generator_keys[] = {K_T_MIN, K_T_MAX, K_COUNT};
+  if (cfg->ladder == ISING_LADDER_LIST) {
+    int first = -1; /* the first of them the user wrote */
+    for (int j = 0; j < 3; j++) {
+      int k = generator_keys[j];
+      if (ps->final[k] >= 0 && (first < 0 || ps->final[k] < ps->final[first])) first = k;
+    }
+    if (first >= 0) {
+      used = append(why, 0, sizeof why, "%s is only used with ladder = linear or geometric, "
+                    "but ", keys[first].name);
+      used = append_key(ps, K_LADDER, why, used, sizeof why);
+      append(why, used, sizeof why, "; remove %s, or set ladder = linear or geometric",
+             keys[first].name);
+      return value_error(ps, first, ps->final[first], why);
+    }
+  } else {
+    if (ps->final[K_T] >= 0) {
+      used = append(why, 0, sizeof why, "T cannot be combined with a generated ladder, ");
+      used = append_key(ps, K_LADDER, why, used, sizeof why);
+      append(why, used, sizeof why, "; remove T, or set ladder = list");
+      return value_error(ps, K_T, ps->final[K_T], why);
+    }
+    used = append(why, 0, sizeof why, "a generated ladder needs T_min, T_max and count in "
+                  "[tempering]; missing:");
+    int missing = 0;
+    for (int j = 0; j < 3; j++)
+      if (ps->final[generator_keys[j]] < 0)
+        used = append(why, used, sizeof why, "%s%s", missing++ ? ", " : " ",
+                      keys[generator_keys[j]].name);
+    if (missing) return value_error(ps, K_LADDER, ps->final[K_LADDER], why);
+    if (!(cfg->T_min < cfg->T_max)) {
+      used = append(why, 0, sizeof why, "T_max must be larger than ");
+      append_key(ps, K_T_MIN, why, used, sizeof why);
+      return value_error(ps, K_T_MAX, ps->final[K_T_MAX], why);
+    }
+    ladder_fill(cfg);
+    for (int i = 1; i < cfg->n_temps; i++)
+      if (!(cfg->temps[i] > cfg->temps[i - 1])) {
+        snprintf(why, sizeof why, "%d temperatures from T_min = %s to T_max = %s are not all "
+                 "distinct in double precision (numbers %d and %d); lower count or widen the "
+                 "range", cfg->count, show_value(value_text(ps, K_T_MIN)).s,
+                 show_value(value_text(ps, K_T_MAX)).s, i, i + 1);
+        return value_error(ps, K_COUNT, ps->final[K_COUNT], why);
+      }
+  }
+  if (cfg->n_temps * cfg->copies > ISING_MAX_REPLICAS) { /* <= 1024 * 64 */
+    snprintf(why, sizeof why, "%d temperatures x %d copies = %d replicas, more than %d",
+             cfg->n_temps, cfg->copies, cfg->n_temps * cfg->copies, ISING_MAX_REPLICAS);
+    return value_error(ps, K_COPIES, ps->final[K_COPIES], why);
+  }
+  if (cfg->adapt == ISING_ADAPT_FEEDBACK) {
+    if (cfg->n_temps < 3) {
+      snprintf(why, sizeof why, "feedback needs at least 3 temperatures, the ladder has %d",
+               cfg->n_temps);
+      return value_error(ps, K_ADAPT, ps->final[K_ADAPT], why);
+    }
+    /* the rounds share the first half of the thermalisation (run.c); round
+     * r (0-based) lasts 2^r times the first, which sees 10 attempts */
+    const int64_t rounds = ((int64_t)1 << cfg->adapt_rounds) - 1, per = 2 * ADAPT_MIN_ATTEMPTS * rounds;
+    const int64_t k = cfg->exchange_interval;
+    if (k > cfg->thermalization / per) { /* thermalization < per * k, without overflow */
+      used = append(why, 0, sizeof why, "feedback needs thermalization >= 2 x %d x interval x "
+                    "(2^adapt_rounds - 1) = 2 x %d x %lld x %lld", ADAPT_MIN_ATTEMPTS,
+                    ADAPT_MIN_ATTEMPTS, (long long)k, (long long)rounds);
+      if (k <= INT64_MAX / per)
+        used = append(why, used, sizeof why, " = %lld sweeps", (long long)(k * per));
+      else
+        used = append(why, used, sizeof why, ", more than 2^63 sweeps");
+      used = append(why, used, sizeof why, " (the rounds use the first half of it; %d exchange "
+                    "attempts in the first, shortest round), but ", ADAPT_MIN_ATTEMPTS);
+      used = append_key(ps, K_THERMALIZATION, why, used, sizeof why);
+      append(why, used, sizeof why, "; raise thermalization, or lower [tempering] interval or "
+             "adapt_rounds");
+      return value_error(ps, K_ADAPT, ps->final[K_ADAPT], why);
+    }
+  }
+  return ISING_OK;
 }
 
 /* Every value in the order given, then the checks that need several keys. */
@@ -836,7 +1162,7 @@ static int validate(parser *ps, ising_config *cfg) {
              (long long)cfg->sweeps);
     return value_error(ps, K_INTERVAL, ps->final[K_INTERVAL], why);
   }
-  return ISING_OK;
+  return check_tempering(ps, cfg);
 }
 
 /* Fill entries and deck_text (deck, then "# --set ..." lines). */
@@ -946,11 +1272,18 @@ const char *ising_config_where(const ising_config *cfg, const char *section, con
   }
   const struct ising_config_entry *e =
       cfg && cfg->entries && cfg->n_entries == N_KEYS ? &cfg->entries[k] : NULL;
+  section = section_names[s];
+  key = keys[k].name;
   if (e && e->set)
     snprintf(buf, n, "--set %s", show(e->set).s);
   else if (e && e->value)
     snprintf(buf, n, "%s:%d: [%s] %s = %s", show_path(cfg->deck_name).s, e->line, section, key,
              show_value(e->value).s);
+  else if (k == K_T && cfg && cfg->ladder != ISING_LADDER_LIST)
+    snprintf(buf, n, "[model] T (not set: the temperatures come from [tempering] ladder = %s)",
+             cfg->ladder == ISING_LADDER_LINEAR ? "linear" : "geometric");
+  else if (!keys[k].deflt)
+    snprintf(buf, n, "[%s] %s (not set)", section, key);
   else
     snprintf(buf, n, "[%s] %s = %s (default)", section, key, keys[k].deflt);
   return buf;

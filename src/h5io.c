@@ -28,8 +28,9 @@ static const char *const series_names[5] = {"e", "m", "m_abs", "m2", "m4"};
 
 struct ising_output {
   hid_t file, fapl;
-  hid_t series[5], sweep;
+  hid_t series[5], sweep, replica, tindex; /* tindex < 0 without a ladder */
   int rank;
+  int n_T, copies, R;
   int64_t rows;
   char path[ISING_PATH_MAX];
 };
@@ -134,7 +135,7 @@ static int dataset_str(ising_output *o, const char *name, const char *s) {
 }
 
 static int write_parameters(ising_output *o, const ising_config *cfg, const int grid[3],
-                            const char *kernel, int nranks) {
+                            int groups, const char *kernel, int nranks) {
   hid_t g = H5Gcreate2(o->file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5CHK(g, "H5Gcreate2 (/parameters)");
   int64_t dim = cfg->dim, N = ising_config_sites(cfg);
@@ -143,8 +144,10 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_i64(o, g, "N", 1, &N);
   if (!rc) rc = attr_f64(o, g, "J", cfg->J);
   if (!rc) rc = attr_f64(o, g, "H", cfg->H);
-  if (!rc) rc = attr_f64(o, g, "T", cfg->T);
-  if (!rc) rc = attr_f64(o, g, "beta", 1.0 / cfg->T);
+  double beta[ISING_MAX_TEMPS];
+  for (int i = 0; i < cfg->n_temps; i++) beta[i] = 1.0 / cfg->temps[i];
+  if (!rc) rc = attr_write(o, g, "T", H5T_NATIVE_DOUBLE, cfg->n_temps, cfg->temps);
+  if (!rc) rc = attr_write(o, g, "beta", H5T_NATIVE_DOUBLE, cfg->n_temps, beta);
   if (!rc) rc = attr_str(o, g, "algorithm", cfg->algorithm == ISING_ALG_HEATBATH ? "heatbath" : "metropolis");
   if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
   if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel == ISING_KERNEL_REFERENCE ? "reference" : "fast");
@@ -152,6 +155,16 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_i64(o, g, "thermalization", 1, &cfg->thermalization);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
   if (!rc) rc = attr_i64(o, g, "interval", 1, &cfg->interval);
+  static const char *const ladders[] = {"list", "linear", "geometric"};
+  int64_t copies = cfg->copies, rounds = cfg->adapt_rounds, rpr = cfg->ranks_per_replica,
+          ngroups = groups;
+  if (!rc) rc = attr_i64(o, g, "copies", 1, &copies);
+  if (!rc) rc = attr_str(o, g, "ladder", ladders[cfg->ladder]);
+  if (!rc) rc = attr_i64(o, g, "exchange_interval", 1, &cfg->exchange_interval);
+  if (!rc) rc = attr_str(o, g, "adapt", cfg->adapt == ISING_ADAPT_FEEDBACK ? "feedback" : "none");
+  if (!rc) rc = attr_i64(o, g, "adapt_rounds", 1, &rounds);
+  if (!rc) rc = attr_i64(o, g, "ranks_per_replica", 1, &rpr);
+  if (!rc) rc = attr_i64(o, g, "replica_groups", 1, &ngroups);
   H5Gclose(g);
   if (rc) return rc;
 
@@ -172,10 +185,23 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   return ISING_OK;
 }
 
+/* An extendable 2D int32 dataset (rows fixed, columns growing). */
+static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows) {
+  hsize_t d[2] = {(hsize_t)rows, 0}, m[2] = {(hsize_t)rows, H5S_UNLIMITED}, c[2] = {1, SERIES_CHUNK};
+  hid_t sp = H5Screate_simple(2, d, m), p = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t ds = -1;
+  if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0)
+    ds = H5Dcreate2(g, name, H5T_NATIVE_INT32, sp, H5P_DEFAULT, p, H5P_DEFAULT);
+  if (p >= 0) H5Pclose(p);
+  if (sp >= 0) H5Sclose(sp);
+  return ds;
+}
+
 static int create_series(ising_output *o) {
   hid_t g = H5Gcreate2(o->file, "timeseries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5CHK(g, "H5Gcreate2 (/timeseries)");
-  hsize_t d3[3] = {1, 1, 0}, m3[3] = {1, 1, H5S_UNLIMITED}, c3[3] = {1, 1, SERIES_CHUNK};
+  hsize_t d3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, 0},
+          m3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, H5S_UNLIMITED}, c3[3] = {1, 1, SERIES_CHUNK};
   hsize_t d1 = 0, m1 = H5S_UNLIMITED, c1 = SERIES_CHUNK;
   hid_t sp3 = H5Screate_simple(3, d3, m3), sp1 = H5Screate_simple(1, &d1, &m1);
   hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p1 = H5Pcreate(H5P_DATASET_CREATE);
@@ -189,6 +215,19 @@ static int create_series(ising_output *o) {
     o->sweep = H5Dcreate2(g, "sweep", H5T_NATIVE_INT64, sp1, H5P_DEFAULT, p1, H5P_DEFAULT);
     bad = o->sweep < 0;
   }
+  if (!bad) {
+    o->replica = H5Dcreate2(g, "replica", H5T_NATIVE_INT32, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
+    bad = o->replica < 0;
+  }
+  if (!bad && o->n_T > 1) {
+    hid_t tg = H5Gcreate2(o->file, "tempering", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    bad = tg < 0;
+    if (!bad) {
+      o->tindex = create_int_2d(o, tg, "temperature_index", o->R);
+      bad = o->tindex < 0;
+      H5Gclose(tg);
+    }
+  }
   H5Pclose(p3);
   H5Pclose(p1);
   H5Sclose(sp3);
@@ -199,11 +238,14 @@ static int create_series(ising_output *o) {
 }
 
 int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const int grid[3],
-                        const char *kernel, ising_output **out) {
+                        int groups, const char *kernel, ising_output **out) {
   *out = NULL;
   ising_output *o = calloc(1, sizeof *o);
   ISING_CHECK(o, ISING_ERR_MEM, "out of memory (output)");
-  o->file = o->fapl = o->sweep = -1;
+  o->file = o->fapl = o->sweep = o->replica = o->tindex = -1;
+  o->n_T = cfg->n_temps;
+  o->copies = cfg->copies;
+  o->R = cfg->n_temps * cfg->copies;
   for (int i = 0; i < 5; i++) o->series[i] = -1;
   snprintf(o->path, sizeof o->path, "%s", cfg->file);
   int nranks;
@@ -222,7 +264,7 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
                      force ? "" : " (does it exist already? --force overwrites)");
   }
   if (!rc) rc = dataset_str(o, "deck", cfg->deck_text ? cfg->deck_text : "");
-  if (!rc) rc = write_parameters(o, cfg, grid, kernel, nranks);
+  if (!rc) rc = write_parameters(o, cfg, grid, groups, kernel, nranks);
   if (!rc) rc = create_series(o);
   if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
   if (rc) {
@@ -233,31 +275,46 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   return ISING_OK;
 }
 
-int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep, const double *e,
-                        const double *m, const double *m_abs, const double *m2,
-                        const double *m4) {
+/* Extend `d` to `total` along its last axis and write the block `count`
+ * starting at `start` from `buf` (rank 0 only). */
+static int extend_write(ising_output *o, hid_t d, int rank_, const hsize_t *total,
+                        const hsize_t *start, const hsize_t *count, hid_t type, const void *buf,
+                        const char *what) {
+  H5CHK(H5Dset_extent(d, total), what);
+  hid_t fs = H5Dget_space(d);
+  H5CHK(fs, "H5Dget_space");
+  herr_t e1 = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+  hid_t ms = H5Screate_simple(rank_, count, NULL);
+  herr_t w = 0;
+  if (o->rank == 0 && e1 >= 0 && ms >= 0) w = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf);
+  if (ms >= 0) H5Sclose(ms);
+  H5Sclose(fs);
+  H5CHK(e1, "H5Sselect_hyperslab");
+  H5CHK(ms, "H5Screate_simple");
+  H5CHK(w, what);
+  return ISING_OK;
+}
+
+int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
+                        const double *const cols[5], const int32_t *replica,
+                        const int32_t *tindex) {
   if (n <= 0) return ISING_OK;
-  const double *cols[5] = {e, m, m_abs, m2, m4};
-  hsize_t total3[3] = {1, 1, (hsize_t)(o->rows + n)}, total1 = (hsize_t)(o->rows + n);
-  hsize_t start3[3] = {0, 0, (hsize_t)o->rows}, count3[3] = {1, 1, (hsize_t)n};
-  hsize_t start1 = (hsize_t)o->rows, count1 = (hsize_t)n;
-  for (int i = 0; i <= 5; i++) {
-    hid_t d = i < 5 ? o->series[i] : o->sweep;
-    H5CHK(i < 5 ? H5Dset_extent(d, total3) : H5Dset_extent(d, &total1), "H5Dset_extent (/timeseries)");
-    hid_t fs = H5Dget_space(d);
-    H5CHK(fs, "H5Dget_space");
-    herr_t e1 = i < 5 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start3, NULL, count3, NULL)
-                      : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start1, NULL, &count1, NULL);
-    hid_t ms = H5Screate_simple(1, &count1, NULL);
-    herr_t w = 0;
-    if (o->rank == 0 && e1 >= 0 && ms >= 0)
-      w = i < 5 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, cols[i])
-                : H5Dwrite(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, sweep);
-    if (ms >= 0) H5Sclose(ms);
-    H5Sclose(fs);
-    H5CHK(e1, "H5Sselect_hyperslab");
-    H5CHK(ms, "H5Screate_simple");
-    H5CHK(w, "H5Dwrite (/timeseries)");
+  hsize_t total3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)(o->rows + n)};
+  hsize_t start3[3] = {0, 0, (hsize_t)o->rows};
+  hsize_t count3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)n};
+  for (int i = 0; i < 5; i++)
+    ISING_CALL(extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
+                            cols ? cols[i] : NULL, "H5Dwrite (/timeseries)"));
+  ISING_CALL(extend_write(o, o->replica, 3, total3, start3, count3, H5T_NATIVE_INT32, replica,
+                          "H5Dwrite (/timeseries/replica)"));
+  hsize_t total1 = (hsize_t)(o->rows + n), start1 = (hsize_t)o->rows, count1 = (hsize_t)n;
+  ISING_CALL(extend_write(o, o->sweep, 1, &total1, &start1, &count1, H5T_NATIVE_INT64, sweep,
+                          "H5Dwrite (/timeseries/sweep)"));
+  if (o->tindex >= 0) {
+    hsize_t total2[2] = {(hsize_t)o->R, (hsize_t)(o->rows + n)}, start2[2] = {0, (hsize_t)o->rows},
+            count2[2] = {(hsize_t)o->R, (hsize_t)n};
+    ISING_CALL(extend_write(o, o->tindex, 2, total2, start2, count2, H5T_NATIVE_INT32, tindex,
+                            "H5Dwrite (/tempering/temperature_index)"));
   }
   o->rows += n;
   H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
@@ -300,6 +357,23 @@ int ising_output_write_values(ising_output *o, const char *group, int n_names,
   return rc;
 }
 
+int ising_output_write_matrix(ising_output *o, const char *group, const char *name,
+                              int rows, int cols, const double *data) {
+  hid_t g = open_groups(o, group);
+  H5CHK(g, "H5Gcreate2 (matrix)");
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t sp = H5Screate_simple(2, dims, NULL);
+  hid_t d = sp >= 0 ? H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+  herr_t w = 0;
+  if (d >= 0 && o->rank == 0) w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  if (d >= 0) H5Dclose(d);
+  if (sp >= 0) H5Sclose(sp);
+  H5Gclose(g);
+  H5CHK(d, name);
+  H5CHK(w, name);
+  return ISING_OK;
+}
+
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns) {
   H5CHK(H5Adelete(o->file, "status"), "H5Adelete (status)");
@@ -318,6 +392,8 @@ int ising_output_close(ising_output **op) {
   for (int i = 0; i < 5; i++)
     if (o->series[i] >= 0) bad |= H5Dclose(o->series[i]) < 0;
   if (o->sweep >= 0) bad |= H5Dclose(o->sweep) < 0;
+  if (o->replica >= 0) bad |= H5Dclose(o->replica) < 0;
+  if (o->tindex >= 0) bad |= H5Dclose(o->tindex) < 0;
   if (o->file >= 0) bad |= H5Fclose(o->file) < 0;
   if (o->fapl >= 0) bad |= H5Pclose(o->fapl) < 0;
   char path[ISING_PATH_MAX];

@@ -125,17 +125,22 @@ int ising_layout_destroy(ising_layout **layout) {
   return rc;
 }
 
-int ising_group_sum_i64(const ising_layout *lay, int64_t *v, int n) {
-  ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, lay->group));
-  return ISING_OK;
-}
-
-int ising_group_bcast(const ising_layout *lay, void *buf, int bytes, int root) {
-  ISING_MPI(MPI_Bcast(buf, bytes, MPI_BYTE, root, lay->group));
-  return ISING_OK;
-}
-
 int ising_world_max_double(const ising_layout *lay, double *v) {
   ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_DOUBLE, MPI_MAX, lay->world));
+  return ISING_OK;
+}
+
+int ising_world_max_int(const ising_layout *lay, int *v) {
+  ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_INT, MPI_MAX, lay->world));
+  return ISING_OK;
+}
+
+int ising_world_sum_i64(const ising_layout *lay, int64_t *v, int n) {
+  ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, lay->world));
+  return ISING_OK;
+}
+
+int ising_world_bcast(const ising_layout *lay, void *buf, int bytes, int root) {
+  ISING_MPI(MPI_Bcast(buf, bytes, MPI_BYTE, root, lay->world));
   return ISING_OK;
 }

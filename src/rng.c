@@ -8,14 +8,16 @@
  * It uses Random123's constants and is tested against Random123's philox4x32
  * for every number (tests/test_rng.c), so the library stays the definition
  * of the generator.  An AVX-512 path is used when the build targets it
- * (-march=native on a machine that has it); the portable loop is written so
- * that compilers vectorise it too.
+ * (-march=native on a machine that has it), an AVX2 path (two sets of eight
+ * lanes) when the build targets AVX2 only (-march=x86-64-v3, AMD Zen 2/3,
+ * Intel before Skylake-SP); the portable loop is written so that compilers
+ * vectorise it too.
  */
 #include "ising/rng.h"
 
 #include <Random123/philox.h>
 #include <string.h>
-#ifdef __AVX512F__
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -86,6 +88,66 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
   _mm256_storeu_si256((void *)(out + 80), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a1, 16)));
   _mm256_storeu_si256((void *)(out + 96), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a2, 16)));
   _mm256_storeu_si256((void *)(out + 112), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a3, 16)));
+}
+#elif defined(__AVX2__)
+/* hi and lo 32-bit halves of m * a for eight 32-bit lanes (m: one constant
+ * in every lane): _mm256_mul_epu32 multiplies the even lanes, the odd ones
+ * are shifted down first; blends put the halves back in lane order. */
+static inline void mulhilo8(__m256i a, __m256i m, __m256i *hi, __m256i *lo) {
+  __m256i pe = _mm256_mul_epu32(a, m);                        /* even lanes */
+  __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m); /* odd lanes */
+  *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+
+/* One Philox4x32 round on eight counters: the state a[0..3] is the four
+ * words of each counter, one word per register. */
+static inline void round8(__m256i a[4], __m256i m0, __m256i m1, __m256i k0, __m256i k1) {
+  __m256i hi0, lo0, hi1, lo1;
+  mulhilo8(a[0], m0, &hi0, &lo0);
+  mulhilo8(a[2], m1, &hi1, &lo1);
+  a[0] = _mm256_xor_si256(_mm256_xor_si256(hi1, a[1]), k0);
+  a[2] = _mm256_xor_si256(_mm256_xor_si256(hi0, a[3]), k1);
+  a[1] = lo1;
+  a[3] = lo0;
+}
+
+/* 16-bit halves (shift 0: low, 16: high) of the 32-bit words x (counters
+ * 0..7) and y (counters 8..15), as sixteen 16-bit numbers in counter order:
+ * packus works within 128-bit lanes, the permute restores the order. */
+static inline __m256i halves16(__m256i x, __m256i y, int shift) {
+  const __m256i low = _mm256_set1_epi32(0xFFFF);
+  __m256i a = shift ? _mm256_srli_epi32(x, 16) : _mm256_and_si256(x, low);
+  __m256i b = shift ? _mm256_srli_epi32(y, 16) : _mm256_and_si256(y, low);
+  return _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+}
+
+/* Chunk `chunk` into out[0..127], sixteen counters as two sets of eight. */
+static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
+                       uint16_t *out) {
+  uint64_t g = 16 * chunk;
+  /* g .. g+15 never carries into the high word: 16 divides g. */
+  __m256i g0 = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)g),
+                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  __m256i a[4] = {g0, _mm256_set1_epi32((int)(uint32_t)(g >> 32)), _mm256_set1_epi32((int)c2),
+                  _mm256_set1_epi32((int)c3)};
+  __m256i b[4] = {_mm256_add_epi32(g0, _mm256_set1_epi32(8)), a[1], a[2], a[3]};
+  const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
+  const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
+  uint32_t k0 = key.k[0], k1 = key.k[1];
+  for (int r = 0; r < 10; r++) {
+    __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
+    round8(a, m0, m1, vk0, vk1);
+    round8(b, m0, m1, vk0, vk1);
+    k0 += PHILOX_W32_0;
+    k1 += PHILOX_W32_1;
+  }
+  /* a[j], b[j] hold words 16 j .. 16 j + 15 (word j of counters 0..15);
+   * numbers 0..63 are the low halves of words 0..63, 64..127 the high ones */
+  for (int j = 0; j < 4; j++) {
+    _mm256_storeu_si256((void *)(out + 16 * j), halves16(a[j], b[j], 0));
+    _mm256_storeu_si256((void *)(out + 64 + 16 * j), halves16(a[j], b[j], 16));
+  }
 }
 #else
 static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,

@@ -1,15 +1,25 @@
 /*
  * run.c -- the engine (see run.h): set-up, the sweep loop, wrap-up.
  *
- * A sweep is two half sweeps, each followed by the halo refresh of the
- * colour just updated.  The sweep number t (0-based, counting
- * thermalisation) keys the random numbers, so the run is a pure function of
- * the deck.  Measurements are exact integers summed over the group, turned
- * into per-spin values in the same order on every rank count; rows are
- * buffered and appended to the output file in chunks of a fixed count (a
- * deterministic schedule, so the collective HDF5 calls line up on all
- * ranks).  The summary is computed on group rank 0 from the full series and
- * broadcast.
+ * R = n_T x copies replicas are spread over the replica groups of the layout
+ * (replica r lives in group r mod G); a group sweeps each of its replicas in
+ * turn.  A sweep of a replica is two half sweeps, each followed by the halo
+ * refresh of the colour just updated, with the acceptance tables of the
+ * temperature the replica holds now.  The sweep number t (0-based, counting
+ * thermalisation) and the replica id key the random numbers, so the run is
+ * a pure function of the deck whatever the rank layout.
+ *
+ * At a measurement or an exchange step the bond sums and magnetisations of
+ * all replicas (exact integers) are summed over the world in one call, so
+ * every rank holds every replica's energy: the exchange decisions
+ * (tempering.c) are computed identically everywhere and only energies cross
+ * groups.  Rows are filed by temperature, buffered, and appended to the
+ * output in chunks of a fixed count (a deterministic schedule, so the
+ * collective HDF5 calls line up).  With adapt = feedback, the first half of
+ * the thermalisation is split into rounds of doubling length after each of
+ * which the ladder is re-optimised; the ladder is frozen for the second
+ * half and the measurements.  Summaries are computed on world rank 0 from
+ * the full series and broadcast.
  */
 #include "ising/run.h"
 
@@ -24,6 +34,7 @@
 #include "ising/layout.h"
 #include "ising/model.h"
 #include "ising/observe.h"
+#include "ising/tempering.h"
 #include "ising/update.h"
 
 #define FLUSH_ROWS 4096
@@ -68,47 +79,65 @@ static void format_duration(double s, char *buf, size_t size) {
   snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
 }
 
-/* Exact references that exist for this deck (summary and output file). */
+/* Exact references at the first temperature (the single-T summary table). */
 static void references(const ising_config *cfg, ising_run_result *r) {
   r->have_kaufman = r->have_onsager = r->have_enum = 0;
+  double T = r->T[0];
   if (cfg->dim == 2 && cfg->H == 0.0) {
-    r->have_kaufman = ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, cfg->T, &r->kaufman) == ISING_OK;
-    r->have_onsager = ising_exact_onsager(cfg->J, cfg->T, &r->onsager) == ISING_OK;
+    r->have_kaufman = ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, T, &r->kaufman) == ISING_OK;
+    r->have_onsager = ising_exact_onsager(cfg->J, T, &r->onsager) == ISING_OK;
   }
   if (ising_config_sites(cfg) <= 20)
-    r->have_enum = ising_exact_enumerate(cfg->dim, cfg->L, cfg->J, cfg->H, cfg->T, &r->enumeration) == ISING_OK;
+    r->have_enum = ising_exact_enumerate(cfg->dim, cfg->L, cfg->J, cfg->H, T, &r->enumeration) == ISING_OK;
   ising_err_clear();
 }
 
-static int write_results(ising_output *out, const ising_config *cfg, const ising_run_result *r) {
-  const ising_summary *s = &r->summary;
-  const char *names[] = {"T", "e", "e_err", "m_abs", "m_abs_err", "m2", "m2_err", "m4", "m4_err",
-                         "U4", "U4_err", "chi", "chi_err", "chi_p", "chi_p_err", "c", "c_err",
-                         "tau_e", "tau_m_abs", "bin_size", "n_measurements", "converged"};
-  double v[] = {cfg->T, s->e, s->e_err, s->m_abs, s->m_abs_err, s->m2, s->m2_err, s->m4,
-                s->m4_err, s->U4, s->U4_err, s->chi, s->chi_err, s->chi_p, s->chi_p_err, s->c,
-                s->c_err, s->tau_e, s->tau_m_abs, (double)s->bin_size, (double)s->n,
-                (double)s->converged};
-  ISING_CALL(ising_output_write_values(out, "summary", (int)(sizeof v / sizeof v[0]), names, 1, v));
-  if (r->have_kaufman) {
-    const char *kn[] = {"lnZ", "f", "e", "s", "c"};
-    const ising_exact_obs *k = &r->kaufman;
-    double kv[] = {k->lnZ, k->f, k->e, k->s, k->c};
-    ISING_CALL(ising_output_write_values(out, "reference/kaufman", 5, kn, 1, kv));
+/* /summary and /reference, one entry per temperature of the final ladder. */
+static int write_results(ising_output *out, const ising_config *cfg, int n_T, const double *T,
+                         const ising_summary *sum) {
+  enum { NS = 22, NK = 5, NO = 5, NE = 12 };
+  const char *names[NS] = {"T", "e", "e_err", "m_abs", "m_abs_err", "m2", "m2_err", "m4", "m4_err",
+                           "U4", "U4_err", "chi", "chi_err", "chi_p", "chi_p_err", "c", "c_err",
+                           "tau_e", "tau_m_abs", "bin_size", "n_measurements", "converged"};
+  const char *kn[NK] = {"lnZ", "f", "e", "s", "c"};
+  const char *on[NO] = {"f", "e", "s", "c", "m_spontaneous"};
+  const char *en[NE] = {"lnZ", "f", "e", "s", "c", "m", "m_abs", "m2", "m4", "U4", "chi", "chi_p"};
+  double *v = malloc((size_t)(NS + NK + NO + NE) * (size_t)n_T * sizeof *v);
+  ISING_CHECK(v, ISING_ERR_MEM, "out of memory (results)");
+  double *kv = v + NS * n_T, *ov = kv + NK * n_T, *ev = ov + NO * n_T;
+  int kauf = cfg->dim == 2 && cfg->H == 0.0, enumerate = ising_config_sites(cfg) <= 20;
+  for (int t = 0; t < n_T; t++) {
+    const ising_summary *s = &sum[t];
+    double row[NS] = {T[t], s->e, s->e_err, s->m_abs, s->m_abs_err, s->m2, s->m2_err, s->m4,
+                      s->m4_err, s->U4, s->U4_err, s->chi, s->chi_err, s->chi_p, s->chi_p_err, s->c,
+                      s->c_err, s->tau_e, s->tau_m_abs, (double)s->bin_size, (double)s->n,
+                      (double)s->converged};
+    for (int q = 0; q < NS; q++) v[q * n_T + t] = row[q];
+    ising_exact_obs k, o, x;
+    if (kauf && ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, T[t], &k) == ISING_OK) {
+      double kr[NK] = {k.lnZ, k.f, k.e, k.s, k.c};
+      for (int q = 0; q < NK; q++) kv[q * n_T + t] = kr[q];
+    } else {
+      kauf = 0;
+    }
+    if (kauf && ising_exact_onsager(cfg->J, T[t], &o) == ISING_OK) {
+      double orow[NO] = {o.f, o.e, o.s, o.c, o.m_abs};
+      for (int q = 0; q < NO; q++) ov[q * n_T + t] = orow[q];
+    }
+    if (enumerate && ising_exact_enumerate(cfg->dim, cfg->L, cfg->J, cfg->H, T[t], &x) == ISING_OK) {
+      double er[NE] = {x.lnZ, x.f, x.e, x.s, x.c, x.m, x.m_abs, x.m2, x.m4, x.U4, x.chi, x.chi_p};
+      for (int q = 0; q < NE; q++) ev[q * n_T + t] = er[q];
+    } else {
+      enumerate = 0;
+    }
   }
-  if (r->have_onsager) {
-    const char *on[] = {"f", "e", "s", "c", "m_spontaneous"};
-    const ising_exact_obs *k = &r->onsager;
-    double ov[] = {k->f, k->e, k->s, k->c, k->m_abs};
-    ISING_CALL(ising_output_write_values(out, "reference/onsager", 5, on, 1, ov));
-  }
-  if (r->have_enum) {
-    const char *en[] = {"lnZ", "f", "e", "s", "c", "m", "m_abs", "m2", "m4", "U4", "chi", "chi_p"};
-    const ising_exact_obs *k = &r->enumeration;
-    double ev[] = {k->lnZ, k->f, k->e, k->s, k->c, k->m, k->m_abs, k->m2, k->m4, k->U4, k->chi, k->chi_p};
-    ISING_CALL(ising_output_write_values(out, "reference/enumeration", 12, en, 1, ev));
-  }
-  return ISING_OK;
+  ising_err_clear();
+  int rc = ising_output_write_values(out, "summary", NS, names, n_T, v);
+  if (!rc && kauf) rc = ising_output_write_values(out, "reference/kaufman", NK, kn, n_T, kv);
+  if (!rc && kauf) rc = ising_output_write_values(out, "reference/onsager", NO, on, n_T, ov);
+  if (!rc && enumerate) rc = ising_output_write_values(out, "reference/enumeration", NE, en, n_T, ev);
+  free(v);
+  return rc;
 }
 
 static void print_row(const char *name, double v, double err, const char *ref1, double r1,
@@ -125,7 +154,7 @@ static void print_summary(const ising_config *cfg, const ising_run_result *r) {
   for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " L=", (long long)cfg->L[k]);
   printf(", T=%g, J=%g, H=%g, %lld measurements, bins of %lld, tau_int(e)=%.1f tau_int(|m|)=%.1f"
          " (in measurements)\n",
-         cfg->T, cfg->J, cfg->H, (long long)s->n, (long long)s->bin_size, s->tau_e, s->tau_m_abs);
+         r->T[0], cfg->J, cfg->H, (long long)s->n, (long long)s->bin_size, s->tau_e, s->tau_m_abs);
   const ising_exact_obs *fin = r->have_enum ? &r->enumeration : r->have_kaufman ? &r->kaufman : NULL;
   const char *fn = r->have_enum ? "exact(enum)" : "exact(L)";
   const ising_exact_obs *inf = r->have_onsager ? &r->onsager : NULL;
@@ -144,42 +173,143 @@ static void print_summary(const ising_config *cfg, const ising_run_result *r) {
   fflush(stdout);
 }
 
+typedef struct replica {
+  int id;
+  ising_lattice *lat;
+} replica;
+
 typedef struct engine {
   const ising_config *cfg;
   ising_layout *lay;
-  ising_lattice *lat;
-  ising_model model;
-  ising_stream stream;
+  int n_T, copies, R;
+  int n_local;
+  replica *local;        /* this group's replicas */
+  ising_model *models;   /* [n_T], tables of the current ladder */
+  ising_tempering *temper;
+  ising_rng_key key;
   ising_output *out;
-  series all;     /* the full series (group rank 0 keeps it for the summary) */
-  int64_t flushed; /* rows of `all` already in the file */
+  int64_t *sums;         /* [2 R]: bond sum and magnetisation per replica */
+  double *energy;        /* [R] */
+  series *all;           /* [n_T copies] series by (temperature, copy), world rank 0 */
+  int32_t *tindex;       /* [R x cap] temperature index history, world rank 0 */
+  int32_t *rep_hist;     /* [n_T copies x cap] replica of each row, world rank 0 */
+  int64_t rows, flushed, hist_cap;
+  double *ladder_hist;   /* [(rounds + 1) n_T] */
+  int n_hist;
 } engine;
 
-static int measure(engine *E, int64_t sweep) {
-  int64_t v[2];
-  ising_observe_block(E->lat, &v[0], &v[1]);
-  ISING_CALL(ising_group_sum_i64(E->lay, v, 2));
-  double N = (double)ising_config_sites(E->cfg);
-  double m = (double)v[1] / N, m2 = m * m;
-  double row[5] = {ising_model_energy(&E->model, v[0], v[1]) / N, m, fabs(m), m2, m2 * m2};
-  return series_push(&E->all, sweep, row);
-}
-
-static int flush_rows(engine *E) {
-  int64_t n = E->all.n - E->flushed, o = E->flushed;
-  const series *s = &E->all;
-  ISING_CALL(ising_output_append(E->out, n, s->sweep + o, s->col[0] + o, s->col[1] + o,
-                                 s->col[2] + o, s->col[3] + o, s->col[4] + o));
-  E->flushed = E->all.n;
+static int models_init(engine *E, const double *T) {
+  for (int i = 0; i < E->n_T; i++)
+    ISING_CALL(ising_model_init(&E->models[i], E->cfg->dim, E->cfg->J, E->cfg->H, T[i],
+                                E->cfg->algorithm));
   return ISING_OK;
 }
 
-static int sweep_once(engine *E, uint64_t t) {
-  for (int c = 0; c < 2; c++) {
-    ising_update_half(E->lat, &E->model, E->cfg->kernel, E->stream, t, c);
-    ISING_CALL(ising_lattice_halo(E->lat, c));
+/* Bond sums and magnetisations of all replicas on every rank. */
+static int gather_sums(engine *E) {
+  memset(E->sums, 0, (size_t)(2 * E->R) * sizeof *E->sums);
+  for (int k = 0; k < E->n_local; k++) {
+    int r = E->local[k].id;
+    ising_observe_block(E->local[k].lat, &E->sums[2 * r], &E->sums[2 * r + 1]);
+  }
+  ISING_CALL(ising_world_sum_i64(E->lay, E->sums, 2 * E->R));
+  const ising_model *m = &E->models[0]; /* J and H are the same at every T */
+  for (int r = 0; r < E->R; r++) E->energy[r] = ising_model_energy(m, E->sums[2 * r], E->sums[2 * r + 1]);
+  return ISING_OK;
+}
+
+static int grow_history(engine *E) {
+  if (E->rows < E->hist_cap) return ISING_OK;
+  int64_t cap = E->hist_cap ? 2 * E->hist_cap : 1024;
+  int32_t *t = realloc(E->tindex, (size_t)(cap * E->R) * sizeof *t);
+  ISING_CHECK(t, ISING_ERR_MEM, "out of memory (temperature history)");
+  E->tindex = t;
+  int32_t *h = realloc(E->rep_hist, (size_t)(cap * E->R) * sizeof *h);
+  ISING_CHECK(h, ISING_ERR_MEM, "out of memory (replica history)");
+  E->rep_hist = h;
+  E->hist_cap = cap;
+  return ISING_OK;
+}
+
+/* File one measurement row per (temperature, copy); world rank 0 keeps them. */
+static int measure(engine *E, int64_t sweep) {
+  if (E->lay->world_rank == 0) {
+    double N = (double)ising_config_sites(E->cfg);
+    ISING_CALL(grow_history(E));
+    for (int c = 0; c < E->copies; c++)
+      for (int t = 0; t < E->n_T; t++) {
+        int r = E->temper->rep_at[c * E->n_T + t];
+        double m = (double)E->sums[2 * r + 1] / N, m2 = m * m;
+        double row[5] = {E->energy[r] / N, m, fabs(m), m2, m2 * m2};
+        ISING_CALL(series_push(&E->all[t * E->copies + c], sweep, row));
+        E->rep_hist[E->rows * E->R + t * E->copies + c] = r;
+      }
+    for (int r = 0; r < E->R; r++) E->tindex[E->rows * E->R + r] = E->temper->temp_of[r];
+  }
+  E->rows++;
+  return ISING_OK;
+}
+
+/* Append the rows not yet in the file (collective). */
+static int flush_rows(engine *E) {
+  int64_t n = E->rows - E->flushed, o = E->flushed;
+  if (n <= 0) return ISING_OK;
+  int rc = ISING_OK;
+  double *buf[5] = {NULL, NULL, NULL, NULL, NULL};
+  int32_t *rep = NULL, *tix = NULL;
+  const int64_t *sweep = NULL;
+  if (E->lay->world_rank == 0) {
+    const int TC = E->n_T * E->copies;
+    for (int q = 0; q < 5 && !rc; q++) {
+      buf[q] = malloc((size_t)(TC * n) * sizeof *buf[q]);
+      if (!buf[q]) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
+      for (int tc = 0; tc < TC && !rc; tc++) memcpy(buf[q] + tc * n, E->all[tc].col[q] + o, (size_t)n * sizeof(double));
+    }
+    rep = malloc((size_t)(TC * n) * sizeof *rep);
+    tix = malloc((size_t)(E->R * n) * sizeof *tix);
+    if (!rc && (!rep || !tix)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
+    for (int64_t k = 0; k < n && !rc; k++) {
+      for (int tc = 0; tc < TC; tc++) rep[tc * n + k] = E->rep_hist[(o + k) * E->R + tc];
+      for (int r = 0; r < E->R; r++) tix[r * n + k] = E->tindex[(o + k) * E->R + r];
+    }
+    sweep = E->all[0].sweep + o;
+  }
+  /* every rank must enter the collective calls: share rank 0's verdict */
+  int bad = rc;
+  if (ising_world_max_int(E->lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
+  if (!rc && bad) rc = ISING_ERR(ISING_ERR_MEM, "out of memory on rank 0 (output buffer)");
+  if (!rc)
+    rc = ising_output_append(E->out, n, sweep, (const double *const *)buf, rep, tix);
+  for (int q = 0; q < 5; q++) free(buf[q]);
+  free(rep);
+  free(tix);
+  if (!rc) E->flushed = E->rows;
+  return rc;
+}
+
+static int sweep_all(engine *E, uint64_t t) {
+  for (int k = 0; k < E->n_local; k++) {
+    replica *rp = &E->local[k];
+    const ising_model *m = &E->models[E->temper->temp_of[rp->id]];
+    ising_stream st = {E->key, (uint32_t)rp->id};
+    for (int c = 0; c < 2; c++) {
+      ising_update_half(rp->lat, m, E->cfg->kernel, st, t, c);
+      ISING_CALL(ising_lattice_halo(rp->lat, c));
+    }
   }
   return ISING_OK;
+}
+
+static int record_ladder(engine *E) {
+  memcpy(E->ladder_hist + (size_t)E->n_hist * (size_t)E->n_T, E->temper->T, (size_t)E->n_T * sizeof(double));
+  E->n_hist++;
+  return ISING_OK;
+}
+
+/* Sweep index after which feedback round k (1..rounds) ends. */
+static int64_t round_end(const ising_config *cfg, int k) {
+  int64_t half = cfg->thermalization / 2;
+  return (int64_t)((double)half * (double)((1LL << k) - 1) / (double)((1LL << cfg->adapt_rounds) - 1)) - 1;
 }
 
 static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result *res) {
@@ -187,18 +317,33 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
   const int64_t total = cfg->thermalization + cfg->sweeps;
   const double N = (double)ising_config_sites(cfg);
   const int talk = E->lay->world_rank == 0 && !opt->quiet;
+  const int tempering = E->n_T >= 2;
+  const int adapting = tempering && cfg->adapt == ISING_ADAPT_FEEDBACK && E->n_T >= 3;
+  int next_round = 1;
   double t0 = MPI_Wtime(), last = t0;
   for (int64_t t = 0; t < total; t++) {
-    ISING_CALL(sweep_once(E, (uint64_t)t));
+    ISING_CALL(sweep_all(E, (uint64_t)t));
     int64_t done = t + 1 - cfg->thermalization;
-    if (done > 0 && done % cfg->interval == 0) {
+    int measure_now = done > 0 && done % cfg->interval == 0;
+    int exchange_now = tempering && (t + 1) % cfg->exchange_interval == 0;
+    if (measure_now || exchange_now) ISING_CALL(gather_sums(E));
+    if (measure_now) {
       ISING_CALL(measure(E, t));
-      if (E->all.n - E->flushed >= FLUSH_ROWS) ISING_CALL(flush_rows(E));
+      if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(flush_rows(E));
     }
+    if (exchange_now) ising_tempering_exchange(E->temper, E->key, (uint64_t)t, E->energy);
+    if (adapting && next_round <= cfg->adapt_rounds && t == round_end(cfg, next_round)) {
+      int rc = ising_tempering_adapt(E->temper);
+      if (rc) return rc;
+      ISING_CALL(models_init(E, E->temper->T));
+      ISING_CALL(record_ladder(E));
+      next_round++;
+    }
+    if (tempering && t + 1 == cfg->thermalization) ising_tempering_reset_stats(E->temper);
     if (talk && cfg->progress > 0) {
       double now = MPI_Wtime();
       if (now - last >= cfg->progress) {
-        double rate = (double)(t + 1) * N / (now - t0) * 1e-9;
+        double rate = (double)(t + 1) * N * E->R / (now - t0) * 1e-9;
         char el[32], eta[32];
         format_duration(now - t0, el, sizeof el);
         format_duration((now - t0) / (double)(t + 1) * (double)(total - t - 1), eta, sizeof eta);
@@ -215,7 +360,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
   ISING_CALL(ising_world_max_double(E->lay, &wall));
   res->wall_seconds = wall;
   res->sweeps_done = total;
-  res->flips_per_ns = (double)total * N / wall * 1e-9;
+  res->flips_per_ns = (double)total * N * E->R / wall * 1e-9;
   return ISING_OK;
 }
 
@@ -239,49 +384,189 @@ static int check_measurements(const ising_config *cfg) {
                    (long long)n, ISING_STATS_MIN_BINS, ISING_STATS_MIN_BINS);
 }
 
+/* Summaries per temperature (copies pooled) on world rank 0. */
+static int summaries(engine *E, ising_run_result *res) {
+  const ising_config *cfg = E->cfg;
+  int64_t n = E->all[0].n, pooled = n * E->copies;
+  double *col[4];
+  for (int q = 0; q < 4; q++) {
+    col[q] = malloc((size_t)pooled * sizeof(double));
+    if (!col[q]) {
+      for (int j = 0; j < q; j++) free(col[j]);
+      return ISING_ERR(ISING_ERR_MEM, "out of memory (summary)");
+    }
+  }
+  static const int use[4] = {0, 2, 3, 4}; /* e, m_abs, m2, m4 */
+  int rc = ISING_OK;
+  for (int t = 0; t < E->n_T && !rc; t++) {
+    for (int c = 0; c < E->copies; c++)
+      for (int q = 0; q < 4; q++)
+        memcpy(col[q] + c * n, E->all[t * E->copies + c].col[use[q]], (size_t)n * sizeof(double));
+    rc = ising_summary_compute(col[0], col[1], col[2], col[3], pooled, 1.0 / E->temper->T[t],
+                               ising_config_sites(cfg), &res->summaries[t]);
+  }
+  for (int q = 0; q < 4; q++) free(col[q]);
+  return rc;
+}
+
+static int write_tempering(engine *E) {
+  const int n = E->n_T, R = E->R;
+  ising_tempering *tp = E->temper;
+  double *v = malloc((size_t)(3 * n + R + 1) * sizeof *v);
+  ISING_CHECK(v, ISING_ERR_MEM, "out of memory");
+  int64_t trips = 0;
+  for (int i = 0; i + 1 < n; i++) {
+    v[i] = tp->attempts[i] ? (double)tp->accepts[i] / (double)tp->attempts[i] : NAN;
+    v[n - 1 + i] = (double)tp->attempts[i];
+    v[2 * (n - 1) + i] = (double)tp->accepts[i];
+  }
+  const char *names[] = {"acceptance", "attempts", "accepted"};
+  int rc = ising_output_write_values(E->out, "tempering", 3, names, n - 1, v);
+  for (int r = 0; r < R; r++) {
+    v[r] = (double)tp->round_trips[r];
+    trips += tp->round_trips[r];
+  }
+  const char *rt[] = {"round_trips"};
+  if (!rc) rc = ising_output_write_values(E->out, "tempering", 1, rt, R, v);
+  /* round trips per replica per sweep of the production phase */
+  v[0] = (double)trips / (double)R / (double)E->cfg->sweeps;
+  const char *rate[] = {"round_trip_rate"};
+  if (!rc) rc = ising_output_write_values(E->out, "tempering", 1, rate, 1, v);
+  const char *lad[] = {"ladder"};
+  if (!rc) rc = ising_output_write_values(E->out, "tempering", 1, lad, n, tp->T);
+  if (!rc) rc = ising_output_write_matrix(E->out, "tempering", "ladder_history", E->n_hist, n, E->ladder_hist);
+  free(v);
+  return rc;
+}
+
+static void print_ladder_table(const ising_config *cfg, const engine *E, const ising_run_result *r) {
+  printf("\nsummary: %dD", cfg->dim);
+  for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " L=", (long long)cfg->L[k]);
+  printf(", J=%g, H=%g, %d temperatures x %d cop%s, %lld measurements each\n", cfg->J, cfg->H,
+         E->n_T, E->copies, E->copies > 1 ? "ies" : "y", (long long)r->summaries[0].n);
+  int kauf = cfg->dim == 2 && cfg->H == 0.0;
+  printf("  %-9s %-24s %-22s %-22s %-22s %-20s%s\n", "T", "e", "|m|", "c", "chi", "U4",
+         kauf ? "  exact e, c (L)" : "");
+  for (int t = 0; t < E->n_T; t++) {
+    const ising_summary *s = &r->summaries[t];
+    printf("  %-9.5f %11.7f +- %-9.7f %9.6f +- %-9.6f %9.5f +- %-9.5f %9.4f +- %-9.4f %8.5f +- %-8.5f",
+           E->temper->T[t], s->e, s->e_err, s->m_abs, s->m_abs_err, s->c, s->c_err, s->chi,
+           s->chi_err, s->U4, s->U4_err);
+    ising_exact_obs k;
+    if (kauf && ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, E->temper->T[t], &k) == ISING_OK)
+      printf("  %.7f (%+.1f sigma) %.5f (%+.1f sigma)", k.e, (s->e - k.e) / s->e_err, k.c,
+             (s->c - k.c) / s->c_err);
+    printf("%s\n", s->converged ? "" : "  [no plateau]");
+  }
+  ising_err_clear();
+  if (E->n_T >= 2) {
+    printf("  exchange acceptance of pairs (T_i, T_i+1):");
+    for (int i = 0; i + 1 < E->n_T; i++)
+      printf(" %.3f", E->temper->attempts[i] ? (double)E->temper->accepts[i] / (double)E->temper->attempts[i] : 0.0);
+    int64_t trips = 0;
+    for (int q = 0; q < E->R; q++) trips += E->temper->round_trips[q];
+    printf("\n  round trips: %lld in all, %.3g per replica per 1000 sweeps\n", (long long)trips,
+           1000.0 * (double)trips / E->R / (double)cfg->sweeps);
+  }
+  printf("  %.3f flips/ns in total over %.1f s\n", r->flips_per_ns, r->wall_seconds);
+  fflush(stdout);
+}
+
 static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_run_result *res) {
   const ising_config *cfg = E->cfg;
   ISING_CALL(check_measurements(cfg));
-  ISING_CALL(ising_layout_create(comm, cfg, 0, &E->lay));
-  ISING_CALL(ising_output_check(E->lay->group, cfg, opt->force));
-  ISING_CALL(ising_model_init(&E->model, cfg->dim, cfg->J, cfg->H, cfg->T, cfg->algorithm));
-  ISING_CALL(ising_lattice_create(E->lay, &E->lat));
-  E->stream.key = ising_rng_key_from_seed(cfg->seed);
-  E->stream.replica = 0;
-  if (cfg->start == ISING_START_HOT)
-    ISING_CALL(ising_lattice_fill_hot(E->lat, E->stream.key, E->stream.replica));
-  else
-    ISING_CALL(ising_lattice_fill_cold(E->lat, 1));
+  E->n_T = cfg->n_temps;
+  E->copies = cfg->copies;
+  E->R = E->n_T * E->copies;
+  ISING_CALL(ising_layout_create(comm, cfg, cfg->ranks_per_replica, &E->lay));
+  if (E->lay->n_groups > E->R) {
+    char w[256];
+    int size = E->lay->world_size, fit = size;
+    for (int d = 1; d <= size; d++)
+      if (size % d == 0 && size / d <= E->R) {
+        fit = d;
+        break;
+      }
+    return ISING_ERR(ISING_ERR_INPUT,
+                     "%s: %d ranks make %d replica groups but there are only %d replicas "
+                     "(temperatures x copies): groups would idle; use ranks_per_replica = %d "
+                     "(or a larger divisor of %d)",
+                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w), size,
+                     E->lay->n_groups, E->R, fit, size);
+  }
+  ISING_CALL(ising_output_check(E->lay->world, cfg, opt->force));
+  E->models = calloc((size_t)E->n_T, sizeof *E->models);
+  E->sums = calloc((size_t)(2 * E->R), sizeof *E->sums);
+  E->energy = calloc((size_t)E->R, sizeof *E->energy);
+  E->local = calloc((size_t)E->R, sizeof *E->local);
+  E->ladder_hist = calloc((size_t)(cfg->adapt_rounds + 1) * (size_t)E->n_T, sizeof *E->ladder_hist);
+  res->summaries = calloc((size_t)E->n_T, sizeof *res->summaries);
+  ISING_CHECK(E->models && E->sums && E->energy && E->local && E->ladder_hist && res->summaries,
+              ISING_ERR_MEM, "out of memory");
+  if (E->lay->world_rank == 0) {
+    E->all = calloc((size_t)E->R, sizeof *E->all);
+    ISING_CHECK(E->all, ISING_ERR_MEM, "out of memory");
+  }
+  ISING_CALL(ising_tempering_create(E->n_T, E->copies, cfg->temps, &E->temper));
+  ISING_CALL(models_init(E, cfg->temps));
+  ISING_CALL(record_ladder(E));
+  E->key = ising_rng_key_from_seed(cfg->seed);
+  for (int r = E->lay->group_index; r < E->R; r += E->lay->n_groups) {
+    replica *rp = &E->local[E->n_local++];
+    rp->id = r;
+    ISING_CALL(ising_lattice_create(E->lay, &rp->lat));
+    if (cfg->start == ISING_START_HOT)
+      ISING_CALL(ising_lattice_fill_hot(rp->lat, E->key, (uint32_t)r));
+    else
+      ISING_CALL(ising_lattice_fill_cold(rp->lat, 1));
+  }
   const char *kname = ising_update_kernel_name(cfg->kernel);
   if (E->lay->world_rank == 0 && !opt->quiet) {
     int64_t n[3];
-    ising_lattice_extent(E->lat, n, NULL);
+    ising_lattice_extent(E->local[0].lat, n, NULL);
     printf("ising: %dD lattice", cfg->dim);
     for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)cfg->L[k]);
-    printf(" on %d rank%s, process grid", E->lay->world_size, E->lay->world_size > 1 ? "s" : "");
+    printf(", %d replica%s (%d temperature%s x %d cop%s) on %d rank%s: %d group%s of %d, grid",
+           E->R, E->R > 1 ? "s" : "", E->n_T, E->n_T > 1 ? "s" : "", E->copies,
+           E->copies > 1 ? "ies" : "y", E->lay->world_size, E->lay->world_size > 1 ? "s" : "",
+           E->lay->n_groups, E->lay->n_groups > 1 ? "s" : "", E->lay->group_size);
     for (int k = 0; k < cfg->dim; k++) printf("%s%d", k ? "x" : " ", E->lay->procs[k]);
     printf(" (x first), block");
     for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)n[k]);
-    printf(" on rank 0, %.3f bytes/site with halos; %s, kernel %s, T=%g, %lld+%lld sweeps -> %s\n",
-           (double)ising_lattice_bytes(E->lat) / (double)(n[0] * n[1] * n[2]),
-           cfg->algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis", kname, cfg->T,
-           (long long)cfg->thermalization, (long long)cfg->sweeps, cfg->file);
+    printf(", %.3f bytes/site with halos; %s, kernel %s, T", (double)ising_lattice_bytes(E->local[0].lat) / (double)(n[0] * n[1] * n[2]),
+           cfg->algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis", kname);
+    if (E->n_T == 1)
+      printf("=%g", cfg->temps[0]);
+    else
+      printf(" %g..%g (%s%s)", cfg->temps[0], cfg->temps[E->n_T - 1],
+             cfg->adapt == ISING_ADAPT_FEEDBACK ? "feedback-adapted, " : "",
+             cfg->ladder == ISING_LADDER_GEOMETRIC ? "geometric" : cfg->ladder == ISING_LADDER_LINEAR ? "linear" : "list");
+    printf(", %lld+%lld sweeps -> %s\n", (long long)cfg->thermalization, (long long)cfg->sweeps, cfg->file);
     fflush(stdout);
   }
-  ISING_CALL(ising_output_create(E->lay->group, cfg, opt->force, E->lay->procs, kname, &E->out));
+  ISING_CALL(ising_output_create(E->lay->world, cfg, opt->force, E->lay->procs, E->lay->n_groups,
+                                 kname, &E->out));
   ISING_CALL(engine_loop(E, opt, res));
-  if (E->lay->group_rank == 0) {
-    double beta = 1.0 / cfg->T;
-    ISING_CALL(ising_summary_compute(E->all.col[0], E->all.col[2], E->all.col[3], E->all.col[4],
-                                     E->all.n, beta, ising_config_sites(cfg), &res->summary));
-  }
-  ISING_CALL(ising_group_bcast(E->lay, &res->summary, (int)sizeof res->summary, 0));
+  int rc = E->lay->world_rank == 0 ? summaries(E, res) : ISING_OK;
+  int bad = rc;
+  ISING_CALL(ising_world_max_int(E->lay, &bad));
+  if (bad) return rc ? rc : ISING_ERR(bad, "summary failed on rank 0");
+  ISING_CALL(ising_world_bcast(E->lay, res->summaries, (int)((size_t)E->n_T * sizeof *res->summaries), 0));
+  res->n_temps = E->n_T;
+  res->summary = res->summaries[0];
+  for (int t = 0; t < E->n_T; t++) res->T[t] = E->temper->T[t];
   references(cfg, res);
-  ISING_CALL(write_results(E->out, cfg, res));
+  ISING_CALL(write_results(E->out, cfg, E->n_T, E->temper->T, res->summaries));
+  if (E->n_T >= 2) ISING_CALL(write_tempering(E));
   ISING_CALL(ising_output_finish(E->out, "finished", res->sweeps_done, res->wall_seconds,
                                  res->flips_per_ns));
   ISING_CALL(ising_output_close(&E->out));
-  if (E->lay->world_rank == 0 && !opt->quiet) print_summary(cfg, res);
+  if (E->lay->world_rank == 0 && !opt->quiet) {
+    if (E->n_T == 1)
+      print_summary(cfg, res);
+    else
+      print_ladder_table(cfg, E, res);
+  }
   return ISING_OK;
 }
 
@@ -297,9 +582,20 @@ int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *o
   int rc = run_body(&E, comm, opt, res);
   /* Clean-up errors must not mask the first one. */
   int rc2 = ising_output_close(&E.out);
-  ising_lattice_destroy(&E.lat);
+  for (int k = 0; k < E.n_local; k++) ising_lattice_destroy(&E.local[k].lat);
   int rc3 = ising_layout_destroy(&E.lay);
-  series_free(&E.all);
+  if (E.all)
+    for (int r = 0; r < E.R; r++) series_free(&E.all[r]);
+  free(E.all);
+  free(E.local);
+  free(E.models);
+  free(E.sums);
+  free(E.energy);
+  free(E.tindex);
+  free(E.rep_hist);
+  free(E.ladder_hist);
+  ising_tempering_destroy(&E.temper);
+  if (res == &local) free(local.summaries);
   if (rc) return rc;
   return rc2 ? rc2 : rc3;
 }

@@ -9,11 +9,16 @@
  * index, threshold by a register permute, compare.  Where a number's high
  * half equals the threshold's, the low half is drawn (purpose SWEEP_LO) for
  * that site alone: the decision is exactly u <= t with 32-bit u.
+ * The row comes in three versions: AVX-512 (a 32-entry 16-bit permute for
+ * the thresholds), AVX2 (byte shuffles of the two byte planes of the
+ * table), and portable C (blocks of 64 sites, the fallback and the kernel
+ * that ISING_KERNEL_PORTABLE selects); the build's target picks the fast
+ * one, and all three are tested against the reference.
  */
 #include "ising/update.h"
 
 #include "lattice_impl.h"
-#ifdef __AVX512BW__
+#if defined(__AVX512BW__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -64,11 +69,14 @@ typedef struct row_ctx {
   int dl;
 } row_ctx;
 
+#if defined(__AVX512BW__) || defined(__AVX2__)
+/* Neighbour sum of site h, for the tie paths of the SIMD rows. */
 static inline int row_nb(const row_ctx *r, int dim, int64_t h) {
   int nb = r->so[h + r->dl] + r->so[h + r->dl + 1] + r->su[h] + r->sd[h];
   if (dim == 3) nb += r->sf[h] + r->sb[h];
   return nb;
 }
+#endif
 
 /* The low half of site h's number, for a tie of the high halves. */
 static inline uint16_t row_lo(const row_ctx *r, ising_stream st, uint32_t c2, uint32_t c3lo,
@@ -78,6 +86,8 @@ static inline uint16_t row_lo(const row_ctx *r, ising_stream st, uint32_t c2, ui
                             c2, c3lo);
 }
 
+/* Whether site h moves: u <= thr[idx] with its 32-bit uniform u, the low
+ * halves drawn only when the high halves tie. */
 static inline int decide(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
                          uint32_t c3lo, int64_t h, int idx) {
   uint16_t u = r->rnd[h + r->roff], t = m->thr_hi[idx];
@@ -85,14 +95,31 @@ static inline int decide(const row_ctx *r, const ising_model *m, ising_stream st
   return row_lo(r, st, c2, c3lo, h) <= m->thr_lo[idx];
 }
 
+#define ROW_BLOCK 64 /* sites per block of row_portable */
+
+/* The fast row in plain C.  Sites go in blocks of ROW_BLOCK, three passes
+ * over each: table indices from the spins, decisions (one table lookup per
+ * site), new spins.  The first and last passes are plain int8 arithmetic
+ * that compilers vectorise; in one site-by-site loop the table lookup and
+ * the rare tie branch would keep them from it. */
 static void row_portable(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
                          uint32_t c3lo, int64_t h0, int64_t h1) {
-  const int heat = m->algorithm == ISING_ALG_HEATBATH;
-  for (int64_t h = h0; h <= h1; h++) {
-    int s = r->sc[h];
-    int idx = ising_model_index(m, s, row_nb(r, m->dim, h));
-    int move = decide(r, m, st, c2, c3lo, h, idx);
-    r->sc[h] = (int8_t)(heat ? (move ? 1 : -1) : (move ? -s : s));
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, z = m->z;
+  for (int64_t b = h0; b <= h1; b += ROW_BLOCK) {
+    const int n = h1 - b + 1 < ROW_BLOCK ? (int)(h1 - b + 1) : ROW_BLOCK;
+    int8_t *s = r->sc + b;
+    const int8_t *xn = r->so + r->dl + b; /* x neighbours of site i: xn[i], xn[i + 1] */
+    const int8_t *yu = r->su + b, *yd = r->sd + b;
+    const int8_t *zf = d3 ? r->sf + b : NULL, *zb = d3 ? r->sb + b : NULL;
+    uint8_t idx[ROW_BLOCK];
+    int8_t move[ROW_BLOCK];
+    for (int i = 0; i < n; i++) { /* ising_model_index, with nb + z >= 0 */
+      int nb = xn[i] + xn[i + 1] + yu[i] + yd[i] + (d3 ? zf[i] + zb[i] : 0);
+      idx[i] = (uint8_t)(((nb + z) >> 1) + (s[i] > 0 ? z + 1 : 0));
+    }
+    for (int i = 0; i < n; i++) move[i] = (int8_t)decide(r, m, st, c2, c3lo, b + i, idx[i]);
+    for (int i = 0; i < n; i++)
+      s[i] = (int8_t)(heat ? (move[i] ? 1 : -1) : (move[i] ? -s[i] : s[i]));
   }
 }
 
@@ -134,6 +161,108 @@ static void row_avx512(const row_ctx *r, const ising_model *m, ising_stream st, 
 }
 #define ROW_FAST row_avx512
 #define FAST_NAME "fast/avx512"
+#elif defined(__AVX2__)
+/* What a row's AVX2 steps share, computed once per row. */
+typedef struct avx2_row {
+  __m256i plane_lo, plane_hi; /* byte planes of thr_hi[0..15], see avx2_row_init */
+  __m256i z, z1;              /* z and z + 1 in every byte */
+  int d3, heat;
+} avx2_row;
+
+/* The constants of a row: the two byte planes of the first 16 high-half
+ * thresholds thr_hi[0..15] (2D uses 10 entries, 3D 14), each repeated in
+ * both 128-bit lanes as the tables of _mm256_shuffle_epi8; the high plane is
+ * biased by 0x80 so that a signed 16-bit compare orders the thresholds as
+ * unsigned numbers. */
+static inline void avx2_row_init(avx2_row *k, const ising_model *m) {
+  const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                         0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  __m256i t = _mm256_loadu_si256((const __m256i *)(const void *)m->thr_hi);
+  /* 64-bit quarters: low bytes of entries 0-7, 8-15, then high bytes */
+  t = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(t, split), 0xD8);
+  k->plane_lo = _mm256_permute2x128_si256(t, t, 0x00);
+  k->plane_hi = _mm256_xor_si256(_mm256_permute2x128_si256(t, t, 0x11), _mm256_set1_epi8(-128));
+  k->z = _mm256_set1_epi8((char)m->z);
+  k->z1 = _mm256_set1_epi8((char)(m->z + 1));
+  k->d3 = m->dim == 3;
+  k->heat = m->algorithm == ISING_ALG_HEATBATH;
+}
+
+/* Metropolis/heat-bath step on the 32 sites h .. h+31 of a row: 8-bit lanes
+ * for the spins, neighbour sums and table indices, 16-bit lanes for the
+ * thresholds and the numbers (two registers of 16).  Lanes below `first`
+ * are left as they are (the row's last step overlaps the one before). */
+static inline void step_avx2(const row_ctx *r, const avx2_row *k, const ising_model *m,
+                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h, int first) {
+  const __m256i zero = _mm256_setzero_si256(), bias = _mm256_set1_epi16(-32768);
+  const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m256i keep = _mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)(first - 1)));
+#define LOAD32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+  __m256i s = LOAD32(r->sc + h);
+  __m256i nb = _mm256_add_epi8(LOAD32(r->so + h + r->dl), LOAD32(r->so + h + r->dl + 1));
+  nb = _mm256_add_epi8(nb, _mm256_add_epi8(LOAD32(r->su + h), LOAD32(r->sd + h)));
+  if (k->d3) nb = _mm256_add_epi8(nb, _mm256_add_epi8(LOAD32(r->sf + h), LOAD32(r->sb + h)));
+  /* idx = (nb + z) / 2 + (s > 0 ? z + 1 : 0) (model.h); nb + z is even and
+   * >= 0 in every byte, so the 16-bit shift moves no bit across bytes */
+  __m256i pos = _mm256_cmpgt_epi8(s, zero);
+  __m256i idx = _mm256_srli_epi16(_mm256_add_epi8(nb, k->z), 1);
+  idx = _mm256_add_epi8(idx, _mm256_and_si256(pos, k->z1));
+  /* thresholds of sites 0-15 and 16-31 in 16-bit lanes: the in-lane
+   * unpacks take 64-bit quarters 0 and 2 of idx, so order them 0 2 1 3 */
+  idx = _mm256_permute4x64_epi64(idx, 0xD8);
+  __m256i tlo = _mm256_shuffle_epi8(k->plane_lo, idx), thi = _mm256_shuffle_epi8(k->plane_hi, idx);
+  __m256i t0 = _mm256_unpacklo_epi8(tlo, thi), t1 = _mm256_unpackhi_epi8(tlo, thi);
+  const uint16_t *rnd = r->rnd + h + r->roff;
+  __m256i u0 = _mm256_xor_si256(LOAD32(rnd), bias), u1 = _mm256_xor_si256(LOAD32(rnd + 16), bias);
+#undef LOAD32
+  /* move where u < t (unsigned, through the bias); ties take the low half */
+  __m256i lt = _mm256_packs_epi16(_mm256_cmpgt_epi16(t0, u0), _mm256_cmpgt_epi16(t1, u1));
+  __m256i move = _mm256_permute4x64_epi64(lt, 0xD8);
+  __m256i eq0 = _mm256_cmpeq_epi16(t0, u0), eq1 = _mm256_cmpeq_epi16(t1, u1);
+  __m256i any = _mm256_or_si256(eq0, eq1);
+  if (!_mm256_testz_si256(any, any)) {
+    __m256i eq = _mm256_and_si256(_mm256_permute4x64_epi64(_mm256_packs_epi16(eq0, eq1), 0xD8), keep);
+    uint32_t tie = (uint32_t)_mm256_movemask_epi8(eq);
+    int8_t mv[32];
+    _mm256_storeu_si256((__m256i *)(void *)mv, move);
+    while (tie) {
+      int b = __builtin_ctz(tie);
+      tie &= tie - 1;
+      int64_t hh = h + b;
+      int ib = ising_model_index(m, r->sc[hh], row_nb(r, m->dim, hh));
+      if (row_lo(r, st, c2, c3lo, hh) <= m->thr_lo[ib]) mv[b] = -1;
+    }
+    move = _mm256_loadu_si256((const __m256i *)(const void *)mv);
+  }
+  /* Metropolis flips where it moves; heat bath sets +1 where it moves and
+   * -1 elsewhere, i.e. flips where move differs from s > 0 */
+  __m256i flip = k->heat ? _mm256_xor_si256(move, pos) : move;
+  flip = _mm256_and_si256(flip, keep);
+  __m256i ns = _mm256_sub_epi8(_mm256_xor_si256(s, flip), flip); /* -s where flip */
+  _mm256_storeu_si256((__m256i *)(void *)(r->sc + h), ns);
+}
+
+/* The fast row for AVX2 (no AVX-512): steps of 32 sites; a row's remainder
+ * of fewer than 32 is one more step ending at h1 that leaves the sites done
+ * before alone, so no load or store leaves the row; rows shorter than 32
+ * take the portable loop.  The row context is copied to a local so that
+ * the stores (which may alias anything) do not force its reload. */
+static void row_avx2(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
+                     uint32_t c3lo, int64_t h0, int64_t h1) {
+  if (h1 - h0 + 1 < 32) {
+    row_portable(r, m, st, c2, c3lo, h0, h1);
+    return;
+  }
+  const row_ctx rr = *r;
+  avx2_row k;
+  avx2_row_init(&k, m);
+  int64_t h = h0;
+  for (; h + 31 <= h1; h += 32) step_avx2(&rr, &k, m, st, c2, c3lo, h, 0);
+  if (h <= h1) step_avx2(&rr, &k, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)));
+}
+#define ROW_FAST row_avx2
+#define FAST_NAME "fast/avx2"
 #else
 #define ROW_FAST row_portable
 #define FAST_NAME "fast/portable"

@@ -37,6 +37,12 @@ expect 2 "directory 'no/such' does not exist" 1 run good.ini --set output.file=n
 expect 2 "at least 32" 1 run good.ini --set montecarlo.sweeps=40 --set measurement.interval=2
 expect 2 "32-bit counter" 1 run good.ini --set montecarlo.sweeps=4294967296
 expect 2 "expected an integer" 1 bench --L abc
+# tempering: ladder not increasing, T <= 0, copies < 1, a layout that does not divide, idle groups
+expect 2 "strictly increasing" 1 run good.ini --set "model.T=2.0 1.5"
+expect 2 "finite number > 0" 1 run good.ini --set "model.T=1.0 -2"
+expect 2 "copies" 1 run good.ini --set montecarlo.copies=0
+expect 2 "multiple of ranks_per_replica" 3 run good.ini --set "model.T=1 2 3" --set parallel.ranks_per_replica=2
+expect 2 "groups would idle" 4 run good.ini --set "model.T=1 2" --set parallel.ranks_per_replica=1
 expect 0 "" 1 run good.ini --quiet
 cp good.h5 before.h5
 expect 2 "output file exists" 2 run good.ini --quiet

@@ -5,13 +5,16 @@
  * from its first line, less a leading comment marker and "--set": a first
  * line "; lattice.L=32" is a comment to the deck and a real override (a bare
  * "lattice.L=32" would be a key outside any section, so the deck would fail
- * before any override is read and the override path would never be fuzzed).  Besides the sanitizers (memory errors, leaks, UB),
- * the target checks the promises of config.h and aborts when one breaks:
- * the result is OK or ISING_ERR_INPUT (never an internal error, which would
- * mean the reader's mirror of inih's line rules is wrong), a failure leaves
- * the config freed and one non-empty line that names the deck or the
- * override, and a success satisfies every documented constraint.
- * Seeds: the decks in inputs/ (tests/run_fuzz.sh).
+ * before any override is read and the override path would never be fuzzed).
+ * Besides the sanitizers (memory errors, leaks, UB), the target checks the
+ * promises of config.h and aborts when one breaks: the result is OK or
+ * ISING_ERR_INPUT (never an internal error, which would mean the reader's
+ * mirror of inih's line rules is wrong), a failure leaves the config freed
+ * and one non-empty line that names the deck or the override, and a success
+ * satisfies every documented constraint (for tempering: temperatures finite,
+ * > 0 and strictly increasing; a generated ladder has count values and ends
+ * exactly at T_min and T_max; the replica limit; what feedback needs).
+ * Seeds: the decks in inputs/ and tests/decks/ (tests/run_fuzz.sh).
  */
 #include "ising/config.h"
 #include "ising/error.h"
@@ -28,6 +31,10 @@ static const char *const deck_keys[][2] = {
     {"montecarlo", "start"},    {"montecarlo", "kernel"},  {"montecarlo", "seed"},
     {"montecarlo", "thermalization"}, {"montecarlo", "sweeps"}, {"measurement", "interval"},
     {"output", "file"},         {"output", "progress"},    {"model", "nope"},
+    {"montecarlo", "copies"},   {"tempering", "ladder"},   {"tempering", "T_min"},
+    {"tempering", "T_max"},     {"tempering", "count"},    {"tempering", "interval"},
+    {"tempering", "adapt"},     {"tempering", "adapt_rounds"}, {"parallel", "ranks_per_replica"},
+    {"tempering", "T"},
 };
 
 static void require(int ok, const char *what) {
@@ -43,7 +50,33 @@ static void check(int rc, ising_config *cfg, int with_set) {
     for (int k = 0; k < cfg->dim; k++)
       require(cfg->L[k] >= 2 && cfg->L[k] <= 1048576 && cfg->L[k] % 2 == 0, "L");
     require(ising_config_sites(cfg) <= ((int64_t)1 << 40), "sites");
-    require(isfinite(cfg->J) && isfinite(cfg->H) && isfinite(cfg->T) && cfg->T > 0, "reals");
+    require(isfinite(cfg->J) && isfinite(cfg->H), "reals");
+    require(cfg->n_temps >= 1 && cfg->n_temps <= ISING_MAX_TEMPS, "n_temps");
+    for (int i = 0; i < cfg->n_temps; i++)
+      require(isfinite(cfg->temps[i]) && cfg->temps[i] > 0 &&
+                  (i == 0 || cfg->temps[i] > cfg->temps[i - 1]),
+              "temperatures finite, > 0, strictly increasing");
+    require(cfg->copies >= 1 && cfg->copies <= 64, "copies");
+    require((int64_t)cfg->n_temps * cfg->copies <= ISING_MAX_REPLICAS, "replicas");
+    if (cfg->ladder == ISING_LADDER_LIST) {
+      require(cfg->T_min == 0 && cfg->T_max == 0 && cfg->count == 0, "list ladder: no generator");
+    } else {
+      require(cfg->ladder == ISING_LADDER_LINEAR || cfg->ladder == ISING_LADDER_GEOMETRIC,
+              "ladder kind");
+      require(cfg->count >= 2 && cfg->n_temps == cfg->count, "generated ladder: count");
+      require(cfg->temps[0] == cfg->T_min && cfg->temps[cfg->n_temps - 1] == cfg->T_max,
+              "generated ladder: exact ends");
+    }
+    require(cfg->exchange_interval >= 1, "exchange interval");
+    require(cfg->adapt_rounds >= 1 && cfg->adapt_rounds <= 30, "adapt_rounds");
+    require(cfg->adapt == ISING_ADAPT_NONE || cfg->adapt == ISING_ADAPT_FEEDBACK, "adapt kind");
+    if (cfg->adapt == ISING_ADAPT_FEEDBACK) {
+      int64_t per = 10 * (((int64_t)1 << cfg->adapt_rounds) - 1);
+      require(cfg->n_temps >= 3, "feedback: >= 3 temperatures");
+      require(cfg->exchange_interval <= cfg->thermalization / per,
+              "feedback: thermalization >= 10 interval (2^adapt_rounds - 1)");
+    }
+    require(cfg->ranks_per_replica >= 0, "ranks_per_replica");
     require(cfg->thermalization >= 0 && cfg->sweeps >= 1, "counts");
     require(cfg->interval >= 1 && cfg->interval <= cfg->sweeps, "interval");
     require(cfg->file[0] != '\0' && isfinite(cfg->progress) && cfg->progress >= 0, "output");

@@ -1,8 +1,11 @@
 #!/bin/sh
-# identity.sh ISING NP... -- the same deck on several rank counts must give
-# bit-identical time series and summaries (h5diff compares exactly: no
-# tolerance is given).  2D and 3D, Metropolis and heat bath, hot and cold
-# starts, a field, and lattices whose blocks are uneven and odd.
+# identity.sh ISING LAYOUT... -- the same deck on several rank layouts must
+# give bit-identical time series, summaries and tempering trajectories
+# (h5diff compares exactly: no tolerance is given).  A layout is NP:RPR, NP
+# ranks in replica groups of RPR ranks (0: one group of all ranks); decks
+# without a ladder use NP ranks in one group.  2D and 3D, Metropolis and heat
+# bath, hot and cold starts, a field, lattices whose blocks are uneven and
+# odd, and ladders with several copies and feedback adaptation.
 set -eu
 ising=$1; shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-identity-XXXXXX")
@@ -37,26 +40,67 @@ sweeps = 128
 [measurement]
 interval = 2
 DECK
+cat > "$work/c.ini" <<'DECK'
+[lattice]
+L = 12 10
+[model]
+T = 1.8 2.1 2.4 2.8
+H = 0.02
+[montecarlo]
+copies = 2
+seed = 13
+thermalization = 400
+sweeps = 320
+[tempering]
+interval = 3
+adapt = feedback
+adapt_rounds = 2
+[measurement]
+interval = 5
+DECK
+cat > "$work/d.ini" <<'DECK'
+[lattice]
+dim = 3
+L = 4 6 4
+[model]
+T = 3.5 4.2 4.8 5.5
+[montecarlo]
+copies = 2
+algorithm = heatbath
+seed = 14
+thermalization = 10
+sweeps = 96
+[tempering]
+interval = 2
+[measurement]
+interval = 3
+DECK
 status=0
-for deck in a b; do
-  for np in "$@"; do
-    out="$work/$deck-$np.h5"
+first=$1
+for deck in a b c d; do
+  for layout in "$@"; do
+    np=${layout%%:*}; rpr=${layout#*:}
+    case $deck in a|b) rpr=0 ;; esac
+    out="$work/$deck-$np-$rpr.h5"
+    [ -e "$out" ] && continue
     mpiexec -n "$np" --oversubscribe "$ising" run "$work/$deck.ini" --quiet --set "output.file=$out" \
-      || { echo "FAIL: $deck on $np ranks exited $?"; status=1; continue; }
-    if [ "$np" != "$1" ]; then
-      for obj in /timeseries /summary; do
-        if h5diff -r "$work/$deck-$1.h5" "$out" "$obj" "$obj" > "$work/diff.txt" 2>&1; then
-          echo "ok: $deck $obj identical on $1 and $np ranks"
-        else
-          echo "FAIL: $deck $obj differs between $1 and $np ranks:"; head -20 "$work/diff.txt"; status=1
-        fi
-      done
-    fi
+      --set "parallel.ranks_per_replica=$rpr" || { echo "FAIL: $deck on $layout exited $?"; status=1; continue; }
+    ref="$work/$deck-${first%%:*}-$(case $deck in a|b) echo 0 ;; *) echo ${first#*:} ;; esac).h5"
+    [ "$out" = "$ref" ] && continue
+    objs="/timeseries /summary"
+    case $deck in c|d) objs="$objs /tempering" ;; esac
+    for obj in $objs; do
+      if h5diff -r "$ref" "$out" "$obj" "$obj" > "$work/diff.txt" 2>&1; then
+        echo "ok: $deck $obj identical on layouts $first and $np:$rpr"
+      else
+        echo "FAIL: $deck $obj differs between layouts $first and $np:$rpr:"; head -20 "$work/diff.txt"; status=1
+      fi
+    done
   done
 done
 # the comparison has power: a different seed must differ
 mpiexec -n 1 "$ising" run "$work/a.ini" --quiet --set "output.file=$work/seed.h5" --set montecarlo.seed=13
-if h5diff "$work/a-$1.h5" "$work/seed.h5" /timeseries/e /timeseries/e > /dev/null 2>&1; then
+if h5diff "$work/a-${first%%:*}-0.h5" "$work/seed.h5" /timeseries/e /timeseries/e > /dev/null 2>&1; then
   echo "FAIL: a different seed gave the same series: the comparison cannot see differences"; status=1
 else
   echo "ok: a different seed gives a different series"

@@ -47,6 +47,7 @@ static void run_mc(ising_config *cfg, ising_summary *s) {
   int rc = ising_run(MPI_COMM_WORLD, cfg, &opt, &res);
   ck_assert_msg(rc == ISING_OK, "run failed: %s", ising_err_message());
   *s = res.summary;
+  free(res.summaries);
 }
 
 /* max |z| over the comparisons; prints the table on rank 0 */
@@ -87,7 +88,7 @@ static void enum_case(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, dou
   ck_assert_int_eq(ising_exact_enumerate(dim, cfg.L, J, H, T, &ex), ISING_OK);
   char label[128];
   for (int wrong = 0; wrong < 2; wrong++) {
-    cfg.T = wrong ? 1.03 * T : T;
+    cfg.temps[0] = wrong ? 1.03 * T : T;
     ising_summary s;
     run_mc(&cfg, &s);
     cmp c[] = {{"e", s.e, s.e_err, ex.e},       {"|m|", s.m_abs, s.m_abs_err, ex.m_abs},
@@ -95,7 +96,7 @@ static void enum_case(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, dou
                {"chi", s.chi, s.chi_err, ex.chi}, {"c", s.c, s.c_err, ex.c}};
     snprintf(label, sizeof label, "%dD %lldx%lldx%lld %s T=%.3f%s", dim, (long long)Lx,
              (long long)Ly, (long long)(dim == 3 ? Lz : 1), alg == ISING_ALG_HEATBATH ? "hb" : "met",
-             cfg.T, wrong ? "(wrong)" : "");
+             cfg.temps[0], wrong ? "(wrong)" : "");
     double z = max_z(label, c, 6);
     if (!wrong)
       ck_assert_msg(z <= Z_MAX, "%s H=%g: Monte Carlo disagrees with enumeration (max |z| %.2f)", label, H, z);
@@ -140,12 +141,12 @@ static void kaufman_case(int64_t L, double T, int64_t sweeps, uint64_t seed) {
   ck_assert_int_eq(ising_exact_kaufman(L, L, 1.0, T, &ex), ISING_OK);
   char label[128];
   for (int wrong = 0; wrong < 2; wrong++) {
-    cfg.T = wrong ? 1.03 * T : T;
+    cfg.temps[0] = wrong ? 1.03 * T : T;
     ising_summary s;
     run_mc(&cfg, &s);
     cmp c[] = {{"e", s.e, s.e_err, ex.e}, {"c", s.c, s.c_err, ex.c}};
     snprintf(label, sizeof label, "2D %lldx%lld Kaufman T=%.4f%s", (long long)L, (long long)L,
-             cfg.T, wrong ? "(wrong)" : "");
+             cfg.temps[0], wrong ? "(wrong)" : "");
     double z = max_z(label, c, 2);
     if (!wrong)
       ck_assert_msg(z <= Z_MAX, "%s: Monte Carlo disagrees with Kaufman (max |z| %.2f)", label, z);
@@ -169,6 +170,60 @@ START_TEST(kaufman_16_32) {
 }
 END_TEST
 
+/* A tempering ladder against exact values at every temperature.  The power
+ * run scales the whole ladder by 1.03 and is compared with the exact values
+ * of the unscaled ladder. */
+static void ladder_case(int64_t L, int n_T, double T_lo, double T_hi, int use_kaufman,
+                        int64_t sweeps, uint64_t seed) {
+  ising_config cfg;
+  base_config(&cfg, 2, L, L, 1);
+  cfg.sweeps = quick ? sweeps / 4 : sweeps;
+  cfg.seed = seed;
+  cfg.thermalization = 5000;
+  cfg.n_temps = n_T;
+  cfg.exchange_interval = 10;
+  double T[ISING_MAX_TEMPS];
+  for (int i = 0; i < n_T; i++) T[i] = T_lo + (T_hi - T_lo) * i / (n_T - 1);
+  for (int wrong = 0; wrong < 2; wrong++) {
+    for (int i = 0; i < n_T; i++) cfg.temps[i] = wrong ? 1.03 * T[i] : T[i];
+    snprintf(cfg.file, sizeof cfg.file, "%s/ladder%d.h5", tmpdir, wrong);
+    ising_run_options opt = {1, 1};
+    ising_run_result res;
+    int rc = ising_run(MPI_COMM_WORLD, &cfg, &opt, &res);
+    ck_assert_msg(rc == ISING_OK, "run failed: %s", ising_err_message());
+    double worst = 0;
+    for (int i = 0; i < n_T; i++) {
+      ising_exact_obs ex;
+      const ising_summary *s = &res.summaries[i];
+      char label[128];
+      snprintf(label, sizeof label, "ladder %lldx%lld T=%.4f%s", (long long)L, (long long)L,
+               cfg.temps[i], wrong ? "(wrong)" : "");
+      double z;
+      if (use_kaufman) {
+        ck_assert_int_eq(ising_exact_kaufman(L, L, 1.0, T[i], &ex), ISING_OK);
+        cmp c[] = {{"e", s->e, s->e_err, ex.e}, {"c", s->c, s->c_err, ex.c}};
+        z = max_z(label, c, 2);
+      } else {
+        ck_assert_int_eq(ising_exact_enumerate(2, cfg.L, 1.0, 0.0, T[i], &ex), ISING_OK);
+        cmp c[] = {{"e", s->e, s->e_err, ex.e}, {"|m|", s->m_abs, s->m_abs_err, ex.m_abs},
+                   {"m2", s->m2, s->m2_err, ex.m2}, {"U4", s->U4, s->U4_err, ex.U4}};
+        z = max_z(label, c, 4);
+      }
+      if (!wrong)
+        ck_assert_msg(z <= Z_MAX, "%s: tempering disagrees with the exact value (max |z| %.2f)", label, z);
+      if (z > worst) worst = z;
+    }
+    if (wrong) ck_assert_msg(worst > Z_MAX, "a 3%% wrong ladder passed (max |z| %.2f): no power", worst);
+    free(res.summaries);
+  }
+}
+
+START_TEST(tempering_ladders) {
+  ladder_case(4, 8, 1.5, 4.0, 0, 200000, 21);
+  if (!quick) ladder_case(32, 8, 2.0, 2.6, 1, 100000, 22);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -181,6 +236,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, enumeration_2d);
   tcase_add_test(tc, enumeration_3d);
   tcase_add_test(tc, kaufman_16_32);
+  tcase_add_test(tc, tempering_ladders);
   suite_add_tcase(s, tc);
   int rc = ising_test_run_suite(s);
   MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

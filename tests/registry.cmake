@@ -13,7 +13,8 @@ else()
   ising_mpi_test(phys_exact_np4 phys_exact 4 "physics" quick)
 endif()
 
-add_test(NAME identity_ranks COMMAND ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising> 1 2 3 4 8)
+add_test(NAME identity_ranks COMMAND ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
+         1:1 2:1 2:2 3:1 4:2 4:1 8:2 8:1)
 set_tests_properties(identity_ranks PROPERTIES LABELS "mpi" ENVIRONMENT "${ISING_TEST_ENV_MPI}" PROCESSORS 2)
 add_test(NAME cli_errors COMMAND ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<TARGET_FILE:ising> ${CMAKE_SOURCE_DIR})
 set_tests_properties(cli_errors PROPERTIES LABELS "cli" ENVIRONMENT "${ISING_TEST_ENV_MPI}")

@@ -85,6 +85,12 @@ static int parse_bad(const char *text, int nset, char *const *set, ising_config 
   return ising_config_parse_string(text, "deck.ini", nset, set, cfg);
 }
 
+/* A plain run at temperature T: one temperature, from [model] T. */
+static void expect_T(const ising_config *c, double T) {
+  ck_assert_int_eq(c->n_temps, 1);
+  ck_assert_double_eq(c->temps[0], T);
+}
+
 /* Equal to the defaults in every value field. */
 static void expect_defaults(const ising_config *c) {
   ck_assert_int_eq(c->dim, 2);
@@ -93,13 +99,22 @@ static void expect_defaults(const ising_config *c) {
   ck_assert_int_eq(c->L[2], 1);
   ck_assert_double_eq(c->J, 1.0);
   ck_assert_double_eq(c->H, 0.0);
-  ck_assert_double_eq(c->T, 2.269185314213022);
+  expect_T(c, 2.269185314213022);
   ck_assert_int_eq(c->algorithm, ISING_ALG_METROPOLIS);
   ck_assert_int_eq(c->start, ISING_START_HOT);
   ck_assert_int_eq(c->kernel, ISING_KERNEL_FAST);
   ck_assert_uint_eq(c->seed, 1);
   ck_assert_int_eq(c->thermalization, 1000);
   ck_assert_int_eq(c->sweeps, 10000);
+  ck_assert_int_eq(c->copies, 1);
+  ck_assert_int_eq(c->ladder, ISING_LADDER_LIST);
+  ck_assert_double_eq(c->T_min, 0.0);
+  ck_assert_double_eq(c->T_max, 0.0);
+  ck_assert_int_eq(c->count, 0);
+  ck_assert_int_eq(c->exchange_interval, 10);
+  ck_assert_int_eq(c->adapt, ISING_ADAPT_NONE);
+  ck_assert_int_eq(c->adapt_rounds, 5);
+  ck_assert_int_eq(c->ranks_per_replica, 0);
   ck_assert_int_eq(c->interval, 1);
   ck_assert_str_eq(c->file, "ising.h5");
   ck_assert_double_eq(c->progress, 10.0);
@@ -119,6 +134,14 @@ START_TEST(test_defaults) {
                    "[lattice] L = 64 (default)");
   ck_assert_str_eq(ising_config_where(&c, "model", "T", w, sizeof w),
                    "[model] T = 2.269185314213022 (default)");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "ladder", w, sizeof w),
+                   "[tempering] ladder = list (default)");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "count", w, sizeof w),
+                   "[tempering] count (not set)");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "interval", w, sizeof w),
+                   "[tempering] interval = 10 (default)");
+  ck_assert_str_eq(ising_config_where(&c, "parallel", "ranks_per_replica", w, sizeof w),
+                   "[parallel] ranks_per_replica = 0 (default)");
   ising_config_free(&c); /* safe on defaults, twice */
   ising_config_free(&c);
   ck_assert_ptr_null(c.deck_text);
@@ -158,7 +181,7 @@ START_TEST(test_input_default) {
   ck_assert_int_eq(c.L[1], 64);
   ck_assert_double_eq(c.J, 1.0);
   ck_assert_double_eq(c.H, 0.0);
-  ck_assert_double_eq(c.T, 2.5);
+  expect_T(&c, 2.5);
   ck_assert_int_eq(c.algorithm, ISING_ALG_METROPOLIS);
   ck_assert_int_eq(c.start, ISING_START_HOT);
   ck_assert_int_eq(c.kernel, ISING_KERNEL_FAST);
@@ -189,7 +212,7 @@ START_TEST(test_input_3d) {
   ck_assert_int_eq(c.dim, 3);
   for (int k = 0; k < 3; k++) ck_assert_int_eq(c.L[k], 16);
   ck_assert_int_eq(ising_config_sites(&c), 4096);
-  ck_assert_double_eq(c.T, 4.0);
+  expect_T(&c, 4.0);
   ck_assert_int_eq(c.sweeps, 20000);
   ck_assert_int_eq(c.thermalization, 1000);
   ck_assert_int_eq(c.interval, 5);
@@ -207,10 +230,491 @@ START_TEST(test_input_heatbath) {
   ck_assert_int_eq(c.dim, 2);
   ck_assert_int_eq(c.L[0], 32);
   ck_assert_int_eq(c.L[1], 32);
-  ck_assert_double_eq(c.T, 2.0);
+  expect_T(&c, 2.0);
   ck_assert_int_eq(c.algorithm, ISING_ALG_HEATBATH);
   ck_assert_int_eq(c.start, ISING_START_COLD);
   ck_assert_str_eq(c.file, "heatbath.h5");
+  ising_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_input_tempering) {
+  char path[4096];
+  src_path("inputs/tempering.ini", path, sizeof path);
+  ising_config c;
+  int rc = ising_config_parse_file(path, 0, NULL, &c);
+  ck_assert_msg(rc == ISING_OK, "%s", ising_err_message());
+  ck_assert_int_eq(c.dim, 2);
+  ck_assert_int_eq(c.L[0], 32);
+  ck_assert_int_eq(c.L[1], 32);
+  ck_assert_int_eq(c.ladder, ISING_LADDER_GEOMETRIC);
+  ck_assert_double_eq(c.T_min, 1.8);
+  ck_assert_double_eq(c.T_max, 3.0);
+  ck_assert_int_eq(c.count, 12);
+  ck_assert_int_eq(c.n_temps, 12);
+  ck_assert_double_eq(c.temps[0], 1.8);
+  ck_assert_double_eq(c.temps[11], 3.0);
+  ck_assert_int_eq(c.copies, 1);
+  ck_assert_int_eq(c.exchange_interval, 10);
+  ck_assert_int_eq(c.adapt, ISING_ADAPT_NONE);
+  ck_assert_int_eq(c.adapt_rounds, 5);
+  ck_assert_int_eq(c.ranks_per_replica, 0);
+  ck_assert_int_eq(c.thermalization, 20000);
+  ck_assert_int_eq(c.sweeps, 200000);
+  ck_assert_int_eq(c.interval, 10);
+  ck_assert_str_eq(c.file, "tempering.h5");
+  char w[4200];
+  ising_config_where(&c, "model", "T", w, sizeof w);
+  ck_assert_str_eq(w, "[model] T (not set: the temperatures come from [tempering] ladder = "
+                      "geometric)");
+  ising_config_free(&c);
+  /* its own advice: feedback fits its thermalization, and a --set list replaces the ladder */
+  char *fb[] = {"tempering.adapt=feedback"};
+  rc = ising_config_parse_file(path, 1, fb, &c);
+  ck_assert_msg(rc == ISING_OK, "%s", ising_err_message());
+  ck_assert_int_eq(c.adapt, ISING_ADAPT_FEEDBACK);
+  ising_config_free(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ temperatures and tempering */
+
+/* "[model]\nT = 1 2 ... n\n" with the values on continuation lines (a deck
+ * line holds at most 199 characters), malloc'ed. */
+static char *list_deck(int n) {
+  char *d = malloc((size_t)n * 8 + 64);
+  ck_assert_ptr_nonnull(d);
+  size_t len = (size_t)sprintf(d, "[model]\nT =");
+  for (int i = 1; i <= n; i++) len += (size_t)sprintf(d + len, i % 20 ? " %d" : "\n  %d", i);
+  strcpy(d + len, "\n");
+  return d;
+}
+
+START_TEST(test_temperature_lists) {
+  ising_config c;
+  parse_ok("[model]\nT = 1.5\t2.0   2.5 ; a ladder\n", 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps, 3);
+  ck_assert_double_eq(c.temps[0], 1.5);
+  ck_assert_double_eq(c.temps[1], 2.0);
+  ck_assert_double_eq(c.temps[2], 2.5);
+  ck_assert_int_eq(c.ladder, ISING_LADDER_LIST);
+  char w[256];
+  ck_assert_str_eq(ising_config_where(&c, "model", "T", w, sizeof w),
+                   "deck.ini:2: [model] T = 1.5\\x092.0   2.5"); /* the tab shown */
+  ising_config_free(&c);
+  /* ISING_MAX_TEMPS values: the limit; the explicit ladder = list changes nothing */
+  char *d = list_deck(ISING_MAX_TEMPS);
+  parse_ok(d, 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps, ISING_MAX_TEMPS);
+  for (int i = 0; i < ISING_MAX_TEMPS; i++) ck_assert_double_eq(c.temps[i], i + 1.0);
+  ising_config_free(&c);
+  free(d);
+  d = list_deck(ISING_MAX_TEMPS + 1);
+  EXPECT_ERROR(parse_bad(d, 0, NULL, &c), &c, "deck.ini:2: [model] T = 1 2 3 ",
+               "...: T takes at most 1024 temperatures, got 1025");
+  free(d);
+  /* exact messages */
+  EXPECT_ERROR(parse_bad("[model]\nT = 2.0 1.5\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] T = 2.0 1.5: temperatures must be strictly increasing "
+               "(1.5 after 2.0)");
+  EXPECT_ERROR(parse_bad("[model]\nT = 1 2 2.0\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] T = 1 2 2.0: temperatures must be strictly increasing "
+               "(2.0 after 2)");
+  EXPECT_ERROR(parse_bad("[model]\nT = 1 -2\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] T = 1 -2: every temperature must be a finite number > 0 "
+               "(got -2)");
+  const char *bad[] = {"0 1", "1 0", "1 inf", "nan 2", "1 2x", "1 1e400", "1,2 3", "1 2\x01"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char deck[64];
+    snprintf(deck, sizeof deck, "[model]\nT = %s\n", bad[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [model] T = ",
+                 "every temperature must be a finite number > 0 (got ");
+  }
+  /* a bad value is reported before the order */
+  EXPECT_ERROR(parse_bad("[model]\nT = 3 2 x\n", 0, NULL, &c), &c,
+               "strictly increasing (2 after 3)");
+  /* over --set, without the line limit */
+  char *big = malloc(8 * 1100);
+  ck_assert_ptr_nonnull(big);
+  size_t len = (size_t)sprintf(big, "model.T=");
+  for (int i = 1; i <= 1100; i++) len += (size_t)sprintf(big + len, "%s%d", i > 1 ? " " : "", i);
+  char *set[] = {big};
+  EXPECT_ERROR(parse_bad("", 1, set, &c), &c, "--set model.T=1 2 3",
+               "T takes at most 1024 temperatures, got 1100");
+  free(big);
+}
+END_TEST
+
+START_TEST(test_ladder_linear) {
+  ising_config c;
+  parse_ok("[tempering]\nladder = linear\nT_min = 1\nT_max = 2\ncount = 11\n", 0, NULL, &c);
+  ck_assert_int_eq(c.ladder, ISING_LADDER_LINEAR);
+  ck_assert_int_eq(c.n_temps, 11);
+  ck_assert_int_eq(c.count, 11);
+  for (int i = 0; i < 11; i++) ck_assert_double_eq_tol(c.temps[i], 1.0 + 0.1 * i, 1e-12);
+  ck_assert_double_eq(c.temps[0], 1.0);
+  ck_assert_double_eq(c.temps[10], 2.0);
+  ising_config_free(&c);
+  /* two temperatures: just the ends; ends exact also where the steps round */
+  parse_ok("[tempering]\nladder = linear\nT_min = 0.1\nT_max = 0.3\ncount = 2\n", 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps, 2);
+  ck_assert_double_eq(c.temps[0], 0.1);
+  ck_assert_double_eq(c.temps[1], 0.3);
+  ising_config_free(&c);
+  parse_ok("[tempering]\nladder = linear\nT_min = 0.1\nT_max = 0.7\ncount = 1024\n", 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps, 1024);
+  ck_assert_double_eq(c.temps[0], 0.1);
+  ck_assert_double_eq(c.temps[1023], 0.7);
+  for (int i = 1; i < 1024; i++) {
+    ck_assert(c.temps[i] > c.temps[i - 1]);
+    ck_assert_double_eq_tol(c.temps[i], 0.1 + 0.6 * i / 1023.0, 1e-12);
+  }
+  ising_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_ladder_geometric) {
+  ising_config c;
+  parse_ok("[tempering]\nladder = geometric\nT_min = 1.8\nT_max = 3.0\ncount = 12\n", 0, NULL, &c);
+  ck_assert_int_eq(c.ladder, ISING_LADDER_GEOMETRIC);
+  ck_assert_int_eq(c.n_temps, 12);
+  ck_assert_double_eq(c.temps[0], 1.8);
+  ck_assert_double_eq(c.temps[11], 3.0);
+  for (int i = 0; i < 12; i++)
+    ck_assert_double_eq_tol(c.temps[i], 1.8 * pow(3.0 / 1.8, i / 11.0), 1e-12);
+  for (int i = 1; i < 11; i++) /* constant ratio */
+    ck_assert_double_eq_tol(c.temps[i + 1] / c.temps[i], c.temps[i] / c.temps[i - 1], 1e-12);
+  ising_config_free(&c);
+  /* a range whose ratio overflows a double: through logarithms */
+  parse_ok("[tempering]\nladder = geometric\nT_min = 1e-300\nT_max = 1e300\ncount = 601\n", 0,
+           NULL, &c);
+  ck_assert_double_eq(c.temps[0], 1e-300);
+  ck_assert_double_eq(c.temps[600], 1e300);
+  for (int i = 1; i < 600; i++) {
+    ck_assert(c.temps[i] > c.temps[i - 1]);
+    ck_assert_double_eq_tol(log10(c.temps[i]), -300.0 + i, 1e-9);
+  }
+  ising_config_free(&c);
+  /* too many temperatures for the range: not distinct in double precision */
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = geometric\nT_min = 1\nT_max = 1.00000000000001\n"
+                         "count = 1024\n", 0, NULL, &c),
+               &c, "deck.ini:5: [tempering] count = 1024: 1024 temperatures from T_min = 1 to "
+               "T_max = 1.00000000000001 are not all distinct in double precision");
+}
+END_TEST
+
+START_TEST(test_ladder_conflicts) {
+  ising_config c;
+  /* [model] T, even at its default value, with a generated ladder */
+  EXPECT_ERROR(parse_bad("[model]\nT = 2.269185314213022\n[tempering]\nladder = geometric\n"
+                         "T_min = 1\nT_max = 2\ncount = 4\n", 0, NULL, &c),
+               &c, "deck.ini:2: [model] T = 2.269185314213022: T cannot be combined with a "
+               "generated ladder, [tempering] ladder = geometric (line 4); remove T, or set "
+               "ladder = list");
+  const char *gen = "[tempering]\nladder = linear\nT_min = 1\nT_max = 2\ncount = 4\n";
+  char *setT[] = {"model.T=2"};
+  EXPECT_ERROR(parse_bad(gen, 1, setT, &c), &c, "--set model.T=2: [model] T = 2: T cannot be "
+               "combined with a generated ladder, [tempering] ladder = linear (line 2)");
+  char *setL[] = {"tempering.ladder=geometric", "tempering.T_min=1", "tempering.T_max=2",
+                  "tempering.count=3"};
+  EXPECT_ERROR(parse_bad("[model]\nT = 2\n", 4, setL, &c), &c,
+               "deck.ini:2: [model] T = 2: T cannot be combined with a generated ladder, "
+               "[tempering] ladder = geometric (--set)");
+  /* generator keys with the list ladder, default or explicit; the first one written is named */
+  EXPECT_ERROR(parse_bad("[tempering]\nT_min = 1.8\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] T_min = 1.8: T_min is only used with ladder = linear or "
+               "geometric, but [tempering] ladder = list (default); remove T_min, or set "
+               "ladder = linear or geometric");
+  EXPECT_ERROR(parse_bad("[tempering]\ncount = 3\nT_max = 3\nladder = list\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] count = 3: count is only used with ladder = linear or "
+               "geometric, but [tempering] ladder = list (line 4)");
+  char *setLst[] = {"tempering.ladder=list"};
+  EXPECT_ERROR(parse_bad(gen, 1, setLst, &c), &c,
+               "deck.ini:3: [tempering] T_min = 1: T_min is only used with ladder = linear or "
+               "geometric, but [tempering] ladder = list (--set)");
+  /* a generator key given by --set is named as such */
+  char *fix[] = {"tempering.ladder=list", "tempering.T_min=1"};
+  EXPECT_ERROR(parse_bad("[model]\nT = 1 2\n", 2, fix, &c), &c,
+               "--set tempering.T_min=1: [tempering] T_min = 1: T_min is only used");
+}
+END_TEST
+
+START_TEST(test_ladder_missing) {
+  ising_config c;
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = linear\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] ladder = linear: a generated ladder needs T_min, T_max "
+               "and count in [tempering]; missing: T_min, T_max, count");
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = geometric\nT_max = 3\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] ladder = geometric: ", "missing: T_min, count");
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = geometric\nT_max = 3\ncount = 3\n", 0, NULL, &c),
+               &c, "missing: T_min");
+  char *lad[] = {"tempering.ladder=linear"};
+  EXPECT_ERROR(parse_bad("", 1, lad, &c), &c, "--set tempering.ladder=linear: [tempering] ladder "
+               "= linear: a generated ladder needs T_min, T_max and count");
+  /* T_min < T_max */
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = linear\nT_min = 2\nT_max = 1.5\ncount = 3\n", 0,
+                         NULL, &c),
+               &c, "deck.ini:4: [tempering] T_max = 1.5: T_max must be larger than [tempering] "
+               "T_min = 2 (line 3)");
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = linear\nT_max = 2\nT_min = 2.0\ncount = 3\n", 0,
+                         NULL, &c),
+               &c, "deck.ini:3: [tempering] T_max = 2: T_max must be larger than [tempering] "
+               "T_min = 2.0 (line 4)");
+  /* each generator key on its own */
+  const char *bad_t[] = {"0", "-1", "inf", "nan", "x", ""};
+  for (size_t i = 0; i < sizeof bad_t / sizeof *bad_t; i++) {
+    char deck[96];
+    snprintf(deck, sizeof deck, "[tempering]\nT_min = %s\n", bad_t[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [tempering] T_min = ",
+                 "T_min must be a finite number > 0");
+    snprintf(deck, sizeof deck, "[tempering]\nT_max = %s\n", bad_t[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [tempering] T_max = ",
+                 "T_max must be a finite number > 0");
+  }
+  const char *bad_count[] = {"1", "0", "-3", "1025", "2.5", "x", ""};
+  for (size_t i = 0; i < sizeof bad_count / sizeof *bad_count; i++) {
+    char deck[96];
+    snprintf(deck, sizeof deck, "[tempering]\nladder = linear\ncount = %s\n", bad_count[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:3: [tempering] count = ",
+                 "count must be an integer between 2 and 1024");
+  }
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = Linear\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] ladder = Linear: ladder must be list (the temperatures "
+               "of [model] T), linear or geometric (from T_min, T_max and count)");
+}
+END_TEST
+
+START_TEST(test_copies_interval_ranks) {
+  ising_config c;
+  parse_ok("[montecarlo]\ncopies = 64\n[tempering]\ninterval = 1\n[parallel]\n"
+           "ranks_per_replica = 2147483647\n", 0, NULL, &c);
+  ck_assert_int_eq(c.copies, 64);
+  ck_assert_int_eq(c.exchange_interval, 1);
+  ck_assert_int_eq(c.interval, 1); /* [measurement] interval is another key */
+  ck_assert_int_eq(c.ranks_per_replica, 2147483647);
+  ising_config_free(&c);
+  parse_ok("[tempering]\ninterval = 1000000000000000000\n[measurement]\ninterval = 7\n"
+           "[parallel]\nranks_per_replica = 4\n", 0, NULL, &c);
+  ck_assert_int_eq(c.exchange_interval, 1000000000000000000LL);
+  ck_assert_int_eq(c.interval, 7);
+  ck_assert_int_eq(c.ranks_per_replica, 4);
+  ising_config_free(&c);
+  const char *bad_copies[] = {"0", "65", "-1", "1.5", "x", ""};
+  for (size_t i = 0; i < sizeof bad_copies / sizeof *bad_copies; i++) {
+    char deck[96];
+    snprintf(deck, sizeof deck, "[montecarlo]\ncopies = %s\n", bad_copies[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [montecarlo] copies = ",
+                 "copies must be an integer between 1 and 64");
+  }
+  const char *bad_interval[] = {"0", "-10", "1e3", "1000000000000000001", ""};
+  for (size_t i = 0; i < sizeof bad_interval / sizeof *bad_interval; i++) {
+    char deck[96];
+    snprintf(deck, sizeof deck, "[tempering]\ninterval = %s\n", bad_interval[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [tempering] interval = ",
+                 "interval must be an integer between 1 and 1000000000000000000 (sweeps "
+                 "between replica-exchange attempts)");
+  }
+  const char *bad_ranks[] = {"-1", "2147483648", "1.0", "all", ""};
+  for (size_t i = 0; i < sizeof bad_ranks / sizeof *bad_ranks; i++) {
+    char deck[96];
+    snprintf(deck, sizeof deck, "[parallel]\nranks_per_replica = %s\n", bad_ranks[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [parallel] ranks_per_replica = ",
+                 "ranks_per_replica must be an integer between 0 and 2147483647 (0: all ranks "
+                 "form one replica group)");
+  }
+}
+END_TEST
+
+START_TEST(test_replica_limit) {
+  ising_config c;
+  /* n_temps x copies <= 4096 */
+  parse_ok("[montecarlo]\ncopies = 4\n[tempering]\nladder = linear\nT_min = 1\nT_max = 2\n"
+           "count = 1024\n", 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps * c.copies, ISING_MAX_REPLICAS);
+  ising_config_free(&c);
+  parse_ok("[montecarlo]\ncopies = 64\n[tempering]\nladder = linear\nT_min = 1\nT_max = 2\n"
+           "count = 64\n", 0, NULL, &c);
+  ising_config_free(&c);
+  EXPECT_ERROR(parse_bad("[montecarlo]\ncopies = 64\n[tempering]\nladder = linear\nT_min = 1\n"
+                         "T_max = 2\ncount = 65\n", 0, NULL, &c),
+               &c, "deck.ini:2: [montecarlo] copies = 64: 65 temperatures x 64 copies = 4160 "
+               "replicas, more than 4096");
+  char *d = list_deck(1024);
+  char *cp[] = {"montecarlo.copies=5"};
+  EXPECT_ERROR(parse_bad(d, 1, cp, &c), &c, "--set montecarlo.copies=5: [montecarlo] copies = 5: "
+               "1024 temperatures x 5 copies = 5120 replicas, more than 4096");
+  free(d);
+}
+END_TEST
+
+START_TEST(test_adapt) {
+  ising_config c;
+  const char *ladder = "[tempering]\nladder = geometric\nT_min = 1.8\nT_max = 3\ncount = 12\n";
+  char deck[512];
+  /* defaults: interval 10, 5 rounds: 2 x 10 x 10 x (2^5 - 1) = 6200 sweeps */
+  snprintf(deck, sizeof deck, "%sadapt = feedback\n[montecarlo]\nthermalization = 6200\n", ladder);
+  parse_ok(deck, 0, NULL, &c);
+  ck_assert_int_eq(c.adapt, ISING_ADAPT_FEEDBACK);
+  ck_assert_int_eq(c.adapt_rounds, 5);
+  ising_config_free(&c);
+  snprintf(deck, sizeof deck, "%sadapt = feedback\n[montecarlo]\nthermalization = 6199\n", ladder);
+  EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c,
+               "deck.ini:6: [tempering] adapt = feedback: feedback needs thermalization >= 2 x 10 x "
+               "interval x (2^adapt_rounds - 1) = 2 x 10 x 10 x 31 = 6200 sweeps (the rounds use the "
+               "first half of it; 10 exchange attempts in the first, shortest round), but "
+               "[montecarlo] thermalization = 6199 "
+               "(line 8); raise thermalization, or lower [tempering] interval or adapt_rounds");
+  snprintf(deck, sizeof deck, "%sadapt = feedback\n", ladder);
+  EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "= 6200 sweeps",
+               "but [montecarlo] thermalization = 1000 (default)");
+  /* one round of exchanges every sweep: 2 x 10 sweeps */
+  snprintf(deck, sizeof deck, "%sadapt = feedback\nadapt_rounds = 1\ninterval = 1\n"
+           "[montecarlo]\nthermalization = 20\n", ladder);
+  parse_ok(deck, 0, NULL, &c);
+  ck_assert_int_eq(c.adapt_rounds, 1);
+  ising_config_free(&c);
+  char *set9[] = {"montecarlo.thermalization=19"};
+  EXPECT_ERROR(parse_bad(deck, 1, set9, &c), &c, "= 2 x 10 x 1 x 1 = 20 sweeps",
+               "thermalization = 19 (--set)");
+  /* the largest numbers do not overflow */
+  snprintf(deck, sizeof deck, "%sadapt = feedback\nadapt_rounds = 30\n"
+           "interval = 1000000000000000000\n[montecarlo]\nthermalization = 1000000000000000000\n",
+           ladder);
+  EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c,
+               "= 2 x 10 x 1000000000000000000 x 1073741823, more than 2^63 sweeps");
+  snprintf(deck, sizeof deck, "%sadapt = feedback\nadapt_rounds = 30\n"
+           "[montecarlo]\nthermalization = 214748364600\n", ladder);
+  parse_ok(deck, 0, NULL, &c);
+  ising_config_free(&c);
+  /* at least 3 temperatures, however they are given */
+  EXPECT_ERROR(parse_bad("[model]\nT = 2 3\n[tempering]\nadapt = feedback\n[montecarlo]\n"
+                         "thermalization = 100000\n", 0, NULL, &c),
+               &c, "deck.ini:4: [tempering] adapt = feedback: feedback needs at least 3 "
+               "temperatures, the ladder has 2");
+  EXPECT_ERROR(parse_bad("[tempering]\nadapt = feedback\n", 0, NULL, &c), &c,
+               "the ladder has 1");
+  parse_ok("[model]\nT = 2 2.2 2.5\n[tempering]\nadapt = feedback\n[montecarlo]\n"
+           "thermalization = 6200\n", 0, NULL, &c);
+  ising_config_free(&c);
+  /* adapt_rounds is checked also without feedback */
+  const char *bad_rounds[] = {"0", "31", "-1", "5.0", ""};
+  for (size_t i = 0; i < sizeof bad_rounds / sizeof *bad_rounds; i++) {
+    snprintf(deck, sizeof deck, "[tempering]\nadapt_rounds = %s\n", bad_rounds[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [tempering] adapt_rounds = ",
+                 "adapt_rounds must be an integer between 1 and 30");
+  }
+  EXPECT_ERROR(parse_bad("[tempering]\nadapt = Feedback\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] adapt = Feedback: adapt must be none (a fixed ladder) or "
+               "feedback");
+  parse_ok("[tempering]\nadapt = none\nadapt_rounds = 30\n", 0, NULL, &c);
+  ck_assert_int_eq(c.adapt, ISING_ADAPT_NONE);
+  ising_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_set_tempering) {
+  ising_config c;
+  char *set[] = {"tempering.ladder=geometric", "tempering.T_min=1.8",
+                 "tempering.T_max = 3.0",      "tempering.count=12",
+                 "tempering.interval=5",       "tempering.adapt=feedback",
+                 "tempering.adapt_rounds=3",   "montecarlo.copies=2",
+                 "parallel.ranks_per_replica=4", "measurement.interval=20"};
+  parse_ok("[montecarlo]\nthermalization = 700\n", 10, set, &c);
+  ck_assert_int_eq(c.ladder, ISING_LADDER_GEOMETRIC);
+  ck_assert_int_eq(c.n_temps, 12);
+  ck_assert_double_eq(c.temps[0], 1.8);
+  ck_assert_double_eq(c.temps[11], 3.0);
+  ck_assert_int_eq(c.exchange_interval, 5);
+  ck_assert_int_eq(c.adapt, ISING_ADAPT_FEEDBACK);
+  ck_assert_int_eq(c.adapt_rounds, 3);
+  ck_assert_int_eq(c.copies, 2);
+  ck_assert_int_eq(c.ranks_per_replica, 4);
+  ck_assert_int_eq(c.interval, 20);
+  ck_assert_ptr_nonnull(strstr(c.deck_text, "# --set tempering.T_max = 3.0\n"));
+  char w[256];
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "count", w, sizeof w),
+                   "--set tempering.count=12");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "interval", w, sizeof w),
+                   "--set tempering.interval=5");
+  ck_assert_str_eq(ising_config_where(&c, "measurement", "interval", w, sizeof w),
+                   "--set measurement.interval=20");
+  ising_config_free(&c);
+  /* a list by --set; an override completes a ladder of the deck */
+  char *lst[] = {"model.T=1 1.5  2"};
+  parse_ok("[model]\nT = 3\n", 1, lst, &c);
+  ck_assert_int_eq(c.n_temps, 3);
+  ck_assert_double_eq(c.temps[1], 1.5);
+  ising_config_free(&c);
+  char *cnt[] = {"tempering.count=5"};
+  parse_ok("[tempering]\nladder = linear\nT_min = 1\nT_max = 2\n", 1, cnt, &c);
+  ck_assert_int_eq(c.n_temps, 5);
+  ck_assert_double_eq_tol(c.temps[1], 1.25, 1e-12);
+  ising_config_free(&c);
+  /* bad values by --set are reported like deck lines */
+  struct {
+    const char *set, *needle;
+  } cases[] = {
+      {"model.T=2 1", "--set model.T=2 1: [model] T = 2 1: temperatures must be strictly "
+                      "increasing (1 after 2)"},
+      {"montecarlo.copies=65", "--set montecarlo.copies=65: [montecarlo] copies = 65: copies must"},
+      {"tempering.ladder=log", "--set tempering.ladder=log: [tempering] ladder = log: ladder must"},
+      {"tempering.count=1", "--set tempering.count=1: [tempering] count = 1: count must"},
+      {"tempering.interval=0", "--set tempering.interval=0: [tempering] interval = 0: interval"},
+      {"tempering.adapt=on", "--set tempering.adapt=on: [tempering] adapt = on: adapt must"},
+      {"parallel.ranks_per_replica=-2", "--set parallel.ranks_per_replica=-2: [parallel] "
+                                        "ranks_per_replica = -2: ranks_per_replica must"},
+      {"parallel.ranks=2", "--set parallel.ranks=2: [parallel] ranks: unknown key; allowed in "
+                           "[parallel]: ranks_per_replica"},
+      {"tempering.T=2", "--set tempering.T=2: [tempering] T: unknown key; allowed in "
+                        "[tempering]: ladder, T_min, T_max, count, interval, adapt, adapt_rounds "
+                        "(T belongs in [model])"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *one[] = {(char *)cases[i].set};
+    EXPECT_ERROR(parse_bad("", 1, one, &c), &c, cases[i].needle);
+  }
+}
+END_TEST
+
+START_TEST(test_where_tempering) {
+  ising_config c;
+  char *set[] = {"parallel.ranks_per_replica=8"};
+  int rc = ising_config_parse_string("[tempering]\nladder = linear\nT_min = 1\nT_max = 2\n"
+                                     "count = 12\n[montecarlo]\ncopies = 3\n",
+                                     "pt.ini", 1, set, &c);
+  ck_assert_msg(rc == ISING_OK, "%s", ising_err_message());
+  char w[256];
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "count", w, sizeof w),
+                   "pt.ini:5: [tempering] count = 12");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "ladder", w, sizeof w),
+                   "pt.ini:2: [tempering] ladder = linear");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "T_min", w, sizeof w),
+                   "pt.ini:3: [tempering] T_min = 1");
+  ck_assert_str_eq(ising_config_where(&c, "montecarlo", "copies", w, sizeof w),
+                   "pt.ini:7: [montecarlo] copies = 3");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "interval", w, sizeof w),
+                   "[tempering] interval = 10 (default)");
+  ck_assert_str_eq(ising_config_where(&c, "measurement", "interval", w, sizeof w),
+                   "[measurement] interval = 1 (default)");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "adapt", w, sizeof w),
+                   "[tempering] adapt = none (default)");
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "adapt_rounds", w, sizeof w),
+                   "[tempering] adapt_rounds = 5 (default)");
+  ck_assert_str_eq(ising_config_where(&c, "parallel", "ranks_per_replica", w, sizeof w),
+                   "--set parallel.ranks_per_replica=8");
+  ck_assert_str_eq(ising_config_where(&c, "model", "T", w, sizeof w),
+                   "[model] T (not set: the temperatures come from [tempering] ladder = linear)");
+  ising_config_where(&c, "tempering", "T", w, sizeof w);
+  ck_assert_str_eq(w, "[tempering] T (not a deck key)");
+  ising_config_where(&c, "parallel", "count", w, sizeof w);
+  ck_assert_str_eq(w, "[parallel] count (not a deck key)");
+  ising_config_free(&c);
+  /* a list ladder: T_min and friends are not set */
+  parse_ok("[model]\nT = 1 2\n", 0, NULL, &c);
+  ck_assert_str_eq(ising_config_where(&c, "tempering", "T_max", w, sizeof w),
+                   "[tempering] T_max (not set)");
+  ck_assert_str_eq(ising_config_where(&c, "model", "T", w, sizeof w),
+                   "deck.ini:2: [model] T = 1 2");
   ising_config_free(&c);
 }
 END_TEST
@@ -244,10 +748,11 @@ START_TEST(test_real_values) {
   parse_ok("[model]\nJ = -1.5\nH = 1e-3\nT = 1e300\n[output]\nprogress = 0\n", 0, NULL, &c);
   ck_assert_double_eq(c.J, -1.5);
   ck_assert_double_eq(c.H, 1e-3);
-  ck_assert_double_eq(c.T, 1e300);
+  expect_T(&c, 1e300);
   ck_assert_double_eq(c.progress, 0.0);
   ising_config_free(&c);
-  const char *bad[] = {"T = 0", "T = 1e400", "T = inf", "T = nan", "T = 2.5x", "T = ", "T = 1 2"};
+  const char *bad[] = {"T = 0", "T = 1e400", "T = inf", "T = nan", "T = 2.5x", "T = ", "T = -0",
+                       "T = 1,2", "T = 1e-400"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char deck[64];
     snprintf(deck, sizeof deck, "[model]\n%s\n", bad[i]);
@@ -258,6 +763,10 @@ START_TEST(test_real_values) {
                "deck.ini:2: [model] H = -inf: H must be a finite number");
   EXPECT_ERROR(parse_bad("[output]\nprogress = -0.5\n", 0, NULL, &c), &c,
                "deck.ini:2: [output] progress = -0.5: progress must be a finite number >= 0");
+  /* two values are a list now (test_temperature_lists) */
+  parse_ok("[model]\nT = 1 2\n", 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps, 2);
+  ising_config_free(&c);
 }
 END_TEST
 
@@ -341,7 +850,12 @@ START_TEST(test_error_unknown_section) {
   ising_config c;
   EXPECT_ERROR(parse_bad("; deck\n[lattice]\nL = 8\n[latice]\ndim = 2\n", 0, NULL, &c), &c,
                "deck.ini:4: unknown section [latice]; allowed: lattice, model, montecarlo, "
-               "measurement, output");
+               "tempering, measurement, output, parallel");
+  EXPECT_ERROR(parse_bad("[Tempering]\nladder = list\n", 0, NULL, &c), &c,
+               "deck.ini:1: unknown section [Tempering]", "case-sensitive: [tempering]");
+  EXPECT_ERROR(parse_bad("[replica]\n", 0, NULL, &c), &c,
+               "deck.ini:1: unknown section [replica]; allowed: lattice, model, montecarlo, "
+               "tempering, measurement, output, parallel");
   /* also without any key after it, and with a case hint */
   EXPECT_ERROR(parse_bad("[Lattice]\n", 0, NULL, &c), &c, "deck.ini:1: unknown section [Lattice]",
                "case-sensitive: [lattice]");
@@ -358,6 +872,24 @@ START_TEST(test_error_unknown_key) {
                "deck.ini:2: [model] L: unknown key", "(L belongs in [lattice])");
   EXPECT_ERROR(parse_bad("[model]\n= 8\n", 0, NULL, &c), &c, "deck.ini:2: [model] = 8",
                "missing key name");
+  /* the new sections and keys are listed, and misplaced keys are pointed home */
+  EXPECT_ERROR(parse_bad("[tempering]\nT = 2\n", 0, NULL, &c), &c,
+               "deck.ini:2: [tempering] T: unknown key; allowed in [tempering]: ladder, T_min, "
+               "T_max, count, interval, adapt, adapt_rounds (T belongs in [model])");
+  EXPECT_ERROR(parse_bad("[montecarlo]\nranks_per_replica = 2\n", 0, NULL, &c), &c,
+               "allowed in [montecarlo]: algorithm, start, kernel, seed, thermalization, sweeps, "
+               "copies (ranks_per_replica belongs in [parallel])");
+  EXPECT_ERROR(parse_bad("[parallel]\nranks = 2\n", 0, NULL, &c), &c,
+               "deck.ini:2: [parallel] ranks: unknown key; allowed in [parallel]: "
+               "ranks_per_replica");
+  EXPECT_ERROR(parse_bad("[model]\ninterval = 2\n", 0, NULL, &c), &c,
+               "(interval belongs in [tempering] or [measurement])");
+  EXPECT_ERROR(parse_bad("[tempering]\nt_min = 2\n", 0, NULL, &c), &c,
+               "(names are case-sensitive: T_min)");
+  EXPECT_ERROR(parse_bad("count = 4\n[tempering]\n", 0, NULL, &c), &c,
+               "deck.ini:1: count = 4: key outside any section; put it under one of [lattice], "
+               "[model], [montecarlo], [tempering], [measurement], [output], [parallel] (count "
+               "belongs in [tempering])");
 }
 END_TEST
 
@@ -369,7 +901,7 @@ START_TEST(test_error_duplicate) {
   EXPECT_ERROR(parse_bad("[model]\nJ = 1\n[lattice]\n[model]\nJ: 2\n", 0, NULL, &c), &c,
                "deck.ini:5: [model] J: duplicate key (first set on line 2)");
   parse_ok("[model]\nJ = 1\n[lattice]\nL = 8\n[model]\nT = 3\n", 0, NULL, &c);
-  ck_assert_double_eq(c.T, 3.0);
+  expect_T(&c, 3.0);
   ising_config_free(&c);
 }
 END_TEST
@@ -511,6 +1043,39 @@ static const struct bad_deck {
     {"empty_file.ini", 3, "[output] file = \"\": file must be a non-empty path"},
     {"progress_negative.ini", 3, "[output] progress = -1: progress must be a finite number >= 0"},
     {"long_line.ini", 3, "line is longer than 199 characters"},
+    {"T_not_increasing.ini", 3, "[model] T = 2.0 1.5: temperatures must be strictly increasing "
+                                "(1.5 after 2.0)"},
+    {"T_list_negative.ini", 3, "[model] T = 1 -2: every temperature must be a finite number > 0"},
+    {"T_too_many.ini", 3, "T takes at most 1024 temperatures, got 1025"},
+    {"T_with_ladder.ini", 3, "[model] T = 2.5: T cannot be combined with a generated ladder, "
+                             "[tempering] ladder = geometric (line 5)"},
+    {"T_min_with_list.ini", 6, "[tempering] T_min = 1.8: T_min is only used with ladder = "
+                               "linear or geometric, but [tempering] ladder = list (line 5)"},
+    {"ladder_missing_count.ini", 3, "[tempering] ladder = linear: a generated ladder needs T_min, "
+                                    "T_max and count in [tempering]; missing: count"},
+    {"ladder_reversed.ini", 5, "[tempering] T_max = 1.8: T_max must be larger than [tempering] "
+                               "T_min = 3.0 (line 4)"},
+    {"ladder_not_distinct.ini", 6, "[tempering] count = 3: 3 temperatures from T_min = 1 to "
+                                   "T_max = 1.0000000000000002 are not all distinct"},
+    {"bad_ladder.ini", 3, "[tempering] ladder = exponential: ladder must be list"},
+    {"count_one.ini", 4, "[tempering] count = 1: count must be an integer between 2 and 1024"},
+    {"copies_zero.ini", 3, "[montecarlo] copies = 0: copies must be an integer between 1 and 64"},
+    {"exchange_interval_zero.ini", 3, "[tempering] interval = 0: interval must be an integer "
+                                      "between 1 and"},
+    {"bad_adapt.ini", 3, "[tempering] adapt = yes: adapt must be none"},
+    {"adapt_rounds_big.ini", 3, "[tempering] adapt_rounds = 31: adapt_rounds must be an integer "
+                                "between 1 and 30"},
+    {"adapt_few_temps.ini", 5, "[tempering] adapt = feedback: feedback needs at least 3 "
+                               "temperatures, the ladder has 2"},
+    {"adapt_short_thermalization.ini", 9, "[tempering] adapt = feedback: feedback needs "
+                                          "thermalization >= 2 x 10 x interval x (2^adapt_rounds - 1) "
+                                          "= 2 x 10 x 10 x 31 = 6200 sweeps"},
+    {"ranks_negative.ini", 3, "[parallel] ranks_per_replica = -1: ranks_per_replica must be an "
+                              "integer between 0 and"},
+    {"too_many_replicas.ini", 3, "[montecarlo] copies = 5: 1024 temperatures x 5 copies = 5120 "
+                                 "replicas, more than 4096"},
+    {"misplaced_T.ini", 4, "[tempering] T: unknown key; allowed in [tempering]: ladder, T_min, "
+                           "T_max, count, interval, adapt, adapt_rounds (T belongs in [model])"},
 };
 
 START_TEST(test_bad_decks) {
@@ -549,7 +1114,7 @@ START_TEST(test_set_good) {
   ising_config c;
   char *set[] = {"model.T=3.5", " lattice . L = 32 16 ", "montecarlo.seed=18446744073709551615"};
   parse_ok("[model]\nT = 2.0\n[lattice]\nL = 8", 3, set, &c);
-  ck_assert_double_eq(c.T, 3.5);
+  expect_T(&c, 3.5);
   ck_assert_int_eq(c.L[0], 32);
   ck_assert_int_eq(c.L[1], 16);
   ck_assert_uint_eq(c.seed, UINT64_MAX);
@@ -683,7 +1248,7 @@ START_TEST(test_crlf_bom) {
            0, NULL, &c);
   ck_assert_int_eq(c.dim, 3);
   ck_assert_int_eq(c.L[2], 8);
-  ck_assert_double_eq(c.T, 1.5);
+  expect_T(&c, 1.5);
   ck_assert_str_eq(c.file, "a.h5"); /* no stray '\r' */
   char w[128];
   ck_assert_str_eq(ising_config_where(&c, "model", "T", w, sizeof w),
@@ -716,7 +1281,7 @@ START_TEST(test_comments_and_continuation) {
            "T = 3 ; inline\nJ = 2 # inline too\nH: 0.5\n"
            "[output]\nfile = run#1.h5\n",
            0, NULL, &c);
-  ck_assert_double_eq(c.T, 3.0);
+  expect_T(&c, 3.0);
   ck_assert_double_eq(c.J, 2.0);
   ck_assert_double_eq(c.H, 0.5);
   ck_assert_str_eq(c.file, "run#1.h5"); /* '#' without a blank before it is data */
@@ -735,7 +1300,7 @@ START_TEST(test_comments_and_continuation) {
   ising_config_free(&c);
   /* right after a header an indented key is a key */
   parse_ok("[model]\n  T = 4\n", 0, NULL, &c);
-  ck_assert_double_eq(c.T, 4.0);
+  expect_T(&c, 4.0);
   ising_config_free(&c);
   /* continuation lines cannot build an endless value */
   char *big = malloc(30 * 200 + 64);
@@ -750,9 +1315,15 @@ START_TEST(test_comments_and_continuation) {
   EXPECT_ERROR(parse_bad(big, 0, NULL, &c), &c, "[output] file: the value, continued over "
                "several lines, is longer than 4095 characters");
   free(big);
-  /* a continued scalar is not a scalar any more */
-  EXPECT_ERROR(parse_bad("[model]\nT = 2\n  3\n", 0, NULL, &c), &c,
-               "deck.ini:2: [model] T = 2 3: T must be a finite number > 0");
+  /* a continued value is a list: fine for T, which must then increase */
+  parse_ok("[model]\nT = 2\n  3 ; more\n", 0, NULL, &c);
+  ck_assert_int_eq(c.n_temps, 2);
+  ck_assert_double_eq(c.temps[1], 3.0);
+  ising_config_free(&c);
+  EXPECT_ERROR(parse_bad("[model]\nT = 3\n  2\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] T = 3 2: temperatures must be strictly increasing (2 after 3)");
+  EXPECT_ERROR(parse_bad("[model]\nJ = 2\n  3\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] J = 2 3: J must be a finite number");
 }
 END_TEST
 
@@ -802,7 +1373,7 @@ START_TEST(test_failure_leaves_freed) {
   parse_ok("[model]\nT = 1\n", 0, NULL, &c);
   ising_config_free(&c);
   parse_ok("[model]\nT = 2\n", 0, NULL, &c);
-  ck_assert_double_eq(c.T, 2.0);
+  expect_T(&c, 2.0);
   ising_config_free(&c);
   ising_config_free(NULL);
 }
@@ -816,6 +1387,15 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_input_default);
   tcase_add_test(tc, test_input_3d);
   tcase_add_test(tc, test_input_heatbath);
+  tcase_add_test(tc, test_input_tempering);
+  tcase_add_test(tc, test_temperature_lists);
+  tcase_add_test(tc, test_ladder_linear);
+  tcase_add_test(tc, test_ladder_geometric);
+  tcase_add_test(tc, test_ladder_conflicts);
+  tcase_add_test(tc, test_ladder_missing);
+  tcase_add_test(tc, test_copies_interval_ranks);
+  tcase_add_test(tc, test_replica_limit);
+  tcase_add_test(tc, test_adapt);
   tcase_add_test(tc, test_lattice_values);
   tcase_add_test(tc, test_real_values);
   tcase_add_test(tc, test_integer_values);
@@ -832,7 +1412,9 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_bad_decks);
   tcase_add_test(tc, test_set_good);
   tcase_add_test(tc, test_set_bad);
+  tcase_add_test(tc, test_set_tempering);
   tcase_add_test(tc, test_where);
+  tcase_add_test(tc, test_where_tempering);
   tcase_add_test(tc, test_long_line);
   tcase_add_test(tc, test_crlf_bom);
   tcase_add_test(tc, test_comments_and_continuation);

@@ -2,10 +2,11 @@
  * config.h -- the input deck: parsing (libinih), validation, --set overrides.
  *
  * A deck is an INI file with the sections [lattice], [model], [montecarlo],
- * [measurement] and [output] (README: "Deck reference").  Parsing and
- * validation know nothing of MPI or HDF5, so the parser can be fuzzed on its
- * own; checks that need the machine (rank tiling, output path) live with the
- * modules that own those facts and use ising_config_where() to name the key.
+ * [tempering], [measurement], [output] and [parallel] (README: "Deck
+ * reference").  Parsing and validation know nothing of MPI or HDF5, so the
+ * parser can be fuzzed on its own; checks that need the machine (rank tiling,
+ * replica groups, output path) live with the modules that own those facts and
+ * use ising_config_where() to name the key.
  * Every error is one line: "deck.ini:12: [lattice] L = 17: L must be even".
  */
 #ifndef ISING_CONFIG_H
@@ -15,9 +16,16 @@
 
 #define ISING_MAX_DIM 3
 #define ISING_PATH_MAX 4096
+#define ISING_MAX_TEMPS 1024   /* temperatures of a ladder */
+#define ISING_MAX_REPLICAS 4096 /* temperatures x copies */
 
 typedef enum { ISING_ALG_METROPOLIS = 0, ISING_ALG_HEATBATH = 1 } ising_algorithm;
 typedef enum { ISING_START_HOT = 0, ISING_START_COLD = 1 } ising_start;
+/* How the temperature ladder is given: the explicit list [model] T, or
+ * generated from [tempering] T_min, T_max, count. */
+typedef enum { ISING_LADDER_LIST = 0, ISING_LADDER_LINEAR = 1, ISING_LADDER_GEOMETRIC = 2 } ising_ladder_kind;
+/* Ladder adaptation during thermalisation. */
+typedef enum { ISING_ADAPT_NONE = 0, ISING_ADAPT_FEEDBACK = 1 } ising_adapt_kind;
 /* Which implementation of the sweep: the readable reference kernel (the
  * oracle) or the vectorised one (bit-identical to it, tested). */
 typedef enum {
@@ -33,7 +41,10 @@ typedef struct ising_config {
   /* [model] */
   double J; /* nearest-neighbour coupling, any sign, finite */
   double H; /* field, finite */
-  double T; /* temperature, > 0, finite */
+  /* temperatures: [model] T (one value or a strictly increasing list), or
+   * the ladder generated from [tempering]; always strictly increasing */
+  int n_temps;                   /* 1 .. ISING_MAX_TEMPS */
+  double temps[ISING_MAX_TEMPS]; /* each finite, > 0 */
   /* [montecarlo] */
   ising_algorithm algorithm;
   ising_start start;
@@ -41,6 +52,16 @@ typedef struct ising_config {
   uint64_t seed;
   int64_t thermalization; /* sweeps before measuring, >= 0 */
   int64_t sweeps;         /* measured sweeps, >= 1 */
+  int copies;             /* independent replicas per temperature, >= 1 */
+  /* [tempering] */
+  ising_ladder_kind ladder;
+  double T_min, T_max; /* generated ladders */
+  int count;           /* generated ladders: number of temperatures, >= 2 */
+  int64_t exchange_interval; /* exchange attempt every k sweeps, >= 1 */
+  ising_adapt_kind adapt;
+  int adapt_rounds;    /* feedback rounds within thermalisation, >= 1 */
+  /* [parallel] */
+  int ranks_per_replica; /* ranks per replica group; 0 = all ranks in one group */
   /* [measurement] */
   int64_t interval; /* measure every `interval` sweeps, 1 <= interval <= sweeps */
   /* [output] */

@@ -12,12 +12,18 @@
  *                     created, mpi_ranks, process_grid, kernel, status,
  *                     sweeps_done, wall_seconds, flips_per_ns
  *   /deck             the deck text as read, plus the --set lines
- *   /parameters       attrs dim, L, N, J, H, T, beta, algorithm, start,
- *                     kernel, seed, thermalization, sweeps, interval
- *   /timeseries       sweep (n), e m m_abs m2 m4 (temperature, copy, n)
+ *   /parameters       attrs dim, L, N, J, H, T (the ladder as given), beta,
+ *                     algorithm, start, kernel, seed, thermalization,
+ *                     sweeps, interval, copies, ladder, exchange_interval,
+ *                     adapt, adapt_rounds, ranks_per_replica, replica_groups
+ *   /timeseries       sweep (n), e m m_abs m2 m4 (temperature, copy, n),
+ *                     replica (temperature, copy, n): which replica it was
+ *   /tempering        (ladders only) temperature_index (replica, n), and at
+ *                     the end ladder, ladder_history, acceptance, attempts,
+ *                     accepted, round_trips, round_trip_rate
  *   /summary          T and e, m_abs, m2, m4, U4, chi, chi_p, c with *_err,
  *                     tau_e, tau_m_abs, bin_size, n_measurements, converged:
- *                     one entry per temperature
+ *                     one entry per temperature (copies pooled)
  *   /reference/...    exact values where they exist (kaufman, onsager,
  *                     enumeration), one entry per temperature
  */
@@ -37,14 +43,22 @@ typedef struct ising_output ising_output;
 int ising_output_check(MPI_Comm comm, const ising_config *cfg, int force);
 
 /* Create (truncate with force) the file and write /deck and /parameters.
- * `grid` is the process grid (x first), `kernel` the kernel's name. */
+ * `grid` is the process grid of a replica group (x first), `groups` the
+ * number of replica groups, `kernel` the kernel's name. */
 int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const int grid[3],
-                        const char *kernel, ising_output **out);
+                        int groups, const char *kernel, ising_output **out);
 
-/* Append `n` measurement rows (one temperature, one copy for now). */
-int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep, const double *e,
-                        const double *m, const double *m_abs, const double *m2,
-                        const double *m4);
+/* Append `n` measurement rows.  cols[q] (q = e, m, m_abs, m2, m4) and
+ * replica hold n_T x copies x n values in (temperature, copy, row) order;
+ * tindex holds R x n temperature indices (replica, row), R = n_T copies.
+ * Only rank 0's data are written; the other ranks may pass NULLs. */
+int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
+                        const double *const cols[5], const int32_t *replica,
+                        const int32_t *tindex);
+
+/* A 2D float64 dataset rows x cols under `group` (ladder history). */
+int ising_output_write_matrix(ising_output *o, const char *group, const char *name,
+                              int rows, int cols, const double *data);
 
 /* Write a group of named per-temperature datasets (length n_T each); the
  * group path may be nested ("reference/kaufman"). */

@@ -50,9 +50,11 @@ int ising_mpi_check(int rc, const char *what, const char *file, int line);
 
 
 
-/* Collectives over a replica group (kept here with the other raw MPI). */
-int ising_group_sum_i64(const ising_layout *lay, int64_t *v, int n);
-int ising_group_bcast(const ising_layout *lay, void *buf, int bytes, int root);
+/* Collectives over the world (kept here with the other raw MPI). */
 /* Largest value of v over the world (for timings: the slowest rank). */
 int ising_world_max_double(const ising_layout *lay, double *v);
+int ising_world_max_int(const ising_layout *lay, int *v);
+/* In-place sum over the world (every replica's sums on every rank). */
+int ising_world_sum_i64(const ising_layout *lay, int64_t *v, int n);
+int ising_world_bcast(const ising_layout *lay, void *buf, int bytes, int root);
 #endif

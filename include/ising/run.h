@@ -21,7 +21,10 @@ typedef struct ising_run_options {
 } ising_run_options;
 
 typedef struct ising_run_result {
-  ising_summary summary;
+  int n_temps;
+  double T[ISING_MAX_TEMPS];   /* the final ladder (adapted or as given) */
+  ising_summary *summaries;    /* [n_temps], allocated by ising_run: free() it */
+  ising_summary summary;       /* = summaries[0] */
   double wall_seconds;
   double flips_per_ns; /* sweep throughput of the whole run, all ranks */
   int64_t sweeps_done;
@@ -31,7 +34,7 @@ typedef struct ising_run_result {
 
 /* Run `cfg` on the ranks of `comm` (collective).  Bad input (rank count,
  * output path, too few measurements) is ISING_ERR_INPUT before anything is
- * written.  `res` may be NULL. */
+ * written.  `res` may be NULL; otherwise the caller frees res->summaries. */
 int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *opt,
               ising_run_result *res);
 
