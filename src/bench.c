@@ -100,7 +100,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   uint64_t t = 0;
   for (int w = 0; w < 3 && !rc; w++, t++)
     for (int c = 0; c < 2 && !rc; c++) {
-      ising_update_half(lat, &m, cfg.kernel, st, t, c);
+      ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
       rc = ising_lattice_halo(lat, c);
     }
   for (long r = 0; r < repeat && !rc; r++) {
@@ -108,7 +108,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
     double t0 = MPI_Wtime();
     for (long s = 0; s < sweeps && !rc; s++, t++)
       for (int c = 0; c < 2 && !rc; c++) {
-        ising_update_half(lat, &m, cfg.kernel, st, t, c);
+        ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
         rc = ising_lattice_halo(lat, c);
       }
     double dt = MPI_Wtime() - t0;

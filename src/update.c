@@ -37,8 +37,8 @@ static uint32_t site_uniform(const ising_lattice *l, ising_stream st, uint64_t s
 }
 
 static void reference_half(ising_lattice *l, const ising_model *m, ising_stream st,
-                           uint64_t sweep, int c) {
-  int64_t n[3], s0[3];
+                           uint64_t sweep, int c, ising_half_sums *sums) {
+  int64_t n[3], s0[3], bonds = 0, mag = 0;
   ising_lattice_extent(l, n, s0);
   for (int64_t z = 0; z < n[2]; z++)
     for (int64_t y = 0; y < n[1]; y++)
@@ -51,11 +51,13 @@ static void reference_half(ising_lattice *l, const ising_model *m, ising_stream 
         int64_t gz = l->dim == 3 ? s0[2] + z : 0;
         uint32_t u = site_uniform(l, st, sweep, c, s0[0] + x, s0[1] + y, gz);
         int move = u <= m->thr[ising_model_index(m, s, nb)];
-        if (m->algorithm == ISING_ALG_METROPOLIS)
-          ising_lattice_set(l, x, y, z, move ? -s : s);
-        else
-          ising_lattice_set(l, x, y, z, move ? 1 : -1);
+        int ns = m->algorithm == ISING_ALG_METROPOLIS ? (move ? -s : s) : (move ? 1 : -1);
+        ising_lattice_set(l, x, y, z, ns);
+        bonds += (c == 0 ? ns : ns - s) * nb;
+        mag += ns;
       }
+  sums->bonds = bonds;
+  sums->mag = mag;
 }
 
 /* ------------------------------------------------------------ fast */
@@ -67,7 +69,13 @@ typedef struct row_ctx {
   int64_t roff;
   int64_t base;               /* half-lattice index G = h + base */
   int dl;
+  int colour;                 /* of sc: 0 sums s_new nb, 1 sums (s_new - s_old) nb */
 } row_ctx;
+
+/* What a row adds to the half sweep's sums (update.h). */
+typedef struct row_sums {
+  int64_t bonds, mag;
+} row_sums;
 
 #if defined(__AVX512BW__) || defined(__AVX2__)
 /* Neighbour sum of site h, for the tie paths of the SIMD rows. */
@@ -103,8 +111,10 @@ static inline int decide(const row_ctx *r, const ising_model *m, ising_stream st
  * that compilers vectorise; in one site-by-site loop the table lookup and
  * the rare tie branch would keep them from it. */
 static void row_portable(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
-                         uint32_t c3lo, int64_t h0, int64_t h1) {
+                         uint32_t c3lo, int64_t h0, int64_t h1, row_sums *out) {
   const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, z = m->z;
+  const int w = r->colour; /* bonds += (s_new - w s_old) nb */
+  int64_t bonds = 0, mag = 0;
   for (int64_t b = h0; b <= h1; b += ROW_BLOCK) {
     const int n = h1 - b + 1 < ROW_BLOCK ? (int)(h1 - b + 1) : ROW_BLOCK;
     int8_t *s = r->sc + b;
@@ -112,15 +122,25 @@ static void row_portable(const row_ctx *r, const ising_model *m, ising_stream st
     const int8_t *yu = r->su + b, *yd = r->sd + b;
     const int8_t *zf = d3 ? r->sf + b : NULL, *zb = d3 ? r->sb + b : NULL;
     uint8_t idx[ROW_BLOCK];
-    int8_t move[ROW_BLOCK];
+    int8_t move[ROW_BLOCK], nbs[ROW_BLOCK];
     for (int i = 0; i < n; i++) { /* ising_model_index, with nb + z >= 0 */
       int nb = xn[i] + xn[i + 1] + yu[i] + yd[i] + (d3 ? zf[i] + zb[i] : 0);
+      nbs[i] = (int8_t)nb;
       idx[i] = (uint8_t)(((nb + z) >> 1) + (s[i] > 0 ? z + 1 : 0));
     }
     for (int i = 0; i < n; i++) move[i] = (int8_t)decide(r, m, st, c2, c3lo, b + i, idx[i]);
-    for (int i = 0; i < n; i++)
-      s[i] = (int8_t)(heat ? (move[i] ? 1 : -1) : (move[i] ? -s[i] : s[i]));
+    int bb = 0, mm = 0;
+    for (int i = 0; i < n; i++) {
+      int ns = heat ? (move[i] ? 1 : -1) : (move[i] ? -s[i] : s[i]);
+      bb += (ns - w * s[i]) * nbs[i];
+      mm += ns;
+      s[i] = (int8_t)ns;
+    }
+    bonds += bb;
+    mag += mm;
   }
+  out->bonds += bonds;
+  out->mag += mag;
 }
 
 #ifdef __AVX512BW__
@@ -129,7 +149,9 @@ static inline __m512i load16(const int8_t *p, __mmask32 k) {
 }
 
 static void row_avx512(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
-                       uint32_t c3lo, int64_t h0, int64_t h1) {
+                       uint32_t c3lo, int64_t h0, int64_t h1, row_sums *out) {
+  __m512i acc_b = _mm512_setzero_si512(), acc_m = _mm512_setzero_si512();
+  const __m512i ones = _mm512_set1_epi16(1);
   const __m512i tbl = _mm512_loadu_si512((const void *)m->thr_hi);
   const __m512i zc = _mm512_set1_epi16((short)m->z), up = _mm512_set1_epi16((short)(m->z + 1));
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1),
@@ -156,8 +178,15 @@ static void row_avx512(const row_ctx *r, const ising_model *m, ising_stream st, 
       if (row_lo(r, st, c2, c3lo, hh) <= m->thr_lo[ib]) move |= (__mmask32)(1u << b);
     }
     __m512i ns = heat ? _mm512_mask_blend_epi16(move, mone, one) : _mm512_mask_sub_epi16(s, move, zero, s);
+    ns = _mm512_maskz_mov_epi16(km, ns);
     _mm512_mask_cvtepi16_storeu_epi8(r->sc + h, km, ns);
+    /* sums: (s_new - w s_old) nb, |.| <= 12, and s_new, paired into int32 */
+    __m512i d = r->colour ? _mm512_sub_epi16(ns, s) : ns;
+    acc_b = _mm512_add_epi32(acc_b, _mm512_madd_epi16(_mm512_mullo_epi16(d, nb), ones));
+    acc_m = _mm512_add_epi32(acc_m, _mm512_madd_epi16(ns, ones));
   }
+  out->bonds += _mm512_reduce_add_epi32(acc_b);
+  out->mag += _mm512_reduce_add_epi32(acc_m);
 }
 #define ROW_FAST row_avx512
 #define FAST_NAME "fast/avx512"
@@ -193,7 +222,8 @@ static inline void avx2_row_init(avx2_row *k, const ising_model *m) {
  * thresholds and the numbers (two registers of 16).  Lanes below `first`
  * are left as they are (the row's last step overlaps the one before). */
 static inline void step_avx2(const row_ctx *r, const avx2_row *k, const ising_model *m,
-                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h, int first) {
+                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h, int first,
+                             __m256i *acc_b, __m256i *acc_m) {
   const __m256i zero = _mm256_setzero_si256(), bias = _mm256_set1_epi16(-32768);
   const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                         17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
@@ -241,6 +271,22 @@ static inline void step_avx2(const row_ctx *r, const avx2_row *k, const ising_mo
   flip = _mm256_and_si256(flip, keep);
   __m256i ns = _mm256_sub_epi8(_mm256_xor_si256(s, flip), flip); /* -s where flip */
   _mm256_storeu_si256((__m256i *)(void *)(r->sc + h), ns);
+  /* sums over the kept lanes: colour 0 adds s_new nb, colour 1 adds
+   * (s_new - s_old) nb = 2 sign(s_new - s_old) nb (doubled in row_avx2) */
+  const __m256i u8one = _mm256_set1_epi8(1), i16one = _mm256_set1_epi16(1);
+  __m256i p = _mm256_sign_epi8(nb, r->colour ? _mm256_sub_epi8(ns, s) : ns);
+  p = _mm256_and_si256(p, keep);
+  *acc_b = _mm256_add_epi32(*acc_b, _mm256_madd_epi16(_mm256_maddubs_epi16(u8one, p), i16one));
+  __m256i q = _mm256_and_si256(ns, keep);
+  *acc_m = _mm256_add_epi32(*acc_m, _mm256_madd_epi16(_mm256_maddubs_epi16(u8one, q), i16one));
+}
+
+/* Sum of the eight int32 lanes. */
+static inline int64_t hsum8(__m256i v) {
+  __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1));
+  return _mm_cvtsi128_si32(x);
 }
 
 /* The fast row for AVX2 (no AVX-512): steps of 32 sites; a row's remainder
@@ -249,17 +295,20 @@ static inline void step_avx2(const row_ctx *r, const avx2_row *k, const ising_mo
  * take the portable loop.  The row context is copied to a local so that
  * the stores (which may alias anything) do not force its reload. */
 static void row_avx2(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
-                     uint32_t c3lo, int64_t h0, int64_t h1) {
+                     uint32_t c3lo, int64_t h0, int64_t h1, row_sums *out) {
   if (h1 - h0 + 1 < 32) {
-    row_portable(r, m, st, c2, c3lo, h0, h1);
+    row_portable(r, m, st, c2, c3lo, h0, h1, out);
     return;
   }
   const row_ctx rr = *r;
   avx2_row k;
   avx2_row_init(&k, m);
+  __m256i acc_b = _mm256_setzero_si256(), acc_m = _mm256_setzero_si256();
   int64_t h = h0;
-  for (; h + 31 <= h1; h += 32) step_avx2(&rr, &k, m, st, c2, c3lo, h, 0);
-  if (h <= h1) step_avx2(&rr, &k, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)));
+  for (; h + 31 <= h1; h += 32) step_avx2(&rr, &k, m, st, c2, c3lo, h, 0, &acc_b, &acc_m);
+  if (h <= h1) step_avx2(&rr, &k, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)), &acc_b, &acc_m);
+  out->bonds += (r->colour ? 2 : 1) * hsum8(acc_b);
+  out->mag += hsum8(acc_m);
 }
 #define ROW_FAST row_avx2
 #define FAST_NAME "fast/avx2"
@@ -269,10 +318,11 @@ static void row_avx2(const row_ctx *r, const ising_model *m, ising_stream st, ui
 #endif
 
 typedef void (*row_fn)(const row_ctx *, const ising_model *, ising_stream, uint32_t, uint32_t,
-                       int64_t, int64_t);
+                       int64_t, int64_t, row_sums *);
 
 static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, uint64_t sweep,
-                      int c, row_fn row) {
+                      int c, row_fn row, ising_half_sums *sums) {
+  row_sums acc = {0, 0};
   const uint32_t c2 = (uint32_t)sweep;
   const uint32_t c3hi = ising_rng_c3(st.replica, ISING_RNG_SWEEP, c);
   const uint32_t c3lo = ising_rng_c3(st.replica, ISING_RNG_SWEEP_LO, c);
@@ -297,17 +347,23 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
       r.sd = lat_half(l, y + 1, z, 1 - c);
       r.sf = l->dim == 3 ? lat_half(l, y, z - 1, 1 - c) : NULL;
       r.sb = l->dim == 3 ? lat_half(l, y, z + 1, 1 - c) : NULL;
-      row(&r, m, st, c2, c3lo, h0, h1);
+      r.colour = c;
+      row(&r, m, st, c2, c3lo, h0, h1, &acc);
     }
   }
+  sums->bonds = acc.bonds;
+  sums->mag = acc.mag;
 }
 
 void ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
-                       ising_stream stream, uint64_t sweep, int colour) {
+                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums) {
+  ising_half_sums unused;
+  if (!sums) sums = &unused;
   if (kind == ISING_KERNEL_REFERENCE)
-    reference_half(lat, m, stream, sweep, colour);
+    reference_half(lat, m, stream, sweep, colour, sums);
   else
-    fast_half(lat, m, stream, sweep, colour, kind == ISING_KERNEL_PORTABLE ? row_portable : ROW_FAST);
+    fast_half(lat, m, stream, sweep, colour, kind == ISING_KERNEL_PORTABLE ? row_portable : ROW_FAST,
+              sums);
 }
 
 const char *ising_update_kernel_name(ising_kernel_kind kind) {

@@ -1,11 +1,11 @@
 #!/bin/sh
-# bench_tempering.sh [ISING] [ROUNDS] -- cost of replica exchange: 2D L=256,
-# 16 temperatures, 2 ranks, an exchange attempt every 10 sweeps versus none
+# bench_tempering.sh [ISING] [ROUNDS] [K] -- cost of replica exchange: 2D L=256,
+# 16 temperatures, 2 ranks, an exchange attempt every K (10) sweeps versus none
 # (interval longer than the run), measurements rare in both; runs
 # interleaved, median wall times (from the output files' wall_seconds)
 # compared.  Both replica-group layouts (2 groups of 1 rank, 1 group of 2).
 set -eu
-ising=${1:-build/ising}; rounds=${2:-3}
+ising=${1:-build/ising}; rounds=${2:-3}; EXCHANGE=${3:-10}
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-tbench-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cat > "$work/deck.ini" <<'DECK'
@@ -18,9 +18,9 @@ T_max = 3.0
 count = 16
 [montecarlo]
 thermalization = 0
-sweeps = 1280
+sweeps = 2560
 [measurement]
-interval = 40
+interval = 80
 [output]
 progress = 0
 DECK
@@ -30,11 +30,11 @@ for rpr in 1 2; do
   with=""; without=""
   for r in $(seq "$rounds"); do
     mpiexec -n 2 "$ising" run "$work/deck.ini" --quiet --force --set "output.file=$work/a.h5" \
-      --set tempering.interval=10 --set "parallel.ranks_per_replica=$rpr"
+      --set "tempering.interval=$EXCHANGE" --set "parallel.ranks_per_replica=$rpr"
     mpiexec -n 2 "$ising" run "$work/deck.ini" --quiet --force --set "output.file=$work/b.h5" \
       --set tempering.interval=100000 --set "parallel.ranks_per_replica=$rpr"
     a=$(wall "$work/a.h5"); b=$(wall "$work/b.h5")
-    echo "ranks_per_replica=$rpr round $r: exchange every 10 sweeps ${a} s, no exchange ${b} s"
+    echo "ranks_per_replica=$rpr round $r: exchange every $EXCHANGE sweeps ${a} s, no exchange ${b} s"
     with="$with $a"; without="$without $b"
   done
   ma=$(median $with); mb=$(median $without)

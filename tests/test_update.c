@@ -2,9 +2,10 @@
  * test_update.c -- the fast kernel against the reference kernel (the oracle):
  * identical spins after every half sweep, for Metropolis and heat bath, 2D
  * and 3D, J of both signs, H = 0 and H != 0, even and odd block extents
- * (a single rank here; tests/mpi_identity.c covers decompositions).  Also
- * the fast observable sums against the natural-order definition, and the
- * hot start against the INIT stream.
+ * (a single rank here; tests/identity.sh covers decompositions).  Also the
+ * sums the kernels return and the fast observable sums against the
+ * natural-order definition of the bond sum and magnetisation, and the hot
+ * start against the INIT stream.
  */
 #include <check.h>
 #include <mpi.h>
@@ -68,13 +69,19 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, d
   ck_assert_msg(ising_model_init(&m, dim, J, H, T, alg) == ISING_OK, "%s", ising_err_message());
   ising_stream st = {ising_rng_key_from_seed(1234), 5};
   int64_t changed = 0;
-  for (int t = 0; t < sweeps; t++)
+  for (int t = 0; t < sweeps; t++) {
+    ising_half_sums hr[2], hf[2], hp[2];
     for (int c = 0; c < 2; c++) {
       int64_t B0, M0, B1, M1;
       ising_observe_block_reference(p.ref, &B0, &M0);
-      ising_update_half(p.ref, &m, ISING_KERNEL_REFERENCE, st, (uint64_t)t, c);
-      ising_update_half(p.fast, &m, ISING_KERNEL_FAST, st, (uint64_t)t, c);
-      ising_update_half(port, &m, ISING_KERNEL_PORTABLE, st, (uint64_t)t, c);
+      ising_update_half(p.ref, &m, ISING_KERNEL_REFERENCE, st, (uint64_t)t, c, &hr[c]);
+      ising_update_half(p.fast, &m, ISING_KERNEL_FAST, st, (uint64_t)t, c, &hf[c]);
+      ising_update_half(port, &m, ISING_KERNEL_PORTABLE, st, (uint64_t)t, c, &hp[c]);
+      /* the three kernels return the same sums */
+      ck_assert_int_eq(hf[c].bonds, hr[c].bonds);
+      ck_assert_int_eq(hf[c].mag, hr[c].mag);
+      ck_assert_int_eq(hp[c].bonds, hr[c].bonds);
+      ck_assert_int_eq(hp[c].mag, hr[c].mag);
       ck_assert_int_eq(ising_lattice_halo(port, c), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.ref, c), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.fast, c), ISING_OK);
@@ -88,7 +95,13 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, d
       ck_assert_int_eq(Bf, B1);
       ck_assert_int_eq(Mf, M1);
       changed += (B0 != B1) || (M0 != M1);
+      /* after the whole sweep the kernels' sums are the block's B and M */
+      if (c == 1) {
+        ck_assert_int_eq(hr[0].bonds + hr[1].bonds, B1);
+        ck_assert_int_eq(hr[0].mag + hr[1].mag, M1);
+      }
     }
+  }
   ising_lattice_destroy(&port);
   drop(&p);
   return changed;

@@ -74,3 +74,4 @@ if(ISING_FUZZ AND CLANG_EXECUTABLE AND EXISTS ${CMAKE_SOURCE_DIR}/tests/fuzz_dec
 elseif(ISING_FUZZ)
   message(WARNING "clang not found: the deck-parser fuzz test is not built (Debian: clang)")
 endif()
+include(${CMAKE_SOURCE_DIR}/tests/flavours.cmake)

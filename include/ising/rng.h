@@ -63,7 +63,7 @@ uint16_t ising_rng_number16(ising_rng_key key, uint64_t chunk, int k, uint32_t c
                             uint32_t c3);
 
 /* Chunks first .. first+count-1 into out[128*count]: out[128*i + k] is number
- * k of chunk first+i.  Vectorised (AVX-512 where the build targets it). */
+ * k of chunk first+i.  Vectorised (AVX-512 or AVX2 where the build targets it). */
 void ising_rng_fill16(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                       uint32_t c3, uint16_t *out);
 

@@ -7,8 +7,9 @@
  * implementations make the same decisions bit for bit: the reference kernel
  * (natural site order, one scalar Random123 call per number: readable, slow,
  * the oracle) and the fast kernel (colour-split rows, numbers in SIMD
- * chunks, AVX-512 where available).  A site's move uses its 32-bit uniform
- * u = hi << 16 | lo (rng.h) and the threshold rule of model.h.
+ * chunks; AVX-512 or AVX2 where the build targets them, plain C otherwise).
+ * A site's move uses its 32-bit uniform u = hi << 16 | lo (rng.h) and the
+ * threshold rule of model.h.
  */
 #ifndef ISING_UPDATE_H
 #define ISING_UPDATE_H
@@ -25,13 +26,25 @@ typedef struct ising_stream {
   uint32_t replica;
 } ising_stream;
 
-/* Update every interior site of `colour` of the block for sweep `sweep`.
- * Does not touch halos. */
+/* Exact sums a half sweep returns for its block, so that E and M need no
+ * extra pass over the lattice.  With nb a site's neighbour sum:
+ *   colour 0: bonds = sum over its sites of s_new nb
+ *   colour 1: bonds = sum over its sites of (s_new - s_old) nb
+ *   mag = sum of s_new over the colour's sites.
+ * Every bond has exactly one colour-0 end, so after a sweep (colour 0, its
+ * halo refresh, colour 1) the block's bond sum (observe.h) is the sum of the
+ * two `bonds` and its magnetisation the sum of the two `mag`. */
+typedef struct ising_half_sums {
+  int64_t bonds, mag;
+} ising_half_sums;
+
+/* Update every interior site of `colour` of the block for sweep `sweep`;
+ * fill *sums (see above).  Does not touch halos. */
 void ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
-                       ising_stream stream, uint64_t sweep, int colour);
+                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
 
 /* Name of the kernel that `kind` selects in this build ("reference",
- * "fast/avx512", "fast/portable"). */
+ * "fast/avx512", "fast/avx2", "fast/portable"). */
 const char *ising_update_kernel_name(ising_kernel_kind kind);
 
 #endif
