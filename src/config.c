@@ -64,16 +64,17 @@ struct ising_config_entry {
 /* In the order messages list them. */
 enum {
   SEC_LATTICE, SEC_MODEL, SEC_MONTECARLO, SEC_TEMPERING, SEC_MEASUREMENT, SEC_OUTPUT,
-  SEC_PARALLEL, N_SECTIONS
+  SEC_PARALLEL, SEC_CHECKPOINT, N_SECTIONS
 };
 static const char *const section_names[N_SECTIONS] = {
-    "lattice", "model", "montecarlo", "tempering", "measurement", "output", "parallel"};
+    "lattice", "model", "montecarlo", "tempering", "measurement", "output", "parallel",
+    "checkpoint"};
 
 enum {
   K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
   K_THERMALIZATION, K_SWEEPS, K_COPIES, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
   K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
-  K_RANKS_PER_REPLICA, N_KEYS
+  K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, N_KEYS
 };
 
 /* The L values as read, before dim (perhaps set later) says how to use them. */
@@ -117,6 +118,8 @@ static int key_exchange_interval(const char *, ising_config *, lattice_values *,
 static int key_adapt(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_adapt_rounds(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ranks_per_replica(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_ckpt_sweeps(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_ckpt_minutes(const char *, ising_config *, lattice_values *, char *, size_t);
 
 /* Indexed by the K_ enum; within a section in the order messages list them. */
 static const key_spec keys[N_KEYS] = {
@@ -143,6 +146,8 @@ static const key_spec keys[N_KEYS] = {
     [K_FILE] = {SEC_OUTPUT, "file", "ising.h5", key_file},
     [K_PROGRESS] = {SEC_OUTPUT, "progress", "10", key_progress},
     [K_RANKS_PER_REPLICA] = {SEC_PARALLEL, "ranks_per_replica", "0", key_ranks_per_replica},
+    [K_CKPT_SWEEPS] = {SEC_CHECKPOINT, "every_sweeps", "0", key_ckpt_sweeps},
+    [K_CKPT_MINUTES] = {SEC_CHECKPOINT, "every_minutes", "10", key_ckpt_minutes},
 };
 
 /* `name` has `len` bytes and need not end there.  (strncmp first: the
@@ -501,6 +506,22 @@ static int key_progress(const char *v, ising_config *cfg, lattice_values *lv, ch
   return real_key(v, 0.0, &cfg->progress,
                   "progress must be a finite number >= 0 (seconds between progress lines, "
                   "0 = off)", why, n);
+}
+
+static int key_ckpt_sweeps(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                           size_t n) {
+  (void)lv;
+  return int_key(v, 0, COUNT_MAX, &cfg->ckpt_sweeps,
+                 "every_sweeps must be an integer >= 0 (a checkpoint every this many sweeps, "
+                 "0 = off)", why, n);
+}
+
+static int key_ckpt_minutes(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                            size_t n) {
+  (void)lv;
+  return real_key(v, 0.0, &cfg->ckpt_minutes,
+                  "every_minutes must be a finite number >= 0 (a checkpoint every this many "
+                  "minutes of wall time, 0 = off)", why, n);
 }
 
 static int key_copies(const char *v, ising_config *cfg, lattice_values *lv, char *why,
@@ -1189,6 +1210,16 @@ static int record(parser *ps, ising_config *cfg) {
   for (int i = 0; i < ps->nset; i++) len += (size_t)sprintf(t + len, "# --set %s\n", ps->set[i]);
   t[len] = '\0';
   cfg->deck_text = t;
+  /* the pieces again, so that a resume can parse exactly what this run did */
+  if (!(cfg->deck_source = strdup(ps->text)))
+    return ISING_ERR(ISING_ERR_MEM, "out of memory storing the deck");
+  if (ps->nset > 0 && !(cfg->set_list = calloc((size_t)ps->nset, sizeof *cfg->set_list)))
+    return ISING_ERR(ISING_ERR_MEM, "out of memory storing the deck");
+  for (int i = 0; i < ps->nset; i++) {
+    if (!(cfg->set_list[i] = strdup(ps->set[i])))
+      return ISING_ERR(ISING_ERR_MEM, "out of memory storing the deck");
+    cfg->n_set = i + 1;
+  }
   return ISING_OK;
 }
 
@@ -1309,4 +1340,10 @@ void ising_config_free(ising_config *cfg) {
   cfg->n_entries = 0;
   free(cfg->deck_text);
   cfg->deck_text = NULL;
+  free(cfg->deck_source);
+  cfg->deck_source = NULL;
+  for (int i = 0; i < cfg->n_set; i++) free(cfg->set_list[i]);
+  free(cfg->set_list);
+  cfg->set_list = NULL;
+  cfg->n_set = 0;
 }

@@ -46,6 +46,7 @@ const char *ising_err_name(int code) {
   case ISING_OK: return "ok";
   case ISING_ERR_INTERNAL: return "internal error";
   case ISING_ERR_INPUT: return "bad input";
+  case ISING_STOPPED: return "stopped, resumable";
   case ISING_ERR_IO: return "I/O error";
   case ISING_ERR_MPI: return "MPI error";
   case ISING_ERR_HDF5: return "HDF5 error";

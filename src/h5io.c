@@ -9,6 +9,7 @@
 #include "ising/h5io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,8 @@ int ising_output_check(MPI_Comm comm, const ising_config *cfg, int force) {
 static int attr_write(ising_output *o, hid_t obj, const char *name, hid_t type, int n,
                       const void *data) {
   hsize_t dims = (hsize_t)n;
+  /* replace: a resumed run writes its end-of-run attributes again */
+  if (H5Aexists(obj, name) > 0) H5CHK(H5Adelete(obj, name), "H5Adelete");
   hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
   H5CHK(sp, "H5Screate (attribute)");
   hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
@@ -376,12 +379,220 @@ int ising_output_write_matrix(ising_output *o, const char *group, const char *na
 
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns) {
-  H5CHK(H5Adelete(o->file, "status"), "H5Adelete (status)");
   ISING_CALL(attr_str(o, o->file, "status", status));
   ISING_CALL(attr_i64(o, o->file, "sweeps_done", 1, &sweeps_done));
   ISING_CALL(attr_f64(o, o->file, "wall_seconds", wall_seconds));
   ISING_CALL(attr_f64(o, o->file, "flips_per_ns", flips_per_ns));
   H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
+  return ISING_OK;
+}
+
+static int open_series(ising_output *o) {
+  for (int i = 0; i < 5; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "timeseries/%s", series_names[i]);
+    o->series[i] = H5Dopen2(o->file, name, H5P_DEFAULT);
+    H5CHK(o->series[i], name);
+  }
+  o->sweep = H5Dopen2(o->file, "timeseries/sweep", H5P_DEFAULT);
+  H5CHK(o->sweep, "timeseries/sweep");
+  o->replica = H5Dopen2(o->file, "timeseries/replica", H5P_DEFAULT);
+  H5CHK(o->replica, "timeseries/replica");
+  if (o->n_T > 1) {
+    o->tindex = H5Dopen2(o->file, "tempering/temperature_index", H5P_DEFAULT);
+    H5CHK(o->tindex, "tempering/temperature_index");
+  }
+  /* the run's shape: (n_T, copies, rows >= wanted) */
+  hid_t fs = H5Dget_space(o->series[0]);
+  hsize_t d[3] = {0, 0, 0};
+  int nd = fs >= 0 ? H5Sget_simple_extent_dims(fs, d, NULL) : -1;
+  if (fs >= 0) H5Sclose(fs);
+  ISING_CHECK(nd == 3 && d[0] == (hsize_t)o->n_T && d[1] == (hsize_t)o->copies, ISING_ERR_INPUT,
+              "output '%s' does not have the shape of this run (%d temperatures x %d copies)",
+              o->path, o->n_T, o->copies);
+  ISING_CHECK(d[2] >= (hsize_t)o->rows, ISING_ERR_INPUT,
+              "output '%s' has %llu rows but the checkpoint counts %lld: it is not this run's "
+              "output, or it was cut", o->path, (unsigned long long)d[2], (long long)o->rows);
+  return ISING_OK;
+}
+
+int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, ising_output **out) {
+  *out = NULL;
+  ising_output *o = calloc(1, sizeof *o);
+  ISING_CHECK(o, ISING_ERR_MEM, "out of memory (output)");
+  o->file = o->fapl = o->sweep = o->replica = o->tindex = -1;
+  for (int i = 0; i < 5; i++) o->series[i] = -1;
+  o->n_T = cfg->n_temps;
+  o->copies = cfg->copies;
+  o->R = cfg->n_temps * cfg->copies;
+  o->rows = rows;
+  snprintf(o->path, sizeof o->path, "%s", cfg->file);
+  int rc = ising_mpi_check(MPI_Comm_rank(comm, &o->rank), "MPI_Comm_rank", __FILE__, __LINE__);
+  if (!rc) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    o->fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (o->fapl < 0 || H5Pset_fapl_mpio(o->fapl, comm, MPI_INFO_NULL) < 0)
+      rc = h5fail("H5Pset_fapl_mpio", o->path, __FILE__, __LINE__);
+  }
+  if (!rc) {
+    o->file = H5Fopen(o->path, H5F_ACC_RDWR, o->fapl);
+    if (o->file < 0)
+      rc = ISING_ERR(ISING_ERR_INPUT, "cannot open the output file '%s' for resuming (missing, "
+                     "unreadable or damaged)", o->path);
+  }
+  if (!rc) rc = open_series(o);
+  /* cut back to the checkpoint: rows written after it are written again */
+  hsize_t t3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows}, t1 = (hsize_t)rows,
+          t2[2] = {(hsize_t)o->R, (hsize_t)rows};
+  for (int i = 0; i < 5 && !rc; i++)
+    if (H5Dset_extent(o->series[i], t3) < 0) rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
+  if (!rc && (H5Dset_extent(o->replica, t3) < 0 || H5Dset_extent(o->sweep, &t1) < 0 ||
+              (o->tindex >= 0 && H5Dset_extent(o->tindex, t2) < 0)))
+    rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
+  static const char *const stale[] = {"summary", "reference", "tempering/acceptance",
+                                      "tempering/attempts", "tempering/accepted",
+                                      "tempering/round_trips", "tempering/round_trip_rate",
+                                      "tempering/ladder", "tempering/ladder_history"};
+  for (size_t i = 0; i < sizeof stale / sizeof stale[0] && !rc; i++) {
+    htri_t ex = H5Lexists(o->file, stale[i], H5P_DEFAULT);
+    if (ex > 0 && H5Ldelete(o->file, stale[i], H5P_DEFAULT) < 0)
+      rc = h5fail("H5Ldelete (old results)", o->path, __FILE__, __LINE__);
+  }
+  if (!rc) rc = attr_str(o, o->file, "status", "running");
+  /* run control that a resume may change */
+  hid_t g = rc ? -1 : H5Gopen2(o->file, "parameters", H5P_DEFAULT);
+  if (!rc && g < 0) rc = h5fail("H5Gopen2 (/parameters)", o->path, __FILE__, __LINE__);
+  if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
+  if (g >= 0) H5Gclose(g);
+  if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  if (rc) {
+    ising_output_close(&o);
+    return rc;
+  }
+  *out = o;
+  return ISING_OK;
+}
+
+int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[5],
+                           int32_t *replica, int32_t *tindex) {
+  if (rows <= 0) return ISING_OK;
+  hsize_t s3[3] = {0, 0, 0}, c3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows};
+  hsize_t s1 = 0, c1 = (hsize_t)rows, s2[2] = {0, 0}, c2[2] = {(hsize_t)o->R, (hsize_t)rows};
+  for (int i = 0; i <= 7; i++) {
+    hid_t d = i < 5 ? o->series[i] : i == 5 ? o->replica : i == 6 ? o->sweep : o->tindex;
+    if (d < 0 || (i == 7 && !tindex)) continue;
+    int nd = i < 6 ? 3 : i == 6 ? 1 : 2;
+    hsize_t *st = nd == 3 ? s3 : nd == 1 ? &s1 : s2, *ct = nd == 3 ? c3 : nd == 1 ? &c1 : c2;
+    hid_t fs = H5Dget_space(d);
+    herr_t e = fs >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL) : -1;
+    hid_t ms = H5Screate_simple(nd, ct, NULL);
+    hid_t type = i < 5 ? H5T_NATIVE_DOUBLE : i == 6 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32;
+    void *buf = i < 5 ? (void *)cols[i] : i == 5 ? (void *)replica : i == 6 ? (void *)sweep : (void *)tindex;
+    herr_t r = e >= 0 && ms >= 0 ? H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) : -1;
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    if (r < 0)
+      return ISING_ERR(ISING_ERR_INPUT, "cannot read the time series of '%s' back (damaged?)", o->path);
+  }
+  return ISING_OK;
+}
+
+int ising_output_sync(ising_output *o) {
+  H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
+  if (o->rank == 0) {
+    int fd = open(o->path, O_RDONLY);
+    int bad = fd < 0 || fsync(fd) != 0;
+    if (fd >= 0) close(fd);
+    if (bad) return ISING_ERR(ISING_ERR_IO, "fsync of the output '%s' failed: %s", o->path, strerror(errno));
+  }
+  return ISING_OK;
+}
+
+static void print_attr(hid_t obj, const char *name, FILE *out) {
+  if (H5Aexists(obj, name) <= 0) return;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  fprintf(out, "  %-18s", name);
+  if (H5Tget_class(t) == H5T_STRING) {
+    size_t sz = H5Tget_size(t);
+    char *b = calloc(sz + 1, 1);
+    if (b && H5Aread(a, t, b) >= 0) fprintf(out, " %s", b);
+    free(b);
+  } else if (H5Tget_class(t) == H5T_INTEGER && n > 0 && n < 64) {
+    long long v[64];
+    if (H5Aread(a, H5T_NATIVE_LLONG, v) >= 0)
+      for (hssize_t i = 0; i < n; i++) fprintf(out, " %lld", v[i]);
+  } else if (n > 0 && n <= ISING_MAX_TEMPS) {
+    double *v = malloc((size_t)n * sizeof *v);
+    if (v && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0)
+      for (hssize_t i = 0; i < n; i++) fprintf(out, " %g", v[i]);
+    free(v);
+  }
+  fprintf(out, "\n");
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Aclose(a);
+}
+
+int ising_output_describe(const char *path, FILE *out) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ISING_CHECK(f >= 0, ISING_ERR_INPUT, "'%s' is not a readable HDF5 file", path);
+  char prog[32] = "";
+  hid_t a = H5Aexists(f, "program") > 0 ? H5Aopen(f, "program", H5P_DEFAULT) : -1;
+  if (a >= 0) {
+    hid_t t = H5Aget_type(a);
+    if (H5Tget_size(t) < sizeof prog) H5Aread(a, t, prog);
+    H5Tclose(t);
+    H5Aclose(a);
+  }
+  if (strcmp(prog, "ising") != 0) {
+    H5Fclose(f);
+    return ISING_ERR(ISING_ERR_INPUT, "'%s' was not written by ising (no program = \"ising\")", path);
+  }
+  fprintf(out, "%s:\n", path);
+  static const char *const root[] = {"kind", "status", "version", "git_commit", "created", "mpi_ranks",
+                                     "process_grid", "kernel", "sweeps_done", "wall_seconds",
+                                     "flips_per_ns", "generation", "rows", "complete"};
+  for (size_t i = 0; i < sizeof root / sizeof root[0]; i++) print_attr(f, root[i], out);
+  if (H5Lexists(f, "parameters", H5P_DEFAULT) > 0) {
+    hid_t g = H5Gopen2(f, "parameters", H5P_DEFAULT);
+    fprintf(out, " parameters:\n");
+    static const char *const par[] = {"dim", "L", "J", "H", "T", "algorithm", "seed", "thermalization",
+                                      "sweeps", "interval", "copies", "ladder", "exchange_interval",
+                                      "adapt"};
+    for (size_t i = 0; i < sizeof par / sizeof par[0]; i++) print_attr(g, par[i], out);
+    H5Gclose(g);
+  }
+  if (H5Lexists(f, "timeseries", H5P_DEFAULT) > 0) {
+    hid_t d = H5Dopen2(f, "timeseries/sweep", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    long long last = -1;
+    if (n > 0) {
+      hsize_t st = (hsize_t)(n - 1), ct = 1;
+      hid_t ms = H5Screate_simple(1, &ct, NULL);
+      H5Sselect_hyperslab(sp, H5S_SELECT_SET, &st, NULL, &ct, NULL);
+      H5Dread(d, H5T_NATIVE_LLONG, ms, sp, H5P_DEFAULT, &last);
+      H5Sclose(ms);
+    }
+    fprintf(out, " progress: %lld measurement rows, the last after sweep %lld (0-based)\n", (long long)n, last);
+    H5Sclose(sp);
+    H5Dclose(d);
+  }
+  if (H5Lexists(f, "summary", H5P_DEFAULT) > 0) fprintf(out, " summary: present (finished run)\n");
+  if (H5Lexists(f, "deck", H5P_DEFAULT) > 0) {
+    hid_t d = H5Dopen2(f, "deck", H5P_DEFAULT);
+    hid_t t = H5Dget_type(d);
+    size_t sz = H5Tget_size(t);
+    char *b = calloc(sz + 1, 1);
+    if (b && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) >= 0) fprintf(out, " deck:\n%s%s", b, sz && b[sz - 1] == '\n' ? "" : "\n");
+    free(b);
+    H5Tclose(t);
+    H5Dclose(d);
+  }
+  H5Fclose(f);
   return ISING_OK;
 }
 

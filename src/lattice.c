@@ -115,6 +115,26 @@ int ising_lattice_colour(const ising_lattice *l, int64_t x, int64_t y, int64_t z
 
 int64_t ising_lattice_bytes(const ising_lattice *l) { return 2 * l->W * l->ny2 * l->nz2; }
 
+void ising_lattice_export(const ising_lattice *l, double *out) {
+  /* Site x of a row is i = x + 1, colour (q + i) & 1, half index i >> 1: for
+   * even x = 2j that is colour q ^ 1 at j, for odd x = 2j + 1 colour q at
+   * j + 1.  Two unit-stride reads per pair of outputs. */
+  const int64_t n0 = l->n[0];
+  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
+    for (int64_t y = 1; y <= l->n[1]; y++) {
+      int q = lat_row_parity(l, y, z);
+      const int8_t *restrict ev = lat_half(l, y, z, q ^ 1);
+      const int8_t *restrict od = lat_half(l, y, z, q) + 1;
+      double *restrict o = out;
+      for (int64_t j = 0; j < n0 / 2; j++) {
+        o[2 * j] = ev[j];
+        o[2 * j + 1] = od[j];
+      }
+      if (n0 & 1) o[n0 - 1] = ev[n0 / 2];
+      out += n0;
+    }
+}
+
 int ising_lattice_fill_cold(ising_lattice *l, int spin) {
   memset(l->spins, spin > 0 ? 1 : -1, (size_t)(2 * l->W * l->ny2 * l->nz2));
   return ISING_OK;

@@ -144,3 +144,8 @@ int ising_world_bcast(const ising_layout *lay, void *buf, int bytes, int root) {
   ISING_MPI(MPI_Bcast(buf, bytes, MPI_BYTE, root, lay->world));
   return ISING_OK;
 }
+
+int ising_world_max_ints(const ising_layout *lay, int *v, int n) {
+  ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MAX, lay->world));
+  return ISING_OK;
+}

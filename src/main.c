@@ -1,13 +1,17 @@
 /*
  * main.c -- the `ising` command: set-up, dispatch, exit status.
  *
- *   ising run DECK [--set section.key=value ...] [--force] [--quiet]
+ *   ising run DECK [--set section.key=value ...] [--force] [--quiet] [--walltime S]
+ *   ising resume OUTPUT_OR_CHECKPOINT [--sweeps N] [--set ...] [--quiet] [--walltime S]
+ *   ising info FILE
  *   ising bench [--dim D] [--L L] [--T T] [--H H] [--sweeps N] [--repeat N]
  *               [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]
  *   ising --version | --help
  *
  * Exit status (README): 0 finished; 1 runtime failure (MPI, HDF5, I/O,
- * memory, internal); 2 bad input (deck, options, rank count, output path).
+ * memory, internal); 2 bad input (deck, options, rank count, output path);
+ * 3 stopped at a checkpoint with work left (signal or wall-time budget):
+ * continue with `ising resume`.
  * Rank 0 reads the deck and broadcasts its text, so every rank parses the
  * same bytes and reaches the same verdict.
  */
@@ -16,22 +20,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "ising/checkpoint.h"
 #include "ising/config.h"
 #include "ising/error.h"
 #include "ising/layout.h"
+#include "ising/h5io.h"
 #include "ising/run.h"
 #include "ising/version.h"
 
-enum { EXIT_FINISHED = 0, EXIT_FAILURE_RUNTIME = 1, EXIT_BAD_INPUT = 2 };
+enum { EXIT_FINISHED = 0, EXIT_FAILURE_RUNTIME = 1, EXIT_BAD_INPUT = 2, EXIT_STOPPED = 3 };
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: ising run DECK [--set section.key=value ...] [--force] [--quiet]\n"
+          "usage: ising run DECK [--set section.key=value ...] [--force] [--quiet] [--walltime S]\n"
+          "       ising resume OUTPUT_OR_CHECKPOINT [--sweeps N] [--set section.key=value ...]\n"
+          "                    [--quiet] [--walltime S]\n"
+          "       ising info FILE.h5\n"
           "       ising bench [--dim 2|3] [--L N] [--T T] [--H H] [--sweeps N] [--repeat N]\n"
           "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]\n"
           "       ising --version | --help\n"
-          "exit status: 0 finished, 1 runtime failure, 2 bad input\n");
+          "exit status: 0 finished, 1 runtime failure, 2 bad input, 3 stopped (resumable)\n");
 }
 
 /* Rank 0 reads the deck; all ranks receive its text (NULL on failure). */
@@ -76,23 +87,53 @@ static int read_deck(MPI_Comm comm, const char *path, char **text) {
   return ISING_OK;
 }
 
+static int parse_seconds(const char *opt, const char *s, double *v) {
+  char *end;
+  double x = strtod(s, &end);
+  ISING_CHECK(*s && !*end && x > 0 && x < 1e10, ISING_ERR_INPUT,
+              "%s %s: expected a number of seconds > 0", opt, s);
+  *v = x;
+  return ISING_OK;
+}
+
+static double epoch_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Options shared by run and resume; returns 1 if argv[*i] was one. */
+static int common_option(int argc, char **argv, int *i, ising_run_options *opt, char **set,
+                         int *nset, int *rc) {
+  const char *a = argv[*i];
+  if (!strcmp(a, "--quiet")) {
+    opt->quiet = 1;
+  } else if (!strcmp(a, "--set") && *i + 1 < argc) {
+    set[(*nset)++] = argv[++*i];
+  } else if (!strncmp(a, "--set=", 6)) {
+    set[(*nset)++] = argv[*i] + 6;
+  } else if (!strcmp(a, "--walltime") && *i + 1 < argc) {
+    *rc = parse_seconds("--walltime", argv[++*i], &opt->walltime);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 static int cmd_run(MPI_Comm comm, int argc, char **argv) {
   const char *deck = NULL;
-  ising_run_options opt = {0, 0};
+  ising_run_options opt = {0};
+  opt.start_time = epoch_now();
   char **set = calloc((size_t)argc + 1, sizeof *set);
   ISING_CHECK(set, ISING_ERR_MEM, "out of memory");
   int nset = 0, rc = ISING_OK;
   for (int i = 0; i < argc && !rc; i++) {
     if (!strcmp(argv[i], "--force"))
       opt.force = 1;
-    else if (!strcmp(argv[i], "--quiet"))
-      opt.quiet = 1;
-    else if (!strcmp(argv[i], "--set") && i + 1 < argc)
-      set[nset++] = argv[++i];
-    else if (!strncmp(argv[i], "--set=", 6))
-      set[nset++] = argv[i] + 6;
+    else if (common_option(argc, argv, &i, &opt, set, &nset, &rc))
+      continue;
     else if (argv[i][0] == '-' && argv[i][1])
-      rc = ISING_ERR(ISING_ERR_INPUT, "ising run: unknown option '%s' (allowed: --set section.key=value, --force, --quiet)", argv[i]);
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising run: unknown option '%s' (allowed: --set section.key=value, --force, --quiet, --walltime S)", argv[i]);
     else if (!deck)
       deck = argv[i];
     else
@@ -108,6 +149,63 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv) {
   ising_config_free(&cfg);
   free(text);
   free(set);
+  return rc;
+}
+
+static int cmd_resume(MPI_Comm comm, int argc, char **argv) {
+  const char *file = NULL;
+  ising_run_options opt = {0};
+  opt.start_time = epoch_now();
+  char **set = calloc((size_t)argc + 1, sizeof *set);
+  ISING_CHECK(set, ISING_ERR_MEM, "out of memory");
+  int nset = 0, rc = ISING_OK;
+  int64_t sweeps = 0;
+  for (int i = 0; i < argc && !rc; i++) {
+    if (common_option(argc, argv, &i, &opt, set, &nset, &rc)) {
+      continue;
+    } else if (!strcmp(argv[i], "--sweeps") && i + 1 < argc) {
+      char *end;
+      long long v = strtoll(argv[++i], &end, 10);
+      if (!*argv[i] || *end || v < 1)
+        rc = ISING_ERR(ISING_ERR_INPUT, "ising resume: --sweeps %s: expected an integer >= 1 "
+                       "(measured sweeps in all)", argv[i]);
+      sweeps = v;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising resume: unknown option '%s' (allowed: --sweeps N, "
+                     "--set section.key=value, --quiet, --walltime S)", argv[i]);
+    } else if (!file) {
+      file = argv[i];
+    } else {
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising resume: more than one file given");
+    }
+  }
+  if (!rc && !file) rc = ISING_ERR(ISING_ERR_INPUT, "ising resume: no output file given (usage: ising resume OUTPUT)");
+  if (!rc) rc = ising_resume(comm, file, nset, set, sweeps, &opt, NULL);
+  free(set);
+  return rc;
+}
+
+/* `ising info FILE`: what the file holds, and the checkpoint generations of
+ * an output file.  Rank 0 only. */
+static int cmd_info(MPI_Comm comm, int argc, char **argv) {
+  int rank;
+  ISING_MPI(MPI_Comm_rank(comm, &rank));
+  ISING_CHECK(argc == 1, ISING_ERR_INPUT, "usage: ising info FILE.h5");
+  int rc = ISING_OK;
+  if (rank == 0) {
+    rc = ising_output_describe(argv[0], stdout);
+    if (!rc) {
+      char cur[ISING_PATH_MAX + 16], old[ISING_PATH_MAX + 16];
+      ising_ckpt_paths(argv[0], cur, old, sizeof cur);
+      printf(" checkpoints:\n");
+      if (access(cur, F_OK) == 0) ising_ckpt_describe(cur, stdout);
+      else printf("  %s: none\n", cur);
+      if (access(old, F_OK) == 0) ising_ckpt_describe(old, stdout);
+      else printf("  %s: none\n", old);
+    }
+  }
+  ISING_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+  if (rc && rank != 0) return ISING_ERR(rc, "ising info failed on rank 0");
   return rc;
 }
 
@@ -127,6 +225,10 @@ int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
   if (!strcmp(cmd, "run")) {
     rc = cmd_run(comm, argc - 2, argv + 2);
+  } else if (!strcmp(cmd, "resume")) {
+    rc = cmd_resume(comm, argc - 2, argv + 2);
+  } else if (!strcmp(cmd, "info")) {
+    rc = cmd_info(comm, argc - 2, argv + 2);
   } else if (!strcmp(cmd, "bench")) {
     rc = ising_bench(comm, argc - 2, argv + 2);
   } else if (!strcmp(cmd, "--version")) {
@@ -137,8 +239,9 @@ int main(int argc, char **argv) {
     rc = ISING_ERR(ISING_ERR_INPUT, "unknown command '%s'", cmd);
     if (rank == 0) usage(stderr);
   }
-  int status = rc == ISING_OK ? EXIT_FINISHED : rc == ISING_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_FAILURE_RUNTIME;
-  if (rc != ISING_OK) {
+  int status = rc == ISING_OK ? EXIT_FINISHED : rc == ISING_STOPPED ? EXIT_STOPPED
+               : rc == ISING_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_FAILURE_RUNTIME;
+  if (rc != ISING_OK && rc != ISING_STOPPED) {
     /* Input errors are reached identically by every rank: rank 0 speaks.
      * Runtime failures may be local to a rank: that rank speaks, and the
      * job is aborted so that no rank waits forever in a collective. */

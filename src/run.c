@@ -24,10 +24,14 @@
 #include "ising/run.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "ising/checkpoint.h"
 #include "ising/error.h"
 #include "ising/h5io.h"
 #include "ising/lattice.h"
@@ -197,7 +201,37 @@ typedef struct engine {
   int64_t rows, flushed, hist_cap;
   double *ladder_hist;   /* [(rounds + 1) n_T] */
   int n_hist;
+  int next_round;        /* feedback round to come */
+  int64_t generation;    /* checkpoints written so far (over restarts) */
+  double ckpt_seconds;   /* the longest checkpoint so far */
 } engine;
+
+/* Set by the signal handler; read at the agreement points of the loop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1, SIGXCPU};
+#define N_STOP_SIGNALS 4
+
+static void install_handlers(struct sigaction *old) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  stop_signal = 0;
+  for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &sa, &old[i]);
+}
+
+static void restore_handlers(const struct sigaction *old) {
+  for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &old[i], NULL);
+}
+
+static double wall_clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int models_init(engine *E, const double *T) {
   for (int i = 0; i < E->n_T; i++)
@@ -318,16 +352,58 @@ static int64_t round_end(const ising_config *cfg, int k) {
   return (int64_t)((double)half * (double)((1LL << k) - 1) / (double)((1LL << cfg->adapt_rounds) - 1)) - 1;
 }
 
-static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result *res) {
+/* Write a checkpoint generation after `done` sweeps (collective): the
+ * output's rows first, flushed and synced, then the state. */
+static int checkpoint(engine *E, int64_t done) {
+  double t0 = MPI_Wtime();
+  ISING_CALL(flush_rows(E));
+  ISING_CALL(ising_output_sync(E->out));
+  ising_ckpt_replica *loc = calloc((size_t)(E->n_local ? E->n_local : 1), sizeof *loc);
+  ISING_CHECK(loc, ISING_ERR_MEM, "out of memory");
+  for (int k = 0; k < E->n_local; k++) {
+    loc[k].id = E->local[k].id;
+    loc[k].lat = E->local[k].lat;
+  }
+  ising_ckpt_state st = {done, E->rows, E->generation + 1, E->next_round, E->n_hist,
+                         E->ladder_hist, E->temper};
+  int rc = ising_ckpt_write(E->lay, E->cfg, &st, E->n_local, loc);
+  free(loc);
+  ISING_CALL(rc);
+  E->generation++;
+  double dt = MPI_Wtime() - t0;
+  ISING_CALL(ising_world_max_double(E->lay, &dt));
+  if (dt > E->ckpt_seconds) E->ckpt_seconds = dt;
+  return ISING_OK;
+}
+
+/* Sweeps between agreement points (signals, wall time, timed checkpoints):
+ * about 4 ms of sweeping per rank, from the work per sweep (the same number
+ * on every rank), so that the small collective costs nothing measurable. */
+static int64_t agreement_interval(const engine *E) {
+  double work = (double)ising_config_sites(E->cfg) * E->R / E->lay->world_size; /* site updates */
+  double k = ceil(4e6 / (work > 1 ? work : 1));
+  return k < 1 ? 1 : (int64_t)k;
+}
+
+static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result *res,
+                       int64_t from) {
   const ising_config *cfg = E->cfg;
   const int64_t total = cfg->thermalization + cfg->sweeps;
   const double N = (double)ising_config_sites(cfg);
   const int talk = E->lay->world_rank == 0 && !opt->quiet;
   const int tempering = E->n_T >= 2;
   const int adapting = tempering && cfg->adapt == ISING_ADAPT_FEEDBACK && E->n_T >= 3;
-  int next_round = 1;
-  double t0 = MPI_Wtime(), last = t0;
-  for (int64_t t = 0; t < total; t++) {
+  const int64_t agree_every = agreement_interval(E);
+  double deadline = 0; /* wall-clock time (epoch seconds) by which to have stopped */
+  if (opt->walltime > 0) deadline = opt->start_time + opt->walltime;
+  const char *slurm_end = getenv("SLURM_JOB_END_TIME");
+  if (slurm_end && *slurm_end) {
+    double end = atof(slurm_end);
+    if (end > 0 && (deadline == 0 || end < deadline)) deadline = end;
+  }
+  double t0 = MPI_Wtime(), last = t0, last_ckpt = t0;
+  res->stopped = 0;
+  for (int64_t t = from; t < total; t++) {
     ISING_CALL(sweep_all(E, (uint64_t)t));
     int64_t done = t + 1 - cfg->thermalization;
     int measure_now = done > 0 && done % cfg->interval == 0;
@@ -338,21 +414,47 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(flush_rows(E));
     }
     if (exchange_now) ising_tempering_exchange(E->temper, E->key, (uint64_t)t, E->energy);
-    if (adapting && next_round <= cfg->adapt_rounds && t == round_end(cfg, next_round)) {
+    if (adapting && E->next_round <= cfg->adapt_rounds && t == round_end(cfg, E->next_round)) {
       int rc = ising_tempering_adapt(E->temper);
       if (rc) return rc;
       ISING_CALL(models_init(E, E->temper->T));
       ISING_CALL(record_ladder(E));
-      next_round++;
+      E->next_round++;
     }
     if (tempering && t + 1 == cfg->thermalization) ising_tempering_reset_stats(E->temper);
+    /* checkpoints and stops, decided alike on every rank */
+    int do_ckpt = cfg->ckpt_sweeps > 0 && (t + 1) % cfg->ckpt_sweeps == 0, stop = 0;
+    if ((t + 1 - from) % agree_every == 0) {
+      double now = MPI_Wtime();
+      int flags[2] = {stop_signal != 0, cfg->ckpt_minutes > 0 && now - last_ckpt >= 60.0 * cfg->ckpt_minutes};
+      /* stop in time for one more checkpoint and some slack */
+      double margin = 30.0 + 3.0 * E->ckpt_seconds;
+      if (deadline > 0 && wall_clock() + margin >= deadline) flags[0] = 1;
+      ISING_CALL(ising_world_max_ints(E->lay, flags, 2));
+      stop = flags[0];
+      do_ckpt |= flags[1] | stop;
+    }
+    if (t + 1 == total) do_ckpt = stop = 0; /* the final checkpoint follows the loop */
+    if (do_ckpt) {
+      ISING_CALL(checkpoint(E, t + 1));
+      last_ckpt = MPI_Wtime();
+    }
+    if (stop) {
+      res->stopped = 1;
+      res->sweeps_done = t + 1;
+      if (talk)
+        printf("ising: stopping at sweep %lld of %lld (%s); checkpoint written, continue with: "
+               "ising resume %s\n", (long long)(t + 1), (long long)total,
+               stop_signal ? "signal received" : "wall-time budget", cfg->file);
+      break;
+    }
     if (talk && cfg->progress > 0) {
       double now = MPI_Wtime();
       if (now - last >= cfg->progress) {
-        double rate = (double)(t + 1) * N * E->R / (now - t0) * 1e-9;
+        double rate = (double)(t + 1 - from) * N * E->R / (now - t0) * 1e-9;
         char el[32], eta[32];
         format_duration(now - t0, el, sizeof el);
-        format_duration((now - t0) / (double)(t + 1) * (double)(total - t - 1), eta, sizeof eta);
+        format_duration((now - t0) / (double)(t + 1 - from) * (double)(total - t - 1), eta, sizeof eta);
         printf("ising: sweep %lld/%lld (%.1f%%)%s, %.3f flips/ns, elapsed %s, ETA %s\n",
                (long long)(t + 1), (long long)total, 100.0 * (double)(t + 1) / (double)total,
                done <= 0 ? " thermalising" : "", rate, el, eta);
@@ -361,12 +463,14 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       }
     }
   }
-  ISING_CALL(flush_rows(E));
+  if (!res->stopped) {
+    ISING_CALL(flush_rows(E));
+    res->sweeps_done = total;
+  }
   double wall = MPI_Wtime() - t0;
   ISING_CALL(ising_world_max_double(E->lay, &wall));
   res->wall_seconds = wall;
-  res->sweeps_done = total;
-  res->flips_per_ns = (double)total * N * E->R / wall * 1e-9;
+  res->flips_per_ns = (double)(res->sweeps_done - from) * N * E->R / (wall > 0 ? wall : 1) * 1e-9;
   return ISING_OK;
 }
 
@@ -478,7 +582,10 @@ static void print_ladder_table(const ising_config *cfg, const engine *E, const i
   fflush(stdout);
 }
 
-static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_run_result *res) {
+/* Layout, replicas, tables, output check (fresh runs).  `resuming`: no
+ * output check and no initial spins (they come from the checkpoint). */
+static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_run_result *res,
+                 int resuming) {
   const ising_config *cfg = E->cfg;
   ISING_CALL(check_measurements(cfg));
   E->n_T = cfg->n_temps;
@@ -500,7 +607,7 @@ static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, isin
                      ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w), size,
                      E->lay->n_groups, E->R, fit, size);
   }
-  ISING_CALL(ising_output_check(E->lay->world, cfg, opt->force));
+  if (!resuming) ISING_CALL(ising_output_check(E->lay->world, cfg, opt->force));
   E->models = calloc((size_t)E->n_T, sizeof *E->models);
   E->sums = calloc((size_t)(2 * E->R), sizeof *E->sums);
   E->energy = calloc((size_t)E->R, sizeof *E->energy);
@@ -516,11 +623,13 @@ static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, isin
   ISING_CALL(ising_tempering_create(E->n_T, E->copies, cfg->temps, &E->temper));
   ISING_CALL(models_init(E, cfg->temps));
   ISING_CALL(record_ladder(E));
+  E->next_round = 1;
   E->key = ising_rng_key_from_seed(cfg->seed);
   for (int r = E->lay->group_index; r < E->R; r += E->lay->n_groups) {
     replica *rp = &E->local[E->n_local++];
     rp->id = r;
     ISING_CALL(ising_lattice_create(E->lay, &rp->lat));
+    if (resuming) continue;
     if (cfg->start == ISING_START_HOT)
       ISING_CALL(ising_lattice_fill_hot(rp->lat, E->key, (uint32_t)r));
     else
@@ -530,7 +639,7 @@ static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, isin
   if (E->lay->world_rank == 0 && !opt->quiet) {
     int64_t n[3];
     ising_lattice_extent(E->local[0].lat, n, NULL);
-    printf("ising: %dD lattice", cfg->dim);
+    printf("ising: %s%dD lattice", resuming ? "resuming " : "", cfg->dim);
     for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)cfg->L[k]);
     printf(", %d replica%s (%d temperature%s x %d cop%s) on %d rank%s: %d group%s of %d, grid",
            E->R, E->R > 1 ? "s" : "", E->n_T, E->n_T > 1 ? "s" : "", E->copies,
@@ -550,9 +659,28 @@ static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, isin
     printf(", %lld+%lld sweeps -> %s\n", (long long)cfg->thermalization, (long long)cfg->sweeps, cfg->file);
     fflush(stdout);
   }
-  ISING_CALL(ising_output_create(E->lay->world, cfg, opt->force, E->lay->procs, E->lay->n_groups,
-                                 kname, &E->out));
-  ISING_CALL(engine_loop(E, opt, res));
+  if (!resuming) {
+    /* checkpoints of an earlier run under this name are not this run's */
+    if (E->lay->world_rank == 0) {
+      char cur[ISING_PATH_MAX + 16], old[ISING_PATH_MAX + 16];
+      ising_ckpt_paths(cfg->file, cur, old, sizeof cur);
+      unlink(cur);
+      unlink(old);
+    }
+    ISING_CALL(ising_output_create(E->lay->world, cfg, opt->force, E->lay->procs,
+                                   E->lay->n_groups, kname, &E->out));
+  }
+  return ISING_OK;
+}
+
+/* Summaries, results, final checkpoint, closing the output. */
+static int finish(engine *E, const ising_run_options *opt, ising_run_result *res) {
+  const ising_config *cfg = E->cfg;
+  if (res->stopped) {
+    ISING_CALL(ising_output_finish(E->out, "stopped", res->sweeps_done, res->wall_seconds,
+                                   res->flips_per_ns));
+    return ising_output_close(&E->out);
+  }
   int rc = E->lay->world_rank == 0 ? summaries(E, res) : ISING_OK;
   int bad = rc;
   ISING_CALL(ising_world_max_int(E->lay, &bad));
@@ -564,6 +692,8 @@ static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, isin
   references(cfg, res);
   ISING_CALL(write_results(E->out, cfg, E->n_T, E->temper->T, res->summaries));
   if (E->n_T >= 2) ISING_CALL(write_tempering(E));
+  /* the final state, so that --sweeps can extend the run */
+  ISING_CALL(checkpoint(E, res->sweeps_done));
   ISING_CALL(ising_output_finish(E->out, "finished", res->sweeps_done, res->wall_seconds,
                                  res->flips_per_ns));
   ISING_CALL(ising_output_close(&E->out));
@@ -576,32 +706,226 @@ static int run_body(engine *E, MPI_Comm comm, const ising_run_options *opt, isin
   return ISING_OK;
 }
 
+static void engine_free(engine *E, int *rc2, int *rc3) {
+  *rc2 = ising_output_close(&E->out);
+  for (int k = 0; k < E->n_local; k++) ising_lattice_destroy(&E->local[k].lat);
+  *rc3 = ising_layout_destroy(&E->lay);
+  if (E->all)
+    for (int r = 0; r < E->R; r++) series_free(&E->all[r]);
+  free(E->all);
+  free(E->local);
+  free(E->models);
+  free(E->sums);
+  free(E->energy);
+  free(E->tindex);
+  free(E->rep_hist);
+  free(E->ladder_hist);
+  ising_tempering_destroy(&E->temper);
+}
+
 int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *opt,
               ising_run_result *res) {
-  ising_run_options none = {0, 0};
+  ising_run_options none = {0};
   ising_run_result local;
   if (!opt) opt = &none;
   if (!res) res = &local;
   memset(res, 0, sizeof *res);
   engine E = {0};
   E.cfg = cfg;
-  int rc = run_body(&E, comm, opt, res);
+  struct sigaction old[N_STOP_SIGNALS];
+  install_handlers(old);
+  int rc = setup(&E, comm, opt, res, 0);
+  if (!rc) rc = engine_loop(&E, opt, res, 0);
+  if (!rc) rc = finish(&E, opt, res);
+  restore_handlers(old);
   /* Clean-up errors must not mask the first one. */
-  int rc2 = ising_output_close(&E.out);
-  for (int k = 0; k < E.n_local; k++) ising_lattice_destroy(&E.local[k].lat);
-  int rc3 = ising_layout_destroy(&E.lay);
-  if (E.all)
-    for (int r = 0; r < E.R; r++) series_free(&E.all[r]);
-  free(E.all);
-  free(E.local);
-  free(E.models);
-  free(E.sums);
-  free(E.energy);
-  free(E.tindex);
-  free(E.rep_hist);
-  free(E.ladder_hist);
-  ising_tempering_destroy(&E.temper);
+  int rc2, rc3;
+  engine_free(&E, &rc2, &rc3);
   if (res == &local) free(local.summaries);
   if (rc) return rc;
-  return rc2 ? rc2 : rc3;
+  if (rc2 || rc3) return rc2 ? rc2 : rc3;
+  return res->stopped ? ISING_STOPPED : ISING_OK;
+}
+
+/* ------------------------------------------------------------ resume */
+
+/* Everything that makes the trajectory, compared between the checkpoint's
+ * deck and the resumed one; run control (sweeps, wall time, checkpoint
+ * intervals, progress, kernel, rank layout) may differ. */
+static int physics_differences(const ising_config *a, const ising_config *b, char *buf, size_t size) {
+  size_t n = 0;
+  int count = 0;
+#define DIFF(cond, ...)                                                        \
+  do {                                                                         \
+    if (cond) {                                                                \
+      count++;                                                                 \
+      if (n < size) n += (size_t)snprintf(buf + n, size - n, "%s", count > 1 ? "; " : ""); \
+      if (n < size) n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__);    \
+    }                                                                          \
+  } while (0)
+  DIFF(a->dim != b->dim, "[lattice] dim %d -> %d", a->dim, b->dim);
+  for (int k = 0; k < ISING_MAX_DIM; k++)
+    DIFF(a->L[k] != b->L[k], "[lattice] L (axis %d) %lld -> %lld", k, (long long)a->L[k], (long long)b->L[k]);
+  DIFF(a->J != b->J, "[model] J %g -> %g", a->J, b->J);
+  DIFF(a->H != b->H, "[model] H %g -> %g", a->H, b->H);
+  DIFF(a->n_temps != b->n_temps, "number of temperatures %d -> %d", a->n_temps, b->n_temps);
+  for (int i = 0; i < a->n_temps && i < b->n_temps; i++)
+    DIFF(a->temps[i] != b->temps[i], "temperature %d: %.17g -> %.17g", i, a->temps[i], b->temps[i]);
+  DIFF(a->copies != b->copies, "[montecarlo] copies %d -> %d", a->copies, b->copies);
+  DIFF(a->seed != b->seed, "[montecarlo] seed %llu -> %llu", (unsigned long long)a->seed, (unsigned long long)b->seed);
+  DIFF(a->algorithm != b->algorithm, "[montecarlo] algorithm changed");
+  DIFF(a->start != b->start, "[montecarlo] start changed");
+  DIFF(a->thermalization != b->thermalization, "[montecarlo] thermalization %lld -> %lld",
+       (long long)a->thermalization, (long long)b->thermalization);
+  DIFF(a->interval != b->interval, "[measurement] interval %lld -> %lld", (long long)a->interval, (long long)b->interval);
+  DIFF(a->exchange_interval != b->exchange_interval, "[tempering] interval %lld -> %lld",
+       (long long)a->exchange_interval, (long long)b->exchange_interval);
+  DIFF(a->adapt != b->adapt, "[tempering] adapt changed");
+  DIFF(a->adapt_rounds != b->adapt_rounds, "[tempering] adapt_rounds %d -> %d", a->adapt_rounds, b->adapt_rounds);
+#undef DIFF
+  return count;
+}
+
+/* The key of an override "section.key=value". */
+static size_t set_key_len(const char *s) {
+  const char *eq = strchr(s, '=');
+  size_t n = eq ? (size_t)(eq - s) : strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+  return n;
+}
+
+static int parse_resumed(MPI_Comm comm, const char *output, int nset, char *const *set,
+                         int64_t sweeps, ising_config *now) {
+  char *text = NULL, **stored = NULL;
+  int nstored = 0, which = 0;
+  ISING_CALL(ising_ckpt_read_deck(comm, output, &text, &nstored, &stored, &which));
+  char name[ISING_PATH_MAX + 64];
+  snprintf(name, sizeof name, "%s (deck stored in the checkpoint)", output);
+  ising_config then;
+  ising_config_defaults(&then);
+  int rc = ising_config_parse_string(text, name, nstored, stored, &then);
+  /* the stored overrides, less those given again now, then the new ones */
+  char **all = calloc((size_t)(nstored + nset + 2), sizeof *all);
+  int nall = 0;
+  if (!rc && !all) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+  for (int i = 0; i < nstored && !rc; i++) {
+    int again = 0;
+    for (int j = 0; j < nset; j++)
+      again |= set_key_len(stored[i]) == set_key_len(set[j]) &&
+               strncmp(stored[i], set[j], set_key_len(set[j])) == 0;
+    if (!again) all[nall++] = stored[i];
+  }
+  for (int j = 0; j < nset && !rc; j++) all[nall++] = set[j];
+  if (!rc) rc = ising_config_parse_string(text, name, nall, all, now);
+  if (!rc) {
+    char diff[2048];
+    if (physics_differences(&then, now, diff, sizeof diff))
+      rc = ISING_ERR(ISING_ERR_INPUT, "resume refused: the physics differs from the checkpoint's: %s", diff);
+  }
+  if (!rc && sweeps > 0) now->sweeps = sweeps;
+  if (!rc) snprintf(now->file, sizeof now->file, "%s", output);
+  free(all);
+  ising_config_free(&then);
+  ising_ckpt_free_deck(text, nstored, stored);
+  return rc;
+}
+
+/* Load the checkpoint and the output's rows into a set-up engine. */
+static int resume_state(engine *E, int64_t *from) {
+  const ising_config *cfg = E->cfg;
+  ising_ckpt_replica *loc = calloc((size_t)(E->n_local ? E->n_local : 1), sizeof *loc);
+  ISING_CHECK(loc, ISING_ERR_MEM, "out of memory");
+  for (int k = 0; k < E->n_local; k++) {
+    loc[k].id = E->local[k].id;
+    loc[k].lat = E->local[k].lat;
+  }
+  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper};
+  int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
+  free(loc);
+  ISING_CALL(rc);
+  E->n_hist = st.n_hist;
+  E->next_round = st.next_round;
+  E->generation = st.generation;
+  ISING_CALL(models_init(E, E->temper->T));
+  int64_t total = cfg->thermalization + cfg->sweeps;
+  if (st.sweeps_done > total) {
+    char w[256];
+    return ISING_ERR(ISING_ERR_INPUT, "%s: the checkpoint is at sweep %lld, past thermalization + "
+                     "sweeps = %lld; ask for more with --sweeps N (measured sweeps in all)",
+                     ising_config_where(cfg, "montecarlo", "sweeps", w, sizeof w),
+                     (long long)st.sweeps_done, (long long)total);
+  }
+  ISING_CALL(ising_output_reopen(E->lay->world, cfg, st.rows, &E->out));
+  /* world rank 0 takes the rows back for the summary at the end */
+  rc = ISING_OK;
+  if (E->lay->world_rank == 0 && st.rows > 0) {
+    const int TC = E->n_T * E->copies;
+    int64_t n = st.rows;
+    double *cols[5] = {0};
+    int64_t *sweep = malloc((size_t)n * sizeof *sweep);
+    int32_t *rep = malloc((size_t)(TC * n) * sizeof *rep), *tix = malloc((size_t)(E->R * n) * sizeof *tix);
+    for (int q = 0; q < 5; q++) cols[q] = malloc((size_t)(TC * n) * sizeof(double));
+    rc = sweep && rep && tix && cols[0] && cols[1] && cols[2] && cols[3] && cols[4]
+             ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (reading the series back)");
+    if (!rc) rc = ising_output_read_rows(E->out, n, sweep, cols, rep, E->n_T > 1 ? tix : NULL);
+    E->rows = 0;
+    for (int64_t k = 0; k < n && !rc; k++) {
+      rc = grow_history(E);
+      for (int tc = 0; tc < TC && !rc; tc++) {
+        double row[5];
+        for (int q = 0; q < 5; q++) row[q] = cols[q][tc * n + k];
+        rc = series_push(&E->all[tc], sweep[k], row);
+        E->rep_hist[k * E->R + tc] = rep[tc * n + k];
+      }
+      for (int r = 0; r < E->R && !rc; r++) E->tindex[k * E->R + r] = E->n_T > 1 ? tix[r * n + k] : 0;
+      E->rows++;
+    }
+    free(sweep);
+    free(rep);
+    free(tix);
+    for (int q = 0; q < 5; q++) free(cols[q]);
+  }
+  int bad = rc;
+  ISING_CALL(ising_world_max_int(E->lay, &bad));
+  if (bad) return rc ? rc : ISING_ERR(bad, "reading the series back failed on rank 0");
+  E->rows = E->flushed = st.rows;
+  *from = st.sweeps_done;
+  return ISING_OK;
+}
+
+int ising_resume(MPI_Comm comm, const char *path, int nset, char *const *set, int64_t sweeps,
+                 const ising_run_options *opt, ising_run_result *res) {
+  ising_run_options none = {0};
+  ising_run_result local;
+  if (!opt) opt = &none;
+  if (!res) res = &local;
+  memset(res, 0, sizeof *res);
+  /* the output's name, also when a checkpoint was named */
+  char output[ISING_PATH_MAX];
+  snprintf(output, sizeof output, "%s", path);
+  size_t len = strlen(output);
+  if (len > 9 && strcmp(output + len - 9, ".ckpt.old") == 0)
+    output[len - 9] = '\0';
+  else if (len > 5 && strcmp(output + len - 5, ".ckpt") == 0)
+    output[len - 5] = '\0';
+  ising_config cfg;
+  ising_config_defaults(&cfg);
+  int rc = parse_resumed(comm, output, nset, set, sweeps, &cfg);
+  engine E = {0};
+  E.cfg = &cfg;
+  struct sigaction old[N_STOP_SIGNALS];
+  install_handlers(old);
+  int64_t from = 0;
+  if (!rc) rc = setup(&E, comm, opt, res, 1);
+  if (!rc) rc = resume_state(&E, &from);
+  if (!rc) rc = engine_loop(&E, opt, res, from);
+  if (!rc) rc = finish(&E, opt, res);
+  restore_handlers(old);
+  int rc2, rc3;
+  engine_free(&E, &rc2, &rc3);
+  ising_config_free(&cfg);
+  if (res == &local) free(local.summaries);
+  if (rc) return rc;
+  if (rc2 || rc3) return rc2 ? rc2 : rc3;
+  return res->stopped ? ISING_STOPPED : ISING_OK;
 }

@@ -42,7 +42,7 @@ typedef struct {
 static void run_mc(ising_config *cfg, ising_summary *s) {
   static int counter;
   snprintf(cfg->file, sizeof cfg->file, "%s/run%d.h5", tmpdir, counter++);
-  ising_run_options opt = {1, 1};
+  ising_run_options opt = {.force = 1, .quiet = 1};
   ising_run_result res;
   int rc = ising_run(MPI_COMM_WORLD, cfg, &opt, &res);
   ck_assert_msg(rc == ISING_OK, "run failed: %s", ising_err_message());
@@ -187,7 +187,7 @@ static void ladder_case(int64_t L, int n_T, double T_lo, double T_hi, int use_ka
   for (int wrong = 0; wrong < 2; wrong++) {
     for (int i = 0; i < n_T; i++) cfg.temps[i] = wrong ? 1.03 * T[i] : T[i];
     snprintf(cfg.file, sizeof cfg.file, "%s/ladder%d.h5", tmpdir, wrong);
-    ising_run_options opt = {1, 1};
+    ising_run_options opt = {.force = 1, .quiet = 1};
     ising_run_result res;
     int rc = ising_run(MPI_COMM_WORLD, &cfg, &opt, &res);
     ck_assert_msg(rc == ISING_OK, "run failed: %s", ising_err_message());

@@ -27,3 +27,8 @@ if(SYSTEM_PYTHON3)
   set_tests_properties(analysis_output_layout PROPERTIES LABELS "cli"
     ENVIRONMENT "${ISING_TEST_ENV_MPI};ISING_BIN=$<TARGET_FILE:ising>;PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis;PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# Checkpoint/restart: resume equality on 1->2, 2->1, 2->4 ranks, signals,
+# SIGKILL fault injection, damaged checkpoints, refused physics changes.
+add_test(NAME checkpoint_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
+set_tests_properties(checkpoint_resume PROPERTIES LABELS "mpi" ENVIRONMENT "${ISING_TEST_ENV_MPI}" PROCESSORS 2)

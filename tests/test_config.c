@@ -850,12 +850,12 @@ START_TEST(test_error_unknown_section) {
   ising_config c;
   EXPECT_ERROR(parse_bad("; deck\n[lattice]\nL = 8\n[latice]\ndim = 2\n", 0, NULL, &c), &c,
                "deck.ini:4: unknown section [latice]; allowed: lattice, model, montecarlo, "
-               "tempering, measurement, output, parallel");
+               "tempering, measurement, output, parallel, checkpoint");
   EXPECT_ERROR(parse_bad("[Tempering]\nladder = list\n", 0, NULL, &c), &c,
                "deck.ini:1: unknown section [Tempering]", "case-sensitive: [tempering]");
   EXPECT_ERROR(parse_bad("[replica]\n", 0, NULL, &c), &c,
                "deck.ini:1: unknown section [replica]; allowed: lattice, model, montecarlo, "
-               "tempering, measurement, output, parallel");
+               "tempering, measurement, output, parallel, checkpoint");
   /* also without any key after it, and with a case hint */
   EXPECT_ERROR(parse_bad("[Lattice]\n", 0, NULL, &c), &c, "deck.ini:1: unknown section [Lattice]",
                "case-sensitive: [lattice]");
@@ -888,7 +888,7 @@ START_TEST(test_error_unknown_key) {
                "(names are case-sensitive: T_min)");
   EXPECT_ERROR(parse_bad("count = 4\n[tempering]\n", 0, NULL, &c), &c,
                "deck.ini:1: count = 4: key outside any section; put it under one of [lattice], "
-               "[model], [montecarlo], [tempering], [measurement], [output], [parallel] (count "
+               "[model], [montecarlo], [tempering], [measurement], [output], [parallel], [checkpoint] (count "
                "belongs in [tempering])");
 }
 END_TEST

@@ -20,6 +20,7 @@ list(TRANSFORM ISING_TEST_ENV_MPI REPLACE "^ASAN_OPTIONS=detect_leaks=1" "ASAN_O
 
 # Every tests/test_<module>.c is a Check suite for that module.
 file(GLOB ISING_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
+list(REMOVE_ITEM ISING_UNIT_TESTS ${CMAKE_SOURCE_DIR}/tests/test_baseline.c) # not yet integrated
 foreach(src ${ISING_UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/testutil.c)
@@ -46,6 +47,7 @@ endfunction()
 # Programs that run under several rank counts (tests/mpi_*.c, tests/phys_*.c).
 file(GLOB ISING_MPI_PROGS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/mpi_*.c
      ${CMAKE_SOURCE_DIR}/tests/phys_*.c)
+list(REMOVE_ITEM ISING_MPI_PROGS ${CMAKE_SOURCE_DIR}/tests/mpi_corr.c) # not yet integrated
 foreach(src ${ISING_MPI_PROGS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/testutil.c)

@@ -62,6 +62,9 @@ typedef struct ising_config {
   int adapt_rounds;    /* feedback rounds within thermalisation, >= 1 */
   /* [parallel] */
   int ranks_per_replica; /* ranks per replica group; 0 = all ranks in one group */
+  /* [checkpoint] (run control: may change on resume) */
+  int64_t ckpt_sweeps;   /* checkpoint every this many sweeps, 0 = off */
+  double ckpt_minutes;   /* checkpoint every this many minutes of wall time, 0 = off */
   /* [measurement] */
   int64_t interval; /* measure every `interval` sweeps, 1 <= interval <= sweeps */
   /* [output] */
@@ -71,6 +74,9 @@ typedef struct ising_config {
   /* provenance */
   char deck_name[ISING_PATH_MAX]; /* path the deck was read from */
   char *deck_text;                /* full deck text, then the --set lines */
+  char *deck_source;              /* the deck text alone, as read */
+  char **set_list;                /* the --set overrides, in order */
+  int n_set;
   struct ising_config_entry *entries; /* where each key was set (private) */
   int n_entries;
 } ising_config;

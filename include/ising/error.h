@@ -19,6 +19,7 @@ enum {
   ISING_OK = 0,
   ISING_ERR_INTERNAL = 1, /* a bug or an impossible state */
   ISING_ERR_INPUT = 2,    /* bad deck, bad option, existing output: user's to fix */
+  ISING_STOPPED = 3,      /* not an error: stopped at a checkpoint with work left */
   ISING_ERR_IO = 4,       /* file system failure */
   ISING_ERR_MPI = 5,      /* an MPI call failed */
   ISING_ERR_HDF5 = 6,     /* an HDF5 call failed */

@@ -32,6 +32,7 @@
 
 #include <mpi.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ising/config.h"
 
@@ -68,6 +69,24 @@ int ising_output_write_values(ising_output *o, const char *group, int n_names,
 /* Root attributes of the end of a run. */
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns);
+
+/* Resume: open the existing output of cfg (collective), check that it is
+ * ours and has the run's shape, cut the time series back to `rows` rows,
+ * remove the results of a finished run (/summary, /reference, tempering
+ * statistics) and mark it running. */
+int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, ising_output **out);
+
+/* Rank 0 alone: read the first `rows` rows back (same layouts as
+ * ising_output_append; tindex may be NULL without a ladder). */
+int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[5],
+                           int32_t *replica, int32_t *tindex);
+
+/* Flush the file to the OS and fsync it (collective), before a checkpoint
+ * records how many rows it holds. */
+int ising_output_sync(ising_output *o);
+
+/* `ising info`: print what an output or checkpoint file holds (serial). */
+int ising_output_describe(const char *path, FILE *out);
 
 /* Flush and close; accepts NULL and nulls *o. */
 int ising_output_close(ising_output **o);

@@ -39,6 +39,11 @@ int ising_lattice_colour(const ising_lattice *lat, int64_t x, int64_t y, int64_t
 /* Bytes held by the spin array (including halos and padding). */
 int64_t ising_lattice_bytes(const ising_lattice *lat);
 
+/* Copy the interior spins of the block into out[x + n0 (y + n1 z)] (local
+ * coordinates, x fastest; n0 n1 n2 doubles, each +1.0 or -1.0): one
+ * unit-stride pass over the colour-split rows, for FFTs and output. */
+void ising_lattice_export(const ising_lattice *lat, double *out);
+
 /* Every site +1 (cold start), or each spin from the INIT stream (hot start):
  * site's number >= 2^15 -> -1.  Halos are refreshed. */
 int ising_lattice_fill_cold(ising_lattice *lat, int spin);
@@ -46,5 +51,13 @@ int ising_lattice_fill_hot(ising_lattice *lat, ising_rng_key key, uint32_t repli
 
 /* Refresh the halo sites of `colour` from the face neighbours. */
 int ising_lattice_halo(ising_lattice *lat, int colour);
+
+/* Interior rows y0 .. y0+ny-1 of plane z (local, 0-based; z = 0 in 2D) in
+ * natural order (x fastest), ny * n0 int8 (lattice_io.c).  Halos are not
+ * touched: refresh both colours after unpacking. */
+void ising_lattice_pack_rows(const ising_lattice *lat, int64_t z, int64_t y0, int64_t ny,
+                             int8_t *out);
+void ising_lattice_unpack_rows(ising_lattice *lat, int64_t z, int64_t y0, int64_t ny,
+                               const int8_t *in);
 
 #endif

@@ -16,8 +16,10 @@
 #include "ising/stats.h"
 
 typedef struct ising_run_options {
-  int force;   /* overwrite an existing output file */
-  int quiet;   /* no progress lines and no summary table */
+  int force;         /* overwrite an existing output file */
+  int quiet;         /* no progress lines and no summary table */
+  double walltime;   /* seconds from start_time by which to have stopped, 0 = none */
+  double start_time; /* epoch seconds when the job started (for walltime) */
 } ising_run_options;
 
 typedef struct ising_run_result {
@@ -28,6 +30,7 @@ typedef struct ising_run_result {
   double wall_seconds;
   double flips_per_ns; /* sweep throughput of the whole run, all ranks */
   int64_t sweeps_done;
+  int stopped;         /* stopped at a checkpoint with work left (ISING_STOPPED) */
   int have_kaufman, have_onsager, have_enum;
   ising_exact_obs kaufman, onsager, enumeration;
 } ising_run_result;
@@ -37,6 +40,15 @@ typedef struct ising_run_result {
  * written.  `res` may be NULL; otherwise the caller frees res->summaries. */
 int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *opt,
               ising_run_result *res);
+
+/* Continue the run whose output (or checkpoint) is `path` from its newest
+ * valid checkpoint, on any rank layout.  The deck stored in the checkpoint
+ * is used with its overrides, then `set` (run control only: a change of the
+ * physics is refused, listing the differences); sweeps > 0 sets the
+ * measured sweeps in all (extends a finished run).  Returns ISING_OK when
+ * finished, ISING_STOPPED when stopped at a checkpoint again. */
+int ising_resume(MPI_Comm comm, const char *path, int nset, char *const *set, int64_t sweeps,
+                 const ising_run_options *opt, ising_run_result *res);
 
 /* `ising bench` with its command-line arguments (after "bench"). */
 int ising_bench(MPI_Comm comm, int argc, char **argv);
