@@ -377,6 +377,10 @@ int ising_output_write_matrix(ising_output *o, const char *group, const char *na
   return ISING_OK;
 }
 
+int ising_output_note(ising_output *o, const char *name, double value) {
+  return attr_f64(o, o->file, name, value);
+}
+
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns) {
   ISING_CALL(attr_str(o, o->file, "status", status));
@@ -449,7 +453,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   if (!rc && (H5Dset_extent(o->replica, t3) < 0 || H5Dset_extent(o->sweep, &t1) < 0 ||
               (o->tindex >= 0 && H5Dset_extent(o->tindex, t2) < 0)))
     rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
-  static const char *const stale[] = {"summary", "reference", "tempering/acceptance",
+  static const char *const stale[] = {"summary", "reference", "baseline", "tempering/acceptance",
                                       "tempering/attempts", "tempering/accepted",
                                       "tempering/round_trips", "tempering/round_trip_rate",
                                       "tempering/ladder", "tempering/ladder_history"};

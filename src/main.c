@@ -4,6 +4,7 @@
  *   ising run DECK [--set section.key=value ...] [--force] [--quiet] [--walltime S]
  *   ising resume OUTPUT_OR_CHECKPOINT [--sweeps N] [--set ...] [--quiet] [--walltime S]
  *   ising info FILE
+ *   ising baseline DECK [--set ...]
  *   ising bench [--dim D] [--L L] [--T T] [--H H] [--sweeps N] [--repeat N]
  *               [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]
  *   ising --version | --help
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ising/baseline.h"
 #include "ising/checkpoint.h"
 #include "ising/config.h"
 #include "ising/error.h"
@@ -39,6 +41,7 @@ static void usage(FILE *f) {
           "       ising resume OUTPUT_OR_CHECKPOINT [--sweeps N] [--set section.key=value ...]\n"
           "                    [--quiet] [--walltime S]\n"
           "       ising info FILE.h5\n"
+          "       ising baseline DECK [--set section.key=value ...]\n"
           "       ising bench [--dim 2|3] [--L N] [--T T] [--H H] [--sweeps N] [--repeat N]\n"
           "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]\n"
           "       ising --version | --help\n"
@@ -185,6 +188,39 @@ static int cmd_resume(MPI_Comm comm, int argc, char **argv) {
   return rc;
 }
 
+/* `ising baseline DECK [--set ...]`: the analytic baselines at the deck's
+ * temperatures, no Monte Carlo (rank 0 prints). */
+static int cmd_baseline(MPI_Comm comm, int argc, char **argv) {
+  const char *deck = NULL;
+  char **set = calloc((size_t)argc + 1, sizeof *set);
+  ISING_CHECK(set, ISING_ERR_MEM, "out of memory");
+  int nset = 0, rc = ISING_OK, rank;
+  ISING_MPI(MPI_Comm_rank(comm, &rank));
+  for (int i = 0; i < argc && !rc; i++) {
+    if (!strcmp(argv[i], "--set") && i + 1 < argc)
+      set[nset++] = argv[++i];
+    else if (!strncmp(argv[i], "--set=", 6))
+      set[nset++] = argv[i] + 6;
+    else if (argv[i][0] == '-' && argv[i][1])
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising baseline: unknown option '%s' (allowed: --set section.key=value)", argv[i]);
+    else if (!deck)
+      deck = argv[i];
+    else
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising baseline: more than one deck given");
+  }
+  if (!rc && !deck) rc = ISING_ERR(ISING_ERR_INPUT, "ising baseline: no deck given (usage: ising baseline DECK)");
+  char *text = NULL;
+  ising_config cfg;
+  ising_config_defaults(&cfg);
+  if (!rc) rc = read_deck(comm, deck, &text);
+  if (!rc) rc = ising_config_parse_string(text, deck, nset, set, &cfg);
+  if (!rc && rank == 0) rc = ising_baseline_print_table(stdout, &cfg);
+  ising_config_free(&cfg);
+  free(text);
+  free(set);
+  return rc;
+}
+
 /* `ising info FILE`: what the file holds, and the checkpoint generations of
  * an output file.  Rank 0 only. */
 static int cmd_info(MPI_Comm comm, int argc, char **argv) {
@@ -227,6 +263,8 @@ int main(int argc, char **argv) {
     rc = cmd_run(comm, argc - 2, argv + 2);
   } else if (!strcmp(cmd, "resume")) {
     rc = cmd_resume(comm, argc - 2, argv + 2);
+  } else if (!strcmp(cmd, "baseline")) {
+    rc = cmd_baseline(comm, argc - 2, argv + 2);
   } else if (!strcmp(cmd, "info")) {
     rc = cmd_info(comm, argc - 2, argv + 2);
   } else if (!strcmp(cmd, "bench")) {

@@ -20,7 +20,6 @@ list(TRANSFORM ISING_TEST_ENV_MPI REPLACE "^ASAN_OPTIONS=detect_leaks=1" "ASAN_O
 
 # Every tests/test_<module>.c is a Check suite for that module.
 file(GLOB ISING_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
-list(REMOVE_ITEM ISING_UNIT_TESTS ${CMAKE_SOURCE_DIR}/tests/test_baseline.c) # not yet integrated
 foreach(src ${ISING_UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/testutil.c)

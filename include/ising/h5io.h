@@ -66,6 +66,9 @@ int ising_output_write_matrix(ising_output *o, const char *group, const char *na
 int ising_output_write_values(ising_output *o, const char *group, int n_names,
                               const char *const *names, int n_T, const double *values);
 
+/* A float64 attribute on the root group (collective). */
+int ising_output_note(ising_output *o, const char *name, double value);
+
 /* Root attributes of the end of a run. */
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns);
