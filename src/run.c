@@ -34,6 +34,7 @@
 #include "ising/baseline.h"
 #include "ising/checkpoint.h"
 #include "ising/error.h"
+#include "ising/freeenergy.h"
 #include "ising/h5io.h"
 #include "ising/lattice.h"
 #include "ising/layout.h"
@@ -577,6 +578,52 @@ static int write_tempering(engine *E) {
   return rc;
 }
 
+/* Free energy by thermodynamic integration over the final ladder (H = 0);
+ * *why says why not when it cannot be computed.  Result on every rank. */
+static int free_energy(const engine *E, const ising_run_result *r, ising_ti_point *p, char *why,
+                       size_t size) {
+  const ising_config *cfg = E->cfg;
+  if (E->n_T < 2 || cfg->H != 0.0) {
+    snprintf(why, size, "needs a ladder and H = 0");
+    return 0;
+  }
+  double *v = malloc((size_t)(4 * E->n_T) * sizeof *v);
+  if (!v) return 0;
+  for (int t = 0; t < E->n_T; t++) {
+    v[t] = r->summaries[t].e;
+    v[E->n_T + t] = r->summaries[t].e_err;
+    v[2 * E->n_T + t] = r->summaries[t].c;
+    v[3 * E->n_T + t] = r->summaries[t].c_err;
+  }
+  int rc = ising_ti_free_energy(cfg->dim, cfg->J, E->n_T, E->temper->T, v, v + E->n_T,
+                                v + 2 * E->n_T, v + 3 * E->n_T, p);
+  if (rc) snprintf(why, size, "%s", ising_err_message());
+  ising_err_clear();
+  free(v);
+  return rc == ISING_OK;
+}
+
+static int write_free_energy(engine *E, const ising_run_result *r) {
+  ising_ti_point *p = calloc((size_t)E->n_T, sizeof *p);
+  ISING_CHECK(p, ISING_ERR_MEM, "out of memory");
+  char why[512];
+  int rc = ISING_OK;
+  if (free_energy(E, r, p, why, sizeof why)) {
+    enum { NF = 7 };
+    const char *names[NF] = {"T", "f", "f_err", "s", "s_err", "lnZ_per_spin", "series_err"};
+    double *v = malloc((size_t)(NF * E->n_T) * sizeof *v);
+    if (!v) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+    for (int t = 0; t < E->n_T && !rc; t++) {
+      double row[NF] = {E->temper->T[t], p[t].f, p[t].f_err, p[t].s, p[t].s_err, p[t].lnZ, p[t].series};
+      for (int q = 0; q < NF; q++) v[q * E->n_T + t] = row[q];
+    }
+    if (!rc) rc = ising_output_write_values(E->out, "free_energy", NF, names, E->n_T, v);
+    free(v);
+  }
+  free(p);
+  return rc;
+}
+
 static void print_ladder_table(const ising_config *cfg, const engine *E, const ising_run_result *r) {
   printf("\nsummary: %dD", cfg->dim);
   for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " L=", (long long)cfg->L[k]);
@@ -606,6 +653,25 @@ static void print_ladder_table(const ising_config *cfg, const engine *E, const i
     printf("\n  round trips: %lld in all, %.3g per replica per 1000 sweeps\n", (long long)trips,
            1000.0 * (double)trips / E->R / (double)cfg->sweeps);
   }
+  ising_ti_point *p = calloc((size_t)E->n_T, sizeof *p);
+  char why[512];
+  if (p && free_energy(E, r, p, why, sizeof why)) {
+    printf("  free energy by thermodynamic integration (f_exact: Kaufman, f_Bethe, f_GBF: baselines):\n");
+    for (int t = 0; t < E->n_T; t++) {
+      ising_exact_obs k;
+      ising_baseline_point b;
+      printf("    T %-9.5f f %.6f +- %.6f  s %.6f +- %.6f", E->temper->T[t], p[t].f, p[t].f_err, p[t].s, p[t].s_err);
+      if (cfg->dim == 2 && ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, E->temper->T[t], &k) == ISING_OK)
+        printf("  f_exact %.6f (%+.1f sigma)", k.f, (p[t].f - k.f) / p[t].f_err);
+      if (ising_baseline_compute(2 * cfg->dim, cfg->J, cfg->H, E->temper->T[t], &b) == ISING_OK)
+        printf("  f_Bethe %.6f  f_GBF %.6f", b.bethe.f, b.gbf.f);
+      printf("\n");
+    }
+    ising_err_clear();
+  } else if (p && E->n_T >= 2) {
+    printf("  free energy: not computed (%s)\n", why);
+  }
+  free(p);
   printf("  %.3f flips/ns in total over %.1f s\n", r->flips_per_ns, r->wall_seconds);
   fflush(stdout);
 }
@@ -721,6 +787,7 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
   references(cfg, res);
   ISING_CALL(write_results(E->out, cfg, E->n_T, E->temper->T, res->summaries));
   if (E->n_T >= 2) ISING_CALL(write_tempering(E));
+  ISING_CALL(write_free_energy(E, res));
   /* the final state, so that --sweeps can extend the run */
   ISING_CALL(checkpoint(E, res->sweeps_done));
   ISING_CALL(note_checkpoints(E));

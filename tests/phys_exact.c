@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include "ising/error.h"
+#include "ising/baseline.h"
 #include "ising/exact.h"
+#include "ising/freeenergy.h"
 #include "ising/run.h"
 #include "testutil.h"
 
@@ -218,6 +220,55 @@ static void ladder_case(int64_t L, int n_T, double T_lo, double T_hi, int use_ka
   }
 }
 
+/* Free energy from a tempering run by thermodynamic integration against
+ * Kaufman's exact f at every temperature, the GBF bound f_MC <= f_GBF within
+ * errors, and the power check: the same integral compared with the exact f
+ * of a 3% hotter ladder must fail. */
+START_TEST(free_energy_ti) {
+  if (quick) return;
+  enum { NT = 24 };
+  ising_config cfg;
+  base_config(&cfg, 2, 16, 16, 1);
+  cfg.sweeps = 30000;
+  cfg.seed = 31;
+  cfg.thermalization = 3000;
+  cfg.n_temps = NT;
+  cfg.exchange_interval = 2;
+  for (int i = 0; i < NT; i++) cfg.temps[i] = 1.5 * pow(12.0 / 1.5, (double)i / (NT - 1));
+  snprintf(cfg.file, sizeof cfg.file, "%s/ti.h5", tmpdir);
+  ising_run_options opt = {.force = 1, .quiet = 1};
+  ising_run_result res;
+  ck_assert_msg(ising_run(MPI_COMM_WORLD, &cfg, &opt, &res) == ISING_OK, "%s", ising_err_message());
+  double e[NT], se[NT], c[NT], sc[NT];
+  for (int i = 0; i < NT; i++) {
+    e[i] = res.summaries[i].e;
+    se[i] = res.summaries[i].e_err;
+    c[i] = res.summaries[i].c;
+    sc[i] = res.summaries[i].c_err;
+  }
+  ising_ti_point p[NT];
+  ck_assert_int_eq(ising_ti_free_energy(2, 1.0, NT, res.T, e, se, c, sc, p), ISING_OK);
+  double worst = 0, wrong = 0;
+  for (int i = 0; i < NT; i++) {
+    ising_exact_obs k, kw;
+    ising_baseline_point b;
+    ck_assert_int_eq(ising_exact_kaufman(16, 16, 1.0, res.T[i], &k), ISING_OK);
+    ck_assert_int_eq(ising_exact_kaufman(16, 16, 1.0, 1.03 * res.T[i], &kw), ISING_OK);
+    ck_assert_int_eq(ising_baseline_compute(4, 1.0, 0.0, res.T[i], &b), ISING_OK);
+    cmp row[] = {{"f", p[i].f, p[i].f_err, k.f}};
+    char label[64];
+    snprintf(label, sizeof label, "TI 16x16 T=%.4f", res.T[i]);
+    worst = fmax(worst, max_z(label, row, 1));
+    wrong = fmax(wrong, fabs(p[i].f - kw.f) / p[i].f_err);
+    ck_assert_msg(p[i].f - b.gbf.f <= Z_MAX * p[i].f_err, "f_MC above the GBF bound at T=%g", res.T[i]);
+    ck_assert_double_lt(p[i].f_err, 1e-3);
+  }
+  ck_assert_msg(worst <= Z_MAX, "thermodynamic integration disagrees with Kaufman (max |z| %.2f)", worst);
+  ck_assert_msg(wrong > Z_MAX, "a 3%% wrong ladder passed (max |z| %.2f): no power", wrong);
+  free(res.summaries);
+}
+END_TEST
+
 START_TEST(tempering_ladders) {
   ladder_case(4, 8, 1.5, 4.0, 0, 200000, 21);
   if (!quick) ladder_case(32, 8, 2.0, 2.6, 1, 100000, 22);
@@ -237,6 +288,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, enumeration_3d);
   tcase_add_test(tc, kaufman_16_32);
   tcase_add_test(tc, tempering_ladders);
+  tcase_add_test(tc, free_energy_ti);
   suite_add_tcase(s, tc);
   int rc = ising_test_run_suite(s);
   MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
