@@ -32,3 +32,7 @@ endif()
 # SIGKILL fault injection, damaged checkpoints, refused physics changes.
 add_test(NAME checkpoint_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
 set_tests_properties(checkpoint_resume PROPERTIES LABELS "mpi" ENVIRONMENT "${ISING_TEST_ENV_MPI}" PROCESSORS 2)
+
+foreach(np 1 2 4)
+  ising_mpi_test(mpi_varmf_np${np} mpi_varmf ${np} "mpi")
+endforeach()
