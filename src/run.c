@@ -587,6 +587,11 @@ static int free_energy(const engine *E, const ising_run_result *r, ising_ti_poin
     snprintf(why, size, "needs a ladder and H = 0");
     return 0;
   }
+  for (int k = 0; k < cfg->dim; k++)
+    if (cfg->L[k] < 6) {
+      snprintf(why, size, "the high-temperature series needs L >= 6 along every axis");
+      return 0;
+    }
   double *v = malloc((size_t)(4 * E->n_T) * sizeof *v);
   if (!v) return 0;
   for (int t = 0; t < E->n_T; t++) {
@@ -609,12 +614,13 @@ static int write_free_energy(engine *E, const ising_run_result *r) {
   char why[512];
   int rc = ISING_OK;
   if (free_energy(E, r, p, why, sizeof why)) {
-    enum { NF = 7 };
-    const char *names[NF] = {"T", "f", "f_err", "s", "s_err", "lnZ_per_spin", "series_err"};
+    enum { NF = 8 };
+    const char *names[NF] = {"T", "f", "f_err", "s", "s_err", "lnZ_per_spin", "series_err", "quadrature_err"};
     double *v = malloc((size_t)(NF * E->n_T) * sizeof *v);
     if (!v) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
     for (int t = 0; t < E->n_T && !rc; t++) {
-      double row[NF] = {E->temper->T[t], p[t].f, p[t].f_err, p[t].s, p[t].s_err, p[t].lnZ, p[t].series};
+      double row[NF] = {E->temper->T[t], p[t].f, p[t].f_err, p[t].s, p[t].s_err, p[t].lnZ, p[t].series,
+                        p[t].quadrature};
       for (int q = 0; q < NF; q++) v[q * E->n_T + t] = row[q];
     }
     if (!rc) rc = ising_output_write_values(E->out, "free_energy", NF, names, E->n_T, v);

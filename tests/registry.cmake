@@ -36,3 +36,9 @@ set_tests_properties(checkpoint_resume PROPERTIES LABELS "mpi" ENVIRONMENT "${IS
 foreach(np 1 2 4)
   ising_mpi_test(mpi_varmf_np${np} mpi_varmf ${np} "mpi")
 endforeach()
+if(SYSTEM_PYTHON3)
+  add_test(NAME analysis_freeenergy
+           COMMAND ${SYSTEM_PYTHON3} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/analysis/test_ising_freeenergy.py)
+  set_tests_properties(analysis_freeenergy PROPERTIES LABELS "cli"
+    ENVIRONMENT "${ISING_TEST_ENV_MPI};ISING_BIN=$<TARGET_FILE:ising>;PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis;PYTHONDONTWRITEBYTECODE=1;MPLBACKEND=Agg")
+endif()

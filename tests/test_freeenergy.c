@@ -47,6 +47,34 @@ START_TEST(exact_inputs) {
 }
 END_TEST
 
+/* A coarse ladder (16 points) puts a few 1e-4 of quadrature error near
+ * T_c: the error bar must cover it, without being absurdly wide. */
+START_TEST(coarse_ladder_budget) {
+  enum { M = 16 };
+  double T[M], e[M], c[M], zero[M] = {0};
+  ising_ti_point p[M];
+  for (int i = 0; i < M; i++) {
+    T[i] = 1.5 * pow(12.0 / 1.5, (double)i / (M - 1));
+    ising_exact_obs k;
+    ising_exact_kaufman(16, 16, 1.0, T[i], &k);
+    e[i] = k.e;
+    c[i] = k.c;
+  }
+  ck_assert_int_eq(ising_ti_free_energy(2, 1.0, M, T, e, zero, c, zero, p), ISING_OK);
+  double worst = 0, widest = 0;
+  for (int i = 0; i < M; i++) {
+    ising_exact_obs k;
+    ising_exact_kaufman(16, 16, 1.0, T[i], &k);
+    double dev = fabs(p[i].f - k.f);
+    ck_assert_msg(dev <= p[i].f_err, "T=%g: deviation %g not covered by %g", T[i], dev, p[i].f_err);
+    worst = fmax(worst, dev);
+    widest = fmax(widest, p[i].f_err);
+  }
+  ck_assert_double_gt(worst, 1e-4);        /* the case is a real test */
+  ck_assert_double_lt(widest, 10 * worst); /* and the budget not a blanket */
+}
+END_TEST
+
 START_TEST(errors_propagate) {
   double T[N], e[N], c[N], se[N], sc[N];
   ising_ti_point p[N];
@@ -78,6 +106,7 @@ int main(void) {
   TCase *tc = tcase_create("ti");
   tcase_add_test(tc, exact_inputs);
   tcase_add_test(tc, errors_propagate);
+  tcase_add_test(tc, coarse_ladder_budget);
   tcase_add_test(tc, bad_input);
   suite_add_tcase(s, tc);
   return ising_test_run_suite(s);
