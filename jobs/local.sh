@@ -16,7 +16,7 @@ case "$what" in run|test) ;; *) echo "usage: sh jobs/local.sh run|test" >&2; exi
 
 PACKAGES="cmake make gcc pkg-config git libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
 libfftw3-dev libfftw3-mpi-dev check librandom123-dev libinih-dev libgsl-dev clang libclang-rt-14-dev
-python3 python3-numpy python3-h5py python3-pytest"
+python3 python3-numpy python3-scipy python3-h5py python3-matplotlib python3-pytest"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
