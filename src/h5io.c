@@ -513,6 +513,60 @@ int ising_output_sync(ising_output *o) {
   return ISING_OK;
 }
 
+int ising_field_file_write(const ising_layout *lay, const char *path, int force, int n_T,
+                           const double *T, double *const *fields, const double *f_var) {
+  ising_output tmp = {0};
+  ising_output *o = &tmp;
+  snprintf(o->path, sizeof o->path, "%s", path);
+  o->rank = lay->group_rank;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5CHK(fapl, "H5Pcreate");
+  if (H5Pset_fapl_mpio(fapl, lay->group, MPI_INFO_NULL) < 0) {
+    H5Pclose(fapl);
+    return h5fail("H5Pset_fapl_mpio", path, __FILE__, __LINE__);
+  }
+  o->file = H5Fcreate(path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  ISING_CHECK(o->file >= 0, ISING_ERR_INPUT, "cannot create '%s' (it exists? --force overwrites; "
+              "or the directory is missing or not writable)", path);
+  int d = lay->dim, rc = attr_str(o, o->file, "program", "ising");
+  if (!rc) rc = attr_str(o, o->file, "kind", "variational field");
+  hsize_t dims[4] = {(hsize_t)n_T}, start[4] = {0}, count[4] = {1};
+  for (int k = 0; k < d; k++) {
+    dims[d - k] = (hsize_t)lay->L[k];
+    start[d - k] = (hsize_t)lay->start[k];
+    count[d - k] = (hsize_t)lay->n[k];
+  }
+  hid_t sp = rc ? -1 : H5Screate_simple(d + 1, dims, NULL);
+  hid_t ds = sp >= 0 ? H5Dcreate2(o->file, "m", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+  if (!rc && ds < 0) rc = h5fail("H5Dcreate2 (/m)", path, __FILE__, __LINE__);
+  hsize_t nblock = (hsize_t)(lay->n[0] * lay->n[1] * lay->n[2]);
+  hid_t ms = H5Screate_simple(1, &nblock, NULL);
+  for (int t = 0; t < n_T && !rc; t++) {
+    start[0] = (hsize_t)t;
+    if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, sp, H5P_DEFAULT, fields[t]) < 0)
+      rc = h5fail("H5Dwrite (/m)", path, __FILE__, __LINE__);
+  }
+  if (ms >= 0) H5Sclose(ms);
+  if (ds >= 0) H5Dclose(ds);
+  if (sp >= 0) H5Sclose(sp);
+  if (!rc) {
+    const char *names[2] = {"T", "f_var"};
+    double *v = malloc((size_t)(2 * n_T) * sizeof *v);
+    if (!v) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+    for (int t = 0; t < n_T && !rc; t++) {
+      v[t] = T[t];
+      v[n_T + t] = f_var[t];
+    }
+    if (!rc) rc = ising_output_write_values(o, "/", 2, names, n_T, v);
+    free(v);
+  }
+  if (H5Fclose(o->file) < 0 && !rc) rc = h5fail("H5Fclose", path, __FILE__, __LINE__);
+  return rc;
+}
+
 static void print_attr(hid_t obj, const char *name, FILE *out) {
   if (H5Aexists(obj, name) <= 0) return;
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);

@@ -42,7 +42,7 @@ static void usage(FILE *f) {
           "       ising resume OUTPUT_OR_CHECKPOINT [--sweeps N] [--set section.key=value ...]\n"
           "                    [--quiet] [--walltime S]\n"
           "       ising info FILE.h5\n"
-          "       ising baseline DECK [--set section.key=value ...]\n"
+          "       ising baseline DECK [--set section.key=value ...] [--field FILE.h5 [--force]]\n"
           "       ising bench [--dim 2|3] [--L N] [--T T] [--H H] [--sweeps N] [--repeat N]\n"
           "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]\n"
           "       ising --version | --help\n"
@@ -192,10 +192,17 @@ static int cmd_resume(MPI_Comm comm, int argc, char **argv) {
 /* The inhomogeneous variational bound on the deck's own lattice (all ranks,
  * decomposed like a run), from a uniform start along H and, for J < 0, from
  * a staggered one; rank 0 prints. */
-static int lattice_bound(MPI_Comm comm, const ising_config *cfg, int rank) {
+static int lattice_bound(MPI_Comm comm, const ising_config *cfg, int rank, const char *field,
+                         int force) {
   ising_layout *lay = NULL;
   ISING_CALL(ising_layout_create(comm, cfg, 0, &lay));
   int rc = ISING_OK;
+  int64_t nblock = lay->n[0] * lay->n[1] * lay->n[2];
+  double **fields = field ? calloc((size_t)cfg->n_temps, sizeof *fields) : NULL;
+  double *fvar = field ? calloc((size_t)cfg->n_temps, sizeof *fvar) : NULL;
+  if (field && (!fields || !fvar)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+  for (int t = 0; t < cfg->n_temps && field && !rc; t++)
+    if (!(fields[t] = malloc((size_t)nblock * sizeof(double)))) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   if (rank == 0)
     printf("# inhomogeneous variational mean field on the %lld-site lattice (site fields, GBF bound "
            "f_var >= f_exact; varmf.h):\n#            T   start        f_var        e_var        s_var"
@@ -204,12 +211,20 @@ static int lattice_bound(MPI_Comm comm, const ising_config *cfg, int rank) {
     for (int st = 0; st < (cfg->J < 0 ? 2 : 1) && !rc; st++) {
       ising_varmf_result r;
       rc = ising_varmf_solve(lay, cfg->J, cfg->H, cfg->temps[t], st ? ISING_VARMF_STAGGERED : ISING_VARMF_UNIFORM,
-                             cfg->seed, 0.7, 1e-10, 100000, &r, NULL);
+                             cfg->seed, 0.7, 1e-10, 100000, &r, field && st == 0 ? fields[t] : NULL);
+      if (!rc && field && st == 0) fvar[t] = r.f;
       if (!rc && rank == 0)
         printf("%14.8g %9s %12.8f %12.8f %12.8f %12.8f %12.8f %8d%s\n", cfg->temps[t],
                st ? "staggered" : "uniform", r.f, r.e, r.s, r.m, r.m_stag, r.iterations,
                r.converged ? "" : " (not converged)");
     }
+  if (!rc && field) {
+    rc = ising_field_file_write(lay, field, force, cfg->n_temps, cfg->temps, fields, fvar);
+    if (!rc && rank == 0) printf("# fields m_i (uniform start) written to %s: /m (T, [Lz,] Ly, Lx), /T, /f_var\n", field);
+  }
+  for (int t = 0; fields && t < cfg->n_temps; t++) free(fields[t]);
+  free(fields);
+  free(fvar);
   int rc2 = ising_layout_destroy(&lay);
   return rc ? rc : rc2;
 }
@@ -220,15 +235,20 @@ static int cmd_baseline(MPI_Comm comm, int argc, char **argv) {
   const char *deck = NULL;
   char **set = calloc((size_t)argc + 1, sizeof *set);
   ISING_CHECK(set, ISING_ERR_MEM, "out of memory");
-  int nset = 0, rc = ISING_OK, rank;
+  int nset = 0, rc = ISING_OK, rank, force = 0;
+  const char *field = NULL;
   ISING_MPI(MPI_Comm_rank(comm, &rank));
   for (int i = 0; i < argc && !rc; i++) {
-    if (!strcmp(argv[i], "--set") && i + 1 < argc)
+    if (!strcmp(argv[i], "--field") && i + 1 < argc)
+      field = argv[++i];
+    else if (!strcmp(argv[i], "--force"))
+      force = 1;
+    else if (!strcmp(argv[i], "--set") && i + 1 < argc)
       set[nset++] = argv[++i];
     else if (!strncmp(argv[i], "--set=", 6))
       set[nset++] = argv[i] + 6;
     else if (argv[i][0] == '-' && argv[i][1])
-      rc = ISING_ERR(ISING_ERR_INPUT, "ising baseline: unknown option '%s' (allowed: --set section.key=value)", argv[i]);
+      rc = ISING_ERR(ISING_ERR_INPUT, "ising baseline: unknown option '%s' (allowed: --set section.key=value, --field FILE.h5, --force)", argv[i]);
     else if (!deck)
       deck = argv[i];
     else
@@ -241,7 +261,7 @@ static int cmd_baseline(MPI_Comm comm, int argc, char **argv) {
   if (!rc) rc = read_deck(comm, deck, &text);
   if (!rc) rc = ising_config_parse_string(text, deck, nset, set, &cfg);
   if (!rc && rank == 0) rc = ising_baseline_print_table(stdout, &cfg);
-  if (!rc) rc = lattice_bound(comm, &cfg, rank);
+  if (!rc) rc = lattice_bound(comm, &cfg, rank, field, force);
   ising_config_free(&cfg);
   free(text);
   free(set);

@@ -48,6 +48,10 @@ cp good.h5 before.h5
 expect 2 "output file exists" 2 run good.ini --quiet
 if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: existing output was modified"; fi
 expect 0 "" 2 run good.ini --quiet --force
+# baseline: the variational field file, and refusing to overwrite it
+expect 0 "" 2 baseline good.ini --set "model.T=2 5" --field field.h5
+if [ -s field.h5 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: no field file"; fi
+expect 2 "cannot create 'field.h5'" 1 baseline good.ini --field field.h5
 printf '[lattice]\nL = 8\n[latice]\nL = 8\n' > typo.ini
 expect 2 "typo.ini:3" 1 run typo.ini
 echo "$pass passed, $fail failed"

@@ -88,6 +88,14 @@ int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double
  * records how many rows it holds. */
 int ising_output_sync(ising_output *o);
 
+/* `ising baseline --field`: write the variational fields m_i of the block
+ * of every rank (collective over lay->group; no gathering): /m (T, [Lz,] Ly,
+ * Lx) float64 and /T, /f_var (T).  fields[t] holds the block in natural
+ * order.  An existing file is an error unless force. */
+struct ising_layout;
+int ising_field_file_write(const struct ising_layout *lay, const char *path, int force, int n_T,
+                           const double *T, double *const *fields, const double *f_var);
+
 /* `ising info`: print what an output or checkpoint file holds (serial). */
 int ising_output_describe(const char *path, FILE *out);
 
