@@ -74,7 +74,7 @@ enum {
   K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
   K_THERMALIZATION, K_SWEEPS, K_COPIES, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
   K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
-  K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, N_KEYS
+  K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, K_CORRELATION, K_SK_EVERY, N_KEYS
 };
 
 /* The L values as read, before dim (perhaps set later) says how to use them. */
@@ -119,6 +119,8 @@ static int key_adapt(const char *, ising_config *, lattice_values *, char *, siz
 static int key_adapt_rounds(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ranks_per_replica(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ckpt_sweeps(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_correlation(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_sk_every(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ckpt_minutes(const char *, ising_config *, lattice_values *, char *, size_t);
 
 /* Indexed by the K_ enum; within a section in the order messages list them. */
@@ -148,6 +150,8 @@ static const key_spec keys[N_KEYS] = {
     [K_RANKS_PER_REPLICA] = {SEC_PARALLEL, "ranks_per_replica", "0", key_ranks_per_replica},
     [K_CKPT_SWEEPS] = {SEC_CHECKPOINT, "every_sweeps", "0", key_ckpt_sweeps},
     [K_CKPT_MINUTES] = {SEC_CHECKPOINT, "every_minutes", "10", key_ckpt_minutes},
+    [K_CORRELATION] = {SEC_MEASUREMENT, "correlation", "no", key_correlation},
+    [K_SK_EVERY] = {SEC_MEASUREMENT, "sk_every", "100", key_sk_every},
 };
 
 /* `name` has `len` bytes and need not end there.  (strncmp first: the
@@ -514,6 +518,24 @@ static int key_ckpt_sweeps(const char *v, ising_config *cfg, lattice_values *lv,
   return int_key(v, 0, COUNT_MAX, &cfg->ckpt_sweeps,
                  "every_sweeps must be an integer >= 0 (a checkpoint every this many sweeps, "
                  "0 = off)", why, n);
+}
+
+static int key_correlation(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                           size_t n) {
+  (void)lv;
+  if (strcmp(v, "no") == 0) cfg->correlation = 0;
+  else if (strcmp(v, "yes") == 0) cfg->correlation = 1;
+  else return snprintf(why, n, "correlation must be yes (S(0), S(k_min) and xi at every "
+                       "measurement) or no"), 0;
+  return 1;
+}
+
+static int key_sk_every(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                        size_t n) {
+  (void)lv;
+  return int_key(v, 0, COUNT_MAX, &cfg->sk_every,
+                 "sk_every must be an integer >= 0 (the full S(k) every this many "
+                 "measurements, 0 = never)", why, n);
 }
 
 static int key_ckpt_minutes(const char *v, ising_config *cfg, lattice_values *lv, char *why,

@@ -25,11 +25,13 @@
 #define FORMAT_VERSION 1
 #define SERIES_CHUNK 4096
 
-static const char *const series_names[5] = {"e", "m", "m_abs", "m2", "m4"};
+#define NSERIES 7 /* the last two only with correlation */
+static const char *const series_names[NSERIES] = {"e", "m", "m_abs", "m2", "m4", "S0", "Skmin"};
 
 struct ising_output {
   hid_t file, fapl;
-  hid_t series[5], sweep, replica, tindex; /* tindex < 0 without a ladder */
+  hid_t series[NSERIES], sweep, replica, tindex; /* tindex < 0 without a ladder */
+  int ncols;                                  /* 5, or 7 with correlation */
   int rank;
   int n_T, copies, R;
   int64_t rows;
@@ -210,7 +212,7 @@ static int create_series(ising_output *o) {
   hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p1 = H5Pcreate(H5P_DATASET_CREATE);
   int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3) < 0 ||
             H5Pset_chunk(p1, 1, &c1) < 0;
-  for (int i = 0; i < 5 && !bad; i++) {
+  for (int i = 0; i < o->ncols && !bad; i++) {
     o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
   }
@@ -249,7 +251,8 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   o->n_T = cfg->n_temps;
   o->copies = cfg->copies;
   o->R = cfg->n_temps * cfg->copies;
-  for (int i = 0; i < 5; i++) o->series[i] = -1;
+  for (int i = 0; i < NSERIES; i++) o->series[i] = -1;
+  o->ncols = cfg->correlation ? 7 : 5;
   snprintf(o->path, sizeof o->path, "%s", cfg->file);
   int nranks;
   int rc = ising_mpi_check(MPI_Comm_rank(comm, &o->rank), "MPI_Comm_rank", __FILE__, __LINE__);
@@ -299,13 +302,13 @@ static int extend_write(ising_output *o, hid_t d, int rank_, const hsize_t *tota
 }
 
 int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
-                        const double *const cols[5], const int32_t *replica,
+                        const double *const cols[7], const int32_t *replica,
                         const int32_t *tindex) {
   if (n <= 0) return ISING_OK;
   hsize_t total3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)(o->rows + n)};
   hsize_t start3[3] = {0, 0, (hsize_t)o->rows};
   hsize_t count3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)n};
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < o->ncols; i++)
     ISING_CALL(extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
                             cols ? cols[i] : NULL, "H5Dwrite (/timeseries)"));
   ISING_CALL(extend_write(o, o->replica, 3, total3, start3, count3, H5T_NATIVE_INT32, replica,
@@ -392,7 +395,7 @@ int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done
 }
 
 static int open_series(ising_output *o) {
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < o->ncols; i++) {
     char name[64];
     snprintf(name, sizeof name, "timeseries/%s", series_names[i]);
     o->series[i] = H5Dopen2(o->file, name, H5P_DEFAULT);
@@ -425,10 +428,11 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   ising_output *o = calloc(1, sizeof *o);
   ISING_CHECK(o, ISING_ERR_MEM, "out of memory (output)");
   o->file = o->fapl = o->sweep = o->replica = o->tindex = -1;
-  for (int i = 0; i < 5; i++) o->series[i] = -1;
+  for (int i = 0; i < NSERIES; i++) o->series[i] = -1;
   o->n_T = cfg->n_temps;
   o->copies = cfg->copies;
   o->R = cfg->n_temps * cfg->copies;
+  o->ncols = cfg->correlation ? 7 : 5;
   o->rows = rows;
   snprintf(o->path, sizeof o->path, "%s", cfg->file);
   int rc = ising_mpi_check(MPI_Comm_rank(comm, &o->rank), "MPI_Comm_rank", __FILE__, __LINE__);
@@ -448,13 +452,13 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   /* cut back to the checkpoint: rows written after it are written again */
   hsize_t t3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows}, t1 = (hsize_t)rows,
           t2[2] = {(hsize_t)o->R, (hsize_t)rows};
-  for (int i = 0; i < 5 && !rc; i++)
+  for (int i = 0; i < o->ncols && !rc; i++)
     if (H5Dset_extent(o->series[i], t3) < 0) rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
   if (!rc && (H5Dset_extent(o->replica, t3) < 0 || H5Dset_extent(o->sweep, &t1) < 0 ||
               (o->tindex >= 0 && H5Dset_extent(o->tindex, t2) < 0)))
     rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
   static const char *const stale[] = {"summary", "reference", "baseline", "free_energy",
-                                      "tempering/acceptance",
+                                      "correlation", "tempering/acceptance",
                                       "tempering/attempts", "tempering/accepted",
                                       "tempering/round_trips", "tempering/round_trip_rate",
                                       "tempering/ladder", "tempering/ladder_history"};
@@ -478,21 +482,24 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   return ISING_OK;
 }
 
-int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[5],
+int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[7],
                            int32_t *replica, int32_t *tindex) {
   if (rows <= 0) return ISING_OK;
   hsize_t s3[3] = {0, 0, 0}, c3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows};
   hsize_t s1 = 0, c1 = (hsize_t)rows, s2[2] = {0, 0}, c2[2] = {(hsize_t)o->R, (hsize_t)rows};
-  for (int i = 0; i <= 7; i++) {
-    hid_t d = i < 5 ? o->series[i] : i == 5 ? o->replica : i == 6 ? o->sweep : o->tindex;
-    if (d < 0 || (i == 7 && !tindex)) continue;
-    int nd = i < 6 ? 3 : i == 6 ? 1 : 2;
+  /* items: the series columns, then replica, sweep, tindex */
+  for (int i = 0; i < NSERIES + 3; i++) {
+    int col = i < NSERIES, it = i - NSERIES; /* it: 0 replica, 1 sweep, 2 tindex */
+    if (col && i >= o->ncols) continue;
+    hid_t d = col ? o->series[i] : it == 0 ? o->replica : it == 1 ? o->sweep : o->tindex;
+    if (d < 0 || (it == 2 && !tindex)) continue;
+    int nd = col || it == 0 ? 3 : it == 1 ? 1 : 2;
     hsize_t *st = nd == 3 ? s3 : nd == 1 ? &s1 : s2, *ct = nd == 3 ? c3 : nd == 1 ? &c1 : c2;
     hid_t fs = H5Dget_space(d);
     herr_t e = fs >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL) : -1;
     hid_t ms = H5Screate_simple(nd, ct, NULL);
-    hid_t type = i < 5 ? H5T_NATIVE_DOUBLE : i == 6 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32;
-    void *buf = i < 5 ? (void *)cols[i] : i == 5 ? (void *)replica : i == 6 ? (void *)sweep : (void *)tindex;
+    hid_t type = col ? H5T_NATIVE_DOUBLE : it == 1 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32;
+    void *buf = col ? (void *)cols[i] : it == 0 ? (void *)replica : it == 1 ? (void *)sweep : (void *)tindex;
     herr_t r = e >= 0 && ms >= 0 ? H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) : -1;
     if (ms >= 0) H5Sclose(ms);
     if (fs >= 0) H5Sclose(fs);
@@ -659,7 +666,7 @@ int ising_output_close(ising_output **op) {
   if (!op || !*op) return ISING_OK;
   ising_output *o = *op;
   int bad = 0;
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < NSERIES; i++)
     if (o->series[i] >= 0) bad |= H5Dclose(o->series[i]) < 0;
   if (o->sweep >= 0) bad |= H5Dclose(o->sweep) < 0;
   if (o->replica >= 0) bad |= H5Dclose(o->replica) < 0;

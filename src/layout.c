@@ -149,3 +149,8 @@ int ising_world_max_ints(const ising_layout *lay, int *v, int n) {
   ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MAX, lay->world));
   return ISING_OK;
 }
+
+int ising_world_sum_double(const ising_layout *lay, double *v, int n) {
+  ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, lay->world));
+  return ISING_OK;
+}

@@ -27,6 +27,7 @@
 #include "ising/baseline.h"
 #include "ising/checkpoint.h"
 #include "ising/config.h"
+#include "ising/corr.h"
 #include "ising/error.h"
 #include "ising/layout.h"
 #include "ising/h5io.h"
@@ -335,6 +336,7 @@ int main(int argc, char **argv) {
     if (rc != ISING_ERR_INPUT && size > 1) MPI_Abort(MPI_COMM_WORLD, status);
   }
   MPI_Comm_free(&comm);
+  ising_corr_global_finalize();
   MPI_Finalize();
   return status;
 }

@@ -33,6 +33,7 @@
 
 #include "ising/baseline.h"
 #include "ising/checkpoint.h"
+#include "ising/corr.h"
 #include "ising/error.h"
 #include "ising/freeenergy.h"
 #include "ising/h5io.h"
@@ -45,19 +46,21 @@
 
 #define FLUSH_ROWS 4096
 
+#define NCOL 7 /* e, m, m_abs, m2, m4, S0, Skmin (the last two with correlation) */
+
 typedef struct series {
   int64_t n, cap;
   int64_t *sweep;
-  double *col[5]; /* e, m, m_abs, m2, m4 */
+  double *col[NCOL];
 } series;
 
-static int series_push(series *s, int64_t sweep, const double v[5]) {
+static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
   if (s->n == s->cap) {
     int64_t cap = s->cap ? 2 * s->cap : 1024;
     int64_t *sw = realloc(s->sweep, (size_t)cap * sizeof *sw);
     ISING_CHECK(sw, ISING_ERR_MEM, "out of memory (time series)");
     s->sweep = sw;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < NCOL; i++) {
       double *c = realloc(s->col[i], (size_t)cap * sizeof *c);
       ISING_CHECK(c, ISING_ERR_MEM, "out of memory (time series)");
       s->col[i] = c;
@@ -65,14 +68,14 @@ static int series_push(series *s, int64_t sweep, const double v[5]) {
     s->cap = cap;
   }
   s->sweep[s->n] = sweep;
-  for (int i = 0; i < 5; i++) s->col[i][s->n] = v[i];
+  for (int i = 0; i < NCOL; i++) s->col[i][s->n] = v[i];
   s->n++;
   return ISING_OK;
 }
 
 static void series_free(series *s) {
   free(s->sweep);
-  for (int i = 0; i < 5; i++) free(s->col[i]);
+  for (int i = 0; i < NCOL; i++) free(s->col[i]);
   memset(s, 0, sizeof *s);
 }
 
@@ -101,10 +104,11 @@ static void references(const ising_config *cfg, ising_run_result *r) {
 /* /summary and /reference, one entry per temperature of the final ladder. */
 static int write_results(ising_output *out, const ising_config *cfg, int n_T, const double *T,
                          const ising_summary *sum) {
-  enum { NS = 22, NK = 5, NO = 5, NE = 12 };
+  enum { NS = 26, NK = 5, NO = 5, NE = 12 };
   const char *names[NS] = {"T", "e", "e_err", "m_abs", "m_abs_err", "m2", "m2_err", "m4", "m4_err",
                            "U4", "U4_err", "chi", "chi_err", "chi_p", "chi_p_err", "c", "c_err",
-                           "tau_e", "tau_m_abs", "bin_size", "n_measurements", "converged"};
+                           "tau_e", "tau_m_abs", "bin_size", "n_measurements", "converged",
+                           "xi", "xi_err", "xi_over_L", "xi_over_L_err"};
   const char *kn[NK] = {"lnZ", "f", "e", "s", "c"};
   const char *on[NO] = {"f", "e", "s", "c", "m_spontaneous"};
   const char *en[NE] = {"lnZ", "f", "e", "s", "c", "m", "m_abs", "m2", "m4", "U4", "chi", "chi_p"};
@@ -117,7 +121,8 @@ static int write_results(ising_output *out, const ising_config *cfg, int n_T, co
     double row[NS] = {T[t], s->e, s->e_err, s->m_abs, s->m_abs_err, s->m2, s->m2_err, s->m4,
                       s->m4_err, s->U4, s->U4_err, s->chi, s->chi_err, s->chi_p, s->chi_p_err, s->c,
                       s->c_err, s->tau_e, s->tau_m_abs, (double)s->bin_size, (double)s->n,
-                      (double)s->converged};
+                      (double)s->converged, s->xi, s->xi_err, s->xi / (double)cfg->L[0],
+                      s->xi_err / (double)cfg->L[0]};
     for (int q = 0; q < NS; q++) v[q * n_T + t] = row[q];
     ising_exact_obs k, o, x;
     if (kauf && ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, T[t], &k) == ISING_OK) {
@@ -188,6 +193,10 @@ static void print_summary(const ising_config *cfg, const ising_run_result *r) {
   print_row("chi", s->chi, s->chi_err, r->have_enum ? fn : NULL, r->have_enum ? fin->chi : NAN, NULL, NAN);
   print_row("chi'", s->chi_p, s->chi_p_err, r->have_enum ? fn : NULL, r->have_enum ? fin->chi_p : NAN, NULL, NAN);
   print_row("U4", s->U4, s->U4_err, r->have_enum ? fn : NULL, r->have_enum ? fin->U4 : NAN, NULL, NAN);
+  if (isfinite(s->xi)) {
+    print_row("xi", s->xi, s->xi_err, NULL, NAN, NULL, NAN);
+    print_row("xi/L", s->xi / (double)cfg->L[0], s->xi_err / (double)cfg->L[0], NULL, NAN, NULL, NAN);
+  }
   if (!s->converged)
     printf("  warning: the binning analysis did not reach a plateau: the run is too short for "
            "its autocorrelation time, error bars are underestimated\n");
@@ -223,6 +232,8 @@ typedef struct engine {
   int64_t generation;    /* checkpoints written so far (over restarts) */
   double ckpt_seconds;   /* the longest checkpoint so far */
   double ckpt_total;     /* seconds spent writing checkpoints in this process's run */
+  ising_corr *corr;      /* correlation measurements ([measurement] correlation) */
+  double *corr_vals;     /* [2 R]: S(0), S(k_min) per replica at the last measurement */
   int64_t ckpt_count;    /* checkpoints written in this process's run */
 } engine;
 
@@ -288,6 +299,28 @@ static int grow_history(engine *E) {
   return ISING_OK;
 }
 
+/* S(0) and S(k_min) of every replica on every rank (collective): each group
+ * measures its replicas (the full S(k) every sk_every-th measurement), group
+ * rank 0 contributes the values, one sum over the world spreads them. */
+static int measure_correlations(engine *E) {
+  memset(E->corr_vals, 0, (size_t)(2 * E->R) * sizeof *E->corr_vals);
+  int full = E->cfg->sk_every > 0 && E->rows % E->cfg->sk_every == 0;
+  for (int k = 0; k < E->n_local; k++) {
+    const replica *rp = &E->local[k];
+    int t = E->temper->temp_of[rp->id];
+    double s0, sk;
+    if (full)
+      ISING_CALL(ising_corr_measure(E->corr, rp->lat, t, &s0, &sk));
+    else
+      ISING_CALL(ising_corr_measure_kmin(E->corr, rp->lat, t, &s0, &sk));
+    if (E->lay->group_rank == 0) {
+      E->corr_vals[2 * rp->id] = s0;
+      E->corr_vals[2 * rp->id + 1] = sk;
+    }
+  }
+  return ising_world_sum_double(E->lay, E->corr_vals, 2 * E->R);
+}
+
 /* File one measurement row per (temperature, copy); world rank 0 keeps them. */
 static int measure(engine *E, int64_t sweep) {
   if (E->lay->world_rank == 0) {
@@ -297,7 +330,8 @@ static int measure(engine *E, int64_t sweep) {
       for (int t = 0; t < E->n_T; t++) {
         int r = E->temper->rep_at[c * E->n_T + t];
         double m = (double)E->sums[2 * r + 1] / N, m2 = m * m;
-        double row[5] = {E->energy[r] / N, m, fabs(m), m2, m2 * m2};
+        double row[NCOL] = {E->energy[r] / N, m, fabs(m), m2, m2 * m2, E->corr_vals[2 * r],
+                            E->corr_vals[2 * r + 1]};
         ISING_CALL(series_push(&E->all[t * E->copies + c], sweep, row));
         E->rep_hist[E->rows * E->R + t * E->copies + c] = r;
       }
@@ -312,12 +346,12 @@ static int flush_rows(engine *E) {
   int64_t n = E->rows - E->flushed, o = E->flushed;
   if (n <= 0) return ISING_OK;
   int rc = ISING_OK;
-  double *buf[5] = {NULL, NULL, NULL, NULL, NULL};
+  double *buf[NCOL] = {NULL};
   int32_t *rep = NULL, *tix = NULL;
   const int64_t *sweep = NULL;
   if (E->lay->world_rank == 0) {
     const int TC = E->n_T * E->copies;
-    for (int q = 0; q < 5 && !rc; q++) {
+    for (int q = 0; q < NCOL && !rc; q++) {
       buf[q] = malloc((size_t)(TC * n) * sizeof *buf[q]);
       if (!buf[q]) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
       for (int tc = 0; tc < TC && !rc; tc++) memcpy(buf[q] + tc * n, E->all[tc].col[q] + o, (size_t)n * sizeof(double));
@@ -337,7 +371,7 @@ static int flush_rows(engine *E) {
   if (!rc && bad) rc = ISING_ERR(ISING_ERR_MEM, "out of memory on rank 0 (output buffer)");
   if (!rc)
     rc = ising_output_append(E->out, n, sweep, (const double *const *)buf, rep, tix);
-  for (int q = 0; q < 5; q++) free(buf[q]);
+  for (int q = 0; q < NCOL; q++) free(buf[q]);
   free(rep);
   free(tix);
   if (!rc) E->flushed = E->rows;
@@ -439,6 +473,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     int exchange_now = tempering && (t + 1) % cfg->exchange_interval == 0;
     if (measure_now || exchange_now) ISING_CALL(gather_sums(E));
     if (measure_now) {
+      if (E->corr) ISING_CALL(measure_correlations(E));
       ISING_CALL(measure(E, t));
       if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(flush_rows(E));
     }
@@ -543,6 +578,16 @@ static int summaries(engine *E, ising_run_result *res) {
         memcpy(col[q] + c * n, E->all[t * E->copies + c].col[use[q]], (size_t)n * sizeof(double));
     rc = ising_summary_compute(col[0], col[1], col[2], col[3], pooled, 1.0 / E->temper->T[t],
                                ising_config_sites(cfg), &res->summaries[t]);
+    ising_summary *s = &res->summaries[t];
+    s->xi = s->xi_err = NAN;
+    if (!rc && cfg->correlation) {
+      /* the copies' S(0), S(k_min) pooled, binned like the summary */
+      for (int c = 0; c < E->copies; c++) {
+        memcpy(col[0] + c * n, E->all[t * E->copies + c].col[5], (size_t)n * sizeof(double));
+        memcpy(col[1] + c * n, E->all[t * E->copies + c].col[6], (size_t)n * sizeof(double));
+      }
+      rc = ising_xi_jackknife(col[0], col[1], pooled, s->bin_size, (double)cfg->L[0], &s->xi, &s->xi_err);
+    }
   }
   for (int q = 0; q < 4; q++) free(col[q]);
   return rc;
@@ -608,6 +653,47 @@ static int free_energy(const engine *E, const ising_run_result *r, ising_ti_poin
   return rc == ISING_OK;
 }
 
+/* /correlation: the accumulated S(k) and G(r) profiles per temperature
+ * (collective over the world; corr.h has the definitions). */
+static int write_correlation(engine *E) {
+  const int n = E->n_T;
+  ising_corr_result *res = calloc((size_t)n, sizeof *res);
+  ISING_CHECK(res, ISING_ERR_MEM, "out of memory");
+  int rc = ISING_OK, done = 0;
+  for (int t = 0; t < n && !rc; t++, done++) rc = ising_corr_finish(E->corr, t, &res[t]);
+  if (!rc) {
+    struct { const char *name; int64_t len; double *(*get)(ising_corr_result *); } prof[6] = {
+        {"S_axis_avg", res[0].n_axis_avg, NULL}, {"G_axis_avg", res[0].n_axis_avg, NULL},
+        {"k_radial", res[0].n_kbins, NULL},      {"S_radial", res[0].n_kbins, NULL},
+        {"r_radial", res[0].n_rbins, NULL},      {"G_radial", res[0].n_rbins, NULL}};
+    for (int p = 0; p < 6 && !rc; p++) {
+      double *m = malloc((size_t)(n * prof[p].len) * sizeof *m);
+      if (!m) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+      for (int t = 0; t < n && !rc; t++) {
+        double *src = p == 0 ? res[t].S_axis_avg : p == 1 ? res[t].G_axis_avg : p == 2 ? res[t].k_radial
+                      : p == 3 ? res[t].S_radial : p == 4 ? res[t].r_radial : res[t].G_radial;
+        memcpy(m + (size_t)t * (size_t)prof[p].len, src, (size_t)prof[p].len * sizeof *m);
+      }
+      if (!rc) rc = ising_output_write_matrix(E->out, "correlation", prof[p].name, n, (int)prof[p].len, m);
+      free(m);
+    }
+    double *v = malloc((size_t)(4 * n) * sizeof *v);
+    if (!rc && !v) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+    for (int t = 0; t < n && !rc; t++) {
+      v[t] = res[t].xi;
+      v[n + t] = (double)res[t].n_meas;
+      v[2 * n + t] = (double)res[t].n_kmin;
+      v[3 * n + t] = res[t].m_mean;
+    }
+    const char *names[4] = {"xi", "n_fft", "n_measurements", "m_mean"};
+    if (!rc) rc = ising_output_write_values(E->out, "correlation", 4, names, n, v);
+    free(v);
+  }
+  for (int t = 0; t < done; t++) ising_corr_result_free(&res[t]);
+  free(res);
+  return rc;
+}
+
 static int write_free_energy(engine *E, const ising_run_result *r) {
   ising_ti_point *p = calloc((size_t)E->n_T, sizeof *p);
   ISING_CHECK(p, ISING_ERR_MEM, "out of memory");
@@ -647,6 +733,7 @@ static void print_ladder_table(const ising_config *cfg, const engine *E, const i
     if (kauf && ising_exact_kaufman(cfg->L[0], cfg->L[1], cfg->J, E->temper->T[t], &k) == ISING_OK)
       printf("  %.7f (%+.1f sigma) %.5f (%+.1f sigma)", k.e, (s->e - k.e) / s->e_err, k.c,
              (s->c - k.c) / s->c_err);
+    if (isfinite(s->xi)) printf("  xi/L %.4f +- %.4f", s->xi / (double)cfg->L[0], s->xi_err / (double)cfg->L[0]);
     printf("%s\n", s->converged ? "" : "  [no plateau]");
   }
   ising_err_clear();
@@ -722,6 +809,9 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   }
   ISING_CALL(ising_tempering_create(E->n_T, E->copies, cfg->temps, &E->temper));
   ISING_CALL(models_init(E, cfg->temps));
+  E->corr_vals = calloc((size_t)(2 * E->R), sizeof *E->corr_vals);
+  ISING_CHECK(E->corr_vals, ISING_ERR_MEM, "out of memory");
+  if (cfg->correlation) ISING_CALL(ising_corr_create(E->lay, E->n_T, 1, &E->corr));
   ISING_CALL(record_ladder(E));
   E->next_round = 1;
   E->key = ising_rng_key_from_seed(cfg->seed);
@@ -794,6 +884,7 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
   ISING_CALL(write_results(E->out, cfg, E->n_T, E->temper->T, res->summaries));
   if (E->n_T >= 2) ISING_CALL(write_tempering(E));
   ISING_CALL(write_free_energy(E, res));
+  if (E->corr) ISING_CALL(write_correlation(E));
   /* the final state, so that --sweeps can extend the run */
   ISING_CALL(checkpoint(E, res->sweeps_done));
   ISING_CALL(note_checkpoints(E));
@@ -823,6 +914,8 @@ static void engine_free(engine *E, int *rc2, int *rc3) {
   free(E->tindex);
   free(E->rep_hist);
   free(E->ladder_hist);
+  free(E->corr_vals);
+  ising_corr_destroy(&E->corr);
   ising_tempering_destroy(&E->temper);
 }
 
@@ -964,19 +1057,19 @@ static int resume_state(engine *E, int64_t *from) {
   if (E->lay->world_rank == 0 && st.rows > 0) {
     const int TC = E->n_T * E->copies;
     int64_t n = st.rows;
-    double *cols[5] = {0};
+    double *cols[NCOL] = {0};
     int64_t *sweep = malloc((size_t)n * sizeof *sweep);
     int32_t *rep = malloc((size_t)(TC * n) * sizeof *rep), *tix = malloc((size_t)(E->R * n) * sizeof *tix);
-    for (int q = 0; q < 5; q++) cols[q] = malloc((size_t)(TC * n) * sizeof(double));
-    rc = sweep && rep && tix && cols[0] && cols[1] && cols[2] && cols[3] && cols[4]
-             ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (reading the series back)");
+    int ok = sweep && rep && tix;
+    for (int q = 0; q < NCOL; q++) ok = ok && (cols[q] = calloc((size_t)(TC * n), sizeof(double)));
+    rc = ok ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (reading the series back)");
     if (!rc) rc = ising_output_read_rows(E->out, n, sweep, cols, rep, E->n_T > 1 ? tix : NULL);
     E->rows = 0;
     for (int64_t k = 0; k < n && !rc; k++) {
       rc = grow_history(E);
       for (int tc = 0; tc < TC && !rc; tc++) {
-        double row[5];
-        for (int q = 0; q < 5; q++) row[q] = cols[q][tc * n + k];
+        double row[NCOL];
+        for (int q = 0; q < NCOL; q++) row[q] = cols[q][tc * n + k];
         rc = series_push(&E->all[tc], sweep[k], row);
         E->rep_hist[k * E->R + tc] = rep[tc * n + k];
       }
@@ -986,7 +1079,7 @@ static int resume_state(engine *E, int64_t *from) {
     free(sweep);
     free(rep);
     free(tix);
-    for (int q = 0; q < 5; q++) free(cols[q]);
+    for (int q = 0; q < NCOL; q++) free(cols[q]);
   }
   int bad = rc;
   ISING_CALL(ising_world_max_int(E->lay, &bad));

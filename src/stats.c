@@ -17,6 +17,8 @@
  */
 #include "ising/stats.h"
 
+#define M_PI_VALUE 3.14159265358979323846
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -322,5 +324,45 @@ int ising_summary_compute(const double *e, const double *m_abs, const double *m2
   out->n = n;
   out->converged = be.converged && ba.converged;
   free(bs);
+  return ISING_OK;
+}
+
+static double xi_of(double s0, double sk, double L) {
+  double r = s0 / sk - 1.0;
+  return r >= 0 ? sqrt(r) / (2.0 * sin(M_PI_VALUE / L)) : NAN;
+}
+
+int ising_xi_jackknife(const double *S0, const double *Skmin, int64_t n, int64_t bin, double L,
+                       double *xi, double *err) {
+  ISING_CHECK(bin >= 1 && n / bin >= 2, ISING_ERR_INPUT, "xi: need at least 2 bins (n = %lld, bin = %lld)",
+              (long long)n, (long long)bin);
+  int64_t nb = n / bin, used = nb * bin;
+  double a = 0, b = 0;
+  for (int64_t i = 0; i < n; i++) {
+    a += S0[i];
+    b += Skmin[i];
+  }
+  *xi = xi_of(a / (double)n, b / (double)n, L);
+  double ta = 0, tb = 0;
+  for (int64_t i = 0; i < used; i++) {
+    ta += S0[i];
+    tb += Skmin[i];
+  }
+  double mean = 0, *jk = malloc((size_t)nb * sizeof *jk);
+  ISING_CHECK(jk, ISING_ERR_MEM, "out of memory (xi jackknife)");
+  for (int64_t k = 0; k < nb; k++) {
+    double sa = 0, sb = 0;
+    for (int64_t i = k * bin; i < (k + 1) * bin; i++) {
+      sa += S0[i];
+      sb += Skmin[i];
+    }
+    jk[k] = xi_of((ta - sa) / (double)(used - bin), (tb - sb) / (double)(used - bin), L);
+    mean += jk[k];
+  }
+  mean /= (double)nb;
+  double var = 0;
+  for (int64_t k = 0; k < nb; k++) var += (jk[k] - mean) * (jk[k] - mean);
+  *err = sqrt(var * (double)(nb - 1) / (double)nb);
+  free(jk);
   return ISING_OK;
 }

@@ -57,6 +57,8 @@ adapt = feedback
 adapt_rounds = 2
 [measurement]
 interval = 5
+correlation = yes
+sk_every = 7
 DECK
 cat > "$work/d.ini" <<'DECK'
 [lattice]

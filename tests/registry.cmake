@@ -42,3 +42,8 @@ if(SYSTEM_PYTHON3)
   set_tests_properties(analysis_freeenergy PROPERTIES LABELS "cli"
     ENVIRONMENT "${ISING_TEST_ENV_MPI};ISING_BIN=$<TARGET_FILE:ising>;PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis;PYTHONDONTWRITEBYTECODE=1;MPLBACKEND=Agg")
 endif()
+
+# Correlation module (FFTW-MPI) against direct O(N^2) sums, on 1, 2 and 4 ranks.
+foreach(np 1 2 4)
+  ising_mpi_test(mpi_corr_np${np} mpi_corr ${np} "mpi")
+endforeach()

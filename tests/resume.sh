@@ -52,6 +52,8 @@ adapt = feedback
 adapt_rounds = 2
 [measurement]
 interval = 5
+correlation = yes
+sk_every = 7
 DECK
 cat > b.ini <<'DECK'
 [lattice]

@@ -46,7 +46,6 @@ endfunction()
 # Programs that run under several rank counts (tests/mpi_*.c, tests/phys_*.c).
 file(GLOB ISING_MPI_PROGS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/mpi_*.c
      ${CMAKE_SOURCE_DIR}/tests/phys_*.c)
-list(REMOVE_ITEM ISING_MPI_PROGS ${CMAKE_SOURCE_DIR}/tests/mpi_corr.c) # not yet integrated
 foreach(src ${ISING_MPI_PROGS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/testutil.c)

@@ -67,6 +67,8 @@ typedef struct ising_config {
   double ckpt_minutes;   /* checkpoint every this many minutes of wall time, 0 = off */
   /* [measurement] */
   int64_t interval; /* measure every `interval` sweeps, 1 <= interval <= sweeps */
+  int correlation;  /* 1: S(0), S(k_min) at every measurement (corr.h) */
+  int64_t sk_every; /* the full S(k) (FFT) every this many measurements, 0 = never */
   /* [output] */
   char file[ISING_PATH_MAX]; /* output HDF5 file, relative to the cwd */
   double progress;           /* seconds between progress lines, 0 = off */

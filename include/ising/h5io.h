@@ -16,7 +16,7 @@
  *                     algorithm, start, kernel, seed, thermalization,
  *                     sweeps, interval, copies, ladder, exchange_interval,
  *                     adapt, adapt_rounds, ranks_per_replica, replica_groups
- *   /timeseries       sweep (n), e m m_abs m2 m4 (temperature, copy, n),
+ *   /timeseries       sweep (n), e m m_abs m2 m4 [S0 Skmin] (temperature, copy, n),
  *                     replica (temperature, copy, n): which replica it was
  *   /tempering        (ladders only) temperature_index (replica, n), and at
  *                     the end ladder, ladder_history, acceptance, attempts,
@@ -54,7 +54,7 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
  * tindex holds R x n temperature indices (replica, row), R = n_T copies.
  * Only rank 0's data are written; the other ranks may pass NULLs. */
 int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
-                        const double *const cols[5], const int32_t *replica,
+                        const double *const cols[7], const int32_t *replica,
                         const int32_t *tindex);
 
 /* A 2D float64 dataset rows x cols under `group` (ladder history). */
@@ -81,7 +81,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
 
 /* Rank 0 alone: read the first `rows` rows back (same layouts as
  * ising_output_append; tindex may be NULL without a ladder). */
-int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[5],
+int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[7],
                            int32_t *replica, int32_t *tindex);
 
 /* Flush the file to the OS and fsync it (collective), before a checkpoint

@@ -57,5 +57,6 @@ int ising_world_max_int(const ising_layout *lay, int *v);
 int ising_world_max_ints(const ising_layout *lay, int *v, int n);
 /* In-place sum over the world (every replica's sums on every rank). */
 int ising_world_sum_i64(const ising_layout *lay, int64_t *v, int n);
+int ising_world_sum_double(const ising_layout *lay, double *v, int n);
 int ising_world_bcast(const ising_layout *lay, void *buf, int bytes, int root);
 #endif

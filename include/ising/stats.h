@@ -45,6 +45,7 @@ typedef struct ising_summary {
   double chi_p, chi_p_err; /* beta N <m2> */
   double c, c_err;         /* beta^2 N (<e^2> - <e>^2) */
   double tau_e, tau_m_abs; /* integrated autocorrelation times (measurements) */
+  double xi, xi_err;       /* second-moment correlation length (NaN unless measured) */
   int64_t bin_size;        /* bin size used for the jackknife */
   int64_t n;               /* number of measurements */
   int converged;           /* binning reached a plateau for e and |m| */
@@ -57,5 +58,12 @@ typedef struct ising_summary {
 int ising_summary_compute(const double *e, const double *m_abs,
                           const double *m2, const double *m4, int64_t n,
                           double beta, int64_t N, ising_summary *out);
+
+/* Second-moment correlation length from series of S(0) and S(k_min):
+ * xi = sqrt(<S0>/<Skmin> - 1) / (2 sin(pi / L)), value from all n values,
+ * jackknife error over bins of `bin` measurements (NaN where <S0> <
+ * <Skmin>).  ISING_ERR_INPUT when there are fewer than 2 bins. */
+int ising_xi_jackknife(const double *S0, const double *Skmin, int64_t n, int64_t bin, double L,
+                       double *xi, double *err);
 
 #endif

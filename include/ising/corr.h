@@ -1,0 +1,182 @@
+/*
+ * corr.h -- structure factor S(k), correlation function G(r) and the
+ * second-moment correlation length xi, on FFTW's MPI interface.
+ *
+ * What the module owns: for one replica group (ising_layout.group), the
+ * FFTW-MPI plans (an in-place real-to-complex transform with
+ * FFTW_MPI_TRANSPOSED_OUT for the measurements, its complex-to-real inverse
+ * with FFTW_MPI_TRANSPOSED_IN for G(r), and a transpose that puts the
+ * averaged S(k) back in natural order), planned once in ising_corr_create,
+ * executed many times, destroyed in ising_corr_destroy; the exchange that
+ * moves a replica's spins from the Cartesian blocks of the group into
+ * FFTW's slabs (MPI_Alltoallw with datatypes built once; the lattice is
+ * never gathered onto one rank); and `n_acc` accumulators, one per
+ * temperature (or whatever the caller files measurements by).  It knows
+ * nothing of the schedule, HDF5 or tempering: the engine decides when to
+ * measure and into which accumulator, and writes what ising_corr_finish
+ * returns.
+ *
+ * Definitions (DESIGN.md section 2).  N = Lx Ly (Lz) sites, s_r = +-1,
+ *   F(k) = sum_r s_r exp(-i k.r),   S(k) = |F(k)|^2 / N,
+ *   k = 2 pi (nx/Lx, ny/Ly, nz/Lz);  k_min,a = 2 pi / L_a along axis a.
+ * Per measurement: S(0) = M^2/N and S(k_min) = (1/d) sum_a S(k_min,a),
+ * computed from exact integer profiles of the configuration (spin sums over
+ * the planes normal to each axis), not from the FFT, so they are
+ * bit-identical on any number of ranks and any decomposition, like the
+ * other time series.  The full S(k) comes from the FFT: it agrees with a
+ * direct DFT to ~1e-14, but its last bits depend on the rank count.
+ * Two kinds of measurement: ising_corr_measure (the FFT: S(k) for every k,
+ * plus the exact S(0), S(k_min)) and ising_corr_measure_kmin (the exact
+ * S(0), S(k_min) only: no FFT and no all-to-all, about one sweep's cost),
+ * so that the xi time series can be taken at every measurement and the full
+ * S(k) less often.  At the end, with <.>_all the mean over all measurements
+ * of an accumulator and <.>_fft the mean over its FFT measurements:
+ *   m_mean = <M/N>_all  (signed),
+ *   S(k)   = <|F(k)|^2 / N>_fft on the r2c half spectrum nx = 0 .. Lx/2,
+ *   G(r)   = <(1/N) sum_r' s_r' s_r'+r>_fft - m_mean^2  (connected; the c2r
+ *            transform of <S(k)>_fft divided by N, minus m_mean^2),
+ *   xi_a   = sqrt(S(0)/S(k_min,a) - 1) / (2 sin(pi / L_a))  per axis,
+ *   xi     = sqrt(S(0)/S(k_min) - 1) / (2 sin(|k_min|/2)),  |k_min| = 2 pi/L:
+ *            the standard finite-size-scaling second-moment length, with
+ *            S(0) = <M^2/N>_all the FULL (not connected) structure factor
+ *            at k = 0 (= chi'/beta = T chi' in DESIGN.md's conventions) and
+ *            S(k_min) = <.>_all averaged over the axes (at k != 0 the full
+ *            and connected structure factors coincide).  Lattices with
+ *            unequal extents have no single |k_min|: xi is then the mean of
+ *            the xi_a.  NaN when S(0) < S(k_min) (high temperature).
+ *
+ * Memory per rank, persistent ("slab": this rank's FFTW slab; "block": its
+ * Cartesian block of n0 n1 n2 sites):
+ *   - one complex array of FFTW's local size (fftw_mpi_local_size_transposed)
+ *     used in place: padded real input, 2 (Lx/2+1) doubles per row, complex
+ *     output Lx/2+1 per row: ~8 bytes per slab site;
+ *   - one real array of the block, 8 bytes per block site: the export and
+ *     MPI send buffer.  It cannot also hold the accumulator (it is in use
+ *     during every measurement, the sums must persist);
+ *   - per accumulator, the sum of S(k) on the local half spectrum:
+ *     (Lx/2+1)/Lx doubles per slab site, ~4 bytes per site;
+ *   - O(Lx + Ly + Lz) profiles and phase tables, O(ranks) datatypes; FFTW
+ *     may keep scratch of its own inside the plans.
+ * So about 20 bytes per site with one accumulator and 4 more per further
+ * accumulator (the spins take 1).  FFTW splits only the slowest axis (z in
+ * 3D, y in 2D): with more ranks than planes some ranks hold no slab.
+ * ising_corr_finish allocates the result (the averaged S(k) of the local
+ * slab, ~4 bytes per site, and the small axis and radial arrays), owned by
+ * the result and freed by ising_corr_result_free.  ising_corr_bytes()
+ * reports the persistent total of this rank.
+ */
+#ifndef ISING_CORR_H
+#define ISING_CORR_H
+
+#include <stdint.h>
+
+#include "ising/lattice.h"
+#include "ising/layout.h"
+
+typedef struct ising_corr ising_corr;
+
+/* Call fftw_mpi_init() once per process (after MPI_Init; create does it
+ * itself when needed, so calling this is optional). */
+void ising_corr_global_init(void);
+/* fftw_mpi_cleanup(), after every ising_corr is destroyed and before
+ * MPI_Finalize (optional; frees FFTW's wisdom). */
+void ising_corr_global_finalize(void);
+
+/* Plan for the lattice of `lay` on its group communicator.  Collective over
+ * lay->world (every group creates its own; with several groups they are
+ * linked so that ising_corr_finish pools them).  n_acc >= 1 accumulators
+ * (else ISING_ERR_INPUT).  Uses FFTW_MEASURE unless `estimate` is set
+ * (FFTW_ESTIMATE: fast planning, and the same plan, hence the same S(k)
+ * bits, in every run on the same rank count).  FFTW failures are
+ * ISING_ERR_FFTW, MPI failures ISING_ERR_MPI. */
+int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_corr **out);
+
+/* Measure the configuration of `lat` (a block of the same layout) and add it
+ * to accumulator `acc` in [0, n_acc) (else ISING_ERR_INPUT): the FFT, S(k)
+ * for every k, and the exact S(0), S(k_min).  Collective over the group.
+ * S0 and Skmin (may be NULL) receive S(0) = M^2/N and the axis average of
+ * S(k_min,a) of this configuration, on every rank, bit-identical for any
+ * decomposition.  The lattice's halos are not read. */
+int ising_corr_measure(ising_corr *c, const ising_lattice *lat, int acc, double *S0,
+                       double *Skmin);
+/* The same S0 and Skmin, added to the exact sums of `acc` (xi, S0, Skmin,
+ * m_mean of the result) but not to S(k) and G(r): no FFT. */
+int ising_corr_measure_kmin(ising_corr *c, const ising_lattice *lat, int acc, double *S0,
+                            double *Skmin);
+
+/* Measurements of accumulator `acc` so far by this rank's group, all kinds
+ * (return value) and FFT ones (*n_full, may be NULL); 0 for an index out of
+ * range.  Local. */
+int64_t ising_corr_count(const ising_corr *c, int acc, int64_t *n_full);
+
+typedef struct ising_corr_result {
+  int dim;
+  int64_t L[3];       /* x first (L[2] = 1 in 2D) */
+  int64_t n_meas;     /* FFT measurements: S(k), G(r) */
+  int64_t n_kmin;     /* all measurements: m_mean, S0, Skmin, xi */
+  double m_mean;      /* <M/N>_all, signed */
+  double S0;          /* <M^2/N>_all */
+  double Skmin_axis[3], Skmin; /* <S(k_min,a)> and their mean over the axes */
+  double xi_axis[3], xi;       /* see the top of this file */
+
+  /* The averaged S(k) on this rank: a hyperslab of the global array of
+   * shape sk_dims (slowest axis first: (Lz, Ly, Lx/2+1) in 3D, (Ly, Lx/2+1)
+   * in 2D), starting at sk_start with extent sk_count (only axis 0 is split;
+   * sk_count[0] may be 0).  sk is C order over sk_count, entry
+   * [i0][i1][i2] at global k index (sk_start[0] + i0, i1, i2) (2D: [i0][i1]
+   * at (sk_start[0] + i0, i1)), i.e. (nz, ny, nx) or (ny, nx); k = 2 pi n/L
+   * with n > L/2 meaning n - L (the half spectrum holds nx = 0 .. Lx/2; the
+   * other half is S(-k) = S(k)).  Write it collectively with a hyperslab per
+   * rank; with several groups every group holds the same pooled values, so
+   * group 0 writes. */
+  int sk_rank;
+  int64_t sk_dims[3], sk_start[3], sk_count[3];
+  double *sk;
+
+  /* Along each axis a (all ranks): S_axis[a][n] = S(2 pi n / L_a e_a) and
+   * G_axis[a][n] = G(n e_a), n = 0 .. L_a/2 (n_axis[a] = L_a/2 + 1
+   * entries).  S_axis_avg / G_axis_avg: the mean over the axes at the same
+   * n, n = 0 .. min_a L_a / 2 (n_axis_avg entries; for unequal extents the
+   * S average mixes different |k|). */
+  int64_t n_axis[3];
+  double *S_axis[3], *G_axis[3];
+  int64_t n_axis_avg;
+  double *S_axis_avg, *G_axis_avg;
+
+  /* Radial bins (all ranks).  k: every k of the FULL spectrum (the half
+   * spectrum with weight 2 where nx != 0, Lx/2), with the minimum-image
+   * components, falls into bin b = floor(|k| / dk + 1/2), dk = 2 pi / max_a
+   * L_a (the smallest |k_min|); n_kbins = floor(pi sqrt(d) / dk + 1/2) + 1.
+   * k_radial[b] is the mean |k| of the bin's points, S_radial[b] the mean
+   * S, k_count[b] the number of points (k_radial and S_radial are NaN
+   * where the count is 0).
+   * r: every site r with minimum-image components (|r_a| <= L_a/2), bin
+   * b = floor(|r| + 1/2), kept for b <= min_a L_a / 2 (n_rbins bins);
+   * r_radial, G_radial, r_count likewise. */
+  int64_t n_kbins;
+  double *k_radial, *S_radial;
+  int64_t *k_count;
+  int64_t n_rbins;
+  double *r_radial, *G_radial;
+  int64_t *r_count;
+} ising_corr_result;
+
+/* Average accumulator `acc` over the measurements of ALL groups and fill
+ * *res on every rank.  Collective over lay->world: every rank calls it with
+ * the same acc.  The accumulators are left as they are, so measuring may go
+ * on.  No FFT measurement of acc in any group, or acc out of range, is
+ * ISING_ERR_INPUT.  With one group the exact averages (m_mean, S0, Skmin,
+ * xi) are bit-identical on any rank count; pooling several groups adds
+ * their partial sums, which changes the last bits with the group count
+ * (the per-measurement S0, Skmin never change).  Free with
+ * ising_corr_result_free (also on failure). */
+int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *res);
+void ising_corr_result_free(ising_corr_result *res);
+
+/* Persistent bytes allocated by `c` on this rank (the memory note above). */
+int64_t ising_corr_bytes(const ising_corr *c);
+
+/* Destroy plans, buffers and datatypes; accepts NULL and nulls *c. */
+void ising_corr_destroy(ising_corr **c);
+
+#endif
