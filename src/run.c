@@ -657,6 +657,20 @@ static int free_energy(const engine *E, const ising_run_result *r, ising_ti_poin
  * (collective over the world; corr.h has the definitions). */
 static int write_correlation(engine *E) {
   const int n = E->n_T;
+  /* profiles need FFT measurements at every temperature (sk_every > 0, and
+   * since the last resume: the accumulators are not in the checkpoint) */
+  int64_t *cnt = calloc((size_t)n, sizeof *cnt);
+  ISING_CHECK(cnt, ISING_ERR_MEM, "out of memory");
+  for (int t = 0; t < n; t++) {
+    int64_t full = 0;
+    ising_corr_count(E->corr, t, &full);
+    cnt[t] = E->lay->group_rank == 0 ? full : 0;
+  }
+  int rc0 = ising_world_sum_i64(E->lay, cnt, n), missing = 0;
+  for (int t = 0; t < n; t++) missing |= cnt[t] == 0;
+  free(cnt);
+  ISING_CALL(rc0);
+  if (missing) return ISING_OK;
   ising_corr_result *res = calloc((size_t)n, sizeof *res);
   ISING_CHECK(res, ISING_ERR_MEM, "out of memory");
   int rc = ISING_OK, done = 0;

@@ -272,6 +272,55 @@ START_TEST(free_energy_ti) {
 }
 END_TEST
 
+/* xi/L of L = 16 and 32 cross at T_c: run both on the same ladder around
+ * T_c with correlation measurements; the difference xi/L(32) - xi/L(16)
+ * must be significantly positive at the cold end and negative at the hot
+ * end (|d| > 3 sigma: the test can fail), and the crossing found by linear
+ * interpolation lies within 0.03 of 2/ln(1+sqrt 2) (finite-size shifts of
+ * these sizes are about 0.01). */
+START_TEST(xi_crossing) {
+  if (quick) return;
+  enum { NT = 6 };
+  double T[NT] = {2.15, 2.20, 2.245, 2.29, 2.34, 2.40}, xi[2][NT], err[2][NT];
+  for (int s = 0; s < 2; s++) {
+    int64_t L = s ? 32 : 16;
+    ising_config cfg;
+    base_config(&cfg, 2, L, L, 1);
+    cfg.sweeps = 60000;
+    cfg.interval = 2;
+    cfg.seed = 41 + (uint64_t)s;
+    cfg.thermalization = 5000;
+    cfg.n_temps = NT;
+    cfg.exchange_interval = 2;
+    cfg.correlation = 1;
+    cfg.sk_every = 0;
+    for (int i = 0; i < NT; i++) cfg.temps[i] = T[i];
+    snprintf(cfg.file, sizeof cfg.file, "%s/xi%d.h5", tmpdir, s);
+    ising_run_options opt = {.force = 1, .quiet = 1};
+    ising_run_result res;
+    ck_assert_msg(ising_run(MPI_COMM_WORLD, &cfg, &opt, &res) == ISING_OK, "%s", ising_err_message());
+    for (int i = 0; i < NT; i++) {
+      xi[s][i] = res.summaries[i].xi / (double)L;
+      err[s][i] = res.summaries[i].xi_err / (double)L;
+    }
+    free(res.summaries);
+  }
+  double d[NT], sd[NT], cross = NAN;
+  for (int i = 0; i < NT; i++) {
+    d[i] = xi[1][i] - xi[0][i];
+    sd[i] = sqrt(err[0][i] * err[0][i] + err[1][i] * err[1][i]);
+    if (world_rank == 0)
+      printf("  xi/L  T=%.3f  L=16 %.4f +- %.4f  L=32 %.4f +- %.4f  diff %+.4f +- %.4f\n", T[i],
+             xi[0][i], err[0][i], xi[1][i], err[1][i], d[i], sd[i]);
+    if (i > 0 && d[i - 1] > 0 && d[i] <= 0) cross = T[i - 1] + (T[i] - T[i - 1]) * d[i - 1] / (d[i - 1] - d[i]);
+  }
+  ck_assert_msg(d[0] > 3 * sd[0], "xi/L(32) not above xi/L(16) at T=%.3f", T[0]);
+  ck_assert_msg(d[NT - 1] < -3 * sd[NT - 1], "xi/L(32) not below xi/L(16) at T=%.3f", T[NT - 1]);
+  if (world_rank == 0) printf("  xi/L crossing of L=16 and 32 at T = %.4f (T_c = %.4f)\n", cross, ising_exact_onsager_tc(1.0));
+  ck_assert_msg(fabs(cross - ising_exact_onsager_tc(1.0)) < 0.03, "crossing at %g", cross);
+}
+END_TEST
+
 START_TEST(tempering_ladders) {
   ladder_case(4, 8, 1.5, 4.0, 0, 200000, 21);
   if (!quick) ladder_case(32, 8, 2.0, 2.6, 1, 100000, 22);
@@ -292,6 +341,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, kaufman_16_32);
   tcase_add_test(tc, tempering_ladders);
   tcase_add_test(tc, free_energy_ti);
+  tcase_add_test(tc, xi_crossing);
   suite_add_tcase(s, tc);
   int rc = ising_test_run_suite(s);
   MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

@@ -47,3 +47,9 @@ endif()
 foreach(np 1 2 4)
   ising_mpi_test(mpi_corr_np${np} mpi_corr ${np} "mpi")
 endforeach()
+if(SYSTEM_PYTHON3)
+  add_test(NAME analysis_fss
+           COMMAND ${SYSTEM_PYTHON3} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/analysis/test_ising_fss.py)
+  set_tests_properties(analysis_fss PROPERTIES LABELS "cli" PROCESSORS 2
+    ENVIRONMENT "${ISING_TEST_ENV_MPI};ISING_BIN=$<TARGET_FILE:ising>;PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis;PYTHONDONTWRITEBYTECODE=1;MPLBACKEND=Agg")
+endif()

@@ -1,0 +1,327 @@
+"""Finite-size scaling (ising_fss.py): error analysis, reweighting, FSS.
+
+  * synthetic AR(1) series with known tau_int and variance: the Gamma-method
+    tau_int (mean over many series within 10%, its error bar matches the
+    scatter), binning (the plateau error matches the scatter of the means),
+    the jackknife of a ratio;
+  * a 4 x 4 tempering ladder run by `ising` ($ISING_BIN, else build/ising):
+    the reweighted U4, e, <m^2>, <|m|> and c between the ladder points against
+    an exact enumeration of the 2^16 states done here, within 4.5 error bars;
+  * end to end: 2D L = 8, 12, 16 ladders 2.1 .. 2.6 (10 temperatures, 10^5
+    sweeps each, mpiexec -n 2 when available): T_c within 2 error bars and 2%
+    of 2 / ln(1 + sqrt 2), exponents near nu = 1, gamma/nu = 7/4, beta/nu = 1/8,
+    the command line with --report and --png;
+  * bad input: foreign, unreadable, unfinished and incomplete files, mixed
+    models, one size only, duplicate sizes, series too short: one line on
+    standard error naming the file, exit status 2.
+"""
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+import ising_fss as fss
+import ising_freeenergy as fe
+
+HERE = Path(__file__).resolve().parent
+ISING = os.environ.get("ISING_BIN", str(HERE.parent / "build" / "ising"))
+SCRIPT = str(HERE / "ising_fss.py")
+Z_MAX = 4.5
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+TC = 2.0 / math.log1p(math.sqrt(2.0))
+
+
+def run_ising(directory, deck, ranks=1):
+    if not os.access(ISING, os.X_OK):
+        pytest.skip(f"no ising binary at {ISING} (set ISING_BIN)")
+    (directory / "deck.ini").write_text(deck)
+    cmd = [ISING, "run", "deck.ini", "--quiet"]
+    if ranks > 1 and shutil.which("mpiexec"):
+        cmd = ["mpiexec", "-n", str(ranks)] + cmd
+    subprocess.run(cmd, cwd=directory, env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+
+def deck(L, seed, out, T_min=2.1, T_max=2.6, count=10, sweeps=100_000, ladder="linear"):
+    return f"""[lattice]
+L = {L}
+[montecarlo]
+sweeps = {sweeps}
+thermalization = 5000
+seed = {seed}
+[tempering]
+ladder = {ladder}
+T_min = {T_min}
+T_max = {T_max}
+count = {count}
+interval = 2
+[measurement]
+interval = 2
+[output]
+file = {out}
+progress = 0
+[parallel]
+ranks_per_replica = 1
+"""
+
+
+def ar1(rng, phi, shape):
+    """AR(1) x_t = phi x_{t-1} + eta_t, unit-variance noise, started
+    stationary: var = 1 / (1 - phi^2), tau_int = (1 + phi) / (2 (1 - phi))."""
+    eta = rng.normal(size=shape)
+    eta[..., 0] /= math.sqrt(1 - phi * phi)
+    return lfilter([1.0], [1.0, -phi], eta, axis=-1)
+
+
+# ---------------------------------------------------------------- synthetic
+
+
+def test_tau_int_gamma_ar1():
+    rng = np.random.default_rng(5)
+    phi = 0.9
+    exact = (1 + phi) / (2 * (1 - phi))          # 9.5
+    x = ar1(rng, phi, (60, 20_000))
+    res = [fss.tau_int_gamma(s) for s in x]
+    taus = np.array([r[0] for r in res])
+    errs = np.array([r[1] for r in res])
+    assert np.mean(taus) == pytest.approx(exact, rel=0.10)
+    assert np.median(np.abs(taus / exact - 1)) < 0.10
+    # its error bar describes the scatter (within a factor 1.5)
+    assert 1 / 1.5 < np.std(taus) / np.mean(errs) < 1.5
+    # copies pooled, uncorrelated and constant data
+    pooled = [fss.tau_int_gamma(x[i:i + 4])[0] for i in range(0, len(x), 4)]
+    assert np.mean(pooled) == pytest.approx(exact, rel=0.10)
+    assert fss.tau_int_gamma(rng.normal(size=50_000))[0] == pytest.approx(0.5, abs=0.05)
+    assert fss.tau_int_gamma(np.ones(100))[0] == 0.5
+
+
+def test_binning_error_matches_scatter():
+    rng = np.random.default_rng(6)
+    phi, n = 0.8, 1 << 14
+    exact_tau = (1 + phi) / (2 * (1 - phi))      # 4.5
+    x = ar1(rng, phi, (300, n))
+    b = [fss.binning(s) for s in x]
+    scatter = np.std(x.mean(axis=1), ddof=1)
+    exact_err = math.sqrt(2 * exact_tau / (1 - phi * phi) / n)
+    err = np.array([r["error"] for r in b])
+    assert np.mean(err) == pytest.approx(scatter, rel=0.10)
+    assert np.mean(err) == pytest.approx(exact_err, rel=0.10)
+    assert np.mean([r["plateau"] for r in b]) > 0.8
+    assert np.mean([r["tau"] for r in b]) == pytest.approx(exact_tau, rel=0.10)
+    # the levels are shown: bin sizes double, the naive error is level 0
+    r = b[0]
+    assert list(r["bin_size"][:3]) == [1, 2, 4] and r["n_bins"][-1] >= 32
+    assert r["err"][0] == pytest.approx(np.std(x[0], ddof=1) / math.sqrt(n), rel=1e-9)
+
+
+def test_jackknife_ratio():
+    rng = np.random.default_rng(7)
+    reps = []
+    for _ in range(200):
+        a = 2 + rng.normal(size=4000)
+        b = 1 + 0.5 * rng.normal(size=4000)
+        reps.append(fss.jackknife(lambda p, q: p / q, [a, b]))
+    est = np.array([r[0] for r in reps])
+    err = np.array([r[1] for r in reps])
+    assert np.mean(est) == pytest.approx(2.0, rel=0.01)
+    assert np.mean(err) == pytest.approx(np.std(est), rel=0.15)
+
+
+# ------------------------------------------------- 4 x 4 against enumeration
+
+
+def _enumerate_4x4():
+    s = 1 - 2 * ((np.arange(1 << 16)[:, None] >> np.arange(16)) & 1)
+    s = s.reshape(-1, 4, 4)
+    E = -(s * np.roll(s, 1, axis=1)).sum(axis=(1, 2)) - (s * np.roll(s, 1, axis=2)).sum(axis=(1, 2))
+    M = s.sum(axis=(1, 2)) / 16.0
+    return E.astype(float), M
+
+
+E4, M4 = _enumerate_4x4()
+
+
+def exact_4x4(T):
+    out = {k: [] for k in ("e", "c", "m_abs", "m2", "U4")}
+    for t in np.atleast_1d(T):
+        lw = -E4 / t
+        p = np.exp(lw - lw.max())
+        p /= p.sum()
+        e1, e2 = p @ E4, p @ E4 ** 2
+        m2, m4 = p @ M4 ** 2, p @ M4 ** 4
+        out["e"].append(e1 / 16)
+        out["c"].append((e2 - e1 * e1) / (16 * t * t))
+        out["m_abs"].append(p @ np.abs(M4))
+        out["m2"].append(m2)
+        out["U4"].append(1 - m4 / (3 * m2 * m2))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@pytest.fixture(scope="module")
+def l4(tmp_path_factory):
+    d = tmp_path_factory.mktemp("l4")
+    run_ising(d, deck(4, 20261123, "l4.h5", T_min=1.5, T_max=6.0, count=8, sweeps=60_000,
+                      ladder="geometric"))
+    return str(d / "l4.h5")
+
+
+def test_reweighting_against_enumeration(l4):
+    run = fss.check_autocorrelation(fss.read_run(l4))
+    rw = fss.Reweighter(run)
+    b = 1 / run.T
+    mid = 1 / (0.5 * (b[1:] + b[:-1]))            # between the ladder points
+    c = rw.curves(mid)
+    ex = exact_4x4(mid)
+    for name in ("U4", "e", "m2", "m_abs", "c"):
+        z = (c[name] - ex[name]) / c[name + "_err"]
+        assert np.max(np.abs(z)) < Z_MAX, (name, z)
+    assert np.max(c["U4_err"]) < 0.01
+    # power: the exact values at a 3% wrong temperature are rejected
+    wrong = exact_4x4(mid * 1.03)
+    assert np.max(np.abs((c["e"] - wrong["e"]) / c["e_err"])) > Z_MAX
+    # at the ladder points the reweighting reproduces the plain means
+    at = rw.curves(run.T)
+    m2 = (run.m ** 2).mean(axis=(1, 2))
+    assert np.max(np.abs(at["m2"] - m2) / at["m2_err"]) < Z_MAX
+
+
+# ---------------------------------------------------------------- end to end
+
+
+SIZES = (8, 12, 16)
+
+
+@pytest.fixture(scope="module")
+def fss_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fss")
+    for L in SIZES:
+        sub = d / f"run{L}"
+        sub.mkdir()
+        run_ising(sub, deck(L, 1000 + L, f"l{L}.h5"), ranks=2)
+        shutil.move(str(sub / f"l{L}.h5"), str(d / f"l{L}.h5"))
+    return d
+
+
+@pytest.fixture(scope="module")
+def fss_result(fss_dir):
+    return fss.analyse([str(fss_dir)])
+
+
+def test_end_to_end_tc_and_exponents(fss_result):
+    r = fss_result
+    assert list(r["L"]) == list(SIZES) and len(r["crossings"]) == 2
+    assert 0 < r["Tc_err"] < 0.02
+    assert abs(r["Tc"] - TC) < 2 * r["Tc_err"], (r["Tc"], r["Tc_err"])
+    assert abs(r["Tc"] - TC) < 0.02 * TC
+    for c in r["crossings"]:
+        assert abs(c["T"] - TC) < 0.02 * TC and c["err"] > 0
+    # exponents (small sizes, corrections to scaling: loose)
+    assert r["nu"] == pytest.approx(1.0, abs=0.1)
+    assert r["gamma_nu_Tc"] == pytest.approx(1.75, abs=0.1)
+    assert r["gamma_nu_peak"] == pytest.approx(1.75, abs=0.15)
+    assert r["beta_nu"] == pytest.approx(0.125, abs=0.03)
+    assert not [w for w in r["warnings"] if "short" in w]
+    for b in r["binning"]:
+        assert b["e"]["plateau"] or b["m_abs"]["plateau"]
+
+
+def test_cli_report_and_pngs(fss_dir, tmp_path):
+    pytest.importorskip("matplotlib")
+    rep = tmp_path / "report.txt"
+    files = [str(fss_dir / f"l{L}.h5") for L in SIZES]
+    p = _cli(*files, "--png", str(tmp_path / "p"), "--report", str(rep))
+    assert p.returncode == 0, p.stderr
+    text = rep.read_text()
+    for key in ("T_c     =", "1/nu", "gamma/nu", "beta/nu", "U4 crossings", "Binning"):
+        assert key in text
+    assert text.strip() in p.stdout
+    for suffix in ("_U4.png", "_chi.png", "_collapse.png"):
+        png = tmp_path / ("p" + suffix)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_short_series_warning(fss_dir, monkeypatch):
+    monkeypatch.setattr(fss, "TAU_WARN", 1e9)
+    runs = fss.load_runs([str(fss_dir)])
+    assert all(any("short series" in w for w in r.warnings) for r in runs)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+
+
+def _one_line_error(p, name):
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert p.stdout == ""
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1, p.stderr
+    assert err[0].startswith("ising_fss: error: ") and name in err[0], err[0]
+    return err[0]
+
+
+def test_cli_foreign_files(fss_dir, tmp_path):
+    l8 = str(fss_dir / "l8.h5")
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f.attrs["program"] = "something else"
+    assert "not an ising output file" in _one_line_error(_cli(l8, str(foreign)), "foreign.h5")
+    (tmp_path / "text.h5").write_text("not hdf5")
+    _one_line_error(_cli(l8, str(tmp_path / "text.h5")), "text.h5")
+    _one_line_error(_cli(l8, str(tmp_path / "missing.h5")), "missing.h5")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _one_line_error(_cli(str(empty)), "empty")
+
+
+def test_cli_incomplete(fss_dir, tmp_path):
+    l12 = str(fss_dir / "l12.h5")
+    running = tmp_path / "running.h5"
+    shutil.copy(fss_dir / "l8.h5", running)
+    with h5py.File(running, "r+") as f:
+        f.attrs["status"] = np.bytes_("running")
+    assert "not finished" in _one_line_error(_cli(str(running), l12), "running.h5")
+    cut = tmp_path / "cut.h5"
+    shutil.copy(fss_dir / "l8.h5", cut)
+    with h5py.File(cut, "r+") as f:
+        del f["timeseries/m"]
+    assert "incomplete" in _one_line_error(_cli(str(cut), l12), "cut.h5")
+
+
+def test_cli_mixed_models_and_sizes(fss_dir, tmp_path):
+    l8, l12 = str(fss_dir / "l8.h5"), str(fss_dir / "l12.h5")
+    for name, value in (("J", 0.5), ("H", 0.1), ("algorithm", np.bytes_("heatbath")), ("dim", 3)):
+        other = tmp_path / f"other_{name}.h5"
+        shutil.copy(l12, other)
+        with h5py.File(other, "r+") as f:
+            f["parameters"].attrs[name] = value
+        msg = _one_line_error(_cli(l8, str(other)), other.name)
+        assert "different model" in msg and name in msg
+    assert "only one size" in _one_line_error(_cli(l8), "l8.h5")
+    dup = tmp_path / "dup.h5"
+    shutil.copy(l8, dup)
+    assert "also in" in _one_line_error(_cli(l8, str(dup), l12), "dup.h5")
+
+
+def test_cli_series_too_short(fss_dir, tmp_path):
+    """Strongly correlated series (tau_int ~ 100 measurements in 400): error."""
+    short = tmp_path / "short.h5"
+    shutil.copy(fss_dir / "l8.h5", short)
+    rng = np.random.default_rng(1)
+    with h5py.File(short, "r+") as f:
+        K = f["timeseries/e"].shape[0]
+        x = ar1(rng, 0.99, (K, 1, 400))
+        del f["timeseries/e"], f["timeseries/m"]
+        f["timeseries/e"] = -1.5 + 0.01 * x
+        f["timeseries/m"] = 0.5 + 0.01 * x
+    msg = _one_line_error(_cli(str(short), str(fss_dir / "l12.h5")), "short.h5")
+    assert "too short" in msg
