@@ -294,6 +294,7 @@ static int cmd_info(MPI_Comm comm, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  ising_signals_install();
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
     fprintf(stderr, "ising: MPI_Init failed\n");
     return EXIT_FAILURE_RUNTIME;

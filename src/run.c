@@ -250,8 +250,13 @@ static void install_handlers(struct sigaction *old) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  stop_signal = 0;
+  /* a signal that arrived before (ising_signals_install) is kept */
   for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &sa, &old[i]);
+}
+
+void ising_signals_install(void) {
+  struct sigaction old[N_STOP_SIGNALS];
+  install_handlers(old);
 }
 
 static void restore_handlers(const struct sigaction *old) {

@@ -53,3 +53,10 @@ if(SYSTEM_PYTHON3)
   set_tests_properties(analysis_fss PROPERTIES LABELS "cli" PROCESSORS 2
     ENVIRONMENT "${ISING_TEST_ENV_MPI};ISING_BIN=$<TARGET_FILE:ising>;PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis;PYTHONDONTWRITEBYTECODE=1;MPLBACKEND=Agg")
 endif()
+
+# The jobs/ scripts on a real SLURM started on localhost (tests/slurm_jobs.sh
+# installs slurmctld, slurmd and munge when missing; exit 77 = skipped where
+# SLURM cannot run).  Fixed ports: one at a time.
+add_test(NAME slurm_jobs COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_jobs.sh $<TARGET_FILE:ising>)
+set_tests_properties(slurm_jobs PROPERTIES ENVIRONMENT "SLURM_TEST_SKIP_CODE=77"
+  SKIP_RETURN_CODE 77 TIMEOUT 400 RUN_SERIAL TRUE LABELS "slurm")

@@ -50,6 +50,11 @@ int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *o
 int ising_resume(MPI_Comm comm, const char *path, int nset, char *const *set, int64_t sweeps,
                  const ising_run_options *opt, ising_run_result *res);
 
+/* Catch SIGTERM, SIGINT, SIGUSR1 and SIGXCPU from the start of the process
+ * (before MPI_Init), so that a stop request that arrives early is kept and
+ * honoured at the first agreement point of the run. */
+void ising_signals_install(void);
+
 /* `ising bench` with its command-line arguments (after "bench"). */
 int ising_bench(MPI_Comm comm, int argc, char **argv);
 
