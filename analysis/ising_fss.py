@@ -38,6 +38,13 @@ Steps (each a function usable on its own):
    * gamma/nu: ln chi at T_c against ln L, chi = N <m^2> / T, and from the peak
      heights of the connected chi' = N (<m^2> - <|m|>^2) / T;
    * beta/nu: minus the slope of ln <|m|> at T_c against ln L.
+   * with /timeseries/S0 and /timeseries/Skmin in every input
+     ([measurement] correlation = yes): their sums per energy level and
+     block are reweighted like |m|, m^2, m^4, giving the second-moment
+     xi/L(T) = sqrt(<S0>/<Skmin> - 1) / (2 sin(pi/L)) / L with jackknife
+     errors; the crossings of xi/L of consecutive sizes (same procedure as
+     for U4) and a second T_c from them by the same rule are reported beside
+     the U4 ones.  The exponents use the U4 T_c.
    The exponents at T_c carry the jackknife error at fixed T_c and, in
    quadrature, the largest change when T_c moves by its error bar.
    Plots (--png PREFIX): PREFIX_U4.png (reweighted U4 curves with error bands,
@@ -177,6 +184,8 @@ class Run:
     T: np.ndarray                   # (K) increasing
     e: np.ndarray = field(repr=False)   # (K, copies, n) per spin
     m: np.ndarray = field(repr=False)   # (K, copies, n) per spin
+    S0: np.ndarray = field(default=None, repr=False)     # (K, copies, n) or None
+    Skmin: np.ndarray = field(default=None, repr=False)  # (K, copies, n) or None
     tau_e: np.ndarray = None        # (K) Gamma method, in measurements
     tau_m: np.ndarray = None        # (K) of |m|
     n_per_tau: float = None         # min over T and observables of n_total / tau
@@ -219,6 +228,10 @@ def read_run(path):
         T = np.asarray(f["summary/T"], dtype=float)
         e = np.asarray(f["timeseries/e"], dtype=float)
         m = np.asarray(f["timeseries/m"], dtype=float)
+        S0 = Skmin = None
+        if "timeseries/S0" in f and "timeseries/Skmin" in f:     # correlation = yes
+            S0 = np.asarray(f["timeseries/S0"], dtype=float)
+            Skmin = np.asarray(f["timeseries/Skmin"], dtype=float)
     if len(set(Ls)) != 1:
         raise FSSError(f"{path}: lattice {'x'.join(map(str, Ls))} is not hypercubic; "
                        "finite-size scaling needs one L")
@@ -235,7 +248,14 @@ def read_run(path):
                        f"for error analysis (< {TAU_ERROR:g})")
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(m))):
         raise FSSError(f"{path}: non-finite values in the time series")
-    return Run(path=path, L=Ls[0], N=N, dim=dim, J=J, H=H, algorithm=algorithm, T=T, e=e, m=m)
+    if S0 is not None:
+        if S0.shape != e.shape or Skmin.shape != e.shape:
+            raise FSSError(f"{path}: /timeseries/S0 {S0.shape} and /timeseries/Skmin "
+                           f"{Skmin.shape} do not match /timeseries/e {e.shape}")
+        if not (np.all(np.isfinite(S0)) and np.all(np.isfinite(Skmin))):
+            raise FSSError(f"{path}: non-finite values in /timeseries/S0 or /timeseries/Skmin")
+    return Run(path=path, L=Ls[0], N=N, dim=dim, J=J, H=H, algorithm=algorithm, T=T, e=e, m=m,
+               S0=S0, Skmin=Skmin)
 
 
 def check_autocorrelation(run):
@@ -295,11 +315,15 @@ def load_runs(items):
 
 class Reweighter:
     """MBAR (ising_freeenergy.mbar) on one run's ladder, with the sums of
-    |m|, m^2, m^4 per energy level and jackknife block, so that any of
-    e, c, m_abs, m2, m4, U4, chi (N <m^2>/T), chi_p (N (<m^2> - <|m|>^2)/T)
-    can be evaluated at any T (meaningful inside the ladder)."""
+    |m|, m^2, m^4 (and S(0), S(k_min) when the run has them) per energy level
+    and jackknife block, so that any of e, c, m_abs, m2, m4, U4,
+    chi (N <m^2>/T), chi_p (N (<m^2> - <|m|>^2)/T) and, with correlation data,
+    S0, Skmin, xi_L (the second-moment xi / L,
+    sqrt(<S0>/<Skmin> - 1) / (2 sin(pi/L)) / L) can be evaluated at any T
+    (meaningful inside the ladder)."""
 
     OBS = ("e", "c", "m_abs", "m2", "m4", "U4", "chi", "chi_p")
+    OBS_CORR = ("S0", "Skmin", "xi_L")
 
     def __init__(self, run, n_blocks=N_BLOCKS):
         self.run = run
@@ -310,7 +334,9 @@ class Reweighter:
         B = res.n_blocks
         block_of = np.minimum((np.arange(n) * B) // n, B - 1)
         J = len(res.energies)
-        self.S = {k: np.zeros((B, J)) for k in ("m_abs", "m2", "m4")}
+        self.has_corr = run.S0 is not None and run.Skmin is not None
+        names = ("m_abs", "m2", "m4") + (("S0", "Skmin") if self.has_corr else ())
+        self.S = {k: np.zeros((B, J)) for k in names}
         for k in range(K):                             # mbar's own subsampling
             idx = np.unique(np.round(np.arange(0.0, n, res.g[k])).astype(int))
             idx = idx[idx < n]
@@ -321,7 +347,10 @@ class Reweighter:
             blk = np.broadcast_to(block_of[idx], (c, len(idx))).ravel()
             mk = run.m[k][:, idx].ravel()
             m2 = mk * mk
-            for name, v in (("m_abs", np.abs(mk)), ("m2", m2), ("m4", m2 * m2)):
+            obs = [("m_abs", np.abs(mk)), ("m2", m2), ("m4", m2 * m2)]
+            if self.has_corr:
+                obs += [("S0", run.S0[k][:, idx].ravel()), ("Skmin", run.Skmin[k][:, idx].ravel())]
+            for name, v in obs:
                 np.add.at(self.S[name], (blk, lev), v)
         self.S_tot = {k: v.sum(axis=0) for k, v in self.S.items()}
         self.lnD = res._lnD(res.f, res.n_eff)
@@ -351,9 +380,16 @@ class Reweighter:
         E2 = (w @ (counts * En * En)) / Z
         ma, m2, m4 = ((w @ S[k]) / Z for k in ("m_abs", "m2", "m4"))
         N = self.N
-        return {"e": E1 / N, "c": beta * beta * (E2 - E1 * E1) / N, "m_abs": ma, "m2": m2,
-                "m4": m4, "U4": 1.0 - m4 / (3.0 * m2 * m2), "chi": N * beta * m2,
-                "chi_p": N * beta * (m2 - ma * ma)}
+        out = {"e": E1 / N, "c": beta * beta * (E2 - E1 * E1) / N, "m_abs": ma, "m2": m2,
+               "m4": m4, "U4": 1.0 - m4 / (3.0 * m2 * m2), "chi": N * beta * m2,
+               "chi_p": N * beta * (m2 - ma * ma)}
+        if self.has_corr:
+            s0, sk = ((w @ S[k]) / Z for k in ("S0", "Skmin"))
+            L = self.run.L
+            out["S0"], out["Skmin"] = s0, sk
+            out["xi_L"] = (np.sqrt(np.maximum(s0 / sk - 1.0, 0.0))
+                           / (2.0 * math.sin(math.pi / L)) / L)
+        return out
 
     def value(self, T, name, rep=None):
         return self._eval(T, rep)[name]
@@ -363,7 +399,7 @@ class Reweighter:
         full = self._eval(T)
         reps = [self._eval(T, b) for b in range(self.n_reps)]
         out = {"T": np.atleast_1d(np.asarray(T, dtype=float))}
-        for k in self.OBS:
+        for k in self.OBS + (self.OBS_CORR if self.has_corr else ()):
             out[k] = full[k]
             out[k + "_err"] = fe._jackknife_err(np.array([r[k] for r in reps]))
         return out
@@ -397,10 +433,11 @@ def _root_near(f, lo, hi, guess=None, n=200):
     return brentq(lambda t: float(f(np.array([t]))[0]), x[i], x[i + 1], xtol=1e-12)
 
 
-def crossing(rw1, rw2):
-    """Crossing T* of U4 of two sizes (rw1 the smaller): root of
-    U4_1(T) - U4_2(T), which goes from < 0 (below T_c the larger lattice is
-    more ordered) to > 0.  Error: jackknife over each run's blocks (the other
+def crossing(rw1, rw2, name="U4"):
+    """Crossing T* of U4 (or of another scale-invariant observable `name`,
+    e.g. xi_L) of two sizes (rw1 the smaller): root of U4_1(T) - U4_2(T),
+    which goes from < 0 (below T_c the larger lattice is more ordered; so for
+    xi/L) to > 0.  Error: jackknife over each run's blocks (the other
     held at its full estimate), added in quadrature.  Returns (T*, err) or
     raises FSSError when the curves do not cross inside the common range."""
     lo = max(rw1.T_range[0], rw2.T_range[0])
@@ -410,11 +447,12 @@ def crossing(rw1, rw2):
                        f"does not overlap that of {rw1.run.path}")
 
     def d(r1, r2):
-        return lambda T: rw1.value(T, "U4", r1) - rw2.value(T, "U4", r2)
+        return lambda T: rw1.value(T, name, r1) - rw2.value(T, name, r2)
 
     t0 = _root_near(d(None, None), lo, hi)
     if t0 is None:
-        raise FSSError(f"{rw2.run.path}: U4 of L = {rw1.run.L} and L = {rw2.run.L} do not cross "
+        label = "xi/L" if name == "xi_L" else name
+        raise FSSError(f"{rw2.run.path}: {label} of L = {rw1.run.L} and L = {rw2.run.L} do not cross "
                        f"inside the common ladder range [{lo:g}, {hi:g}]")
     var = 0.0
     for which in (0, 1):
@@ -460,18 +498,11 @@ def _peak(rw, name, rep, lo, hi):
     return float(x[i]), float(y[i]), True
 
 
-def analyse(items, n_blocks=N_BLOCKS):
-    """The whole workflow on files / directories; returns a dict (see
-    format_report for its use)."""
-    runs = load_runs(items)
-    rws = [Reweighter(r, n_blocks) for r in runs]
-    Ls = np.array([r.L for r in runs], dtype=float)
-    dim = runs[0].dim
-    warnings = [w for r in runs for w in r.warnings]
-    cross = []
-    for a, b in zip(rws[:-1], rws[1:]):
-        t, err = crossing(a, b)
-        cross.append({"L1": a.run.L, "L2": b.run.L, "T": t, "err": err})
+def tc_from_crossings(cross, dim):
+    """T_c from the crossings of consecutive sizes (list of dicts L1, L2, T,
+    err): the weighted linear fit against L_mean^-(1/nu + omega) when there
+    are >= 3 crossings and chi^2/dof < 3, else the crossing of the two
+    largest sizes.  Returns (Tc, Tc_err, method, fit)."""
     p = CORRECTION_EXPONENT.get(dim, 2.0)
     xs = np.array([(0.5 * (c["L1"] + c["L2"])) ** -p for c in cross])
     ys = np.array([c["T"] for c in cross])
@@ -490,6 +521,39 @@ def analyse(items, n_blocks=N_BLOCKS):
                else f"fit unstable, chi2/dof = {fit['chi2']:.1f}/{fit['dof']}")
         method = (f"crossing of the two largest sizes L = {cross[-1]['L1']}, {cross[-1]['L2']} "
                   f"({why})")
+    return Tc, Tc_err, method, fit
+
+
+def analyse(items, n_blocks=N_BLOCKS):
+    """The whole workflow on files / directories; returns a dict (see
+    format_report for its use).  With S(0), S(k_min) series in every input
+    (correlation = yes) the xi/L crossings and their T_c come too
+    ("xi_crossings", "xi_fit", "Tc_xi", "Tc_xi_err", "Tc_xi_method"; None
+    otherwise); the exponents use the U4 T_c."""
+    runs = load_runs(items)
+    rws = [Reweighter(r, n_blocks) for r in runs]
+    Ls = np.array([r.L for r in runs], dtype=float)
+    dim = runs[0].dim
+    warnings = [w for r in runs for w in r.warnings]
+    cross = []
+    for a, b in zip(rws[:-1], rws[1:]):
+        t, err = crossing(a, b)
+        cross.append({"L1": a.run.L, "L2": b.run.L, "T": t, "err": err})
+    Tc, Tc_err, method, fit = tc_from_crossings(cross, dim)
+    xi_cross = xi_fit = Tc_xi = Tc_xi_err = Tc_xi_method = None
+    if all(rw.has_corr for rw in rws):
+        try:
+            xi_cross = []
+            for a, b in zip(rws[:-1], rws[1:]):
+                t, err = crossing(a, b, "xi_L")
+                xi_cross.append({"L1": a.run.L, "L2": b.run.L, "T": t, "err": err})
+            Tc_xi, Tc_xi_err, Tc_xi_method, xi_fit = tc_from_crossings(xi_cross, dim)
+        except FSSError as exc:
+            warnings.append(f"no xi/L estimate of T_c: {exc}")
+            xi_cross = None
+    elif any(rw.has_corr for rw in rws):
+        warnings.append("S(0), S(k_min) series (correlation = yes) only in some inputs; "
+                        "no xi/L crossings")
     lo = max(rw.T_range[0] for rw in rws)
     hi = min(rw.T_range[1] for rw in rws)
     if not lo <= Tc <= hi:
@@ -514,8 +578,11 @@ def analyse(items, n_blocks=N_BLOCKS):
         if pk[0][2]:
             warnings.append(f"{rw.run.path}: the peak of chi' lies at the end of the ladder "
                             f"(T = {pk[0][0]:.4g}); extend the ladder")
+        extra = {}
+        if rw.has_corr:
+            extra = {"xi_L": float(at["xi_L"][0]), "xi_L_err": float(at["xi_L_err"][0])}
         per_size.append({
-            "L": rw.run.L, "path": rw.run.path, "dU4dT": s, "dU4dT_err": se,
+            **extra, "L": rw.run.L, "path": rw.run.path, "dU4dT": s, "dU4dT_err": se,
             "U4": float(at["U4"][0]), "U4_err": float(at["U4_err"][0]),
             "chi": float(at["chi"][0]), "chi_err": float(at["chi_err"][0]),
             "m_abs": float(at["m_abs"][0]), "m_abs_err": float(at["m_abs_err"][0]),
@@ -562,6 +629,8 @@ def analyse(items, n_blocks=N_BLOCKS):
         "runs": runs, "reweighters": rws, "dim": dim, "J": runs[0].J, "H": runs[0].H,
         "algorithm": runs[0].algorithm, "L": Ls, "crossings": cross, "fit": fit,
         "Tc": Tc, "Tc_err": Tc_err, "Tc_method": method, "T_eval": Tq,
+        "xi_crossings": xi_cross, "xi_fit": xi_fit, "Tc_xi": Tc_xi, "Tc_xi_err": Tc_xi_err,
+        "Tc_xi_method": Tc_xi_method,
         "inv_nu": inv_nu, "inv_nu_err": inv_nu_err, "nu": nu, "nu_err": inv_nu_err / inv_nu ** 2,
         "gamma_nu_Tc": g_tc, "gamma_nu_Tc_err": g_tc_err,
         "gamma_nu_peak": g_pk, "gamma_nu_peak_err": g_pk_err,
@@ -599,17 +668,33 @@ def format_report(r):
     out.append("U4 crossings (reweighted curves; jackknife errors):")
     for c in r["crossings"]:
         out.append(f"  L = {c['L1']:4d} / {c['L2']:4d}: T* = {c['T']:.5f} +- {c['err']:.5f}")
-    f = r["fit"]
-    if f is not None:
-        out.append(f"  linear fit T* = T_c + a L_mean^-{f['exponent']:g}: T_c = {f['Tc']:.5f} "
-                   f"+- {f['err']:.5f}, a = {f['slope']:.3g}, chi2/dof = {f['chi2']:.2f}/{f['dof']}")
+    def fitline(f):
+        if f is not None:
+            out.append(f"  linear fit T* = T_c + a L_mean^-{f['exponent']:g}: T_c = {f['Tc']:.5f} "
+                       f"+- {f['err']:.5f}, a = {f['slope']:.3g}, "
+                       f"chi2/dof = {f['chi2']:.2f}/{f['dof']}")
+
+    def deviation(Tc, err):
+        if r["dim"] == 2 and r["H"] == 0 and r["J"] > 0:
+            ex = T_C_EXACT_2D * r["J"]
+            out.append(f"          exact 2D: {ex:.5f}; deviation {(Tc - ex):+.5f} = "
+                       f"{(Tc - ex) / max(err, 1e-300):+.2f} error bars, "
+                       f"{100 * (Tc - ex) / ex:+.3f}%")
+
+    fitline(r["fit"])
+    if r.get("xi_crossings"):
+        out.append("xi/L crossings (second-moment xi = sqrt(<S0>/<Skmin> - 1) / (2 sin(pi/L)), "
+                   "reweighted; jackknife errors):")
+        for c in r["xi_crossings"]:
+            out.append(f"  L = {c['L1']:4d} / {c['L2']:4d}: T* = {c['T']:.5f} +- {c['err']:.5f}")
+        fitline(r["xi_fit"])
     out.append("")
-    out.append(f"T_c     = {r['Tc']:.5f} +- {r['Tc_err']:.5f}   ({r['Tc_method']})")
-    if r["dim"] == 2 and r["H"] == 0 and r["J"] > 0:
-        ex = T_C_EXACT_2D * r["J"]
-        out.append(f"          exact 2D: {ex:.5f}; deviation {(r['Tc'] - ex):+.5f} = "
-                   f"{(r['Tc'] - ex) / max(r['Tc_err'], 1e-300):+.2f} error bars, "
-                   f"{100 * (r['Tc'] - ex) / ex:+.3f}%")
+    out.append(f"T_c     = {r['Tc']:.5f} +- {r['Tc_err']:.5f}   (U4: {r['Tc_method']})")
+    deviation(r["Tc"], r["Tc_err"])
+    if r.get("Tc_xi") is not None:
+        out.append(f"T_c     = {r['Tc_xi']:.5f} +- {r['Tc_xi_err']:.5f}   "
+                   f"(xi/L: {r['Tc_xi_method']})")
+        deviation(r["Tc_xi"], r["Tc_xi_err"])
     out.append(f"1/nu    = {r['inv_nu']:.4f} +- {r['inv_nu_err']:.4f}, nu = {r['nu']:.4f} "
                f"+- {r['nu_err']:.4f}   (dU4/dT at T = {r['T_eval']:.5f} ~ L^(1/nu))")
     out.append(f"gamma/nu = {r['gamma_nu_Tc']:.4f} +- {r['gamma_nu_Tc_err']:.4f}   "
@@ -626,13 +711,15 @@ def format_report(r):
                f"{sh['gamma_nu_Tc']:.4f}, beta/nu {sh['beta_nu']:.4f}).")
     out.append("")
     out.append(f"{'L':>5s} {'U4(T_c)':>20s} {'dU4/dT':>20s} {'chi(T_c)':>20s} "
-               f"{'<|m|>(T_c)':>20s} {'chi_max':>20s} {'T(chi_max)':>18s}")
+               f"{'<|m|>(T_c)':>20s} {'chi_max':>20s} {'T(chi_max)':>18s}"
+               + (f" {'xi/L(T_c)':>20s}" if "xi_L" in r["per_size"][0] else ""))
     for q in r["per_size"]:
         out.append(f"{q['L']:5d} {q['U4']:9.5f} +- {q['U4_err']:7.5f} "
                    f"{q['dU4dT']:9.4f} +- {q['dU4dT_err']:7.4f} {q['chi']:9.3f} +- {q['chi_err']:7.3f} "
                    f"{q['m_abs']:9.5f} +- {q['m_abs_err']:7.5f} "
                    f"{q['chi_p_max']:9.4f} +- {q['chi_p_max_err']:7.4f} "
                    f"{q['T_chi_p_max']:8.4f} +- {q['T_chi_p_max_err']:6.4f}"
+                   + (f" {q['xi_L']:9.5f} +- {q['xi_L_err']:7.5f}" if "xi_L" in q else "")
                    + (" (edge)" if q["peak_at_edge"] else ""))
     if r["warnings"]:
         out.append("")

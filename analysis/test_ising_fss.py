@@ -8,9 +8,12 @@
     the reweighted U4, e, <m^2>, <|m|> and c between the ladder points against
     an exact enumeration of the 2^16 states done here, within 4.5 error bars;
   * end to end: 2D L = 8, 12, 16 ladders 2.1 .. 2.6 (10 temperatures, 10^5
-    sweeps each, mpiexec -n 2 when available): T_c within 2 error bars and 2%
-    of 2 / ln(1 + sqrt 2), exponents near nu = 1, gamma/nu = 7/4, beta/nu = 1/8,
-    the command line with --report and --png;
+    sweeps each, correlation = yes, mpiexec -n 2 when available): T_c within
+    2 error bars and 2% of 2 / ln(1 + sqrt 2), exponents near nu = 1,
+    gamma/nu = 7/4, beta/nu = 1/8; the xi/L crossings and their T_c within 2%
+    and 3 error bars of the exact T_c, the reweighted S0, Skmin against the
+    plain means at the ladder points; without S0, Skmin no xi/L; the command
+    line with --report and --png;
   * bad input: foreign, unreadable, unfinished and incomplete files, mixed
     models, one size only, duplicate sizes, series too short: one line on
     standard error naming the file, exit status 2.
@@ -48,7 +51,9 @@ def run_ising(directory, deck, ranks=1):
     subprocess.run(cmd, cwd=directory, env=ENV, check=True, stdout=subprocess.DEVNULL)
 
 
-def deck(L, seed, out, T_min=2.1, T_max=2.6, count=10, sweeps=100_000, ladder="linear"):
+def deck(L, seed, out, T_min=2.1, T_max=2.6, count=10, sweeps=100_000, ladder="linear",
+         correlation=False):
+    corr = "correlation = yes\nsk_every = 0\n" if correlation else ""
     return f"""[lattice]
 L = {L}
 [montecarlo]
@@ -63,7 +68,7 @@ count = {count}
 interval = 2
 [measurement]
 interval = 2
-[output]
+{corr}[output]
 file = {out}
 progress = 0
 [parallel]
@@ -203,7 +208,7 @@ def fss_dir(tmp_path_factory):
     for L in SIZES:
         sub = d / f"run{L}"
         sub.mkdir()
-        run_ising(sub, deck(L, 1000 + L, f"l{L}.h5"), ranks=2)
+        run_ising(sub, deck(L, 1000 + L, f"l{L}.h5", correlation=True), ranks=2)
         shutil.move(str(sub / f"l{L}.h5"), str(d / f"l{L}.h5"))
     return d
 
@@ -231,6 +236,55 @@ def test_end_to_end_tc_and_exponents(fss_result):
         assert b["e"]["plateau"] or b["m_abs"]["plateau"]
 
 
+def test_end_to_end_xi_over_L_crossings(fss_result):
+    """correlation = yes: the reweighted second-moment xi/L of consecutive
+    sizes cross near the exact T_c; a T_c estimate from them too."""
+    r = fss_result
+    xc = r["xi_crossings"]
+    assert xc is not None and [(c["L1"], c["L2"]) for c in xc] == [(8, 12), (12, 16)]
+    for c in xc:
+        assert 0 < c["err"] < 0.02
+        assert abs(c["T"] - TC) < 0.02 * TC, c
+        assert abs(c["T"] - TC) < 3 * c["err"], c
+    assert 0 < r["Tc_xi_err"] < 0.02
+    assert abs(r["Tc_xi"] - TC) < 0.02 * TC
+    assert abs(r["Tc_xi"] - TC) < 3 * r["Tc_xi_err"], (r["Tc_xi"], r["Tc_xi_err"])
+    # xi/L at T_c near its universal value (0.9050 in 2D; small sizes: loose)
+    for q in r["per_size"]:
+        assert 0.8 < q["xi_L"] < 1.0 and q["xi_L_err"] > 0
+
+
+def test_xi_over_L_reweighting_at_ladder_points(fss_result):
+    """At the ladder points the reweighted <S0>, <Skmin> reproduce the plain
+    means of the stored series, and xi/L is built from them."""
+    rw = fss_result["reweighters"][-1]
+    run = rw.run
+    at = rw.curves(run.T)
+    for name, x in (("S0", run.S0), ("Skmin", run.Skmin)):
+        plain = x.mean(axis=(1, 2))
+        assert np.max(np.abs(at[name] - plain) / at[name + "_err"]) < Z_MAX, name
+    L = run.L
+    xi = np.sqrt(at["S0"] / at["Skmin"] - 1) / (2 * math.sin(math.pi / L)) / L
+    assert np.allclose(at["xi_L"], xi)
+    # below T_c the larger lattice has the larger xi/L, above the smaller one
+    small = fss_result["reweighters"][0]
+    lo, hi = np.array([2.15]), np.array([2.5])
+    assert rw.value(lo, "xi_L")[0] > small.value(lo, "xi_L")[0]
+    assert rw.value(hi, "xi_L")[0] < small.value(hi, "xi_L")[0]
+
+
+def test_no_correlation_series_no_xi(fss_dir, tmp_path):
+    """Inputs without /timeseries/S0, Skmin (correlation = no): U4 only."""
+    for L in SIZES[:2]:
+        dst = tmp_path / f"l{L}.h5"
+        shutil.copy(fss_dir / f"l{L}.h5", dst)
+        with h5py.File(dst, "r+") as f:
+            del f["timeseries/S0"], f["timeseries/Skmin"]
+    r = fss.analyse([str(tmp_path)])
+    assert r["xi_crossings"] is None and r["Tc_xi"] is None
+    assert "xi/L" not in fss.format_report(r)
+
+
 def test_cli_report_and_pngs(fss_dir, tmp_path):
     pytest.importorskip("matplotlib")
     rep = tmp_path / "report.txt"
@@ -238,7 +292,8 @@ def test_cli_report_and_pngs(fss_dir, tmp_path):
     p = _cli(*files, "--png", str(tmp_path / "p"), "--report", str(rep))
     assert p.returncode == 0, p.stderr
     text = rep.read_text()
-    for key in ("T_c     =", "1/nu", "gamma/nu", "beta/nu", "U4 crossings", "Binning"):
+    for key in ("T_c     =", "1/nu", "gamma/nu", "beta/nu", "U4 crossings", "Binning",
+                "xi/L crossings", "(xi/L: "):
         assert key in text
     assert text.strip() in p.stdout
     for suffix in ("_U4.png", "_chi.png", "_collapse.png"):
@@ -295,6 +350,13 @@ def test_cli_incomplete(fss_dir, tmp_path):
     with h5py.File(cut, "r+") as f:
         del f["timeseries/m"]
     assert "incomplete" in _one_line_error(_cli(str(cut), l12), "cut.h5")
+    bad = tmp_path / "badcorr.h5"
+    shutil.copy(fss_dir / "l8.h5", bad)
+    with h5py.File(bad, "r+") as f:
+        s0 = f["timeseries/S0"][...]
+        del f["timeseries/S0"]
+        f["timeseries/S0"] = s0[:, :, :-1]
+    assert "S0" in _one_line_error(_cli(str(bad), l12), "badcorr.h5")
 
 
 def test_cli_mixed_models_and_sizes(fss_dir, tmp_path):
@@ -320,7 +382,7 @@ def test_cli_series_too_short(fss_dir, tmp_path):
     with h5py.File(short, "r+") as f:
         K = f["timeseries/e"].shape[0]
         x = ar1(rng, 0.99, (K, 1, 400))
-        del f["timeseries/e"], f["timeseries/m"]
+        del f["timeseries/e"], f["timeseries/m"], f["timeseries/S0"], f["timeseries/Skmin"]
         f["timeseries/e"] = -1.5 + 0.01 * x
         f["timeseries/m"] = 0.5 + 0.01 * x
     msg = _one_line_error(_cli(str(short), str(fss_dir / "l12.h5")), "short.h5")
