@@ -452,7 +452,8 @@ static int key_kernel(const char *v, ising_config *cfg, lattice_values *lv, char
   (void)lv;
   if (strcmp(v, "fast") == 0) cfg->kernel = ISING_KERNEL_FAST;
   else if (strcmp(v, "reference") == 0) cfg->kernel = ISING_KERNEL_REFERENCE;
-  else return snprintf(why, n, "kernel must be fast or reference"), 0;
+  else if (strcmp(v, "msc") == 0) cfg->kernel = ISING_KERNEL_MSC;
+  else return snprintf(why, n, "kernel must be fast, reference or msc"), 0;
   return 1;
 }
 
@@ -1200,6 +1201,14 @@ static int validate(parser *ps, ising_config *cfg) {
              cfg->dim, (long long)sites, (long long)SITES_MAX);
     return value_error(ps, K_L, ps->final[K_L], why);
   }
+  if (cfg->kernel == ISING_KERNEL_MSC && cfg->algorithm != ISING_ALG_METROPOLIS)
+    return value_error(ps, K_KERNEL, ps->final[K_KERNEL],
+                       "the multi-spin-coding kernel does Metropolis only; set [montecarlo] "
+                       "algorithm = metropolis or kernel = fast");
+  if (cfg->kernel == ISING_KERNEL_MSC && !(cfg->J > 0))
+    return value_error(ps, K_KERNEL, ps->final[K_KERNEL],
+                       "the multi-spin-coding kernel needs a ferromagnet, [model] J > 0; use "
+                       "kernel = fast for J <= 0");
   if (cfg->interval > cfg->sweeps) {
     snprintf(why, sizeof why, "interval must be between 1 and sweeps = %lld",
              (long long)cfg->sweeps);

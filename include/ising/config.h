@@ -31,7 +31,9 @@ typedef enum { ISING_ADAPT_NONE = 0, ISING_ADAPT_FEEDBACK = 1 } ising_adapt_kind
 typedef enum {
   ISING_KERNEL_FAST = 0,
   ISING_KERNEL_REFERENCE = 1,
-  ISING_KERNEL_PORTABLE = 2 /* the fast kernel without SIMD intrinsics (tests, bench) */
+  ISING_KERNEL_PORTABLE = 2, /* the fast kernel without SIMD intrinsics (tests, bench) */
+  ISING_KERNEL_MSC = 3       /* multi-spin coding: 64 spins of one colour per word (msc.h);
+                                Metropolis, J > 0, x rows kept whole on one rank */
 } ising_kernel_kind;
 
 typedef struct ising_config {
