@@ -52,6 +52,8 @@ foreach(src ${ISING_MPI_PROGS})
   target_link_libraries(${name} PRIVATE ising_core PkgConfig::CHECK)
 endforeach()
 include(${CMAKE_SOURCE_DIR}/tests/registry.cmake OPTIONAL)
+include(${CMAKE_SOURCE_DIR}/tests/registry_corr.cmake OPTIONAL)
+include(${CMAKE_SOURCE_DIR}/tests/registry_msc.cmake OPTIONAL)
 
 # The deck-parser fuzz target: libFuzzer needs clang; the rest of the build
 # uses the MPI compiler wrapper, so it is built by a custom command from the
