@@ -16,6 +16,7 @@
 #include "ising/error.h"
 #include "ising/lattice.h"
 #include "ising/layout.h"
+#include "ising/msc.h"
 #include "ising/run.h"
 #include "ising/update.h"
 
@@ -74,15 +75,19 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       cfg.kernel = ISING_KERNEL_REFERENCE;
     else if (!strcmp(a, "--kernel") && !strcmp(v, "portable"))
       cfg.kernel = ISING_KERNEL_PORTABLE;
+    else if (!strcmp(a, "--kernel") && !strcmp(v, "msc"))
+      cfg.kernel = ISING_KERNEL_MSC;
     else
       return ISING_ERR(ISING_ERR_INPUT,
                        "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
                        "(even), --T T, --H H, --sweeps N, --repeat N, --algorithm "
-                       "metropolis|heatbath, --kernel fast|reference|portable",
+                       "metropolis|heatbath, --kernel fast|reference|portable|msc",
                        a, v);
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
   ISING_CHECK(cfg.temps[0] > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
+  ISING_CHECK(cfg.kernel != ISING_KERNEL_MSC || cfg.algorithm == ISING_ALG_METROPOLIS,
+              ISING_ERR_INPUT, "ising bench: --kernel msc does Metropolis only");
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
 
@@ -100,20 +105,36 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   uint64_t t = 0;
   for (int w = 0; w < 3 && !rc; w++, t++)
     for (int c = 0; c < 2 && !rc; c++) {
-      ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
-      rc = ising_lattice_halo(lat, c);
+      rc = ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
+      if (!rc) rc = ising_lattice_halo(lat, c);
     }
+  int64_t st0[4];
+  if (lat) ising_msc_stats(lat, st0);
   for (long r = 0; r < repeat && !rc; r++) {
     rc = ising_mpi_check(MPI_Barrier(lay->world), "MPI_Barrier", __FILE__, __LINE__);
     double t0 = MPI_Wtime();
     for (long s = 0; s < sweeps && !rc; s++, t++)
       for (int c = 0; c < 2 && !rc; c++) {
-        ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
-        rc = ising_lattice_halo(lat, c);
+        rc = ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
+        if (!rc) rc = ising_lattice_halo(lat, c);
       }
     double dt = MPI_Wtime() - t0;
     if (!rc) rc = ising_world_max_double(lay, &dt);
     rate[r] = N * (double)sweeps / dt * 1e-9;
+  }
+  /* MSC: the random-bit economy, and the time the Philox blocks alone take
+   * (the same fills the kernel makes, for the same sweeps) */
+  double t_sweeps = 0, t_rng = 0;
+  int64_t st1[4] = {0, 0, 0, 0};
+  if (!rc && cfg.kernel == ISING_KERNEL_MSC) {
+    ising_msc_stats(lat, st1);
+    for (int i = 0; i < 4; i++) st1[i] -= st0[i];
+    for (long r = 0; r < repeat; r++) t_sweeps += N * (double)sweeps / (rate[r] * 1e9);
+    double t0 = MPI_Wtime();
+    for (long s = 0; s < sweeps * repeat; s++)
+      for (int c = 0; c < 2; c++) ising_msc_rng_only(lat, st, (uint64_t)s, c);
+    t_rng = MPI_Wtime() - t0;
+    rc = ising_world_max_double(lay, &t_rng);
   }
   if (!rc && lay->world_rank == 0) {
     double *sorted = malloc((size_t)repeat * sizeof *sorted);
@@ -133,6 +154,15 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
       printf("\nbench: memory %.4f bytes/site including halos on rank 0\n",
              (double)ising_lattice_bytes(lat) / (double)(n[0] * n[1] * n[2]));
+      if (cfg.kernel == ISING_KERNEL_MSC && st1[1] > 0) {
+        double sites = N * (double)sweeps * (double)repeat / lay->world_size;
+        printf("bench: msc on rank 0: %.4f decisions needing random bits per site, %.4f random "
+               "bits per such decision, %.3f bits drawn per site, %.5f extra Philox blocks per word\n",
+               (double)st1[1] / sites, (double)st1[2] / (double)st1[1], (double)st1[2] / sites,
+               (double)st1[3] / (double)st1[0]);
+        printf("bench: msc: the Philox blocks alone (one per word and half sweep) take %.1f%% of "
+               "the sweep time\n", 100.0 * t_rng / t_sweeps);
+      }
       free(sorted);
     }
   }

@@ -74,7 +74,8 @@ enum {
   K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
   K_THERMALIZATION, K_SWEEPS, K_COPIES, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
   K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
-  K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, K_CORRELATION, K_SK_EVERY, N_KEYS
+  K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, K_CORRELATION, K_SK_EVERY,
+  K_CORR_RMAX, N_KEYS
 };
 
 /* The L values as read, before dim (perhaps set later) says how to use them. */
@@ -121,6 +122,7 @@ static int key_ranks_per_replica(const char *, ising_config *, lattice_values *,
 static int key_ckpt_sweeps(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_correlation(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_sk_every(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_corr_rmax(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ckpt_minutes(const char *, ising_config *, lattice_values *, char *, size_t);
 
 /* Indexed by the K_ enum; within a section in the order messages list them. */
@@ -152,6 +154,7 @@ static const key_spec keys[N_KEYS] = {
     [K_CKPT_MINUTES] = {SEC_CHECKPOINT, "every_minutes", "10", key_ckpt_minutes},
     [K_CORRELATION] = {SEC_MEASUREMENT, "correlation", "no", key_correlation},
     [K_SK_EVERY] = {SEC_MEASUREMENT, "sk_every", "100", key_sk_every},
+    [K_CORR_RMAX] = {SEC_MEASUREMENT, "correlation_rmax", "0", key_corr_rmax},
 };
 
 /* `name` has `len` bytes and need not end there.  (strncmp first: the
@@ -537,6 +540,15 @@ static int key_sk_every(const char *v, ising_config *cfg, lattice_values *lv, ch
   return int_key(v, 0, COUNT_MAX, &cfg->sk_every,
                  "sk_every must be an integer >= 0 (the full S(k) every this many "
                  "measurements, 0 = never)", why, n);
+}
+
+/* <= L/2 of the smallest axis is checked once the lattice is known */
+static int key_corr_rmax(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                         size_t n) {
+  (void)lv;
+  return int_key(v, 0, COUNT_MAX, &cfg->corr_rmax,
+                 "correlation_rmax must be an integer between 0 and L/2 of the smallest axis (the "
+                 "largest separation r of the G(r) profiles; 0 = L/2)", why, n);
 }
 
 static int key_ckpt_minutes(const char *v, ising_config *cfg, lattice_values *lv, char *why,
@@ -1213,6 +1225,14 @@ static int validate(parser *ps, ising_config *cfg) {
     snprintf(why, sizeof why, "interval must be between 1 and sweeps = %lld",
              (long long)cfg->sweeps);
     return value_error(ps, K_INTERVAL, ps->final[K_INTERVAL], why);
+  }
+  int64_t Lmin = cfg->L[0];
+  for (int k = 1; k < cfg->dim; k++)
+    if (cfg->L[k] < Lmin) Lmin = cfg->L[k];
+  if (cfg->corr_rmax > Lmin / 2) {
+    snprintf(why, sizeof why, "correlation_rmax must be between 0 and L/2 = %lld (half the "
+             "smallest axis; 0 = L/2), got %lld", (long long)(Lmin / 2), (long long)cfg->corr_rmax);
+    return value_error(ps, K_CORR_RMAX, ps->final[K_CORR_RMAX], why);
   }
   return check_tempering(ps, cfg);
 }

@@ -35,6 +35,8 @@ int ising_lattice_create(const ising_layout *lay, ising_lattice **out) {
   l->ny2 = l->n[1] + 2;
   l->zh = l->dim == 3 ? 1 : 0;
   l->nz2 = l->dim == 3 ? l->n[2] + 2 : 1;
+  l->nw = (l->L[0] / 2 + 63) / 64;
+  l->state = LAT_BYTES;
   /* A row's interior spans at most n0/2 + 1 half indices, which can straddle
    * one more chunk than they fill; at least 16 chunks so that short rows
    * share fills; +64 numbers keep SIMD tails in bounds. */
@@ -44,7 +46,8 @@ int ising_lattice_create(const ising_layout *lay, ising_lattice **out) {
   l->spins = calloc(nspin, 1);
   l->rnd = calloc((size_t)(l->rnd_chunks * ISING_RNG_CHUNK + 64), sizeof *l->rnd);
   int ok = l->spins && l->rnd;
-  size_t face[3] = {(size_t)xface_rows(l), (size_t)(l->W * l->n[2]), (size_t)(l->W * l->n[1])};
+  size_t rowb = (size_t)(l->W > 8 * l->nw ? l->W : 8 * l->nw); /* int8 or packed row */
+  size_t face[3] = {(size_t)xface_rows(l), rowb * (size_t)l->n[2], rowb * (size_t)l->n[1]};
   for (int k = 0; k < l->dim && ok; k++) {
     if (l->procs[k] == 1) continue;
     for (int s = 0; s < 2; s++) {
@@ -72,6 +75,8 @@ int ising_lattice_destroy(ising_lattice **lat) {
     }
   free(l->spins);
   free(l->rnd);
+  free(l->bits);
+  free(l->mrnd);
   free(l);
   *lat = NULL;
   return ISING_OK;
@@ -84,10 +89,12 @@ static int8_t *site_ptr(const ising_lattice *l, int64_t x, int64_t y, int64_t z)
 }
 
 int ising_lattice_get(const ising_lattice *l, int64_t x, int64_t y, int64_t z) {
+  lat_bytes_current(l);
   return *site_ptr(l, x, y, z);
 }
 
 void ising_lattice_set(ising_lattice *l, int64_t x, int64_t y, int64_t z, int spin) {
+  lat_bytes_written(l);
   *site_ptr(l, x, y, z) = (int8_t)spin;
 }
 
@@ -113,13 +120,18 @@ int ising_lattice_colour(const ising_lattice *l, int64_t x, int64_t y, int64_t z
   return (int)(g & 1);
 }
 
-int64_t ising_lattice_bytes(const ising_lattice *l) { return 2 * l->W * l->ny2 * l->nz2; }
+int64_t ising_lattice_bytes(const ising_lattice *l) {
+  int64_t b = 2 * l->W * l->ny2 * l->nz2;
+  if (l->bits) b += 8 * (2 * l->nw * l->ny2 * l->nz2 + 4 * l->nw);
+  return b;
+}
 
 void ising_lattice_export(const ising_lattice *l, double *out) {
   /* Site x of a row is i = x + 1, colour (q + i) & 1, half index i >> 1: for
    * even x = 2j that is colour q ^ 1 at j, for odd x = 2j + 1 colour q at
    * j + 1.  Two unit-stride reads per pair of outputs. */
   const int64_t n0 = l->n[0];
+  lat_bytes_current(l);
   for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
     for (int64_t y = 1; y <= l->n[1]; y++) {
       int q = lat_row_parity(l, y, z);
@@ -136,12 +148,14 @@ void ising_lattice_export(const ising_lattice *l, double *out) {
 }
 
 int ising_lattice_fill_cold(ising_lattice *l, int spin) {
+  l->state = LAT_BYTES;
   memset(l->spins, spin > 0 ? 1 : -1, (size_t)(2 * l->W * l->ny2 * l->nz2));
   return ISING_OK;
 }
 
 int ising_lattice_fill_hot(ising_lattice *l, ising_rng_key key, uint32_t replica) {
   const int64_t hx = l->L[0] / 2;
+  l->state = LAT_BYTES;
   for (int c = 0; c < 2; c++) {
     lat_window w = {0, 0};
     uint32_t c3 = ising_rng_c3(replica, ISING_RNG_INIT, c);
@@ -184,13 +198,22 @@ static int64_t unpack_x(ising_lattice *l, int c, int64_t i, const int8_t *buf) {
       if (((lat_row_parity(l, y, z) + i) & 1) == c) lat_half(l, y, z, c)[i >> 1] = buf[k++];
   return k;
 }
-/* y and z faces: whole colour-c half rows of the plane y = j (axis 1) or
- * z = j (axis 2), interior rows of the other axis only. */
-static int64_t copy_plane(ising_lattice *l, int axis, int c, int64_t j, int8_t *buf, int pack) {
-  int64_t k = 0, W = l->W;
+/* The colour-c row (y, z) of the current copy: the int8 half row, or the
+ * packed words (`packed`), and its length in bytes. */
+static char *row_of(const ising_lattice *l, int64_t y, int64_t z, int c, int packed) {
+  if (packed) return (char *)(l->bits + (2 * lat_row(l, y, z) + c) * l->nw);
+  return (char *)lat_half(l, y, z, c);
+}
+static int64_t row_bytes(const ising_lattice *l, int packed) { return packed ? 8 * l->nw : l->W; }
+
+/* y and z faces: whole colour-c rows of the plane y = j (axis 1) or z = j
+ * (axis 2), interior rows of the other axis only. */
+static int64_t copy_plane(ising_lattice *l, int axis, int c, int64_t j, int8_t *buf, int pack,
+                          int packed) {
+  int64_t k = 0, W = row_bytes(l, packed);
   int64_t lo = axis == 1 ? lat_z0(l) : 1, hi = axis == 1 ? lat_z1(l) : l->n[1];
   for (int64_t o = lo; o <= hi; o++) {
-    int8_t *row = axis == 1 ? lat_half(l, j, o, c) : lat_half(l, o, j, c);
+    char *row = axis == 1 ? row_of(l, j, o, c, packed) : row_of(l, o, j, c, packed);
     if (pack)
       memcpy(buf + k, row, (size_t)W);
     else
@@ -199,20 +222,21 @@ static int64_t copy_plane(ising_lattice *l, int axis, int c, int64_t j, int8_t *
   }
   return k;
 }
-static int64_t pack(ising_lattice *l, int axis, int c, int side, int8_t *buf) {
+static int64_t pack(ising_lattice *l, int axis, int c, int side, int8_t *buf, int packed) {
   /* side 0: the face sent to the - neighbour (first interior layer) */
   int64_t first = 1, last = l->n[axis];
   if (axis == 0) return pack_x(l, c, side ? last : first, buf);
-  return copy_plane(l, axis, c, side ? last : first, buf, 1);
+  return copy_plane(l, axis, c, side ? last : first, buf, 1, packed);
 }
-static int64_t unpack(ising_lattice *l, int axis, int c, int side, const int8_t *buf) {
+static int64_t unpack(ising_lattice *l, int axis, int c, int side, const int8_t *buf, int packed) {
   /* side 0: the - halo layer (filled by the - neighbour's last layer) */
   if (axis == 0) return unpack_x(l, c, side ? l->n[0] + 1 : 0, buf);
-  return copy_plane(l, axis, c, side ? l->n[axis] + 1 : 0, (int8_t *)buf, 0);
+  return copy_plane(l, axis, c, side ? l->n[axis] + 1 : 0, (int8_t *)buf, 0, packed);
 }
 
-/* The self-neighbour case: halo layer side <- own opposite interior layer. */
-static void self_copy(ising_lattice *l, int axis, int c) {
+/* The self-neighbour case: halo layer side <- own opposite interior layer.
+ * The packed rows have no x halo (the kernel wraps the whole x row). */
+static void self_copy(ising_lattice *l, int axis, int c, int packed) {
   int64_t n = l->n[axis];
   if (axis == 0) {
     for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
@@ -224,15 +248,15 @@ static void self_copy(ising_lattice *l, int axis, int c) {
       }
     return;
   }
-  int64_t W = l->W;
+  int64_t W = row_bytes(l, packed);
   int64_t lo = axis == 1 ? lat_z0(l) : 1, hi = axis == 1 ? lat_z1(l) : l->n[1];
   for (int64_t o = lo; o <= hi; o++) {
     if (axis == 1) {
-      memcpy(lat_half(l, 0, o, c), lat_half(l, n, o, c), (size_t)W);
-      memcpy(lat_half(l, n + 1, o, c), lat_half(l, 1, o, c), (size_t)W);
+      memcpy(row_of(l, 0, o, c, packed), row_of(l, n, o, c, packed), (size_t)W);
+      memcpy(row_of(l, n + 1, o, c, packed), row_of(l, 1, o, c, packed), (size_t)W);
     } else {
-      memcpy(lat_half(l, o, 0, c), lat_half(l, o, n, c), (size_t)W);
-      memcpy(lat_half(l, o, n + 1, c), lat_half(l, o, 1, c), (size_t)W);
+      memcpy(row_of(l, o, 0, c, packed), row_of(l, o, n, c, packed), (size_t)W);
+      memcpy(row_of(l, o, n + 1, c, packed), row_of(l, o, 1, c, packed), (size_t)W);
     }
   }
 }
@@ -240,21 +264,26 @@ static void self_copy(ising_lattice *l, int axis, int c) {
 int ising_lattice_halo(ising_lattice *l, int c) {
   MPI_Request req[12];
   int nreq = 0, ridx[3][2] = {{0}};
+  /* the copy the last half sweep wrote: the packed one after an MSC sweep
+   * (whose x rows are never split, layout.c) */
+  const int packed = l->state == LAT_BITS;
+  ISING_CHECK(!packed || l->procs[0] == 1, ISING_ERR_INTERNAL,
+              "packed spins with the x axis split over %d ranks", l->procs[0]);
   for (int k = 0; k < l->dim; k++) {
     if (l->procs[k] == 1) {
-      self_copy(l, k, c);
+      if (!(packed && k == 0)) self_copy(l, k, c, packed);
       continue;
     }
     /* receive side s from nbr[k][s]; it sent its face towards us with tag
      * 2k + (1 - s) */
-    int64_t cap = k == 0 ? xface_rows(l) : l->W * (k == 1 ? l->n[2] : l->n[1]);
+    int64_t cap = k == 0 ? xface_rows(l) : row_bytes(l, packed) * (k == 1 ? l->n[2] : l->n[1]);
     for (int s = 0; s < 2; s++) {
       ridx[k][s] = nreq;
       ISING_MPI(MPI_Irecv(l->rbuf[k][s], (int)cap, MPI_INT8_T, l->nbr[k][s], 2 * k + (1 - s),
                           l->comm, &req[nreq++]));
     }
     for (int s = 0; s < 2; s++) {
-      int64_t cnt = pack(l, k, c, s, l->sbuf[k][s]);
+      int64_t cnt = pack(l, k, c, s, l->sbuf[k][s], packed);
       ISING_MPI(MPI_Isend(l->sbuf[k][s], (int)cnt, MPI_INT8_T, l->nbr[k][s], 2 * k + s, l->comm,
                           &req[nreq++]));
     }
@@ -267,7 +296,7 @@ int ising_lattice_halo(ising_lattice *l, int c) {
     for (int s = 0; s < 2; s++) {
       int got = 0;
       ISING_MPI(MPI_Get_count(&st[ridx[k][s]], MPI_INT8_T, &got));
-      int64_t used = unpack(l, k, c, s, l->rbuf[k][s]);
+      int64_t used = unpack(l, k, c, s, l->rbuf[k][s], packed);
       ISING_CHECK(used == got, ISING_ERR_INTERNAL,
                   "halo size mismatch on axis %d: received %d sites, expected %lld", k, got,
                   (long long)used);

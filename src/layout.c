@@ -59,6 +59,8 @@ int ising_layout_create(MPI_Comm comm, const ising_config *cfg, int ranks_per_re
   lay->dim = cfg->dim;
   int d = cfg->dim;
   int dims[ISING_MAX_DIM] = {0, 0, 0}, periods[ISING_MAX_DIM] = {1, 1, 1};
+  /* the multi-spin-coding kernel keeps x rows whole (msc.h): x gets 1 rank */
+  if (cfg->kernel == ISING_KERNEL_MSC) dims[d - 1] = 1;
   TRY(MPI_Dims_create(g, d, dims));
   for (int k = 0; k < d; k++) {
     lay->L[k] = cfg->L[k];

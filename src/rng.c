@@ -56,15 +56,9 @@ static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo) {
   *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
 }
 
-static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
-                       uint16_t *out) {
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  uint64_t g = 16 * chunk;
-  /* g .. g+15 never carries into the high word: 16 divides g. */
-  __m512i a0 = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)g), lane);
-  __m512i a1 = _mm512_set1_epi32((int)(uint32_t)(g >> 32));
-  __m512i a2 = _mm512_set1_epi32((int)c2);
-  __m512i a3 = _mm512_set1_epi32((int)c3);
+/* Ten Philox rounds on sixteen counters, one word of each per register. */
+static inline void philox16(__m512i a[4], ising_rng_key key) {
+  __m512i a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
   const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M4x32_0);
   const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M4x32_1);
   uint32_t k0 = key.k[0], k1 = key.k[1];
@@ -79,6 +73,22 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
     k0 += PHILOX_W32_0;
     k1 += PHILOX_W32_1;
   }
+  a[0] = a0;
+  a[1] = a1;
+  a[2] = a2;
+  a[3] = a3;
+}
+
+static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
+                       uint16_t *out) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  uint64_t g = 16 * chunk;
+  /* g .. g+15 never carries into the high word: 16 divides g. */
+  __m512i a[4] = {_mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)g), lane),
+                  _mm512_set1_epi32((int)(uint32_t)(g >> 32)), _mm512_set1_epi32((int)c2),
+                  _mm512_set1_epi32((int)c3)};
+  philox16(a, key);
+  __m512i a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
   /* numbers 0..63: low halves of words 0..63; 64..127: high halves */
   _mm256_storeu_si256((void *)(out + 0), _mm512_cvtepi32_epi16(a0));
   _mm256_storeu_si256((void *)(out + 16), _mm512_cvtepi32_epi16(a1));
@@ -179,6 +189,61 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
   for (int i = 0; i < 64; i++) {
     out[i] = (uint16_t)w[i];
     out[64 + i] = (uint16_t)(w[i] >> 16);
+  }
+}
+#endif
+
+#ifdef __AVX512F__
+void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
+                           uint32_t c3, uint32_t *out, int64_t stride) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int64_t i = 0; i < count; i += 16) {
+    uint64_t g = first + (uint64_t)i;
+    __m512i lo = _mm512_set1_epi32((int)(uint32_t)g), hi = _mm512_set1_epi32((int)(uint32_t)(g >> 32));
+    __m512i a0 = _mm512_add_epi32(lo, lane);
+    /* a lane whose low word wrapped carries into the high word */
+    __mmask16 carry = _mm512_cmplt_epu32_mask(a0, lo);
+    __m512i a[4] = {a0, _mm512_mask_add_epi32(hi, carry, hi, _mm512_set1_epi32(1)),
+                    _mm512_set1_epi32((int)c2), _mm512_set1_epi32((int)c3)};
+    philox16(a, key);
+    __mmask16 keep = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+    for (int o = 0; o < 4; o++) _mm512_mask_storeu_epi32(out + o * stride + i, keep, a[o]);
+  }
+}
+#else
+void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
+                           uint32_t c3, uint32_t *out, int64_t stride) {
+  for (int64_t i0 = 0; i0 < count; i0 += 16) {
+    uint32_t a0[16], a1[16], a2[16], a3[16];
+    int n = count - i0 < 16 ? (int)(count - i0) : 16;
+    for (int i = 0; i < 16; i++) {
+      uint64_t g = first + (uint64_t)(i0 + i);
+      a0[i] = (uint32_t)g;
+      a1[i] = (uint32_t)(g >> 32);
+      a2[i] = c2;
+      a3[i] = c3;
+    }
+    uint32_t k0 = key.k[0], k1 = key.k[1];
+    for (int r = 0; r < 10; r++) {
+      for (int i = 0; i < 16; i++) {
+        uint64_t p0 = (uint64_t)PHILOX_M4x32_0 * a0[i];
+        uint64_t p1 = (uint64_t)PHILOX_M4x32_1 * a2[i];
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1[i] ^ k0;
+        uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3[i] ^ k1;
+        a1[i] = (uint32_t)p1;
+        a3[i] = (uint32_t)p0;
+        a0[i] = n0;
+        a2[i] = n2;
+      }
+      k0 += PHILOX_W32_0;
+      k1 += PHILOX_W32_1;
+    }
+    for (int i = 0; i < n; i++) {
+      out[i0 + i] = a0[i];
+      out[stride + i0 + i] = a1[i];
+      out[2 * stride + i0 + i] = a2[i];
+      out[3 * stride + i0 + i] = a3[i];
+    }
   }
 }
 #endif

@@ -681,10 +681,15 @@ static int write_correlation(engine *E) {
   int rc = ISING_OK, done = 0;
   for (int t = 0; t < n && !rc; t++, done++) rc = ising_corr_finish(E->corr, t, &res[t]);
   if (!rc) {
-    struct { const char *name; int64_t len; double *(*get)(ising_corr_result *); } prof[6] = {
-        {"S_axis_avg", res[0].n_axis_avg, NULL}, {"G_axis_avg", res[0].n_axis_avg, NULL},
-        {"k_radial", res[0].n_kbins, NULL},      {"S_radial", res[0].n_kbins, NULL},
-        {"r_radial", res[0].n_rbins, NULL},      {"G_radial", res[0].n_rbins, NULL}};
+    /* G(r) for r = 0 .. [measurement] correlation_rmax (0: L/2 of the
+     * smallest axis, all there is; the deck check keeps it <= L/2) */
+    int64_t rlen = E->cfg->corr_rmax > 0 ? E->cfg->corr_rmax + 1 : res[0].n_axis_avg;
+    if (rlen > res[0].n_axis_avg) rlen = res[0].n_axis_avg;
+    int64_t rbins = rlen < res[0].n_rbins ? rlen : res[0].n_rbins;
+    struct { const char *name; int64_t len; } prof[6] = {
+        {"S_axis_avg", res[0].n_axis_avg}, {"G_axis_avg", rlen},
+        {"k_radial", res[0].n_kbins},      {"S_radial", res[0].n_kbins},
+        {"r_radial", rbins},               {"G_radial", rbins}};
     for (int p = 0; p < 6 && !rc; p++) {
       double *m = malloc((size_t)(n * prof[p].len) * sizeof *m);
       if (!m) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");

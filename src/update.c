@@ -17,6 +17,9 @@
  */
 #include "ising/update.h"
 
+#include "ising/error.h"
+#include "ising/msc.h"
+
 #include "lattice_impl.h"
 #if defined(__AVX512BW__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -355,18 +358,26 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
   sums->mag = acc.mag;
 }
 
-void ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
-                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums) {
+int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
+                      ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums) {
   ising_half_sums unused;
   if (!sums) sums = &unused;
+  if (kind == ISING_KERNEL_MSC) return ising_msc_half(lat, m, stream, sweep, colour, sums);
+  lat_bytes_written(lat); /* after MSC sweeps: unpack, the packed copy goes stale */
   if (kind == ISING_KERNEL_REFERENCE)
     reference_half(lat, m, stream, sweep, colour, sums);
   else
     fast_half(lat, m, stream, sweep, colour, kind == ISING_KERNEL_PORTABLE ? row_portable : ROW_FAST,
               sums);
+  return ISING_OK;
 }
 
 const char *ising_update_kernel_name(ising_kernel_kind kind) {
   if (kind == ISING_KERNEL_REFERENCE) return "reference";
+#if defined(__BMI2__)
+  if (kind == ISING_KERNEL_MSC) return "msc/bmi2";
+#else
+  if (kind == ISING_KERNEL_MSC) return "msc/portable";
+#endif
   return kind == ISING_KERNEL_PORTABLE ? "fast/portable" : FAST_NAME;
 }

@@ -48,6 +48,12 @@ cp good.h5 before.h5
 expect 2 "output file exists" 2 run good.ini --quiet
 if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: existing output was modified"; fi
 expect 0 "" 2 run good.ini --quiet --force
+# measurement keys: an interval below 1, a G(r) range beyond L/2 (even with
+# --force the existing output stays as it was)
+cp good.h5 before.h5
+expect 2 "\[measurement\] interval = 0: interval must be an integer between 1 and sweeps" 1 run good.ini --force --set measurement.interval=0
+expect 2 "\[measurement\] correlation_rmax = 5: correlation_rmax must be between 0 and L/2 = 4" 2 run good.ini --force --set measurement.correlation=yes --set measurement.correlation_rmax=5
+if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused deck modified the output"; fi
 # baseline: the variational field file, and refusing to overwrite it
 expect 0 "" 2 baseline good.ini --set "model.T=2 5" --field field.h5
 if [ -s field.h5 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: no field file"; fi

@@ -825,7 +825,7 @@ START_TEST(test_enum_values) {
   EXPECT_ERROR(parse_bad("[montecarlo]\nstart = warm\n", 0, NULL, &c), &c,
                "deck.ini:2: [montecarlo] start = warm: start must be hot");
   EXPECT_ERROR(parse_bad("[montecarlo]\nkernel = simd\n", 0, NULL, &c), &c,
-               "deck.ini:2: [montecarlo] kernel = simd: kernel must be fast or reference");
+               "deck.ini:2: [montecarlo] kernel = simd: kernel must be fast, reference or msc");
 }
 END_TEST
 
@@ -946,6 +946,33 @@ START_TEST(test_error_interval) {
   parse_ok("[montecarlo]\nsweeps = 20\n[measurement]\ninterval = 20\n", 0, NULL, &c);
   ck_assert_int_eq(c.interval, 20);
   ising_config_free(&c);
+}
+END_TEST
+
+/* [measurement] correlation_rmax: 0 (L/2) by default, at most L/2 of the
+ * smallest axis, checked once the lattice is known (also when L comes
+ * later in the deck or from --set). */
+START_TEST(test_correlation_rmax) {
+  ising_config c;
+  parse_ok("", 0, NULL, &c);
+  ck_assert_int_eq(c.corr_rmax, 0);
+  ising_config_free(&c);
+  parse_ok("[measurement]\ncorrelation_rmax = 32\n", 0, NULL, &c);
+  ck_assert_int_eq(c.corr_rmax, 32);
+  ising_config_free(&c);
+  parse_ok("[measurement]\ncorrelation_rmax = 5\n[lattice]\nL = 10 16\n", 0, NULL, &c);
+  ck_assert_int_eq(c.corr_rmax, 5);
+  ising_config_free(&c);
+  EXPECT_ERROR(parse_bad("[measurement]\ncorrelation_rmax = 33\n", 0, NULL, &c), &c,
+               "deck.ini:2: [measurement] correlation_rmax = 33: ",
+               "must be between 0 and L/2 = 32", "got 33");
+  EXPECT_ERROR(parse_bad("[measurement]\ncorrelation_rmax = 6\n[lattice]\nL = 10 16\n", 0, NULL, &c),
+               &c, "deck.ini:2: [measurement] correlation_rmax = 6: ", "L/2 = 5");
+  char *set[] = {"lattice.L=8"};
+  EXPECT_ERROR(parse_bad("[measurement]\ncorrelation_rmax = 6\n", 1, set, &c), &c,
+               "correlation_rmax = 6: ", "L/2 = 4");
+  EXPECT_ERROR(parse_bad("[measurement]\ncorrelation_rmax = -1\n", 0, NULL, &c), &c,
+               "deck.ini:2: [measurement] correlation_rmax = -1: ", "integer between 0 and L/2");
 }
 END_TEST
 
@@ -1420,6 +1447,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_comments_and_continuation);
   tcase_add_test(tc, test_messages_sanitised);
   tcase_add_test(tc, test_failure_leaves_freed);
+  tcase_add_test(tc, test_correlation_rmax);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -71,6 +71,7 @@ typedef struct ising_config {
   int64_t interval; /* measure every `interval` sweeps, 1 <= interval <= sweeps */
   int correlation;  /* 1: S(0), S(k_min) at every measurement (corr.h) */
   int64_t sk_every; /* the full S(k) (FFT) every this many measurements, 0 = never */
+  int64_t corr_rmax; /* largest r of the written G(r) profiles, 0 .. min_a L_a / 2; 0 = L/2 */
   /* [output] */
   char file[ISING_PATH_MAX]; /* output HDF5 file, relative to the cwd */
   double progress;           /* seconds between progress lines, 0 = off */

@@ -40,7 +40,9 @@ enum ising_rng_purpose {
   ISING_RNG_SWEEP = 1, /* acceptance decisions of a half sweep */
   ISING_RNG_SWEEP_LO = 4, /* low 16 bits of a sweep decision, on a tie */
   ISING_RNG_INIT = 2,  /* hot-start spins */
-  ISING_RNG_TEMPER = 3 /* tempering decisions (keyed by pair, not site) */
+  ISING_RNG_TEMPER = 3, /* tempering decisions (keyed by pair, not site) */
+  ISING_RNG_MSC = 5,   /* multi-spin coding: bits of one word of 64 sites (msc.h) */
+  ISING_RNG_MSC_ASYNC = 6 /* multi-replica multi-spin coding: one word per site */
 };
 
 /* Key of a run: a 64-bit mix (splitmix64 finaliser) of the seed. */
@@ -66,6 +68,13 @@ uint16_t ising_rng_number16(ising_rng_key key, uint64_t chunk, int k, uint32_t c
  * k of chunk first+i.  Vectorised (AVX-512 or AVX2 where the build targets it). */
 void ising_rng_fill16(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                       uint32_t c3, uint16_t *out);
+
+/* Whole Philox blocks for groups first .. first+count-1 in four planes:
+ * out[o * stride + i] = output word o of group first + i (stride >= count).
+ * Vectorised where the build targets AVX-512 (the multi-spin-coding
+ * kernels' random bits, msc.h). */
+void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
+                           uint32_t c3, uint32_t *out, int64_t stride);
 
 /* Half-lattice index of a site (see above). */
 static inline int64_t ising_rng_site_index(const int64_t L[3], int64_t gx, int64_t gy, int64_t gz) {

@@ -39,12 +39,14 @@ typedef struct ising_half_sums {
 } ising_half_sums;
 
 /* Update every interior site of `colour` of the block for sweep `sweep`;
- * fill *sums (see above).  Does not touch halos. */
-void ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
-                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
+ * fill *sums (see above).  Does not touch halos.  ISING_KERNEL_MSC runs the
+ * multi-spin-coding kernel (msc.h); an error code only from it (memory for
+ * the packed copy). */
+int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
+                      ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
 
 /* Name of the kernel that `kind` selects in this build ("reference",
- * "fast/avx512", "fast/avx2", "fast/portable"). */
+ * "fast/avx512", "fast/avx2", "fast/portable", "msc/bmi2", "msc/portable"). */
 const char *ising_update_kernel_name(ising_kernel_kind kind);
 
 #endif

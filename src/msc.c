@@ -1,0 +1,367 @@
+/*
+ * msc.c -- the multi-spin-coding Metropolis half sweep (msc.h): the packed
+ * kernel, the site-by-site reference that makes the same decisions, and
+ * the conversions between the packed and the int8 copies of the spins.
+ *
+ * Geometry (lattice_impl.h): in a row of colour-parity q (parity of the
+ * global coordinates of its int8 site i = 0), the colour-c site with global
+ * half index j sits at gx = 2 j + p with p = (c + q + 1) & 1, i.e. at int8
+ * half index j + p.  Its x neighbours (the other colour, same row) have half
+ * indices j and j + 1 when p = 1, j - 1 and j when p = 0; its y and z
+ * neighbours have half index j in the rows beside it.  So in packed words
+ * the x neighbours are the other colour's word itself and that word moved
+ * by one bit (towards higher j when p = 0), with the bit that crosses a word
+ * boundary taken from the next word and, at the ends, from the other end of
+ * the periodic row.
+ */
+#include "ising/msc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ising/error.h"
+#include "lattice_impl.h"
+#include "msc_impl.h"
+#if defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
+/* ------------------------------------------------------------ conversions */
+
+static uint64_t *bits_row(const ising_lattice *l, int64_t y, int64_t z, int c) {
+  return l->bits + (2 * lat_row(l, y, z) + c) * l->nw;
+}
+static int64_t half_len(const ising_lattice *l) { return l->L[0] / 2; }
+/* Mask of the valid lanes of word k. */
+static inline uint64_t valid_mask(int64_t wg, int64_t k) {
+  int64_t r = wg - 64 * k;
+  return r >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << r) - 1);
+}
+
+static void pack_row(const int8_t *h, uint64_t *w, int64_t wg, int64_t nw) {
+  for (int64_t k = 0; k < nw; k++) {
+#if defined(__AVX512BW__)
+    uint64_t v = valid_mask(wg, k);
+    w[k] = _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(v, h + 64 * k)) & v;
+#else
+    uint64_t x = 0;
+    int n = (int)(wg - 64 * k < 64 ? wg - 64 * k : 64);
+    for (int b = 0; b < n; b++) x |= (uint64_t)(h[64 * k + b] < 0) << b;
+    w[k] = x;
+#endif
+  }
+}
+
+static void unpack_row(const uint64_t *w, int8_t *h, int64_t wg, int64_t nw) {
+  for (int64_t k = 0; k < nw; k++) {
+#if defined(__AVX512BW__)
+    uint64_t v = valid_mask(wg, k);
+    __m512i s = _mm512_or_si512(_mm512_movm_epi8(w[k]), _mm512_set1_epi8(1)); /* 1 -> -1, 0 -> +1 */
+    _mm512_mask_storeu_epi8(h + 64 * k, v, s);
+#else
+    int n = (int)(wg - 64 * k < 64 ? wg - 64 * k : 64);
+    for (int b = 0; b < n; b++) h[64 * k + b] = (int8_t)((w[k] >> b & 1) ? -1 : 1);
+#endif
+  }
+}
+
+int lat_msc_pack(ising_lattice *l) {
+  if (l->procs[0] != 1)
+    return ISING_ERR(ISING_ERR_INTERNAL, "multi-spin coding needs whole x rows; the x axis is split "
+                     "over %d ranks", l->procs[0]);
+  if (!l->bits) {
+    l->bits = calloc((size_t)(2 * l->nw * l->ny2 * l->nz2), sizeof *l->bits);
+    l->mrnd = calloc((size_t)(4 * l->nw), sizeof *l->mrnd);
+    if (!l->bits || !l->mrnd) {
+      free(l->bits);
+      free(l->mrnd);
+      l->bits = NULL;
+      l->mrnd = NULL;
+      return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)",
+                       (long long)(2 * l->nw * l->ny2 * l->nz2));
+    }
+  }
+  const int64_t wg = half_len(l);
+  for (int64_t z = 0; z < l->nz2; z++)
+    for (int64_t y = 0; y < l->ny2; y++) {
+      int q = lat_row_parity(l, y, z);
+      for (int c = 0; c < 2; c++)
+        pack_row(lat_half(l, y, z, c) + ((c + q + 1) & 1), bits_row(l, y, z, c), wg, l->nw);
+    }
+  l->state = LAT_BOTH;
+  return ISING_OK;
+}
+
+void lat_msc_unpack(ising_lattice *l) {
+  const int64_t wg = half_len(l);
+  for (int64_t z = 0; z < l->nz2; z++)
+    for (int64_t y = 0; y < l->ny2; y++) {
+      int q = lat_row_parity(l, y, z);
+      for (int c = 0; c < 2; c++)
+        unpack_row(bits_row(l, y, z, c), lat_half(l, y, z, c) + ((c + q + 1) & 1), wg, l->nw);
+      /* x halos of the whole periodic row: i = 0 is gx = Lx - 1 (colour q,
+       * half index wg), i = Lx + 1 is gx = 0 (colour q ^ 1, half index 0) */
+      lat_half(l, y, z, q)[0] = lat_half(l, y, z, q)[wg];
+      lat_half(l, y, z, q ^ 1)[wg] = lat_half(l, y, z, q ^ 1)[0];
+    }
+  l->state = LAT_BOTH;
+}
+
+void ising_msc_stats(const ising_lattice *l, int64_t out[4]) {
+  for (int i = 0; i < 4; i++) out[i] = l->msc_stat[i];
+}
+
+/* ------------------------------------------------------------ classes */
+
+/* The Metropolis table in the kernel's terms: a site with spin bit sb (1:
+ * down) and v aligned neighbours has table index (up ? z + 1 + v : z - v)
+ * (model.h, nb = s (2 v - z)).  Pairs (v, sb) whose threshold is below
+ * 2^32 - 1 need random bits; pairs with equal thresholds form one class. */
+#define MSC_MAXCLS 14
+typedef struct msc_table {
+  int z, ncls, nent;
+  struct { int v, sel, cls; } ent[MSC_MAXCLS]; /* sel: 1 down, 2 up, 3 both */
+  uint32_t thr[MSC_MAXCLS];
+  uint64_t tb[MSC_MAXCLS][32];
+} msc_table;
+
+static void table_init(msc_table *t, const ising_model *m) {
+  memset(t, 0, sizeof *t);
+  t->z = m->z;
+  for (int v = 0; v <= m->z; v++) {
+    int cls_of[2] = {-1, -1};
+    for (int sb = 0; sb < 2; sb++) {
+      uint32_t thr = m->thr[sb ? m->z - v : m->z + 1 + v];
+      if (thr == UINT32_MAX) continue;
+      int i = 0;
+      while (i < t->ncls && t->thr[i] != thr) i++;
+      if (i == t->ncls) t->thr[t->ncls++] = thr;
+      cls_of[sb] = i;
+    }
+    if (cls_of[0] >= 0 && cls_of[0] == cls_of[1]) {
+      t->ent[t->nent].v = v, t->ent[t->nent].sel = 3, t->ent[t->nent++].cls = cls_of[0];
+      continue;
+    }
+    for (int sb = 0; sb < 2; sb++)
+      if (cls_of[sb] >= 0)
+        t->ent[t->nent].v = v, t->ent[t->nent].sel = sb ? 1 : 2, t->ent[t->nent++].cls = cls_of[sb];
+  }
+  for (int i = 0; i < t->ncls; i++)
+    for (int j = 0; j < 32; j++) t->tb[i][j] = 0 - (uint64_t)((t->thr[i] >> j) & 1);
+}
+
+/* ------------------------------------------------------------ packed kernel */
+
+/* Aligned-neighbour count of every lane as bit planes b0 b1 b2. */
+static inline void count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t b[3]) {
+  uint64_t a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]);
+  uint64_t s1, c1, s2, c2;
+  if (!d3) {
+    s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;
+  } else {
+    uint64_t a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);
+    uint64_t t1 = a0 ^ a1, t2 = a3 ^ a4;
+    s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);
+    s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);
+  }
+  uint64_t k = s1 & s2, t = c1 ^ c2;
+  b[0] = s1 ^ s2;
+  b[1] = t ^ k;
+  b[2] = (c1 & c2) | (t & k);
+}
+
+static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
+
+typedef struct msc_sums {
+  int64_t bonds, mag, words, decisions, bits, extra;
+} msc_sums;
+
+/* One row: words of colour c in sc, the other colour's words of this row in
+ * o, of the rows beside it in nb[0..2d-3]. */
+static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const uint64_t *o,
+                              const uint64_t *const *nbr, int p, int64_t wg, int64_t nw,
+                              const uint32_t *rnd, ising_rng_key key, uint64_t group0,
+                              uint32_t c2, uint32_t c3, int colour, msc_sums *acc) {
+  const int z = tab->z;
+  const int r_last = (int)(wg - 64 * (nw - 1)); /* valid bits of the last word, 1..64 */
+  int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0, bits = 0;
+  msc_reader rd;
+  rd.extra = 0;
+  for (int64_t k = 0; k < nw; k++) {
+    const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
+    const uint64_t s = sc[k], ow = o[k];
+    uint64_t xs;
+    if (p) { /* neighbours j and j + 1: bit j + 1 moved down to j */
+      uint64_t in = k < nw - 1 ? o[k + 1] & 1 : o[0] & 1;
+      xs = (ow >> 1) | (in << (k < nw - 1 ? 63 : r_last - 1));
+    } else { /* j - 1 and j: bit j - 1 moved up to j */
+      uint64_t in = k > 0 ? o[k - 1] >> 63 : (o[nw - 1] >> (r_last - 1)) & 1;
+      xs = (ow << 1) | in;
+    }
+    uint64_t n[6] = {ow, xs, nbr[0][k], nbr[1][k], d3 ? nbr[2][k] : 0, d3 ? nbr[3][k] : 0};
+    uint64_t b[3];
+    count_aligned(d3, s, n, b);
+    uint64_t need[MSC_MAXCLS] = {0};
+    for (int e = 0; e < tab->nent; e++) {
+      int v = tab->ent[e].v, sl = tab->ent[e].sel;
+      uint64_t m = sel(b[0], v & 1) & sel(b[1], v & 2) & sel(b[2], v & 4);
+      if (sl != 3) m &= sel(s, sl == 1);
+      need[tab->ent[e].cls] |= m & valid;
+    }
+    uint64_t U = 0;
+    for (int i = 0; i < tab->ncls; i++) U |= need[i];
+    uint64_t F = valid & ~U;
+    if (U) {
+      msc_reader_start(&rd, key, group0 + (uint64_t)k, c2, c3, rnd[k], rnd[nw + k],
+                       rnd[2 * nw + k], rnd[3 * nw + k]);
+      F |= msc_decide(tab->ncls, need, tab->tb, &rd, &bits);
+      dec += __builtin_popcountll(U);
+    }
+    const uint64_t sn = s ^ F;
+    sc[k] = sn;
+    int64_t pv = __builtin_popcountll(valid);
+    nvalid += pv;
+    nf += __builtin_popcountll(F);
+    A_f += __builtin_popcountll(b[0] & F) + 2 * __builtin_popcountll(b[1] & F) +
+           4 * __builtin_popcountll(b[2] & F);
+    if (colour == 0)
+      A_old += __builtin_popcountll(b[0] & valid) + 2 * __builtin_popcountll(b[1] & valid) +
+               4 * __builtin_popcountll(b[2] & valid);
+    ndown += __builtin_popcountll(sn);
+  }
+  /* colour 0: sum of s_new nb = sum of (2 a_new - z); colour 1: sum of
+   * (s_new - s_old) nb = sum over flips of (2 z - 4 a_old) */
+  if (colour == 0)
+    acc->bonds += 2 * A_old - 4 * A_f + 2 * z * nf - z * nvalid;
+  else
+    acc->bonds += 2 * z * nf - 4 * A_f;
+  acc->mag += nvalid - 2 * ndown;
+  acc->words += nw;
+  acc->decisions += dec;
+  acc->bits += bits;
+  acc->extra += rd.extra;
+}
+
+int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint64_t sweep,
+                   int c, ising_half_sums *sums) {
+  if (l->state == LAT_BYTES) ISING_CALL(lat_msc_pack(l));
+  msc_table tab;
+  table_init(&tab, m);
+  const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
+  const int64_t wg = half_len(l), nw = l->nw;
+  const int d3 = l->dim == 3;
+  msc_sums acc = {0, 0, 0, 0, 0, 0};
+  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
+    for (int64_t y = 1; y <= l->n[1]; y++) {
+      const int q = lat_row_parity(l, y, z);
+      const uint64_t group0 = (uint64_t)lat_global_row(l, y, z) * (uint64_t)nw;
+      const uint64_t *nbr[4] = {bits_row(l, y - 1, z, 1 - c), bits_row(l, y + 1, z, 1 - c),
+                                d3 ? bits_row(l, y, z - 1, 1 - c) : NULL,
+                                d3 ? bits_row(l, y, z + 1, 1 - c) : NULL};
+      ising_rng_fill_blocks(st.key, group0, nw, c2, c3, l->mrnd, nw);
+      if (d3)
+        row_kernel(1, &tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
+                   wg, nw, l->mrnd, st.key, group0, c2, c3, c, &acc);
+      else
+        row_kernel(0, &tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
+                   wg, nw, l->mrnd, st.key, group0, c2, c3, c, &acc);
+    }
+  l->state = LAT_BITS;
+  l->msc_stat[0] += acc.words;
+  l->msc_stat[1] += acc.decisions;
+  l->msc_stat[2] += acc.bits;
+  l->msc_stat[3] += acc.extra;
+  if (sums) {
+    sums->bonds = acc.bonds;
+    sums->mag = acc.mag;
+  }
+  return ISING_OK;
+}
+
+void ising_msc_rng_only(ising_lattice *l, ising_stream st, uint64_t sweep, int c) {
+  const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
+  if (!l->mrnd) return;
+  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
+    for (int64_t y = 1; y <= l->n[1]; y++)
+      ising_rng_fill_blocks(st.key, (uint64_t)lat_global_row(l, y, z) * (uint64_t)l->nw, l->nw,
+                            c2, c3, l->mrnd, l->nw);
+}
+
+/* ------------------------------------------------------------ reference */
+
+/* The word's random stream one bit at a time (msc_impl.h, written out). */
+typedef struct bit_stream {
+  ising_rng_key key;
+  uint64_t group;
+  uint32_t c2, c3;
+  uint32_t x[4];
+  int block, pos; /* bits of the current block used, 0..128 */
+} bit_stream;
+
+static int next_bit(bit_stream *b) {
+  if (b->pos == 128) {
+    b->block++;
+    ising_rng_block(b->key, b->group + ((uint64_t)b->block << 48), b->c2, b->c3, b->x);
+    b->pos = 0;
+  }
+  int w = b->pos / 32, i = b->pos % 32;
+  b->pos++;
+  return (int)(b->x[w] >> i & 1);
+}
+
+int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_stream st,
+                             uint64_t sweep, int c, ising_half_sums *sums) {
+  ISING_CHECK(l->procs[0] == 1, ISING_ERR_INTERNAL, "multi-spin coding needs whole x rows");
+  int64_t n[3], s0[3], bonds = 0, mag = 0;
+  ising_lattice_extent(l, n, s0);
+  const int64_t wg = l->L[0] / 2, nw = (wg + 63) / 64;
+  for (int64_t z = 0; z < n[2]; z++)
+    for (int64_t y = 0; y < n[1]; y++) {
+      int64_t gy = s0[1] + y, gz = l->dim == 3 ? s0[2] + z : 0;
+      int p = (int)((c + gy + gz) & 1); /* colour-c sites of the row: gx = 2 j + p */
+      for (int64_t k = 0; k < nw; k++) {
+        int spin[64], nbs[64], undecided[64] = {0}, move[64] = {0};
+        uint32_t thr[64];
+        int lanes = (int)(wg - 64 * k < 64 ? wg - 64 * k : 64);
+        for (int b = 0; b < lanes; b++) {
+          int64_t x = 2 * (64 * k + b) + p;
+          int s = ising_lattice_get(l, x, y, z);
+          int nb = ising_lattice_get(l, x - 1, y, z) + ising_lattice_get(l, x + 1, y, z) +
+                   ising_lattice_get(l, x, y - 1, z) + ising_lattice_get(l, x, y + 1, z);
+          if (l->dim == 3) nb += ising_lattice_get(l, x, y, z - 1) + ising_lattice_get(l, x, y, z + 1);
+          spin[b] = s;
+          nbs[b] = nb;
+          thr[b] = m->thr[ising_model_index(m, s, nb)];
+          if (thr[b] == UINT32_MAX) move[b] = 1;
+          else undecided[b] = 1;
+        }
+        bit_stream bs = {st.key, (uint64_t)(gy + l->L[1] * gz) * (uint64_t)nw + (uint64_t)k,
+                         (uint32_t)sweep, ising_rng_c3(st.replica, ISING_RNG_MSC, c), {0}, 0, 0};
+        ising_rng_block(bs.key, bs.group, bs.c2, bs.c3, bs.x);
+        /* bit j of u, from the most significant, for every undecided lane in
+         * lane order; the first bit that differs from t's decides */
+        for (int j = 31; j >= 0; j--)
+          for (int b = 0; b < lanes; b++) {
+            if (!undecided[b]) continue;
+            int ub = next_bit(&bs), tbit = (int)(thr[b] >> j & 1);
+            if (ub != tbit) {
+              undecided[b] = 0;
+              move[b] = tbit; /* u < t where t has the 1 */
+            }
+          }
+        for (int b = 0; b < lanes; b++) {
+          if (undecided[b]) move[b] = 1; /* u == t */
+          int s = spin[b], ns = move[b] ? -s : s;
+          ising_lattice_set(l, 2 * (64 * k + b) + p, y, z, ns);
+          bonds += (c == 0 ? ns : ns - s) * nbs[b];
+          mag += ns;
+        }
+      }
+    }
+  if (sums) {
+    sums->bonds = bonds;
+    sums->mag = mag;
+  }
+  return ISING_OK;
+}

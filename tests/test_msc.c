@@ -1,0 +1,241 @@
+/*
+ * test_msc.c -- the multi-spin-coding kernel (msc.h) against its site-by-site
+ * reference: identical spins after every half sweep and identical sums, in
+ * 2D and 3D, H = 0 and H != 0, rows shorter than a word, of exactly one word
+ * and ending in a partial word, hot and extreme temperatures; the sums
+ * against the natural-order bond sum and magnetisation; switching between
+ * the MSC and the byte kernels on one lattice; the planar Philox fill
+ * against Random123; the bit deposit against its definition; and the
+ * random-bit economy: about 2 bits per decision (a geometric number of
+ * bits with p = 1/2), measured, not assumed.  One rank (the rank-count
+ * identity is tests/identity.sh).
+ */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+
+#include "../src/msc_impl.h"
+#include "ising/error.h"
+#include "ising/lattice.h"
+#include "ising/layout.h"
+#include "ising/model.h"
+#include "ising/msc.h"
+#include "ising/observe.h"
+#include "ising/update.h"
+#include "testutil.h"
+
+START_TEST(fill_blocks_matches_random123) {
+  ising_rng_key key = ising_rng_key_from_seed(99);
+  const uint64_t firsts[] = {0, 5, 16, 0xFFFFFFF7ULL, (3ULL << 48) + 11};
+  const int64_t counts[] = {1, 16, 17, 40};
+  uint32_t out[4 * 41];
+  for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++)
+    for (size_t b = 0; b < sizeof counts / sizeof *counts; b++) {
+      int64_t n = counts[b], stride = n + 1;
+      ising_rng_fill_blocks(key, firsts[a], n, 7, 0x1234, out, stride);
+      for (int64_t i = 0; i < n; i++) {
+        uint32_t x[4];
+        ising_rng_block(key, firsts[a] + (uint64_t)i, 7, 0x1234, x);
+        for (int o = 0; o < 4; o++)
+          ck_assert_msg(out[o * stride + i] == x[o], "group %llu word %d",
+                        (unsigned long long)(firsts[a] + (uint64_t)i), o);
+      }
+    }
+}
+END_TEST
+
+START_TEST(pdep_definition) {
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int t = 0; t < 20000; t++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    uint64_t src = x * 0xBF58476D1CE4E5B9ULL, mask = x & (t % 3 ? x >> 5 : ~0ULL), want = 0;
+    int k = 0;
+    for (int b = 0; b < 64; b++)
+      if (mask >> b & 1) want |= (src >> k++ & 1) << b;
+    ck_assert_uint_eq(msc_pdep(src, mask), want);
+  }
+}
+END_TEST
+
+typedef struct {
+  ising_layout *lay;
+  ising_lattice *a, *b; /* a: packed kernel, b: reference */
+} pair;
+
+static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t seed) {
+  ising_config cfg;
+  ising_config_defaults(&cfg);
+  cfg.dim = dim;
+  cfg.L[0] = Lx;
+  cfg.L[1] = Ly;
+  cfg.L[2] = Lz;
+  cfg.kernel = ISING_KERNEL_MSC;
+  ck_assert_int_eq(ising_layout_create(MPI_COMM_WORLD, &cfg, 1, &p->lay), ISING_OK);
+  ck_assert_int_eq(ising_lattice_create(p->lay, &p->a), ISING_OK);
+  ck_assert_int_eq(ising_lattice_create(p->lay, &p->b), ISING_OK);
+  ising_rng_key key = ising_rng_key_from_seed(seed);
+  ck_assert_int_eq(ising_lattice_fill_hot(p->a, key, 1), ISING_OK);
+  ck_assert_int_eq(ising_lattice_fill_hot(p->b, key, 1), ISING_OK);
+}
+
+static void drop(pair *p) {
+  ising_lattice_destroy(&p->a);
+  ising_lattice_destroy(&p->b);
+  ising_layout_destroy(&p->lay);
+}
+
+/* Differences between the two lattices, halos included (x from -1 to n). */
+static int64_t differences(const pair *p) {
+  int64_t n[3], d = 0;
+  ising_lattice_extent(p->a, n, NULL);
+  int d3 = ising_lattice_dim(p->a) == 3;
+  for (int64_t z = d3 ? -1 : 0; z < n[2] + d3; z++)
+    for (int64_t y = -1; y <= n[1]; y++)
+      for (int64_t x = -1; x <= n[0]; x++) {
+        int inner = (y >= 0 && y < n[1]) + (z >= 0 && z < n[2]) + (x >= 0 && x < n[0]);
+        if (inner < 2) continue; /* corners and edges of the halo are never used */
+        d += ising_lattice_get(p->a, x, y, z) != ising_lattice_get(p->b, x, y, z);
+      }
+  return d;
+}
+
+/* `sweeps` sweeps with both kernels; every `look` half sweeps the spins are
+ * compared (reading them unpacks the packed copy, so this also tests the
+ * kernel resuming from a converted state).  Returns the flips counted. */
+static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, double T, int sweeps,
+                        int look) {
+  pair p;
+  make(&p, dim, Lx, Ly, Lz, 31 + (uint64_t)Lx);
+  ising_model m;
+  ck_assert_msg(ising_model_init(&m, dim, 1.0, H, T, ISING_ALG_METROPOLIS) == ISING_OK, "%s",
+                ising_err_message());
+  ising_stream st = {ising_rng_key_from_seed(4321), 2};
+  int64_t flips = 0, half = 0;
+  for (int t = 0; t < sweeps; t++) {
+    ising_half_sums ha[2], hb[2];
+    for (int c = 0; c < 2; c++, half++) {
+      int64_t B0, M0;
+      ising_observe_block_reference(p.b, &B0, &M0);
+      ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_MSC, st, (uint64_t)t, c, &ha[c]), ISING_OK);
+      ck_assert_int_eq(ising_msc_half_reference(p.b, &m, st, (uint64_t)t, c, &hb[c]), ISING_OK);
+      ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
+      ck_assert_int_eq(ising_lattice_halo(p.b, c), ISING_OK);
+      ck_assert_int_eq(ha[c].bonds, hb[c].bonds);
+      ck_assert_int_eq(ha[c].mag, hb[c].mag);
+      if (half % look == 0 || t == sweeps - 1)
+        ck_assert_msg(differences(&p) == 0, "kernels differ at sweep %d colour %d (%dD %lldx%lldx%lld H=%g T=%g)",
+                      t, c, dim, (long long)Lx, (long long)Ly, (long long)Lz, H, T);
+      int64_t B1, M1;
+      ising_observe_block_reference(p.b, &B1, &M1);
+      flips += B0 != B1 || M0 != M1;
+      if (c == 1) {
+        ck_assert_int_eq(hb[0].bonds + hb[1].bonds, B1);
+        ck_assert_int_eq(hb[0].mag + hb[1].mag, M1);
+        int64_t Ba, Ma;
+        ising_observe_block(p.a, &Ba, &Ma); /* unpacks */
+        ck_assert_int_eq(Ba, B1);
+        ck_assert_int_eq(Ma, M1);
+      }
+    }
+  }
+  drop(&p);
+  return flips;
+}
+
+START_TEST(packed_equals_reference_2d) {
+  /* rows of 2, 8, 16, 64 (one word), 100 (partial second word) sites per colour */
+  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}};
+  for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
+    ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.0, 2.269, 6, (int)(1 + i % 3)), 0);
+    ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.3, 1.8, 4, 2), 0);
+  }
+  run_pair(2, 200, 6, 1, -0.7, 3.5, 4, 1);
+}
+END_TEST
+
+START_TEST(packed_equals_reference_3d) {
+  const int64_t Ls[][3] = {{4, 4, 4}, {6, 4, 2}, {130, 4, 4}};
+  for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
+    ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.0, 4.5115, 4, 1), 0);
+    ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, 3.0, 3, 2), 0);
+  }
+}
+END_TEST
+
+START_TEST(extreme_temperatures) {
+  run_pair(2, 64, 8, 1, 0.0, 0.05, 3, 1); /* thresholds near 0: long bit runs */
+  run_pair(2, 64, 8, 1, 0.0, 1e6, 3, 1);  /* thresholds near 2^32 - 1 */
+  run_pair(3, 8, 4, 4, 0.01, 0.2, 3, 1);
+}
+END_TEST
+
+/* MSC, byte kernel, MSC on one lattice: the state switches between the
+ * packed and the int8 copy must lose nothing.  The comparison lattice runs
+ * the MSC reference and the byte reference kernel. */
+START_TEST(switching_kernels) {
+  pair p;
+  make(&p, 2, 40, 10, 1, 5);
+  ising_model m;
+  ck_assert_int_eq(ising_model_init(&m, 2, 1.0, 0.1, 2.5, ISING_ALG_METROPOLIS), ISING_OK);
+  ising_stream st = {ising_rng_key_from_seed(8), 0};
+  for (int t = 0; t < 9; t++)
+    for (int c = 0; c < 2; c++) {
+      int kind = (t / 3) % 2; /* 0: MSC, 1: byte kernels */
+      if (kind == 0) {
+        ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_MSC, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_msc_half_reference(p.b, &m, st, (uint64_t)t, c, NULL), ISING_OK);
+      } else {
+        ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_FAST, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_update_half(p.b, &m, ISING_KERNEL_REFERENCE, st, (uint64_t)t, c, NULL), ISING_OK);
+      }
+      ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
+      ck_assert_int_eq(ising_lattice_halo(p.b, c), ISING_OK);
+    }
+  ck_assert_int_eq(differences(&p), 0);
+  drop(&p);
+}
+END_TEST
+
+/* Each decision reads bits until the first that differs from the
+ * threshold's: a geometric number with mean 2 (variance 2).  The measured
+ * mean must be 2 within 5 standard errors (with 1e5 decisions about
+ * 0.02); drawing one 32-bit number per decision would give 32. */
+START_TEST(two_bits_per_decision) {
+  pair p;
+  make(&p, 2, 256, 256, 1, 9);
+  ising_model m;
+  ck_assert_int_eq(ising_model_init(&m, 2, 1.0, 0.0, 2.269, ISING_ALG_METROPOLIS), ISING_OK);
+  ising_stream st = {ising_rng_key_from_seed(3), 0};
+  for (int t = 0; t < 20; t++)
+    for (int c = 0; c < 2; c++) {
+      ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_MSC, st, (uint64_t)t, c, NULL), ISING_OK);
+      ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
+    }
+  int64_t s[4];
+  ising_msc_stats(p.a, s);
+  ck_assert_int_eq(s[0], 20 * 2 * 256 * 2); /* words: 256 rows, 2 words per colour row */
+  double mean = (double)s[2] / (double)s[1], se = sqrt(2.0 / (double)s[1]);
+  ck_assert_msg(s[1] > 100000, "only %lld decisions", (long long)s[1]);
+  ck_assert_msg(fabs(mean - 2.0) < 5 * se, "%.4f bits per decision (se %.4f)", mean, se);
+  drop(&p);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  Suite *s = suite_create("msc");
+  TCase *tc = tcase_create("msc");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, fill_blocks_matches_random123);
+  tcase_add_test(tc, pdep_definition);
+  tcase_add_test(tc, packed_equals_reference_2d);
+  tcase_add_test(tc, packed_equals_reference_3d);
+  tcase_add_test(tc, extreme_temperatures);
+  tcase_add_test(tc, switching_kernels);
+  tcase_add_test(tc, two_bits_per_decision);
+  suite_add_tcase(s, tc);
+  int rc = ising_test_run_suite(s);
+  MPI_Finalize();
+  return rc;
+}
