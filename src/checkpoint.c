@@ -36,6 +36,7 @@ typedef struct h5ctx {
   hid_t file;
   int rank;
   const char *path;
+  int64_t fmt; /* format_version of a file being read */
 } h5ctx;
 
 static int fail(const h5ctx *c, const char *what) {
@@ -204,6 +205,118 @@ static int spins_io(const h5ctx *c, hid_t ds, int dim, int64_t slot, ising_latti
   return rc;
 }
 
+/* ------------------------------------------------------------ correlation sums */
+
+/* The hyperslab of accumulator `acc` on this rank: (1, nrows, dims...) at
+ * (acc, row0, 0, 0) of /correlation/sk_sum. */
+static void corr_slab(const ising_corr_layout *l, int acc, hsize_t *start, hsize_t *count) {
+  start[0] = (hsize_t)acc;
+  count[0] = 1;
+  start[1] = (hsize_t)l->row0;
+  count[1] = (hsize_t)l->nrows;
+  for (int k = 1; k < l->rank; k++) {
+    start[k + 1] = 0;
+    count[k + 1] = (hsize_t)l->dims[k];
+  }
+}
+
+/* /correlation: the exact sums (rank 0 writes) and, with sk_every > 0, the
+ * spectrum sums (the ranks of group 0 write their rows).  Collective. */
+static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_config *cfg, ising_corr *corr) {
+  ising_corr_layout l;
+  ising_corr_state_layout(corr, &l);
+  const int n = l.n_acc, spectrum = cfg->sk_every > 0;
+  double *exact = malloc((size_t)n * ISING_CORR_NEXACT * sizeof *exact);
+  double *spec = spectrum ? malloc((size_t)(l.local > 0 ? l.local : 1) * sizeof *spec) : NULL;
+  int rc = exact && (spec || !spectrum) ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
+  hid_t ds = -1, fs = -1, dx = -1;
+  if (!rc && spectrum) {
+    hsize_t dims[4] = {(hsize_t)n};
+    for (int k = 0; k < l.rank; k++) dims[k + 1] = (hsize_t)l.dims[k];
+    hid_t sp = H5Screate_simple(l.rank + 1, dims, NULL);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+    ds = sp >= 0 && lcpl >= 0 ? H5Dcreate2(c->file, "correlation/sk_sum", H5T_NATIVE_DOUBLE, sp, lcpl,
+                                           H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (sp >= 0) H5Sclose(sp);
+    fs = ds >= 0 ? H5Dget_space(ds) : -1;
+    dx = H5Pcreate(H5P_DATASET_XFER);
+    if (ds < 0 || fs < 0 || dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0)
+      rc = fail(c, "H5Dcreate2 (/correlation/sk_sum)");
+  }
+  /* every rank takes part in each pooling (collective over the world) */
+  for (int t = 0; t < n && !rc; t++) {
+    rc = ising_corr_state_get(corr, t, exact + (size_t)t * ISING_CORR_NEXACT, spec);
+    if (!rc && spectrum && l.writer && l.nrows > 0) {
+      hsize_t start[4], count[4], m = (hsize_t)l.local;
+      corr_slab(&l, t, start, count);
+      hid_t ms = H5Screate_simple(1, &m, NULL);
+      herr_t e = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
+      if (e < 0 || H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, dx, spec) < 0) rc = fail(c, "H5Dwrite (/correlation/sk_sum)");
+      if (ms >= 0) H5Sclose(ms);
+    }
+    /* a failed write on one rank must not leave the others in the next
+     * pooling alone */
+    int bad = rc;
+    if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
+    if (!rc && bad) rc = ISING_ERR(bad, "writing the checkpoint's correlation sums failed on another rank");
+  }
+  if (dx >= 0) H5Pclose(dx);
+  if (fs >= 0) H5Sclose(fs);
+  if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = fail(c, "H5Dclose (/correlation/sk_sum)");
+  if (!rc) rc = dset_write(c, "correlation/exact", H5T_NATIVE_DOUBLE, (int64_t)n * ISING_CORR_NEXACT, exact);
+  free(exact);
+  free(spec);
+  return rc;
+}
+
+/* Restore the accumulators from /correlation (format 2).  Collective; the
+ * caller agrees on failure afterwards. */
+static int corr_read(const h5ctx *c, const ising_config *cfg, ising_corr *corr) {
+  ising_corr_layout l;
+  ising_corr_state_layout(corr, &l);
+  const int n = l.n_acc, spectrum = cfg->sk_every > 0;
+  double *exact = malloc((size_t)n * ISING_CORR_NEXACT * sizeof *exact);
+  double *spec = spectrum ? malloc((size_t)(l.local > 0 ? l.local : 1) * sizeof *spec) : NULL;
+  if (!exact || (spectrum && !spec)) {
+    free(exact);
+    free(spec);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
+  }
+  int rc = dset_read(c, "correlation/exact", H5T_NATIVE_DOUBLE, (int64_t)n * ISING_CORR_NEXACT, exact);
+  hid_t ds = -1, fs = -1, dx = -1;
+  if (!rc && spectrum) {
+    ds = H5Dopen2(c->file, "correlation/sk_sum", H5P_DEFAULT);
+    fs = ds >= 0 ? H5Dget_space(ds) : -1;
+    hsize_t d[4] = {0};
+    int nd = fs >= 0 ? H5Sget_simple_extent_dims(fs, d, NULL) : -1;
+    int ok = nd == l.rank + 1 && d[0] == (hsize_t)n;
+    for (int k = 0; ok && k < l.rank; k++) ok = d[k + 1] == (hsize_t)l.dims[k];
+    if (!ok) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': /correlation/sk_sum is missing or has the wrong shape", c->path);
+    dx = H5Pcreate(H5P_DATASET_XFER);
+    if (!rc && (dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0)) rc = fail(c, "H5Pset_dxpl_mpio");
+  }
+  for (int t = 0; t < n && !rc; t++) {
+    if (spectrum && l.writer && l.nrows > 0) {
+      hsize_t start[4], count[4], m = (hsize_t)l.local;
+      corr_slab(&l, t, start, count);
+      hid_t ms = H5Screate_simple(1, &m, NULL);
+      herr_t e = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
+      if (e < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, ms, fs, dx, spec) < 0)
+        rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': cannot read /correlation/sk_sum (truncated?)", c->path);
+      if (ms >= 0) H5Sclose(ms);
+    }
+    if (!rc) rc = ising_corr_state_set(corr, t, exact + (size_t)t * ISING_CORR_NEXACT, spec);
+  }
+  if (dx >= 0) H5Pclose(dx);
+  if (fs >= 0) H5Sclose(fs);
+  if (ds >= 0) H5Dclose(ds);
+  free(exact);
+  free(spec);
+  return rc;
+}
+
 /* ------------------------------------------------------------ write */
 
 static int write_tempering(const h5ctx *c, const ising_config *cfg, const ising_ckpt_state *st) {
@@ -314,6 +427,7 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
   free(sums);
   H5Dclose(ds);
   ISING_CALL(rc);
+  if (st->corr) ISING_CALL(corr_write(c, lay, cfg, st->corr));
   return attr_i64(c, "complete", 1); /* last */
 }
 
@@ -322,7 +436,7 @@ int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const isi
   char cur[ISING_PATH_MAX + 16], old[ISING_PATH_MAX + 16], tmp[ISING_PATH_MAX + 32];
   ising_ckpt_paths(cfg->file, cur, old, sizeof cur);
   snprintf(tmp, sizeof tmp, "%s.ckpt.tmp", cfg->file);
-  h5ctx c = {-1, lay->world_rank, tmp};
+  h5ctx c = {-1, lay->world_rank, tmp, ISING_CKPT_FORMAT};
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0 || H5Pset_fapl_mpio(fapl, lay->world, MPI_INFO_NULL) < 0) return fail(&c, "H5Pset_fapl_mpio");
@@ -368,11 +482,12 @@ static int open_ckpt(MPI_Comm comm, const char *path, h5ctx *c) {
   int rc = ISING_OK;
   if (strcmp(kind, "checkpoint") != 0)
     rc = ISING_ERR(ISING_ERR_INPUT, "'%s' is not an ising checkpoint (no kind = checkpoint)", path);
-  else if (attr_read_i64(c, "format_version", &fmt) || fmt != ISING_CKPT_FORMAT)
-    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' has checkpoint format %lld; this ising reads format %d",
-                   path, (long long)fmt, ISING_CKPT_FORMAT);
+  else if (attr_read_i64(c, "format_version", &fmt) || fmt < ISING_CKPT_FORMAT_MIN || fmt > ISING_CKPT_FORMAT)
+    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' has checkpoint format %lld; this ising reads formats %d to %d",
+                   path, (long long)fmt, ISING_CKPT_FORMAT_MIN, ISING_CKPT_FORMAT);
   else if (attr_read_i64(c, "complete", &complete) || complete != 1)
     rc = ISING_ERR(ISING_ERR_INPUT, "'%s' is incomplete (the run stopped while writing it)", path);
+  c->fmt = fmt;
   if (rc) {
     H5Fclose(c->file);
     c->file = -1;
@@ -388,7 +503,7 @@ int ising_ckpt_read_deck(MPI_Comm comm, const char *output, char **text, int *ns
   *nset = 0;
   *set = NULL;
   for (int g = 0; g < 2; g++) {
-    h5ctx c = {-1, 0, path[g]};
+    h5ctx c = {-1, 0, path[g], 0};
     ising_err_clear();
     int rc = open_ckpt(comm, path[g], &c);
     char *sets = NULL;
@@ -428,7 +543,7 @@ void ising_ckpt_free_deck(char *text, int nset, char **set) {
 
 static int load_one(const ising_layout *lay, const ising_config *cfg, const char *path,
                     ising_ckpt_state *st, int n_local, const ising_ckpt_replica *local) {
-  h5ctx c = {-1, lay->world_rank, path};
+  h5ctx c = {-1, lay->world_rank, path, 0};
   ISING_CALL(open_ckpt(lay->world, path, &c));
   ising_tempering *t = st->temper;
   const int n = t->n_T, R = t->R;
@@ -485,6 +600,21 @@ static int load_one(const ising_layout *lay, const ising_config *cfg, const char
   free(sums);
   free(want);
   if (ds >= 0) H5Dclose(ds);
+  /* the correlation accumulators (format 1 has none: they start empty) */
+  if (!rc && st->corr) {
+    if (c.fmt >= 2) {
+      rc = corr_read(&c, cfg, st->corr);
+      bad = rc;
+      if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
+      if (!rc && bad) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': reading the correlation sums failed on another rank", path);
+    } else {
+      const double none[ISING_CORR_NEXACT] = {0};
+      for (int i = 0; i < n && !rc; i++) rc = ising_corr_state_set(st->corr, i, none, NULL);
+      if (!rc && lay->world_rank == 0)
+        fprintf(stderr, "ising: warning: checkpoint '%s' has format %lld, without correlation sums: "
+                "/correlation will cover only the sweeps from here on\n", path, (long long)c.fmt);
+    }
+  }
   H5Fclose(c.file);
   if (!rc)
     for (int k = 0; k < n_local && !rc; k++) {
@@ -520,7 +650,7 @@ int ising_ckpt_describe(const char *path, FILE *out) {
     fprintf(out, "  %s: not readable as HDF5 (truncated or torn)\n", path);
     return ISING_OK;
   }
-  h5ctx c = {f, 0, path};
+  h5ctx c = {f, 0, path, 0};
   int64_t gen = -1, done = -1, rows = -1, complete = 0;
   attr_read_i64(&c, "generation", &gen);
   attr_read_i64(&c, "sweeps_done", &done);

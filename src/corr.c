@@ -35,6 +35,7 @@ struct ising_corr {
   MPI_Comm across; /* the ranks of equal group rank in all groups (owned;
                     * MPI_COMM_NULL with one group): pools the sums */
   int size, rank;
+  int group_index; /* of the layout: group 0 holds restored sums */
   int dim;
   int64_t L[3], N;
   int64_t n[3], start[3]; /* this rank's block, x first */
@@ -222,6 +223,7 @@ int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_co
   c->comm = lay->group;
   c->size = lay->group_size;
   c->rank = lay->group_rank;
+  c->group_index = lay->group_index;
   c->dim = lay->dim;
   const int d = c->dim;
   c->N = 1;
@@ -421,6 +423,59 @@ int ising_corr_measure_kmin(ising_corr *c, const ising_lattice *lat, int acc, do
   block_pass(c, 0);
   ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, c->prof, (int)c->nprof, MPI_DOUBLE, MPI_SUM, c->comm));
   exact_sums(c, acc, S0, Skmin);
+  return ISING_OK;
+}
+
+static int sum_over(const double *in, double *out, int64_t n, MPI_Comm comm);
+
+void ising_corr_state_layout(const ising_corr *c, ising_corr_layout *l) {
+  const int d = c->dim;
+  l->n_acc = c->n_acc;
+  l->rank = d;
+  l->dims[0] = d == 3 ? c->L[1] : c->nxh;
+  l->dims[1] = d == 3 ? c->L[2] : c->L[1];
+  l->dims[2] = d == 3 ? c->nxh : 1;
+  l->row0 = (int64_t)c->ts;
+  l->nrows = (int64_t)c->tn;
+  l->local = c->nspec;
+  l->writer = c->group_index == 0;
+}
+
+int ising_corr_state_get(ising_corr *c, int acc, double *exact, double *spec) {
+  ISING_CHECK(acc >= 0 && acc < c->n_acc, ISING_ERR_INPUT,
+              "correlation functions: accumulator %d out of range [0, %d)", acc, c->n_acc);
+  double v[ISING_CORR_NEXACT] = {(double)c->count[acc], (double)c->count_full[acc], c->sum_m[acc],
+                                 c->sum_S0[acc], c->sum_Sk[3 * acc], c->sum_Sk[3 * acc + 1],
+                                 c->sum_Sk[3 * acc + 2]};
+  if (c->across != MPI_COMM_NULL)
+    ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, ISING_CORR_NEXACT, MPI_DOUBLE, MPI_SUM, c->across));
+  memcpy(exact, v, sizeof v);
+  if (!spec) return ISING_OK;
+  const double *mine = c->acc + (size_t)acc * (size_t)c->nspec;
+  if (c->across != MPI_COMM_NULL) return sum_over(mine, spec, c->nspec, c->across);
+  if (c->nspec > 0) memcpy(spec, mine, (size_t)c->nspec * sizeof *spec);
+  return ISING_OK;
+}
+
+int ising_corr_state_set(ising_corr *c, int acc, const double *exact, const double *spec) {
+  ISING_CHECK(acc >= 0 && acc < c->n_acc, ISING_ERR_INPUT,
+              "correlation functions: accumulator %d out of range [0, %d)", acc, c->n_acc);
+  const double n = exact[0], nf = exact[1];
+  ISING_CHECK(n >= 0 && nf >= 0 && nf <= n && n < 9007199254740992.0 && n == floor(n) && nf == floor(nf),
+              ISING_ERR_INPUT, "correlation functions: a stored state with %g measurements of "
+              "which %g FFT ones", n, nf);
+  double *a = c->acc + (size_t)acc * (size_t)c->nspec;
+  const int mine = c->group_index == 0;
+  c->count[acc] = mine ? (int64_t)n : 0;
+  c->count_full[acc] = mine ? (int64_t)nf : 0;
+  c->sum_m[acc] = mine ? exact[2] : 0.0;
+  c->sum_S0[acc] = mine ? exact[3] : 0.0;
+  for (int k = 0; k < 3; k++) c->sum_Sk[3 * acc + k] = mine ? exact[4 + k] : 0.0;
+  if (mine && spec) {
+    if (c->nspec > 0) memcpy(a, spec, (size_t)c->nspec * sizeof *a);
+  } else {
+    for (int64_t j = 0; j < c->nspec; j++) a[j] = 0.0;
+  }
   return ISING_OK;
 }
 

@@ -424,7 +424,7 @@ static int checkpoint(engine *E, int64_t done) {
     loc[k].lat = E->local[k].lat;
   }
   ising_ckpt_state st = {done, E->rows, E->generation + 1, E->next_round, E->n_hist,
-                         E->ladder_hist, E->temper};
+                         E->ladder_hist, E->temper, E->corr};
   int rc = ising_ckpt_write(E->lay, E->cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);
@@ -662,8 +662,9 @@ static int free_energy(const engine *E, const ising_run_result *r, ising_ti_poin
  * (collective over the world; corr.h has the definitions). */
 static int write_correlation(engine *E) {
   const int n = E->n_T;
-  /* profiles need FFT measurements at every temperature (sk_every > 0, and
-   * since the last resume: the accumulators are not in the checkpoint) */
+  /* profiles need FFT measurements at every temperature (sk_every > 0;
+   * the accumulators travel through checkpoints since format 2, so after a
+   * resume they cover the whole run) */
   int64_t *cnt = calloc((size_t)n, sizeof *cnt);
   ISING_CHECK(cnt, ISING_ERR_MEM, "out of memory");
   for (int t = 0; t < n; t++) {
@@ -998,6 +999,11 @@ static int physics_differences(const ising_config *a, const ising_config *b, cha
   DIFF(a->thermalization != b->thermalization, "[montecarlo] thermalization %lld -> %lld",
        (long long)a->thermalization, (long long)b->thermalization);
   DIFF(a->interval != b->interval, "[measurement] interval %lld -> %lld", (long long)a->interval, (long long)b->interval);
+  /* what is measured: the time series' columns and the accumulators */
+  DIFF(a->correlation != b->correlation, "[measurement] correlation %s -> %s", a->correlation ? "yes" : "no",
+       b->correlation ? "yes" : "no");
+  DIFF(a->correlation && a->sk_every != b->sk_every, "[measurement] sk_every %lld -> %lld",
+       (long long)a->sk_every, (long long)b->sk_every);
   DIFF(a->exchange_interval != b->exchange_interval, "[tempering] interval %lld -> %lld",
        (long long)a->exchange_interval, (long long)b->exchange_interval);
   DIFF(a->adapt != b->adapt, "[tempering] adapt changed");
@@ -1059,7 +1065,7 @@ static int resume_state(engine *E, int64_t *from) {
     loc[k].id = E->local[k].id;
     loc[k].lat = E->local[k].lat;
   }
-  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper};
+  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper, E->corr};
   int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);

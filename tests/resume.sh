@@ -3,12 +3,15 @@
 #  1. stop + resume equals an uninterrupted run bit for bit (time series,
 #     summary, tempering statistics, final spins) for 1->2, 2->1 and 2->4
 #     ranks (also changing the replica-group layout), 2D and 3D ladders;
+#     /correlation (S(k), G(r) accumulated over the whole run) bit for bit
+#     for 2->2 ranks and to 1e-10 across rank counts;
 #  2. SIGUSR1 makes a run checkpoint and exit 3; resume finishes it;
 #  3. fault injection: SIGKILL of the whole job at random instants (also
 #     while checkpoints are written, every 40 sweeps) until it finishes: the
 #     output equals the reference, nothing lost, nothing duplicated;
 #  4. damaged, truncated, missing, foreign and other-version checkpoints:
-#     fallback to the previous generation or a clear error (exit 2);
+#     fallback to the previous generation or a clear error (exit 2); an
+#     older format-1 checkpoint (no correlation sums) is still read;
 #  5. a change of the physics on resume is refused with the differences.
 set -u
 ising=$1
@@ -27,11 +30,18 @@ killjob() {
   wait "$1" 2> /dev/null
   while pgrep -f -- "k-kill.h5" > /dev/null; do sleep 0.05; done
 }
-same() { # same REF OUT LABEL: output groups and final spins identical
+same() { # same REF OUT LABEL [CORR]: output groups and final spins identical;
+  # CORR = exact: /correlation too, bit for bit (same rank layout); close:
+  # /correlation to 1e-10 absolute (the FFT's last bits depend on the rank
+  # count, and several groups' sums are pooled in another order)
   local r=0
   for o in /timeseries /summary /tempering; do
     h5diff -q "$1" "$2" "$o" "$o" > /dev/null 2>&1 || { r=1; echo "  $o differs"; }
   done
+  case "${4:-}" in
+    exact) h5diff -q "$1" "$2" /correlation /correlation > /dev/null 2>&1 || { r=1; echo "  /correlation differs"; } ;;
+    close) h5diff -q -d 1e-10 "$1" "$2" /correlation /correlation > /dev/null 2>&1 || { r=1; echo "  /correlation differs"; } ;;
+  esac
   h5diff -q "$1.ckpt" "$2.ckpt" /spins /spins > /dev/null 2>&1 || { r=1; echo "  final spins differ"; }
   [ $r -eq 0 ] && ok "$3" || bad "$3"
 }
@@ -71,10 +81,16 @@ interval = 2
 [measurement]
 interval = 3
 DECK
-# 1. resume equality
+# 1. resume equality (deck a measures correlations: /correlation must cover
+# the whole run, so its accumulators travel through the checkpoint)
+mpi 2 run a.ini --quiet --set output.file=a-ref2.h5 || bad "a reference run on 2 ranks"
 for deck in a b; do
   mpi 1 run $deck.ini --quiet --set output.file=$deck-ref.h5 || bad "$deck reference run"
-  for pair in "1:0 2:1" "2:1 1:0" "2:2 4:2"; do
+  for pair in "1:0 2:1" "2:1 1:0" "2:2 4:2" "2:0 2:0"; do
+    [ $deck = b ] && [ "$pair" = "2:0 2:0" ] && continue
+    corr=; [ $deck = a ] && corr=close
+    ref=$deck-ref.h5
+    [ "$pair" = "2:0 2:0" ] && { corr=exact; ref=a-ref2.h5; }
     set -- $pair
     n1=${1%%:*}; g1=${1#*:}; n2=${2%%:*}; g2=${2#*:}
     out=$deck-$n1-$n2.h5
@@ -82,7 +98,7 @@ for deck in a b; do
       --set parallel.ranks_per_replica=$g1 || bad "$deck first part on $n1 ranks"
     mpi $n2 resume $out --sweeps $(grep -o 'sweeps = [0-9]*' $deck.ini | grep -o '[0-9]*$') --quiet \
       --set parallel.ranks_per_replica=$g2 || bad "$deck resume on $n2 ranks"
-    same $deck-ref.h5 $out "$deck: stopped on $n1 ranks, resumed on $n2 ranks = uninterrupted"
+    same $ref $out "$deck: stopped on $n1 ranks, resumed on $n2 ranks = uninterrupted${corr:+ (/correlation: $corr)}" $corr
   done
 done
 # a longer deck for signals and kills: 2D L=48, 4 temperatures x 2 copies
@@ -160,6 +176,19 @@ PY
 mpi 1 resume e.h5 --quiet 2> err.txt; st=$?
 [ $st -eq 2 ] && grep -q "checksum" err.txt && grep -q "format 99" err.txt && ok "corrupt + other-version: exit 2 naming both" \
   || { bad "corrupt/version (status $st)"; cat err.txt; }
+cp a-1-2.h5 v1.h5; cp a-1-2.h5.ckpt v1.h5.ckpt; cp a-1-2.h5.ckpt.old v1.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py
+for name in ("v1.h5.ckpt", "v1.h5.ckpt.old"):  # as format 1 wrote them: no /correlation
+    with h5py.File(name, "r+") as f:
+        f.attrs["format_version"] = 1
+        del f["correlation"]
+PY
+mpi 2 resume v1.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+nf=$(/usr/bin/python3 -c 'import h5py; f = h5py.File("v1.h5", "r"); print(int(f["correlation/n_measurements"][0]))' 2> /dev/null)
+[ $st -eq 0 ] && grep -q "format 1, without correlation sums" err.txt && [ "$nf" = 24 ] \
+  && ok "format-1 checkpoint read: correlation sums start empty, with a warning" \
+  || { bad "format-1 checkpoint (status $st, $nf measurements in /correlation)"; cat err.txt; }
 mpi 1 resume nothing.h5 --quiet 2> err.txt; st=$?
 [ $st -eq 2 ] && grep -q "no usable checkpoint" err.txt && ok "missing checkpoint: exit 2" || { bad "missing (status $st)"; cat err.txt; }
 printf 'not hdf5' > f.h5.ckpt

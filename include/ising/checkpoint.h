@@ -14,6 +14,16 @@
  *                 same on any decomposition
  *   /tempering    T, rep_at, temp_of, direction, round_trips, attempts,
  *                 accepts, n_up, n_down, steps, ladder_history
+ *   /correlation  (format 2, with [measurement] correlation = yes) the
+ *                 accumulators of the correlation module, pooled over the
+ *                 replica groups, in a layout that does not depend on the
+ *                 rank count (corr.h, "Checkpointing"):
+ *                 exact (temperature x 7): measurements, FFT measurements,
+ *                 sums of M/N, M^2/N, S(k_min,x), S(k_min,y), S(k_min,z);
+ *                 sk_sum (temperature, <half spectrum>) float64, only with
+ *                 sk_every > 0: 2D (T, Lx/2+1, Ly) [kx][ky], 3D (T, Ly, Lz,
+ *                 Lx/2+1) [ky][kz][kx], the sums of |F(k)|^2/N, each rank of
+ *                 replica group 0 writing its rows (never gathered)
  * The file is written under "<output>.ckpt.tmp", then the previous
  * generation is renamed to "<output>.ckpt.old" and the new one to
  * "<output>.ckpt" (fsync of file and directory between).  A reader accepts a
@@ -27,11 +37,16 @@
 #include <stdio.h>
 
 #include "ising/config.h"
+#include "ising/corr.h"
 #include "ising/lattice.h"
 #include "ising/layout.h"
 #include "ising/tempering.h"
 
-#define ISING_CKPT_FORMAT 1
+/* Format 2 added /correlation; format 1 files are still read (the
+ * correlation accumulators then start empty: /correlation covers only the
+ * sweeps after the resume, as before). */
+#define ISING_CKPT_FORMAT 2
+#define ISING_CKPT_FORMAT_MIN 1
 
 typedef struct ising_ckpt_replica {
   int id;
@@ -47,6 +62,7 @@ typedef struct ising_ckpt_state {
   int n_hist;            /* rows of ladder_hist */
   double *ladder_hist;   /* [(adapt_rounds + 1) n_T] */
   ising_tempering *temper;
+  ising_corr *corr;      /* the correlation accumulators, NULL without correlation */
 } ising_ckpt_state;
 
 /* "<output>.ckpt" and "<output>.ckpt.old" for an output path. */

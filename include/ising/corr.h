@@ -173,6 +173,45 @@ typedef struct ising_corr_result {
 int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *res);
 void ising_corr_result_free(ising_corr_result *res);
 
+/* Checkpointing the accumulators (the engine's checkpoint module writes
+ * them; this module knows no HDF5).  The state of accumulator `acc` is
+ *   - ISING_CORR_NEXACT doubles: the number of measurements, of FFT
+ *     measurements, and the sums of M/N, M^2/N and S(k_min,a) for a = x,
+ *     y, z (0 for a missing axis), pooled over the groups;
+ *   - the sum of |F(k)|^2 / N over its FFT measurements on the half
+ *     spectrum, pooled over the groups, as a global array in FFTW's
+ *     transposed order, which does not depend on the rank count: 2D shape
+ *     (Lx/2+1, Ly) indexed [kx][ky], 3D (Ly, Lz, Lx/2+1) indexed [ky][kz][kx]
+ *     (the k index n is 2 pi n / L); each rank holds rows
+ *     [row0, row0 + nrows) of axis 0 (nrows may be 0).
+ * Restoring gives the pooled state to group 0 and empty sums to the other
+ * groups, so ising_corr_finish pools the same totals.  A run continued
+ * from a checkpoint on the same ranks and replica groups accumulates the
+ * same bits as one that never stopped; on another rank count the FFT's
+ * last bits differ (as between uninterrupted runs), and with several
+ * groups pooling at the checkpoint changes the order of the sums (~1e-16
+ * relative). */
+#define ISING_CORR_NEXACT 7
+typedef struct ising_corr_layout {
+  int n_acc;
+  int rank;            /* 2 or 3: the spectrum array's rank */
+  int64_t dims[3];     /* its global shape (unused entries 1) */
+  int64_t row0, nrows; /* this rank's rows of axis 0 */
+  int64_t local;       /* nrows x dims[1] x dims[2]: doubles on this rank */
+  int writer;          /* 1 on the ranks of group 0, which hold the pooled values */
+} ising_corr_layout;
+void ising_corr_state_layout(const ising_corr *c, ising_corr_layout *lay);
+/* The pooled state of accumulator `acc`: exact[ISING_CORR_NEXACT] (every
+ * rank) and, when spec is not NULL, this rank's `local` doubles of the
+ * spectrum sums.  Collective over the world (all groups), same acc
+ * everywhere. */
+int ising_corr_state_get(ising_corr *c, int acc, double *exact, double *spec);
+/* Set accumulator `acc` from a pooled state: group 0 takes exact and spec
+ * (this rank's rows; NULL: zeros), the other groups start empty.  Local.
+ * ISING_ERR_INPUT for acc out of range or counts that are not whole,
+ * non-negative numbers with count >= FFT count. */
+int ising_corr_state_set(ising_corr *c, int acc, const double *exact, const double *spec);
+
 /* Persistent bytes allocated by `c` on this rank (the memory note above). */
 int64_t ising_corr_bytes(const ising_corr *c);
 
