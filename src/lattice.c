@@ -76,7 +76,8 @@ int ising_lattice_destroy(ising_lattice **lat) {
   free(l->spins);
   free(l->rnd);
   free(l->bits);
-  free(l->mrnd);
+  free(l->mtab);
+  free(l->mstream);
   free(l);
   *lat = NULL;
   return ISING_OK;
@@ -122,7 +123,7 @@ int ising_lattice_colour(const ising_lattice *l, int64_t x, int64_t y, int64_t z
 
 int64_t ising_lattice_bytes(const ising_lattice *l) {
   int64_t b = 2 * l->W * l->ny2 * l->nz2;
-  if (l->bits) b += 8 * (2 * l->nw * l->ny2 * l->nz2 + 4 * l->nw);
+  if (l->bits) b += 8 * 2 * l->nw * l->ny2 * l->nz2;
   return b;
 }
 

@@ -43,9 +43,9 @@ struct ising_lattice {
    * (whole, undivided) x row, 1 = spin down.  Which copy is current: */
   int64_t nw;        /* words per colour and row: ceil(L[0] / 128) */
   uint64_t *bits;
-  uint32_t *mrnd;    /* a row's Philox blocks in four planes of nw (kernel scratch) */
+  void *mtab, *mstream; /* msc.c's table and row stream (kernel scratch) */
   int state;         /* LAT_BYTES, LAT_BITS or LAT_BOTH */
-  int64_t msc_stat[4]; /* words, decisions needing random bits, bits drawn, extra Philox calls */
+  int64_t msc_stat[4]; /* words, decisions needing random bits, bits read, Philox blocks drawn */
 };
 
 enum { LAT_BYTES = 0, LAT_BITS = 1, LAT_BOTH = 2 };

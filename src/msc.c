@@ -27,6 +27,33 @@
 #include <immintrin.h>
 #endif
 
+/* ------------------------------------------------------------ classes */
+
+/* The Metropolis table in the kernel's terms: a site with spin bit sb (1:
+ * down) and v aligned neighbours has the kernel index x = v + 8 sb and the
+ * model's table index (sb ? z - v : z + 1 + v) (model.h, nb = s (2 v - z)).
+ * Its move needs random bytes unless its threshold is 2^32 - 1 (p = 1). */
+typedef struct msc_table {
+  int z;
+  uint16_t need;     /* bit x: the move of x needs random bytes */
+  uint8_t needv[64]; /* 0x80 where it does (a 64-entry byte table for vpermb) */
+  uint8_t tb[4][64]; /* byte q of x's threshold, most significant first */
+} msc_table;
+
+static void table_init(msc_table *t, const ising_model *m) {
+  memset(t, 0, sizeof *t);
+  t->z = m->z;
+  for (int sb = 0; sb < 2; sb++)
+    for (int v = 0; v <= m->z; v++) {
+      int x = v + 8 * sb;
+      uint32_t thr = m->thr[sb ? m->z - v : m->z + 1 + v];
+      for (int q = 0; q < 4; q++) t->tb[q][x] = (uint8_t)(thr >> (24 - 8 * q));
+      if (thr == UINT32_MAX) continue;
+      t->need |= (uint16_t)(1u << x);
+      t->needv[x] = 0x80;
+    }
+}
+
 /* ------------------------------------------------------------ conversions */
 
 static uint64_t *bits_row(const ising_lattice *l, int64_t y, int64_t z, int c) {
@@ -72,12 +99,15 @@ int lat_msc_pack(ising_lattice *l) {
                      "over %d ranks", l->procs[0]);
   if (!l->bits) {
     l->bits = calloc((size_t)(2 * l->nw * l->ny2 * l->nz2), sizeof *l->bits);
-    l->mrnd = calloc((size_t)(4 * l->nw), sizeof *l->mrnd);
-    if (!l->bits || !l->mrnd) {
+    l->mtab = malloc(sizeof(msc_table));
+    l->mstream = malloc(sizeof(msc_stream));
+    if (!l->bits || !l->mtab || !l->mstream) {
       free(l->bits);
-      free(l->mrnd);
+      free(l->mtab);
+      free(l->mstream);
       l->bits = NULL;
-      l->mrnd = NULL;
+      l->mtab = NULL;
+      l->mstream = NULL;
       return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)",
                        (long long)(2 * l->nw * l->ny2 * l->nz2));
     }
@@ -112,45 +142,6 @@ void ising_msc_stats(const ising_lattice *l, int64_t out[4]) {
   for (int i = 0; i < 4; i++) out[i] = l->msc_stat[i];
 }
 
-/* ------------------------------------------------------------ classes */
-
-/* The Metropolis table in the kernel's terms: a site with spin bit sb (1:
- * down) and v aligned neighbours has table index (up ? z + 1 + v : z - v)
- * (model.h, nb = s (2 v - z)).  Pairs (v, sb) whose threshold is below
- * 2^32 - 1 need random bits; pairs with equal thresholds form one class. */
-#define MSC_MAXCLS 14
-typedef struct msc_table {
-  int z, ncls, nent;
-  struct { int v, sel, cls; } ent[MSC_MAXCLS]; /* sel: 1 down, 2 up, 3 both */
-  uint32_t thr[MSC_MAXCLS];
-  uint64_t tb[MSC_MAXCLS][32];
-} msc_table;
-
-static void table_init(msc_table *t, const ising_model *m) {
-  memset(t, 0, sizeof *t);
-  t->z = m->z;
-  for (int v = 0; v <= m->z; v++) {
-    int cls_of[2] = {-1, -1};
-    for (int sb = 0; sb < 2; sb++) {
-      uint32_t thr = m->thr[sb ? m->z - v : m->z + 1 + v];
-      if (thr == UINT32_MAX) continue;
-      int i = 0;
-      while (i < t->ncls && t->thr[i] != thr) i++;
-      if (i == t->ncls) t->thr[t->ncls++] = thr;
-      cls_of[sb] = i;
-    }
-    if (cls_of[0] >= 0 && cls_of[0] == cls_of[1]) {
-      t->ent[t->nent].v = v, t->ent[t->nent].sel = 3, t->ent[t->nent++].cls = cls_of[0];
-      continue;
-    }
-    for (int sb = 0; sb < 2; sb++)
-      if (cls_of[sb] >= 0)
-        t->ent[t->nent].v = v, t->ent[t->nent].sel = sb ? 1 : 2, t->ent[t->nent++].cls = cls_of[sb];
-  }
-  for (int i = 0; i < t->ncls; i++)
-    for (int j = 0; j < 32; j++) t->tb[i][j] = 0 - (uint64_t)((t->thr[i] >> j) & 1);
-}
-
 /* ------------------------------------------------------------ packed kernel */
 
 /* Aligned-neighbour count of every lane as bit planes b0 b1 b2. */
@@ -174,20 +165,74 @@ static inline void count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t
 static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
 
 typedef struct msc_sums {
-  int64_t bonds, mag, words, decisions, bits, extra;
+  int64_t bonds, mag, words, decisions, bits;
 } msc_sums;
 
+#ifdef MSC_SIMD
+/* The moving lanes of a word with count planes b and spins s (AVX-512
+ * VBMI2): lane indices x as bytes, the lanes that need bytes and their
+ * threshold bytes by vpermb from the table, the stream's next bytes
+ * deposited into those lanes by one expand, one compare per round. */
+static inline uint64_t decide(const msc_table *t, const uint64_t b[3], uint64_t s,
+                              uint64_t valid, msc_stream *rs, int64_t *dec, int64_t *bytes) {
+  __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
+  x = _mm512_mask_add_epi8(x, b[1], x, _mm512_set1_epi8(2));
+  x = _mm512_mask_add_epi8(x, b[2], x, _mm512_set1_epi8(4));
+  x = _mm512_mask_add_epi8(x, s, x, _mm512_set1_epi8(8));
+  uint64_t U = _mm512_movepi8_mask(_mm512_permutexvar_epi8(x, _mm512_loadu_si512(t->needv))) & valid;
+  uint64_t A = valid & ~U; /* p = 1 */
+  *dec += __builtin_popcountll(U);
+  for (int q = 0; q < 4 && U; q++) {
+    msc_stream_ensure(rs);
+    __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(rs->buf + rs->pos));
+    int k = __builtin_popcountll(U);
+    rs->pos += k;
+    *bytes += k;
+    __m512i th = _mm512_permutexvar_epi8(x, _mm512_loadu_si512(t->tb[q]));
+    A |= _mm512_mask_cmplt_epu8_mask(U, u, th);
+    U = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+  }
+  return A | U; /* four equal bytes: u == t */
+}
+#else
+/* The same decisions lane by lane. */
+static inline uint64_t decide(const msc_table *t, const uint64_t b[3], uint64_t s,
+                              uint64_t valid, msc_stream *rs, int64_t *dec, int64_t *bytes) {
+  uint64_t U = 0;
+  for (int x = 0; x < 16; x++)
+    if (t->need >> x & 1)
+      U |= sel(b[0], x & 1) & sel(b[1], x & 2) & sel(b[2], x & 4) & sel(s, x & 8);
+  U &= valid;
+  uint64_t A = valid & ~U;
+  *dec += __builtin_popcountll(U);
+  for (int q = 0; q < 4 && U; q++) {
+    msc_stream_ensure(rs);
+    const uint8_t *r = rs->buf + rs->pos;
+    int k = __builtin_popcountll(U);
+    rs->pos += k;
+    *bytes += k;
+    uint64_t E = 0;
+    for (uint64_t m = U; m; m &= m - 1) {
+      int l = __builtin_ctzll(m);
+      int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
+      uint8_t ub = *r++, tb = t->tb[q][x];
+      if (ub < tb) A |= (uint64_t)1 << l;
+      else if (ub == tb) E |= (uint64_t)1 << l;
+    }
+    U = E;
+  }
+  return A | U;
+}
+#endif
+
 /* One row: words of colour c in sc, the other colour's words of this row in
- * o, of the rows beside it in nb[0..2d-3]. */
+ * o, of the rows beside it in nbr[0..2d-3]; the row's random stream rs. */
 static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const uint64_t *o,
                               const uint64_t *const *nbr, int p, int64_t wg, int64_t nw,
-                              const uint32_t *rnd, ising_rng_key key, uint64_t group0,
-                              uint32_t c2, uint32_t c3, int colour, msc_sums *acc) {
+                              msc_stream *rs, int colour, msc_sums *acc) {
   const int z = tab->z;
   const int r_last = (int)(wg - 64 * (nw - 1)); /* valid bits of the last word, 1..64 */
-  int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0, bits = 0;
-  msc_reader rd;
-  rd.extra = 0;
+  int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0, bytes = 0;
   for (int64_t k = 0; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t s = sc[k], ow = o[k];
@@ -202,29 +247,13 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     uint64_t n[6] = {ow, xs, nbr[0][k], nbr[1][k], d3 ? nbr[2][k] : 0, d3 ? nbr[3][k] : 0};
     uint64_t b[3];
     count_aligned(d3, s, n, b);
-    uint64_t need[MSC_MAXCLS] = {0};
-    for (int e = 0; e < tab->nent; e++) {
-      int v = tab->ent[e].v, sl = tab->ent[e].sel;
-      uint64_t m = sel(b[0], v & 1) & sel(b[1], v & 2) & sel(b[2], v & 4);
-      if (sl != 3) m &= sel(s, sl == 1);
-      need[tab->ent[e].cls] |= m & valid;
-    }
-    uint64_t U = 0;
-    for (int i = 0; i < tab->ncls; i++) U |= need[i];
-    uint64_t F = valid & ~U;
-    if (U) {
-      msc_reader_start(&rd, key, group0 + (uint64_t)k, c2, c3, rnd[k], rnd[nw + k],
-                       rnd[2 * nw + k], rnd[3 * nw + k]);
-      F |= msc_decide(tab->ncls, need, tab->tb, &rd, &bits);
-      dec += __builtin_popcountll(U);
-    }
-    const uint64_t sn = s ^ F;
+    const uint64_t f = decide(tab, b, s, valid, rs, &dec, &bytes);
+    const uint64_t sn = s ^ f;
     sc[k] = sn;
-    int64_t pv = __builtin_popcountll(valid);
-    nvalid += pv;
-    nf += __builtin_popcountll(F);
-    A_f += __builtin_popcountll(b[0] & F) + 2 * __builtin_popcountll(b[1] & F) +
-           4 * __builtin_popcountll(b[2] & F);
+    nvalid += __builtin_popcountll(valid);
+    nf += __builtin_popcountll(f);
+    A_f += __builtin_popcountll(b[0] & f) + 2 * __builtin_popcountll(b[1] & f) +
+           4 * __builtin_popcountll(b[2] & f);
     if (colour == 0)
       A_old += __builtin_popcountll(b[0] & valid) + 2 * __builtin_popcountll(b[1] & valid) +
                4 * __builtin_popcountll(b[2] & valid);
@@ -239,39 +268,39 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   acc->mag += nvalid - 2 * ndown;
   acc->words += nw;
   acc->decisions += dec;
-  acc->bits += bits;
-  acc->extra += rd.extra;
+  acc->bits += 8 * bytes;
 }
 
 int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint64_t sweep,
                    int c, ising_half_sums *sums) {
   if (l->state == LAT_BYTES) ISING_CALL(lat_msc_pack(l));
-  msc_table tab;
-  table_init(&tab, m);
+  msc_table *tab = l->mtab;
+  table_init(tab, m);
+  msc_stream *rs = l->mstream;
+  rs->blocks = 0;
   const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
   const int64_t wg = half_len(l), nw = l->nw;
   const int d3 = l->dim == 3;
-  msc_sums acc = {0, 0, 0, 0, 0, 0};
+  msc_sums acc = {0, 0, 0, 0, 0};
   for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
     for (int64_t y = 1; y <= l->n[1]; y++) {
       const int q = lat_row_parity(l, y, z);
-      const uint64_t group0 = (uint64_t)lat_global_row(l, y, z) * (uint64_t)nw;
       const uint64_t *nbr[4] = {bits_row(l, y - 1, z, 1 - c), bits_row(l, y + 1, z, 1 - c),
                                 d3 ? bits_row(l, y, z - 1, 1 - c) : NULL,
                                 d3 ? bits_row(l, y, z + 1, 1 - c) : NULL};
-      ising_rng_fill_blocks(st.key, group0, nw, c2, c3, l->mrnd, nw);
+      msc_stream_start(rs, st.key, (uint64_t)lat_global_row(l, y, z), c2, c3);
       if (d3)
-        row_kernel(1, &tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
-                   wg, nw, l->mrnd, st.key, group0, c2, c3, c, &acc);
+        row_kernel(1, tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
+                   wg, nw, rs, c, &acc);
       else
-        row_kernel(0, &tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
-                   wg, nw, l->mrnd, st.key, group0, c2, c3, c, &acc);
+        row_kernel(0, tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
+                   wg, nw, rs, c, &acc);
     }
   l->state = LAT_BITS;
   l->msc_stat[0] += acc.words;
   l->msc_stat[1] += acc.decisions;
   l->msc_stat[2] += acc.bits;
-  l->msc_stat[3] += acc.extra;
+  l->msc_stat[3] += rs->blocks;
   if (sums) {
     sums->bonds = acc.bonds;
     sums->mag = acc.mag;
@@ -279,35 +308,37 @@ int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint
   return ISING_OK;
 }
 
-void ising_msc_rng_only(ising_lattice *l, ising_stream st, uint64_t sweep, int c) {
+void ising_msc_rng_only(ising_lattice *l, ising_stream st, uint64_t sweep, int c, int64_t blocks) {
   const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
-  if (!l->mrnd) return;
-  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
-    for (int64_t y = 1; y <= l->n[1]; y++)
-      ising_rng_fill_blocks(st.key, (uint64_t)lat_global_row(l, y, z) * (uint64_t)l->nw, l->nw,
-                            c2, c3, l->mrnd, l->nw);
+  msc_stream *rs = l->mstream;
+  if (!rs) return;
+  msc_stream_start(rs, st.key, 0, c2, c3);
+  for (int64_t b = 0; b < blocks; b += MSC_CHUNK_BLOCKS) {
+    rs->pos = rs->end; /* all read */
+    msc_stream_ensure(rs);
+  }
 }
 
 /* ------------------------------------------------------------ reference */
 
-/* The word's random stream one bit at a time (msc_impl.h, written out). */
-typedef struct bit_stream {
+/* A row's random stream one byte at a time (msc_impl.h, written out): with
+ * nb blocks per chunk, byte n is in chunk n / (16 nb), output word
+ * o = (n % 16 nb) / 4 nb of its block i = (n % 4 nb) / 4, byte n % 4 of
+ * that word from the least significant. */
+typedef struct byte_stream {
   ising_rng_key key;
-  uint64_t group;
+  uint64_t row;
   uint32_t c2, c3;
-  uint32_t x[4];
-  int block, pos; /* bits of the current block used, 0..128 */
-} bit_stream;
+  int64_t n;
+} byte_stream;
 
-static int next_bit(bit_stream *b) {
-  if (b->pos == 128) {
-    b->block++;
-    ising_rng_block(b->key, b->group + ((uint64_t)b->block << 48), b->c2, b->c3, b->x);
-    b->pos = 0;
-  }
-  int w = b->pos / 32, i = b->pos % 32;
-  b->pos++;
-  return (int)(b->x[w] >> i & 1);
+static unsigned next_byte(byte_stream *b) {
+  const int64_t nb = MSC_CHUNK_BLOCKS, chunk = b->n / (16 * nb), o = (b->n % (16 * nb)) / (4 * nb),
+                i = (b->n % (4 * nb)) / 4, byte = b->n % 4;
+  uint32_t x[4];
+  ising_rng_block(b->key, b->row * MSC_ROW_BLOCKS + (uint64_t)(chunk * nb + i), b->c2, b->c3, x);
+  b->n++;
+  return x[o] >> (8 * byte) & 0xFF;
 }
 
 int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_stream st,
@@ -320,6 +351,8 @@ int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_strea
     for (int64_t y = 0; y < n[1]; y++) {
       int64_t gy = s0[1] + y, gz = l->dim == 3 ? s0[2] + z : 0;
       int p = (int)((c + gy + gz) & 1); /* colour-c sites of the row: gx = 2 j + p */
+      byte_stream bs = {st.key, (uint64_t)(gy + l->L[1] * gz), (uint32_t)sweep,
+                        ising_rng_c3(st.replica, ISING_RNG_MSC, c), 0};
       for (int64_t k = 0; k < nw; k++) {
         int spin[64], nbs[64], undecided[64] = {0}, move[64] = {0};
         uint32_t thr[64];
@@ -336,18 +369,15 @@ int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_strea
           if (thr[b] == UINT32_MAX) move[b] = 1;
           else undecided[b] = 1;
         }
-        bit_stream bs = {st.key, (uint64_t)(gy + l->L[1] * gz) * (uint64_t)nw + (uint64_t)k,
-                         (uint32_t)sweep, ising_rng_c3(st.replica, ISING_RNG_MSC, c), {0}, 0, 0};
-        ising_rng_block(bs.key, bs.group, bs.c2, bs.c3, bs.x);
-        /* bit j of u, from the most significant, for every undecided lane in
-         * lane order; the first bit that differs from t's decides */
-        for (int j = 31; j >= 0; j--)
+        /* byte q of u (most significant first) for every undecided lane in
+         * lane order; the first byte that differs from t's decides */
+        for (int qb = 0; qb < 4; qb++)
           for (int b = 0; b < lanes; b++) {
             if (!undecided[b]) continue;
-            int ub = next_bit(&bs), tbit = (int)(thr[b] >> j & 1);
-            if (ub != tbit) {
+            unsigned ub = next_byte(&bs), tb = thr[b] >> (24 - 8 * qb) & 0xFF;
+            if (ub != tb) {
               undecided[b] = 0;
-              move[b] = tbit; /* u < t where t has the 1 */
+              move[b] = ub < tb;
             }
           }
         for (int b = 0; b < lanes; b++) {

@@ -5,7 +5,9 @@
 # ranks in replica groups of RPR ranks (0: one group of all ranks); decks
 # without a ladder use NP ranks in one group.  2D and 3D, Metropolis and heat
 # bath, hot and cold starts, a field, lattices whose blocks are uneven and
-# odd, and ladders with several copies and feedback adaptation.
+# odd, and ladders with several copies and feedback adaptation; decks e and
+# f use the multi-spin-coding kernel (x rows of 100 and 65 sites per colour:
+# a partial second word) with correlations and a 3D ladder.
 set -eu
 ising=$1; shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-identity-XXXXXX")
@@ -77,20 +79,53 @@ interval = 2
 [measurement]
 interval = 3
 DECK
+cat > "$work/e.ini" <<'DECK'
+[lattice]
+L = 200 12
+[model]
+T = 2.3
+H = 0.05
+[montecarlo]
+kernel = msc
+seed = 15
+thermalization = 20
+sweeps = 200
+[measurement]
+interval = 4
+correlation = yes
+sk_every = 5
+DECK
+cat > "$work/f.ini" <<'DECK'
+[lattice]
+dim = 3
+L = 130 6 8
+[model]
+T = 4.0 4.4 4.8 5.2
+[montecarlo]
+kernel = msc
+copies = 2
+seed = 16
+thermalization = 10
+sweeps = 96
+[tempering]
+interval = 2
+[measurement]
+interval = 3
+DECK
 status=0
 first=$1
-for deck in a b c d; do
+for deck in a b c d e f; do
   for layout in "$@"; do
     np=${layout%%:*}; rpr=${layout#*:}
-    case $deck in a|b) rpr=0 ;; esac
+    case $deck in a|b|e) rpr=0 ;; esac
     out="$work/$deck-$np-$rpr.h5"
     [ -e "$out" ] && continue
     mpiexec -n "$np" --oversubscribe "$ising" run "$work/$deck.ini" --quiet --set "output.file=$out" \
       --set "parallel.ranks_per_replica=$rpr" || { echo "FAIL: $deck on $layout exited $?"; status=1; continue; }
-    ref="$work/$deck-${first%%:*}-$(case $deck in a|b) echo 0 ;; *) echo ${first#*:} ;; esac).h5"
+    ref="$work/$deck-${first%%:*}-$(case $deck in a|b|e) echo 0 ;; *) echo ${first#*:} ;; esac).h5"
     [ "$out" = "$ref" ] && continue
     objs="/timeseries /summary"
-    case $deck in c|d) objs="$objs /tempering" ;; esac
+    case $deck in c|d|f) objs="$objs /tempering" ;; esac
     for obj in $objs; do
       if h5diff -r "$ref" "$out" "$obj" "$obj" > "$work/diff.txt" 2>&1; then
         echo "ok: $deck $obj identical on layouts $first and $np:$rpr"

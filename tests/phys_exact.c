@@ -12,6 +12,8 @@
  * temperature (T shifted by +3%), which must FAIL the same comparison
  * (some |z| > Z_MAX): the test can tell a wrong answer from a right one.
  * Sweep counts make the error bars of e about 1e-3 or smaller.
+ * With the argument "msc" every Metropolis, J > 0 case runs with the
+ * multi-spin-coding kernel instead (msc.h; the others are skipped).
  */
 #include <check.h>
 #include <math.h>
@@ -35,6 +37,8 @@ static int world_rank;
  * oversubscribed ranks and the sanitizer build; the full set runs on 1 and
  * 2 ranks in the Release build. */
 static int quick;
+/* "msc" (any argument): the multi-spin-coding kernel */
+static int msc;
 
 typedef struct {
   const char *name;
@@ -74,11 +78,13 @@ static void base_config(ising_config *cfg, int dim, int64_t Lx, int64_t Ly, int6
   cfg->L[2] = dim == 3 ? Lz : 1;
   cfg->thermalization = 2000;
   cfg->interval = 1;
+  if (msc) cfg->kernel = ISING_KERNEL_MSC;
 }
 
 /* Enumeration case: e, |m|, m^2, U4, chi and c; with a power run at 1.03 T. */
 static void enum_case(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, double H, double T,
                       ising_algorithm alg, int64_t sweeps, uint64_t seed) {
+  if (msc && (alg != ISING_ALG_METROPOLIS || !(J > 0))) return;
   ising_config cfg;
   base_config(&cfg, dim, Lx, Ly, Lz);
   cfg.J = J;
@@ -123,6 +129,7 @@ END_TEST
 START_TEST(enumeration_3d) {
   if (quick) {
     enum_case(3, 4, 2, 2, 1.0, 0.0, 4.5, ISING_ALG_HEATBATH, 400000, 8);
+    if (msc) enum_case(3, 4, 2, 2, 1.0, 0.1, 5.0, ISING_ALG_METROPOLIS, 400000, 9);
     return;
   }
   enum_case(3, 2, 2, 2, 1.0, 0.0, 4.5, ISING_ALG_METROPOLIS, 400000, 6);
@@ -279,7 +286,7 @@ END_TEST
  * interpolation lies within 0.03 of 2/ln(1+sqrt 2) (finite-size shifts of
  * these sizes are about 0.01). */
 START_TEST(xi_crossing) {
-  if (quick) return;
+  if (quick || msc) return;
   enum { NT = 6 };
   double T[NT] = {2.15, 2.20, 2.245, 2.29, 2.34, 2.40}, xi[2][NT], err[2][NT];
   for (int s = 0; s < 2; s++) {
@@ -321,6 +328,64 @@ START_TEST(xi_crossing) {
 }
 END_TEST
 
+/* Statistical equivalence of the multi-spin-coding and byte kernels on
+ * lattices too large to enumerate (msc mode only): two independent tempering
+ * runs, one per kernel, with different seeds; e, |m| and U4 at every
+ * temperature must agree within Z_MAX combined standard errors.  Power: the
+ * MSC ladder scaled by 1.02 must disagree with the byte kernel somewhere. */
+static void kernels_case(int dim, int64_t L, double T_lo, double T_hi, int n_T, int64_t sweeps) {
+  ising_summary *sum[3] = {NULL, NULL, NULL};
+  for (int run = 0; run < 3; run++) { /* 0: byte kernel, 1: MSC, 2: MSC at 1.02 T */
+    ising_config cfg;
+    base_config(&cfg, dim, L, L, dim == 3 ? L : 1);
+    cfg.kernel = run ? ISING_KERNEL_MSC : ISING_KERNEL_FAST;
+    cfg.sweeps = sweeps;
+    cfg.thermalization = 5000;
+    cfg.seed = 300 + (uint64_t)run;
+    cfg.n_temps = n_T;
+    cfg.exchange_interval = 5;
+    for (int i = 0; i < n_T; i++)
+      cfg.temps[i] = (run == 2 ? 1.02 : 1.0) * (T_lo + (T_hi - T_lo) * i / (n_T - 1));
+    snprintf(cfg.file, sizeof cfg.file, "%s/kernels%d.h5", tmpdir, run);
+    ising_run_options opt = {.force = 1, .quiet = 1};
+    ising_run_result res;
+    ck_assert_msg(ising_run(MPI_COMM_WORLD, &cfg, &opt, &res) == ISING_OK, "%s", ising_err_message());
+    sum[run] = res.summaries;
+  }
+  double worst[2] = {0, 0};
+  for (int run = 1; run < 3; run++)
+    for (int i = 0; i < n_T; i++) {
+      const ising_summary *a = &sum[0][i], *b = &sum[run][i];
+      const double x[3][4] = {{a->e, a->e_err, b->e, b->e_err},
+                              {a->m_abs, a->m_abs_err, b->m_abs, b->m_abs_err},
+                              {a->U4, a->U4_err, b->U4, b->U4_err}};
+      static const char *name[3] = {"e", "|m|", "U4"};
+      for (int k = 0; k < 3; k++) {
+        double z = (x[k][2] - x[k][0]) / sqrt(x[k][1] * x[k][1] + x[k][3] * x[k][3]);
+        if (world_rank == 0)
+          printf("  %dD L=%lld T=%.4f %-4s byte %.6f +- %.6f  msc%s %.6f +- %.6f  z %+.2f\n", dim,
+                 (long long)L, T_lo + (T_hi - T_lo) * i / (n_T - 1), name[k], x[k][0], x[k][1],
+                 run == 2 ? "(1.02 T)" : "", x[k][2], x[k][3], z);
+        if (fabs(z) > worst[run - 1]) worst[run - 1] = fabs(z);
+      }
+    }
+  ck_assert_msg(worst[0] <= Z_MAX, "%dD L=%lld: MSC and byte kernels disagree (max |z| %.2f)", dim,
+                (long long)L, worst[0]);
+  ck_assert_msg(worst[1] > Z_MAX, "%dD L=%lld: a 2%% wrong MSC ladder passed (max |z| %.2f): no power",
+                dim, (long long)L, worst[1]);
+  for (int run = 0; run < 3; run++) free(sum[run]);
+}
+
+START_TEST(msc_vs_byte_kernel) {
+  if (!msc || quick) return;
+  /* ordered and disordered sides; near T_c (L = 64: xi ~ L) the binning
+   * errors of |m| and U4 at these run lengths are not reliable enough */
+  kernels_case(2, 64, 2.0, 2.15, 3, 30000);
+  kernels_case(2, 64, 2.4, 2.8, 3, 30000);
+  kernels_case(3, 12, 4.0, 5.0, 4, 20000);
+}
+END_TEST
+
 START_TEST(tempering_ladders) {
   ladder_case(4, 8, 1.5, 4.0, 0, 200000, 21);
   if (!quick) ladder_case(32, 8, 2.0, 2.6, 1, 100000, 22);
@@ -330,7 +395,10 @@ END_TEST
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+  for (int i = 1; i < argc; i++) {
+    quick |= strcmp(argv[i], "quick") == 0;
+    msc |= strcmp(argv[i], "msc") == 0;
+  }
   if (world_rank == 0) ising_test_tmpdir("phys", tmpdir, sizeof tmpdir);
   MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
   Suite *s = suite_create("physics");
@@ -342,6 +410,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, tempering_ladders);
   tcase_add_test(tc, free_energy_ti);
   tcase_add_test(tc, xi_crossing);
+  tcase_add_test(tc, msc_vs_byte_kernel);
   suite_add_tcase(s, tc);
   int rc = ising_test_run_suite(s);
   MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

@@ -13,9 +13,9 @@
  * A word's neighbour counts come from bitwise adders over the aligned-bit
  * masks ~(s ^ n) of its 2d neighbour words (x neighbours by a one-bit shift
  * with the carry from the next word, wrapping around the row); lanes whose
- * move has p = 1 flip, the others decide exactly, bit by bit, against their
- * 32-bit thresholds (msc_impl.h): about 2 random bits per decision instead
- * of 32.  The kernel returns the same exact bond and magnetisation sums as
+ * move has p = 1 flip, the others decide exactly, byte by byte, against
+ * their 32-bit thresholds (msc_impl.h): 8.03 random bits per decision on
+ * average instead of 32.  The kernel returns the same exact bond and magnetisation sums as
  * the byte kernels (update.h), from popcounts.
  *
  * ising_msc_half_reference makes the same decisions site by site through the
@@ -43,11 +43,12 @@ int ising_msc_half_reference(ising_lattice *lat, const ising_model *m, ising_str
                              uint64_t sweep, int colour, ising_half_sums *sums);
 
 /* Counters of the packed kernel since the lattice was made: words updated,
- * site decisions that needed random bits, random bits drawn, Philox blocks
- * drawn beyond the first per word. */
+ * site decisions that needed random bits, random bits read by them, Philox
+ * blocks drawn (128 bits each). */
 void ising_msc_stats(const ising_lattice *lat, int64_t out[4]);
-/* For `ising bench`: only the Philox fills a half sweep makes (the
- * generator's share of the time). */
-void ising_msc_rng_only(ising_lattice *lat, ising_stream st, uint64_t sweep, int colour);
+/* For `ising bench`: draw `blocks` Philox blocks into the kernel's stream
+ * buffer and nothing else (the generator's share of the time). */
+void ising_msc_rng_only(ising_lattice *lat, ising_stream st, uint64_t sweep, int colour,
+                        int64_t blocks);
 
 #endif
