@@ -52,8 +52,10 @@ uint16_t ising_rng_number16(ising_rng_key key, uint64_t chunk, int k, uint32_t c
 static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo) {
   __m512i pe = _mm512_mul_epu32(a, m);                        /* even lanes */
   __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m); /* odd lanes */
-  *lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
-  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+  /* swapping the dwords of each qword moves a product's other half into
+   * place: odd lanes take po's low half, even lanes pe's high half */
+  *lo = _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB);
+  *hi = _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB);
 }
 
 /* Ten Philox rounds on sixteen counters, one word of each per register. */
