@@ -75,9 +75,7 @@ int ising_lattice_destroy(ising_lattice **lat) {
     }
   free(l->spins);
   free(l->rnd);
-  free(l->bits);
-  free(l->mtab);
-  free(l->mstream);
+  lat_msc_free(l);
   free(l);
   *lat = NULL;
   return ISING_OK;

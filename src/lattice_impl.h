@@ -43,7 +43,7 @@ struct ising_lattice {
    * (whole, undivided) x row, 1 = spin down.  Which copy is current: */
   int64_t nw;        /* words per colour and row: ceil(L[0] / 128) */
   uint64_t *bits;
-  void *mtab, *mstream; /* msc.c's table and row stream (kernel scratch) */
+  void *mtab, *mstream; /* msc.c's table and row working set (kernel scratch) */
   int state;         /* LAT_BYTES, LAT_BITS or LAT_BOTH */
   int64_t msc_stat[4]; /* words, decisions needing random bits, bits read, Philox blocks drawn */
 };
@@ -54,6 +54,7 @@ enum { LAT_BYTES = 0, LAT_BITS = 1, LAT_BOTH = 2 };
  * halos from the periodic x row); lat_msc_pack allocates the packed copy. */
 int lat_msc_pack(ising_lattice *l);
 void lat_msc_unpack(ising_lattice *l);
+void lat_msc_free(ising_lattice *l); /* the packed copy and the kernel's scratch */
 
 /* Before reading the int8 spins: bring them up to date from the packed copy
  * (the struct is never const in memory; const only marks readers). */

@@ -54,6 +54,55 @@ static void table_init(msc_table *t, const ising_model *m) {
     }
 }
 
+/* A row's working set (lattice scratch, sized for nw words): the row's
+ * random bytes (chunks of msc_impl.h filled on demand), and per word its
+ * count planes, spins, lanes that read bytes, lanes decided to move, lanes
+ * still tied, and (SIMD) the lanes' table indices as bytes. */
+typedef struct msc_row {
+  uint32_t *rnd;    /* the row's stream, nw + 2 chunks */
+  int64_t filled;   /* bytes of it made */
+  uint64_t next;    /* next chunk */
+  uint64_t *B, *S, *U, *A, *E;
+  uint8_t *X;       /* 64 nw */
+} msc_row;
+
+static void row_free(void *p) {
+  msc_row *w = p;
+  if (!w) return;
+  free(w->rnd);
+  free(w->B);
+  free(w->X);
+  free(w);
+}
+
+static msc_row *row_alloc(int64_t nw) {
+  msc_row *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  /* a row reads at most 4 bytes per lane, 256 nw bytes = nw chunks; +2 for
+   * the rounding up and the 64-byte SIMD reads past the last byte used */
+  w->rnd = malloc((size_t)((nw + 2) * MSC_CHUNK_BYTES));
+  w->B = malloc((size_t)(7 * nw) * sizeof *w->B);
+  w->X = malloc((size_t)(64 * nw));
+  if (!w->rnd || !w->B || !w->X) {
+    row_free(w);
+    return NULL;
+  }
+  w->S = w->B + 3 * nw;
+  w->U = w->S + nw;
+  w->A = w->U + nw;
+  w->E = w->A + nw;
+  return w;
+}
+
+void lat_msc_free(ising_lattice *l) {
+  free(l->bits);
+  free(l->mtab);
+  row_free(l->mstream);
+  l->bits = NULL;
+  l->mtab = NULL;
+  l->mstream = NULL;
+}
+
 /* ------------------------------------------------------------ conversions */
 
 static uint64_t *bits_row(const ising_lattice *l, int64_t y, int64_t z, int c) {
@@ -100,14 +149,9 @@ int lat_msc_pack(ising_lattice *l) {
   if (!l->bits) {
     l->bits = calloc((size_t)(2 * l->nw * l->ny2 * l->nz2), sizeof *l->bits);
     l->mtab = malloc(sizeof(msc_table));
-    l->mstream = malloc(sizeof(msc_stream));
+    l->mstream = row_alloc(l->nw);
     if (!l->bits || !l->mtab || !l->mstream) {
-      free(l->bits);
-      free(l->mtab);
-      free(l->mstream);
-      l->bits = NULL;
-      l->mtab = NULL;
-      l->mstream = NULL;
+      lat_msc_free(l);
       return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)",
                        (long long)(2 * l->nw * l->ny2 * l->nz2));
     }
@@ -165,74 +209,38 @@ static inline void count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t
 static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
 
 typedef struct msc_sums {
-  int64_t bonds, mag, words, decisions, bits;
+  int64_t bonds, mag, words, decisions, bits, blocks;
 } msc_sums;
 
-#ifdef MSC_SIMD
-/* The moving lanes of a word with count planes b and spins s (AVX-512
- * VBMI2): lane indices x as bytes, the lanes that need bytes and their
- * threshold bytes by vpermb from the table, the stream's next bytes
- * deposited into those lanes by one expand, one compare per round. */
-static inline uint64_t decide(const msc_table *t, const uint64_t b[3], uint64_t s,
-                              uint64_t valid, msc_stream *rs, int64_t *dec, int64_t *bytes) {
-  __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
-  x = _mm512_mask_add_epi8(x, b[1], x, _mm512_set1_epi8(2));
-  x = _mm512_mask_add_epi8(x, b[2], x, _mm512_set1_epi8(4));
-  x = _mm512_mask_add_epi8(x, s, x, _mm512_set1_epi8(8));
-  uint64_t U = _mm512_movepi8_mask(_mm512_permutexvar_epi8(x, _mm512_loadu_si512(t->needv))) & valid;
-  uint64_t A = valid & ~U; /* p = 1 */
-  *dec += __builtin_popcountll(U);
-  for (int q = 0; q < 4 && U; q++) {
-    msc_stream_ensure(rs);
-    __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(rs->buf + rs->pos));
-    int k = __builtin_popcountll(U);
-    rs->pos += k;
-    *bytes += k;
-    __m512i th = _mm512_permutexvar_epi8(x, _mm512_loadu_si512(t->tb[q]));
-    A |= _mm512_mask_cmplt_epu8_mask(U, u, th);
-    U = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+/* At least n bytes of the row's stream. */
+static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uint64_t base,
+                                   uint32_t c2, uint32_t c3) {
+  while (w->filled < n) {
+    ising_rng_fill_blocks(key, base + w->next * MSC_CHUNK_BLOCKS, MSC_CHUNK_BLOCKS, c2, c3,
+                          w->rnd + w->filled / 4, MSC_CHUNK_BLOCKS);
+    w->next++;
+    w->filled += MSC_CHUNK_BYTES;
   }
-  return A | U; /* four equal bytes: u == t */
 }
-#else
-/* The same decisions lane by lane. */
-static inline uint64_t decide(const msc_table *t, const uint64_t b[3], uint64_t s,
-                              uint64_t valid, msc_stream *rs, int64_t *dec, int64_t *bytes) {
-  uint64_t U = 0;
-  for (int x = 0; x < 16; x++)
-    if (t->need >> x & 1)
-      U |= sel(b[0], x & 1) & sel(b[1], x & 2) & sel(b[2], x & 4) & sel(s, x & 8);
-  U &= valid;
-  uint64_t A = valid & ~U;
-  *dec += __builtin_popcountll(U);
-  for (int q = 0; q < 4 && U; q++) {
-    msc_stream_ensure(rs);
-    const uint8_t *r = rs->buf + rs->pos;
-    int k = __builtin_popcountll(U);
-    rs->pos += k;
-    *bytes += k;
-    uint64_t E = 0;
-    for (uint64_t m = U; m; m &= m - 1) {
-      int l = __builtin_ctzll(m);
-      int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
-      uint8_t ub = *r++, tb = t->tb[q][x];
-      if (ub < tb) A |= (uint64_t)1 << l;
-      else if (ub == tb) E |= (uint64_t)1 << l;
-    }
-    U = E;
-  }
-  return A | U;
-}
-#endif
 
 /* One row: words of colour c in sc, the other colour's words of this row in
- * o, of the rows beside it in nbr[0..2d-3]; the row's random stream rs. */
+ * o, of the rows beside it in nbr[0..2d-3].  Four passes: (1) counts, the
+ * lanes needing bytes, and where each word's round-0 bytes start; (2) the
+ * round-0 decisions; (3) rounds 1..3 for the tied lanes (rare: 1/256 per
+ * decision), all words of round q before round q+1; (4) flips and sums.
+ * The row reads its stream in exactly that order (the reference does the
+ * same site by site). */
 static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const uint64_t *o,
                               const uint64_t *const *nbr, int p, int64_t wg, int64_t nw,
-                              msc_stream *rs, int colour, msc_sums *acc) {
+                              msc_row *w, ising_rng_key key, uint64_t base, uint32_t c2,
+                              uint32_t c3, int colour, msc_sums *acc) {
   const int z = tab->z;
   const int r_last = (int)(wg - 64 * (nw - 1)); /* valid bits of the last word, 1..64 */
-  int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0, bytes = 0;
+  const uint8_t *rb = (const uint8_t *)w->rnd;
+  int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0;
+  w->filled = 0;
+  w->next = 0;
+  /* (1) */
   for (int64_t k = 0; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t s = sc[k], ow = o[k];
@@ -245,10 +253,82 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       xs = (ow << 1) | in;
     }
     uint64_t n[6] = {ow, xs, nbr[0][k], nbr[1][k], d3 ? nbr[2][k] : 0, d3 ? nbr[3][k] : 0};
-    uint64_t b[3];
+    uint64_t *b = w->B + 3 * k;
     count_aligned(d3, s, n, b);
-    const uint64_t f = decide(tab, b, s, valid, rs, &dec, &bytes);
-    const uint64_t sn = s ^ f;
+    uint64_t U;
+#ifdef MSC_SIMD
+    __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
+    x = _mm512_mask_add_epi8(x, b[1], x, _mm512_set1_epi8(2));
+    x = _mm512_mask_add_epi8(x, b[2], x, _mm512_set1_epi8(4));
+    x = _mm512_mask_add_epi8(x, s, x, _mm512_set1_epi8(8));
+    _mm512_storeu_si512(w->X + 64 * k, x);
+    U = _mm512_movepi8_mask(_mm512_permutexvar_epi8(x, _mm512_loadu_si512(tab->needv))) & valid;
+#else
+    U = 0;
+    for (int xx = 0; xx < 16; xx++)
+      if (tab->need >> xx & 1)
+        U |= sel(b[0], xx & 1) & sel(b[1], xx & 2) & sel(b[2], xx & 4) & sel(s, xx & 8);
+    U &= valid;
+#endif
+    w->S[k] = s;
+    w->U[k] = U;
+    w->A[k] = valid & ~U; /* p = 1 */
+    dec += __builtin_popcountll(U);
+  }
+  /* (2) */
+  row_stream_need(w, dec + 64, key, base, c2, c3);
+  int64_t pos = 0;
+  uint64_t tied = 0;
+  for (int64_t k = 0; k < nw; k++) {
+    const uint64_t U = w->U[k];
+#ifdef MSC_SIMD
+    __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(rb + pos));
+    __m512i th = _mm512_permutexvar_epi8(_mm512_loadu_si512(w->X + 64 * k), _mm512_loadu_si512(tab->tb[0]));
+    w->A[k] |= _mm512_mask_cmplt_epu8_mask(U, u, th);
+    w->E[k] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+#else
+    const uint64_t *b = w->B + 3 * k, sk = w->S[k];
+    const uint8_t *r = rb + pos;
+    uint64_t E = 0;
+    for (uint64_t m = U; m; m &= m - 1) {
+      int l = __builtin_ctzll(m);
+      int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (sk >> l & 1) << 3);
+      uint8_t ub = *r++, tb = tab->tb[0][x];
+      if (ub < tb) w->A[k] |= (uint64_t)1 << l;
+      else if (ub == tb) E |= (uint64_t)1 << l;
+    }
+    w->E[k] = E;
+#endif
+    pos += __builtin_popcountll(U);
+    tied |= w->E[k];
+  }
+  int64_t bytes = pos;
+  /* (3) */
+  for (int q = 1; q < 4 && tied; q++) {
+    tied = 0;
+    for (int64_t k = 0; k < nw; k++) {
+      const uint64_t E = w->E[k];
+      if (!E) continue;
+      row_stream_need(w, pos + 64, key, base, c2, c3);
+      uint64_t E2 = 0;
+      const uint64_t *b = w->B + 3 * k, sk = w->S[k];
+      for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one */
+        int l = __builtin_ctzll(m);
+        int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (sk >> l & 1) << 3);
+        uint8_t ub = rb[pos++], tb = tab->tb[q][x];
+        if (ub < tb) w->A[k] |= (uint64_t)1 << l;
+        else if (ub == tb) E2 |= (uint64_t)1 << l;
+      }
+      w->E[k] = E2;
+      tied |= E2;
+    }
+  }
+  bytes = pos;
+  /* (4) */
+  for (int64_t k = 0; k < nw; k++) {
+    const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
+    const uint64_t f = w->A[k] | w->E[k]; /* still tied after four bytes: u == t */
+    const uint64_t *b = w->B + 3 * k, sn = w->S[k] ^ f;
     sc[k] = sn;
     nvalid += __builtin_popcountll(valid);
     nf += __builtin_popcountll(f);
@@ -269,6 +349,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   acc->words += nw;
   acc->decisions += dec;
   acc->bits += 8 * bytes;
+  acc->blocks += (int64_t)w->next * MSC_CHUNK_BLOCKS;
 }
 
 int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint64_t sweep,
@@ -276,31 +357,30 @@ int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint
   if (l->state == LAT_BYTES) ISING_CALL(lat_msc_pack(l));
   msc_table *tab = l->mtab;
   table_init(tab, m);
-  msc_stream *rs = l->mstream;
-  rs->blocks = 0;
+  msc_row *w = l->mstream;
   const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
   const int64_t wg = half_len(l), nw = l->nw;
   const int d3 = l->dim == 3;
-  msc_sums acc = {0, 0, 0, 0, 0};
+  msc_sums acc = {0, 0, 0, 0, 0, 0};
   for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
     for (int64_t y = 1; y <= l->n[1]; y++) {
       const int q = lat_row_parity(l, y, z);
       const uint64_t *nbr[4] = {bits_row(l, y - 1, z, 1 - c), bits_row(l, y + 1, z, 1 - c),
                                 d3 ? bits_row(l, y, z - 1, 1 - c) : NULL,
                                 d3 ? bits_row(l, y, z + 1, 1 - c) : NULL};
-      msc_stream_start(rs, st.key, (uint64_t)lat_global_row(l, y, z), c2, c3);
+      const uint64_t base = (uint64_t)lat_global_row(l, y, z) * MSC_ROW_BLOCKS;
       if (d3)
         row_kernel(1, tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
-                   wg, nw, rs, c, &acc);
+                   wg, nw, w, st.key, base, c2, c3, c, &acc);
       else
         row_kernel(0, tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
-                   wg, nw, rs, c, &acc);
+                   wg, nw, w, st.key, base, c2, c3, c, &acc);
     }
   l->state = LAT_BITS;
   l->msc_stat[0] += acc.words;
   l->msc_stat[1] += acc.decisions;
   l->msc_stat[2] += acc.bits;
-  l->msc_stat[3] += rs->blocks;
+  l->msc_stat[3] += acc.blocks;
   if (sums) {
     sums->bonds = acc.bonds;
     sums->mag = acc.mag;
@@ -310,12 +390,13 @@ int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint
 
 void ising_msc_rng_only(ising_lattice *l, ising_stream st, uint64_t sweep, int c, int64_t blocks) {
   const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
-  msc_stream *rs = l->mstream;
-  if (!rs) return;
-  msc_stream_start(rs, st.key, 0, c2, c3);
+  msc_row *w = l->mstream;
+  if (!w) return;
+  const int64_t cap = (l->nw + 2) * MSC_CHUNK_BYTES; /* the row buffer, reused */
   for (int64_t b = 0; b < blocks; b += MSC_CHUNK_BLOCKS) {
-    rs->pos = rs->end; /* all read */
-    msc_stream_ensure(rs);
+    if (w->filled + MSC_CHUNK_BYTES > cap) w->filled = 0;
+    w->next = (uint64_t)(b / MSC_CHUNK_BLOCKS);
+    row_stream_need(w, w->filled + 1, st.key, 0, c2, c3);
   }
 }
 
@@ -346,49 +427,53 @@ int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_strea
   ISING_CHECK(l->procs[0] == 1, ISING_ERR_INTERNAL, "multi-spin coding needs whole x rows");
   int64_t n[3], s0[3], bonds = 0, mag = 0;
   ising_lattice_extent(l, n, s0);
-  const int64_t wg = l->L[0] / 2, nw = (wg + 63) / 64;
+  const int64_t wg = l->L[0] / 2;
+  int *spin = malloc((size_t)wg * sizeof *spin), *nbs = malloc((size_t)wg * sizeof *nbs);
+  int *open = malloc((size_t)wg * sizeof *open), *move = malloc((size_t)wg * sizeof *move);
+  uint32_t *thr = malloc((size_t)wg * sizeof *thr);
+  if (!spin || !nbs || !open || !move || !thr) {
+    free(spin), free(nbs), free(open), free(move), free(thr);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory (msc reference)");
+  }
   for (int64_t z = 0; z < n[2]; z++)
     for (int64_t y = 0; y < n[1]; y++) {
       int64_t gy = s0[1] + y, gz = l->dim == 3 ? s0[2] + z : 0;
       int p = (int)((c + gy + gz) & 1); /* colour-c sites of the row: gx = 2 j + p */
+      for (int64_t j = 0; j < wg; j++) {
+        int64_t x = 2 * j + p;
+        int sp = ising_lattice_get(l, x, y, z);
+        int nb = ising_lattice_get(l, x - 1, y, z) + ising_lattice_get(l, x + 1, y, z) +
+                 ising_lattice_get(l, x, y - 1, z) + ising_lattice_get(l, x, y + 1, z);
+        if (l->dim == 3) nb += ising_lattice_get(l, x, y, z - 1) + ising_lattice_get(l, x, y, z + 1);
+        spin[j] = sp;
+        nbs[j] = nb;
+        thr[j] = m->thr[ising_model_index(m, sp, nb)];
+        move[j] = thr[j] == UINT32_MAX; /* p = 1 */
+        open[j] = !move[j];
+      }
+      /* byte q of u (most significant first) for every undecided site of the
+       * row in order (its words in order, lanes in order), q = 0..3; the
+       * first byte that differs from t's decides */
       byte_stream bs = {st.key, (uint64_t)(gy + l->L[1] * gz), (uint32_t)sweep,
                         ising_rng_c3(st.replica, ISING_RNG_MSC, c), 0};
-      for (int64_t k = 0; k < nw; k++) {
-        int spin[64], nbs[64], undecided[64] = {0}, move[64] = {0};
-        uint32_t thr[64];
-        int lanes = (int)(wg - 64 * k < 64 ? wg - 64 * k : 64);
-        for (int b = 0; b < lanes; b++) {
-          int64_t x = 2 * (64 * k + b) + p;
-          int s = ising_lattice_get(l, x, y, z);
-          int nb = ising_lattice_get(l, x - 1, y, z) + ising_lattice_get(l, x + 1, y, z) +
-                   ising_lattice_get(l, x, y - 1, z) + ising_lattice_get(l, x, y + 1, z);
-          if (l->dim == 3) nb += ising_lattice_get(l, x, y, z - 1) + ising_lattice_get(l, x, y, z + 1);
-          spin[b] = s;
-          nbs[b] = nb;
-          thr[b] = m->thr[ising_model_index(m, s, nb)];
-          if (thr[b] == UINT32_MAX) move[b] = 1;
-          else undecided[b] = 1;
-        }
-        /* byte q of u (most significant first) for every undecided lane in
-         * lane order; the first byte that differs from t's decides */
-        for (int qb = 0; qb < 4; qb++)
-          for (int b = 0; b < lanes; b++) {
-            if (!undecided[b]) continue;
-            unsigned ub = next_byte(&bs), tb = thr[b] >> (24 - 8 * qb) & 0xFF;
-            if (ub != tb) {
-              undecided[b] = 0;
-              move[b] = ub < tb;
-            }
+      for (int qb = 0; qb < 4; qb++)
+        for (int64_t j = 0; j < wg; j++) {
+          if (!open[j]) continue;
+          unsigned ub = next_byte(&bs), tb = thr[j] >> (24 - 8 * qb) & 0xFF;
+          if (ub != tb) {
+            open[j] = 0;
+            move[j] = ub < tb;
           }
-        for (int b = 0; b < lanes; b++) {
-          if (undecided[b]) move[b] = 1; /* u == t */
-          int s = spin[b], ns = move[b] ? -s : s;
-          ising_lattice_set(l, 2 * (64 * k + b) + p, y, z, ns);
-          bonds += (c == 0 ? ns : ns - s) * nbs[b];
-          mag += ns;
         }
+      for (int64_t j = 0; j < wg; j++) {
+        if (open[j]) move[j] = 1; /* u == t */
+        int ns = move[j] ? -spin[j] : spin[j];
+        ising_lattice_set(l, 2 * j + p, y, z, ns);
+        bonds += (c == 0 ? ns : ns - spin[j]) * nbs[j];
+        mag += ns;
       }
     }
+  free(spin), free(nbs), free(open), free(move), free(thr);
   if (sums) {
     sums->bonds = bonds;
     sums->mag = mag;
