@@ -11,7 +11,11 @@
  * copies this rank's own piece; the profiles are summed over the group by
  * a nonblocking allreduce while the in-place r2c transform runs and
  * |F|^2 / N is added to the accumulator; S(0), S(k_min) come from the
- * exact profiles.
+ * exact profiles.  When every rank's block is its slab ("direct") the
+ * export and the all-to-all are skipped: one pass over the block's int8
+ * rows (ising_lattice_pack_rows, in chunks) fills the slab and the
+ * profiles.  S(0), S(k_min)-only measurements always take that int8 pass
+ * for the profiles alone.
  * FFTW splits the slowest axis (z in 3D, y in 2D; FFTW's dims are the
  * reversed x-first extents), the Cartesian grid may split every axis, so
  * the exchange is a general all-to-all; only ranks whose blocks and slabs
@@ -52,7 +56,8 @@ struct ising_corr {
   int64_t nspec; /* local half-spectrum entries */
   size_t nfft;   /* doubles in fft */
   double *fft;   /* in place: padded real slab in, half spectrum out */
-  double *buf;   /* the exported block (send buffer) */
+  double *buf;   /* the exported block (send buffer); NULL when direct */
+  int direct;    /* every block is its slab: no export, no all-to-all */
   fftw_plan fwd, bwd, tr; /* r2c (transposed out), c2r (transposed in), spectrum -> natural order */
   /* all-to-all for the pieces of other ranks; this rank's own piece
    * (block rows [self_lo, self_hi) of the slowest axis) is copied in the
@@ -263,13 +268,23 @@ int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_co
                                                           FFTW_MPI_DEFAULT_BLOCK, c->comm, &a0, &a1, &a2, &a3);
   c->nfft = (size_t)max64(max64(2 * (int64_t)alloc, (int64_t)talloc), 2);
   c->fft = fftw_alloc_real(c->nfft);
-  c->buf = fftw_alloc_real((size_t)c->nblock);
+  /* When every rank's block is exactly its slab (the grid splits only the
+   * slowest axis, as FFTW does, and the same way), nothing moves between
+   * ranks: the spins go straight from int8 rows into the slab, and the
+   * export buffer and the all-to-all are not needed. */
+  int same = c->n[0] == c->L[0] && (d == 2 || c->n[1] == c->L[1]) && c->start[d - 1] == (int64_t)c->s0 &&
+             c->n[d - 1] == (int64_t)c->ns;
+  rc = ising_mpi_check(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPI_INT, MPI_MIN, c->comm),
+                       "MPI_Allreduce", __FILE__, __LINE__);
+  if (rc) goto fail;
+  c->direct = same;
+  c->buf = c->direct ? NULL : fftw_alloc_real((size_t)max64(c->nblock, 1));
   c->nprof = c->L[0] + c->L[1] + c->L[2];
   c->prof = calloc((size_t)c->nprof, sizeof *c->prof);
   c->nrows8 = min64(max64(ROWS8_BYTES / max64(c->n[0], 1), 1), max64(c->n[1], 1));
   c->rows8 = malloc((size_t)(c->nrows8 * max64(c->n[0], 1)));
   c->colsum = malloc((size_t)max64(c->n[0], 1) * sizeof *c->colsum);
-  int ok = c->fft && c->buf && c->prof && c->rows8 && c->colsum;
+  int ok = c->fft && (c->buf || c->direct) && c->prof && c->rows8 && c->colsum;
   for (int a = 0; a < 3 && ok; a++) {
     c->cs[a] = malloc((size_t)c->L[a] * sizeof(double));
     c->sn[a] = malloc((size_t)c->L[a] * sizeof(double));
@@ -293,7 +308,7 @@ int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_co
                    (long long)c->nblock, n_acc);
     goto fail;
   }
-  c->bytes = (int64_t)c->nfft * 8 + c->nblock * 8 + (int64_t)n_acc * c->nspec * 8 + c->nprof * 8 * 3 +
+  c->bytes = (int64_t)c->nfft * 8 + (c->direct ? 0 : c->nblock * 8) + (int64_t)n_acc * c->nspec * 8 + c->nprof * 8 * 3 +
              c->nrows8 * c->n[0] + c->n[0] * 8;
 
   /* Plans (FFTW_MEASURE overwrites the array: nothing is in it yet).  A
@@ -397,6 +412,36 @@ static void block_pass_i8(ising_corr *c, const ising_lattice *lat) {
   for (int64_t x = 0; x < n0; x++) px[c->start[0] + x] = (double)col[x];
 }
 
+/* Direct layouts: the block's int8 rows straight into the padded slab
+ * rows (as doubles) and the plane sums, in one pass. */
+static void block_pass_slab(ising_corr *c, const ising_lattice *lat) {
+  double *px = c->prof, *py = px + c->L[0], *pz = py + c->L[1];
+  memset(c->prof, 0, (size_t)c->nprof * sizeof *c->prof);
+  const int64_t n0 = c->n[0];
+  int64_t *restrict col = c->colsum;
+  for (int64_t x = 0; x < n0; x++) col[x] = 0;
+  for (int64_t z = 0; z < c->n[2]; z++)
+    for (int64_t y0 = 0; y0 < c->n[1]; y0 += c->nrows8) {
+      const int64_t ny = min64(c->nrows8, c->n[1] - y0);
+      ising_lattice_pack_rows(lat, z, y0, ny, c->rows8);
+      for (int64_t j = 0; j < ny; j++) {
+        const int8_t *restrict row = c->rows8 + j * n0;
+        /* slab row: 2D the row y itself, 3D plane z row y (block = slab) */
+        int64_t r = c->dim == 3 ? z * c->L[1] + y0 + j : y0 + j;
+        double *restrict dst = c->fft + r * c->pad;
+        int64_t rs = 0;
+        for (int64_t x = 0; x < n0; x++) {
+          dst[x] = (double)row[x];
+          col[x] += row[x];
+          rs += row[x];
+        }
+        py[c->start[1] + y0 + j] += (double)rs;
+        pz[c->start[2] + z] += (double)rs;
+      }
+    }
+  for (int64_t x = 0; x < n0; x++) px[c->start[0] + x] = (double)col[x];
+}
+
 /* After block_pass and the profile reduction: the exact S(0), S(k_min)
  * (identical arithmetic on every rank, any decomposition) into the sums. */
 static void exact_sums(ising_corr *c, int acc, double *S0, double *Skmin) {
@@ -435,13 +480,17 @@ static int check_args(const ising_corr *c, const ising_lattice *lat, int acc) {
 int ising_corr_measure(ising_corr *c, const ising_lattice *lat, int acc, double *S0,
                        double *Skmin) {
   ISING_CALL(check_args(c, lat, acc));
-  ising_lattice_export(lat, c->buf);
-  /* Blocking: MPI_Ialltoallw with derived datatypes crashes in Open MPI
-   * 4.1 (open-mpi/ompi#8763), and without asynchronous progress it would
-   * not overlap anyway. */
-  ISING_MPI(MPI_Alltoallw(c->buf, c->scount, c->sdispl, c->stype, c->fft, c->rcount, c->rdispl,
-                          c->rtype, c->comm));
-  block_pass(c, 1);
+  if (c->direct) {
+    block_pass_slab(c, lat);
+  } else {
+    ising_lattice_export(lat, c->buf);
+    /* Blocking: MPI_Ialltoallw with derived datatypes crashes in Open MPI
+     * 4.1 (open-mpi/ompi#8763), and without asynchronous progress it would
+     * not overlap anyway. */
+    ISING_MPI(MPI_Alltoallw(c->buf, c->scount, c->sdispl, c->stype, c->fft, c->rcount, c->rdispl,
+                            c->rtype, c->comm));
+    block_pass(c, 1);
+  }
   MPI_Request req;
   ISING_MPI(MPI_Iallreduce(MPI_IN_PLACE, c->prof, (int)c->nprof, MPI_DOUBLE, MPI_SUM, c->comm, &req));
   fftw_execute(c->fwd);

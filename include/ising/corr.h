@@ -50,16 +50,21 @@
  *   - one complex array of FFTW's local size (fftw_mpi_local_size_transposed)
  *     used in place: padded real input, 2 (Lx/2+1) doubles per row, complex
  *     output Lx/2+1 per row: ~8 bytes per slab site;
- *   - one real array of the block, 8 bytes per block site: the export and
- *     MPI send buffer.  It cannot also hold the accumulator (it is in use
- *     during every measurement, the sums must persist);
+ *   - only when some block differs from its slab (the Cartesian grid splits
+ *     another axis than the slowest, or splits it unlike FFTW): one real
+ *     array of the block, 8 bytes per block site, the export and MPI send
+ *     buffer of the all-to-all.  When every block is its slab ("direct",
+ *     e.g. 2D on a 1 x P grid, x first, P dividing Ly) the spins go from int8
+ *     rows straight into the slab and nothing moves between ranks;
  *   - per accumulator, the sum of S(k) on the local half spectrum:
  *     (Lx/2+1)/Lx doubles per slab site, ~4 bytes per site;
- *   - O(Lx + Ly + Lz) profiles and phase tables, O(ranks) datatypes; FFTW
- *     may keep scratch of its own inside the plans.
- * So about 20 bytes per site with one accumulator and 4 more per further
- * accumulator (the spins take 1).  FFTW splits only the slowest axis (z in
- * 3D, y in 2D): with more ranks than planes some ranks hold no slab.
+ *   - a 64 KiB chunk of int8 rows, n0 column sums, O(Lx + Ly + Lz) profiles
+ *     and phase tables, O(ranks) datatypes; FFTW may keep scratch of its
+ *     own inside the plans.
+ * So about 8 + 4 n_acc bytes per site on direct layouts and 16 + 4 n_acc
+ * otherwise (the spins take 1 per replica).  FFTW splits only the slowest
+ * axis (z in 3D, y in 2D): with more ranks than planes some ranks hold no
+ * slab.
  * ising_corr_finish allocates the result (the averaged S(k) of the local
  * slab, ~4 bytes per site, and the small axis and radial arrays), owned by
  * the result and freed by ising_corr_result_free.  ising_corr_bytes()
