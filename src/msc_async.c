@@ -1,0 +1,906 @@
+/*
+ * msc_async.c -- asynchronous multi-spin coding (msc_async.h): 64 replicas
+ * of one lattice in one word per site, each lane with its own temperature;
+ * the packed Metropolis half sweep, its site-by-site lane-by-lane reference,
+ * the per-lane sums, and the benchmark.
+ *
+ * The kernel, per row of one colour:
+ *   (a) eight sites' words at a time in AVX-512 registers (one word per
+ *       64-bit element): the aligned masks ~(s ^ n) of the 2d neighbour
+ *       words through bitwise adders (count_aligned of msc.c) give the
+ *       count v of every lane as bit planes b0 b1 b2; a lane's class is
+ *       x = v + 8 s (s its spin bit).  The classes with dE > 0 -- the same
+ *       for every lane, since J > 0 and H are common -- need random bytes;
+ *       the others flip.
+ *   (b) per word, the threshold bytes: lanes differ only in temperature, so
+ *       byte q of lane l's threshold for class x is tb[q][x][l]; a word's
+ *       round-0 threshold vector is the table row of one needing class,
+ *       overwritten by masked byte moves with the rows of the others under
+ *       the masks of their lanes (classes of equal thresholds in every lane,
+ *       e.g. both spins at H = 0, share one move).  One VBMI2 expand puts the
+ *       stream's next bytes into the undecided lanes in lane order, one
+ *       compare decides all but the tied lanes (probability 1/256 each).
+ *   (c) the tied lanes of the row: rounds 1..3, words in order, lane by
+ *       lane (rare).
+ * The row's random bytes are msc_impl.h's byte sequence (the same Philox
+ * groups and planar 16-block chunks), made through a larger buffer than
+ * msc_stream's (up to eight chunks per refill, written in place, no copy)
+ * because at T_c in 2D most lanes need a byte and the refills are on the
+ * hot path.  The portable path (builds without VBMI2, and tests via
+ * ising_msc_async_use_simd) makes the same decisions lane by lane.
+ */
+#include "ising/msc_async.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ising/error.h"
+#include "ising/model.h"
+#include "msc_impl.h"
+#if defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
+#define LANES ISING_MSC_ASYNC_LANES
+#define AS_MAX_CHUNKS 8 /* chunks per refill of the row stream (2 KiB) */
+
+/* ------------------------------------------------------------ stream */
+
+/* A row's byte stream (msc_impl.h), unread bytes b[pos .. end) of w.  A
+ * refill moves the (< 64) unread bytes to just below byte 64 and writes
+ * the new chunks from byte 64 on, so Philox writes whole aligned words in
+ * place; a row's refills grow 1, 2, 4, 8 chunks so that short rows do not
+ * make kilobytes they never read. */
+typedef struct as_stream {
+  uint32_t w[(64 + AS_MAX_CHUNKS * MSC_CHUNK_BYTES) / 4];
+  int pos, end, grow;
+  uint64_t base, next; /* group of the row's block 0; next chunk */
+  ising_rng_key key;
+  uint32_t c2, c3;
+  int64_t blocks;
+} as_stream;
+
+static void as_start(as_stream *s, ising_rng_key key, uint64_t row, uint32_t c2, uint32_t c3) {
+  s->pos = s->end = 64;
+  s->grow = 1;
+  s->base = row * MSC_ROW_BLOCKS;
+  s->next = 0;
+  s->key = key;
+  s->c2 = c2;
+  s->c3 = c3;
+}
+
+static void as_refill(as_stream *s) {
+  uint8_t *b = (uint8_t *)s->w;
+  int r = s->end - s->pos;
+  memmove(b + 64 - r, b + s->pos, (size_t)r);
+  for (int k = 0; k < s->grow; k++)
+    ising_rng_fill_blocks(s->key, s->base + (s->next + (uint64_t)k) * MSC_CHUNK_BLOCKS,
+                          MSC_CHUNK_BLOCKS, s->c2, s->c3, s->w + 16 + 64 * k, MSC_CHUNK_BLOCKS);
+  s->next += (uint64_t)s->grow;
+  s->blocks += (int64_t)s->grow * MSC_CHUNK_BLOCKS;
+  s->pos = 64 - r;
+  s->end = 64 + s->grow * MSC_CHUNK_BYTES;
+  if (s->grow < AS_MAX_CHUNKS) s->grow *= 2;
+}
+
+/* At least 64 unread bytes (one word's worth, and the SIMD read). */
+static inline void as_ensure(as_stream *s) {
+  if (s->end - s->pos < 64) as_refill(s);
+}
+
+static inline const uint8_t *as_bytes(const as_stream *s) { return (const uint8_t *)s->w; }
+
+/* ------------------------------------------------------------ object */
+
+/* A group of lanes' classes that share one threshold row: lanes whose count
+ * planes and spin match (b_i ^ k_i all ones, (s ^ ks) | ko all ones). */
+typedef struct as_group {
+  uint64_t k0, k1, k2, ks, ko;
+  int x; /* the table row */
+} as_group;
+
+/* A word with lanes still tied after round 0. */
+typedef struct as_tie {
+  int64_t j;
+  uint64_t E, s, b0, b1, b2; /* tied lanes, old spins, count planes */
+} as_tie;
+
+struct ising_msc_async {
+  uint8_t tb[4][16][LANES];   /* byte q (most significant first) of class x's threshold, lane l */
+  uint32_t thr[16][LANES];    /* the thresholds themselves */
+  int dim, z, simd;
+  int64_t L[3], nh, rows, N; /* nh = Lx / 2 words per row, rows = Ly Lz */
+  double J, H, T[LANES];
+  uint16_t need; /* bit x: class x needs random bytes (dE > 0) */
+  int ng;
+  as_group g[16];
+  uint64_t *s[2];
+  uint64_t *ox;  /* nh + 2: the other colour's row with its periodic ends */
+  as_tie *ties;  /* nh */
+  as_stream st;
+  int64_t stat[4];
+};
+
+/* The class split, the definition both the kernel and the reference use:
+ * a move with dE = 2 s (J nb + H) > 0 (the expression of model.c) needs
+ * random bytes; dE <= 0 has p = 1 at every temperature. */
+static int class_needs(double J, double H, int s, int nb) { return 2.0 * s * (J * nb + H) > 0; }
+
+/* Class x = v + 8 sb: spin s = sb ? -1 : +1, neighbour sum nb = s (2 v - z). */
+static void class_of(int x, int z, int *s, int *nb) {
+  int v = x & 7, sb = x >> 3;
+  *s = sb ? -1 : 1;
+  *nb = *s * (2 * v - z);
+}
+
+static void groups_build(ising_msc_async *a) {
+  a->ng = 0;
+  for (int v = 0; v <= a->z; v++) {
+    int n0 = a->need >> v & 1, n1 = a->need >> (v + 8) & 1, same = 1;
+    for (int l = 0; l < LANES; l++) same &= a->thr[v][l] == a->thr[v + 8][l];
+    for (int sb = 0; sb < 2; sb++) {
+      if (!(sb ? n1 : n0)) continue;
+      if (sb == 1 && n0 && same) continue; /* merged into the sb = 0 group */
+      as_group *g = &a->g[a->ng++];
+      g->k0 = (v & 1) ? 0 : ~(uint64_t)0;
+      g->k1 = (v & 2) ? 0 : ~(uint64_t)0;
+      g->k2 = (v & 4) ? 0 : ~(uint64_t)0;
+      g->ks = sb ? 0 : ~(uint64_t)0;
+      g->ko = (n0 && n1 && same) ? ~(uint64_t)0 : 0;
+      g->x = v + 8 * sb;
+    }
+  }
+}
+
+/* Lane l's column of the tables from its own model (exact thresholds). */
+static int lane_build(ising_msc_async *a, int l) {
+  ising_model m;
+  ISING_CALL(ising_model_init(&m, a->dim, a->J, a->H, a->T[l], ISING_ALG_METROPOLIS));
+  for (int x = 0; x < 16; x++) {
+    uint32_t t = 0;
+    if ((x & 7) <= a->z) {
+      int s, nb;
+      class_of(x, a->z, &s, &nb);
+      t = m.thr[ising_model_index(&m, s, nb)];
+    }
+    a->thr[x][l] = t;
+    for (int q = 0; q < 4; q++) a->tb[q][x][l] = (uint8_t)(t >> (24 - 8 * q));
+  }
+  return ISING_OK;
+}
+
+static int check_lane(int lane) {
+  ISING_CHECK(lane >= 0 && lane < LANES, ISING_ERR_INPUT, "msc-async: lane %d is not in 0..63", lane);
+  return ISING_OK;
+}
+
+static int check_T(double T, int lane) {
+  ISING_CHECK(isfinite(T) && T > 0, ISING_ERR_INPUT,
+              "msc-async: lane %d: T must be a finite number > 0, got %g", lane, T);
+  return ISING_OK;
+}
+
+void ising_msc_async_destroy(ising_msc_async **pa) {
+  if (!pa || !*pa) return;
+  ising_msc_async *a = *pa;
+  free(a->s[0]);
+  free(a->s[1]);
+  free(a->ox);
+  free(a->ties);
+  free(a);
+  *pa = NULL;
+}
+
+int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, const double T[64],
+                           ising_msc_async **out) {
+  ISING_CHECK(out, ISING_ERR_INPUT, "msc-async: no output pointer");
+  *out = NULL;
+  ISING_CHECK(dim == 2 || dim == 3, ISING_ERR_INPUT, "msc-async: dimension must be 2 or 3, got %d", dim);
+  ISING_CHECK(L && T, ISING_ERR_INPUT, "msc-async: no extents or temperatures");
+  for (int k = 0; k < dim; k++)
+    ISING_CHECK(L[k] >= 2 && L[k] % 2 == 0 && L[k] <= ((int64_t)1 << 24), ISING_ERR_INPUT,
+                "msc-async: L[%d] = %lld: every extent must be even, >= 2 and <= 2^24 "
+                "(checkerboard colours by global coordinates)", k, (long long)L[k]);
+  /* a row may read 4 bytes per lane: 16 blocks per word must fit its groups */
+  ISING_CHECK(L[0] / 2 * MSC_CHUNK_BLOCKS <= (int64_t)MSC_ROW_BLOCKS, ISING_ERR_INPUT,
+              "msc-async: Lx = %lld: rows longer than 2^19 sites exceed a row's random stream",
+              (long long)L[0]);
+  ISING_CHECK(isfinite(J) && J > 0, ISING_ERR_INPUT,
+              "msc-async: J = %g: the kernel needs a ferromagnet, J > 0", J);
+  ISING_CHECK(isfinite(H), ISING_ERR_INPUT, "msc-async: H must be finite, got %g", H);
+  for (int l = 0; l < LANES; l++) ISING_CALL(check_T(T[l], l));
+  size_t bytes = (sizeof(ising_msc_async) + 63) / 64 * 64;
+  ising_msc_async *a = aligned_alloc(64, bytes);
+  ISING_CHECK(a, ISING_ERR_MEM, "msc-async: out of memory");
+  memset(a, 0, sizeof *a);
+  a->dim = dim;
+  a->z = 2 * dim;
+  a->L[0] = L[0];
+  a->L[1] = L[1];
+  a->L[2] = dim == 3 ? L[2] : 1;
+  a->nh = L[0] / 2;
+  a->rows = a->L[1] * a->L[2];
+  a->N = a->L[0] * a->rows;
+  a->J = J;
+  a->H = H;
+#ifdef MSC_SIMD
+  a->simd = 1;
+#endif
+  size_t words = (size_t)(a->rows * a->nh);
+  a->s[0] = calloc(words, sizeof(uint64_t));
+  a->s[1] = calloc(words, sizeof(uint64_t));
+  a->ox = malloc((size_t)(a->nh + 2) * sizeof(uint64_t));
+  a->ties = malloc((size_t)a->nh * sizeof(as_tie));
+  if (!a->s[0] || !a->s[1] || !a->ox || !a->ties) {
+    ising_msc_async_destroy(&a);
+    return ISING_ERR(ISING_ERR_MEM, "msc-async: out of memory for %lld site words",
+                     (long long)(2 * words));
+  }
+  for (int x = 0; x < 16; x++) {
+    if ((x & 7) > a->z) continue;
+    int s, nb;
+    class_of(x, a->z, &s, &nb);
+    if (class_needs(J, H, s, nb)) a->need |= (uint16_t)(1u << x);
+  }
+  int rc = ising_msc_async_set_temperatures(a, T);
+  if (rc) {
+    ising_msc_async_destroy(&a);
+    return rc;
+  }
+  *out = a;
+  return ISING_OK;
+}
+
+int ising_msc_async_set_temperatures(ising_msc_async *a, const double T[64]) {
+  ISING_CHECK(a && T, ISING_ERR_INPUT, "msc-async: no object or temperatures");
+  for (int l = 0; l < LANES; l++) ISING_CALL(check_T(T[l], l));
+  for (int l = 0; l < LANES; l++) {
+    a->T[l] = T[l];
+    ISING_CALL(lane_build(a, l));
+  }
+  groups_build(a);
+  return ISING_OK;
+}
+
+int ising_msc_async_set_temperature(ising_msc_async *a, int lane, double T) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  ISING_CALL(check_lane(lane));
+  ISING_CALL(check_T(T, lane));
+  a->T[lane] = T;
+  ISING_CALL(lane_build(a, lane));
+  groups_build(a); /* whether classes can share a row may have changed */
+  return ISING_OK;
+}
+
+int ising_msc_async_temperature(const ising_msc_async *a, int lane, double *T) {
+  ISING_CHECK(a && T, ISING_ERR_INPUT, "msc-async: no object or output");
+  ISING_CALL(check_lane(lane));
+  *T = a->T[lane];
+  return ISING_OK;
+}
+
+/* The tempering move: the columns of the two lanes trade places (the
+ * groups depend on whether rows agree in every lane, which a permutation
+ * of lanes keeps). */
+int ising_msc_async_swap_temperatures(ising_msc_async *a, int l1, int l2) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  ISING_CALL(check_lane(l1));
+  ISING_CALL(check_lane(l2));
+  double t = a->T[l1];
+  a->T[l1] = a->T[l2];
+  a->T[l2] = t;
+  for (int x = 0; x < 16; x++) {
+    uint32_t u = a->thr[x][l1];
+    a->thr[x][l1] = a->thr[x][l2];
+    a->thr[x][l2] = u;
+    for (int q = 0; q < 4; q++) {
+      uint8_t b = a->tb[q][x][l1];
+      a->tb[q][x][l1] = a->tb[q][x][l2];
+      a->tb[q][x][l2] = b;
+    }
+  }
+  return ISING_OK;
+}
+
+int ising_msc_async_use_simd(ising_msc_async *a, int on) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+#ifndef MSC_SIMD
+  ISING_CHECK(!on, ISING_ERR_INPUT, "msc-async: this build has no AVX-512 VBMI2 path");
+#endif
+  a->simd = on != 0;
+  return ISING_OK;
+}
+
+void ising_msc_async_stats(const ising_msc_async *a, int64_t out[4]) {
+  for (int i = 0; i < 4; i++) out[i] = a->stat[i];
+}
+
+/* ------------------------------------------------------------ spins */
+
+static inline int64_t wrap(int64_t x, int64_t L) {
+  x %= L;
+  return x < 0 ? x + L : x;
+}
+
+/* The word of site (x, y, z) (periodic) and its colour. */
+static inline uint64_t *site_word(const ising_msc_async *a, int64_t x, int64_t y, int64_t z) {
+  x = wrap(x, a->L[0]);
+  y = wrap(y, a->L[1]);
+  z = a->dim == 3 ? wrap(z, a->L[2]) : 0;
+  return a->s[(x + y + z) & 1] + (y + a->L[1] * z) * a->nh + x / 2;
+}
+
+static inline int lane_spin(const ising_msc_async *a, int64_t x, int64_t y, int64_t z, int l) {
+  return (*site_word(a, x, y, z) >> l & 1) ? -1 : 1;
+}
+
+int ising_msc_async_get(const ising_msc_async *a, int lane, int64_t x, int64_t y, int64_t z,
+                        int *spin) {
+  ISING_CHECK(a && spin, ISING_ERR_INPUT, "msc-async: no object or output");
+  ISING_CALL(check_lane(lane));
+  *spin = lane_spin(a, x, y, z, lane);
+  return ISING_OK;
+}
+
+int ising_msc_async_set(ising_msc_async *a, int lane, int64_t x, int64_t y, int64_t z, int spin) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  ISING_CALL(check_lane(lane));
+  ISING_CHECK(spin == 1 || spin == -1, ISING_ERR_INPUT, "msc-async: a spin is +1 or -1, got %d", spin);
+  uint64_t *w = site_word(a, x, y, z), bit = (uint64_t)1 << lane;
+  *w = spin < 0 ? *w | bit : *w & ~bit;
+  return ISING_OK;
+}
+
+int ising_msc_async_fill_cold(ising_msc_async *a, int spin) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  ISING_CHECK(spin == 1 || spin == -1, ISING_ERR_INPUT, "msc-async: a spin is +1 or -1, got %d", spin);
+  size_t words = (size_t)(a->rows * a->nh);
+  for (int c = 0; c < 2; c++)
+    for (size_t i = 0; i < words; i++) a->s[c][i] = spin < 0 ? ~(uint64_t)0 : 0;
+  return ISING_OK;
+}
+
+int ising_msc_async_fill_hot(ising_msc_async *a, ising_rng_key key, uint32_t replica_set) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  ISING_CHECK(replica_set < (1u << 24), ISING_ERR_INPUT, "msc-async: replica set %u >= 2^24",
+              replica_set);
+  const int64_t words = a->rows * a->nh;
+  uint32_t buf[4 * 64];
+  for (int c = 0; c < 2; c++) {
+    const uint32_t c3 = ising_rng_c3(replica_set, ISING_RNG_INIT, c);
+    for (int64_t h0 = 0; h0 < words; h0 += 128) { /* 64 blocks, two sites each */
+      ising_rng_fill_blocks(key, (uint64_t)(h0 / 2), 64, 1, c3, buf, 64);
+      for (int64_t h = h0; h < h0 + 128 && h < words; h++) {
+        int64_t i = (h - h0) / 2, o = 2 * (h % 2);
+        a->s[c][h] = (uint64_t)buf[o * 64 + i] | (uint64_t)buf[(o + 1) * 64 + i] << 32;
+      }
+    }
+  }
+  return ISING_OK;
+}
+
+/* ------------------------------------------------------------ kernel */
+
+/* Aligned-neighbour count of every lane as bit planes (count_aligned of
+ * msc.c): full adders over three inputs, then the two partial sums added. */
+static inline void count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t b[3]) {
+  uint64_t a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]);
+  uint64_t s1, c1, s2, c2;
+  if (!d3) {
+    s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;
+  } else {
+    uint64_t a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);
+    uint64_t t1 = a0 ^ a1, t2 = a3 ^ a4;
+    s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);
+    s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);
+  }
+  uint64_t k = s1 & s2, t = c1 ^ c2;
+  b[0] = s1 ^ s2;
+  b[1] = t ^ k;
+  b[2] = (c1 & c2) | (t & k);
+}
+
+static inline int lane_class(uint64_t b0, uint64_t b1, uint64_t b2, uint64_t s, int l) {
+  return (int)((b0 >> l & 1) | (b1 >> l & 1) << 1 | (b2 >> l & 1) << 2 | (s >> l & 1) << 3);
+}
+
+static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
+
+/* Round 0 of one word, lane by lane (the portable path).  Returns the flips
+ * decided; *E gets the tied lanes. */
+static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], uint64_t s,
+                                       uint64_t *E) {
+  uint64_t U = 0;
+  for (int x = 0; x < 16; x++)
+    if (a->need >> x & 1) U |= sel(b[0], x & 1) & sel(b[1], x & 2) & sel(b[2], x & 4) & sel(s, x & 8);
+  as_stream *st = &a->st;
+  as_ensure(st);
+  const uint8_t *r = as_bytes(st) + st->pos;
+  st->pos += __builtin_popcountll(U);
+  uint64_t A = ~U, T = 0;
+  for (uint64_t m = U; m; m &= m - 1) {
+    int l = __builtin_ctzll(m);
+    uint8_t ub = *r++, tb = a->tb[0][lane_class(b[0], b[1], b[2], s, l)][l];
+    if (ub < tb) A |= (uint64_t)1 << l;
+    else if (ub == tb) T |= (uint64_t)1 << l;
+  }
+  a->stat[1] += __builtin_popcountll(U);
+  *E = T;
+  return A;
+}
+
+static inline void tie_push(ising_msc_async *a, int64_t *nt, int64_t j, uint64_t E, uint64_t s,
+                            uint64_t b0, uint64_t b1, uint64_t b2) {
+  as_tie *t = &a->ties[(*nt)++];
+  t->j = j;
+  t->E = E;
+  t->s = s;
+  t->b0 = b0;
+  t->b1 = b1;
+  t->b2 = b2;
+}
+
+/* Rounds 1..3 for the tied lanes of the row (words in order, lanes in
+ * order), then the lanes equal in all four bytes move (u == t). */
+static void ties_finish(ising_msc_async *a, uint64_t *sc, int64_t nt) {
+  as_stream *st = &a->st;
+  for (int q = 1; q < 4; q++) {
+    uint64_t any = 0;
+    for (int64_t i = 0; i < nt; i++) {
+      as_tie *t = &a->ties[i];
+      if (!t->E) continue;
+      as_ensure(st);
+      const uint8_t *r = as_bytes(st);
+      uint64_t E2 = 0;
+      for (uint64_t m = t->E; m; m &= m - 1) {
+        int l = __builtin_ctzll(m);
+        uint8_t ub = r[st->pos++], tb = a->tb[q][lane_class(t->b0, t->b1, t->b2, t->s, l)][l];
+        if (ub < tb) sc[t->j] ^= (uint64_t)1 << l;
+        else if (ub == tb) E2 |= (uint64_t)1 << l;
+      }
+      t->E = E2;
+      any |= E2;
+    }
+    if (!any) break;
+  }
+  for (int64_t i = 0; i < nt; i++) sc[a->ties[i].j] ^= a->ties[i].E;
+}
+
+/* One row of colour c: its words sc, the other colour's row with periodic
+ * ends in a->ox (site j's x neighbours are ox[j + p] and ox[j + p + 1]),
+ * the other colour's words of the rows beside it in nb[0..2d-3]. */
+static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a, int d3,
+                                                             uint64_t *sc, int p,
+                                                             const uint64_t *const *nb) {
+  const int64_t nh = a->nh;
+  const uint64_t *xa = a->ox + p, *xb = a->ox + p + 1;
+  int64_t nt = 0;
+#ifdef MSC_SIMD
+  if (a->simd) {
+    const int ng = a->ng;
+    __m512i K[16][5], trow[16];
+    for (int i = 0; i < ng; i++) {
+      K[i][0] = _mm512_set1_epi64((long long)a->g[i].k0);
+      K[i][1] = _mm512_set1_epi64((long long)a->g[i].k1);
+      K[i][2] = _mm512_set1_epi64((long long)a->g[i].k2);
+      K[i][3] = _mm512_set1_epi64((long long)a->g[i].ks);
+      K[i][4] = _mm512_set1_epi64((long long)a->g[i].ko);
+      trow[i] = _mm512_loadu_si512(a->tb[0][a->g[i].x]);
+    }
+    const __m512i tlast = ng ? trow[ng - 1] : _mm512_setzero_si512();
+    as_stream *st = &a->st;
+    int64_t dec = 0;
+    for (int64_t j0 = 0; j0 < nh; j0 += 8) {
+      const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
+      const __mmask8 lm = (__mmask8)((1u << cnt) - 1);
+      const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + j0);
+      /* aligned masks ~(s ^ n): ternary logic 0xC3 = ~(a ^ b) */
+      __m512i a0 = _mm512_ternarylogic_epi64(S, _mm512_maskz_loadu_epi64(lm, xa + j0), S, 0xC3);
+      __m512i a1 = _mm512_ternarylogic_epi64(S, _mm512_maskz_loadu_epi64(lm, xb + j0), S, 0xC3);
+      __m512i a2 = _mm512_ternarylogic_epi64(S, _mm512_maskz_loadu_epi64(lm, nb[0] + j0), S, 0xC3);
+      __m512i a3 = _mm512_ternarylogic_epi64(S, _mm512_maskz_loadu_epi64(lm, nb[1] + j0), S, 0xC3);
+      __m512i s1, c1, s2, c2;
+      if (!d3) {
+        s1 = _mm512_xor_si512(a0, a1), c1 = _mm512_and_si512(a0, a1);
+        s2 = _mm512_xor_si512(a2, a3), c2 = _mm512_and_si512(a2, a3);
+      } else {
+        __m512i a4 = _mm512_ternarylogic_epi64(S, _mm512_maskz_loadu_epi64(lm, nb[2] + j0), S, 0xC3);
+        __m512i a5 = _mm512_ternarylogic_epi64(S, _mm512_maskz_loadu_epi64(lm, nb[3] + j0), S, 0xC3);
+        /* full adders: sum 0x96 (a ^ b ^ c), carry 0xE8 (majority) */
+        s1 = _mm512_ternarylogic_epi64(a0, a1, a2, 0x96), c1 = _mm512_ternarylogic_epi64(a0, a1, a2, 0xE8);
+        s2 = _mm512_ternarylogic_epi64(a3, a4, a5, 0x96), c2 = _mm512_ternarylogic_epi64(a3, a4, a5, 0xE8);
+      }
+      const __m512i k = _mm512_and_si512(s1, s2);
+      const __m512i B0 = _mm512_xor_si512(s1, s2);
+      const __m512i B1 = _mm512_ternarylogic_epi64(c1, c2, k, 0x96);
+      const __m512i B2 = _mm512_ternarylogic_epi64(c1, c2, k, 0xE8);
+      uint64_t cm[16][8], uu[8], sv[8], bp[3][8];
+      __m512i Uv = _mm512_setzero_si512();
+      for (int i = 0; i < ng; i++) {
+        __m512i m = _mm512_and_si512(_mm512_xor_si512(B0, K[i][0]), _mm512_xor_si512(B1, K[i][1]));
+        m = _mm512_and_si512(m, _mm512_xor_si512(B2, K[i][2]));
+        m = _mm512_and_si512(m, _mm512_or_si512(_mm512_xor_si512(S, K[i][3]), K[i][4]));
+        _mm512_storeu_si512(cm[i], m);
+        Uv = _mm512_or_si512(Uv, m);
+      }
+      _mm512_storeu_si512(uu, Uv);
+      _mm512_storeu_si512(sv, S);
+      _mm512_storeu_si512(bp[0], B0);
+      _mm512_storeu_si512(bp[1], B1);
+      _mm512_storeu_si512(bp[2], B2);
+      for (int w = 0; w < cnt; w++) {
+        const uint64_t U = uu[w];
+        __m512i th = tlast;
+        for (int i = 0; i < ng - 1; i++) th = _mm512_mask_mov_epi8(th, cm[i][w], trow[i]);
+        as_ensure(st);
+        const __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(as_bytes(st) + st->pos));
+        const int nu = __builtin_popcountll(U);
+        st->pos += nu;
+        dec += nu;
+        const uint64_t lt = _mm512_mask_cmplt_epu8_mask(U, u, th);
+        const uint64_t eq = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+        sc[j0 + w] = sv[w] ^ (~U | lt);
+        if (eq) tie_push(a, &nt, j0 + w, eq, sv[w], bp[0][w], bp[1][w], bp[2][w]);
+      }
+    }
+    a->stat[1] += dec;
+  } else
+#endif
+  {
+    for (int64_t j = 0; j < nh; j++) {
+      const uint64_t s = sc[j];
+      const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+      uint64_t b[3], E;
+      count_aligned(d3, s, n, b);
+      sc[j] = s ^ decide_portable(a, b, s, &E);
+      if (E) tie_push(a, &nt, j, E, s, b[0], b[1], b[2]);
+    }
+  }
+  if (nt) ties_finish(a, sc, nt);
+}
+
+static void row_kernel_2d(ising_msc_async *a, uint64_t *sc, int p, const uint64_t *const *nb) {
+  row_kernel(a, 0, sc, p, nb);
+}
+static void row_kernel_3d(ising_msc_async *a, uint64_t *sc, int p, const uint64_t *const *nb) {
+  row_kernel(a, 1, sc, p, nb);
+}
+
+static int check_half(const ising_msc_async *a, int c, uint32_t replica_set) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  ISING_CHECK(c == 0 || c == 1, ISING_ERR_INPUT, "msc-async: colour %d is not 0 or 1", c);
+  ISING_CHECK(replica_set < (1u << 24), ISING_ERR_INPUT, "msc-async: replica set %u >= 2^24",
+              replica_set);
+  return ISING_OK;
+}
+
+int ising_msc_async_half(ising_msc_async *a, int c, uint64_t sweep, ising_rng_key key,
+                         uint32_t replica_set) {
+  ISING_CALL(check_half(a, c, replica_set));
+  const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(replica_set, ISING_RNG_MSC_ASYNC, c);
+  const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
+  const int d3 = a->dim == 3;
+  a->st.blocks = 0;
+  for (int64_t z = 0; z < Lz; z++)
+    for (int64_t y = 0; y < Ly; y++) {
+      const int64_t R = y + Ly * z;
+      const int p = (int)((c + y + z) & 1); /* colour-c sites of the row: x = 2 j + p */
+      const uint64_t *o = a->s[1 - c] + R * nh;
+      a->ox[0] = o[nh - 1];
+      memcpy(a->ox + 1, o, (size_t)nh * sizeof *o);
+      a->ox[nh + 1] = o[0];
+      const uint64_t *nb[4] = {a->s[1 - c] + (wrap(y - 1, Ly) + Ly * z) * nh,
+                               a->s[1 - c] + (wrap(y + 1, Ly) + Ly * z) * nh,
+                               d3 ? a->s[1 - c] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
+                               d3 ? a->s[1 - c] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
+      as_start(&a->st, key, (uint64_t)R, c2, c3);
+      if (d3) row_kernel_3d(a, a->s[c] + R * nh, p, nb);
+      else row_kernel_2d(a, a->s[c] + R * nh, p, nb);
+      /* bytes read: the row's chunks minus the unread tail */
+      a->stat[2] += (int64_t)a->st.next * MSC_CHUNK_BYTES - (a->st.end - a->st.pos);
+    }
+  a->stat[0] += a->rows * nh;
+  a->stat[3] += a->st.blocks;
+  return ISING_OK;
+}
+
+/* ------------------------------------------------------------ reference */
+
+/* A row's stream one byte at a time (msc_impl.h written out, through
+ * Random123 itself): byte n is in chunk n / 256, output word o = (n % 256) /
+ * 64 of its block i = (n % 64) / 4, byte n % 4 of that word from the least
+ * significant.  The chunk's 16 blocks are kept. */
+typedef struct byte_stream {
+  ising_rng_key key;
+  uint64_t row;
+  uint32_t c2, c3;
+  int64_t n, chunk;
+  uint32_t x[MSC_CHUNK_BLOCKS][4];
+} byte_stream;
+
+static unsigned next_byte(byte_stream *b) {
+  const int64_t nb = MSC_CHUNK_BLOCKS, chunk = b->n / (16 * nb), o = (b->n % (16 * nb)) / (4 * nb),
+                i = (b->n % (4 * nb)) / 4, byte = b->n % 4;
+  if (chunk != b->chunk) {
+    for (int64_t k = 0; k < nb; k++)
+      ising_rng_block(b->key, b->row * MSC_ROW_BLOCKS + (uint64_t)(chunk * nb + k), b->c2, b->c3,
+                      b->x[k]);
+    b->chunk = chunk;
+  }
+  b->n++;
+  return b->x[i][o] >> (8 * byte) & 0xFF;
+}
+
+int ising_msc_async_half_reference(ising_msc_async *a, int c, uint64_t sweep, ising_rng_key key,
+                                   uint32_t replica_set) {
+  ISING_CALL(check_half(a, c, replica_set));
+  const int64_t nh = a->nh, n = nh * LANES;
+  ising_model *m = malloc(LANES * sizeof *m);
+  int *spin = malloc((size_t)n * sizeof *spin), *open = malloc((size_t)n * sizeof *open);
+  int *move = malloc((size_t)n * sizeof *move);
+  uint32_t *thr = malloc((size_t)n * sizeof *thr);
+  byte_stream *bs = malloc(sizeof *bs);
+  int rc = ISING_OK;
+  if (!m || !spin || !open || !move || !thr || !bs)
+    rc = ISING_ERR(ISING_ERR_MEM, "msc-async: out of memory (reference)");
+  for (int l = 0; l < LANES && !rc; l++)
+    rc = ising_model_init(&m[l], a->dim, a->J, a->H, a->T[l], ISING_ALG_METROPOLIS);
+  for (int64_t z = 0; z < a->L[2] && !rc; z++)
+    for (int64_t y = 0; y < a->L[1]; y++) {
+      const int p = (int)((c + y + z) & 1); /* colour-c sites of the row: x = 2 j + p */
+      for (int64_t j = 0; j < nh; j++)
+        for (int l = 0; l < LANES; l++) {
+          const int64_t x = 2 * j + p, i = j * LANES + l;
+          int s = lane_spin(a, x, y, z, l);
+          int nbs = lane_spin(a, x - 1, y, z, l) + lane_spin(a, x + 1, y, z, l) +
+                    lane_spin(a, x, y - 1, z, l) + lane_spin(a, x, y + 1, z, l);
+          if (a->dim == 3) nbs += lane_spin(a, x, y, z - 1, l) + lane_spin(a, x, y, z + 1, l);
+          spin[i] = s;
+          thr[i] = m[l].thr[ising_model_index(&m[l], s, nbs)];
+          open[i] = class_needs(a->J, a->H, s, nbs);
+          move[i] = !open[i]; /* dE <= 0: p = 1 */
+        }
+      /* byte q of u (most significant first) for every open lane of the
+       * row, sites in order and lanes in order within a site, q = 0..3; the
+       * first byte that differs from t's decides */
+      *bs = (byte_stream){.key = key, .row = (uint64_t)(y + a->L[1] * z), .c2 = (uint32_t)sweep,
+                          .c3 = ising_rng_c3(replica_set, ISING_RNG_MSC_ASYNC, c), .n = 0, .chunk = -1};
+      for (int q = 0; q < 4; q++)
+        for (int64_t i = 0; i < n; i++) {
+          if (!open[i]) continue;
+          unsigned ub = next_byte(bs), tb = thr[i] >> (24 - 8 * q) & 0xFF;
+          if (ub != tb) {
+            open[i] = 0;
+            move[i] = ub < tb;
+          }
+        }
+      for (int64_t j = 0; j < nh; j++)
+        for (int l = 0; l < LANES; l++) {
+          const int64_t i = j * LANES + l;
+          if (open[i]) move[i] = 1; /* u == t */
+          if (move[i]) ising_msc_async_set(a, l, 2 * j + p, y, z, -spin[i]);
+        }
+    }
+  free(m);
+  free(spin);
+  free(open);
+  free(move);
+  free(thr);
+  free(bs);
+  return rc;
+}
+
+/* ------------------------------------------------------------ sums */
+
+/* Per-lane weighted counts of set bits (a positional population count):
+ * add(w, k) adds k to the count of every lane whose bit is set in w.  On
+ * AVX-512 the lanes' counts are bytes of one register (one masked add per
+ * word), carried into 16-bit and then 64-bit counts before they can
+ * overflow; portably a loop over the lanes. */
+typedef struct lane_count {
+#if defined(__AVX512BW__)
+  __m512i c8, c16[2];
+  int n8, n16;
+#endif
+  int64_t tot[LANES];
+} lane_count;
+
+static void lc_init(lane_count *c) {
+#if defined(__AVX512BW__)
+  c->c8 = c->c16[0] = c->c16[1] = _mm512_setzero_si512();
+  c->n8 = c->n16 = 0;
+#endif
+  memset(c->tot, 0, sizeof c->tot);
+}
+
+#if defined(__AVX512BW__)
+static void lc_flush16(lane_count *c) {
+  uint16_t t[LANES];
+  _mm512_storeu_si512(t, c->c16[0]);
+  _mm512_storeu_si512(t + 32, c->c16[1]);
+  for (int l = 0; l < LANES; l++) c->tot[l] += t[l];
+  c->c16[0] = c->c16[1] = _mm512_setzero_si512();
+  c->n16 = 0;
+}
+static void lc_flush8(lane_count *c) {
+  c->c16[0] = _mm512_add_epi16(c->c16[0], _mm512_cvtepu8_epi16(_mm512_castsi512_si256(c->c8)));
+  c->c16[1] = _mm512_add_epi16(c->c16[1], _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(c->c8, 1)));
+  c->c8 = _mm512_setzero_si512();
+  c->n8 = 0;
+  if (++c->n16 == 256) lc_flush16(c); /* 256 x 255 < 2^16 */
+}
+#endif
+
+/* Add bits of w with weight k (1..7); `units` counts adds of up to 7 each,
+ * so the byte counts stay below 256 if flushed every 36 units. */
+static inline void lc_add(lane_count *c, uint64_t w, int k) {
+#if defined(__AVX512BW__)
+  c->c8 = _mm512_mask_add_epi8(c->c8, w, c->c8, _mm512_set1_epi8((char)k));
+#else
+  for (int l = 0; l < LANES; l++) c->tot[l] += (int64_t)(w >> l & 1) * k;
+#endif
+}
+static inline void lc_unit(lane_count *c) {
+#if defined(__AVX512BW__)
+  if (++c->n8 == 36) lc_flush8(c); /* 36 x 7 = 252 */
+#else
+  (void)c;
+#endif
+}
+static void lc_done(lane_count *c) {
+#if defined(__AVX512BW__)
+  lc_flush8(c);
+  lc_flush16(c);
+#else
+  (void)c;
+#endif
+}
+
+/* M: the down spins of both colours.  B: every bond joins a colour-0 site
+ * to a colour-1 site, so the colour-0 sites' 2d neighbours are all d N
+ * bonds once (an axis of length 2: twice, the double bond); a colour-0
+ * word's anti-aligned lanes are counted by the same adders as the kernel's
+ * aligned ones (applied to s ^ n). */
+int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64]) {
+  ISING_CHECK(a && B && M, ISING_ERR_INPUT, "msc-async: no object or output");
+  const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
+  const int d3 = a->dim == 3;
+  uint64_t *ox = malloc((size_t)(nh + 2) * sizeof *ox);
+  ISING_CHECK(ox, ISING_ERR_MEM, "msc-async: out of memory (sums)");
+  lane_count counts[2]; /* on the stack: registers inside need 64-byte alignment */
+  lane_count *down = &counts[0], *anti = &counts[1];
+  lc_init(down);
+  lc_init(anti);
+  for (int c = 0; c < 2; c++)
+    for (int64_t i = 0; i < a->rows * nh; i++) {
+      lc_add(down, a->s[c][i], 1);
+      lc_unit(down);
+    }
+  for (int64_t z = 0; z < Lz; z++)
+    for (int64_t y = 0; y < Ly; y++) {
+      const int64_t R = y + Ly * z;
+      const int p = (int)((y + z) & 1);
+      const uint64_t *o = a->s[1] + R * nh, *sc = a->s[0] + R * nh;
+      ox[0] = o[nh - 1];
+      memcpy(ox + 1, o, (size_t)nh * sizeof *o);
+      ox[nh + 1] = o[0];
+      const uint64_t *nb[4] = {a->s[1] + (wrap(y - 1, Ly) + Ly * z) * nh,
+                               a->s[1] + (wrap(y + 1, Ly) + Ly * z) * nh,
+                               d3 ? a->s[1] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
+                               d3 ? a->s[1] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
+      for (int64_t j = 0; j < nh; j++) {
+        /* count_aligned of ~s against n counts the lanes where s ^ n = 1 */
+        const uint64_t n[6] = {ox[j + p], ox[j + p + 1], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0,
+                               d3 ? nb[3][j] : 0};
+        uint64_t b[3];
+        count_aligned(d3, ~sc[j], n, b);
+        lc_add(anti, b[0], 1);
+        lc_add(anti, b[1], 2);
+        lc_add(anti, b[2], 4);
+        lc_unit(anti);
+      }
+    }
+  lc_done(down);
+  lc_done(anti);
+  for (int l = 0; l < LANES; l++) {
+    M[l] = a->N - 2 * down->tot[l];
+    B[l] = a->dim * a->N - 2 * anti->tot[l];
+  }
+  free(ox);
+  return ISING_OK;
+}
+
+/* ------------------------------------------------------------ bench */
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double u = *(const double *)x, v = *(const double *)y;
+  return (u > v) - (u < v);
+}
+
+static double median(double *v, long n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat) {
+  ISING_CHECK(sweeps >= 1 && repeat >= 1, ISING_ERR_INPUT,
+              "ising bench: --sweeps and --repeat must be >= 1");
+  double Ts[LANES];
+  for (int l = 0; l < LANES; l++) Ts[l] = T;
+  const int64_t Ls[3] = {L, L, dim == 3 ? L : 1};
+  ising_msc_async *a = NULL;
+  ISING_CALL(ising_msc_async_create(dim, Ls, 1.0, 0.0, Ts, &a));
+  double *rate = calloc((size_t)repeat, sizeof *rate), *ts = calloc((size_t)repeat, sizeof *ts);
+  uint32_t *junk = malloc(4 * MSC_CHUNK_BLOCKS * sizeof *junk);
+  int rc = rate && ts && junk ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
+  const ising_rng_key key = ising_rng_key_from_seed(12345);
+  if (!rc) rc = ising_msc_async_fill_hot(a, key, 0);
+  uint64_t t = 0;
+  for (int w = 0; w < 3 && !rc; w++, t++)
+    for (int c = 0; c < 2 && !rc; c++) rc = ising_msc_async_half(a, c, t, key, 0);
+  int64_t st0[4], st1[4];
+  ising_msc_async_stats(a, st0);
+  const double sites = (double)a->N * LANES;
+  double t_sweeps = 0;
+  for (long r = 0; r < repeat && !rc; r++) {
+    double t0 = now_s();
+    for (long s = 0; s < sweeps && !rc; s++, t++)
+      for (int c = 0; c < 2 && !rc; c++) rc = ising_msc_async_half(a, c, t, key, 0);
+    double dt = now_s() - t0;
+    t_sweeps += dt;
+    rate[r] = sites * (double)sweeps / dt * 1e-9;
+  }
+  ising_msc_async_stats(a, st1);
+  for (int i = 0; i < 4; i++) st1[i] -= st0[i];
+  /* the generator alone: the same number of 16-block fills */
+  double t_rng = 0;
+  if (!rc) {
+    double t0 = now_s();
+    for (int64_t b = 0; b < st1[3]; b += MSC_CHUNK_BLOCKS)
+      ising_rng_fill_blocks(key, (uint64_t)b, MSC_CHUNK_BLOCKS, 7, 9, junk, MSC_CHUNK_BLOCKS);
+    t_rng = now_s() - t0;
+  }
+  /* the per-lane sums */
+  int64_t B[LANES], M[LANES];
+  for (long r = 0; r < repeat && !rc; r++) {
+    double t0 = now_s();
+    rc = ising_msc_async_sums(a, B, M);
+    ts[r] = now_s() - t0;
+  }
+  if (!rc) {
+    const int simd = a->simd;
+    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async (64 replicas x %lld sites, "
+           "%s decisions), 1 core, %ld sweeps x %ld repeats\n",
+           dim, (long long)L, T, (long long)a->N, simd ? "AVX-512 VBMI2" : "portable", sweeps, repeat);
+    printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
+    for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
+    printf("\nbench: spin flips per ns: median %.3f per core\n", median(rate, repeat));
+    const double ls = sites * (double)sweeps * (double)repeat;
+    if (st1[1] > 0)
+      printf("bench: msc-async: %.4f decisions needing random bits per lane-site, %.4f random bits "
+             "per such decision, %.3f random bits per lane-site (%.3f drawn from Philox)\n",
+             (double)st1[1] / ls, 8.0 * (double)st1[2] / (double)st1[1], 8.0 * (double)st1[2] / ls,
+             128.0 * (double)st1[3] / ls);
+    printf("bench: msc-async: drawing those Philox blocks alone takes %.1f%% of the sweep time\n",
+           100.0 * t_rng / t_sweeps);
+    const double sweep_s = t_sweeps / (double)(sweeps * repeat);
+    const double med_sums = median(ts, repeat);
+    printf("bench: msc-async: per-lane sums B_r, M_r: median %.3f ms, %.1f%% of a sweep\n",
+           1e3 * med_sums, 100.0 * med_sums / sweep_s);
+  }
+  free(rate);
+  free(ts);
+  free(junk);
+  ising_msc_async_destroy(&a);
+  return rc;
+}

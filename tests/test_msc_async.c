@@ -1,0 +1,355 @@
+/*
+ * test_msc_async.c -- the asynchronous multi-spin-coding kernel
+ * (msc_async.h): 64 replicas in one word per site, each lane at its own
+ * temperature.
+ *
+ *  - the packed kernel, on its AVX-512 VBMI2 path and on its portable
+ *    lane-by-lane path, against the site-by-site lane-by-lane reference:
+ *    identical spins in every lane after every half sweep, 2D and 3D, H = 0
+ *    and H != 0, rows of 1, 2, 3, 8, 17 and 64 words (the 8-word blocks and
+ *    their tails), axes of length 2, lanes from T = 0.05 to T = 1e6
+ *    (thresholds 0 and 2^32 - 1), temperature swaps between sweeps;
+ *  - the per-lane bond sums and magnetisations from positional popcounts
+ *    against a direct count through the accessors;
+ *  - the random-bit economy: 8 * 256/255 = 8.031 bits per decision;
+ *  - physics: 2D 4x4 (H = 0) and 3D 4x2x2 (H = 0.1), 16 lanes at each of
+ *    four temperatures, <e> and <|m|> against exact enumeration
+ *    (ising_exact_enumerate); the error bar is the standard error of the
+ *    16 independent lanes' time averages (their spread, not an assumed
+ *    autocorrelation time); |z| < 4.5 must hold at the lanes' temperatures
+ *    and fail (|z| > 4.5) against the exact values at a 3% higher one.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ising/error.h"
+#include "ising/exact.h"
+#include "ising/msc_async.h"
+#include "testutil.h"
+
+#define LANES ISING_MSC_ASYNC_LANES
+
+static ising_msc_async *make(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H,
+                             const double T[64]) {
+  const int64_t L[3] = {Lx, Ly, Lz};
+  ising_msc_async *a = NULL;
+  int rc = ising_msc_async_create(dim, L, 1.0, H, T, &a);
+  ck_assert_msg(rc == ISING_OK, "create: %s", ising_err_message());
+  return a;
+}
+
+/* Number of (site, lane) spins that differ. */
+static int64_t differences(const ising_msc_async *a, const ising_msc_async *b, int dim,
+                           const int64_t L[3]) {
+  int64_t d = 0;
+  for (int64_t z = 0; z < (dim == 3 ? L[2] : 1); z++)
+    for (int64_t y = 0; y < L[1]; y++)
+      for (int64_t x = 0; x < L[0]; x++)
+        for (int l = 0; l < LANES; l++) {
+          int sa = 0, sb = 0;
+          /* no ck_assert per spin: Check records every passing assertion */
+          int rc = ising_msc_async_get(a, l, x, y, z, &sa) | ising_msc_async_get(b, l, x, y, z, &sb);
+          d += rc != ISING_OK || sa != sb;
+        }
+  return d;
+}
+
+/* A ladder across the lanes from T = 0.05 to 1e6, geometric, lanes in a
+ * scrambled order so that neighbouring lanes are far apart in T. */
+static void wide_ladder(double T[64]) {
+  for (int l = 0; l < LANES; l++) T[(l * 37) % LANES] = 0.05 * pow(1e6 / 0.05, l / 63.0);
+}
+
+static int64_t total_ties; /* bytes read beyond one per decision, over the tests */
+
+/* Three copies (SIMD path, portable path, reference), the same hot start,
+ * `sweeps` sweeps, compared after every half sweep; temperatures swapped
+ * between some sweeps.  Returns the spins flipped (summed over checks). */
+static void run_three(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, const double T[64],
+                      int sweeps) {
+  const int64_t L[3] = {Lx, Ly, Lz};
+  ising_msc_async *f = make(dim, Lx, Ly, Lz, H, T), *p = make(dim, Lx, Ly, Lz, H, T),
+                  *r = make(dim, Lx, Ly, Lz, H, T);
+  int have_simd = ising_msc_async_use_simd(f, 1) == ISING_OK;
+  ising_err_clear();
+  ck_assert_int_eq(ising_msc_async_use_simd(p, 0), ISING_OK);
+  ising_rng_key key = ising_rng_key_from_seed(77 + (uint64_t)Lx);
+  for (int k = 0; k < 3; k++)
+    ck_assert_int_eq(ising_msc_async_fill_hot(k == 0 ? f : k == 1 ? p : r, key, 5), ISING_OK);
+  ising_rng_key run = ising_rng_key_from_seed(2024);
+  int64_t changed = 0;
+  for (int t = 0; t < sweeps; t++) {
+    if (t % 2 == 1)
+      for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(ising_msc_async_swap_temperatures(k == 0 ? f : k == 1 ? p : r, t % 64,
+                                                           (5 * t + 3) % 64),
+                         ISING_OK);
+    for (int c = 0; c < 2; c++) {
+      ising_msc_async *before = make(dim, Lx, Ly, Lz, H, T);
+      for (int64_t z = 0; z < (dim == 3 ? Lz : 1); z++)
+        for (int64_t y = 0; y < Ly; y++)
+          for (int64_t x = 0; x < Lx; x++)
+            for (int l = 0; l < LANES; l++) {
+              int s;
+              ising_msc_async_get(r, l, x, y, z, &s);
+              ising_msc_async_set(before, l, x, y, z, s);
+            }
+      ck_assert_int_eq(ising_msc_async_half(f, c, (uint64_t)t, run, 9), ISING_OK);
+      ck_assert_int_eq(ising_msc_async_half(p, c, (uint64_t)t, run, 9), ISING_OK);
+      ck_assert_int_eq(ising_msc_async_half_reference(r, c, (uint64_t)t, run, 9), ISING_OK);
+      ck_assert_msg(differences(f, r, dim, L) == 0,
+                    "%s kernel differs from the reference at sweep %d colour %d (%dD %lldx%lldx%lld H=%g)",
+                    have_simd ? "SIMD" : "portable", t, c, dim, (long long)Lx, (long long)Ly,
+                    (long long)Lz, H);
+      ck_assert_msg(differences(p, r, dim, L) == 0,
+                    "portable kernel differs from the reference at sweep %d colour %d (%dD %lldx%lldx%lld H=%g)",
+                    t, c, dim, (long long)Lx, (long long)Ly, (long long)Lz, H);
+      changed += differences(before, r, dim, L);
+      ising_msc_async_destroy(&before);
+    }
+  }
+  ck_assert_int_gt(changed, 0);
+  int64_t sf[4], sp[4];
+  ising_msc_async_stats(f, sf);
+  ising_msc_async_stats(p, sp);
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(sf[i], sp[i]);
+  total_ties += sf[2] - sf[1];
+  ising_msc_async_destroy(&f);
+  ising_msc_async_destroy(&p);
+  ising_msc_async_destroy(&r);
+}
+
+START_TEST(packed_equals_reference_2d) {
+  double T[64], Tc[64];
+  wide_ladder(T);
+  for (int l = 0; l < LANES; l++) Tc[l] = 1.5 + 0.05 * l; /* all near the transition */
+  /* rows of 1, 2, 3, 8, 17 and 64 words per colour */
+  const int64_t Ls[][2] = {{2, 4}, {4, 4}, {6, 2}, {16, 6}, {34, 4}, {128, 2}};
+  for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
+    run_three(2, Ls[i][0], Ls[i][1], 1, 0.0, Tc, 4);
+    run_three(2, Ls[i][0], Ls[i][1], 1, 0.3, T, 3);
+  }
+  run_three(2, 34, 4, 1, -0.7, T, 3);
+  run_three(2, 16, 6, 1, 0.0, T, 3);
+  run_three(2, 16, 6, 1, 5.0, Tc, 2); /* |H| > z J: the field decides alone */
+}
+END_TEST
+
+START_TEST(packed_equals_reference_3d) {
+  double T[64], Tc[64];
+  wide_ladder(T);
+  for (int l = 0; l < LANES; l++) Tc[l] = 3.0 + 0.05 * l;
+  const int64_t Ls[][3] = {{2, 2, 2}, {4, 4, 4}, {6, 4, 2}, {34, 2, 4}};
+  for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
+    run_three(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.0, Tc, 3);
+    run_three(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, T, 2);
+  }
+  run_three(3, 6, 4, 2, -0.2, T, 2);
+}
+END_TEST
+
+/* After the two tests above: the rare rounds 1..3 were exercised. */
+START_TEST(ties_were_exercised) { ck_assert_int_gt(total_ties, 20); }
+END_TEST
+
+static void check_sums(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H) {
+  double T[64];
+  wide_ladder(T);
+  ising_msc_async *a = make(dim, Lx, Ly, Lz, H, T);
+  ising_rng_key key = ising_rng_key_from_seed(5);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, key, 1), ISING_OK);
+  for (int round = 0; round < 3; round++) {
+    if (round == 1) ck_assert_int_eq(ising_msc_async_fill_cold(a, -1), ISING_OK);
+    if (round == 2)
+      for (int t = 0; t < 5; t++)
+        for (int c = 0; c < 2; c++) ck_assert_int_eq(ising_msc_async_half(a, c, (uint64_t)t, key, 0), ISING_OK);
+    int64_t B[64], M[64];
+    ck_assert_int_eq(ising_msc_async_sums(a, B, M), ISING_OK);
+    const int64_t Lzz = dim == 3 ? Lz : 1;
+    for (int l = 0; l < LANES; l++) {
+      int64_t b = 0, m = 0;
+      for (int64_t z = 0; z < Lzz; z++)
+        for (int64_t y = 0; y < Ly; y++)
+          for (int64_t x = 0; x < Lx; x++) {
+            int s, n;
+            ising_msc_async_get(a, l, x, y, z, &s);
+            m += s;
+            ising_msc_async_get(a, l, x + 1, y, z, &n); /* one bond to x + e_k per axis */
+            b += s * n;
+            ising_msc_async_get(a, l, x, y + 1, z, &n);
+            b += s * n;
+            if (dim == 3) {
+              ising_msc_async_get(a, l, x, y, z + 1, &n);
+              b += s * n;
+            }
+          }
+      ck_assert_msg(B[l] == b && M[l] == m, "lane %d: sums B=%lld M=%lld, direct B=%lld M=%lld (%dD %lldx%lldx%lld)", l,
+                    (long long)B[l], (long long)M[l], (long long)b, (long long)m, dim, (long long)Lx,
+                    (long long)Ly, (long long)Lz);
+    }
+  }
+  ising_msc_async_destroy(&a);
+}
+
+START_TEST(sums_equal_direct_count) {
+  check_sums(2, 4, 4, 1, 0.0);
+  check_sums(2, 2, 6, 1, 0.3);
+  check_sums(2, 34, 10, 1, 0.0);
+  check_sums(2, 200, 150, 1, 0.0); /* enough sites to carry the byte counters over */
+  check_sums(3, 2, 2, 2, 0.1);
+  check_sums(3, 6, 4, 8, 0.0);
+  check_sums(3, 40, 30, 20, 0.0);
+}
+END_TEST
+
+START_TEST(api_errors) {
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = 2.0;
+  ising_msc_async *a = NULL;
+  const int64_t odd[3] = {5, 4, 4}, ok[3] = {4, 4, 4}, zero[3] = {0, 4, 4};
+  ck_assert_int_eq(ising_msc_async_create(2, odd, 1.0, 0.0, T, &a), ISING_ERR_INPUT);
+  ck_assert_ptr_null(a);
+  ck_assert_int_eq(ising_msc_async_create(2, zero, 1.0, 0.0, T, &a), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_create(4, ok, 1.0, 0.0, T, &a), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_create(2, ok, -1.0, 0.0, T, &a), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_create(2, ok, 1.0, NAN, T, &a), ISING_ERR_INPUT);
+  T[17] = 0;
+  ck_assert_int_eq(ising_msc_async_create(2, ok, 1.0, 0.0, T, &a), ISING_ERR_INPUT);
+  T[17] = 2.0;
+  ising_err_clear();
+  ck_assert_int_eq(ising_msc_async_create(2, ok, 1.0, 0.0, T, &a), ISING_OK);
+  ck_assert_int_eq(ising_msc_async_set_temperature(a, 64, 1.0), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_set_temperature(a, 3, -1.0), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_set_temperature(a, 3, 7.5), ISING_OK);
+  ck_assert_int_eq(ising_msc_async_swap_temperatures(a, 3, 60), ISING_OK);
+  double t3, t60;
+  ck_assert_int_eq(ising_msc_async_temperature(a, 3, &t3), ISING_OK);
+  ck_assert_int_eq(ising_msc_async_temperature(a, 60, &t60), ISING_OK);
+  ck_assert(t3 == 2.0 && t60 == 7.5);
+  ck_assert_int_eq(ising_msc_async_swap_temperatures(a, -1, 2), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_half(a, 2, 0, ising_rng_key_from_seed(1), 0), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_half(a, 0, 0, ising_rng_key_from_seed(1), 1u << 24), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_set(a, 0, 0, 0, 0, 2), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_fill_cold(a, 0), ISING_ERR_INPUT);
+  /* get/set: one lane, one site, periodic coordinates */
+  ck_assert_int_eq(ising_msc_async_set(a, 63, -1, 5, 0, -1), ISING_OK);
+  int s;
+  ck_assert_int_eq(ising_msc_async_get(a, 63, 3, 1, 7, &s), ISING_OK);
+  ck_assert_int_eq(s, -1);
+  ck_assert_int_eq(ising_msc_async_get(a, 62, 3, 1, 0, &s), ISING_OK);
+  ck_assert_int_eq(s, 1);
+  int64_t B[64], M[64];
+  ck_assert_int_eq(ising_msc_async_sums(a, B, M), ISING_OK);
+  ck_assert_int_eq(M[63], 14);
+  ck_assert_int_eq(B[63], 32 - 8);
+  ck_assert_int_eq(M[0], 16);
+  ising_err_clear();
+  ising_msc_async_destroy(&a);
+  ck_assert_ptr_null(a);
+  ising_msc_async_destroy(&a);
+  ising_msc_async_destroy(NULL);
+}
+END_TEST
+
+/* Each decision reads bytes until the first that differs from the
+ * threshold's: 8 * 256/255 = 8.031 bits on average, variance 64 * 256/255^2
+ * per decision; the measured mean within 5 standard errors. */
+START_TEST(bits_per_decision) {
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = 1.8 + 0.02 * l;
+  ising_msc_async *a = make(2, 64, 64, 1, 0.0, T);
+  ising_rng_key key = ising_rng_key_from_seed(3);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, key, 0), ISING_OK);
+  for (int t = 0; t < 10; t++)
+    for (int c = 0; c < 2; c++) ck_assert_int_eq(ising_msc_async_half(a, c, (uint64_t)t, key, 0), ISING_OK);
+  int64_t st[4];
+  ising_msc_async_stats(a, st);
+  ck_assert_int_eq(st[0], 10 * 64 * 64);
+  double bits = 8.0 * (double)st[2] / (double)st[1], mean = 8.0 * 256.0 / 255.0;
+  double se = sqrt(64.0 * 256.0 / (255.0 * 255.0) / (double)st[1]);
+  ck_assert_msg(fabs(bits - mean) < 5 * se, "%.5f bits per decision, expected %.5f +- %.5f", bits, mean, se);
+  ck_assert(128.0 * (double)st[3] >= 8.0 * (double)st[2]);
+  ising_msc_async_destroy(&a);
+}
+END_TEST
+
+/* 16 lanes at each of four temperatures (lane l at temps[l % 4]); every
+ * sweep each lane's e = E/N and |m| are recorded; the lanes' time averages
+ * at one temperature are 16 independent estimates whose spread gives the
+ * standard error. */
+static void physics(int dim, const int64_t L[3], double H, const double temps[4], long burn,
+                    long sweeps) {
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = temps[l % 4];
+  ising_msc_async *a = make(dim, L[0], L[1], L[2], H, T);
+  const double N = (double)(L[0] * L[1] * (dim == 3 ? L[2] : 1));
+  ising_rng_key key = ising_rng_key_from_seed(31337 + (uint64_t)dim);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, key, 3), ISING_OK);
+  double se_[64] = {0}, sm[64] = {0};
+  int64_t B[64], M[64];
+  int rc = ISING_OK;
+  for (long t = 0; t < burn + sweeps && !rc; t++) {
+    for (int c = 0; c < 2; c++) rc |= ising_msc_async_half(a, c, (uint64_t)t, key, 3);
+    if (t < burn) continue;
+    rc |= ising_msc_async_sums(a, B, M);
+    for (int l = 0; l < LANES; l++) {
+      se_[l] += (-(double)B[l] - H * (double)M[l]) / N;
+      sm[l] += fabs((double)M[l]) / N;
+    }
+  }
+  ck_assert_int_eq(rc, ISING_OK);
+  for (int k = 0; k < 4; k++) {
+    double me = 0, mm = 0, ve = 0, vm = 0;
+    for (int l = k; l < LANES; l += 4) me += se_[l] / (double)sweeps / 16, mm += sm[l] / (double)sweeps / 16;
+    for (int l = k; l < LANES; l += 4) {
+      double de = se_[l] / (double)sweeps - me, dm = sm[l] / (double)sweeps - mm;
+      ve += de * de / 15, vm += dm * dm / 15;
+    }
+    double ee = sqrt(ve / 16), em = sqrt(vm / 16);
+    ising_exact_obs x, w;
+    ck_assert_int_eq(ising_exact_enumerate(dim, L, 1.0, H, temps[k], &x), ISING_OK);
+    ck_assert_int_eq(ising_exact_enumerate(dim, L, 1.0, H, 1.03 * temps[k], &w), ISING_OK);
+    double ze = (me - x.e) / ee, zm = (mm - x.m_abs) / em;
+    double we = (me - w.e) / ee, wm = (mm - w.m_abs) / em;
+    printf("msc-async physics %dD T=%g H=%g: e = %.5f +- %.5f (exact %.5f, z %.2f; at 1.03 T z %.1f), "
+           "|m| = %.5f +- %.5f (exact %.5f, z %.2f; at 1.03 T z %.1f)\n",
+           dim, temps[k], H, me, ee, x.e, ze, we, mm, em, x.m_abs, zm, wm);
+    ck_assert_msg(fabs(ze) < 4.5 && fabs(zm) < 4.5, "%dD T=%g: z(e) = %.2f, z(|m|) = %.2f", dim,
+                  temps[k], ze, zm);
+    ck_assert_msg(fabs(we) > 4.5 && fabs(wm) > 4.5,
+                  "%dD T=%g: no power: against 1.03 T z(e) = %.2f, z(|m|) = %.2f", dim, temps[k], we, wm);
+  }
+  ising_msc_async_destroy(&a);
+}
+
+START_TEST(physics_2d_4x4_exact) {
+  const int64_t L[3] = {4, 4, 1};
+  const double temps[4] = {1.6, 2.269, 3.0, 4.0};
+  physics(2, L, 0.0, temps, 2000, 400000);
+}
+END_TEST
+
+START_TEST(physics_3d_4x2x2_exact) {
+  const int64_t L[3] = {4, 2, 2};
+  const double temps[4] = {3.0, 4.5, 6.0, 8.0};
+  physics(3, L, 0.1, temps, 2000, 400000);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("msc_async");
+  TCase *tc = tcase_create("msc_async");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, api_errors);
+  tcase_add_test(tc, packed_equals_reference_2d);
+  tcase_add_test(tc, packed_equals_reference_3d);
+  tcase_add_test(tc, ties_were_exercised);
+  tcase_add_test(tc, sums_equal_direct_count);
+  tcase_add_test(tc, bits_per_decision);
+  tcase_add_test(tc, physics_2d_4x4_exact);
+  tcase_add_test(tc, physics_3d_4x2x2_exact);
+  suite_add_tcase(s, tc);
+  return ising_test_run_suite(s);
+}
