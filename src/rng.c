@@ -47,6 +47,27 @@ uint16_t ising_rng_number16(ising_rng_key key, uint64_t chunk, int k, uint32_t c
   return (uint16_t)(out[w / 16] >> (16 * (k / 64)));
 }
 
+/* Ten Philox rounds on sixteen counters in plain C, word j of counter i in
+ * w[16 j + i] (a loop compilers vectorise): the portable fills. */
+static inline void philox16_c(uint32_t w[64], ising_rng_key key) {
+  uint32_t *a0 = w, *a1 = w + 16, *a2 = w + 32, *a3 = w + 48;
+  uint32_t k0 = key.k[0], k1 = key.k[1];
+  for (int r = 0; r < 10; r++) {
+    for (int i = 0; i < 16; i++) {
+      uint64_t p0 = (uint64_t)PHILOX_M4x32_0 * a0[i];
+      uint64_t p1 = (uint64_t)PHILOX_M4x32_1 * a2[i];
+      uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1[i] ^ k0;
+      uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3[i] ^ k1;
+      a1[i] = (uint32_t)p1;
+      a3[i] = (uint32_t)p0;
+      a0[i] = n0;
+      a2[i] = n2;
+    }
+    k0 += PHILOX_W32_0;
+    k1 += PHILOX_W32_1;
+  }
+}
+
 #ifdef __AVX512F__
 /* hi and lo 32-bit halves of m * a for sixteen 32-bit lanes. */
 static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo) {
@@ -165,29 +186,14 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
 static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
                        uint16_t *out) {
   uint32_t w[64];
-  uint32_t *a0 = w, *a1 = w + 16, *a2 = w + 32, *a3 = w + 48;
   uint64_t g = 16 * chunk;
   for (int i = 0; i < 16; i++) {
-    a0[i] = (uint32_t)g + (uint32_t)i;
-    a1[i] = (uint32_t)(g >> 32);
-    a2[i] = c2;
-    a3[i] = c3;
+    w[i] = (uint32_t)g + (uint32_t)i;
+    w[16 + i] = (uint32_t)(g >> 32);
+    w[32 + i] = c2;
+    w[48 + i] = c3;
   }
-  uint32_t k0 = key.k[0], k1 = key.k[1];
-  for (int r = 0; r < 10; r++) {
-    for (int i = 0; i < 16; i++) {
-      uint64_t p0 = (uint64_t)PHILOX_M4x32_0 * a0[i];
-      uint64_t p1 = (uint64_t)PHILOX_M4x32_1 * a2[i];
-      uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1[i] ^ k0;
-      uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3[i] ^ k1;
-      a1[i] = (uint32_t)p1;
-      a3[i] = (uint32_t)p0;
-      a0[i] = n0;
-      a2[i] = n2;
-    }
-    k0 += PHILOX_W32_0;
-    k1 += PHILOX_W32_1;
-  }
+  philox16_c(w, key);
   for (int i = 0; i < 64; i++) {
     out[i] = (uint16_t)w[i];
     out[64 + i] = (uint16_t)(w[i] >> 16);
@@ -216,36 +222,18 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                            uint32_t c3, uint32_t *out, int64_t stride) {
   for (int64_t i0 = 0; i0 < count; i0 += 16) {
-    uint32_t a0[16], a1[16], a2[16], a3[16];
+    uint32_t w[64];
     int n = count - i0 < 16 ? (int)(count - i0) : 16;
     for (int i = 0; i < 16; i++) {
       uint64_t g = first + (uint64_t)(i0 + i);
-      a0[i] = (uint32_t)g;
-      a1[i] = (uint32_t)(g >> 32);
-      a2[i] = c2;
-      a3[i] = c3;
+      w[i] = (uint32_t)g;
+      w[16 + i] = (uint32_t)(g >> 32);
+      w[32 + i] = c2;
+      w[48 + i] = c3;
     }
-    uint32_t k0 = key.k[0], k1 = key.k[1];
-    for (int r = 0; r < 10; r++) {
-      for (int i = 0; i < 16; i++) {
-        uint64_t p0 = (uint64_t)PHILOX_M4x32_0 * a0[i];
-        uint64_t p1 = (uint64_t)PHILOX_M4x32_1 * a2[i];
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1[i] ^ k0;
-        uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3[i] ^ k1;
-        a1[i] = (uint32_t)p1;
-        a3[i] = (uint32_t)p0;
-        a0[i] = n0;
-        a2[i] = n2;
-      }
-      k0 += PHILOX_W32_0;
-      k1 += PHILOX_W32_1;
-    }
-    for (int i = 0; i < n; i++) {
-      out[i0 + i] = a0[i];
-      out[stride + i0 + i] = a1[i];
-      out[2 * stride + i0 + i] = a2[i];
-      out[3 * stride + i0 + i] = a3[i];
-    }
+    philox16_c(w, key);
+    for (int o = 0; o < 4; o++)
+      for (int i = 0; i < n; i++) out[o * stride + i0 + i] = w[16 * o + i];
   }
 }
 #endif
