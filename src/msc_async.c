@@ -56,6 +56,7 @@
  * make kilobytes they never read. */
 typedef struct as_stream {
   uint32_t w[(64 + AS_MAX_CHUNKS * MSC_CHUNK_BYTES) / 4];
+  uint32_t planes[4 * MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS];
   int pos, end, grow;
   uint64_t base, next; /* group of the row's block 0; next chunk */
   ising_rng_key key;
@@ -77,9 +78,15 @@ static void as_refill(as_stream *s) {
   uint8_t *b = (uint8_t *)s->w;
   int r = s->end - s->pos;
   memmove(b + 64 - r, b + s->pos, (size_t)r);
+  /* one fill for all the chunks: Philox's ten rounds are a dependency
+   * chain, and a longer fill overlaps the batches of sixteen blocks (about
+   * 1.6x faster here at 128 blocks than at 16); its four planes are then
+   * cut into the chunks' own planar layout */
+  const int nb = s->grow * MSC_CHUNK_BLOCKS;
+  ising_rng_fill_blocks(s->key, s->base + s->next * MSC_CHUNK_BLOCKS, nb, s->c2, s->c3, s->planes, nb);
   for (int k = 0; k < s->grow; k++)
-    ising_rng_fill_blocks(s->key, s->base + (s->next + (uint64_t)k) * MSC_CHUNK_BLOCKS,
-                          MSC_CHUNK_BLOCKS, s->c2, s->c3, s->w + 16 + 64 * k, MSC_CHUNK_BLOCKS);
+    for (int o = 0; o < 4; o++)
+      memcpy(s->w + 16 + 64 * k + 16 * o, s->planes + o * nb + 16 * k, 16 * sizeof(uint32_t));
   s->next += (uint64_t)s->grow;
   s->blocks += (int64_t)s->grow * MSC_CHUNK_BLOCKS;
   s->pos = 64 - r;
@@ -103,10 +110,12 @@ typedef struct as_group {
   int x; /* the table row */
 } as_group;
 
-/* A word with lanes still tied after round 0. */
+/* A word with lanes still tied after round 0 (their spins are still the
+ * old ones and their neighbours have not moved, so their classes are
+ * recomputed when the rare later rounds need them). */
 typedef struct as_tie {
   int64_t j;
-  uint64_t E, s, b0, b1, b2; /* tied lanes, old spins, count planes */
+  uint64_t E;
 } as_tie;
 
 struct ising_msc_async {
@@ -433,35 +442,41 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
   return A;
 }
 
-static inline void tie_push(ising_msc_async *a, int64_t *nt, int64_t j, uint64_t E, uint64_t s,
-                            uint64_t b0, uint64_t b1, uint64_t b2) {
-  as_tie *t = &a->ties[(*nt)++];
-  t->j = j;
-  t->E = E;
-  t->s = s;
-  t->b0 = b0;
-  t->b1 = b1;
-  t->b2 = b2;
+/* Word j's tied lanes E (if any: the slot is written every word and kept
+ * only when E != 0, which saves a branch that a fifth of the words take). */
+static inline void tie_push(ising_msc_async *a, int64_t *nt, int64_t j, uint64_t E) {
+  a->ties[*nt].j = j;
+  a->ties[*nt].E = E;
+  *nt += E != 0;
 }
 
 /* Rounds 1..3 for the tied lanes of the row (words in order, lanes in
- * order), then the lanes equal in all four bytes move (u == t). */
-static void ties_finish(ising_msc_async *a, uint64_t *sc, int64_t nt) {
+ * order), then the lanes equal in all four bytes move (u == t).  xa, xb
+ * and nb as in row_kernel. */
+static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t *xa,
+                        const uint64_t *xb, const uint64_t *const *nb, int64_t nt) {
   as_stream *st = &a->st;
   for (int q = 1; q < 4; q++) {
     uint64_t any = 0;
     for (int64_t i = 0; i < nt; i++) {
       as_tie *t = &a->ties[i];
       if (!t->E) continue;
+      const int64_t j = t->j;
+      const uint64_t s = sc[j]; /* the tied lanes' bits are their old spins */
+      const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+      uint64_t b[3];
+      count_aligned(d3, s, n, b);
       as_ensure(st);
       const uint8_t *r = as_bytes(st);
-      uint64_t E2 = 0;
-      for (uint64_t m = t->E; m; m &= m - 1) {
-        int l = __builtin_ctzll(m);
-        uint8_t ub = r[st->pos++], tb = a->tb[q][lane_class(t->b0, t->b1, t->b2, t->s, l)][l];
-        if (ub < tb) sc[t->j] ^= (uint64_t)1 << l;
-        else if (ub == tb) E2 |= (uint64_t)1 << l;
+      uint64_t E2 = 0, A = 0;
+      for (uint64_t m = t->E; m; m &= m - 1) { /* branch-free: the outcomes are coin flips */
+        const int l = __builtin_ctzll(m);
+        const uint64_t bit = (uint64_t)1 << l;
+        const uint8_t ub = r[st->pos++], tb = a->tb[q][lane_class(b[0], b[1], b[2], s, l)][l];
+        A |= bit & -(uint64_t)(ub < tb);
+        E2 |= bit & -(uint64_t)(ub == tb);
       }
+      sc[j] = s ^ A;
       t->E = E2;
       any |= E2;
     }
@@ -493,7 +508,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
     }
     const __m512i tlast = ng ? trow[ng - 1] : _mm512_setzero_si512();
     as_stream *st = &a->st;
-    int64_t dec = 0;
+    __m512i Dv = _mm512_setzero_si512(); /* decisions per element */
     for (int64_t j0 = 0; j0 < nh; j0 += 8) {
       const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
       const __mmask8 lm = (__mmask8)((1u << cnt) - 1);
@@ -518,7 +533,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       const __m512i B0 = _mm512_xor_si512(s1, s2);
       const __m512i B1 = _mm512_ternarylogic_epi64(c1, c2, k, 0x96);
       const __m512i B2 = _mm512_ternarylogic_epi64(c1, c2, k, 0xE8);
-      uint64_t cm[16][8], uu[8], sv[8], bp[3][8];
+      uint64_t cm[16][8], uu[8], lt[8];
       __m512i Uv = _mm512_setzero_si512();
       for (int i = 0; i < ng; i++) {
         __m512i m = _mm512_and_si512(_mm512_xor_si512(B0, K[i][0]), _mm512_xor_si512(B1, K[i][1]));
@@ -528,26 +543,30 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
         Uv = _mm512_or_si512(Uv, m);
       }
       _mm512_storeu_si512(uu, Uv);
-      _mm512_storeu_si512(sv, S);
-      _mm512_storeu_si512(bp[0], B0);
-      _mm512_storeu_si512(bp[1], B1);
-      _mm512_storeu_si512(bp[2], B2);
+      /* the stream position in a register; the struct sees it at refills */
+      int pos = st->pos;
       for (int w = 0; w < cnt; w++) {
         const uint64_t U = uu[w];
         __m512i th = tlast;
         for (int i = 0; i < ng - 1; i++) th = _mm512_mask_mov_epi8(th, cm[i][w], trow[i]);
-        as_ensure(st);
-        const __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(as_bytes(st) + st->pos));
-        const int nu = __builtin_popcountll(U);
-        st->pos += nu;
-        dec += nu;
-        const uint64_t lt = _mm512_mask_cmplt_epu8_mask(U, u, th);
-        const uint64_t eq = _mm512_mask_cmpeq_epu8_mask(U, u, th);
-        sc[j0 + w] = sv[w] ^ (~U | lt);
-        if (eq) tie_push(a, &nt, j0 + w, eq, sv[w], bp[0][w], bp[1][w], bp[2][w]);
+        if (st->end - pos < 64) {
+          st->pos = pos;
+          as_refill(st);
+          pos = st->pos;
+        }
+        __m512i r = _mm512_loadu_si512(as_bytes(st) + pos);
+        const __m512i u = _mm512_maskz_expand_epi8(U, r);
+        pos += __builtin_popcountll(U);
+        lt[w] = _mm512_mask_cmplt_epu8_mask(U, u, th);
+        tie_push(a, &nt, j0 + w, _mm512_mask_cmpeq_epu8_mask(U, u, th));
       }
+      st->pos = pos;
+      /* flips: the p = 1 lanes and the accepted ones, eight words at once */
+      const __m512i F = _mm512_or_si512(_mm512_xor_si512(Uv, _mm512_set1_epi64(-1)), _mm512_loadu_si512(lt));
+      _mm512_mask_storeu_epi64(sc + j0, lm, _mm512_xor_si512(S, F));
+      Dv = _mm512_mask_add_epi64(Dv, lm, Dv, _mm512_popcnt_epi64(Uv)); /* the tail's unused elements are not lanes */
     }
-    a->stat[1] += dec;
+    a->stat[1] += _mm512_reduce_add_epi64(Dv);
   } else
 #endif
   {
@@ -557,10 +576,10 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       uint64_t b[3], E;
       count_aligned(d3, s, n, b);
       sc[j] = s ^ decide_portable(a, b, s, &E);
-      if (E) tie_push(a, &nt, j, E, s, b[0], b[1], b[2]);
+      tie_push(a, &nt, j, E);
     }
   }
-  if (nt) ties_finish(a, sc, nt);
+  if (nt) ties_finish(a, d3, sc, xa, xb, nb, nt);
 }
 
 static void row_kernel_2d(ising_msc_async *a, uint64_t *sc, int p, const uint64_t *const *nb) {
@@ -735,8 +754,8 @@ static void lc_flush8(lane_count *c) {
 }
 #endif
 
-/* Add bits of w with weight k (1..7); `units` counts adds of up to 7 each,
- * so the byte counts stay below 256 if flushed every 36 units. */
+/* Add bits of w with weight k; lc_unit after adds of at most 7 in all, so
+ * that the byte counts, flushed every 36 units, stay below 256. */
 static inline void lc_add(lane_count *c, uint64_t w, int k) {
 #if defined(__AVX512BW__)
   c->c8 = _mm512_mask_add_epi8(c->c8, w, c->c8, _mm512_set1_epi8((char)k));
@@ -760,6 +779,43 @@ static void lc_done(lane_count *c) {
 #endif
 }
 
+/* Count planes of the anti-aligned neighbours (s ^ n) of words j0 .. j0 +
+ * cnt - 1 of a colour-0 row (neighbours as in row_kernel) into b[0..2][w]:
+ * count_aligned of ~s, eight words per register where AVX-512 is built. */
+static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, const uint64_t *xb,
+                                const uint64_t *const *nb, int64_t j0, int cnt, uint64_t b[3][8]) {
+#if defined(__AVX512F__)
+  const __mmask8 lm = (__mmask8)((1u << cnt) - 1);
+  const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + j0);
+  const __m512i a0 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, xa + j0));
+  const __m512i a1 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, xb + j0));
+  const __m512i a2 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[0] + j0));
+  const __m512i a3 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[1] + j0));
+  __m512i s1, c1, s2, c2;
+  if (!d3) {
+    s1 = _mm512_xor_si512(a0, a1), c1 = _mm512_and_si512(a0, a1);
+    s2 = _mm512_xor_si512(a2, a3), c2 = _mm512_and_si512(a2, a3);
+  } else {
+    const __m512i a4 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[2] + j0));
+    const __m512i a5 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[3] + j0));
+    s1 = _mm512_ternarylogic_epi64(a0, a1, a2, 0x96), c1 = _mm512_ternarylogic_epi64(a0, a1, a2, 0xE8);
+    s2 = _mm512_ternarylogic_epi64(a3, a4, a5, 0x96), c2 = _mm512_ternarylogic_epi64(a3, a4, a5, 0xE8);
+  }
+  const __m512i k = _mm512_and_si512(s1, s2);
+  _mm512_storeu_si512(b[0], _mm512_xor_si512(s1, s2));
+  _mm512_storeu_si512(b[1], _mm512_ternarylogic_epi64(c1, c2, k, 0x96));
+  _mm512_storeu_si512(b[2], _mm512_ternarylogic_epi64(c1, c2, k, 0xE8));
+#else
+  for (int w = 0; w < cnt; w++) {
+    const int64_t j = j0 + w;
+    const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+    uint64_t t[3];
+    count_aligned(d3, ~sc[j], n, t); /* aligned with ~s: the lanes where s ^ n = 1 */
+    b[0][w] = t[0], b[1][w] = t[1], b[2][w] = t[2];
+  }
+#endif
+}
+
 /* M: the down spins of both colours.  B: every bond joins a colour-0 site
  * to a colour-1 site, so the colour-0 sites' 2d neighbours are all d N
  * bonds once (an axis of length 2: twice, the double bond); a colour-0
@@ -775,11 +831,6 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
   lane_count *down = &counts[0], *anti = &counts[1];
   lc_init(down);
   lc_init(anti);
-  for (int c = 0; c < 2; c++)
-    for (int64_t i = 0; i < a->rows * nh; i++) {
-      lc_add(down, a->s[c][i], 1);
-      lc_unit(down);
-    }
   for (int64_t z = 0; z < Lz; z++)
     for (int64_t y = 0; y < Ly; y++) {
       const int64_t R = y + Ly * z;
@@ -792,16 +843,19 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
                                a->s[1] + (wrap(y + 1, Ly) + Ly * z) * nh,
                                d3 ? a->s[1] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
                                d3 ? a->s[1] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
-      for (int64_t j = 0; j < nh; j++) {
-        /* count_aligned of ~s against n counts the lanes where s ^ n = 1 */
-        const uint64_t n[6] = {ox[j + p], ox[j + p + 1], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0,
-                               d3 ? nb[3][j] : 0};
-        uint64_t b[3];
-        count_aligned(d3, ~sc[j], n, b);
-        lc_add(anti, b[0], 1);
-        lc_add(anti, b[1], 2);
-        lc_add(anti, b[2], 4);
-        lc_unit(anti);
+      for (int64_t j0 = 0; j0 < nh; j0 += 8) {
+        const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
+        uint64_t b[3][8];
+        anti_planes8(d3, sc, ox + p, ox + p + 1, nb, j0, cnt, b);
+        for (int w = 0; w < cnt; w++) {
+          lc_add(anti, b[0][w], 1);
+          lc_add(anti, b[1][w], 2);
+          lc_add(anti, b[2][w], 4);
+          lc_add(down, sc[j0 + w], 1);
+          lc_add(down, o[j0 + w], 1);
+          lc_unit(anti);
+          lc_unit(down);
+        }
       }
     }
   lc_done(down);
@@ -816,11 +870,15 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
 
 /* ------------------------------------------------------------ bench */
 
-static double now_s(void) {
+static double clock_s(clockid_t id) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(id, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
+/* This thread's CPU time: on a shared machine it leaves out the time the
+ * thread waited for a core (not what an SMT sibling takes from it). */
+static double cpu_s(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
 static int cmp_double(const void *x, const void *y) {
   double u = *(const double *)x, v = *(const double *)y;
@@ -841,8 +899,9 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   ising_msc_async *a = NULL;
   ISING_CALL(ising_msc_async_create(dim, Ls, 1.0, 0.0, Ts, &a));
   double *rate = calloc((size_t)repeat, sizeof *rate), *ts = calloc((size_t)repeat, sizeof *ts);
-  uint32_t *junk = malloc(4 * MSC_CHUNK_BLOCKS * sizeof *junk);
-  int rc = rate && ts && junk ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
+  double *crate = calloc((size_t)repeat, sizeof *crate);
+  uint32_t *junk = malloc(4 * MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS * sizeof *junk);
+  int rc = rate && ts && crate && junk ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
   const ising_rng_key key = ising_rng_key_from_seed(12345);
   if (!rc) rc = ising_msc_async_fill_hot(a, key, 0);
   uint64_t t = 0;
@@ -851,24 +910,29 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   int64_t st0[4], st1[4];
   ising_msc_async_stats(a, st0);
   const double sites = (double)a->N * LANES;
-  double t_sweeps = 0;
+  double t_sweeps = 0, c_sweeps = 0;
   for (long r = 0; r < repeat && !rc; r++) {
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (long s = 0; s < sweeps && !rc; s++, t++)
       for (int c = 0; c < 2 && !rc; c++) rc = ising_msc_async_half(a, c, t, key, 0);
-    double dt = now_s() - t0;
+    double dt = now_s() - t0, dc = cpu_s() - c0;
     t_sweeps += dt;
+    c_sweeps += dc;
     rate[r] = sites * (double)sweeps / dt * 1e-9;
+    crate[r] = sites * (double)sweeps / dc * 1e-9;
   }
   ising_msc_async_stats(a, st1);
   for (int i = 0; i < 4; i++) st1[i] -= st0[i];
-  /* the generator alone: the same number of 16-block fills */
-  double t_rng = 0;
+  /* the generator alone: the same number of blocks in the refills' size
+   * (AS_MAX_CHUNKS chunks; a row's first refills are smaller) */
+  double t_rng = 0, c_rng = 0;
   if (!rc) {
-    double t0 = now_s();
-    for (int64_t b = 0; b < st1[3]; b += MSC_CHUNK_BLOCKS)
-      ising_rng_fill_blocks(key, (uint64_t)b, MSC_CHUNK_BLOCKS, 7, 9, junk, MSC_CHUNK_BLOCKS);
+    const int64_t nb = MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS;
+    double t0 = now_s(), c0 = cpu_s();
+    for (int64_t b = 0; b < st1[3]; b += nb)
+      ising_rng_fill_blocks(key, (uint64_t)b, nb, 7, 9, junk, nb);
     t_rng = now_s() - t0;
+    c_rng = cpu_s() - c0;
   }
   /* the per-lane sums */
   int64_t B[LANES], M[LANES];
@@ -884,15 +948,16 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
            dim, (long long)L, T, (long long)a->N, simd ? "AVX-512 VBMI2" : "portable", sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
     for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
-    printf("\nbench: spin flips per ns: median %.3f per core\n", median(rate, repeat));
+    printf("\nbench: spin flips per ns: median %.3f per core (per CPU-second of this thread: "
+           "median %.3f)\n", median(rate, repeat), median(crate, repeat));
     const double ls = sites * (double)sweeps * (double)repeat;
     if (st1[1] > 0)
       printf("bench: msc-async: %.4f decisions needing random bits per lane-site, %.4f random bits "
              "per such decision, %.3f random bits per lane-site (%.3f drawn from Philox)\n",
              (double)st1[1] / ls, 8.0 * (double)st1[2] / (double)st1[1], 8.0 * (double)st1[2] / ls,
              128.0 * (double)st1[3] / ls);
-    printf("bench: msc-async: drawing those Philox blocks alone takes %.1f%% of the sweep time\n",
-           100.0 * t_rng / t_sweeps);
+    printf("bench: msc-async: drawing those Philox blocks alone takes %.1f%% of the sweep time "
+           "(%.1f%% of its CPU time)\n", 100.0 * t_rng / t_sweeps, 100.0 * c_rng / c_sweeps);
     const double sweep_s = t_sweeps / (double)(sweeps * repeat);
     const double med_sums = median(ts, repeat);
     printf("bench: msc-async: per-lane sums B_r, M_r: median %.3f ms, %.1f%% of a sweep\n",
@@ -900,6 +965,7 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   }
   free(rate);
   free(ts);
+  free(crate);
   free(junk);
   ising_msc_async_destroy(&a);
   return rc;
