@@ -463,6 +463,7 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
   as_stream *st = &a->st;
   for (int q = 1; q < 4; q++) {
     uint64_t any = 0;
+    int pos = st->pos; /* in a register: the lanes' reads form a chain through it */
     for (int64_t i = 0; i < nt; i++) {
       as_tie *t = &a->ties[i];
       if (!t->E) continue;
@@ -471,13 +472,17 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
       const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
       uint64_t b[3];
       count_aligned(d3, s, n, b);
-      as_ensure(st, (nt - i) + 64); /* about a byte per tied word */
+      if (st->end - pos < 64) {
+        st->pos = pos;
+        as_refill(st, (nt - i) + 64); /* about a byte per tied word */
+        pos = st->pos;
+      }
       const uint8_t *r = as_bytes(st);
       uint64_t E2 = 0, A = 0;
       for (uint64_t m = t->E; m; m &= m - 1) { /* branch-free: the outcomes are coin flips */
         const int l = __builtin_ctzll(m);
         const uint64_t bit = (uint64_t)1 << l;
-        const uint8_t ub = r[st->pos++], tb = a->tb[q][lane_class(b[0], b[1], b[2], s, l)][l];
+        const uint8_t ub = r[pos++], tb = a->tb[q][lane_class(b[0], b[1], b[2], s, l)][l];
         A |= bit & -(uint64_t)(ub < tb);
         E2 |= bit & -(uint64_t)(ub == tb);
       }
@@ -485,6 +490,7 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
       t->E = E2;
       any |= E2;
     }
+    st->pos = pos;
     if (!any) break;
   }
   for (int64_t i = 0; i < nt; i++) sc[a->ties[i].j] ^= a->ties[i].E;
