@@ -115,13 +115,6 @@ typedef struct as_group {
   int x; /* the table row */
 } as_group;
 
-/* A word with lanes still tied after round 0 (their spins are still the
- * old ones and their neighbours have not moved, so their classes are
- * recomputed when the rare later rounds need them). */
-typedef struct as_tie {
-  int64_t j;
-  uint64_t E;
-} as_tie;
 
 struct ising_msc_async {
   uint8_t tb[4][16][LANES];   /* byte q (most significant first) of class x's threshold, lane l */
@@ -134,7 +127,12 @@ struct ising_msc_async {
   as_group g[16];
   uint64_t *s[2];
   uint64_t *ox;  /* nh + 2: the other colour's row with its periodic ends */
-  as_tie *ties;  /* nh */
+  /* the row's words with lanes still tied after round 0: word tj[i], lanes
+   * tE[i] (their spins are still the old ones and their neighbours have not
+   * moved, so their classes are recomputed when the rare later rounds need
+   * them); nh + 8 entries, the SIMD path stores eight at a time */
+  int64_t *tj;
+  uint64_t *tE;
   as_stream st;
   int64_t stat[4];
 };
@@ -204,7 +202,8 @@ void ising_msc_async_destroy(ising_msc_async **pa) {
   free(a->s[0]);
   free(a->s[1]);
   free(a->ox);
-  free(a->ties);
+  free(a->tj);
+  free(a->tE);
   free(a);
   *pa = NULL;
 }
@@ -248,8 +247,9 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->s[0] = calloc(words, sizeof(uint64_t));
   a->s[1] = calloc(words, sizeof(uint64_t));
   a->ox = malloc((size_t)(a->nh + 2) * sizeof(uint64_t));
-  a->ties = malloc((size_t)a->nh * sizeof(as_tie));
-  if (!a->s[0] || !a->s[1] || !a->ox || !a->ties) {
+  a->tj = malloc((size_t)(a->nh + 8) * sizeof *a->tj);
+  a->tE = malloc((size_t)(a->nh + 8) * sizeof *a->tE);
+  if (!a->s[0] || !a->s[1] || !a->ox || !a->tj || !a->tE) {
     ising_msc_async_destroy(&a);
     return ISING_ERR(ISING_ERR_MEM, "msc-async: out of memory for %lld site words",
                      (long long)(2 * words));
@@ -450,8 +450,8 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
 /* Word j's tied lanes E (if any: the slot is written every word and kept
  * only when E != 0, which saves a branch that a fifth of the words take). */
 static inline void tie_push(ising_msc_async *a, int64_t *nt, int64_t j, uint64_t E) {
-  a->ties[*nt].j = j;
-  a->ties[*nt].E = E;
+  a->tj[*nt] = j;
+  a->tE[*nt] = E;
   *nt += E != 0;
 }
 
@@ -465,9 +465,8 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
     uint64_t any = 0;
     int pos = st->pos; /* in a register: the lanes' reads form a chain through it */
     for (int64_t i = 0; i < nt; i++) {
-      as_tie *t = &a->ties[i];
-      if (!t->E) continue;
-      const int64_t j = t->j;
+      if (!a->tE[i]) continue;
+      const int64_t j = a->tj[i];
       const uint64_t s = sc[j]; /* the tied lanes' bits are their old spins */
       const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
       uint64_t b[3];
@@ -479,7 +478,7 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
       }
       const uint8_t *r = as_bytes(st);
       uint64_t E2 = 0, A = 0;
-      for (uint64_t m = t->E; m; m &= m - 1) { /* branch-free: the outcomes are coin flips */
+      for (uint64_t m = a->tE[i]; m; m &= m - 1) { /* branch-free: the outcomes are coin flips */
         const int l = __builtin_ctzll(m);
         const uint64_t bit = (uint64_t)1 << l;
         const uint8_t ub = r[pos++], tb = a->tb[q][lane_class(b[0], b[1], b[2], s, l)][l];
@@ -487,13 +486,13 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
         E2 |= bit & -(uint64_t)(ub == tb);
       }
       sc[j] = s ^ A;
-      t->E = E2;
+      a->tE[i] = E2;
       any |= E2;
     }
     st->pos = pos;
     if (!any) break;
   }
-  for (int64_t i = 0; i < nt; i++) sc[a->ties[i].j] ^= a->ties[i].E;
+  for (int64_t i = 0; i < nt; i++) sc[a->tj[i]] ^= a->tE[i];
 }
 
 /* One row of colour c: its words sc, the other colour's row with periodic
@@ -544,7 +543,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       const __m512i B0 = _mm512_xor_si512(s1, s2);
       const __m512i B1 = _mm512_ternarylogic_epi64(c1, c2, k, 0x96);
       const __m512i B2 = _mm512_ternarylogic_epi64(c1, c2, k, 0xE8);
-      uint64_t cm[16][8], uu[8], lt[8];
+      uint64_t cm[16][8], uu[8], lt[8], eq[8];
       __m512i Uv = _mm512_setzero_si512();
       for (int i = 0; i < ng; i++) {
         __m512i m = _mm512_and_si512(_mm512_xor_si512(B0, K[i][0]), _mm512_xor_si512(B1, K[i][1]));
@@ -571,9 +570,17 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
         const __m512i u = _mm512_maskz_expand_epi8(U, r);
         pos += __builtin_popcountll(U);
         lt[w] = _mm512_mask_cmplt_epu8_mask(U, u, th);
-        tie_push(a, &nt, j0 + w, _mm512_mask_cmpeq_epu8_mask(U, u, th));
+        eq[w] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
       }
       st->pos = pos;
+      /* the block's tied words, packed onto the list (a fifth of the words
+       * have one: a branch per word would be mispredicted) */
+      const __m512i Ev = _mm512_maskz_loadu_epi64(lm, eq);
+      const __mmask8 te = _mm512_test_epi64_mask(Ev, Ev);
+      _mm512_storeu_si512(a->tE + nt, _mm512_maskz_compress_epi64(te, Ev));
+      _mm512_storeu_si512(a->tj + nt, _mm512_maskz_compress_epi64(
+          te, _mm512_add_epi64(_mm512_set1_epi64(j0), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7))));
+      nt += __builtin_popcount(te);
       /* flips: the p = 1 lanes and the accepted ones, eight words at once */
       const __m512i F = _mm512_or_si512(_mm512_xor_si512(Uv, _mm512_set1_epi64(-1)), _mm512_loadu_si512(lt));
       _mm512_mask_storeu_epi64(sc + j0, lm, _mm512_xor_si512(S, F));
