@@ -133,6 +133,9 @@ struct ising_msc_async {
    * them); nh + 8 entries, the SIMD path stores eight at a time */
   int64_t *tj;
   uint64_t *tE;
+  /* SIMD row scratch, nh + 8 words each: the lanes needing bytes, the class
+   * masks of the groups (16 rows), round 0's moves and ties */
+  uint64_t *rU, *rcm, *rlt, *req;
   as_stream st;
   int64_t stat[4];
 };
@@ -204,6 +207,7 @@ void ising_msc_async_destroy(ising_msc_async **pa) {
   free(a->ox);
   free(a->tj);
   free(a->tE);
+  free(a->rU);
   free(a);
   *pa = NULL;
 }
@@ -249,11 +253,15 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->ox = malloc((size_t)(a->nh + 2) * sizeof(uint64_t));
   a->tj = malloc((size_t)(a->nh + 8) * sizeof *a->tj);
   a->tE = malloc((size_t)(a->nh + 8) * sizeof *a->tE);
-  if (!a->s[0] || !a->s[1] || !a->ox || !a->tj || !a->tE) {
+  a->rU = malloc((size_t)(19 * (a->nh + 8)) * sizeof *a->rU);
+  if (!a->s[0] || !a->s[1] || !a->ox || !a->tj || !a->tE || !a->rU) {
     ising_msc_async_destroy(&a);
     return ISING_ERR(ISING_ERR_MEM, "msc-async: out of memory for %lld site words",
                      (long long)(2 * words));
   }
+  a->rcm = a->rU + (a->nh + 8);
+  a->rlt = a->rcm + 16 * (a->nh + 8);
+  a->req = a->rlt + (a->nh + 8);
   for (int x = 0; x < 16; x++) {
     if ((x & 7) > a->z) continue;
     int s, nb;
@@ -519,6 +527,10 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
     const __m512i tlast = ng ? trow[ng - 1] : _mm512_setzero_si512();
     as_stream *st = &a->st;
     __m512i Dv = _mm512_setzero_si512(); /* decisions per element */
+    /* (a) counts and the class masks of the lanes that need bytes, eight
+     * words per register, into the row's scratch: a word's masks are read
+     * back long after they were stored (stored as a 512-bit vector and read
+     * as one element right away, they stalled the loop) */
     for (int64_t j0 = 0; j0 < nh; j0 += 8) {
       const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
       const __mmask8 lm = (__mmask8)((1u << cnt) - 1);
@@ -543,48 +555,54 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       const __m512i B0 = _mm512_xor_si512(s1, s2);
       const __m512i B1 = _mm512_ternarylogic_epi64(c1, c2, k, 0x96);
       const __m512i B2 = _mm512_ternarylogic_epi64(c1, c2, k, 0xE8);
-      uint64_t cm[16][8], uu[8], lt[8], eq[8];
       __m512i Uv = _mm512_setzero_si512();
       for (int i = 0; i < ng; i++) {
         __m512i m = _mm512_and_si512(_mm512_xor_si512(B0, K[i][0]), _mm512_xor_si512(B1, K[i][1]));
         m = _mm512_and_si512(m, _mm512_xor_si512(B2, K[i][2]));
         m = _mm512_and_si512(m, _mm512_or_si512(_mm512_xor_si512(S, K[i][3]), K[i][4]));
-        _mm512_storeu_si512(cm[i], m);
+        _mm512_storeu_si512(a->rcm + i * (nh + 8) + j0, m);
         Uv = _mm512_or_si512(Uv, m);
       }
-      _mm512_storeu_si512(uu, Uv);
-      /* the stream position in a register; the struct sees it at refills */
-      int pos = st->pos;
-      for (int w = 0; w < cnt; w++) {
-        const uint64_t U = uu[w];
-        __m512i th = tlast;
-        for (int i = 0; i < ng - 1; i++) th = _mm512_mask_mov_epi8(th, cm[i][w], trow[i]);
-        if (st->end - pos < 64) {
-          /* the rest of the row at the row's rate so far */
-          const int64_t j = j0 + w, done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
-          st->pos = pos;
-          as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
-          pos = st->pos;
-        }
-        __m512i r = _mm512_loadu_si512(as_bytes(st) + pos);
-        const __m512i u = _mm512_maskz_expand_epi8(U, r);
-        pos += __builtin_popcountll(U);
-        lt[w] = _mm512_mask_cmplt_epu8_mask(U, u, th);
-        eq[w] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+      _mm512_storeu_si512(a->rU + j0, Uv);
+    }
+    /* (b) round 0, word by word; the stream position in a register (the
+     * struct sees it at refills) */
+    int pos = st->pos;
+    const uint64_t *cm = a->rcm;
+    for (int64_t j = 0; j < nh; j++) {
+      const uint64_t U = a->rU[j];
+      __m512i th = tlast;
+      for (int i = 0; i < ng - 1; i++) th = _mm512_mask_mov_epi8(th, cm[i * (nh + 8) + j], trow[i]);
+      if (st->end - pos < 64) {
+        /* the rest of the row at the row's rate so far */
+        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
+        st->pos = pos;
+        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
+        pos = st->pos;
       }
-      st->pos = pos;
-      /* the block's tied words, packed onto the list (a fifth of the words
-       * have one: a branch per word would be mispredicted) */
-      const __m512i Ev = _mm512_maskz_loadu_epi64(lm, eq);
+      const __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(as_bytes(st) + pos));
+      pos += __builtin_popcountll(U);
+      a->rlt[j] = _mm512_mask_cmplt_epu8_mask(U, u, th);
+      a->req[j] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+    }
+    st->pos = pos;
+    /* (c) flips (the p = 1 lanes and the accepted ones) and the tied words,
+     * eight words at once: a fifth of the words have a tie, so a branch per
+     * word would be mispredicted */
+    for (int64_t j0 = 0; j0 < nh; j0 += 8) {
+      const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
+      const __mmask8 lm = (__mmask8)((1u << cnt) - 1);
+      const __m512i Uv = _mm512_maskz_loadu_epi64(lm, a->rU + j0);
+      const __m512i Ev = _mm512_maskz_loadu_epi64(lm, a->req + j0);
       const __mmask8 te = _mm512_test_epi64_mask(Ev, Ev);
       _mm512_storeu_si512(a->tE + nt, _mm512_maskz_compress_epi64(te, Ev));
       _mm512_storeu_si512(a->tj + nt, _mm512_maskz_compress_epi64(
           te, _mm512_add_epi64(_mm512_set1_epi64(j0), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7))));
       nt += __builtin_popcount(te);
-      /* flips: the p = 1 lanes and the accepted ones, eight words at once */
-      const __m512i F = _mm512_or_si512(_mm512_xor_si512(Uv, _mm512_set1_epi64(-1)), _mm512_loadu_si512(lt));
-      _mm512_mask_storeu_epi64(sc + j0, lm, _mm512_xor_si512(S, F));
-      Dv = _mm512_mask_add_epi64(Dv, lm, Dv, _mm512_popcnt_epi64(Uv)); /* the tail's unused elements are not lanes */
+      const __m512i F = _mm512_or_si512(_mm512_xor_si512(Uv, _mm512_set1_epi64(-1)),
+                                        _mm512_maskz_loadu_epi64(lm, a->rlt + j0));
+      _mm512_mask_storeu_epi64(sc + j0, lm, _mm512_xor_si512(_mm512_maskz_loadu_epi64(lm, sc + j0), F));
+      Dv = _mm512_mask_add_epi64(Dv, lm, Dv, _mm512_popcnt_epi64(Uv)); /* tail elements are not lanes */
     }
     a->stat[1] += _mm512_reduce_add_epi64(Dv);
   } else
