@@ -4,30 +4,34 @@
  * the packed Metropolis half sweep, its site-by-site lane-by-lane reference,
  * the per-lane sums, and the benchmark.
  *
- * The kernel, per row of one colour:
+ * The kernel, per row of one colour, in passes over row scratch:
  *   (a) eight sites' words at a time in AVX-512 registers (one word per
  *       64-bit element): the aligned masks ~(s ^ n) of the 2d neighbour
  *       words through bitwise adders (count_aligned of msc.c) give the
  *       count v of every lane as bit planes b0 b1 b2; a lane's class is
  *       x = v + 8 s (s its spin bit).  The classes with dE > 0 -- the same
  *       for every lane, since J > 0 and H are common -- need random bytes;
- *       the others flip.
- *   (b) per word, the threshold bytes: lanes differ only in temperature, so
- *       byte q of lane l's threshold for class x is tb[q][x][l]; a word's
- *       round-0 threshold vector is the table row of one needing class,
- *       overwritten by masked byte moves with the rows of the others under
- *       the masks of their lanes (classes of equal thresholds in every lane,
- *       e.g. both spins at H = 0, share one move).  One VBMI2 expand puts the
- *       stream's next bytes into the undecided lanes in lane order, one
- *       compare decides all but the tied lanes (probability 1/256 each).
- *   (c) the tied lanes of the row: rounds 1..3, words in order, lane by
- *       lane (rare).
+ *       the others flip.  Stored: per word the lanes that need bytes and
+ *       the lane masks of each threshold group (below).
+ *   (b) round 0, word by word: lanes differ only in temperature, so byte q
+ *       of lane l's threshold for class x is tb[q][x][l]; a word's round-0
+ *       threshold vector is the table row of one needing class, overwritten
+ *       by masked byte moves with the rows of the others under the masks of
+ *       their lanes (classes with equal thresholds in every lane, e.g. both
+ *       spins at H = 0, form one group: one move fewer).  One VBMI2 expand
+ *       puts the stream's next bytes into the undecided lanes in lane order,
+ *       one compare decides all but the tied lanes (1/256 each).
+ *   (c) eight words at a time: the flips, and the words with tied lanes
+ *       packed onto a list (a fifth of the words at T_c in 2D: a branch per
+ *       word would be mispredicted).
+ *   (d) the tied lanes: rounds 1..3, words in order, lane by lane.
  * The row's random bytes are msc_impl.h's byte sequence (the same Philox
  * groups and planar 16-block chunks), made through a larger buffer than
- * msc_stream's (up to eight chunks per refill, written in place, no copy)
- * because at T_c in 2D most lanes need a byte and the refills are on the
- * hot path.  The portable path (builds without VBMI2, and tests via
- * ising_msc_async_use_simd) makes the same decisions lane by lane.
+ * msc_stream's (up to eight chunks per refill in one fill, written in
+ * place) because at T_c in 2D 80% of the lanes need a byte and the
+ * generator is the largest single cost.  The portable path (builds without
+ * VBMI2, and the tests via ising_msc_async_use_simd) makes the same
+ * decisions word by word and lane by lane.
  */
 #include "ising/msc_async.h"
 
