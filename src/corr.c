@@ -54,6 +54,12 @@ struct ising_corr {
    * ky = ts + i0, kz = i1, kx = i2 */
   ptrdiff_t tn, ts;
   int64_t nspec; /* local half-spectrum entries */
+  /* The accumulators keep S(k) folded over the reflection of the local
+   * middle index i1 (2D ky, 3D kz): entry i1 and e1 - i1 share one slot,
+   * whose sum holds both (the lattice is reflection symmetric, so the two
+   * have the same average; every written profile is invariant under it).
+   * e1 = extent of i1, e1h = e1/2 + 1 slots, e2 = the fastest extent. */
+  int64_t e1, e1h, e2, nsym;
   size_t nfft;   /* doubles in fft */
   double *fft;   /* in place: padded real slab in, half spectrum out */
   double *buf;   /* the exported block (send buffer); NULL when direct */
@@ -76,7 +82,7 @@ struct ising_corr {
   int64_t nprof;
   /* accumulators */
   int n_acc;
-  double *acc; /* n_acc x nspec: sum of |F(k)|^2 / N */
+  double *acc; /* n_acc x nsym: sum of |F(k)|^2 / N, folded */
   int64_t *count_full, *count; /* FFT measurements; all measurements */
   double *sum_m, *sum_S0, *sum_Sk; /* over all measurements; sum_Sk: 3 per acc */
   int64_t bytes;
@@ -260,6 +266,10 @@ int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_co
   ncplx[d - 1] = (ptrdiff_t)c->nxh;
   ptrdiff_t alloc = fftw_mpi_local_size_transposed(d, ncplx, c->comm, &c->ns, &c->s0, &c->tn, &c->ts);
   c->nspec = (int64_t)c->tn * (d == 3 ? c->L[2] * c->nxh : c->L[1]);
+  c->e1 = d == 3 ? c->L[2] : c->L[1];
+  c->e1h = c->e1 / 2 + 1;
+  c->e2 = d == 3 ? c->nxh : 1;
+  c->nsym = (int64_t)c->tn * c->e1h * c->e2;
   /* the natural-order spectrum (for the result) by a transpose of the real
    * S(k): 2D (nxh, Ly) -> (Ly, nxh); 3D (Ly, Lz, nxh) -> (Lz, Ly, nxh) */
   ptrdiff_t tdims[2] = {d == 3 ? (ptrdiff_t)c->L[1] : (ptrdiff_t)c->nxh, (ptrdiff_t)c->L[d - 1]};
@@ -295,7 +305,7 @@ int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_co
       c->sn[a][g] = sin(ph);
     }
   }
-  c->acc = calloc((size_t)n_acc * (size_t)max64(c->nspec, 1), sizeof *c->acc);
+  c->acc = calloc((size_t)n_acc * (size_t)max64(c->nsym, 1), sizeof *c->acc);
   c->count_full = calloc((size_t)n_acc, sizeof *c->count_full);
   c->count = calloc((size_t)n_acc, sizeof *c->count);
   c->sum_m = calloc((size_t)n_acc, sizeof *c->sum_m);
@@ -308,7 +318,7 @@ int ising_corr_create(const ising_layout *lay, int n_acc, int estimate, ising_co
                    (long long)c->nblock, n_acc);
     goto fail;
   }
-  c->bytes = (int64_t)c->nfft * 8 + (c->direct ? 0 : c->nblock * 8) + (int64_t)n_acc * c->nspec * 8 + c->nprof * 8 * 3 +
+  c->bytes = (int64_t)c->nfft * 8 + (c->direct ? 0 : c->nblock * 8) + (int64_t)n_acc * c->nsym * 8 + c->nprof * 8 * 3 +
              c->nrows8 * c->n[0] + c->n[0] * 8;
 
   /* Plans (FFTW_MEASURE overwrites the array: nothing is in it yet).  A
@@ -495,9 +505,21 @@ int ising_corr_measure(ising_corr *c, const ising_lattice *lat, int acc, double 
   ISING_MPI(MPI_Iallreduce(MPI_IN_PLACE, c->prof, (int)c->nprof, MPI_DOUBLE, MPI_SUM, c->comm, &req));
   fftw_execute(c->fwd);
   const double invN = 1.0 / (double)c->N;
-  double *restrict a = c->acc + (size_t)acc * (size_t)c->nspec;
+  /* |F|^2 / N into the folded accumulator: row i0, index i1 and e1 - i1
+   * into slot min(i1, e1 - i1) */
+  double *restrict a = c->acc + (size_t)acc * (size_t)c->nsym;
   const double *restrict f = c->fft;
-  for (int64_t j = 0; j < c->nspec; j++) a[j] += (f[2 * j] * f[2 * j] + f[2 * j + 1] * f[2 * j + 1]) * invN;
+  const int64_t e1 = c->e1, e1h = c->e1h, e2 = c->e2;
+  for (int64_t i0 = 0; i0 < c->tn; i0++) {
+    double *restrict arow = a + i0 * e1h * e2;
+    const double *restrict frow = f + 2 * i0 * e1 * e2;
+    for (int64_t i1 = 0; i1 < e1; i1++) {
+      double *restrict dst = arow + (i1 < e1h ? i1 : e1 - i1) * e2;
+      const double *restrict src = frow + 2 * i1 * e2;
+      for (int64_t i2 = 0; i2 < e2; i2++)
+        dst[i2] += (src[2 * i2] * src[2 * i2] + src[2 * i2 + 1] * src[2 * i2 + 1]) * invN;
+    }
+  }
   ISING_MPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
   c->count_full[acc]++;
   exact_sums(c, acc, S0, Skmin);
@@ -520,11 +542,11 @@ void ising_corr_state_layout(const ising_corr *c, ising_corr_layout *l) {
   l->n_acc = c->n_acc;
   l->rank = d;
   l->dims[0] = d == 3 ? c->L[1] : c->nxh;
-  l->dims[1] = d == 3 ? c->L[2] : c->L[1];
-  l->dims[2] = d == 3 ? c->nxh : 1;
+  l->dims[1] = c->e1h;
+  l->dims[2] = c->e2;
   l->row0 = (int64_t)c->ts;
   l->nrows = (int64_t)c->tn;
-  l->local = c->nspec;
+  l->local = c->nsym;
   l->writer = c->group_index == 0;
 }
 
@@ -538,9 +560,9 @@ int ising_corr_state_get(ising_corr *c, int acc, double *exact, double *spec) {
     ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, v, ISING_CORR_NEXACT, MPI_DOUBLE, MPI_SUM, c->across));
   memcpy(exact, v, sizeof v);
   if (!spec) return ISING_OK;
-  const double *mine = c->acc + (size_t)acc * (size_t)c->nspec;
-  if (c->across != MPI_COMM_NULL) return sum_over(mine, spec, c->nspec, c->across);
-  if (c->nspec > 0) memcpy(spec, mine, (size_t)c->nspec * sizeof *spec);
+  const double *mine = c->acc + (size_t)acc * (size_t)c->nsym;
+  if (c->across != MPI_COMM_NULL) return sum_over(mine, spec, c->nsym, c->across);
+  if (c->nsym > 0) memcpy(spec, mine, (size_t)c->nsym * sizeof *spec);
   return ISING_OK;
 }
 
@@ -551,7 +573,7 @@ int ising_corr_state_set(ising_corr *c, int acc, const double *exact, const doub
   ISING_CHECK(n >= 0 && nf >= 0 && nf <= n && n < 9007199254740992.0 && n == floor(n) && nf == floor(nf),
               ISING_ERR_INPUT, "correlation functions: a stored state with %g measurements of "
               "which %g FFT ones", n, nf);
-  double *a = c->acc + (size_t)acc * (size_t)c->nspec;
+  double *a = c->acc + (size_t)acc * (size_t)c->nsym;
   const int mine = c->group_index == 0;
   c->count[acc] = mine ? (int64_t)n : 0;
   c->count_full[acc] = mine ? (int64_t)nf : 0;
@@ -559,9 +581,9 @@ int ising_corr_state_set(ising_corr *c, int acc, const double *exact, const doub
   c->sum_S0[acc] = mine ? exact[3] : 0.0;
   for (int k = 0; k < 3; k++) c->sum_Sk[3 * acc + k] = mine ? exact[4 + k] : 0.0;
   if (mine && spec) {
-    if (c->nspec > 0) memcpy(a, spec, (size_t)c->nspec * sizeof *a);
+    if (c->nsym > 0) memcpy(a, spec, (size_t)c->nsym * sizeof *a);
   } else {
-    for (int64_t j = 0; j < c->nspec; j++) a[j] = 0.0;
+    for (int64_t j = 0; j < c->nsym; j++) a[j] = 0.0;
   }
   return ISING_OK;
 }
@@ -673,8 +695,10 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
   r->sk_count[0] = c->ns;
   const int64_t nnat = (int64_t)c->ns * c->mid * c->nxh;
   double *red = calloc((size_t)nred, sizeof *red);
-  if (!red || !result_alloc(r, max64(nnat, c->nspec))) {
+  double *fold = malloc((size_t)max64(c->nsym, 1) * sizeof *fold);
+  if (!red || !fold || !result_alloc(r, max64(nnat, c->nspec))) {
     free(red);
+    free(fold);
     return ISING_ERR(ISING_ERR_MEM, "out of memory (correlation results)");
   }
 
@@ -682,17 +706,27 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
    * r->sk until the end): the bins, then the c2r input */
   const double inv = 1.0 / (double)nf;
   double *a = r->sk;
-  const double *mine = c->acc + (size_t)acc * (size_t)c->nspec;
+  const double *mine = c->acc + (size_t)acc * (size_t)c->nsym;
   int rc = ISING_OK;
   if (c->across != MPI_COMM_NULL)
-    rc = sum_over(mine, a, c->nspec, c->across);
-  else
-    memcpy(a, mine, (size_t)c->nspec * sizeof *a);
+    rc = sum_over(mine, fold, c->nsym, c->across);
+  else if (c->nsym > 0)
+    memcpy(fold, mine, (size_t)c->nsym * sizeof *fold);
   if (rc) {
     free(red);
+    free(fold);
     return rc;
   }
-  for (int64_t i = 0; i < c->nspec; i++) a[i] *= inv;
+  /* unfold: i1 and e1 - i1 each get the slot's mean (a slot holds one
+   * index where i1 = e1 - i1 mod e1, i.e. i1 = 0 and e1/2, else two) */
+  for (int64_t i0 = 0, j = 0; i0 < c->tn; i0++)
+    for (int64_t i1 = 0; i1 < c->e1; i1++) {
+      int64_t slot = i1 < c->e1h ? i1 : c->e1 - i1;
+      double w = (slot == 0 || 2 * slot == c->e1) ? inv : 0.5 * inv;
+      const double *src = fold + (i0 * c->e1h + slot) * c->e2;
+      for (int64_t i2 = 0; i2 < c->e2; i2++, j++) a[j] = src[i2] * w;
+    }
+  free(fold);
   double *f = c->fft;
   const int64_t e1 = d == 3 ? c->L[2] : c->L[1], e2 = d == 3 ? c->nxh : 1;
   int64_t j = 0;

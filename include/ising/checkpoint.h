@@ -21,8 +21,9 @@
  *                 exact (temperature x 7): measurements, FFT measurements,
  *                 sums of M/N, M^2/N, S(k_min,x), S(k_min,y), S(k_min,z);
  *                 sk_sum (temperature, <half spectrum>) float64, only with
- *                 sk_every > 0: 2D (T, Lx/2+1, Ly) [kx][ky], 3D (T, Ly, Lz,
- *                 Lx/2+1) [ky][kz][kx], the sums of |F(k)|^2/N, each rank of
+ *                 sk_every > 0: 2D (T, Lx/2+1, Ly/2+1) [kx][ky], 3D (T, Ly,
+ *                 Lz/2+1, Lx/2+1) [ky][kz][kx], the sums of |F(k)|^2/N
+ *                 folded over the slowest axis (corr.h), each rank of
  *                 replica group 0 writing its rows (never gathered)
  * The file is written under "<output>.ckpt.tmp", then the previous
  * generation is renamed to "<output>.ckpt.old" and the new one to

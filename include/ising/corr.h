@@ -33,6 +33,13 @@
  * of an accumulator and <.>_fft the mean over its FFT measurements:
  *   m_mean = <M/N>_all  (signed),
  *   S(k)   = <|F(k)|^2 / N>_fft on the r2c half spectrum nx = 0 .. Lx/2,
+ *            averaged with its mirror image along the slowest axis (2D
+ *            ny <-> Ly - ny, 3D nz <-> Lz - nz): the accumulators keep the
+ *            two in one slot (half the memory).  The lattice is symmetric
+ *            under that reflection, so both have the same expectation, and
+ *            every profile below (axes, radial bins, G(r) along the axes
+ *            and in |r| bins) is invariant under it: only the single-k
+ *            values of `sk` differ from the unsymmetrised average;
  *   G(r)   = <(1/N) sum_r' s_r' s_r'+r>_fft - m_mean^2  (connected; the c2r
  *            transform of <S(k)>_fft divided by N, minus m_mean^2),
  *   xi_a   = sqrt(S(0)/S(k_min,a) - 1) / (2 sin(pi / L_a))  per axis,
@@ -56,19 +63,21 @@
  *     buffer of the all-to-all.  When every block is its slab ("direct",
  *     e.g. 2D on a 1 x P grid, x first, P dividing Ly) the spins go from int8
  *     rows straight into the slab and nothing moves between ranks;
- *   - per accumulator, the sum of S(k) on the local half spectrum:
- *     (Lx/2+1)/Lx doubles per slab site, ~4 bytes per site;
+ *   - per accumulator, the sum of S(k) on the local half spectrum, folded
+ *     (see S(k) above): (Lx/2+1)(L_s/2+1)/(Lx L_s) doubles per slab site
+ *     (L_s the slowest extent), ~2 bytes per site;
  *   - a 64 KiB chunk of int8 rows, n0 column sums, O(Lx + Ly + Lz) profiles
  *     and phase tables, O(ranks) datatypes; FFTW may keep scratch of its
  *     own inside the plans.
- * So about 8 + 4 n_acc bytes per site on direct layouts and 16 + 4 n_acc
+ * So about 8 + 2 n_acc bytes per site on direct layouts and 16 + 2 n_acc
  * otherwise (the spins take 1 per replica).  FFTW splits only the slowest
  * axis (z in 3D, y in 2D): with more ranks than planes some ranks hold no
  * slab.
  * ising_corr_finish allocates the result (the averaged S(k) of the local
  * slab, ~4 bytes per site, and the small axis and radial arrays), owned by
- * the result and freed by ising_corr_result_free.  ising_corr_bytes()
- * reports the persistent total of this rank.
+ * the result and freed by ising_corr_result_free (and, while it runs, ~2
+ * bytes per site for the pooled folded sums).  ising_corr_bytes() reports
+ * the persistent total of this rank.
  */
 #ifndef ISING_CORR_H
 #define ISING_CORR_H
@@ -183,11 +192,13 @@ void ising_corr_result_free(ising_corr_result *res);
  *   - ISING_CORR_NEXACT doubles: the number of measurements, of FFT
  *     measurements, and the sums of M/N, M^2/N and S(k_min,a) for a = x,
  *     y, z (0 for a missing axis), pooled over the groups;
- *   - the sum of |F(k)|^2 / N over its FFT measurements on the half
- *     spectrum, pooled over the groups, as a global array in FFTW's
+ *   - the sum of |F(k)|^2 / N over its FFT measurements on the folded
+ *     half spectrum, pooled over the groups, as a global array in FFTW's
  *     transposed order, which does not depend on the rank count: 2D shape
- *     (Lx/2+1, Ly) indexed [kx][ky], 3D (Ly, Lz, Lx/2+1) indexed [ky][kz][kx]
- *     (the k index n is 2 pi n / L); each rank holds rows
+ *     (Lx/2+1, Ly/2+1) indexed [kx][ky], 3D (Ly, Lz/2+1, Lx/2+1) indexed
+ *     [ky][kz][kx] (the k index n is 2 pi n / L; slot n of the folded axis
+ *     holds the sum for n and L - n, once where they coincide, n = 0 and
+ *     L/2); each rank holds rows
  *     [row0, row0 + nrows) of axis 0 (nrows may be 0).
  * Restoring gives the pooled state to group 0 and empty sums to the other
  * groups, so ising_corr_finish pools the same totals.  A run continued
