@@ -507,6 +507,53 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
   for (int64_t i = 0; i < nt; i++) sc[a->tj[i]] ^= a->tE[i];
 }
 
+#ifdef MSC_SIMD
+/* ties_finish with the round-q decisions of a word made at once (as round
+ * 0: threshold row by masked moves, one expand, one compare); the same
+ * bytes in the same order, without the lane loop's unpredictable exits. */
+static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t *xa,
+                             const uint64_t *xb, const uint64_t *const *nb, int64_t nt) {
+  as_stream *st = &a->st;
+  const int ng = a->ng;
+  for (int q = 1; q < 4; q++) {
+    __m512i trow[16];
+    for (int i = 0; i < ng; i++) trow[i] = _mm512_loadu_si512(a->tb[q][a->g[i].x]);
+    const __m512i tlast = ng ? trow[ng - 1] : _mm512_setzero_si512();
+    uint64_t any = 0;
+    int pos = st->pos;
+    for (int64_t i = 0; i < nt; i++) {
+      const uint64_t E = a->tE[i];
+      if (!E) continue;
+      const int64_t j = a->tj[i];
+      const uint64_t s = sc[j]; /* the tied lanes' bits are their old spins */
+      const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+      uint64_t b[3];
+      count_aligned(d3, s, n, b);
+      __m512i th = tlast;
+      for (int g = 0; g < ng - 1; g++) {
+        const as_group *G = &a->g[g];
+        const uint64_t m = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+        th = _mm512_mask_mov_epi8(th, m, trow[g]);
+      }
+      if (st->end - pos < 64) {
+        st->pos = pos;
+        as_refill(st, (nt - i) + 64); /* about a byte per tied word */
+        pos = st->pos;
+      }
+      const __m512i u = _mm512_maskz_expand_epi8(E, _mm512_loadu_si512(as_bytes(st) + pos));
+      pos += __builtin_popcountll(E);
+      const uint64_t E2 = _mm512_mask_cmpeq_epu8_mask(E, u, th);
+      sc[j] = s ^ _mm512_mask_cmplt_epu8_mask(E, u, th);
+      a->tE[i] = E2;
+      any |= E2;
+    }
+    st->pos = pos;
+    if (!any) break;
+  }
+  for (int64_t i = 0; i < nt; i++) sc[a->tj[i]] ^= a->tE[i];
+}
+#endif
+
 /* One row of colour c: its words sc, the other colour's row with periodic
  * ends in a->ox (site j's x neighbours are ox[j + p] and ox[j + p + 1]),
  * the other colour's words of the rows beside it in nb[0..2d-3]. */
@@ -621,6 +668,12 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       tie_push(a, &nt, j, E);
     }
   }
+#ifdef MSC_SIMD
+  if (nt && a->simd) {
+    ties_finish_simd(a, d3, sc, xa, xb, nb, nt);
+    return;
+  }
+#endif
   if (nt) ties_finish(a, d3, sc, xa, xb, nb, nt);
 }
 
