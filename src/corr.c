@@ -537,6 +537,41 @@ int ising_corr_measure_kmin(ising_corr *c, const ising_lattice *lat, int acc, do
 
 static int sum_over(const double *in, double *out, int64_t n, MPI_Comm comm);
 
+/* Exact, order-independent sums for the radial bins: every term is
+ * rounded once to a multiple of 2^-60 (|S| <= N <= 2^40, |G| <= 2, |k| and
+ * |r| small: no overflow of 127 bits over at most 2^40 terms) and added as
+ * an integer, so the bins come out with the same bits on any number of
+ * ranks. */
+__extension__ typedef __int128 fix128;
+#define FIX_SCALE 0x1p60
+static inline fix128 to_fix(double v) { return (fix128)(v * FIX_SCALE); }
+static void fix_sum(void *in, void *inout, int *len, MPI_Datatype *type) {
+  (void)type;
+  for (int i = 0; i < *len; i++) {
+    fix128 a, b;
+    memcpy(&a, (const char *)in + (size_t)i * sizeof a, sizeof a);
+    memcpy(&b, (char *)inout + (size_t)i * sizeof b, sizeof b);
+    b += a;
+    memcpy((char *)inout + (size_t)i * sizeof b, &b, sizeof b);
+  }
+}
+
+/* Sum n fix128 over comm (in place). */
+static int fix_allreduce(fix128 *q, int64_t n, MPI_Comm comm) {
+  MPI_Datatype t;
+  MPI_Op op;
+  ISING_MPI(MPI_Type_contiguous((int)sizeof(fix128), MPI_BYTE, &t));
+  int rc = ising_mpi_check(MPI_Type_commit(&t), "MPI_Type_commit", __FILE__, __LINE__);
+  if (!rc) rc = ising_mpi_check(MPI_Op_create(fix_sum, 1, &op), "MPI_Op_create", __FILE__, __LINE__);
+  if (!rc) {
+    rc = ising_mpi_check(MPI_Allreduce(MPI_IN_PLACE, q, (int)n, t, op, comm), "MPI_Allreduce", __FILE__, __LINE__);
+    int rf = ising_mpi_check(MPI_Op_free(&op), "MPI_Op_free", __FILE__, __LINE__);
+    if (!rc) rc = rf;
+  }
+  int rt = ising_mpi_check(MPI_Type_free(&t), "MPI_Type_free", __FILE__, __LINE__);
+  return rc ? rc : rt;
+}
+
 void ising_corr_state_layout(const ising_corr *c, ising_corr_layout *l) {
   const int d = c->dim;
   l->n_acc = c->n_acc;
@@ -696,9 +731,14 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
   const int64_t nnat = (int64_t)c->ns * c->mid * c->nxh;
   double *red = calloc((size_t)nred, sizeof *red);
   double *fold = malloc((size_t)max64(c->nsym, 1) * sizeof *fold);
-  if (!red || !fold || !result_alloc(r, max64(nnat, c->nspec))) {
+  /* the value sums of the bins, exact: (sum |k|, sum S) per k bin, then
+   * (sum |r|, sum G) per r bin; red keeps the counts */
+  const int64_t nq = 2 * (r->n_kbins + r->n_rbins);
+  fix128 *q = calloc((size_t)nq, sizeof *q), *qk = q, *qr = q ? q + 2 * r->n_kbins : NULL;
+  if (!red || !fold || !q || !result_alloc(r, max64(nnat, c->nspec))) {
     free(red);
     free(fold);
+    free(q);
     return ISING_ERR(ISING_ERR_MEM, "out of memory (correlation results)");
   }
 
@@ -715,6 +755,7 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
   if (rc) {
     free(red);
     free(fold);
+    free(q);
     return rc;
   }
   /* unfold: i1 and e1 - i1 each get the slot's mean (a slot holds one
@@ -753,8 +794,9 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
         double w = (g[0] == 0 || g[0] == c->L[0] / 2) ? 1.0 : 2.0, kabs = sqrt(k2);
         int64_t b = (int64_t)floor(kabs / dk + 0.5);
         if (b < r->n_kbins) {
-          red[off_k + 3 * b] += w * kabs;
-          red[off_k + 3 * b + 1] += w * S;
+          const int iw = (int)w;
+          qk[2 * b] += iw * to_fix(kabs);
+          qk[2 * b + 1] += iw * to_fix(S);
           red[off_k + 3 * b + 2] += w;
         }
         f[2 * j] = S;
@@ -783,8 +825,8 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
         double rabs = sqrt((double)(mx * mx + my * my + mz * mz));
         int64_t b = (int64_t)floor(rabs + 0.5);
         if (b < r->n_rbins) {
-          red[off_r + 3 * b] += rabs;
-          red[off_r + 3 * b + 1] += G;
+          qr[2 * b] += to_fix(rabs);
+          qr[2 * b + 1] += to_fix(G);
           red[off_r + 3 * b + 2] += 1.0;
         }
       }
@@ -797,10 +839,21 @@ int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *r) {
 
   rc = ising_mpi_check(MPI_Allreduce(MPI_IN_PLACE, red, (int)nred, MPI_DOUBLE, MPI_SUM, c->comm),
                        "MPI_Allreduce", __FILE__, __LINE__);
+  if (!rc) rc = fix_allreduce(q, nq, c->comm);
   if (rc) {
     free(red);
+    free(q);
     return rc;
   }
+  for (int64_t b = 0; b < r->n_kbins; b++) {
+    red[off_k + 3 * b] = (double)qk[2 * b] / FIX_SCALE;
+    red[off_k + 3 * b + 1] = (double)qk[2 * b + 1] / FIX_SCALE;
+  }
+  for (int64_t b = 0; b < r->n_rbins; b++) {
+    red[off_r + 3 * b] = (double)qr[2 * b] / FIX_SCALE;
+    red[off_r + 3 * b + 1] = (double)qr[2 * b + 1] / FIX_SCALE;
+  }
+  free(q);
   for (int k = 0; k < d; k++)
     for (int64_t n = 0; n < r->n_axis[k]; n++) {
       r->S_axis[k][n] = red[off_ax[k] + n];

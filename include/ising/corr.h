@@ -24,7 +24,12 @@
  * the planes normal to each axis), not from the FFT, so they are
  * bit-identical on any number of ranks and any decomposition, like the
  * other time series.  The full S(k) comes from the FFT: it agrees with a
- * direct DFT to ~1e-14, but its last bits depend on the rank count.
+ * direct DFT to ~1e-14.  With FFTW_ESTIMATE plans the distributed
+ * transform does the same 1D transforms whatever the slab split, so in
+ * practice its bits do not depend on the rank count either (observed, not
+ * promised by FFTW), and the radial bins are summed exactly (fixed point,
+ * order-independent): within one replica group the whole result is then
+ * reproduced bit for bit on any number of ranks.
  * Two kinds of measurement: ising_corr_measure (the FFT: S(k) for every k,
  * plus the exact S(0), S(k_min)) and ising_corr_measure_kmin (the exact
  * S(0), S(k_min) only: no FFT and no all-to-all, about one sweep's cost),
@@ -180,9 +185,10 @@ typedef struct ising_corr_result {
  * the same acc.  The accumulators are left as they are, so measuring may go
  * on.  No FFT measurement of acc in any group, or acc out of range, is
  * ISING_ERR_INPUT.  With one group the exact averages (m_mean, S0, Skmin,
- * xi) are bit-identical on any rank count; pooling several groups adds
- * their partial sums, which changes the last bits with the group count
- * (the per-measurement S0, Skmin never change).  Free with
+ * xi) are bit-identical on any rank count (the S(k) profiles too, as far
+ * as FFTW's bits allow, see above); pooling several groups adds their
+ * partial sums, which changes the last bits with the group count (the
+ * per-measurement S0, Skmin never change).  Free with
  * ising_corr_result_free (also on failure). */
 int ising_corr_finish(ising_corr *c, int acc, ising_corr_result *res);
 void ising_corr_result_free(ising_corr_result *res);
@@ -201,11 +207,10 @@ void ising_corr_result_free(ising_corr_result *res);
  *     L/2); each rank holds rows
  *     [row0, row0 + nrows) of axis 0 (nrows may be 0).
  * Restoring gives the pooled state to group 0 and empty sums to the other
- * groups, so ising_corr_finish pools the same totals.  A run continued
- * from a checkpoint on the same ranks and replica groups accumulates the
- * same bits as one that never stopped; on another rank count the FFT's
- * last bits differ (as between uninterrupted runs), and with several
- * groups pooling at the checkpoint changes the order of the sums (~1e-16
+ * groups, so ising_corr_finish pools the same totals.  A run that keeps
+ * one replica group before and after the checkpoint (any rank counts)
+ * accumulates the same bits as one that never stopped; with several
+ * groups, pooling at the checkpoint changes the order of the sums (~1e-16
  * relative). */
 #define ISING_CORR_NEXACT 7
 typedef struct ising_corr_layout {
