@@ -911,6 +911,153 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
 #endif
 }
 
+#if defined(__AVX512BW__)
+/* Large lattices: the per-lane counts by Harley-Seal carry-save adders on
+ * eight words per register.  Each stream of count planes (weight w) goes
+ * sixteen vectors at a time through a tree of carry-save adders into the
+ * running ones/twos/fours/eights and one vector of sixteens, which is
+ * added with carries into a bit-sliced counter V (plane k: 16 * 2^k); a
+ * count is read out lane by lane only at the end.  About 2 bitwise
+ * operations per word and stream instead of a masked add per word and
+ * plane: 1.0 instead of 1.7 ms at 2D L = 1024 here; at L = 4096 reading
+ * the 256 MiB of spins bounds it (36 instead of 45 ms). */
+#define HS_PLANES 44
+typedef struct hs_acc {
+  __m512i in[16];
+  __m512i ones, twos, fours, eights;
+  __m512i V[HS_PLANES];
+  int n;       /* buffered inputs */
+  int64_t g;   /* groups of sixteen added to V: V <= g in every position */
+} hs_acc;
+
+static void hs_init(hs_acc *h) {
+  h->ones = h->twos = h->fours = h->eights = _mm512_setzero_si512();
+  for (int k = 0; k < HS_PLANES; k++) h->V[k] = _mm512_setzero_si512();
+  h->n = 0;
+  h->g = 0;
+}
+
+/* carry-save adder: *hi, *lo = majority and parity of a, b, c */
+static inline void hs_csa(__m512i *hi, __m512i *lo, __m512i a, __m512i b, __m512i c) {
+  *hi = _mm512_ternarylogic_epi64(a, b, c, 0xE8);
+  *lo = _mm512_ternarylogic_epi64(a, b, c, 0x96);
+}
+
+static void hs_group(hs_acc *h) {
+  const __m512i *d = h->in;
+  __m512i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+  hs_csa(&twosA, &h->ones, h->ones, d[0], d[1]);
+  hs_csa(&twosB, &h->ones, h->ones, d[2], d[3]);
+  hs_csa(&foursA, &h->twos, h->twos, twosA, twosB);
+  hs_csa(&twosA, &h->ones, h->ones, d[4], d[5]);
+  hs_csa(&twosB, &h->ones, h->ones, d[6], d[7]);
+  hs_csa(&foursB, &h->twos, h->twos, twosA, twosB);
+  hs_csa(&eightsA, &h->fours, h->fours, foursA, foursB);
+  hs_csa(&twosA, &h->ones, h->ones, d[8], d[9]);
+  hs_csa(&twosB, &h->ones, h->ones, d[10], d[11]);
+  hs_csa(&foursA, &h->twos, h->twos, twosA, twosB);
+  hs_csa(&twosA, &h->ones, h->ones, d[12], d[13]);
+  hs_csa(&twosB, &h->ones, h->ones, d[14], d[15]);
+  hs_csa(&foursB, &h->twos, h->twos, twosA, twosB);
+  hs_csa(&eightsB, &h->fours, h->fours, foursA, foursB);
+  hs_csa(&sixteens, &h->eights, h->eights, eightsA, eightsB);
+  h->g++;
+  /* ripple through the planes that can be non-zero (V <= g) */
+  const int used = 64 - __builtin_clzll((uint64_t)h->g);
+  __m512i carry = sixteens;
+  for (int k = 0; k < used; k++) {
+    const __m512i t = _mm512_and_si512(h->V[k], carry);
+    h->V[k] = _mm512_xor_si512(h->V[k], carry);
+    carry = t;
+  }
+  h->n = 0;
+}
+
+static inline void hs_push(hs_acc *h, __m512i x) {
+  h->in[h->n++] = x;
+  if (h->n == 16) hs_group(h);
+}
+
+/* tot[l] += w * (lane l's count over the eight elements and all planes) */
+static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
+  const int used = h->g ? 64 - __builtin_clzll((uint64_t)h->g) : 0;
+  for (int k = -5 - h->n; k < used; k++) {
+    /* k >= 0: V[k], weight 16 * 2^k; -1..-4: eights..ones; below: inputs */
+    __m512i P;
+    int64_t pw;
+    if (k >= 0) P = h->V[k], pw = (int64_t)16 << k;
+    else if (k == -1) P = h->eights, pw = 8;
+    else if (k == -2) P = h->fours, pw = 4;
+    else if (k == -3) P = h->twos, pw = 2;
+    else if (k == -4) P = h->ones, pw = 1;
+    else if (k == -5) continue;
+    else P = h->in[-6 - k], pw = 1;
+    uint64_t e[8];
+    uint8_t c[LANES];
+    _mm512_storeu_si512(e, P);
+    __m512i c8 = _mm512_setzero_si512();
+    for (int i = 0; i < 8; i++) c8 = _mm512_mask_add_epi8(c8, e[i], c8, _mm512_set1_epi8(1));
+    _mm512_storeu_si512(c, c8);
+    for (int l = 0; l < LANES; l++) tot[l] += w * pw * c[l];
+  }
+}
+
+static void sums_hs(const ising_msc_async *a, const uint64_t *ox, int64_t anti[LANES],
+                    int64_t down[LANES]) {
+  const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
+  const int d3 = a->dim == 3;
+  hs_acc acc[4]; /* anti planes of weight 1, 2, 4; down spins */
+  for (int i = 0; i < 4; i++) hs_init(&acc[i]);
+  uint64_t *x = (uint64_t *)ox;
+  for (int64_t z = 0; z < Lz; z++)
+    for (int64_t y = 0; y < Ly; y++) {
+      const int64_t R = y + Ly * z;
+      const int p = (int)((y + z) & 1);
+      const uint64_t *o = a->s[1] + R * nh, *sc = a->s[0] + R * nh;
+      x[0] = o[nh - 1];
+      memcpy(x + 1, o, (size_t)nh * sizeof *o);
+      x[nh + 1] = o[0];
+      const uint64_t *nb[4] = {a->s[1] + (wrap(y - 1, Ly) + Ly * z) * nh,
+                               a->s[1] + (wrap(y + 1, Ly) + Ly * z) * nh,
+                               d3 ? a->s[1] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
+                               d3 ? a->s[1] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
+      const uint64_t *xa = x + p, *xb = x + p + 1;
+      for (int64_t j0 = 0; j0 < nh; j0 += 8) {
+        /* a tail's unused elements load as zero words: no spin down, no
+         * anti-aligned neighbour */
+        const __mmask8 lm = (__mmask8)(nh - j0 < 8 ? (1u << (nh - j0)) - 1 : 0xFF);
+        const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + j0);
+        const __m512i a0 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, xa + j0));
+        const __m512i a1 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, xb + j0));
+        const __m512i a2 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[0] + j0));
+        const __m512i a3 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[1] + j0));
+        __m512i s1, c1, s2, c2;
+        if (!d3) {
+          s1 = _mm512_xor_si512(a0, a1), c1 = _mm512_and_si512(a0, a1);
+          s2 = _mm512_xor_si512(a2, a3), c2 = _mm512_and_si512(a2, a3);
+        } else {
+          const __m512i a4 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[2] + j0));
+          const __m512i a5 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[3] + j0));
+          hs_csa(&c1, &s1, a0, a1, a2);
+          hs_csa(&c2, &s2, a3, a4, a5);
+        }
+        const __m512i k = _mm512_and_si512(s1, s2);
+        hs_push(&acc[0], _mm512_xor_si512(s1, s2));
+        hs_push(&acc[1], _mm512_ternarylogic_epi64(c1, c2, k, 0x96));
+        hs_push(&acc[2], _mm512_ternarylogic_epi64(c1, c2, k, 0xE8));
+        hs_push(&acc[3], S);
+        hs_push(&acc[3], _mm512_maskz_loadu_epi64(lm, o + j0));
+      }
+    }
+  memset(anti, 0, LANES * sizeof *anti);
+  memset(down, 0, LANES * sizeof *down);
+  hs_read(&acc[0], 1, anti);
+  hs_read(&acc[1], 2, anti);
+  hs_read(&acc[2], 4, anti);
+  hs_read(&acc[3], 1, down);
+}
+#endif
+
 /* M: the down spins of both colours.  B: every bond joins a colour-0 site
  * to a colour-1 site, so the colour-0 sites' 2d neighbours are all d N
  * bonds once (an axis of length 2: twice, the double bond); a colour-0
@@ -922,6 +1069,18 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
   const int d3 = a->dim == 3;
   uint64_t *ox = malloc((size_t)(nh + 2) * sizeof *ox);
   ISING_CHECK(ox, ISING_ERR_MEM, "msc-async: out of memory (sums)");
+#if defined(__AVX512BW__)
+  if (a->rows * nh >= 2048) { /* below, reading the counters out costs more than it saves */
+    int64_t anti[LANES], down[LANES];
+    sums_hs(a, ox, anti, down);
+    for (int l = 0; l < LANES; l++) {
+      M[l] = a->N - 2 * down[l];
+      B[l] = a->dim * a->N - 2 * anti[l];
+    }
+    free(ox);
+    return ISING_OK;
+  }
+#endif
   lane_count counts[2]; /* on the stack: registers inside need 64-byte alignment */
   lane_count *down = &counts[0], *anti = &counts[1];
   lc_init(down);
