@@ -119,7 +119,6 @@ typedef struct as_group {
   int x; /* the table row */
 } as_group;
 
-
 struct ising_msc_async {
   uint8_t tb[4][16][LANES];   /* byte q (most significant first) of class x's threshold, lane l */
   uint32_t thr[16][LANES];    /* the thresholds themselves */
