@@ -215,12 +215,12 @@ typedef struct msc_sums {
 /* At least n bytes of the row's stream. */
 static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uint64_t base,
                                    uint32_t c2, uint32_t c3) {
-  while (w->filled < n) {
-    ising_rng_fill_blocks(key, base + w->next * MSC_CHUNK_BLOCKS, MSC_CHUNK_BLOCKS, c2, c3,
-                          w->rnd + w->filled / 4, MSC_CHUNK_BLOCKS);
-    w->next++;
-    w->filled += MSC_CHUNK_BYTES;
-  }
+  if (w->filled >= n) return;
+  int64_t chunks = (n - w->filled + MSC_CHUNK_BYTES - 1) / MSC_CHUNK_BYTES;
+  ising_rng_fill_chunks16(key, base + w->next * MSC_CHUNK_BLOCKS, chunks, c2, c3,
+                          w->rnd + w->filled / 4);
+  w->next += (uint64_t)chunks;
+  w->filled += chunks * MSC_CHUNK_BYTES;
 }
 
 /* One row: words of colour c in sc, the other colour's words of this row in

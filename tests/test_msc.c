@@ -41,6 +41,20 @@ START_TEST(fill_blocks_matches_random123) {
                         (unsigned long long)(firsts[a] + (uint64_t)i), o);
       }
     }
+  /* runs of 16 blocks, one or two at a time */
+  uint32_t ch[64 * 5];
+  for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++)
+    for (int64_t n = 1; n <= 5; n++) {
+      ising_rng_fill_chunks16(key, firsts[a], n, 3, 0x77, ch);
+      for (int64_t c = 0; c < n; c++)
+        for (int i = 0; i < 16; i++) {
+          uint32_t x[4];
+          ising_rng_block(key, firsts[a] + 16 * (uint64_t)c + (uint64_t)i, 3, 0x77, x);
+          for (int o = 0; o < 4; o++)
+            ck_assert_msg(ch[64 * c + 16 * o + i] == x[o], "chunk %lld of %lld, block %d word %d",
+                          (long long)c, (long long)n, i, o);
+        }
+    }
 }
 END_TEST
 

@@ -76,6 +76,13 @@ void ising_rng_fill16(ising_rng_key key, uint64_t first, int64_t count, uint32_t
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                            uint32_t c3, uint32_t *out, int64_t stride);
 
+/* `chunks` runs of 16 consecutive blocks (groups first + 16 c .. + 15), each
+ * in four planes of 16 words: out[64 c + 16 o + i] = output word o of group
+ * first + 16 c + i.  The same words as ising_rng_fill_blocks with count 16
+ * per run; two runs are computed together where AVX-512 allows. */
+void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
+                             uint32_t c3, uint32_t *out);
+
 /* Half-lattice index of a site (see above). */
 static inline int64_t ising_rng_site_index(const int64_t L[3], int64_t gx, int64_t gy, int64_t gz) {
   return (gy + L[1] * gz) * (L[0] / 2) + gx / 2;
