@@ -17,6 +17,7 @@
 #include "ising/lattice.h"
 #include "ising/layout.h"
 #include "ising/msc.h"
+#include "ising/msc_async.h"
 #include "ising/run.h"
 #include "ising/update.h"
 
@@ -49,6 +50,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   cfg.temps[0] = 2.269;
   cfg.n_temps = 1;
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
+  int async = 0; /* 64 replicas in the bits of a word (msc_async.h) */
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value", a);
@@ -77,11 +79,13 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       cfg.kernel = ISING_KERNEL_PORTABLE;
     else if (!strcmp(a, "--kernel") && !strcmp(v, "msc"))
       cfg.kernel = ISING_KERNEL_MSC;
+    else if (!strcmp(a, "--kernel") && !strcmp(v, "msc-async"))
+      async = 1;
     else
       return ISING_ERR(ISING_ERR_INPUT,
                        "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
                        "(even), --T T, --H H, --sweeps N, --repeat N, --algorithm "
-                       "metropolis|heatbath, --kernel fast|reference|portable|msc",
+                       "metropolis|heatbath, --kernel fast|reference|portable|msc|msc-async",
                        a, v);
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
@@ -90,6 +94,14 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
               ISING_ERR_INPUT, "ising bench: --kernel msc does Metropolis only");
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
+  if (async) {
+    /* one process's words; every rank would run its own copy */
+    int rank = 0;
+    ISING_MPI(MPI_Comm_rank(comm, &rank));
+    ISING_CHECK(cfg.algorithm == ISING_ALG_METROPOLIS && cfg.H == 0, ISING_ERR_INPUT,
+                "ising bench: --kernel msc-async runs Metropolis at H = 0");
+    return rank == 0 ? ising_msc_async_bench(cfg.dim, L, cfg.temps[0], sweeps, repeat) : ISING_OK;
+  }
 
   ising_layout *lay = NULL;
   ising_lattice *lat = NULL;

@@ -6,7 +6,7 @@
  *   ising info FILE
  *   ising baseline DECK [--set ...]
  *   ising bench [--dim D] [--L L] [--T T] [--H H] [--sweeps N] [--repeat N]
- *               [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]
+ *               [--algorithm metropolis|heatbath] [--kernel fast|reference|portable|msc|msc-async]
  *   ising --version | --help
  *
  * Exit status (README): 0 finished; 1 runtime failure (MPI, HDF5, I/O,
@@ -45,7 +45,7 @@ static void usage(FILE *f) {
           "       ising info FILE.h5\n"
           "       ising baseline DECK [--set section.key=value ...] [--field FILE.h5 [--force]]\n"
           "       ising bench [--dim 2|3] [--L N] [--T T] [--H H] [--sweeps N] [--repeat N]\n"
-          "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable]\n"
+          "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable|msc|msc-async]\n"
           "       ising --version | --help\n"
           "exit status: 0 finished, 1 runtime failure, 2 bad input, 3 stopped (resumable)\n");
 }
