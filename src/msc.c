@@ -188,24 +188,6 @@ void ising_msc_stats(const ising_lattice *l, int64_t out[4]) {
 
 /* ------------------------------------------------------------ packed kernel */
 
-/* Aligned-neighbour count of every lane as bit planes b0 b1 b2. */
-static inline void count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t b[3]) {
-  uint64_t a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]);
-  uint64_t s1, c1, s2, c2;
-  if (!d3) {
-    s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;
-  } else {
-    uint64_t a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);
-    uint64_t t1 = a0 ^ a1, t2 = a3 ^ a4;
-    s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);
-    s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);
-  }
-  uint64_t k = s1 & s2, t = c1 ^ c2;
-  b[0] = s1 ^ s2;
-  b[1] = t ^ k;
-  b[2] = (c1 & c2) | (t & k);
-}
-
 static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
 
 typedef struct msc_sums {
@@ -254,7 +236,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     }
     uint64_t n[6] = {ow, xs, nbr[0][k], nbr[1][k], d3 ? nbr[2][k] : 0, d3 ? nbr[3][k] : 0};
     uint64_t *b = w->B + 3 * k;
-    count_aligned(d3, s, n, b);
+    msc_count_aligned(d3, s, n, b);
     uint64_t U;
 #ifdef MSC_SIMD
     __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));

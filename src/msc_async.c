@@ -7,7 +7,7 @@
  * The kernel, per row of one colour, in passes over row scratch:
  *   (a) eight sites' words at a time in AVX-512 registers (one word per
  *       64-bit element): the aligned masks ~(s ^ n) of the 2d neighbour
- *       words through bitwise adders (count_aligned of msc.c) give the
+ *       words through bitwise adders (msc_count_aligned of msc_impl.h) give the
  *       count v of every lane as bit planes b0 b1 b2; a lane's class is
  *       x = v + 8 s (s its spin bit).  The classes with dE > 0 -- the same
  *       for every lane, since J > 0 and H are common -- need random bytes;
@@ -410,25 +410,6 @@ int ising_msc_async_fill_hot(ising_msc_async *a, ising_rng_key key, uint32_t rep
 
 /* ------------------------------------------------------------ kernel */
 
-/* Aligned-neighbour count of every lane as bit planes (count_aligned of
- * msc.c): full adders over three inputs, then the two partial sums added. */
-static inline void count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t b[3]) {
-  uint64_t a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]);
-  uint64_t s1, c1, s2, c2;
-  if (!d3) {
-    s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;
-  } else {
-    uint64_t a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);
-    uint64_t t1 = a0 ^ a1, t2 = a3 ^ a4;
-    s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);
-    s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);
-  }
-  uint64_t k = s1 & s2, t = c1 ^ c2;
-  b[0] = s1 ^ s2;
-  b[1] = t ^ k;
-  b[2] = (c1 & c2) | (t & k);
-}
-
 static inline int lane_class(uint64_t b0, uint64_t b1, uint64_t b2, uint64_t s, int l) {
   return (int)((b0 >> l & 1) | (b1 >> l & 1) << 1 | (b2 >> l & 1) << 2 | (s >> l & 1) << 3);
 }
@@ -481,7 +462,7 @@ static void ties_finish(ising_msc_async *a, int d3, uint64_t *sc, const uint64_t
       const uint64_t s = sc[j]; /* the tied lanes' bits are their old spins */
       const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
       uint64_t b[3];
-      count_aligned(d3, s, n, b);
+      msc_count_aligned(d3, s, n, b);
       if (st->end - pos < 64) {
         st->pos = pos;
         as_refill(st, (nt - i) + 64); /* about a byte per tied word */
@@ -527,7 +508,7 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
       const uint64_t s = sc[j]; /* the tied lanes' bits are their old spins */
       const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
       uint64_t b[3];
-      count_aligned(d3, s, n, b);
+      msc_count_aligned(d3, s, n, b);
       __m512i th = tlast;
       for (int g = 0; g < ng - 1; g++) {
         const as_group *G = &a->g[g];
@@ -662,7 +643,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       const uint64_t s = sc[j];
       const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
       uint64_t b[3], E;
-      count_aligned(d3, s, n, b);
+      msc_count_aligned(d3, s, n, b);
       sc[j] = s ^ decide_portable(a, b, s, &E);
       tie_push(a, &nt, j, E);
     }
@@ -875,7 +856,7 @@ static void lc_done(lane_count *c) {
 
 /* Count planes of the anti-aligned neighbours (s ^ n) of words j0 .. j0 +
  * cnt - 1 of a colour-0 row (neighbours as in row_kernel) into b[0..2][w]:
- * count_aligned of ~s, eight words per register where AVX-512 is built. */
+ * msc_count_aligned of ~s, eight words per register where AVX-512 is built. */
 static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, const uint64_t *xb,
                                 const uint64_t *const *nb, int64_t j0, int cnt, uint64_t b[3][8]) {
 #if defined(__AVX512F__)
@@ -904,7 +885,7 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
     const int64_t j = j0 + w;
     const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
     uint64_t t[3];
-    count_aligned(d3, ~sc[j], n, t); /* aligned with ~s: the lanes where s ^ n = 1 */
+    msc_count_aligned(d3, ~sc[j], n, t); /* aligned with ~s: the lanes where s ^ n = 1 */
     b[0][w] = t[0], b[1][w] = t[1], b[2][w] = t[2];
   }
 #endif

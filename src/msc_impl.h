@@ -78,4 +78,24 @@ static inline void msc_stream_ensure(msc_stream *s) {
   s->end += MSC_CHUNK_BYTES;
 }
 
+/* Aligned-neighbour count of every lane as bit planes b0 b1 b2 (bitwise
+ * adders over the aligned masks ~(s ^ n) of the 2d neighbour words n[0..]:
+ * in 3D two full adders of three, then the two 2-bit partial sums added). */
+static inline void msc_count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t b[3]) {
+  uint64_t a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]);
+  uint64_t s1, c1, s2, c2;
+  if (!d3) {
+    s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;
+  } else {
+    uint64_t a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);
+    uint64_t t1 = a0 ^ a1, t2 = a3 ^ a4;
+    s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);
+    s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);
+  }
+  uint64_t k = s1 & s2, t = c1 ^ c2;
+  b[0] = s1 ^ s2;
+  b[1] = t ^ k;
+  b[2] = (c1 & c2) | (t & k);
+}
+
 #endif
