@@ -63,6 +63,7 @@ typedef struct msc_row {
   int64_t filled;   /* bytes of it made */
   uint64_t next;    /* next chunk */
   uint64_t *B, *S, *U, *A, *E;
+  uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
   uint8_t *X;       /* 64 nw */
 } msc_row;
 
@@ -81,7 +82,7 @@ static msc_row *row_alloc(int64_t nw) {
   /* a row reads at most 4 bytes per lane, 256 nw bytes = nw chunks; +2 for
    * the rounding up and the 64-byte SIMD reads past the last byte used */
   w->rnd = malloc((size_t)((nw + 2) * MSC_CHUNK_BYTES));
-  w->B = malloc((size_t)(7 * nw) * sizeof *w->B);
+  w->B = malloc((size_t)(9 * nw + 2) * sizeof *w->B);
   w->X = malloc((size_t)(64 * nw));
   if (!w->rnd || !w->B || !w->X) {
     row_free(w);
@@ -91,6 +92,7 @@ static msc_row *row_alloc(int64_t nw) {
   w->U = w->S + nw;
   w->A = w->U + nw;
   w->E = w->A + nw;
+  w->O = w->E + nw;
   return w;
 }
 
@@ -220,11 +222,54 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   const int r_last = (int)(wg - 64 * (nw - 1)); /* valid bits of the last word, 1..64 */
   const uint8_t *rb = (const uint8_t *)w->rnd;
   int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0;
+  uint64_t *const B0 = w->B, *const B1 = w->B + nw, *const B2 = w->B + 2 * nw;
   w->filled = 0;
   w->next = 0;
-  /* (1) */
-  for (int64_t k = 0; k < nw; k++) {
-    const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
+  /* (1) counts: eight words per register where the row is whole words */
+  int64_t k1 = 0;
+#if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
+  if (r_last == 64) {
+    /* the other colour's row with the periodic neighbours of its ends:
+     * op[1 + k] = o[k], op[0] = o[nw - 1], op[nw + 1] = o[0] */
+    uint64_t *op = w->O;
+    memcpy(op + 1, o, (size_t)nw * sizeof *o);
+    op[0] = o[nw - 1];
+    op[nw + 1] = o[0];
+    for (; k1 < nw; k1 += 8) {
+      const __mmask8 lm = (__mmask8)(nw - k1 < 8 ? (1u << (nw - k1)) - 1 : 0xFF);
+      const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + k1);
+      const __m512i O = _mm512_maskz_loadu_epi64(lm, op + 1 + k1);
+      /* x neighbour j+1 (p = 1) or j-1 (p = 0): a one-bit funnel shift */
+      const __m512i X = p ? _mm512_shrdi_epi64(O, _mm512_maskz_loadu_epi64(lm, op + 2 + k1), 1)
+                          : _mm512_shldi_epi64(O, _mm512_maskz_loadu_epi64(lm, op + k1), 1);
+      /* anti-aligned masks s ^ n; the count of aligned ones is the count of
+       * zeros: add the complements */
+      const __m512i a0 = _mm512_xor_si512(S, O), a1 = _mm512_xor_si512(S, X);
+      const __m512i a2 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nbr[0] + k1));
+      const __m512i a3 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nbr[1] + k1));
+      /* ternary-logic immediates: bit (A << 2 | B << 1 | C) of imm is f(A, B, C) */
+      __m512i h1, q1, h2, q2;
+      if (!d3) { /* half adders of the aligned bits ~a (C unused) */
+        h1 = _mm512_xor_si512(a0, a1);                     /* ~a0 ^ ~a1 = a0 ^ a1 */
+        q1 = _mm512_ternarylogic_epi64(a0, a1, a1, 0x03); /* ~a0 & ~a1 */
+        h2 = _mm512_xor_si512(a2, a3);
+        q2 = _mm512_ternarylogic_epi64(a2, a3, a3, 0x03);
+      } else { /* full adders of three: sum = parity, carry = majority */
+        const __m512i a4 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nbr[2] + k1));
+        const __m512i a5 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nbr[3] + k1));
+        h1 = _mm512_ternarylogic_epi64(a0, a1, a2, 0x69); /* parity of the complements */
+        q1 = _mm512_ternarylogic_epi64(a0, a1, a2, 0x17); /* majority of the complements */
+        h2 = _mm512_ternarylogic_epi64(a3, a4, a5, 0x69);
+        q2 = _mm512_ternarylogic_epi64(a3, a4, a5, 0x17);
+      }
+      const __m512i kk = _mm512_and_si512(h1, h2);
+      _mm512_mask_storeu_epi64(B0 + k1, lm, _mm512_xor_si512(h1, h2));
+      _mm512_mask_storeu_epi64(B1 + k1, lm, _mm512_ternarylogic_epi64(q1, q2, kk, 0x96));
+      _mm512_mask_storeu_epi64(B2 + k1, lm, _mm512_ternarylogic_epi64(q1, q2, kk, 0xE8));
+    }
+  }
+#endif
+  for (int64_t k = k1; k < nw; k++) {
     const uint64_t s = sc[k], ow = o[k];
     uint64_t xs;
     if (p) { /* neighbours j and j + 1: bit j + 1 moved down to j */
@@ -235,8 +280,14 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       xs = (ow << 1) | in;
     }
     uint64_t n[6] = {ow, xs, nbr[0][k], nbr[1][k], d3 ? nbr[2][k] : 0, d3 ? nbr[3][k] : 0};
-    uint64_t *b = w->B + 3 * k;
+    uint64_t b[3];
     msc_count_aligned(d3, s, n, b);
+    B0[k] = b[0], B1[k] = b[1], B2[k] = b[2];
+  }
+  /* the lanes that need bytes, and (SIMD) their table indices */
+  for (int64_t k = 0; k < nw; k++) {
+    const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
+    const uint64_t s = sc[k], b[3] = {B0[k], B1[k], B2[k]};
     uint64_t U;
 #ifdef MSC_SIMD
     __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
@@ -269,7 +320,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     w->A[k] |= _mm512_mask_cmplt_epu8_mask(U, u, th);
     w->E[k] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
 #else
-    const uint64_t *b = w->B + 3 * k, sk = w->S[k];
+    const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = w->S[k];
     const uint8_t *r = rb + pos;
     uint64_t E = 0;
     for (uint64_t m = U; m; m &= m - 1) {
@@ -293,7 +344,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       if (!E) continue;
       row_stream_need(w, pos + 64, key, base, c2, c3);
       uint64_t E2 = 0;
-      const uint64_t *b = w->B + 3 * k, sk = w->S[k];
+      const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = w->S[k];
       for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one */
         int l = __builtin_ctzll(m);
         int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (sk >> l & 1) << 3);
@@ -306,11 +357,42 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     }
   }
   bytes = pos;
-  /* (4) */
-  for (int64_t k = 0; k < nw; k++) {
+  /* (4) flips and the popcount sums */
+  int64_t k4 = 0;
+#if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
+  if (r_last == 64) {
+    __m512i vAo = _mm512_setzero_si512(), vAf = vAo, vnf = vAo, vdn = vAo;
+    for (; k4 < nw; k4 += 8) {
+      const __mmask8 lm = (__mmask8)(nw - k4 < 8 ? (1u << (nw - k4)) - 1 : 0xFF);
+      const __m512i f = _mm512_or_si512(_mm512_maskz_loadu_epi64(lm, w->A + k4),
+                                        _mm512_maskz_loadu_epi64(lm, w->E + k4));
+      const __m512i sn = _mm512_xor_si512(_mm512_maskz_loadu_epi64(lm, w->S + k4), f);
+      _mm512_mask_storeu_epi64(sc + k4, lm, sn);
+      const __m512i b0 = _mm512_maskz_loadu_epi64(lm, B0 + k4), b1 = _mm512_maskz_loadu_epi64(lm, B1 + k4),
+                    b2 = _mm512_maskz_loadu_epi64(lm, B2 + k4);
+      /* weights 1, 2, 4 of the count planes by shifts of the popcounts */
+      vAf = _mm512_add_epi64(vAf, _mm512_popcnt_epi64(_mm512_and_si512(b0, f)));
+      vAf = _mm512_add_epi64(vAf, _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_and_si512(b1, f)), 1));
+      vAf = _mm512_add_epi64(vAf, _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_and_si512(b2, f)), 2));
+      if (colour == 0) {
+        vAo = _mm512_add_epi64(vAo, _mm512_popcnt_epi64(b0));
+        vAo = _mm512_add_epi64(vAo, _mm512_slli_epi64(_mm512_popcnt_epi64(b1), 1));
+        vAo = _mm512_add_epi64(vAo, _mm512_slli_epi64(_mm512_popcnt_epi64(b2), 2));
+      }
+      vnf = _mm512_add_epi64(vnf, _mm512_popcnt_epi64(f));
+      vdn = _mm512_add_epi64(vdn, _mm512_popcnt_epi64(sn));
+    }
+    A_old += _mm512_reduce_add_epi64(vAo);
+    A_f += _mm512_reduce_add_epi64(vAf);
+    nf += _mm512_reduce_add_epi64(vnf);
+    ndown += _mm512_reduce_add_epi64(vdn);
+    nvalid += 64 * nw;
+  }
+#endif
+  for (int64_t k = k4; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t f = w->A[k] | w->E[k]; /* still tied after four bytes: u == t */
-    const uint64_t *b = w->B + 3 * k, sn = w->S[k] ^ f;
+    const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sn = w->S[k] ^ f;
     sc[k] = sn;
     nvalid += __builtin_popcountll(valid);
     nf += __builtin_popcountll(f);

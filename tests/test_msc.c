@@ -144,8 +144,10 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
 }
 
 START_TEST(packed_equals_reference_2d) {
-  /* rows of 2, 8, 16, 64 (one word), 100 (partial second word) sites per colour */
-  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}};
+  /* rows of 2, 8, 16, 64 (one word), 100 (partial second word) and 9 x 64
+   * (whole words: the eight-words-per-register passes, with a tail) sites
+   * per colour */
+  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}, {1152, 4}};
   for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
     ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.0, 2.269, 6, (int)(1 + i % 3)), 0);
     ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.3, 1.8, 4, 2), 0);
@@ -155,7 +157,7 @@ START_TEST(packed_equals_reference_2d) {
 END_TEST
 
 START_TEST(packed_equals_reference_3d) {
-  const int64_t Ls[][3] = {{4, 4, 4}, {6, 4, 2}, {130, 4, 4}};
+  const int64_t Ls[][3] = {{4, 4, 4}, {6, 4, 2}, {130, 4, 4}, {128, 4, 2}, {1152, 2, 2}};
   for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
     ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.0, 4.5115, 4, 1), 0);
     ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, 3.0, 3, 2), 0);
