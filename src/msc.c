@@ -81,7 +81,7 @@ static msc_row *row_alloc(int64_t nw) {
   if (!w) return NULL;
   /* a row reads at most 4 bytes per lane, 256 nw bytes = nw chunks; +2 for
    * the rounding up and the 64-byte SIMD reads past the last byte used */
-  w->rnd = malloc((size_t)((nw + 2) * MSC_CHUNK_BYTES));
+  w->rnd = calloc((size_t)(nw + 2), MSC_CHUNK_BYTES);
   w->B = malloc((size_t)(9 * nw + 2) * sizeof *w->B);
   w->X = malloc((size_t)(64 * nw));
   if (!w->rnd || !w->B || !w->X) {
@@ -309,7 +309,9 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     dec += __builtin_popcountll(U);
   }
   /* (2) */
-  row_stream_need(w, dec + 64, key, base, c2, c3);
+  /* exactly the round-0 bytes: the 64-byte SIMD reads past them land in the
+   * buffer's (zeroed) slack and the expand does not use them */
+  row_stream_need(w, dec, key, base, c2, c3);
   int64_t pos = 0;
   uint64_t tied = 0;
   for (int64_t k = 0; k < nw; k++) {
@@ -342,7 +344,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     for (int64_t k = 0; k < nw; k++) {
       const uint64_t E = w->E[k];
       if (!E) continue;
-      row_stream_need(w, pos + 64, key, base, c2, c3);
+      row_stream_need(w, pos + __builtin_popcountll(E), key, base, c2, c3);
       uint64_t E2 = 0;
       const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = w->S[k];
       for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one */
