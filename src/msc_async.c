@@ -61,7 +61,6 @@
  * the Philox blocks in 3D at L = 256 before the cap). */
 typedef struct as_stream {
   uint32_t w[(64 + AS_MAX_CHUNKS * MSC_CHUNK_BYTES) / 4];
-  uint32_t planes[4 * MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS];
   int pos, end, grow;
   uint64_t base, next; /* group of the row's block 0; next chunk */
   ising_rng_key key;
@@ -86,15 +85,10 @@ static void as_refill(as_stream *s, int64_t want) {
   int n = s->grow;
   const int64_t chunks = (want - r + MSC_CHUNK_BYTES - 1) / MSC_CHUNK_BYTES;
   if (chunks < n) n = chunks < 1 ? 1 : (int)chunks;
-  /* one fill for all the chunks: Philox's ten rounds are a dependency
-   * chain, and a longer fill overlaps the batches of sixteen blocks (about
-   * 1.6x faster here at 128 blocks than at 16); its four planes are then
-   * cut into the chunks' own planar layout */
+  /* one fill for all the chunks, in their own planar layout (two runs of
+   * sixteen blocks at a time: Philox's ten rounds are a dependency chain) */
   const int nb = n * MSC_CHUNK_BLOCKS;
-  ising_rng_fill_blocks(s->key, s->base + s->next * MSC_CHUNK_BLOCKS, nb, s->c2, s->c3, s->planes, nb);
-  for (int k = 0; k < n; k++)
-    for (int o = 0; o < 4; o++)
-      memcpy(s->w + 16 + 64 * k + 16 * o, s->planes + o * nb + 16 * k, 16 * sizeof(uint32_t));
+  ising_rng_fill_chunks16(s->key, s->base + s->next * MSC_CHUNK_BLOCKS, n, s->c2, s->c3, s->w + 16);
   s->next += (uint64_t)n;
   s->blocks += nb;
   s->pos = 64 - r;
@@ -1164,7 +1158,7 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
     const int64_t nb = MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS;
     double t0 = now_s(), c0 = cpu_s();
     for (int64_t b = 0; b < st1[3]; b += nb)
-      ising_rng_fill_blocks(key, (uint64_t)b, nb, 7, 9, junk, nb);
+      ising_rng_fill_chunks16(key, (uint64_t)b, AS_MAX_CHUNKS, 7, 9, junk); /* as as_refill */
     t_rng = now_s() - t0;
     c_rng = cpu_s() - c0;
   }
