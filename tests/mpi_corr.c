@@ -14,6 +14,8 @@
  * single-rank module on MPI_COMM_SELF.  With several replica groups
  * (ranks_per_replica 1 and 2) each group measures its own configurations
  * and ising_corr_finish must return the average over all of them.
+ * Checkpoint state: the accumulators moved through their layout-independent
+ * form onto another layout and group count continue as if never moved.
  * Infinite temperature: for independent random spins S(k) has mean 1 and
  * variance at most 2 (exponential, chi^2_1 where k = -k) and G(r) (r != 0)
  * mean 0, variance at most 2 / N per configuration; over M configurations
@@ -515,6 +517,105 @@ START_TEST(replica_groups_pooled) {
 }
 END_TEST
 
+/* ------------------------------------------------- checkpoint state */
+
+/* The whole global spectrum-sum array of accumulator `acc` on every rank
+ * (test only: gathered from the ranks of group 0, which hold the pooled
+ * rows after ising_corr_state_get). */
+static double *gather_state(ising_corr *c, const ising_layout *lay, int acc, double *exact) {
+  ising_corr_layout l;
+  ising_corr_state_layout(c, &l);
+  const int64_t row = l.dims[1] * l.dims[2], total = l.dims[0] * row;
+  double *mine = malloc((size_t)(l.local > 0 ? l.local : 1) * sizeof *mine);
+  double *all = calloc((size_t)total, sizeof *all);
+  ck_assert(mine && all);
+  ck_assert_msg(ising_corr_state_get(c, acc, exact, mine) == ISING_OK, "%s", ising_err_message());
+  if (l.writer)
+    for (int64_t j = 0; j < l.local; j++) all[l.row0 * row + j] = mine[j];
+  MPI_Allreduce(MPI_IN_PLACE, all, (int)total, MPI_DOUBLE, MPI_SUM, lay->world);
+  free(mine);
+  return all;
+}
+
+/* Measure configurations 0 .. n1-1 on one layout, move the state through
+ * the layout-independent arrays (as a checkpoint does) onto a layout with
+ * another slab split and `rpr` ranks per replica group, measure n1 .. n-1
+ * there (group 0): the result must equal measuring all n on the first
+ * layout, the exact observables bit for bit. */
+static void check_state(const geom *g, int rpr) {
+  ising_layout *la = layout_on(MPI_COMM_WORLD, g), *lb = layout_groups(MPI_COMM_WORLD, g, rpr);
+  ising_lattice *lta = NULL, *ltb = NULL;
+  ck_assert_int_eq(ising_lattice_create(la, &lta), ISING_OK);
+  ck_assert_int_eq(ising_lattice_create(lb, &ltb), ISING_OK);
+  ising_corr *ca = NULL, *cb = NULL, *cr = NULL;
+  ck_assert_int_eq(ising_corr_create(la, 2, 1, &ca), ISING_OK);
+  ck_assert_int_eq(ising_corr_create(lb, 2, 1, &cb), ISING_OK);
+  ck_assert_int_eq(ising_corr_create(la, 2, 1, &cr), ISING_OK);
+  const int n1 = 3, n = 6;
+  int *s = malloc((size_t)g->N * sizeof *s);
+  for (int t = 0; t < n; t++) {
+    fill(lta, g, 7000 + (uint64_t)t, 0.2, s, 0);
+    int full = t != 1; /* one S(0), S(k_min)-only measurement in the first part */
+    ck_assert_int_eq((full ? ising_corr_measure : ising_corr_measure_kmin)(cr, lta, 1, NULL, NULL), ISING_OK);
+    if (t < n1) ck_assert_int_eq((full ? ising_corr_measure : ising_corr_measure_kmin)(ca, lta, 1, NULL, NULL), ISING_OK);
+    if (t == n1 - 1) { /* the "checkpoint": a -> global arrays -> b */
+      ising_corr_layout l;
+      ising_corr_state_layout(cb, &l);
+      for (int acc = 0; acc < 2; acc++) {
+        double exact[ISING_CORR_NEXACT];
+        double *all = gather_state(ca, la, acc, exact);
+        ck_assert_int_eq(exact[0], acc == 1 ? n1 : 0);
+        ck_assert_int_eq(exact[1], acc == 1 ? n1 - 1 : 0);
+        const int64_t row = l.dims[1] * l.dims[2];
+        ck_assert_int_eq(ising_corr_state_set(cb, acc, exact, all + l.row0 * row), ISING_OK);
+        free(all);
+      }
+    }
+    if (t >= n1) {
+      fill(ltb, g, 7000 + (uint64_t)t, 0.2, s, 0);
+      if (lb->group_index == 0) ck_assert_int_eq(ising_corr_measure(cb, ltb, 1, NULL, NULL), ISING_OK);
+    }
+  }
+  ising_corr_result rb, rr;
+  ck_assert_msg(ising_corr_finish(cb, 1, &rb) == ISING_OK, "%s", ising_err_message());
+  ck_assert_msg(ising_corr_finish(cr, 1, &rr) == ISING_OK, "%s", ising_err_message());
+  ck_assert_int_eq(rb.n_meas, n - 1);
+  ck_assert_int_eq(rb.n_kmin, n);
+  ck_assert_msg(rb.m_mean == rr.m_mean && rb.S0 == rr.S0 && rb.Skmin == rr.Skmin &&
+                    (rb.xi == rr.xi || (isnan(rb.xi) && isnan(rr.xi))),
+                "exact observables differ after moving the state: m %.17g %.17g S0 %.17g %.17g Skmin "
+                "%.17g %.17g xi %.17g %.17g", rb.m_mean, rr.m_mean, rb.S0, rr.S0, rb.Skmin, rr.Skmin, rb.xi, rr.xi);
+  for (int64_t i = 0; i < rr.n_axis_avg; i++) {
+    close_to(rb.S_axis_avg[i], rr.S_axis_avg[i], "S_axis_avg after the move", (long)i);
+    close_to(rb.G_axis_avg[i], rr.G_axis_avg[i], "G_axis_avg after the move", (long)i);
+  }
+  for (int64_t b = 0; b < rr.n_kbins; b++)
+    if (rr.k_count[b]) close_to(rb.S_radial[b], rr.S_radial[b], "S_radial after the move", (long)b);
+  for (int64_t b = 0; b < rr.n_rbins; b++)
+    if (rr.r_count[b]) close_to(rb.G_radial[b], rr.G_radial[b], "G_radial after the move", (long)b);
+  /* accumulator 0 stayed empty */
+  ck_assert_int_eq(ising_corr_count(cb, 0, NULL), 0);
+  /* a stored state with impossible counts is refused */
+  double badx[ISING_CORR_NEXACT] = {2, 3, 0, 0, 0, 0, 0};
+  ck_assert_int_eq(ising_corr_state_set(cb, 0, badx, NULL), ISING_ERR_INPUT);
+  ising_err_clear();
+  ising_corr_result_free(&rb);
+  ising_corr_result_free(&rr);
+  free(s);
+  ising_corr_destroy(&ca), ising_corr_destroy(&cb), ising_corr_destroy(&cr);
+  ising_lattice_destroy(&lta), ising_lattice_destroy(&ltb);
+  ising_layout_destroy(&la), ising_layout_destroy(&lb);
+}
+
+START_TEST(state_moves_between_layouts) {
+  int size;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  check_state((geom[]){make_geom(2, 8, 6, 1)}, 1); /* P groups of one rank */
+  check_state((geom[]){make_geom(3, 4, 6, 4)}, 1);
+  if (size % 2 == 0) check_state((geom[]){make_geom(2, 8, 6, 1)}, 2);
+}
+END_TEST
+
 /* ------------------------------------------------- infinite temperature */
 
 /* Number of k points (of the half spectrum slab) and r points outside 6
@@ -629,6 +730,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, direct_3d_6x4x8);
   tcase_add_test(tc, direct_3d_odd_blocks);
   tcase_add_test(tc, replica_groups_pooled);
+  tcase_add_test(tc, state_moves_between_layouts);
   tcase_add_test(tc, infinite_temperature);
   tcase_add_test(tc, bad_input);
   suite_add_tcase(s, tc);
