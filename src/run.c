@@ -390,7 +390,7 @@ static int sweep_all(engine *E, uint64_t t) {
     ising_stream st = {E->key, (uint32_t)rp->id};
     ising_half_sums h[2];
     for (int c = 0; c < 2; c++) {
-      ising_update_half(rp->lat, m, E->cfg->kernel, st, t, c, &h[c]);
+      ISING_CALL(ising_update_half(rp->lat, m, E->cfg->kernel, st, t, c, &h[c]));
       ISING_CALL(ising_lattice_halo(rp->lat, c));
     }
     rp->bonds = h[0].bonds + h[1].bonds;
