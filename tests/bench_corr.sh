@@ -13,7 +13,7 @@
 # measurement of the other two, in sweeps: (t_run - t_plain) / measurements
 # / (t_plain / sweeps).  Defaults: L = 1024, NP = 2, REPEAT = 3.
 set -eu
-ising=$1; L=${2:-1024}; np=${3:-2}; repeat=${4:-3}
+ising=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); L=${2:-1024}; np=${3:-2}; repeat=${4:-3}
 sweeps=${SWEEPS:-400}; interval=10
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-bcorr-XXXXXX")
 trap 'rm -rf "$work"' EXIT
