@@ -397,8 +397,10 @@ static void block_pass(ising_corr *c, int slab) {
 
 /* The same plane sums as block_pass, from the spins as int8 rows in
  * chunks (integer sums: the same exact values, an eighth of the memory
- * traffic of an export to doubles). */
-static void block_pass_i8(ising_corr *c, const ising_lattice *lat) {
+ * traffic of an export to doubles); with `to_slab` (direct layouts: block
+ * = slab) the rows also go straight into the padded slab rows as doubles,
+ * in the same pass. */
+static void block_pass_rows(ising_corr *c, const ising_lattice *lat, int to_slab) {
   double *px = c->prof, *py = px + c->L[0], *pz = py + c->L[1];
   memset(c->prof, 0, (size_t)c->nprof * sizeof *c->prof);
   const int64_t n0 = c->n[0];
@@ -410,38 +412,14 @@ static void block_pass_i8(ising_corr *c, const ising_lattice *lat) {
       ising_lattice_pack_rows(lat, z, y0, ny, c->rows8);
       for (int64_t j = 0; j < ny; j++) {
         const int8_t *restrict row = c->rows8 + j * n0;
-        int64_t rs = 0;
-        for (int64_t x = 0; x < n0; x++) {
-          col[x] += row[x];
-          rs += row[x];
+        if (to_slab) {
+          /* slab row: 2D the row y itself, 3D plane z row y */
+          int64_t r = c->dim == 3 ? z * c->L[1] + y0 + j : y0 + j;
+          double *restrict dst = c->fft + r * c->pad;
+          for (int64_t x = 0; x < n0; x++) dst[x] = (double)row[x];
         }
-        py[c->start[1] + y0 + j] += (double)rs;
-        pz[c->start[2] + z] += (double)rs;
-      }
-    }
-  for (int64_t x = 0; x < n0; x++) px[c->start[0] + x] = (double)col[x];
-}
-
-/* Direct layouts: the block's int8 rows straight into the padded slab
- * rows (as doubles) and the plane sums, in one pass. */
-static void block_pass_slab(ising_corr *c, const ising_lattice *lat) {
-  double *px = c->prof, *py = px + c->L[0], *pz = py + c->L[1];
-  memset(c->prof, 0, (size_t)c->nprof * sizeof *c->prof);
-  const int64_t n0 = c->n[0];
-  int64_t *restrict col = c->colsum;
-  for (int64_t x = 0; x < n0; x++) col[x] = 0;
-  for (int64_t z = 0; z < c->n[2]; z++)
-    for (int64_t y0 = 0; y0 < c->n[1]; y0 += c->nrows8) {
-      const int64_t ny = min64(c->nrows8, c->n[1] - y0);
-      ising_lattice_pack_rows(lat, z, y0, ny, c->rows8);
-      for (int64_t j = 0; j < ny; j++) {
-        const int8_t *restrict row = c->rows8 + j * n0;
-        /* slab row: 2D the row y itself, 3D plane z row y (block = slab) */
-        int64_t r = c->dim == 3 ? z * c->L[1] + y0 + j : y0 + j;
-        double *restrict dst = c->fft + r * c->pad;
         int64_t rs = 0;
         for (int64_t x = 0; x < n0; x++) {
-          dst[x] = (double)row[x];
           col[x] += row[x];
           rs += row[x];
         }
@@ -491,7 +469,7 @@ int ising_corr_measure(ising_corr *c, const ising_lattice *lat, int acc, double 
                        double *Skmin) {
   ISING_CALL(check_args(c, lat, acc));
   if (c->direct) {
-    block_pass_slab(c, lat);
+    block_pass_rows(c, lat, 1);
   } else {
     ising_lattice_export(lat, c->buf);
     /* Blocking: MPI_Ialltoallw with derived datatypes crashes in Open MPI
@@ -529,7 +507,7 @@ int ising_corr_measure(ising_corr *c, const ising_lattice *lat, int acc, double 
 int ising_corr_measure_kmin(ising_corr *c, const ising_lattice *lat, int acc, double *S0,
                             double *Skmin) {
   ISING_CALL(check_args(c, lat, acc));
-  block_pass_i8(c, lat);
+  block_pass_rows(c, lat, 0);
   ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, c->prof, (int)c->nprof, MPI_DOUBLE, MPI_SUM, c->comm));
   exact_sums(c, acc, S0, Skmin);
   return ISING_OK;

@@ -1001,24 +1001,9 @@ static void sums_hs(const ising_msc_async *a, const uint64_t *ox, int64_t anti[L
          * anti-aligned neighbour */
         const __mmask8 lm = (__mmask8)(nh - j0 < 8 ? (1u << (nh - j0)) - 1 : 0xFF);
         const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + j0);
-        const __m512i a0 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, xa + j0));
-        const __m512i a1 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, xb + j0));
-        const __m512i a2 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[0] + j0));
-        const __m512i a3 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[1] + j0));
-        __m512i s1, c1, s2, c2;
-        if (!d3) {
-          s1 = _mm512_xor_si512(a0, a1), c1 = _mm512_and_si512(a0, a1);
-          s2 = _mm512_xor_si512(a2, a3), c2 = _mm512_and_si512(a2, a3);
-        } else {
-          const __m512i a4 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[2] + j0));
-          const __m512i a5 = _mm512_xor_si512(S, _mm512_maskz_loadu_epi64(lm, nb[3] + j0));
-          hs_csa(&c1, &s1, a0, a1, a2);
-          hs_csa(&c2, &s2, a3, a4, a5);
-        }
-        const __m512i k = _mm512_and_si512(s1, s2);
-        hs_push(&acc[0], _mm512_xor_si512(s1, s2));
-        hs_push(&acc[1], _mm512_ternarylogic_epi64(c1, c2, k, 0x96));
-        hs_push(&acc[2], _mm512_ternarylogic_epi64(c1, c2, k, 0xE8));
+        uint64_t b[3][8];
+        anti_planes8(d3, sc, xa, xb, nb, j0, (int)(nh - j0 < 8 ? nh - j0 : 8), b);
+        for (int i = 0; i < 3; i++) hs_push(&acc[i], _mm512_maskz_loadu_epi64(lm, b[i]));
         hs_push(&acc[3], S);
         hs_push(&acc[3], _mm512_maskz_loadu_epi64(lm, o + j0));
       }
