@@ -143,7 +143,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
     for (int i = 0; i < 4; i++) st1[i] -= st0[i];
     for (long r = 0; r < repeat; r++) t_sweeps += N * (double)sweeps / (rate[r] * 1e9);
     double t0 = MPI_Wtime();
-    ising_msc_rng_only(lat, st, 0, 0, st1[3]);
+    ising_msc_rng_only(lat, st, st1[3], st1[0]);
     t_rng = MPI_Wtime() - t0;
     rc = ising_world_max_double(lay, &t_rng);
   }

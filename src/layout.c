@@ -78,10 +78,12 @@ int ising_layout_create(MPI_Comm comm, const ising_config *cfg, int ranks_per_re
       rc = ISING_ERR(ISING_ERR_INPUT,
                      "%s: %d ranks per replica cannot tile the lattice: the process grid "
                      "(%s along %s) puts %d ranks on the %lld sites along %c; use at most %lld "
-                     "ranks along that axis (a rank count whose grid fits)",
+                     "ranks along that axis (a rank count whose grid fits)%s",
                      ising_config_where(cfg, "lattice", "L", where, sizeof where), g, grid,
                      d == 3 ? "z,y,x" : "y,x", lay->procs[k], (long long)lay->L[k], axis[k],
-                     (long long)lay->L[k]);
+                     (long long)lay->L[k],
+                     cfg->kernel == ISING_KERNEL_MSC ? "; kernel = msc keeps x rows whole, so only "
+                     "y and z are divided" : "");
       goto fail;
     }
   }

@@ -60,8 +60,7 @@ static void table_init(msc_table *t, const ising_model *m) {
  * still tied, and (SIMD) the lanes' table indices as bytes. */
 typedef struct msc_row {
   uint32_t *rnd;    /* the row's stream, nw + 2 chunks */
-  int64_t filled;   /* bytes of it made */
-  uint64_t next;    /* next chunk */
+  int64_t filled;   /* bytes of it made: filled / MSC_CHUNK_BYTES chunks */
   uint64_t *B, *S, *U, *A, *E;
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
   uint8_t *X;       /* 64 nw */
@@ -201,9 +200,8 @@ static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uin
                                    uint32_t c2, uint32_t c3) {
   if (w->filled >= n) return;
   int64_t chunks = (n - w->filled + MSC_CHUNK_BYTES - 1) / MSC_CHUNK_BYTES;
-  ising_rng_fill_chunks16(key, base + w->next * MSC_CHUNK_BLOCKS, chunks, c2, c3,
-                          w->rnd + w->filled / 4);
-  w->next += (uint64_t)chunks;
+  ising_rng_fill_chunks16(key, base + (uint64_t)(w->filled / MSC_CHUNK_BYTES) * MSC_CHUNK_BLOCKS,
+                          chunks, c2, c3, w->rnd + w->filled / 4);
   w->filled += chunks * MSC_CHUNK_BYTES;
 }
 
@@ -224,7 +222,6 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   int64_t A_old = 0, A_f = 0, nf = 0, nvalid = 0, ndown = 0, dec = 0;
   uint64_t *const B0 = w->B, *const B1 = w->B + nw, *const B2 = w->B + 2 * nw;
   w->filled = 0;
-  w->next = 0;
   /* (1) counts: eight words per register where the row is whole words */
   int64_t k1 = 0;
 #if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
@@ -415,7 +412,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   acc->words += nw;
   acc->decisions += dec;
   acc->bits += 8 * bytes;
-  acc->blocks += (int64_t)w->next * MSC_CHUNK_BLOCKS;
+  acc->blocks += w->filled / MSC_CHUNK_BYTES * MSC_CHUNK_BLOCKS;
 }
 
 int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint64_t sweep,
@@ -454,16 +451,17 @@ int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint
   return ISING_OK;
 }
 
-void ising_msc_rng_only(ising_lattice *l, ising_stream st, uint64_t sweep, int c, int64_t blocks) {
-  const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
+void ising_msc_rng_only(ising_lattice *l, ising_stream st, int64_t blocks, int64_t words) {
+  const uint32_t c2 = 0, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, 0);
   msc_row *w = l->mstream;
-  if (!w) return;
-  const int64_t cap = (l->nw + 2) * MSC_CHUNK_BYTES; /* the row buffer, reused */
-  for (int64_t b = 0; b < blocks; b += MSC_CHUNK_BLOCKS) {
-    if (w->filled + MSC_CHUNK_BYTES > cap) w->filled = 0;
-    w->next = (uint64_t)(b / MSC_CHUNK_BLOCKS);
-    row_stream_need(w, w->filled + 1, st.key, 0, c2, c3);
-  }
+  if (!w || blocks <= 0 || words <= 0) return;
+  /* as many fill calls as the sweeps made (one per row and half sweep),
+   * each of the mean size, into the row buffer */
+  const int64_t calls = words / l->nw > 0 ? words / l->nw : 1;
+  const int64_t chunks = blocks / MSC_CHUNK_BLOCKS, per = (chunks + calls - 1) / calls;
+  for (int64_t done = 0; done < chunks; done += per)
+    ising_rng_fill_chunks16(st.key, (uint64_t)done * MSC_CHUNK_BLOCKS,
+                            chunks - done < per ? chunks - done : per, c2, c3, w->rnd);
 }
 
 /* ------------------------------------------------------------ reference */

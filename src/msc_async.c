@@ -26,10 +26,9 @@
  *       word would be mispredicted).
  *   (d) the tied lanes: rounds 1..3, words in order, lane by lane.
  * The row's random bytes are msc_impl.h's byte sequence (the same Philox
- * groups and planar 16-block chunks), made through a larger buffer than
- * msc_stream's (up to eight chunks per refill in one fill, written in
- * place) because at T_c in 2D 80% of the lanes need a byte and the
- * generator is the largest single cost.  The portable path (builds without
+ * groups and planar 16-block chunks), made up to eight chunks per refill in
+ * one fill, written in place, because at T_c in 2D 80% of the lanes need a
+ * byte and the generator is the largest single cost.  The portable path (builds without
  * VBMI2, and the tests via ising_msc_async_use_simd) makes the same
  * decisions word by word and lane by lane.
  */

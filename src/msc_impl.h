@@ -26,7 +26,6 @@
 #define ISING_MSC_IMPL_H
 
 #include <stdint.h>
-#include <string.h>
 
 #include "ising/rng.h"
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -42,41 +41,6 @@
 /* Blocks a row's stream may use per half sweep: the group of block b of
  * row R is R * MSC_ROW_BLOCKS + b (a row of 2^20 sites needs < 2^19). */
 #define MSC_ROW_BLOCKS ((uint64_t)1 << 22)
-
-typedef struct msc_stream {
-  uint8_t buf[MSC_CHUNK_BYTES + 256];
-  uint32_t chunk[4 * MSC_CHUNK_BLOCKS];
-  int pos, end;     /* unread bytes buf[pos .. end) */
-  uint64_t base;    /* group of the row's block 0 */
-  uint64_t next;    /* next chunk */
-  ising_rng_key key;
-  uint32_t c2, c3;
-  int64_t blocks;   /* Philox blocks drawn */
-} msc_stream;
-
-static inline void msc_stream_start(msc_stream *s, ising_rng_key key, uint64_t row, uint32_t c2,
-                                    uint32_t c3) {
-  s->pos = s->end = 0;
-  s->base = row * MSC_ROW_BLOCKS;
-  s->next = 0;
-  s->key = key;
-  s->c2 = c2;
-  s->c3 = c3;
-}
-
-/* At least 64 unread bytes. */
-static inline void msc_stream_ensure(msc_stream *s) {
-  if (s->end - s->pos >= 64) return;
-  memmove(s->buf, s->buf + s->pos, (size_t)(s->end - s->pos));
-  s->end -= s->pos;
-  s->pos = 0;
-  ising_rng_fill_blocks(s->key, s->base + s->next * MSC_CHUNK_BLOCKS, MSC_CHUNK_BLOCKS, s->c2,
-                        s->c3, s->chunk, MSC_CHUNK_BLOCKS);
-  s->next++;
-  s->blocks += MSC_CHUNK_BLOCKS;
-  memcpy(s->buf + s->end, s->chunk, sizeof s->chunk); /* little-endian words */
-  s->end += MSC_CHUNK_BYTES;
-}
 
 /* Aligned-neighbour count of every lane as bit planes b0 b1 b2 (bitwise
  * adders over the aligned masks ~(s ^ n) of the 2d neighbour words n[0..]:

@@ -221,9 +221,10 @@ START_TEST(bits_per_decision) {
   double n = (double)s[1], mean = (double)s[2] / n, se = sqrt(64.0 * 256.0 / (255.0 * 255.0) / n);
   ck_assert_msg(s[1] > 100000, "only %lld decisions", (long long)s[1]);
   ck_assert_msg(fabs(mean - 8.0 * 256.0 / 255.0) < 5 * se, "%.4f bits per decision (se %.4f)", mean, se);
-  /* blocks drawn: what was read, plus less than one 1 KiB chunk per row and half sweep */
+  /* bits drawn: what was read, plus less than one 256-byte chunk per row
+   * and half sweep */
   ck_assert_int_ge(128 * s[3], s[2]);
-  ck_assert_int_lt(128 * s[3], s[2] + 20 * 2 * 256 * 8192);
+  ck_assert_int_lt(128 * s[3], s[2] + 20 * 2 * 256 * 8 * 256);
   drop(&p);
 }
 END_TEST

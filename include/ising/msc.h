@@ -46,9 +46,9 @@ int ising_msc_half_reference(ising_lattice *lat, const ising_model *m, ising_str
  * site decisions that needed random bits, random bits read by them, Philox
  * blocks drawn (128 bits each). */
 void ising_msc_stats(const ising_lattice *lat, int64_t out[4]);
-/* For `ising bench`: draw `blocks` Philox blocks into the kernel's stream
- * buffer and nothing else (the generator's share of the time). */
-void ising_msc_rng_only(ising_lattice *lat, ising_stream st, uint64_t sweep, int colour,
-                        int64_t blocks);
+/* For `ising bench`: draw `blocks` Philox blocks the way `words` words of
+ * half sweeps did (one fill per row and half sweep, of the mean size) and
+ * nothing else: the generator's share of the time. */
+void ising_msc_rng_only(ising_lattice *lat, ising_stream st, int64_t blocks, int64_t words);
 
 #endif
