@@ -119,6 +119,10 @@ static int common_option(int argc, char **argv, int *i, ising_run_options *opt, 
     set[(*nset)++] = argv[*i] + 6;
   } else if (!strcmp(a, "--walltime") && *i + 1 < argc) {
     *rc = parse_seconds("--walltime", argv[++*i], &opt->walltime);
+    if (!*rc && opt->walltime <= ISING_WALLTIME_SLACK)
+      *rc = ISING_ERR(ISING_ERR_INPUT, "--walltime %s: must be more than %g seconds, the slack a "
+                      "run keeps before its budget ends to write its last checkpoint", argv[*i],
+                      ISING_WALLTIME_SLACK);
   } else {
     return 0;
   }

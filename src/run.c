@@ -497,7 +497,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       double now = MPI_Wtime();
       int flags[2] = {stop_signal != 0, cfg->ckpt_minutes > 0 && now - last_ckpt >= 60.0 * cfg->ckpt_minutes};
       /* stop in time for one more checkpoint and some slack */
-      double margin = 30.0 + 3.0 * E->ckpt_seconds;
+      double margin = ISING_WALLTIME_SLACK + 3.0 * E->ckpt_seconds;
       if (deadline > 0 && wall_clock() + margin >= deadline) flags[0] = 1;
       ISING_CALL(ising_world_max_ints(E->lay, flags, 2));
       stop = flags[0];

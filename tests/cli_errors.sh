@@ -60,5 +60,21 @@ if [ -s field.h5 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL
 expect 2 "cannot create 'field.h5'" 1 baseline good.ini --field field.h5
 printf '[lattice]\nL = 8\n[latice]\nL = 8\n' > typo.ini
 expect 2 "typo.ini:3" 1 run typo.ini
+# the multi-spin-coding kernel: Metropolis and J > 0 only
+expect 2 "kernel = msc: the multi-spin-coding kernel does Metropolis only" 1 run good.ini --force --set montecarlo.kernel=msc --set montecarlo.algorithm=heatbath
+expect 2 "kernel = msc: the multi-spin-coding kernel needs a ferromagnet" 1 run good.ini --force --set montecarlo.kernel=msc --set model.J=-1
+expect 2 "kernel = msc keeps x rows whole" 16 run good.ini --force --set montecarlo.kernel=msc
+# a wall-time budget: shorter than the run's 30 s slack is refused; a budget
+# just above it stops the run at once with status 3, a checkpoint and a
+# "stopped" output (a long deck that would otherwise run for minutes)
+expect 2 "--walltime 20: must be more than 30 seconds" 1 run good.ini --force --walltime 20
+printf '[lattice]\nL = 64\n[montecarlo]\nsweeps = 100000000\n[output]\nfile = wall.h5\n' > wall.ini
+timeout 120 "$ising" run wall.ini --walltime 31 > out.txt 2> err.txt; got=$?
+if [ "$got" -eq 3 ] && grep -q "wall-time budget" err.txt out.txt && [ -s wall.h5.ckpt ] && \
+   "$ising" info wall.h5 | grep -q "status *stopped"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL: --walltime 31: status $got (want 3), stderr:"; cat err.txt
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

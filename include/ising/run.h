@@ -15,10 +15,16 @@
 #include "ising/exact.h"
 #include "ising/stats.h"
 
+/* A wall-time budget stops the run this many seconds (plus three times the
+ * last checkpoint's duration) before it ends, so that the last checkpoint
+ * is written in time; --walltime must be longer. */
+#define ISING_WALLTIME_SLACK 30.0
+
 typedef struct ising_run_options {
   int force;         /* overwrite an existing output file */
   int quiet;         /* no progress lines and no summary table */
-  double walltime;   /* seconds from start_time by which to have stopped, 0 = none */
+  double walltime;   /* seconds from start_time by which to have stopped, 0 = none;
+                        > ISING_WALLTIME_SLACK */
   double start_time; /* epoch seconds when the job started (for walltime) */
 } ising_run_options;
 
