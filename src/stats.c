@@ -218,6 +218,22 @@ static double jack_err(const double *theta, int64_t nb) {
   return sqrt((double)(nb - 1) / (double)nb * ss);
 }
 
+/* Add the terms of values i0 .. i1-1 to the sums s[J_NQ] (e and |m|
+ * shifted by se, sa). */
+static void add_terms(double *s, const double *e, const double *m_abs, const double *m2,
+                      const double *m4, int64_t i0, int64_t i1, double se, double sa) {
+  for (int64_t i = i0; i < i1; i++) {
+    double de = e[i] - se, da = m_abs[i] - sa;
+    s[J_E] += de;
+    s[J_E2] += de * de;
+    s[J_A] += da;
+    s[J_A2] += da * da;
+    s[J_D] += m2[i] - m_abs[i] * m_abs[i];
+    s[J_M2] += m2[i];
+    s[J_M4] += m4[i];
+  }
+}
+
 /*
  * The summary.  Means and their errors come from the binning analysis of
  * each series.  The derived quantities are reported as their plain
@@ -254,16 +270,7 @@ int ising_summary_compute(const double *e, const double *m_abs, const double *m2
 
   /* Full-sample sums over all n values. */
   double tot[J_NQ] = {0};
-  for (int64_t i = 0; i < n; i++) {
-    double de = e[i] - se, da = m_abs[i] - sa;
-    tot[J_E] += de;
-    tot[J_E2] += de * de;
-    tot[J_A] += da;
-    tot[J_A2] += da * da;
-    tot[J_D] += m2[i] - m_abs[i] * m_abs[i];
-    tot[J_M2] += m2[i];
-    tot[J_M4] += m4[i];
-  }
+  add_terms(tot, e, m_abs, m2, m4, 0, n, se, sa);
   double q[J_NQ];
   for (int j = 0; j < J_NQ; j++) q[j] = tot[j] / (double)n;
   derived full = derive(q, beta, Nd);
@@ -279,16 +286,7 @@ int ising_summary_compute(const double *e, const double *m_abs, const double *m2
   double bt[J_NQ] = {0};
   for (int64_t b = 0; b < nB; b++) {
     double *s = bs + (size_t)b * J_NQ;
-    for (int64_t i = b * B; i < (b + 1) * B; i++) {
-      double de = e[i] - se, da = m_abs[i] - sa;
-      s[J_E] += de;
-      s[J_E2] += de * de;
-      s[J_A] += da;
-      s[J_A2] += da * da;
-      s[J_D] += m2[i] - m_abs[i] * m_abs[i];
-      s[J_M2] += m2[i];
-      s[J_M4] += m4[i];
-    }
+    add_terms(s, e, m_abs, m2, m4, b * B, (b + 1) * B, se, sa);
     for (int j = 0; j < J_NQ; j++) bt[j] += s[j];
   }
   const double nleft = (double)((nB - 1) * B);
