@@ -727,6 +727,17 @@ def format_report(r):
     return "\n".join(out)
 
 
+def _save(fig, ax, path):
+    """Grid, legend, layout; write the figure to path and close it; return path."""
+    import matplotlib.pyplot as plt
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot(r, prefix):
     """PREFIX_U4.png, PREFIX_chi.png, PREFIX_collapse.png; returns the paths."""
     import matplotlib
@@ -755,12 +766,7 @@ def plot(r, prefix):
         ax.axvline(T_C_EXACT_2D * r["J"], color="k", ls="--", lw=0.8, label="exact 2D T_c")
     ax.set_xlabel("T  [J/k_B]")
     ax.set_ylabel("Binder cumulant U4 = 1 - <m^4> / (3 <m^2>^2)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(f"{prefix}_U4.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, ax, f"{prefix}_U4.png"))
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for i, (rw, T, c) in enumerate(curves):
@@ -774,12 +780,7 @@ def plot(r, prefix):
     ax.axvline(r["Tc"], color="k", ls="--", lw=0.8, label="T_c estimate")
     ax.set_xlabel("T  [J/k_B]")
     ax.set_ylabel("chi' = N (<m^2> - <|m|>^2) / T")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(f"{prefix}_chi.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, ax, f"{prefix}_chi.png"))
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for i, (rw, T, c) in enumerate(curves):
@@ -788,12 +789,7 @@ def plot(r, prefix):
     ax.set_xlabel(f"(T - T_c) L^(1/nu),  T_c = {r['Tc']:.4f}, 1/nu = {r['inv_nu']:.3f}")
     ax.set_ylabel("U4")
     ax.set_title("data collapse")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(f"{prefix}_collapse.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, ax, f"{prefix}_collapse.png"))
     return paths
 
 
