@@ -55,15 +55,16 @@ static void table_init(msc_table *t, const ising_model *m) {
 }
 
 /* A row's working set (lattice scratch, sized for nw words): the row's
- * random bytes (chunks of msc_impl.h filled on demand), and per word its
- * count planes, spins, lanes that read bytes, lanes decided to move, lanes
- * still tied, and (SIMD) the lanes' table indices as bytes. */
+ * random bytes (chunks of msc_impl.h made on demand), and per word its
+ * count planes, lanes decided to move and lanes still tied; the list of
+ * words with tied lanes. */
 typedef struct msc_row {
   uint32_t *rnd;    /* the row's stream, nw + 2 chunks */
   int64_t filled;   /* bytes of it made: filled / MSC_CHUNK_BYTES chunks */
-  uint64_t *B, *S, *U, *A, *E;
+  int64_t hint;     /* bytes to make at the start of the next row */
+  uint64_t *B, *A, *E; /* B: three count planes of nw words each */
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
-  uint8_t *X;       /* 64 nw */
+  int64_t *T;       /* nw: the words that still have tied lanes */
 } msc_row;
 
 static void row_free(void *p) {
@@ -71,7 +72,6 @@ static void row_free(void *p) {
   if (!w) return;
   free(w->rnd);
   free(w->B);
-  free(w->X);
   free(w);
 }
 
@@ -81,17 +81,15 @@ static msc_row *row_alloc(int64_t nw) {
   /* a row reads at most 4 bytes per lane, 256 nw bytes = nw chunks; +2 for
    * the rounding up and the 64-byte SIMD reads past the last byte used */
   w->rnd = calloc((size_t)(nw + 2), MSC_CHUNK_BYTES);
-  w->B = malloc((size_t)(9 * nw + 2) * sizeof *w->B);
-  w->X = malloc((size_t)(64 * nw));
-  if (!w->rnd || !w->B || !w->X) {
+  w->B = malloc((size_t)(7 * nw + 2) * sizeof *w->B);
+  if (!w->rnd || !w->B) {
     row_free(w);
     return NULL;
   }
-  w->S = w->B + 3 * nw;
-  w->U = w->S + nw;
-  w->A = w->U + nw;
+  w->A = w->B + 3 * nw;
   w->E = w->A + nw;
   w->O = w->E + nw;
+  w->T = (int64_t *)(w->O + nw + 2);
   return w;
 }
 
@@ -206,10 +204,10 @@ static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uin
 }
 
 /* One row: words of colour c in sc, the other colour's words of this row in
- * o, of the rows beside it in nbr[0..2d-3].  Four passes: (1) counts, the
- * lanes needing bytes, and where each word's round-0 bytes start; (2) the
- * round-0 decisions; (3) rounds 1..3 for the tied lanes (rare: 1/256 per
- * decision), all words of round q before round q+1; (4) flips and sums.
+ * o, of the rows beside it in nbr[0..2d-3].  Four passes: (1) counts;
+ * (2) word by word, the lanes needing bytes and their round-0 decisions;
+ * (3) rounds 1..3 for the tied lanes (rare: 1/256 per decision), the words
+ * with ties in order, all of round q before round q+1; (4) flips and sums.
  * The row reads its stream in exactly that order (the reference does the
  * same site by site). */
 static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const uint64_t *o,
@@ -281,69 +279,62 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     msc_count_aligned(d3, s, n, b);
     B0[k] = b[0], B1[k] = b[1], B2[k] = b[2];
   }
-  /* the lanes that need bytes, and (SIMD) their table indices */
+  /* (2) per word: the lanes that need bytes, and their round-0 decisions
+   * (the row's stream is made a chunk ahead of the bytes read; the 64-byte
+   * SIMD reads past the bytes used land in made or zeroed bytes and the
+   * expand does not use them) */
+  row_stream_need(w, w->hint, key, base, c2, c3);
+  int64_t pos = 0;
+  int64_t *const tl = w->T, nt = 0; /* the words with tied lanes, in order */
   for (int64_t k = 0; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t s = sc[k], b[3] = {B0[k], B1[k], B2[k]};
-    uint64_t U;
+    uint64_t U, A, E = 0;
+    if (pos + 64 > w->filled) row_stream_need(w, pos + 64, key, base, c2, c3);
 #ifdef MSC_SIMD
     __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
     x = _mm512_mask_add_epi8(x, b[1], x, _mm512_set1_epi8(2));
     x = _mm512_mask_add_epi8(x, b[2], x, _mm512_set1_epi8(4));
     x = _mm512_mask_add_epi8(x, s, x, _mm512_set1_epi8(8));
-    _mm512_storeu_si512(w->X + 64 * k, x);
     U = _mm512_movepi8_mask(_mm512_permutexvar_epi8(x, _mm512_loadu_si512(tab->needv))) & valid;
+    const __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(rb + pos));
+    const __m512i th = _mm512_permutexvar_epi8(x, _mm512_loadu_si512(tab->tb[0]));
+    A = (valid & ~U) | _mm512_mask_cmplt_epu8_mask(U, u, th); /* p = 1, or u's byte < t's */
+    E = _mm512_mask_cmpeq_epu8_mask(U, u, th);
 #else
     U = 0;
     for (int xx = 0; xx < 16; xx++)
       if (tab->need >> xx & 1)
         U |= sel(b[0], xx & 1) & sel(b[1], xx & 2) & sel(b[2], xx & 4) & sel(s, xx & 8);
     U &= valid;
-#endif
-    w->S[k] = s;
-    w->U[k] = U;
-    w->A[k] = valid & ~U; /* p = 1 */
-    dec += __builtin_popcountll(U);
-  }
-  /* (2) */
-  /* exactly the round-0 bytes: the 64-byte SIMD reads past them land in the
-   * buffer's (zeroed) slack and the expand does not use them */
-  row_stream_need(w, dec, key, base, c2, c3);
-  int64_t pos = 0;
-  uint64_t tied = 0;
-  for (int64_t k = 0; k < nw; k++) {
-    const uint64_t U = w->U[k];
-#ifdef MSC_SIMD
-    __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(rb + pos));
-    __m512i th = _mm512_permutexvar_epi8(_mm512_loadu_si512(w->X + 64 * k), _mm512_loadu_si512(tab->tb[0]));
-    w->A[k] |= _mm512_mask_cmplt_epu8_mask(U, u, th);
-    w->E[k] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
-#else
-    const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = w->S[k];
+    A = valid & ~U; /* p = 1 */
     const uint8_t *r = rb + pos;
-    uint64_t E = 0;
     for (uint64_t m = U; m; m &= m - 1) {
       int l = __builtin_ctzll(m);
-      int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (sk >> l & 1) << 3);
-      uint8_t ub = *r++, tb = tab->tb[0][x];
-      if (ub < tb) w->A[k] |= (uint64_t)1 << l;
+      int xx = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
+      uint8_t ub = *r++, tb = tab->tb[0][xx];
+      if (ub < tb) A |= (uint64_t)1 << l;
       else if (ub == tb) E |= (uint64_t)1 << l;
     }
-    w->E[k] = E;
 #endif
+    w->A[k] = A;
+    w->E[k] = E;
     pos += __builtin_popcountll(U);
-    tied |= w->E[k];
+    tl[nt] = k;
+    nt += E != 0;
   }
-  int64_t bytes = pos;
+  dec = pos;
+  /* the next row of this half sweep will likely read about as many */
+  w->hint = pos - pos / 8;
   /* (3) */
-  for (int q = 1; q < 4 && tied; q++) {
-    tied = 0;
-    for (int64_t k = 0; k < nw; k++) {
+  for (int q = 1; q < 4 && nt; q++) {
+    int64_t nt2 = 0;
+    for (int64_t i = 0; i < nt; i++) {
+      const int64_t k = tl[i];
       const uint64_t E = w->E[k];
-      if (!E) continue;
       row_stream_need(w, pos + __builtin_popcountll(E), key, base, c2, c3);
       uint64_t E2 = 0;
-      const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = w->S[k];
+      const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = sc[k];
       for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one */
         int l = __builtin_ctzll(m);
         int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (sk >> l & 1) << 3);
@@ -352,10 +343,12 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
         else if (ub == tb) E2 |= (uint64_t)1 << l;
       }
       w->E[k] = E2;
-      tied |= E2;
+      tl[nt2] = k;
+      nt2 += E2 != 0;
     }
+    nt = nt2;
   }
-  bytes = pos;
+  const int64_t bytes = pos;
   /* (4) flips and the popcount sums */
   int64_t k4 = 0;
 #if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
@@ -365,7 +358,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       const __mmask8 lm = (__mmask8)(nw - k4 < 8 ? (1u << (nw - k4)) - 1 : 0xFF);
       const __m512i f = _mm512_or_si512(_mm512_maskz_loadu_epi64(lm, w->A + k4),
                                         _mm512_maskz_loadu_epi64(lm, w->E + k4));
-      const __m512i sn = _mm512_xor_si512(_mm512_maskz_loadu_epi64(lm, w->S + k4), f);
+      const __m512i sn = _mm512_xor_si512(_mm512_maskz_loadu_epi64(lm, sc + k4), f);
       _mm512_mask_storeu_epi64(sc + k4, lm, sn);
       const __m512i b0 = _mm512_maskz_loadu_epi64(lm, B0 + k4), b1 = _mm512_maskz_loadu_epi64(lm, B1 + k4),
                     b2 = _mm512_maskz_loadu_epi64(lm, B2 + k4);
@@ -391,7 +384,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   for (int64_t k = k4; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t f = w->A[k] | w->E[k]; /* still tied after four bytes: u == t */
-    const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sn = w->S[k] ^ f;
+    const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sn = sc[k] ^ f;
     sc[k] = sn;
     nvalid += __builtin_popcountll(valid);
     nf += __builtin_popcountll(f);
