@@ -188,6 +188,10 @@ void ising_msc_stats(const ising_lattice *l, int64_t out[4]) {
 /* ------------------------------------------------------------ packed kernel */
 
 static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
+/* Table index x = v + 8 sb (msc_table) of lane l from the count planes b and spins s. */
+static inline int lane_index(const uint64_t b[3], uint64_t s, int l) {
+  return (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
+}
 
 typedef struct msc_sums {
   int64_t bonds, mag, words, decisions, bits, blocks;
@@ -311,8 +315,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     const uint8_t *r = rb + pos;
     for (uint64_t m = U; m; m &= m - 1) {
       int l = __builtin_ctzll(m);
-      int xx = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
-      uint8_t ub = *r++, tb = tab->tb[0][xx];
+      uint8_t ub = *r++, tb = tab->tb[0][lane_index(b, s, l)];
       if (ub < tb) A |= (uint64_t)1 << l;
       else if (ub == tb) E |= (uint64_t)1 << l;
     }
@@ -337,8 +340,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = sc[k];
       for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one */
         int l = __builtin_ctzll(m);
-        int x = (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (sk >> l & 1) << 3);
-        uint8_t ub = rb[pos++], tb = tab->tb[q][x];
+        uint8_t ub = rb[pos++], tb = tab->tb[q][lane_index(b, sk, l)];
         if (ub < tb) w->A[k] |= (uint64_t)1 << l;
         else if (ub == tb) E2 |= (uint64_t)1 << l;
       }
