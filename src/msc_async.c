@@ -119,6 +119,7 @@ struct ising_msc_async {
   int64_t L[3], nh, rows, N; /* nh = Lx / 2 words per row, rows = Ly Lz */
   double J, H, T[LANES];
   uint16_t need; /* bit x: class x needs random bytes (dE > 0) */
+  uint64_t active; /* lanes that move (the others never flip nor take bytes) */
   int ng;
   as_group g[16];
   uint64_t *s[2];
@@ -240,6 +241,7 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->N = a->L[0] * a->rows;
   a->J = J;
   a->H = H;
+  a->active = ~(uint64_t)0;
 #ifdef MSC_SIMD
   a->simd = 1;
 #endif
@@ -324,6 +326,12 @@ int ising_msc_async_swap_temperatures(ising_msc_async *a, int l1, int l2) {
   return ISING_OK;
 }
 
+int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  a->active = lanes;
+  return ISING_OK;
+}
+
 int ising_msc_async_use_simd(ising_msc_async *a, int on) {
   ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
 #ifndef MSC_SIMD
@@ -373,6 +381,47 @@ int ising_msc_async_set(ising_msc_async *a, int lane, int64_t x, int64_t y, int6
   return ISING_OK;
 }
 
+/* The checks of a row transfer: the row exists, 1 <= nlanes <= 64. */
+static int check_row(const ising_msc_async *a, int64_t y, int64_t z, int nlanes, const void *p) {
+  ISING_CHECK(a && p, ISING_ERR_INPUT, "msc-async: no object or row buffers");
+  ISING_CHECK(nlanes >= 1 && nlanes <= LANES, ISING_ERR_INPUT,
+              "msc-async: %d lanes asked for, 1 .. 64 exist", nlanes);
+  ISING_CHECK(y >= 0 && y < a->L[1] && (a->dim == 2 || (z >= 0 && z < a->L[2])), ISING_ERR_INPUT,
+              "msc-async: row (y %lld, z %lld) is outside the lattice", (long long)y, (long long)z);
+  return ISING_OK;
+}
+
+int ising_msc_async_get_row(const ising_msc_async *a, int64_t y, int64_t z, int nlanes,
+                            int8_t *const *out) {
+  ISING_CALL(check_row(a, y, z, nlanes, out));
+  if (a->dim == 2) z = 0;
+  const int64_t R = (y + a->L[1] * z) * a->nh;
+  for (int64_t x = 0; x < a->L[0]; x++) {
+    const uint64_t w = a->s[(x + y + z) & 1][R + x / 2];
+    for (int l = 0; l < nlanes; l++) out[l][x] = (int8_t)(1 - 2 * (int)(w >> l & 1));
+  }
+  return ISING_OK;
+}
+
+int ising_msc_async_set_row(ising_msc_async *a, int64_t y, int64_t z, int nlanes,
+                            const int8_t *const *in) {
+  ISING_CALL(check_row(a, y, z, nlanes, in));
+  if (a->dim == 2) z = 0;
+  const int64_t R = (y + a->L[1] * z) * a->nh;
+  const uint64_t keep = nlanes == LANES ? 0 : ~(uint64_t)0 << nlanes;
+  for (int64_t x = 0; x < a->L[0]; x++) {
+    uint64_t w = 0;
+    for (int l = 0; l < nlanes; l++) {
+      ISING_CHECK(in[l][x] == 1 || in[l][x] == -1, ISING_ERR_INPUT,
+                  "msc-async: lane %d's spin at x = %lld is %d, not +1 or -1", l, (long long)x, in[l][x]);
+      w |= (uint64_t)(in[l][x] < 0) << l;
+    }
+    uint64_t *p = &a->s[(x + y + z) & 1][R + x / 2];
+    *p = (*p & keep) | w;
+  }
+  return ISING_OK;
+}
+
 int ising_msc_async_fill_cold(ising_msc_async *a, int spin) {
   ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
   ISING_CHECK(spin == 1 || spin == -1, ISING_ERR_INPUT, "msc-async: a spin is +1 or -1, got %d", spin);
@@ -416,11 +465,12 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
   uint64_t U = 0;
   for (int x = 0; x < 16; x++)
     if (a->need >> x & 1) U |= sel(b[0], x & 1) & sel(b[1], x & 2) & sel(b[2], x & 4) & sel(s, x & 8);
+  U &= a->active;
   as_stream *st = &a->st;
   as_ensure(st, INT64_MAX / 2);
   const uint8_t *r = as_bytes(st) + st->pos;
   st->pos += __builtin_popcountll(U);
-  uint64_t A = ~U, T = 0;
+  uint64_t A = ~U & a->active, T = 0;
   for (uint64_t m = U; m; m &= m - 1) {
     int l = __builtin_ctzll(m);
     uint8_t ub = *r++, tb = a->tb[0][lane_class(b[0], b[1], b[2], s, l)][l];
@@ -549,6 +599,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       trow[i] = _mm512_loadu_si512(a->tb[0][a->g[i].x]);
     }
     const __m512i tlast = ng ? trow[ng - 1] : _mm512_setzero_si512();
+    const __m512i act = _mm512_set1_epi64((long long)a->active);
     as_stream *st = &a->st;
     __m512i Dv = _mm512_setzero_si512(); /* decisions per element */
     /* (a) counts and the class masks of the lanes that need bytes, eight
@@ -587,7 +638,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
         _mm512_storeu_si512(a->rcm + i * (nh + 8) + j0, m);
         Uv = _mm512_or_si512(Uv, m);
       }
-      _mm512_storeu_si512(a->rU + j0, Uv);
+      _mm512_storeu_si512(a->rU + j0, _mm512_and_si512(Uv, act));
     }
     /* (b) round 0, word by word; the stream position in a register (the
      * struct sees it at refills) */
@@ -623,7 +674,8 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       _mm512_storeu_si512(a->tj + nt, _mm512_maskz_compress_epi64(
           te, _mm512_add_epi64(_mm512_set1_epi64(j0), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7))));
       nt += __builtin_popcount(te);
-      const __m512i F = _mm512_or_si512(_mm512_xor_si512(Uv, _mm512_set1_epi64(-1)),
+      /* the active lanes without random bytes (p = 1) and the accepted ones */
+      const __m512i F = _mm512_or_si512(_mm512_andnot_si512(Uv, act),
                                         _mm512_maskz_loadu_epi64(lm, a->rlt + j0));
       _mm512_mask_storeu_epi64(sc + j0, lm, _mm512_xor_si512(_mm512_maskz_loadu_epi64(lm, sc + j0), F));
       Dv = _mm512_mask_add_epi64(Dv, lm, Dv, _mm512_popcnt_epi64(Uv)); /* tail elements are not lanes */
@@ -748,8 +800,9 @@ int ising_msc_async_half_reference(ising_msc_async *a, int c, uint64_t sweep, is
           if (a->dim == 3) nbs += lane_spin(a, x, y, z - 1, l) + lane_spin(a, x, y, z + 1, l);
           spin[i] = s;
           thr[i] = m[l].thr[ising_model_index(&m[l], s, nbs)];
-          open[i] = class_needs(a->J, a->H, s, nbs);
-          move[i] = !open[i]; /* dE <= 0: p = 1 */
+          const int on = (int)(a->active >> l & 1); /* an inactive lane never moves */
+          open[i] = on && class_needs(a->J, a->H, s, nbs);
+          move[i] = on && !open[i]; /* dE <= 0: p = 1 */
         }
       /* byte q of u (most significant first) for every open lane of the
        * row, sites in order and lanes in order within a site, q = 0..3; the

@@ -8,7 +8,10 @@
  *    identical spins in every lane after every half sweep, 2D and 3D, H = 0
  *    and H != 0, rows of 1, 2, 3, 8, 17 and 64 words (the 8-word blocks and
  *    their tails), axes of length 2, lanes from T = 0.05 to T = 1e6
- *    (thresholds 0 and 2^32 - 1), temperature swaps between sweeps;
+ *    (thresholds 0 and 2^32 - 1), temperature swaps between sweeps, and
+ *    with some lanes frozen (set_active), whose spins must then neither
+ *    change nor influence the moving lanes;
+ *  - row transfers to and from int8 rows against the one-spin accessors;
  *  - the per-lane bond sums and magnetisations from positional popcounts
  *    against a direct count through the accessors;
  *  - the random-bit economy: 8 * 256/255 = 8.031 bits per decision;
@@ -65,13 +68,15 @@ static void wide_ladder(double T[64]) {
 static int64_t total_ties; /* bytes read beyond one per decision, over the tests */
 
 /* Three copies (SIMD path, portable path, reference), the same hot start,
- * `sweeps` sweeps, compared after every half sweep; temperatures swapped
- * between some sweeps.  Returns the spins flipped (summed over checks). */
-static void run_three(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, const double T[64],
-                      int sweeps) {
+ * the lanes of `active` moving, `sweeps` sweeps, compared after every half
+ * sweep; temperatures swapped between some sweeps. */
+static void run_three_masked(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H,
+                             const double T[64], int sweeps, uint64_t active) {
   const int64_t L[3] = {Lx, Ly, Lz};
   ising_msc_async *f = make(dim, Lx, Ly, Lz, H, T), *p = make(dim, Lx, Ly, Lz, H, T),
                   *r = make(dim, Lx, Ly, Lz, H, T);
+  for (int k = 0; k < 3; k++)
+    ck_assert_int_eq(ising_msc_async_set_active(k == 0 ? f : k == 1 ? p : r, active), ISING_OK);
   int have_simd = ising_msc_async_use_simd(f, 1) == ISING_OK;
   ising_err_clear();
   ck_assert_int_eq(ising_msc_async_use_simd(p, 0), ISING_OK);
@@ -121,6 +126,11 @@ static void run_three(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, con
   ising_msc_async_destroy(&r);
 }
 
+static void run_three(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, const double T[64],
+                      int sweeps) {
+  run_three_masked(dim, Lx, Ly, Lz, H, T, sweeps, ~(uint64_t)0);
+}
+
 START_TEST(packed_equals_reference_2d) {
   double T[64], Tc[64];
   wide_ladder(T);
@@ -147,6 +157,106 @@ START_TEST(packed_equals_reference_3d) {
     run_three(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, T, 2);
   }
   run_three(3, 6, 4, 2, -0.2, T, 2);
+}
+END_TEST
+
+/* Frozen lanes (ising_msc_async_set_active, the engine's idle lanes of a
+ * partial set): the packed paths still equal the reference; a frozen lane
+ * never changes; and the moving lanes' trajectory does not depend on what
+ * the frozen lanes hold (two objects that differ only in the frozen lanes'
+ * spins stay equal in the moving ones, and differ in the frozen ones). */
+START_TEST(frozen_lanes) {
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = 1.6 + 0.04 * l;
+  const uint64_t masks[] = {0x1, 0xF, 0x00000000FFFFFFFFull, 0x8000F00F0000A5A5ull};
+  for (size_t i = 0; i < sizeof masks / sizeof *masks; i++) {
+    run_three_masked(2, 34, 4, 1, 0.2, T, 3, masks[i]);
+    run_three_masked(3, 6, 4, 2, 0.0, T, 2, masks[i]);
+  }
+  const int64_t L[3] = {34, 6, 1};
+  const uint64_t on = 0x00000000FFFFFFFFull;
+  ising_msc_async *a = make(2, L[0], L[1], 1, 0.0, T), *b = make(2, L[0], L[1], 1, 0.0, T);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, ising_rng_key_from_seed(3), 0), ISING_OK);
+  ck_assert_int_eq(ising_msc_async_fill_hot(b, ising_rng_key_from_seed(4), 0), ISING_OK);
+  for (int64_t y = 0; y < L[1]; y++) /* b's moving lanes := a's */
+    for (int64_t x = 0; x < L[0]; x++)
+      for (int l = 0; l < 32; l++) {
+        int s;
+        ising_msc_async_get(a, l, x, y, 0, &s);
+        ising_msc_async_set(b, l, x, y, 0, s);
+      }
+  ising_msc_async_set_active(a, on);
+  ising_msc_async_set_active(b, on);
+  int64_t frozen0 = differences(a, b, 2, L);
+  ck_assert_int_gt(frozen0, 0);
+  for (int t = 0; t < 20; t++)
+    for (int c = 0; c < 2; c++) {
+      ck_assert_int_eq(ising_msc_async_half(a, c, (uint64_t)t, ising_rng_key_from_seed(9), 1), ISING_OK);
+      ck_assert_int_eq(ising_msc_async_half(b, c, (uint64_t)t, ising_rng_key_from_seed(9), 1), ISING_OK);
+    }
+  int64_t moving = 0, frozen = 0;
+  for (int64_t y = 0; y < L[1]; y++)
+    for (int64_t x = 0; x < L[0]; x++)
+      for (int l = 0; l < LANES; l++) {
+        int sa, sb;
+        ising_msc_async_get(a, l, x, y, 0, &sa);
+        ising_msc_async_get(b, l, x, y, 0, &sb);
+        if (l < 32) moving += sa != sb;
+        else frozen += sa != sb;
+      }
+  ck_assert_int_eq(moving, 0);
+  ck_assert_int_eq(frozen, frozen0);
+  int64_t st[4];
+  ising_msc_async_stats(a, st);
+  ck_assert_int_gt(st[1], 0);
+  ising_msc_async_destroy(&a);
+  ising_msc_async_destroy(&b);
+}
+END_TEST
+
+/* Row transfers (the engine's bridge to int8 lattices) against the
+ * one-spin accessors: get_row reads what set wrote, set_row writes what get
+ * reads and keeps the lanes past nlanes; bad arguments are refused. */
+START_TEST(row_transfers) {
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = 2.0;
+  const int64_t L[3] = {10, 4, 6};
+  ising_msc_async *a = make(3, L[0], L[1], L[2], 0.0, T);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, ising_rng_key_from_seed(5), 2), ISING_OK);
+  int8_t buf[LANES][10], *rows[LANES];
+  for (int l = 0; l < LANES; l++) rows[l] = buf[l];
+  int64_t bad = 0, kept = 0;
+  for (int64_t z = 0; z < L[2]; z++)
+    for (int64_t y = 0; y < L[1]; y++) {
+      ck_assert_int_eq(ising_msc_async_get_row(a, y, z, LANES, rows), ISING_OK);
+      for (int64_t x = 0; x < L[0]; x++)
+        for (int l = 0; l < LANES; l++) {
+          int s;
+          ising_msc_async_get(a, l, x, y, z, &s);
+          bad += buf[l][x] != s;
+          buf[l][x] = (int8_t)((x + y + z + l) % 3 ? 1 : -1); /* a pattern to write back */
+        }
+      int keep[LANES][10];
+      for (int64_t x = 0; x < L[0]; x++)
+        for (int l = 40; l < LANES; l++) ising_msc_async_get(a, l, x, y, z, &keep[l][x]);
+      ck_assert_int_eq(ising_msc_async_set_row(a, y, z, 40, (const int8_t *const *)rows), ISING_OK);
+      for (int64_t x = 0; x < L[0]; x++)
+        for (int l = 0; l < LANES; l++) {
+          int s;
+          ising_msc_async_get(a, l, x, y, z, &s);
+          if (l < 40) bad += s != buf[l][x];
+          else kept += s == keep[l][x];
+        }
+    }
+  ck_assert_int_eq(bad, 0);
+  ck_assert_int_eq(kept, (LANES - 40) * L[0] * L[1] * L[2]);
+  ck_assert_int_eq(ising_msc_async_get_row(a, 4, 0, LANES, rows), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_get_row(a, 0, 6, LANES, rows), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_msc_async_get_row(a, 0, 0, 65, rows), ISING_ERR_INPUT);
+  buf[3][7] = 0;
+  ck_assert_int_eq(ising_msc_async_set_row(a, 0, 0, 4, (const int8_t *const *)rows), ISING_ERR_INPUT);
+  ising_err_clear();
+  ising_msc_async_destroy(&a);
 }
 END_TEST
 
@@ -346,6 +456,8 @@ int main(void) {
   tcase_add_test(tc, packed_equals_reference_2d);
   tcase_add_test(tc, packed_equals_reference_3d);
   tcase_add_test(tc, ties_were_exercised);
+  tcase_add_test(tc, frozen_lanes);
+  tcase_add_test(tc, row_transfers);
   tcase_add_test(tc, sums_equal_direct_count);
   tcase_add_test(tc, bits_per_decision);
   tcase_add_test(tc, physics_2d_4x4_exact);

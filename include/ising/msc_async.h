@@ -93,9 +93,25 @@ int ising_msc_async_get(const ising_msc_async *a, int lane, int64_t x, int64_t y
                         int *spin);
 int ising_msc_async_set(ising_msc_async *a, int lane, int64_t x, int64_t y, int64_t z, int spin);
 
+/* Row (y, z) of lanes 0 .. nlanes-1 in natural order (x = 0 .. Lx-1), int8
+ * +1 / -1: out[l][x] is lane l's spin at (x, y, z) (z ignored in 2D); the
+ * engine's bridge to the int8 lattices of output, checkpoints and
+ * correlations.  set_row writes lanes 0 .. nlanes-1 and keeps the others. */
+int ising_msc_async_get_row(const ising_msc_async *a, int64_t y, int64_t z, int nlanes,
+                            int8_t *const *out);
+int ising_msc_async_set_row(ising_msc_async *a, int64_t y, int64_t z, int nlanes,
+                            const int8_t *const *in);
+
 /* Counters since creation: words updated, decisions that needed random
  * bytes, random bytes read, Philox blocks drawn. */
 void ising_msc_async_stats(const ising_msc_async *a, int64_t out[4]);
+
+/* Lanes that move: a lane whose bit is clear in `lanes` never flips and
+ * takes no random bytes, so its spins (whatever they are) do not change the
+ * other lanes' decisions.  The engine clears the lanes of a partial set
+ * that carry no replica, so that a checkpoint (which holds only replicas)
+ * restores everything that decides the trajectory.  All lanes by default. */
+int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes);
 
 /* Tests: on = 0 makes ising_msc_async_half take the portable lane-by-lane
  * decision path even where the AVX-512 VBMI2 one is built (they must make
