@@ -456,7 +456,8 @@ static int key_kernel(const char *v, ising_config *cfg, lattice_values *lv, char
   if (strcmp(v, "fast") == 0) cfg->kernel = ISING_KERNEL_FAST;
   else if (strcmp(v, "reference") == 0) cfg->kernel = ISING_KERNEL_REFERENCE;
   else if (strcmp(v, "msc") == 0) cfg->kernel = ISING_KERNEL_MSC;
-  else return snprintf(why, n, "kernel must be fast, reference or msc"), 0;
+  else if (strcmp(v, "msc-async") == 0) cfg->kernel = ISING_KERNEL_MSC_ASYNC;
+  else return snprintf(why, n, "kernel must be fast, reference, msc or msc-async"), 0;
   return 1;
 }
 
@@ -1213,11 +1214,18 @@ static int validate(parser *ps, ising_config *cfg) {
              cfg->dim, (long long)sites, (long long)SITES_MAX);
     return value_error(ps, K_L, ps->final[K_L], why);
   }
-  if (cfg->kernel == ISING_KERNEL_MSC && cfg->algorithm != ISING_ALG_METROPOLIS)
+  const int msc = cfg->kernel == ISING_KERNEL_MSC || cfg->kernel == ISING_KERNEL_MSC_ASYNC;
+  if (msc && cfg->algorithm != ISING_ALG_METROPOLIS)
     return value_error(ps, K_KERNEL, ps->final[K_KERNEL],
                        "the multi-spin-coding kernel does Metropolis only; set [montecarlo] "
                        "algorithm = metropolis or kernel = fast");
-  if (cfg->kernel == ISING_KERNEL_MSC && !(cfg->J > 0))
+  const int64_t row_max = cfg->kernel == ISING_KERNEL_MSC_ASYNC ? 1 << 19 : 1 << 20;
+  if (msc && cfg->L[0] > row_max) {
+    snprintf(why, sizeof why, "this kernel takes x rows of at most %lld sites (one random stream "
+             "per row); L = %lld, use kernel = fast", (long long)row_max, (long long)cfg->L[0]);
+    return value_error(ps, K_KERNEL, ps->final[K_KERNEL], why);
+  }
+  if (msc && !(cfg->J > 0))
     return value_error(ps, K_KERNEL, ps->final[K_KERNEL],
                        "the multi-spin-coding kernel needs a ferromagnet, [model] J > 0; use "
                        "kernel = fast for J <= 0");

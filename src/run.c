@@ -40,6 +40,7 @@
 #include "ising/lattice.h"
 #include "ising/layout.h"
 #include "ising/model.h"
+#include "ising/msc_async.h"
 #include "ising/observe.h"
 #include "ising/tempering.h"
 #include "ising/update.h"
@@ -235,6 +236,15 @@ typedef struct engine {
   ising_corr *corr;      /* correlation measurements ([measurement] correlation) */
   double *corr_vals;     /* [2 R]: S(0), S(k_min) per replica at the last measurement */
   int64_t ckpt_count;    /* checkpoints written in this process's run */
+  /* kernel = msc-async: replica set s holds replicas 64 s .. 64 s + 63 (lane
+   * = id - 64 s; lanes past the last replica are frozen: they never move),
+   * each set whole on one rank, its replicas contiguous in local[]; the int8
+   * lattices are brought up to date from the packed words only when read */
+  int n_sets;
+  ising_msc_async **sets; /* [n_sets] */
+  int *set_id;            /* [n_sets] global set index */
+  double (*set_T)[ISING_MSC_ASYNC_LANES]; /* lane temperatures last given to each set */
+  int sets_ahead;         /* the sets have sweeps the int8 lattices lack */
 } engine;
 
 /* Set by the signal handler; read at the agreement points of the loop. */
@@ -276,9 +286,123 @@ static int models_init(engine *E, const double *T) {
   return ISING_OK;
 }
 
+/* ------------------------------------------------ msc-async replica sets */
+
+#define LANES ISING_MSC_ASYNC_LANES
+
+/* Replicas carried by set s (the last set may be partial). */
+static int set_lanes(const engine *E, int s) {
+  int n = E->R - LANES * s;
+  return n < LANES ? n : LANES;
+}
+
+/* Copy set j's replicas between the packed words and their int8 lattices,
+ * row by row (to_sets = 1: into the words).  Each lattice is whole on this
+ * rank, so its local coordinates are the global ones. */
+static int set_transfer(engine *E, int j, replica *rp, int to_sets) {
+  const ising_config *cfg = E->cfg;
+  const int64_t Lx = cfg->L[0], Ly = cfg->L[1], Lz = cfg->dim == 3 ? cfg->L[2] : 1;
+  const int n = set_lanes(E, E->set_id[j]);
+  int8_t *buf = malloc((size_t)(n * Lx)), *rows[LANES];
+  ISING_CHECK(buf, ISING_ERR_MEM, "out of memory (msc-async row buffer)");
+  for (int l = 0; l < n; l++) rows[l] = buf + l * Lx;
+  int rc = ISING_OK;
+  for (int64_t z = 0; z < Lz && !rc; z++)
+    for (int64_t y = 0; y < Ly && !rc; y++)
+      if (to_sets) {
+        for (int l = 0; l < n; l++) ising_lattice_pack_rows(rp[l].lat, z, y, 1, rows[l]);
+        rc = ising_msc_async_set_row(E->sets[j], y, z, n, (const int8_t *const *)rows);
+      } else {
+        rc = ising_msc_async_get_row(E->sets[j], y, z, n, rows);
+        for (int l = 0; l < n && !rc; l++) ising_lattice_unpack_rows(rp[l].lat, z, y, 1, rows[l]);
+      }
+  free(buf);
+  for (int l = 0; l < n && !rc && !to_sets; l++) {
+    rc = ising_lattice_halo(rp[l].lat, 0);
+    if (!rc) rc = ising_lattice_halo(rp[l].lat, 1);
+  }
+  return rc;
+}
+
+/* All sets <-> the int8 lattices (start, resume: to_sets = 1; before the
+ * lattices are read: 0, only when the sets are ahead). */
+static int sets_transfer(engine *E, int to_sets) {
+  if (!E->sets || (!to_sets && !E->sets_ahead)) return ISING_OK;
+  for (int j = 0, k = 0; j < E->n_sets; k += set_lanes(E, E->set_id[j]), j++)
+    ISING_CALL(set_transfer(E, j, &E->local[k], to_sets));
+  E->sets_ahead = 0;
+  return ISING_OK;
+}
+
+/* One sweep of every set: each lane at its replica's current temperature
+ * (tempering and ladder feedback change them between sweeps); idle lanes
+ * (frozen) get the set's first replica's. */
+static int sweep_sets(engine *E, uint64_t t) {
+  for (int j = 0; j < E->n_sets; j++) {
+    const int s = E->set_id[j], n = set_lanes(E, s);
+    double T[LANES];
+    for (int l = 0; l < LANES; l++) T[l] = E->temper->T[E->temper->temp_of[LANES * s + (l < n ? l : 0)]];
+    if (memcmp(T, E->set_T[j], sizeof T) != 0) {
+      ISING_CALL(ising_msc_async_set_temperatures(E->sets[j], T));
+      memcpy(E->set_T[j], T, sizeof T);
+    }
+    for (int c = 0; c < 2; c++) ISING_CALL(ising_msc_async_half(E->sets[j], c, t, E->key, (uint32_t)s));
+  }
+  E->sets_ahead = 1;
+  return ISING_OK;
+}
+
+/* The sets' bond sums and magnetisations into their replicas (popcounts of
+ * the packed words; only when a measurement or an exchange needs them). */
+static int sets_sums(engine *E) {
+  for (int j = 0, k = 0; j < E->n_sets; k += set_lanes(E, E->set_id[j]), j++) {
+    int64_t B[LANES], M[LANES];
+    ISING_CALL(ising_msc_async_sums(E->sets[j], B, M));
+    for (int l = 0; l < set_lanes(E, E->set_id[j]); l++) {
+      E->local[k + l].bonds = B[l];
+      E->local[k + l].mag = M[l];
+    }
+  }
+  return ISING_OK;
+}
+
+/* The replica sets of this rank (setup): check the layout, create them. */
+static int sets_create(engine *E) {
+  const ising_config *cfg = E->cfg;
+  char w[256];
+  const int total = (E->R + LANES - 1) / LANES;
+  if (E->lay->group_size != 1)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = msc-async keeps each lattice whole on one rank; "
+                     "set ranks_per_replica = 1 (%d ranks now share one)",
+                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
+                     E->lay->group_size);
+  if (E->lay->n_groups > total)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = msc-async packs the %d replicas (temperatures x "
+                     "copies) into %d set%s of 64 and never splits a set, so at most %d rank%s can "
+                     "work; use that many ranks or more copies",
+                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w), E->R,
+                     total, total > 1 ? "s" : "", total, total > 1 ? "s" : "");
+  E->sets = calloc((size_t)total, sizeof *E->sets);
+  E->set_id = calloc((size_t)total, sizeof *E->set_id);
+  E->set_T = calloc((size_t)total, sizeof *E->set_T);
+  ISING_CHECK(E->sets && E->set_id && E->set_T, ISING_ERR_MEM, "out of memory");
+  double T[LANES];
+  for (int l = 0; l < LANES; l++) T[l] = cfg->temps[0];
+  for (int s = E->lay->group_index; s < total; s += E->lay->n_groups) {
+    E->set_id[E->n_sets] = s;
+    ISING_CALL(ising_msc_async_create(cfg->dim, cfg->L, cfg->J, cfg->H, T, &E->sets[E->n_sets]));
+    const int n = set_lanes(E, s); /* idle lanes stay frozen (msc_async.h) */
+    ISING_CALL(ising_msc_async_set_active(E->sets[E->n_sets++], n < LANES ? ((uint64_t)1 << n) - 1 : ~(uint64_t)0));
+  }
+  return ISING_OK;
+}
+
+/* ------------------------------------------------------------ engine */
+
 /* Bond sums and magnetisations of all replicas on every rank: the kernels'
  * block sums of the last sweep, added over the world. */
 static int gather_sums(engine *E) {
+  if (E->sets) ISING_CALL(sets_sums(E));
   memset(E->sums, 0, (size_t)(2 * E->R) * sizeof *E->sums);
   for (int k = 0; k < E->n_local; k++) {
     int r = E->local[k].id;
@@ -309,6 +433,7 @@ static int grow_history(engine *E) {
  * rank 0 contributes the values, one sum over the world spreads them. */
 static int measure_correlations(engine *E) {
   memset(E->corr_vals, 0, (size_t)(2 * E->R) * sizeof *E->corr_vals);
+  ISING_CALL(sets_transfer(E, 0));
   int full = E->cfg->sk_every > 0 && E->rows % E->cfg->sk_every == 0;
   for (int k = 0; k < E->n_local; k++) {
     const replica *rp = &E->local[k];
@@ -384,6 +509,7 @@ static int flush_rows(engine *E) {
 }
 
 static int sweep_all(engine *E, uint64_t t) {
+  if (E->sets) return sweep_sets(E, t);
   for (int k = 0; k < E->n_local; k++) {
     replica *rp = &E->local[k];
     const ising_model *m = &E->models[E->temper->temp_of[rp->id]];
@@ -417,6 +543,7 @@ static int checkpoint(engine *E, int64_t done) {
   double t0 = MPI_Wtime();
   ISING_CALL(flush_rows(E));
   ISING_CALL(ising_output_sync(E->out));
+  ISING_CALL(sets_transfer(E, 0));
   ising_ckpt_replica *loc = calloc((size_t)(E->n_local ? E->n_local : 1), sizeof *loc);
   ISING_CHECK(loc, ISING_ERR_MEM, "out of memory");
   for (int k = 0; k < E->n_local; k++) {
@@ -804,6 +931,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   E->copies = cfg->copies;
   E->R = E->n_T * E->copies;
   ISING_CALL(ising_layout_create(comm, cfg, cfg->ranks_per_replica, &E->lay));
+  if (cfg->kernel == ISING_KERNEL_MSC_ASYNC) ISING_CALL(sets_create(E));
   if (E->lay->n_groups > E->R) {
     char w[256];
     int size = E->lay->world_size, fit = size;
@@ -840,7 +968,10 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   ISING_CALL(record_ladder(E));
   E->next_round = 1;
   E->key = ising_rng_key_from_seed(cfg->seed);
-  for (int r = E->lay->group_index; r < E->R; r += E->lay->n_groups) {
+  for (int r = 0; r < E->R; r++) {
+    /* replicas round robin over the groups, or whole sets round robin
+     * (sets_create), in increasing order either way */
+    if ((E->sets ? r / LANES : r) % E->lay->n_groups != E->lay->group_index) continue;
     replica *rp = &E->local[E->n_local++];
     rp->id = r;
     ISING_CALL(ising_lattice_create(E->lay, &rp->lat));
@@ -850,6 +981,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
     else
       ISING_CALL(ising_lattice_fill_cold(rp->lat, 1));
   }
+  if (!resuming) ISING_CALL(sets_transfer(E, 1)); /* the start, as the byte kernels have it */
   const char *kname = ising_update_kernel_name(cfg->kernel);
   if (E->lay->world_rank == 0 && !opt->quiet) {
     int64_t n[3];
@@ -872,6 +1004,11 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
              cfg->adapt == ISING_ADAPT_FEEDBACK ? "feedback-adapted, " : "",
              cfg->ladder == ISING_LADDER_GEOMETRIC ? "geometric" : cfg->ladder == ISING_LADDER_LINEAR ? "linear" : "list");
     printf(", %lld+%lld sweeps -> %s\n", (long long)cfg->thermalization, (long long)cfg->sweeps, cfg->file);
+    const int sets = (E->R + LANES - 1) / LANES;
+    if (E->sets && E->R < sets * LANES)
+      printf("ising: note: kernel msc-async sweeps %d lanes in %d set%s of 64; %d carry replicas, "
+             "%d are idle at about the same cost (raise [montecarlo] copies to use them)\n",
+             sets * LANES, sets, sets > 1 ? "s" : "", E->R, sets * LANES - E->R);
     fflush(stdout);
   }
   if (!resuming) {
@@ -928,6 +1065,10 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
 static void engine_free(engine *E, int *rc2, int *rc3) {
   *rc2 = ising_output_close(&E->out);
   for (int k = 0; k < E->n_local; k++) ising_lattice_destroy(&E->local[k].lat);
+  for (int j = 0; j < E->n_sets; j++) ising_msc_async_destroy(&E->sets[j]);
+  free(E->sets);
+  free(E->set_id);
+  free(E->set_T);
   *rc3 = ising_layout_destroy(&E->lay);
   if (E->all)
     for (int r = 0; r < E->R; r++) series_free(&E->all[r]);
@@ -1069,6 +1210,7 @@ static int resume_state(engine *E, int64_t *from) {
   int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);
+  ISING_CALL(sets_transfer(E, 1));
   E->n_hist = st.n_hist;
   E->next_round = st.next_round;
   E->generation = st.generation;

@@ -21,6 +21,7 @@
 #include "ising/msc.h"
 
 #include "lattice_impl.h"
+#include "msc_impl.h"
 #if defined(__AVX512BW__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -363,6 +364,8 @@ int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kin
   ising_half_sums unused;
   if (!sums) sums = &unused;
   if (kind == ISING_KERNEL_MSC) return ising_msc_half(lat, m, stream, sweep, colour, sums);
+  ISING_CHECK(kind != ISING_KERNEL_MSC_ASYNC, ISING_ERR_INPUT,
+              "kernel msc-async sweeps 64 replicas at once (msc_async.h), not one lattice");
   lat_bytes_written(lat); /* after MSC sweeps: unpack, the packed copy goes stale */
   if (kind == ISING_KERNEL_REFERENCE)
     reference_half(lat, m, stream, sweep, colour, sums);
@@ -374,6 +377,11 @@ int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kin
 
 const char *ising_update_kernel_name(ising_kernel_kind kind) {
   if (kind == ISING_KERNEL_REFERENCE) return "reference";
+#ifdef MSC_SIMD /* the multi-replica kernel's decision path (msc_async.c) */
+  if (kind == ISING_KERNEL_MSC_ASYNC) return "msc-async/avx512";
+#else
+  if (kind == ISING_KERNEL_MSC_ASYNC) return "msc-async/portable";
+#endif
 #if defined(__BMI2__)
   if (kind == ISING_KERNEL_MSC) return "msc/bmi2";
 #else

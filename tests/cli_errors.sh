@@ -64,6 +64,10 @@ expect 2 "typo.ini:3" 1 run typo.ini
 expect 2 "kernel = msc: the multi-spin-coding kernel does Metropolis only" 1 run good.ini --force --set montecarlo.kernel=msc --set montecarlo.algorithm=heatbath
 expect 2 "kernel = msc: the multi-spin-coding kernel needs a ferromagnet" 1 run good.ini --force --set montecarlo.kernel=msc --set model.J=-1
 expect 2 "kernel = msc keeps x rows whole" 16 run good.ini --force --set montecarlo.kernel=msc
+# the multi-replica kernel: each lattice whole on one rank, whole sets of 64
+expect 2 "kernel = msc-async keeps each lattice whole on one rank" 2 run good.ini --force --set montecarlo.kernel=msc-async
+expect 2 "into 1 set of 64 and never splits a set, so at most 1 rank" 2 run good.ini --force --set montecarlo.kernel=msc-async --set parallel.ranks_per_replica=1
+expect 2 "kernel = msc-async: the multi-spin-coding kernel does Metropolis only" 1 run good.ini --force --set montecarlo.kernel=msc-async --set montecarlo.algorithm=heatbath
 # a wall-time budget: shorter than the run's 30 s slack is refused; a budget
 # just above it stops the run at once with status 3, a checkpoint and a
 # "stopped" output (a long deck that would otherwise run for minutes)

@@ -7,7 +7,10 @@
 # bath, hot and cold starts, a field, lattices whose blocks are uneven and
 # odd, and ladders with several copies and feedback adaptation; decks e and
 # f use the multi-spin-coding kernel (x rows of 100 and 65 sites per colour:
-# a partial second word) with correlations and a 3D ladder.
+# a partial second word) with correlations and a 3D ladder; deck g the
+# multi-replica kernel (160 replicas in three sets of 64 lanes, the last
+# half idle; one set per rank at most, so it runs on layouts of 1 to 3 ranks,
+# always in groups of one rank) with a feedback-adapted ladder.
 set -eu
 ising=$1; shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-identity-XXXXXX")
@@ -112,20 +115,41 @@ interval = 2
 [measurement]
 interval = 3
 DECK
+cat > "$work/g.ini" <<'DECK'
+[lattice]
+L = 20 12
+[model]
+T = 2.0 2.2 2.4 2.7
+H = 0.05
+[montecarlo]
+kernel = msc-async
+copies = 40
+seed = 17
+thermalization = 400
+sweeps = 200
+[tempering]
+interval = 2
+adapt = feedback
+adapt_rounds = 2
+[measurement]
+interval = 4
+correlation = yes
+sk_every = 5
+DECK
 status=0
 first=$1
-for deck in a b c d e f; do
+for deck in a b c d e f g; do
   for layout in "$@"; do
     np=${layout%%:*}; rpr=${layout#*:}
-    case $deck in a|b|e) rpr=0 ;; esac
+    case $deck in a|b|e) rpr=0 ;; g) rpr=1; [ "$np" -le 3 ] || continue ;; esac
     out="$work/$deck-$np-$rpr.h5"
     [ -e "$out" ] && continue
     mpiexec -n "$np" --oversubscribe "$ising" run "$work/$deck.ini" --quiet --set "output.file=$out" \
       --set "parallel.ranks_per_replica=$rpr" || { echo "FAIL: $deck on $layout exited $?"; status=1; continue; }
-    ref="$work/$deck-${first%%:*}-$(case $deck in a|b|e) echo 0 ;; *) echo ${first#*:} ;; esac).h5"
+    ref="$work/$deck-${first%%:*}-$(case $deck in a|b|e) echo 0 ;; g) echo 1 ;; *) echo ${first#*:} ;; esac).h5"
     [ "$out" = "$ref" ] && continue
     objs="/timeseries /summary"
-    case $deck in c|d|f) objs="$objs /tempering" ;; esac
+    case $deck in c|d|f|g) objs="$objs /tempering" ;; esac
     for obj in $objs; do
       if h5diff -r "$ref" "$out" "$obj" "$obj" > "$work/diff.txt" 2>&1; then
         echo "ok: $deck $obj identical on layouts $first and $np:$rpr"

@@ -13,7 +13,10 @@
  * (some |z| > Z_MAX): the test can tell a wrong answer from a right one.
  * Sweep counts make the error bars of e about 1e-3 or smaller.
  * With the argument "msc" every Metropolis, J > 0 case runs with the
- * multi-spin-coding kernel instead (msc.h; the others are skipped).
+ * multi-spin-coding kernel instead (msc.h; the others are skipped); with
+ * "msc-async" with the multi-replica kernel (msc_async.h), where the single-
+ * temperature cases run 16 copies (16 of a set's 64 lanes) for 1/16 of the
+ * sweeps each.
  */
 #include <check.h>
 #include <math.h>
@@ -37,8 +40,10 @@ static int world_rank;
  * oversubscribed ranks and the sanitizer build; the full set runs on 1 and
  * 2 ranks in the Release build. */
 static int quick;
-/* "msc" (any argument): the multi-spin-coding kernel */
+/* "msc" or "msc-async" (any argument): a multi-spin-coding kernel, msc_kind */
 static int msc;
+static ising_kernel_kind msc_kind;
+#define ASYNC_COPIES 16
 
 typedef struct {
   const char *name;
@@ -50,7 +55,12 @@ static void run_mc(ising_config *cfg, ising_summary *s) {
   snprintf(cfg->file, sizeof cfg->file, "%s/run%d.h5", tmpdir, counter++);
   ising_run_options opt = {.force = 1, .quiet = 1};
   ising_run_result res;
-  int rc = ising_run(MPI_COMM_WORLD, cfg, &opt, &res);
+  ising_config run = *cfg; /* the same sample size spread over the lanes */
+  if (msc_kind == ISING_KERNEL_MSC_ASYNC && run.n_temps == 1) {
+    run.copies = ASYNC_COPIES;
+    run.sweeps /= ASYNC_COPIES;
+  }
+  int rc = ising_run(MPI_COMM_WORLD, &run, &opt, &res);
   ck_assert_msg(rc == ISING_OK, "run failed: %s", ising_err_message());
   *s = res.summary;
   free(res.summaries);
@@ -78,7 +88,7 @@ static void base_config(ising_config *cfg, int dim, int64_t Lx, int64_t Ly, int6
   cfg->L[2] = dim == 3 ? Lz : 1;
   cfg->thermalization = 2000;
   cfg->interval = 1;
-  if (msc) cfg->kernel = ISING_KERNEL_MSC;
+  if (msc) cfg->kernel = msc_kind;
 }
 
 /* Enumeration case: e, |m|, m^2, U4, chi and c; with a power run at 1.03 T. */
@@ -338,7 +348,7 @@ static void kernels_case(int dim, int64_t L, double T_lo, double T_hi, int n_T, 
   for (int run = 0; run < 3; run++) { /* 0: byte kernel, 1: MSC, 2: MSC at 1.02 T */
     ising_config cfg;
     base_config(&cfg, dim, L, L, dim == 3 ? L : 1);
-    cfg.kernel = run ? ISING_KERNEL_MSC : ISING_KERNEL_FAST;
+    cfg.kernel = run ? msc_kind : ISING_KERNEL_FAST;
     cfg.sweeps = sweeps;
     cfg.thermalization = 5000;
     cfg.seed = 300 + (uint64_t)run;
@@ -397,7 +407,10 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   for (int i = 1; i < argc; i++) {
     quick |= strcmp(argv[i], "quick") == 0;
-    msc |= strcmp(argv[i], "msc") == 0;
+    if (strcmp(argv[i], "msc") == 0 || strcmp(argv[i], "msc-async") == 0) {
+      msc = 1;
+      msc_kind = strcmp(argv[i], "msc") == 0 ? ISING_KERNEL_MSC : ISING_KERNEL_MSC_ASYNC;
+    }
   }
   if (world_rank == 0) ising_test_tmpdir("phys", tmpdir, sizeof tmpdir);
   MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);

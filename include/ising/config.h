@@ -32,8 +32,11 @@ typedef enum {
   ISING_KERNEL_FAST = 0,
   ISING_KERNEL_REFERENCE = 1,
   ISING_KERNEL_PORTABLE = 2, /* the fast kernel without SIMD intrinsics (tests, bench) */
-  ISING_KERNEL_MSC = 3       /* multi-spin coding: 64 spins of one colour per word (msc.h);
+  ISING_KERNEL_MSC = 3,      /* multi-spin coding: 64 spins of one colour per word (msc.h);
                                 Metropolis, J > 0, x rows kept whole on one rank */
+  ISING_KERNEL_MSC_ASYNC = 4 /* multi-spin coding across replicas: one site of 64 replicas
+                                per word (msc_async.h); Metropolis, J > 0, each lattice
+                                whole on one rank (ranks_per_replica = 1) */
 } ising_kernel_kind;
 
 typedef struct ising_config {

@@ -41,12 +41,14 @@ typedef struct ising_half_sums {
 /* Update every interior site of `colour` of the block for sweep `sweep`;
  * fill *sums (see above).  Does not touch halos.  ISING_KERNEL_MSC runs the
  * multi-spin-coding kernel (msc.h); an error code only from it (memory for
- * the packed copy). */
+ * the packed copy), or for ISING_KERNEL_MSC_ASYNC, which sweeps sets of 64
+ * replicas (msc_async.h, driven by the engine) and is refused here. */
 int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
 
 /* Name of the kernel that `kind` selects in this build ("reference",
- * "fast/avx512", "fast/avx2", "fast/portable", "msc/bmi2", "msc/portable"). */
+ * "fast/avx512", "fast/avx2", "fast/portable", "msc/bmi2", "msc/portable",
+ * "msc-async/avx512", "msc-async/portable"). */
 const char *ising_update_kernel_name(ising_kernel_kind kind);
 
 #endif
