@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,56 @@ int ising_output_check(MPI_Comm comm, const ising_config *cfg, int force) {
   if (rc != ISING_OK && rank != 0)
     return ISING_ERR(rc, "output check failed on rank 0 (see its message)");
   return rc;
+}
+
+int ising_output_lock(MPI_Comm comm, const char *output, int *fd) {
+  int rank;
+  *fd = -1;
+  ISING_MPI(MPI_Comm_rank(comm, &rank));
+  int rc = ISING_OK;
+  if (rank == 0) {
+    char path[ISING_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s.lock", output);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) {
+      rc = ISING_ERR(ISING_ERR_IO, "cannot open the lock file '%s': %s", path, strerror(errno));
+    } else if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        char who[256] = "";
+        ssize_t n = pread(f, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = '\0';
+        who[strcspn(who, "\n")] = '\0';
+        rc = ISING_ERR(ISING_ERR_INPUT, "output '%s' is in use by another ising job (%s; lock '%s'): "
+                       "wait for it to end (the ranks of a killed mpirun can live on for seconds)",
+                       output, *who ? who : "no details", path);
+      } else {
+        fprintf(stderr, "ising: warning: no lock on '%s' (%s): this file system does not lock; make "
+                "sure that no other job writes '%s'\n", path, strerror(errno), output);
+      }
+      close(f);
+    } else {
+      char host[128] = "?", line[256];
+      gethostname(host, sizeof host - 1);
+      host[sizeof host - 1] = '\0';
+      time_t now = time(NULL);
+      struct tm tm;
+      char when[32] = "?";
+      if (localtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+      int len = snprintf(line, sizeof line, "pid %ld on host %s since %s\n", (long)getpid(), host, when);
+      if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len)
+        fprintf(stderr, "ising: warning: could not write to the lock file '%s': %s\n", path, strerror(errno));
+      *fd = f;
+    }
+  }
+  ISING_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+  if (rc != ISING_OK && rank != 0)
+    return ISING_ERR(rc, "output lock failed on rank 0 (see its message)");
+  return rc;
+}
+
+void ising_output_unlock(int *fd) {
+  if (*fd >= 0) close(*fd); /* releases the flock */
+  *fd = -1;
 }
 
 /* ---------------------------------------------------------- attributes */

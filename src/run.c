@@ -245,6 +245,7 @@ typedef struct engine {
   int *set_id;            /* [n_sets] global set index */
   double (*set_T)[ISING_MSC_ASYNC_LANES]; /* lane temperatures last given to each set */
   int sets_ahead;         /* the sets have sweeps the int8 lattices lack */
+  int lock_fd;            /* OUTPUT.lock held by world rank 0 (h5io.h); -1: none */
 } engine;
 
 /* Set by the signal handler; read at the agreement points of the loop. */
@@ -948,6 +949,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
                      E->lay->n_groups, E->R, fit, size);
   }
   if (!resuming) ISING_CALL(ising_output_check(E->lay->world, cfg, opt->force));
+  ISING_CALL(ising_output_lock(E->lay->world, cfg->file, &E->lock_fd));
   E->models = calloc((size_t)E->n_T, sizeof *E->models);
   E->sums = calloc((size_t)(2 * E->R), sizeof *E->sums);
   E->energy = calloc((size_t)E->R, sizeof *E->energy);
@@ -1064,6 +1066,7 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
 
 static void engine_free(engine *E, int *rc2, int *rc3) {
   *rc2 = ising_output_close(&E->out);
+  ising_output_unlock(&E->lock_fd);
   for (int k = 0; k < E->n_local; k++) ising_lattice_destroy(&E->local[k].lat);
   for (int j = 0; j < E->n_sets; j++) ising_msc_async_destroy(&E->sets[j]);
   free(E->sets);
@@ -1094,6 +1097,7 @@ int ising_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *o
   memset(res, 0, sizeof *res);
   engine E = {0};
   E.cfg = cfg;
+  E.lock_fd = -1;
   struct sigaction old[N_STOP_SIGNALS];
   install_handlers(old);
   int rc = setup(&E, comm, opt, res, 0);
@@ -1281,6 +1285,7 @@ int ising_resume(MPI_Comm comm, const char *path, int nset, char *const *set, in
   int rc = parse_resumed(comm, output, nset, set, sweeps, &cfg);
   engine E = {0};
   E.cfg = &cfg;
+  E.lock_fd = -1;
   struct sigaction old[N_STOP_SIGNALS];
   install_handlers(old);
   int64_t from = 0;

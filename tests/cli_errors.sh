@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_errors.sh ISING SOURCE_DIR -- bad input at the command line: each case
 # must exit with status 2, print one line naming what is wrong, and leave an
-# existing output file untouched.
+# existing output file untouched; a second job on a running job's output is
+# refused.
 set -u
 ising=$1; src=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-cli-XXXXXX")
@@ -68,6 +69,20 @@ expect 2 "kernel = msc keeps x rows whole" 16 run good.ini --force --set monteca
 expect 2 "kernel = msc-async keeps each lattice whole on one rank" 2 run good.ini --force --set montecarlo.kernel=msc-async
 expect 2 "into 1 set of 64 and never splits a set, so at most 1 rank" 2 run good.ini --force --set montecarlo.kernel=msc-async --set parallel.ranks_per_replica=1
 expect 2 "kernel = msc-async: the multi-spin-coding kernel does Metropolis only" 1 run good.ini --force --set montecarlo.kernel=msc-async --set montecarlo.algorithm=heatbath
+# one job per output (OUTPUT.lock): while a run is going, a second run with
+# --force and a resume of its output are refused and leave it alone (short
+# sweeps: without the lock they would end at once, with another status or
+# message); after
+# it has stopped, the output is free again
+printf '[lattice]\nL = 64\n[montecarlo]\nsweeps = 100000000\n[checkpoint]\nevery_sweeps = 2000\n[output]\nfile = busy.h5\n' > busy.ini
+"$ising" run busy.ini --quiet > /dev/null 2>&1 &
+busy=$!
+n=0; while [ ! -s busy.h5.ckpt ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+expect 2 "output 'busy.h5' is in use by another ising job (pid $busy on host" 1 run busy.ini --force --set montecarlo.sweeps=64
+expect 2 "output 'busy.h5' is in use by another ising job" 2 resume busy.h5 --sweeps 64
+if kill -0 "$busy" 2>/dev/null; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: the running job died"; fi
+kill -TERM "$busy"; wait "$busy"
+expect 0 "" 1 run busy.ini --force --quiet --set montecarlo.sweeps=64 --set checkpoint.every_sweeps=0
 # a wall-time budget: shorter than the run's 30 s slack is refused; a budget
 # just above it stops the run at once with status 3, a checkpoint and a
 # "stopped" output (a long deck that would otherwise run for minutes)

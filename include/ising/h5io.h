@@ -43,6 +43,17 @@ typedef struct ising_output ising_output;
  * the same code (ISING_ERR_INPUT naming the [output] file key). */
 int ising_output_check(MPI_Comm comm, const ising_config *cfg, int force);
 
+/* One job per output: rank 0 takes an exclusive flock(2) on OUTPUT.lock
+ * (created if missing, never removed: the lock, not the file, is what
+ * counts, and it dies with the process) and writes its pid, host and start
+ * time into it.  A lock held by another live process is ISING_ERR_INPUT
+ * naming it (a second job, or ranks of a killed mpirun still running), so
+ * that two jobs never write one output and its checkpoints.  A file system
+ * without flock gets a warning and no lock.  Collective; *fd is the lock's
+ * descriptor on rank 0 (-1 elsewhere), released by ising_output_unlock. */
+int ising_output_lock(MPI_Comm comm, const char *output, int *fd);
+void ising_output_unlock(int *fd);
+
 /* Create (truncate with force) the file and write /deck and /parameters.
  * `grid` is the process grid of a replica group (x first), `groups` the
  * number of replica groups, `kernel` the kernel's name. */
