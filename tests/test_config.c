@@ -825,7 +825,20 @@ START_TEST(test_enum_values) {
   EXPECT_ERROR(parse_bad("[montecarlo]\nstart = warm\n", 0, NULL, &c), &c,
                "deck.ini:2: [montecarlo] start = warm: start must be hot");
   EXPECT_ERROR(parse_bad("[montecarlo]\nkernel = simd\n", 0, NULL, &c), &c,
-               "deck.ini:2: [montecarlo] kernel = simd: kernel must be fast, reference or msc");
+               "deck.ini:2: [montecarlo] kernel = simd: kernel must be fast, reference, msc or "
+               "msc-async");
+  parse_ok("[montecarlo]\nkernel = msc-async\ncopies = 64\n", 0, NULL, &c);
+  ck_assert_int_eq(c.kernel, ISING_KERNEL_MSC_ASYNC);
+  ising_config_free(&c);
+  EXPECT_ERROR(parse_bad("[model]\nJ = -1\n[montecarlo]\nkernel = msc-async\n", 0, NULL, &c), &c,
+               "deck.ini:4: [montecarlo] kernel = msc-async: the multi-spin-coding kernel needs a "
+               "ferromagnet");
+  /* rows of at most 2^19 sites for msc-async (2^20 for msc) */
+  EXPECT_ERROR(parse_bad("[lattice]\nL = 1048576 2\n[montecarlo]\nkernel = msc-async\n", 0, NULL, &c), &c,
+               "deck.ini:4: [montecarlo] kernel = msc-async: this kernel takes x rows of at most "
+               "524288 sites");
+  parse_ok("[lattice]\nL = 1048576 2\n[montecarlo]\nkernel = msc\n", 0, NULL, &c);
+  ising_config_free(&c);
 }
 END_TEST
 
