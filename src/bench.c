@@ -50,7 +50,6 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   cfg.temps[0] = 2.269;
   cfg.n_temps = 1;
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
-  int async = 0; /* 64 replicas in the bits of a word (msc_async.h) */
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value", a);
@@ -80,7 +79,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
     else if (!strcmp(a, "--kernel") && !strcmp(v, "msc"))
       cfg.kernel = ISING_KERNEL_MSC;
     else if (!strcmp(a, "--kernel") && !strcmp(v, "msc-async"))
-      async = 1;
+      cfg.kernel = ISING_KERNEL_MSC_ASYNC; /* 64 replicas in the bits of a word */
     else
       return ISING_ERR(ISING_ERR_INPUT,
                        "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
@@ -94,7 +93,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
               ISING_ERR_INPUT, "ising bench: --kernel msc does Metropolis only");
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
-  if (async) {
+  if (cfg.kernel == ISING_KERNEL_MSC_ASYNC) {
     /* one process's words; every rank would run its own copy */
     int rank = 0;
     ISING_MPI(MPI_Comm_rank(comm, &rank));

@@ -238,7 +238,9 @@ typedef struct engine {
   int64_t ckpt_count;    /* checkpoints written in this process's run */
   /* kernel = msc-async: replica set s holds replicas 64 s .. 64 s + 63 (lane
    * = id - 64 s; lanes past the last replica are frozen: they never move),
-   * each set whole on one rank, its replicas contiguous in local[]; the int8
+   * each set whole on one rank, its replicas at local[64 j ..] for the j-th
+   * set of the rank (only the highest set, the rank's last, can be partial);
+   * the int8
    * lattices are brought up to date from the packed words only when read */
   int n_sets;
   ising_msc_async **sets; /* [n_sets] */
@@ -329,8 +331,7 @@ static int set_transfer(engine *E, int j, replica *rp, int to_sets) {
  * lattices are read: 0, only when the sets are ahead). */
 static int sets_transfer(engine *E, int to_sets) {
   if (!E->sets || (!to_sets && !E->sets_ahead)) return ISING_OK;
-  for (int j = 0, k = 0; j < E->n_sets; k += set_lanes(E, E->set_id[j]), j++)
-    ISING_CALL(set_transfer(E, j, &E->local[k], to_sets));
+  for (int j = 0; j < E->n_sets; j++) ISING_CALL(set_transfer(E, j, &E->local[LANES * j], to_sets));
   E->sets_ahead = 0;
   return ISING_OK;
 }
@@ -356,12 +357,12 @@ static int sweep_sets(engine *E, uint64_t t) {
 /* The sets' bond sums and magnetisations into their replicas (popcounts of
  * the packed words; only when a measurement or an exchange needs them). */
 static int sets_sums(engine *E) {
-  for (int j = 0, k = 0; j < E->n_sets; k += set_lanes(E, E->set_id[j]), j++) {
+  for (int j = 0; j < E->n_sets; j++) {
     int64_t B[LANES], M[LANES];
     ISING_CALL(ising_msc_async_sums(E->sets[j], B, M));
     for (int l = 0; l < set_lanes(E, E->set_id[j]); l++) {
-      E->local[k + l].bonds = B[l];
-      E->local[k + l].mag = M[l];
+      E->local[LANES * j + l].bonds = B[l];
+      E->local[LANES * j + l].mag = M[l];
     }
   }
   return ISING_OK;
