@@ -12,8 +12,14 @@
  * reads 2 bits on average, but its rounds are serial per word and ran at
  * 1.1-1.5 flips/ns here; a variant with 192 bits of its own per word, a
  * pdep per bit plane and 2.0 bits per decision ran at 1.35 flips/ns where
- * this one ran at 3.7; one AVX-512 VBMI2 expand deposits a byte into every
- * undecided lane at once.)
+ * this one ran at 3.7; a third, round-major one that splits a row's
+ * decisions into lists of equal threshold (so a round compares with one
+ * constant bit; lists compacted between rounds, moves deposited back by
+ * pdep; 2.0 bits per decision, Philox 6.5% of the sweep) ran at 2.1-2.5
+ * where this one ran at 3.5-3.9 (2D L = 4096, alternating runs): its list
+ * rounds, loops of data-dependent length forward and back for every list
+ * of every row, took 60 of its 89 TSC cycles per word.  One AVX-512
+ * VBMI2 expand deposits a byte into every undecided lane at once.)
  *
  * The random stream of a (replica, sweep, colour, global row) is a byte
  * sequence read in order by the words of the row, each taking one byte per
