@@ -352,6 +352,24 @@ static inline int64_t wrap(int64_t x, int64_t L) {
   return x < 0 ? x + L : x;
 }
 
+/* Row (y, z) of colour 1 - c as seen from colour c: ox[0 .. nh + 1] is the
+ * row with its periodic ends (ox[0] = its last word, ox[nh + 1] its first),
+ * nb its neighbours in y and (3D) z; returns the row itself. */
+static const uint64_t *other_row(const ising_msc_async *a, int c, int64_t y, int64_t z, uint64_t *ox,
+                                 const uint64_t *nb[4]) {
+  const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
+  const int d3 = a->dim == 3;
+  const uint64_t *o = a->s[1 - c] + (y + Ly * z) * nh;
+  ox[0] = o[nh - 1];
+  memcpy(ox + 1, o, (size_t)nh * sizeof *o);
+  ox[nh + 1] = o[0];
+  nb[0] = a->s[1 - c] + (wrap(y - 1, Ly) + Ly * z) * nh;
+  nb[1] = a->s[1 - c] + (wrap(y + 1, Ly) + Ly * z) * nh;
+  nb[2] = d3 ? a->s[1 - c] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL;
+  nb[3] = d3 ? a->s[1 - c] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL;
+  return o;
+}
+
 /* The word of site (x, y, z) (periodic) and its colour. */
 static inline uint64_t *site_word(const ising_msc_async *a, int64_t x, int64_t y, int64_t z) {
   x = wrap(x, a->L[0]);
@@ -728,14 +746,8 @@ int ising_msc_async_half(ising_msc_async *a, int c, uint64_t sweep, ising_rng_ke
     for (int64_t y = 0; y < Ly; y++) {
       const int64_t R = y + Ly * z;
       const int p = (int)((c + y + z) & 1); /* colour-c sites of the row: x = 2 j + p */
-      const uint64_t *o = a->s[1 - c] + R * nh;
-      a->ox[0] = o[nh - 1];
-      memcpy(a->ox + 1, o, (size_t)nh * sizeof *o);
-      a->ox[nh + 1] = o[0];
-      const uint64_t *nb[4] = {a->s[1 - c] + (wrap(y - 1, Ly) + Ly * z) * nh,
-                               a->s[1 - c] + (wrap(y + 1, Ly) + Ly * z) * nh,
-                               d3 ? a->s[1 - c] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
-                               d3 ? a->s[1 - c] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
+      const uint64_t *nb[4];
+      other_row(a, c, y, z, a->ox, nb);
       as_start(&a->st, key, (uint64_t)R, c2, c3);
       if (d3) row_kernel_3d(a, a->s[c] + R * nh, p, nb);
       else row_kernel_2d(a, a->s[c] + R * nh, p, nb);
@@ -1028,25 +1040,17 @@ static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
   }
 }
 
-static void sums_hs(const ising_msc_async *a, const uint64_t *ox, int64_t anti[LANES],
+static void sums_hs(const ising_msc_async *a, uint64_t *x, int64_t anti[LANES],
                     int64_t down[LANES]) {
   const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
   const int d3 = a->dim == 3;
   hs_acc acc[4]; /* anti planes of weight 1, 2, 4; down spins */
   for (int i = 0; i < 4; i++) hs_init(&acc[i]);
-  uint64_t *x = (uint64_t *)ox;
   for (int64_t z = 0; z < Lz; z++)
     for (int64_t y = 0; y < Ly; y++) {
       const int64_t R = y + Ly * z;
       const int p = (int)((y + z) & 1);
-      const uint64_t *o = a->s[1] + R * nh, *sc = a->s[0] + R * nh;
-      x[0] = o[nh - 1];
-      memcpy(x + 1, o, (size_t)nh * sizeof *o);
-      x[nh + 1] = o[0];
-      const uint64_t *nb[4] = {a->s[1] + (wrap(y - 1, Ly) + Ly * z) * nh,
-                               a->s[1] + (wrap(y + 1, Ly) + Ly * z) * nh,
-                               d3 ? a->s[1] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
-                               d3 ? a->s[1] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
+      const uint64_t *nb[4], *sc = a->s[0] + R * nh, *o = other_row(a, 0, y, z, x, nb);
       const uint64_t *xa = x + p, *xb = x + p + 1;
       for (int64_t j0 = 0; j0 < nh; j0 += 8) {
         /* a tail's unused elements load as zero words: no spin down, no
@@ -1100,14 +1104,7 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
     for (int64_t y = 0; y < Ly; y++) {
       const int64_t R = y + Ly * z;
       const int p = (int)((y + z) & 1);
-      const uint64_t *o = a->s[1] + R * nh, *sc = a->s[0] + R * nh;
-      ox[0] = o[nh - 1];
-      memcpy(ox + 1, o, (size_t)nh * sizeof *o);
-      ox[nh + 1] = o[0];
-      const uint64_t *nb[4] = {a->s[1] + (wrap(y - 1, Ly) + Ly * z) * nh,
-                               a->s[1] + (wrap(y + 1, Ly) + Ly * z) * nh,
-                               d3 ? a->s[1] + (y + Ly * wrap(z - 1, Lz)) * nh : NULL,
-                               d3 ? a->s[1] + (y + Ly * wrap(z + 1, Lz)) * nh : NULL};
+      const uint64_t *nb[4], *sc = a->s[0] + R * nh, *o = other_row(a, 0, y, z, ox, nb);
       for (int64_t j0 = 0; j0 < nh; j0 += 8) {
         const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
         uint64_t b[3][8];
