@@ -6,7 +6,10 @@
  * (both half sweeps and both halo refreshes, no measurement, no I/O) and
  * reports spin flips attempted per nanosecond: in total and per rank (per
  * core when one rank runs on each core), median over the blocks, slowest
- * rank's time.
+ * rank's time.  The kernel is any backend of the registry (sweeper.h), run
+ * through its operations table on one replica; a backend with a benchmark
+ * of its own (msc-async: 64 replicas in one word) runs that instead, and a
+ * backend may add lines of its own (msc: the random-bit economy).
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,10 +19,8 @@
 #include "ising/error.h"
 #include "ising/lattice.h"
 #include "ising/layout.h"
-#include "ising/msc.h"
-#include "ising/msc_async.h"
 #include "ising/run.h"
-#include "ising/update.h"
+#include "ising/sweeper.h"
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -50,6 +51,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   cfg.temps[0] = 2.269;
   cfg.n_temps = 1;
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
+  char names[256];
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value", a);
@@ -70,82 +72,69 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       cfg.algorithm = ISING_ALG_METROPOLIS;
     else if (!strcmp(a, "--algorithm") && !strcmp(v, "heatbath"))
       cfg.algorithm = ISING_ALG_HEATBATH;
-    else if (!strcmp(a, "--kernel") && !strcmp(v, "fast"))
-      cfg.kernel = ISING_KERNEL_FAST;
-    else if (!strcmp(a, "--kernel") && !strcmp(v, "reference"))
-      cfg.kernel = ISING_KERNEL_REFERENCE;
-    else if (!strcmp(a, "--kernel") && !strcmp(v, "portable"))
-      cfg.kernel = ISING_KERNEL_PORTABLE;
-    else if (!strcmp(a, "--kernel") && !strcmp(v, "msc"))
-      cfg.kernel = ISING_KERNEL_MSC;
-    else if (!strcmp(a, "--kernel") && !strcmp(v, "msc-async"))
-      cfg.kernel = ISING_KERNEL_MSC_ASYNC; /* 64 replicas in the bits of a word */
+    else if (!strcmp(a, "--kernel") && ising_sweeper_find(v))
+      snprintf(cfg.kernel, sizeof cfg.kernel, "%s", v);
     else
       return ISING_ERR(ISING_ERR_INPUT,
                        "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
                        "(even), --T T, --H H, --sweeps N, --repeat N, --algorithm "
-                       "metropolis|heatbath, --kernel fast|reference|portable|msc|msc-async",
-                       a, v);
+                       "metropolis|heatbath, --kernel %s",
+                       a, v, ising_sweeper_names(names, sizeof names, 1));
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
   ISING_CHECK(cfg.temps[0] > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
-  ISING_CHECK(cfg.kernel != ISING_KERNEL_MSC || cfg.algorithm == ISING_ALG_METROPOLIS,
-              ISING_ERR_INPUT, "ising bench: --kernel msc does Metropolis only");
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
-  if (cfg.kernel == ISING_KERNEL_MSC_ASYNC) {
-    /* one process's words; every rank would run its own copy */
+  const ising_sweeper_ops *ops = ising_sweeper_find(cfg.kernel);
+  char why[512] = "";
+  ISING_CHECK(ops->check(&cfg, why, sizeof why), ISING_ERR_INPUT, "ising bench: --kernel %s: %s",
+              cfg.kernel, why);
+  if (ops->bench) {
+    /* one process's benchmark; every rank would run its own copy */
     int rank = 0;
     ISING_MPI(MPI_Comm_rank(comm, &rank));
-    ISING_CHECK(cfg.algorithm == ISING_ALG_METROPOLIS && cfg.H == 0, ISING_ERR_INPUT,
-                "ising bench: --kernel msc-async runs Metropolis at H = 0");
-    return rank == 0 ? ising_msc_async_bench(cfg.dim, L, cfg.temps[0], sweeps, repeat) : ISING_OK;
+    return rank == 0 ? ops->bench(&cfg, sweeps, repeat) : ISING_OK;
   }
+  ising_sweeper_needs needs;
+  ops->needs(&cfg, &needs);
 
   ising_layout *lay = NULL;
   ising_lattice *lat = NULL;
+  ising_sweeper *sw = NULL;
+  ising_timer tm = {{0}};
   double *rate = calloc((size_t)repeat, sizeof *rate);
   ISING_CHECK(rate, ISING_ERR_MEM, "out of memory");
-  int rc = ising_layout_create(comm, &cfg, 0, &lay);
+  int rc = ising_layout_create_rows(comm, &cfg, 0, needs.whole_x, &lay);
   if (!rc) rc = ising_lattice_create(lay, &lat);
   ising_model m;
   if (!rc) rc = ising_model_init(&m, cfg.dim, cfg.J, cfg.H, cfg.temps[0], cfg.algorithm);
-  ising_stream st = {ising_rng_key_from_seed(cfg.seed), 0};
-  if (!rc) rc = ising_lattice_fill_hot(lat, st.key, 0);
+  const ising_rng_key key = ising_rng_key_from_seed(cfg.seed);
+  if (!rc) rc = ising_lattice_fill_hot(lat, key, 0);
+  const int id = 0, temp_of = 0;
+  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm};
+  if (!rc) rc = ising_sweeper_create(&in, &sw);
+  if (!rc) rc = sw->ops->set_temperatures(sw->state, &m, &temp_of);
+  if (!rc) rc = sw->ops->load(sw->state);
   double N = (double)ising_config_sites(&cfg);
   uint64_t t = 0;
-  for (int w = 0; w < 3 && !rc; w++, t++)
-    for (int c = 0; c < 2 && !rc; c++) {
-      rc = ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
-      if (!rc) rc = ising_lattice_halo(lat, c);
-    }
-  int64_t st0[4];
-  if (lat) ising_msc_stats(lat, st0);
+  for (int w = 0; w < 3 && !rc; w++, t++) rc = sw->ops->sweep(sw->state, t);
+  if (!rc && ops->bench_report) rc = ops->bench_report(sw->state, NULL, 0, 0, 0);
+  memset(&tm, 0, sizeof tm);
+  double t_sweeps = 0;
   for (long r = 0; r < repeat && !rc; r++) {
     rc = ising_mpi_check(MPI_Barrier(lay->world), "MPI_Barrier", __FILE__, __LINE__);
-    double t0 = MPI_Wtime();
-    for (long s = 0; s < sweeps && !rc; s++, t++)
-      for (int c = 0; c < 2 && !rc; c++) {
-        rc = ising_update_half(lat, &m, cfg.kernel, st, t, c, NULL);
-        if (!rc) rc = ising_lattice_halo(lat, c);
-      }
-    double dt = MPI_Wtime() - t0;
+    double t0 = ising_timer_now();
+    for (long s = 0; s < sweeps && !rc; s++, t++) rc = sw->ops->sweep(sw->state, t);
+    double dt = ising_timer_now() - t0;
     if (!rc) rc = ising_world_max_double(lay, &dt);
     rate[r] = N * (double)sweeps / dt * 1e-9;
+    t_sweeps += dt;
   }
-  /* MSC: the random-bit economy, and the time the Philox blocks alone take
-   * (the same fills the kernel makes, for the same sweeps) */
-  double t_sweeps = 0, t_rng = 0;
-  int64_t st1[4] = {0, 0, 0, 0};
-  if (!rc && cfg.kernel == ISING_KERNEL_MSC) {
-    ising_msc_stats(lat, st1);
-    for (int i = 0; i < 4; i++) st1[i] -= st0[i];
-    for (long r = 0; r < repeat; r++) t_sweeps += N * (double)sweeps / (rate[r] * 1e9);
-    double t0 = MPI_Wtime();
-    ising_msc_rng_only(lat, st, st1[3], st1[0]);
-    t_rng = MPI_Wtime() - t0;
-    rc = ising_world_max_double(lay, &t_rng);
-  }
+  if (!rc && ops->bench_report)
+    rc = ops->bench_report(sw->state, stdout, t_sweeps, sweeps,
+                           N * (double)sweeps * (double)repeat / lay->world_size);
+  double halo = tm.total[ISING_PHASE_HALO];
+  if (!rc) rc = ising_world_max_double(lay, &halo);
   if (!rc && lay->world_rank == 0) {
     double *sorted = malloc((size_t)repeat * sizeof *sorted);
     if (sorted) {
@@ -155,28 +144,24 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       int64_t n[3];
       ising_lattice_extent(lat, n, NULL);
       printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, %d rank%s (grid", dim, L, cfg.temps[0], cfg.H,
-             cfg.algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis",
-             ising_update_kernel_name(cfg.kernel), lay->world_size, lay->world_size > 1 ? "s" : "");
+             cfg.algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis", ops->path(),
+             lay->world_size, lay->world_size > 1 ? "s" : "");
       for (int k = 0; k < cfg.dim; k++) printf("%s%d", k ? "x" : " ", lay->procs[k]);
       printf("), %ld sweeps x %ld repeats\n", sweeps, repeat);
       printf("bench: spin flips per ns: median %.3f per rank, %.3f in total; each repeat (total):",
              med / lay->world_size, med);
       for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
+      double bytes = (double)ising_lattice_bytes(lat) + (ops->bytes ? (double)ops->bytes(sw->state) : 0);
       printf("\nbench: memory %.4f bytes/site including halos on rank 0\n",
-             (double)ising_lattice_bytes(lat) / (double)(n[0] * n[1] * n[2]));
-      if (cfg.kernel == ISING_KERNEL_MSC && st1[1] > 0) {
-        double sites = N * (double)sweeps * (double)repeat / lay->world_size;
-        printf("bench: msc on rank 0: %.4f decisions needing random bits per site, %.4f random "
-               "bits per such decision, %.3f random bits per site (%.3f drawn from Philox)\n",
-               (double)st1[1] / sites, (double)st1[2] / (double)st1[1], (double)st1[2] / sites,
-               128.0 * (double)st1[3] / sites);
-        printf("bench: msc: drawing those Philox blocks alone takes %.1f%% of the sweep time\n",
-               100.0 * t_rng / t_sweeps);
-      }
+             bytes / (double)(n[0] * n[1] * n[2]));
+      printf("bench: time by phase (slowest rank): %s %.3f s, %s %.3f s\n",
+             ising_timer_name(ISING_PHASE_SWEEP), t_sweeps - halo, ising_timer_name(ISING_PHASE_HALO),
+             halo);
       free(sorted);
     }
   }
   free(rate);
+  ising_sweeper_destroy(&sw);
   ising_lattice_destroy(&lat);
   int rc2 = ising_layout_destroy(&lay);
   return rc ? rc : rc2;

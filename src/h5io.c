@@ -206,7 +206,7 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_write(o, g, "beta", H5T_NATIVE_DOUBLE, cfg->n_temps, beta);
   if (!rc) rc = attr_str(o, g, "algorithm", cfg->algorithm == ISING_ALG_HEATBATH ? "heatbath" : "metropolis");
   if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
-  if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel == ISING_KERNEL_REFERENCE ? "reference" : cfg->kernel == ISING_KERNEL_MSC ? "msc" : cfg->kernel == ISING_KERNEL_MSC_ASYNC ? "msc-async" : "fast");
+  if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel);
   if (!rc) rc = attr_u64(o, g, "seed", cfg->seed);
   if (!rc) rc = attr_i64(o, g, "thermalization", 1, &cfg->thermalization);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);

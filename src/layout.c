@@ -29,6 +29,11 @@ void ising_layout_split(int64_t L, int P, int p, int64_t *start, int64_t *n) {
 
 int ising_layout_create(MPI_Comm comm, const ising_config *cfg, int ranks_per_replica,
                         ising_layout **out) {
+  return ising_layout_create_rows(comm, cfg, ranks_per_replica, 0, out);
+}
+
+int ising_layout_create_rows(MPI_Comm comm, const ising_config *cfg, int ranks_per_replica,
+                             int whole_x, ising_layout **out) {
   *out = NULL;
   ising_layout *lay = calloc(1, sizeof *lay);
   ISING_CHECK(lay, ISING_ERR_MEM, "out of memory (layout)");
@@ -59,8 +64,8 @@ int ising_layout_create(MPI_Comm comm, const ising_config *cfg, int ranks_per_re
   lay->dim = cfg->dim;
   int d = cfg->dim;
   int dims[ISING_MAX_DIM] = {0, 0, 0}, periods[ISING_MAX_DIM] = {1, 1, 1};
-  /* the multi-spin-coding kernel keeps x rows whole (msc.h): x gets 1 rank */
-  if (cfg->kernel == ISING_KERNEL_MSC) dims[d - 1] = 1;
+  /* x rows kept whole: x gets 1 rank */
+  if (whole_x) dims[d - 1] = 1;
   TRY(MPI_Dims_create(g, d, dims));
   for (int k = 0; k < d; k++) {
     lay->L[k] = cfg->L[k];
@@ -78,12 +83,12 @@ int ising_layout_create(MPI_Comm comm, const ising_config *cfg, int ranks_per_re
       rc = ISING_ERR(ISING_ERR_INPUT,
                      "%s: %d ranks per replica cannot tile the lattice: the process grid "
                      "(%s along %s) puts %d ranks on the %lld sites along %c; use at most %lld "
-                     "ranks along that axis (a rank count whose grid fits)%s",
+                     "ranks along that axis (a rank count whose grid fits)%s%s%s",
                      ising_config_where(cfg, "lattice", "L", where, sizeof where), g, grid,
                      d == 3 ? "z,y,x" : "y,x", lay->procs[k], (long long)lay->L[k], axis[k],
                      (long long)lay->L[k],
-                     cfg->kernel == ISING_KERNEL_MSC ? "; kernel = msc keeps x rows whole, so only "
-                     "y and z are divided" : "");
+                     whole_x ? "; kernel = " : "", whole_x ? cfg->kernel : "",
+                     whole_x ? " keeps x rows whole, so only y and z are divided" : "");
       goto fail;
     }
   }

@@ -40,10 +40,10 @@
 #include "ising/lattice.h"
 #include "ising/layout.h"
 #include "ising/model.h"
-#include "ising/msc_async.h"
 #include "ising/observe.h"
 #include "ising/tempering.h"
-#include "ising/update.h"
+#include "ising/sweeper.h"
+#include "ising/timer.h"
 
 #define FLUSH_ROWS 4096
 
@@ -207,8 +207,7 @@ static void print_summary(const ising_config *cfg, const ising_run_result *r) {
 
 typedef struct replica {
   int id;
-  ising_lattice *lat;
-  int64_t bonds, mag; /* the block's sums after the last sweep (update.h) */
+  ising_lattice *lat; /* the int8 spins; the backend keeps them up to date when asked (sync) */
 } replica;
 
 typedef struct engine {
@@ -236,17 +235,10 @@ typedef struct engine {
   ising_corr *corr;      /* correlation measurements ([measurement] correlation) */
   double *corr_vals;     /* [2 R]: S(0), S(k_min) per replica at the last measurement */
   int64_t ckpt_count;    /* checkpoints written in this process's run */
-  /* kernel = msc-async: replica set s holds replicas 64 s .. 64 s + 63 (lane
-   * = id - 64 s; lanes past the last replica are frozen: they never move),
-   * each set whole on one rank, its replicas at local[64 j ..] for the j-th
-   * set of the rank (only the highest set, the rank's last, can be partial);
-   * the int8
-   * lattices are brought up to date from the packed words only when read */
-  int n_sets;
-  ising_msc_async **sets; /* [n_sets] */
-  int *set_id;            /* [n_sets] global set index */
-  double (*set_T)[ISING_MSC_ASYNC_LANES]; /* lane temperatures last given to each set */
-  int sets_ahead;         /* the sets have sweeps the int8 lattices lack */
+  ising_sweeper *sw;      /* the update backend of this group's replicas (sweeper.h) */
+  ising_sweeper_needs needs;
+  int64_t *lsums;         /* [2 n_local]: bond sums, then magnetisations, of the backend */
+  ising_timer timer;      /* phases of this process's run (timer.h) */
   int lock_fd;            /* OUTPUT.lock held by world rank 0 (h5io.h); -1: none */
 } engine;
 
@@ -289,127 +281,18 @@ static int models_init(engine *E, const double *T) {
   return ISING_OK;
 }
 
-/* ------------------------------------------------ msc-async replica sets */
-
-#define LANES ISING_MSC_ASYNC_LANES
-
-/* Replicas carried by set s (the last set may be partial). */
-static int set_lanes(const engine *E, int s) {
-  int n = E->R - LANES * s;
-  return n < LANES ? n : LANES;
-}
-
-/* Copy set j's replicas between the packed words and their int8 lattices,
- * row by row (to_sets = 1: into the words).  Each lattice is whole on this
- * rank, so its local coordinates are the global ones. */
-static int set_transfer(engine *E, int j, replica *rp, int to_sets) {
-  const ising_config *cfg = E->cfg;
-  const int64_t Lx = cfg->L[0], Ly = cfg->L[1], Lz = cfg->dim == 3 ? cfg->L[2] : 1;
-  const int n = set_lanes(E, E->set_id[j]);
-  int8_t *buf = malloc((size_t)(n * Lx)), *rows[LANES];
-  ISING_CHECK(buf, ISING_ERR_MEM, "out of memory (msc-async row buffer)");
-  for (int l = 0; l < n; l++) rows[l] = buf + l * Lx;
-  int rc = ISING_OK;
-  for (int64_t z = 0; z < Lz && !rc; z++)
-    for (int64_t y = 0; y < Ly && !rc; y++)
-      if (to_sets) {
-        for (int l = 0; l < n; l++) ising_lattice_pack_rows(rp[l].lat, z, y, 1, rows[l]);
-        rc = ising_msc_async_set_row(E->sets[j], y, z, n, (const int8_t *const *)rows);
-      } else {
-        rc = ising_msc_async_get_row(E->sets[j], y, z, n, rows);
-        for (int l = 0; l < n && !rc; l++) ising_lattice_unpack_rows(rp[l].lat, z, y, 1, rows[l]);
-      }
-  free(buf);
-  for (int l = 0; l < n && !rc && !to_sets; l++) {
-    rc = ising_lattice_halo(rp[l].lat, 0);
-    if (!rc) rc = ising_lattice_halo(rp[l].lat, 1);
-  }
-  return rc;
-}
-
-/* All sets <-> the int8 lattices (start, resume: to_sets = 1; before the
- * lattices are read: 0, only when the sets are ahead). */
-static int sets_transfer(engine *E, int to_sets) {
-  if (!E->sets || (!to_sets && !E->sets_ahead)) return ISING_OK;
-  for (int j = 0; j < E->n_sets; j++) ISING_CALL(set_transfer(E, j, &E->local[LANES * j], to_sets));
-  E->sets_ahead = 0;
-  return ISING_OK;
-}
-
-/* One sweep of every set: each lane at its replica's current temperature
- * (tempering and ladder feedback change them between sweeps); idle lanes
- * (frozen) get the set's first replica's. */
-static int sweep_sets(engine *E, uint64_t t) {
-  for (int j = 0; j < E->n_sets; j++) {
-    const int s = E->set_id[j], n = set_lanes(E, s);
-    double T[LANES];
-    for (int l = 0; l < LANES; l++) T[l] = E->temper->T[E->temper->temp_of[LANES * s + (l < n ? l : 0)]];
-    if (memcmp(T, E->set_T[j], sizeof T) != 0) {
-      ISING_CALL(ising_msc_async_set_temperatures(E->sets[j], T));
-      memcpy(E->set_T[j], T, sizeof T);
-    }
-    for (int c = 0; c < 2; c++) ISING_CALL(ising_msc_async_half(E->sets[j], c, t, E->key, (uint32_t)s));
-  }
-  E->sets_ahead = 1;
-  return ISING_OK;
-}
-
-/* The sets' bond sums and magnetisations into their replicas (popcounts of
- * the packed words; only when a measurement or an exchange needs them). */
-static int sets_sums(engine *E) {
-  for (int j = 0; j < E->n_sets; j++) {
-    int64_t B[LANES], M[LANES];
-    ISING_CALL(ising_msc_async_sums(E->sets[j], B, M));
-    for (int l = 0; l < set_lanes(E, E->set_id[j]); l++) {
-      E->local[LANES * j + l].bonds = B[l];
-      E->local[LANES * j + l].mag = M[l];
-    }
-  }
-  return ISING_OK;
-}
-
-/* The replica sets of this rank (setup): check the layout, create them. */
-static int sets_create(engine *E) {
-  const ising_config *cfg = E->cfg;
-  char w[256];
-  const int total = (E->R + LANES - 1) / LANES;
-  if (E->lay->group_size != 1)
-    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = msc-async keeps each lattice whole on one rank; "
-                     "set ranks_per_replica = 1 (%d ranks now share one)",
-                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
-                     E->lay->group_size);
-  if (E->lay->n_groups > total)
-    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = msc-async packs the %d replicas (temperatures x "
-                     "copies) into %d set%s of 64 and never splits a set, so at most %d rank%s can "
-                     "work; use that many ranks or more copies",
-                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w), E->R,
-                     total, total > 1 ? "s" : "", total, total > 1 ? "s" : "");
-  E->sets = calloc((size_t)total, sizeof *E->sets);
-  E->set_id = calloc((size_t)total, sizeof *E->set_id);
-  E->set_T = calloc((size_t)total, sizeof *E->set_T);
-  ISING_CHECK(E->sets && E->set_id && E->set_T, ISING_ERR_MEM, "out of memory");
-  double T[LANES];
-  for (int l = 0; l < LANES; l++) T[l] = cfg->temps[0];
-  for (int s = E->lay->group_index; s < total; s += E->lay->n_groups) {
-    E->set_id[E->n_sets] = s;
-    ISING_CALL(ising_msc_async_create(cfg->dim, cfg->L, cfg->J, cfg->H, T, &E->sets[E->n_sets]));
-    const int n = set_lanes(E, s); /* idle lanes stay frozen (msc_async.h) */
-    ISING_CALL(ising_msc_async_set_active(E->sets[E->n_sets++], n < LANES ? ((uint64_t)1 << n) - 1 : ~(uint64_t)0));
-  }
-  return ISING_OK;
-}
-
 /* ------------------------------------------------------------ engine */
 
 /* Bond sums and magnetisations of all replicas on every rank: the kernels'
  * block sums of the last sweep, added over the world. */
 static int gather_sums(engine *E) {
-  if (E->sets) ISING_CALL(sets_sums(E));
+  const int n = E->n_local;
+  ISING_CALL(E->sw->ops->sums(E->sw->state, E->lsums, E->lsums + n));
   memset(E->sums, 0, (size_t)(2 * E->R) * sizeof *E->sums);
-  for (int k = 0; k < E->n_local; k++) {
+  for (int k = 0; k < n; k++) {
     int r = E->local[k].id;
-    E->sums[2 * r] = E->local[k].bonds;
-    E->sums[2 * r + 1] = E->local[k].mag;
+    E->sums[2 * r] = E->lsums[k];
+    E->sums[2 * r + 1] = E->lsums[n + k];
   }
   ISING_CALL(ising_world_sum_i64(E->lay, E->sums, 2 * E->R));
   const ising_model *m = &E->models[0]; /* J and H are the same at every T */
@@ -435,7 +318,7 @@ static int grow_history(engine *E) {
  * rank 0 contributes the values, one sum over the world spreads them. */
 static int measure_correlations(engine *E) {
   memset(E->corr_vals, 0, (size_t)(2 * E->R) * sizeof *E->corr_vals);
-  ISING_CALL(sets_transfer(E, 0));
+  ISING_CALL(E->sw->ops->sync(E->sw->state));
   int full = E->cfg->sk_every > 0 && E->rows % E->cfg->sk_every == 0;
   for (int k = 0; k < E->n_local; k++) {
     const replica *rp = &E->local[k];
@@ -510,20 +393,14 @@ static int flush_rows(engine *E) {
   return rc;
 }
 
+/* One sweep of every replica of this group, each at the temperature it
+ * holds now (tempering and ladder feedback change them between sweeps). */
 static int sweep_all(engine *E, uint64_t t) {
-  if (E->sets) return sweep_sets(E, t);
-  for (int k = 0; k < E->n_local; k++) {
-    replica *rp = &E->local[k];
-    const ising_model *m = &E->models[E->temper->temp_of[rp->id]];
-    ising_stream st = {E->key, (uint32_t)rp->id};
-    ising_half_sums h[2];
-    for (int c = 0; c < 2; c++) {
-      ISING_CALL(ising_update_half(rp->lat, m, E->cfg->kernel, st, t, c, &h[c]));
-      ISING_CALL(ising_lattice_halo(rp->lat, c));
-    }
-    rp->bonds = h[0].bonds + h[1].bonds;
-    rp->mag = h[0].mag + h[1].mag;
-  }
+  double t0 = ising_timer_now(), halo = E->timer.total[ISING_PHASE_HALO];
+  ISING_CALL(E->sw->ops->set_temperatures(E->sw->state, E->models, E->temper->temp_of));
+  ISING_CALL(E->sw->ops->sweep(E->sw->state, t));
+  /* the backend charged its halo refreshes; the rest is the sweep's */
+  ising_timer_add(&E->timer, ISING_PHASE_SWEEP, t0 + (E->timer.total[ISING_PHASE_HALO] - halo));
   return ISING_OK;
 }
 
@@ -545,7 +422,7 @@ static int checkpoint(engine *E, int64_t done) {
   double t0 = MPI_Wtime();
   ISING_CALL(flush_rows(E));
   ISING_CALL(ising_output_sync(E->out));
-  ISING_CALL(sets_transfer(E, 0));
+  ISING_CALL(E->sw->ops->sync(E->sw->state));
   ising_ckpt_replica *loc = calloc((size_t)(E->n_local ? E->n_local : 1), sizeof *loc);
   ISING_CHECK(loc, ISING_ERR_MEM, "out of memory");
   for (int k = 0; k < E->n_local; k++) {
@@ -923,17 +800,58 @@ static void print_ladder_table(const ising_config *cfg, const engine *E, const i
   fflush(stdout);
 }
 
+/* What the backend needs of the layout (sweeper.h), checked before anything
+ * is written. */
+static int check_backend_layout(const engine *E) {
+  const ising_config *cfg = E->cfg;
+  char w[256];
+  const int B = E->needs.block, blocks = (E->R + B - 1) / B;
+  if (E->needs.whole_replica && E->lay->group_size != 1)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = %s keeps each lattice whole on one rank; "
+                     "set ranks_per_replica = 1 (%d ranks now share one)",
+                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
+                     cfg->kernel, E->lay->group_size);
+  if (B > 1 && E->lay->n_groups > blocks)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = %s packs the %d replicas (temperatures x "
+                     "copies) into %d set%s of %d and never splits a set, so at most %d rank%s can "
+                     "work; use that many ranks or more copies",
+                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
+                     cfg->kernel, E->R, blocks, blocks > 1 ? "s" : "", B, blocks,
+                     blocks > 1 ? "s" : "");
+  return ISING_OK;
+}
+
+/* The backend for this group's replicas (after their lattices exist). */
+static int create_backend(engine *E) {
+  const int n = E->n_local;
+  int *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+  ising_lattice **lats = malloc((size_t)(n ? n : 1) * sizeof *lats);
+  E->lsums = calloc((size_t)(2 * (n ? n : 1)), sizeof *E->lsums);
+  int rc = ids && lats && E->lsums ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
+  for (int k = 0; k < n && !rc; k++) {
+    ids[k] = E->local[k].id;
+    lats[k] = E->local[k].lat;
+  }
+  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer};
+  if (!rc) rc = ising_sweeper_create(&in, &E->sw);
+  free(ids);
+  free(lats);
+  return rc;
+}
+
 /* Layout, replicas, tables, output check (fresh runs).  `resuming`: no
  * output check and no initial spins (they come from the checkpoint). */
 static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_run_result *res,
                  int resuming) {
   const ising_config *cfg = E->cfg;
+  ISING_CALL(ising_sweeper_validate(cfg));
   ISING_CALL(check_measurements(cfg));
   E->n_T = cfg->n_temps;
   E->copies = cfg->copies;
   E->R = E->n_T * E->copies;
-  ISING_CALL(ising_layout_create(comm, cfg, cfg->ranks_per_replica, &E->lay));
-  if (cfg->kernel == ISING_KERNEL_MSC_ASYNC) ISING_CALL(sets_create(E));
+  ising_sweeper_find(cfg->kernel)->needs(cfg, &E->needs);
+  ISING_CALL(ising_layout_create_rows(comm, cfg, cfg->ranks_per_replica, E->needs.whole_x, &E->lay));
+  ISING_CALL(check_backend_layout(E));
   if (E->lay->n_groups > E->R) {
     char w[256];
     int size = E->lay->world_size, fit = size;
@@ -972,9 +890,9 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   E->next_round = 1;
   E->key = ising_rng_key_from_seed(cfg->seed);
   for (int r = 0; r < E->R; r++) {
-    /* replicas round robin over the groups, or whole sets round robin
-     * (sets_create), in increasing order either way */
-    if ((E->sets ? r / LANES : r) % E->lay->n_groups != E->lay->group_index) continue;
+    /* replicas round robin over the groups in blocks of the backend's
+     * (needs.block), in increasing order either way */
+    if ((r / E->needs.block) % E->lay->n_groups != E->lay->group_index) continue;
     replica *rp = &E->local[E->n_local++];
     rp->id = r;
     ISING_CALL(ising_lattice_create(E->lay, &rp->lat));
@@ -984,8 +902,9 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
     else
       ISING_CALL(ising_lattice_fill_cold(rp->lat, 1));
   }
-  if (!resuming) ISING_CALL(sets_transfer(E, 1)); /* the start, as the byte kernels have it */
-  const char *kname = ising_update_kernel_name(cfg->kernel);
+  ISING_CALL(create_backend(E));
+  if (!resuming) ISING_CALL(E->sw->ops->load(E->sw->state)); /* the start */
+  const char *kname = E->sw->ops->path();
   if (E->lay->world_rank == 0 && !opt->quiet) {
     int64_t n[3];
     ising_lattice_extent(E->local[0].lat, n, NULL);
@@ -1007,11 +926,11 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
              cfg->adapt == ISING_ADAPT_FEEDBACK ? "feedback-adapted, " : "",
              cfg->ladder == ISING_LADDER_GEOMETRIC ? "geometric" : cfg->ladder == ISING_LADDER_LINEAR ? "linear" : "list");
     printf(", %lld+%lld sweeps -> %s\n", (long long)cfg->thermalization, (long long)cfg->sweeps, cfg->file);
-    const int sets = (E->R + LANES - 1) / LANES;
-    if (E->sets && E->R < sets * LANES)
-      printf("ising: note: kernel msc-async sweeps %d lanes in %d set%s of 64; %d carry replicas, "
+    const int B = E->needs.block, sets = (E->R + B - 1) / B;
+    if (B > 1 && E->R < sets * B)
+      printf("ising: note: kernel %s sweeps %d lanes in %d set%s of %d; %d carry replicas, "
              "%d are idle at about the same cost (raise [montecarlo] copies to use them)\n",
-             sets * LANES, sets, sets > 1 ? "s" : "", E->R, sets * LANES - E->R);
+             cfg->kernel, sets * B, sets, sets > 1 ? "s" : "", B, E->R, sets * B - E->R);
     fflush(stdout);
   }
   if (!resuming) {
@@ -1069,10 +988,8 @@ static void engine_free(engine *E, int *rc2, int *rc3) {
   *rc2 = ising_output_close(&E->out);
   ising_output_unlock(&E->lock_fd);
   for (int k = 0; k < E->n_local; k++) ising_lattice_destroy(&E->local[k].lat);
-  for (int j = 0; j < E->n_sets; j++) ising_msc_async_destroy(&E->sets[j]);
-  free(E->sets);
-  free(E->set_id);
-  free(E->set_T);
+  ising_sweeper_destroy(&E->sw);
+  free(E->lsums);
   *rc3 = ising_layout_destroy(&E->lay);
   if (E->all)
     for (int r = 0; r < E->R; r++) series_free(&E->all[r]);
@@ -1215,7 +1132,7 @@ static int resume_state(engine *E, int64_t *from) {
   int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);
-  ISING_CALL(sets_transfer(E, 1));
+  ISING_CALL(E->sw->ops->load(E->sw->state));
   E->n_hist = st.n_hist;
   E->next_round = st.next_round;
   E->generation = st.generation;

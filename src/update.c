@@ -12,16 +12,14 @@
  * The row comes in three versions: AVX-512 (a 32-entry 16-bit permute for
  * the thresholds), AVX2 (byte shuffles of the two byte planes of the
  * table), and portable C (blocks of 64 sites, the fallback and the kernel
- * that ISING_KERNEL_PORTABLE selects); the build's target picks the fast
+ * that ISING_BYTE_PORTABLE selects); the build's target picks the fast
  * one, and all three are tested against the reference.
  */
 #include "ising/update.h"
 
 #include "ising/error.h"
-#include "ising/msc.h"
 
 #include "lattice_impl.h"
-#include "msc_impl.h"
 #if defined(__AVX512BW__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -359,33 +357,19 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
   sums->mag = acc.mag;
 }
 
-int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
+int ising_update_half(ising_lattice *lat, const ising_model *m, ising_byte_kernel kind,
                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums) {
   ising_half_sums unused;
   if (!sums) sums = &unused;
-  if (kind == ISING_KERNEL_MSC) return ising_msc_half(lat, m, stream, sweep, colour, sums);
-  ISING_CHECK(kind != ISING_KERNEL_MSC_ASYNC, ISING_ERR_INPUT,
-              "kernel msc-async sweeps 64 replicas at once (msc_async.h), not one lattice");
-  lat_bytes_written(lat); /* after MSC sweeps: unpack, the packed copy goes stale */
-  if (kind == ISING_KERNEL_REFERENCE)
+  if (kind == ISING_BYTE_REFERENCE)
     reference_half(lat, m, stream, sweep, colour, sums);
   else
-    fast_half(lat, m, stream, sweep, colour, kind == ISING_KERNEL_PORTABLE ? row_portable : ROW_FAST,
+    fast_half(lat, m, stream, sweep, colour, kind == ISING_BYTE_PORTABLE ? row_portable : ROW_FAST,
               sums);
   return ISING_OK;
 }
 
-const char *ising_update_kernel_name(ising_kernel_kind kind) {
-  if (kind == ISING_KERNEL_REFERENCE) return "reference";
-#ifdef MSC_SIMD /* the multi-replica kernel's decision path (msc_async.c) */
-  if (kind == ISING_KERNEL_MSC_ASYNC) return "msc-async/avx512";
-#else
-  if (kind == ISING_KERNEL_MSC_ASYNC) return "msc-async/portable";
-#endif
-#if defined(__BMI2__)
-  if (kind == ISING_KERNEL_MSC) return "msc/bmi2";
-#else
-  if (kind == ISING_KERNEL_MSC) return "msc/portable";
-#endif
-  return kind == ISING_KERNEL_PORTABLE ? "fast/portable" : FAST_NAME;
+const char *ising_update_kernel_name(ising_byte_kernel kind) {
+  if (kind == ISING_BYTE_REFERENCE) return "reference";
+  return kind == ISING_BYTE_PORTABLE ? "fast/portable" : FAST_NAME;
 }

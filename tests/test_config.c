@@ -6,6 +6,7 @@
  * comments, continuation lines, empty deck).
  */
 #include "ising/config.h"
+#include "ising/sweeper.h"
 #include "ising/error.h"
 #include "testutil.h"
 
@@ -85,6 +86,15 @@ static int parse_bad(const char *text, int nset, char *const *set, ising_config 
   return ising_config_parse_string(text, "deck.ini", nset, set, cfg);
 }
 
+/* Parse as parse_bad, then check the kernel against the registry of update
+ * backends (sweeper.h), as every run does before its work. */
+static int validate_bad(const char *text, ising_config *cfg) {
+  int rc = parse_bad(text, 0, NULL, cfg);
+  if (!rc) rc = ising_sweeper_validate(cfg);
+  if (rc) ising_config_free(cfg);
+  return rc;
+}
+
 /* A plain run at temperature T: one temperature, from [model] T. */
 static void expect_T(const ising_config *c, double T) {
   ck_assert_int_eq(c->n_temps, 1);
@@ -102,7 +112,7 @@ static void expect_defaults(const ising_config *c) {
   expect_T(c, 2.269185314213022);
   ck_assert_int_eq(c->algorithm, ISING_ALG_METROPOLIS);
   ck_assert_int_eq(c->start, ISING_START_HOT);
-  ck_assert_int_eq(c->kernel, ISING_KERNEL_FAST);
+  ck_assert_str_eq(c->kernel, "fast");
   ck_assert_uint_eq(c->seed, 1);
   ck_assert_int_eq(c->thermalization, 1000);
   ck_assert_int_eq(c->sweeps, 10000);
@@ -184,7 +194,7 @@ START_TEST(test_input_default) {
   expect_T(&c, 2.5);
   ck_assert_int_eq(c.algorithm, ISING_ALG_METROPOLIS);
   ck_assert_int_eq(c.start, ISING_START_HOT);
-  ck_assert_int_eq(c.kernel, ISING_KERNEL_FAST);
+  ck_assert_str_eq(c.kernel, "fast");
   ck_assert_uint_eq(c.seed, 20261123);
   ck_assert_int_eq(c.thermalization, 2000);
   ck_assert_int_eq(c.sweeps, 200000);
@@ -817,28 +827,38 @@ START_TEST(test_enum_values) {
   parse_ok("[montecarlo]\nalgorithm = heatbath\nstart = cold\nkernel = reference\n", 0, NULL, &c);
   ck_assert_int_eq(c.algorithm, ISING_ALG_HEATBATH);
   ck_assert_int_eq(c.start, ISING_START_COLD);
-  ck_assert_int_eq(c.kernel, ISING_KERNEL_REFERENCE);
+  ck_assert_str_eq(c.kernel, "reference");
   ising_config_free(&c);
   EXPECT_ERROR(parse_bad("[montecarlo]\nalgorithm = Metropolis\n", 0, NULL, &c), &c,
                "deck.ini:2: [montecarlo] algorithm = Metropolis: algorithm must be metropolis "
                "or heatbath");
   EXPECT_ERROR(parse_bad("[montecarlo]\nstart = warm\n", 0, NULL, &c), &c,
                "deck.ini:2: [montecarlo] start = warm: start must be hot");
-  EXPECT_ERROR(parse_bad("[montecarlo]\nkernel = simd\n", 0, NULL, &c), &c,
+  EXPECT_ERROR(validate_bad("[montecarlo]\nkernel = simd\n", &c), &c,
                "deck.ini:2: [montecarlo] kernel = simd: kernel must be fast, reference, msc or "
                "msc-async");
   parse_ok("[montecarlo]\nkernel = msc-async\ncopies = 64\n", 0, NULL, &c);
-  ck_assert_int_eq(c.kernel, ISING_KERNEL_MSC_ASYNC);
+  ck_assert_str_eq(c.kernel, "msc-async");
+  ck_assert_int_eq(ising_sweeper_validate(&c), ISING_OK);
   ising_config_free(&c);
-  EXPECT_ERROR(parse_bad("[model]\nJ = -1\n[montecarlo]\nkernel = msc-async\n", 0, NULL, &c), &c,
+  EXPECT_ERROR(validate_bad("[model]\nJ = -1\n[montecarlo]\nkernel = msc-async\n", &c), &c,
                "deck.ini:4: [montecarlo] kernel = msc-async: the multi-spin-coding kernel needs a "
                "ferromagnet");
   /* rows of at most 2^19 sites for msc-async (2^20 for msc) */
-  EXPECT_ERROR(parse_bad("[lattice]\nL = 1048576 2\n[montecarlo]\nkernel = msc-async\n", 0, NULL, &c), &c,
+  EXPECT_ERROR(validate_bad("[lattice]\nL = 1048576 2\n[montecarlo]\nkernel = msc-async\n", &c), &c,
                "deck.ini:4: [montecarlo] kernel = msc-async: this kernel takes x rows of at most "
                "524288 sites");
   parse_ok("[lattice]\nL = 1048576 2\n[montecarlo]\nkernel = msc\n", 0, NULL, &c);
+  ck_assert_int_eq(ising_sweeper_validate(&c), ISING_OK);
   ising_config_free(&c);
+  /* a name the parser accepts but no backend has */
+  parse_ok("[montecarlo]\nkernel = msc-asink\n", 0, NULL, &c);
+  ising_config_free(&c);
+  EXPECT_ERROR(validate_bad("[montecarlo]\nkernel = msc-asink\n", &c), &c,
+               "deck.ini:2: [montecarlo] kernel = msc-asink: kernel must be fast, reference, msc or "
+               "msc-async");
+  EXPECT_ERROR(parse_bad("[montecarlo]\nkernel = Fast\n", 0, NULL, &c), &c,
+               "deck.ini:2: [montecarlo] kernel = Fast: kernel must be a backend name");
 }
 END_TEST
 

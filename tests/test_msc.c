@@ -70,8 +70,7 @@ static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t 
   cfg.L[0] = Lx;
   cfg.L[1] = Ly;
   cfg.L[2] = Lz;
-  cfg.kernel = ISING_KERNEL_MSC;
-  ck_assert_int_eq(ising_layout_create(MPI_COMM_WORLD, &cfg, 1, &p->lay), ISING_OK);
+  ck_assert_int_eq(ising_layout_create_rows(MPI_COMM_WORLD, &cfg, 1, 1, &p->lay), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->a), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->b), ISING_OK);
   ising_rng_key key = ising_rng_key_from_seed(seed);
@@ -117,7 +116,7 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
     for (int c = 0; c < 2; c++, half++) {
       int64_t B0, M0;
       ising_observe_block_reference(p.b, &B0, &M0);
-      ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_MSC, st, (uint64_t)t, c, &ha[c]), ISING_OK);
+      ck_assert_int_eq(ising_msc_half(p.a, &m, st, (uint64_t)t, c, &ha[c]), ISING_OK);
       ck_assert_int_eq(ising_msc_half_reference(p.b, &m, st, (uint64_t)t, c, &hb[c]), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.b, c), ISING_OK);
@@ -185,11 +184,11 @@ START_TEST(switching_kernels) {
     for (int c = 0; c < 2; c++) {
       int kind = (t / 3) % 2; /* 0: MSC, 1: byte kernels */
       if (kind == 0) {
-        ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_MSC, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_msc_half(p.a, &m, st, (uint64_t)t, c, NULL), ISING_OK);
         ck_assert_int_eq(ising_msc_half_reference(p.b, &m, st, (uint64_t)t, c, NULL), ISING_OK);
       } else {
-        ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_FAST, st, (uint64_t)t, c, NULL), ISING_OK);
-        ck_assert_int_eq(ising_update_half(p.b, &m, ISING_KERNEL_REFERENCE, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_update_half(p.a, &m, ISING_BYTE_FAST, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_update_half(p.b, &m, ISING_BYTE_REFERENCE, st, (uint64_t)t, c, NULL), ISING_OK);
       }
       ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.b, c), ISING_OK);
@@ -212,7 +211,7 @@ START_TEST(bits_per_decision) {
   ising_stream st = {ising_rng_key_from_seed(3), 0};
   for (int t = 0; t < 20; t++)
     for (int c = 0; c < 2; c++) {
-      ck_assert_int_eq(ising_update_half(p.a, &m, ISING_KERNEL_MSC, st, (uint64_t)t, c, NULL), ISING_OK);
+      ck_assert_int_eq(ising_msc_half(p.a, &m, st, (uint64_t)t, c, NULL), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
     }
   int64_t s[4];

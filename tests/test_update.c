@@ -74,9 +74,9 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, d
     for (int c = 0; c < 2; c++) {
       int64_t B0, M0, B1, M1;
       ising_observe_block_reference(p.ref, &B0, &M0);
-      ising_update_half(p.ref, &m, ISING_KERNEL_REFERENCE, st, (uint64_t)t, c, &hr[c]);
-      ising_update_half(p.fast, &m, ISING_KERNEL_FAST, st, (uint64_t)t, c, &hf[c]);
-      ising_update_half(port, &m, ISING_KERNEL_PORTABLE, st, (uint64_t)t, c, &hp[c]);
+      ising_update_half(p.ref, &m, ISING_BYTE_REFERENCE, st, (uint64_t)t, c, &hr[c]);
+      ising_update_half(p.fast, &m, ISING_BYTE_FAST, st, (uint64_t)t, c, &hf[c]);
+      ising_update_half(port, &m, ISING_BYTE_PORTABLE, st, (uint64_t)t, c, &hp[c]);
       /* the three kernels return the same sums */
       ck_assert_int_eq(hf[c].bonds, hr[c].bonds);
       ck_assert_int_eq(hf[c].mag, hr[c].mag);

@@ -26,18 +26,6 @@ typedef enum { ISING_START_HOT = 0, ISING_START_COLD = 1 } ising_start;
 typedef enum { ISING_LADDER_LIST = 0, ISING_LADDER_LINEAR = 1, ISING_LADDER_GEOMETRIC = 2 } ising_ladder_kind;
 /* Ladder adaptation during thermalisation. */
 typedef enum { ISING_ADAPT_NONE = 0, ISING_ADAPT_FEEDBACK = 1 } ising_adapt_kind;
-/* Which implementation of the sweep: the readable reference kernel (the
- * oracle) or the vectorised one (bit-identical to it, tested). */
-typedef enum {
-  ISING_KERNEL_FAST = 0,
-  ISING_KERNEL_REFERENCE = 1,
-  ISING_KERNEL_PORTABLE = 2, /* the fast kernel without SIMD intrinsics (tests, bench) */
-  ISING_KERNEL_MSC = 3,      /* multi-spin coding: 64 spins of one colour per word (msc.h);
-                                Metropolis, J > 0, x rows kept whole on one rank */
-  ISING_KERNEL_MSC_ASYNC = 4 /* multi-spin coding across replicas: one site of 64 replicas
-                                per word (msc_async.h); Metropolis, J > 0, each lattice
-                                whole on one rank (ranks_per_replica = 1) */
-} ising_kernel_kind;
 
 typedef struct ising_config {
   /* [lattice] */
@@ -53,7 +41,7 @@ typedef struct ising_config {
   /* [montecarlo] */
   ising_algorithm algorithm;
   ising_start start;
-  ising_kernel_kind kernel;
+  char kernel[32]; /* the update backend's name (sweeper.h: the registry checks it) */
   uint64_t seed;
   int64_t thermalization; /* sweeps before measuring, >= 0 */
   int64_t sweeps;         /* measured sweeps, >= 1 */

@@ -38,6 +38,10 @@ typedef struct ising_layout {
  * than sites along an axis, is ISING_ERR_INPUT naming the deck key. */
 int ising_layout_create(MPI_Comm comm, const ising_config *cfg, int ranks_per_replica,
                         ising_layout **out);
+/* The same with the x rows kept whole on one rank when `whole_x` (the grid
+ * divides y and z only: what an update backend may need, sweeper.h). */
+int ising_layout_create_rows(MPI_Comm comm, const ising_config *cfg, int ranks_per_replica,
+                             int whole_x, ising_layout **out);
 /* Free the communicators; accepts NULL and nulls *layout. */
 int ising_layout_destroy(ising_layout **layout);
 

@@ -16,7 +16,6 @@
 
 #include <stdint.h>
 
-#include "ising/config.h"
 #include "ising/lattice.h"
 #include "ising/model.h"
 #include "ising/rng.h"
@@ -38,17 +37,21 @@ typedef struct ising_half_sums {
   int64_t bonds, mag;
 } ising_half_sums;
 
+/* Which byte kernel: the reference (the oracle), the fast one with the SIMD
+ * path the build targets, or the fast one's plain C path (tests, bench). */
+typedef enum {
+  ISING_BYTE_FAST = 0,
+  ISING_BYTE_REFERENCE = 1,
+  ISING_BYTE_PORTABLE = 2
+} ising_byte_kernel;
+
 /* Update every interior site of `colour` of the block for sweep `sweep`;
- * fill *sums (see above).  Does not touch halos.  ISING_KERNEL_MSC runs the
- * multi-spin-coding kernel (msc.h); an error code only from it (memory for
- * the packed copy), or for ISING_KERNEL_MSC_ASYNC, which sweeps sets of 64
- * replicas (msc_async.h, driven by the engine) and is refused here. */
-int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
+ * fill *sums (see above; may be NULL).  Does not touch halos. */
+int ising_update_half(ising_lattice *lat, const ising_model *m, ising_byte_kernel kind,
                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
 
-/* Name of the kernel that `kind` selects in this build ("reference",
- * "fast/avx512", "fast/avx2", "fast/portable", "msc/bmi2", "msc/portable",
- * "msc-async/avx512", "msc-async/portable"). */
-const char *ising_update_kernel_name(ising_kernel_kind kind);
+/* Name of the path `kind` runs in this build ("reference", "fast/avx512",
+ * "fast/avx2", "fast/portable"). */
+const char *ising_update_kernel_name(ising_byte_kernel kind);
 
 #endif

@@ -1,0 +1,118 @@
+/*
+ * sweeper.h -- update backends ("sweepers") behind an operations table, and
+ * the registry that maps a kernel name to its table.
+ *
+ * The engine (run.c) owns the schedule: which sweep comes next, when to
+ * measure, exchange, checkpoint.  How a sweep of the replicas is done is a
+ * backend's business: checkerboard byte kernels (sweep_byte.c), packed
+ * multi-spin coding (sweep_msc.c, sweep_msc_async.c), or anything else that
+ * keeps the rules below.  A backend is one source file with one
+ * `ising_sweeper_ops` table and one line in the registry (sweeper.c); config,
+ * bench, output and layout ask the registry, never a kernel kind.
+ *
+ * Contract of a backend:
+ * - It sweeps the replicas of ONE replica group (the `lats` it is given,
+ *   global ids `ids`), every replica at the temperature its model gives.  A
+ *   sweep does its own halo refreshes.  The random numbers of sweep t of
+ *   replica r depend only on (seed, r, t, global site or bond), never on the
+ *   rank count or layout: a run is the same bits on any decomposition.
+ * - The engine owns one int8 lattice per replica (lattice.h): output,
+ *   checkpoints and correlations read those.  A backend that sweeps another
+ *   copy of the spins keeps the int8 lattices lazily up to date: `sync`
+ *   brings them up to date (only when the engine is about to read them), and
+ *   `load` takes them in after the engine wrote them (start, resume).
+ * - `sums` gives the exact bond sum B = sum s_i s_j and magnetisation M of
+ *   each replica's block after the last sweep (observe.h; E = -J B - H M).
+ * - `state_len`/`state_get`/`state_set`: int64 values a backend needs in a
+ *   checkpoint beyond the spins (none for today's kernels); they are stored
+ *   under /sweeper/<name> and must not depend on the rank count.
+ * Every function that can fail returns an error code (error.h).
+ */
+#ifndef ISING_SWEEPER_H
+#define ISING_SWEEPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ising/config.h"
+#include "ising/lattice.h"
+#include "ising/layout.h"
+#include "ising/model.h"
+#include "ising/rng.h"
+#include "ising/timer.h"
+
+/* What a backend needs from the layout (asked before the layout exists). */
+typedef struct ising_sweeper_needs {
+  int whole_x;       /* x rows must stay whole on one rank (the grid splits y, z only) */
+  int whole_replica; /* each lattice whole on one rank (ranks_per_replica = 1) */
+  int block;         /* replicas are dealt to groups in blocks of this many:
+                        replica r lives in group (r / block) mod G; 1 = round robin */
+} ising_sweeper_needs;
+
+/* What a backend is created with. */
+typedef struct ising_sweeper_init {
+  const ising_config *cfg;
+  const ising_layout *lay;
+  int R;                      /* replicas in all (temperatures x copies) */
+  int n_local;                /* replicas of this group */
+  const int *ids;             /* [n_local] their global ids, increasing */
+  ising_lattice *const *lats; /* [n_local] their int8 lattices (the engine's) */
+  ising_rng_key key;          /* the Monte Carlo key (rng.h) */
+  ising_timer *timer;         /* phases to charge (may be NULL) */
+} ising_sweeper_init;
+
+typedef struct ising_sweeper_ops {
+  const char *name;    /* the deck's [montecarlo] kernel value */
+  int deck;            /* 0: `ising bench` only (not accepted in a deck) */
+  /* Deck-level checks of this backend (algorithm, couplings, sizes): 0 with
+   * a reason in why[] when the deck cannot run on it, 1 when it can. */
+  int (*check)(const ising_config *cfg, char *why, size_t size);
+  void (*needs)(const ising_config *cfg, ising_sweeper_needs *needs);
+  /* The implementation in use on this CPU, e.g. "fast/avx512". */
+  const char *(*path)(void);
+  int (*create)(const ising_sweeper_init *in, void **state);
+  void (*destroy)(void *state);
+  /* Every local replica k at models[temp_of[ids[k]]] from the next sweep on
+   * (called at the start, after resume and whenever a ladder or a
+   * replica's temperature changed). */
+  int (*set_temperatures)(void *state, const ising_model *models, const int *temp_of);
+  int (*sweep)(void *state, uint64_t t);
+  int (*sums)(void *state, int64_t *bonds, int64_t *mag); /* [n_local] each */
+  int (*sync)(void *state);
+  int (*load)(void *state);
+  /* optional (NULL: nothing) */
+  int64_t (*bytes)(const void *state); /* memory beyond the int8 lattices */
+  int (*state_len)(const ising_config *cfg);
+  int (*state_get)(const void *state, int64_t *v);
+  int (*state_set)(void *state, const int64_t *v);
+  /* `ising bench`: a benchmark of its own instead of the generic one
+   * (argument values already checked), or extra lines after the generic one
+   * (timed: seconds the timed sweeps took, in `sweeps` sweeps). */
+  int (*bench)(const ising_config *cfg, long sweeps, long repeat);
+  int (*bench_report)(void *state, FILE *out, double timed, long sweeps, double sites);
+} ising_sweeper_ops;
+
+/* The backend registered under `name`, or NULL. */
+const ising_sweeper_ops *ising_sweeper_find(const char *name);
+/* The registered names, "fast, reference, msc or msc-async" (deck = 1
+ * ones, or all with all = 1), into buf. */
+const char *ising_sweeper_names(char *buf, size_t size, int all);
+/* Add a backend (tests; a name already there is ISING_ERR_INPUT). */
+int ising_sweeper_register(const ising_sweeper_ops *ops);
+
+/* The deck's kernel against the registry and its checks: a one-line
+ * ISING_ERR_INPUT naming the [montecarlo] kernel key otherwise. */
+int ising_sweeper_validate(const ising_config *cfg);
+
+/* A created backend and its table. */
+typedef struct ising_sweeper {
+  const ising_sweeper_ops *ops;
+  void *state;
+  int n_local;
+} ising_sweeper;
+
+int ising_sweeper_create(const ising_sweeper_init *in, ising_sweeper **out);
+void ising_sweeper_destroy(ising_sweeper **sw);
+
+#endif

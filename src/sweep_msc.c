@@ -1,0 +1,192 @@
+/*
+ * sweep_msc.c -- the multi-spin-coding kernel (msc.h) as an update backend
+ * (sweeper.h): `kernel = msc`.
+ *
+ * Each replica's block has a packed copy (ising_msc, 64 sites of one colour
+ * per word) that the sweeps update; a half sweep is followed by the packed
+ * halo refresh of its colour.  The engine's int8 lattice is brought up to
+ * date from the packed copy only when read (sync), and the packed copy is
+ * loaded from it at the start and after a resume (load).  The x rows stay
+ * whole on one rank (needs.whole_x), so that a word's random bits, keyed by
+ * (global row, word), do not depend on the rank count.  Metropolis, J > 0.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ising/error.h"
+#include "ising/msc.h"
+#include "ising/sweeper.h"
+
+typedef struct msc_state {
+  int n;
+  int *ids;
+  ising_lattice **lats;
+  void **packed;
+  const ising_model **model; /* [n] */
+  int64_t *bonds, *mag;      /* [n] after the last sweep */
+  int ahead;                 /* the packed copies have sweeps the int8 lattices lack */
+  ising_rng_key key;
+  ising_timer *timer;
+  const ising_layout *lay;
+  int64_t mark[4];           /* counters at the start of a timed bench */
+} msc_state;
+
+static void msc_destroy(void *p) {
+  msc_state *s = p;
+  if (!s) return;
+  
+  free(s->packed);
+  free(s->ids);
+  free(s->lats);
+  free(s->model);
+  free(s->bonds);
+  free(s->mag);
+  free(s);
+}
+
+static int msc_create(const ising_sweeper_init *in, void **out) {
+  *out = NULL;
+  msc_state *s = calloc(1, sizeof *s);
+  ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
+  const size_t n = (size_t)(in->n_local ? in->n_local : 1);
+  s->n = in->n_local;
+  s->key = in->key;
+  s->timer = in->timer;
+  s->lay = in->lay;
+  s->ids = malloc(n * sizeof *s->ids);
+  s->lats = malloc(n * sizeof *s->lats);
+  s->packed = calloc(n, sizeof *s->packed);
+  s->model = calloc(n, sizeof *s->model);
+  s->bonds = calloc(n, sizeof *s->bonds);
+  s->mag = calloc(n, sizeof *s->mag);
+  int rc = s->ids && s->lats && s->packed && s->model && s->bonds && s->mag
+               ? ISING_OK
+               : ISING_ERR(ISING_ERR_MEM, "out of memory");
+  if (!rc) {
+    memcpy(s->ids, in->ids, (size_t)s->n * sizeof *s->ids);
+    memcpy(s->lats, in->lats, (size_t)s->n * sizeof *s->lats);
+  }
+  
+  if (rc) {
+    msc_destroy(s);
+    return rc;
+  }
+  *out = s;
+  return ISING_OK;
+}
+
+static int msc_set_temperatures(void *p, const ising_model *models, const int *temp_of) {
+  msc_state *s = p;
+  for (int k = 0; k < s->n; k++) s->model[k] = &models[temp_of[s->ids[k]]];
+  return ISING_OK;
+}
+
+static int msc_sweep(void *p, uint64_t t) {
+  msc_state *s = p;
+  for (int k = 0; k < s->n; k++) {
+    ising_stream st = {s->key, (uint32_t)s->ids[k]};
+    ising_half_sums h[2];
+    for (int c = 0; c < 2; c++) {
+      ISING_CALL(ising_msc_half(s->lats[k], s->model[k], st, t, c, &h[c]));
+      double t0 = s->timer ? ising_timer_now() : 0;
+      ISING_CALL(ising_lattice_halo(s->lats[k], c));
+      if (s->timer) ising_timer_add(s->timer, ISING_PHASE_HALO, t0);
+    }
+    s->bonds[k] = h[0].bonds + h[1].bonds;
+    s->mag[k] = h[0].mag + h[1].mag;
+  }
+  s->ahead = 1;
+  return ISING_OK;
+}
+
+static int msc_sums(void *p, int64_t *bonds, int64_t *mag) {
+  msc_state *s = p;
+  memcpy(bonds, s->bonds, (size_t)s->n * sizeof *bonds);
+  memcpy(mag, s->mag, (size_t)s->n * sizeof *mag);
+  return ISING_OK;
+}
+
+static int msc_sync(void *p) {
+  msc_state *s = p;
+  if (!s->ahead) return ISING_OK;
+  /* interim: the lattice unpacks itself */
+  s->ahead = 0;
+  return ISING_OK;
+}
+
+static int msc_load(void *p) {
+  msc_state *s = p;
+  /* interim */
+  s->ahead = 0;
+  return ISING_OK;
+}
+
+static int64_t msc_bytes(const void *p) {
+  const msc_state *s = p;
+  int64_t b = 0;
+  (void)s;
+  return b;
+}
+
+static int msc_check(const ising_config *cfg, char *why, size_t size) {
+  if (cfg->algorithm != ISING_ALG_METROPOLIS)
+    return snprintf(why, size, "the multi-spin-coding kernel does Metropolis only; set [montecarlo] "
+                    "algorithm = metropolis or kernel = fast"), 0;
+  if (cfg->L[0] > (1 << 20))
+    return snprintf(why, size, "this kernel takes x rows of at most %lld sites (one random stream "
+                    "per row); L = %lld, use kernel = fast", (long long)(1 << 20),
+                    (long long)cfg->L[0]), 0;
+  if (!(cfg->J > 0))
+    return snprintf(why, size, "the multi-spin-coding kernel needs a ferromagnet, [model] J > 0; "
+                    "use kernel = fast for J <= 0"), 0;
+  return 1;
+}
+
+static void msc_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
+  (void)cfg;
+  needs->whole_x = 1;
+  needs->whole_replica = 0;
+  needs->block = 1;
+}
+
+static const char *msc_path(void) {
+#if defined(__BMI2__)
+  return "msc/bmi2";
+#else
+  return "msc/portable";
+#endif
+}
+
+/* The random-bit economy of the timed sweeps, and the time the same Philox
+ * fills alone take (first call, out == NULL: mark the start). */
+static int msc_bench_report(void *p, FILE *out, double timed, long sweeps, double sites) {
+  msc_state *s = p;
+  if (s->n < 1) return ISING_OK;
+  int64_t now[4];
+  ising_msc_stats(s->lats[0], now);
+  if (!out) {
+    memcpy(s->mark, now, sizeof now);
+    return ISING_OK;
+  }
+  for (int i = 0; i < 4; i++) now[i] -= s->mark[i];
+  ising_stream st = {s->key, (uint32_t)s->ids[0]};
+  double t0 = ising_timer_now();
+  ising_msc_rng_only(s->lats[0], st, now[3], now[0]);
+  double t_rng = ising_timer_now() - t0;
+  ISING_CALL(ising_world_max_double(s->lay, &t_rng));
+  (void)sweeps;
+  if (s->lay->world_rank != 0 || now[1] <= 0) return ISING_OK;
+  fprintf(out, "bench: msc on rank 0: %.4f decisions needing random bits per site, %.4f random "
+          "bits per such decision, %.3f random bits per site (%.3f drawn from Philox)\n",
+          (double)now[1] / sites, (double)now[2] / (double)now[1], (double)now[2] / sites,
+          128.0 * (double)now[3] / sites);
+  fprintf(out, "bench: msc: drawing those Philox blocks alone takes %.1f%% of the sweep time\n",
+          100.0 * t_rng / timed);
+  return ISING_OK;
+}
+
+const ising_sweeper_ops ising_sweep_msc = {
+    .name = "msc", .deck = 1, .check = msc_check, .needs = msc_needs, .path = msc_path,
+    .create = msc_create, .destroy = msc_destroy, .set_temperatures = msc_set_temperatures,
+    .sweep = msc_sweep, .sums = msc_sums, .sync = msc_sync, .load = msc_load,
+    .bytes = msc_bytes, .bench_report = msc_bench_report};
