@@ -399,6 +399,11 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
   free(sets);
   ISING_CALL(rc);
   ISING_CALL(write_tempering(c, cfg, st));
+  if (st->n_sweeper > 0) {
+    char path[96];
+    snprintf(path, sizeof path, "sweeper/%s", st->sweeper);
+    ISING_CALL(dset_write(c, path, H5T_NATIVE_INT64, st->n_sweeper, st->sweeper_state));
+  }
   /* spins */
   hsize_t dims[4] = {(hsize_t)R};
   for (int k = 0; k < dim; k++) dims[dim - k] = (hsize_t)cfg->L[k];
@@ -566,6 +571,11 @@ static int load_one(const ising_layout *lay, const ising_config *cfg, const char
   if (!rc) rc = dset_read(&c, "tempering/n_down", H5T_NATIVE_INT64, n, t->n_down);
   if (!rc) rc = dset_read(&c, "tempering/steps", H5T_NATIVE_INT64, 1, &t->steps);
   if (!rc) rc = dset_read(&c, "tempering/ladder_history", H5T_NATIVE_DOUBLE, (int64_t)st->n_hist * n, st->ladder_hist);
+  if (!rc && st->n_sweeper > 0) {
+    char sp[96];
+    snprintf(sp, sizeof sp, "sweeper/%s", st->sweeper);
+    rc = dset_read(&c, sp, H5T_NATIVE_INT64, st->n_sweeper, st->sweeper_state);
+  }
   for (int i = 0; i < n && !rc; i++) t->beta[i] = 1.0 / t->T[i];
   /* spins, then the checksums of every replica */
   hid_t ds = rc ? -1 : H5Dopen2(c.file, "spins", H5P_DEFAULT);

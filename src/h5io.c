@@ -435,6 +435,18 @@ int ising_output_note(ising_output *o, const char *name, double value) {
   return attr_f64(o, o->file, name, value);
 }
 
+int ising_output_timing(ising_output *o, int n, const char *const *names, const double *seconds) {
+  htri_t have = H5Lexists(o->file, "timing", H5P_DEFAULT);
+  H5CHK(have, "H5Lexists (/timing)");
+  hid_t g = have > 0 ? H5Gopen2(o->file, "timing", H5P_DEFAULT)
+                     : H5Gcreate2(o->file, "timing", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5CHK(g, "opening /timing");
+  int rc = ISING_OK;
+  for (int i = 0; i < n && !rc; i++) rc = attr_f64(o, g, names[i], seconds[i]);
+  H5Gclose(g);
+  return rc;
+}
+
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns) {
   ISING_CALL(attr_str(o, o->file, "status", status));

@@ -239,6 +239,8 @@ typedef struct engine {
   ising_sweeper_needs needs;
   int64_t *lsums;         /* [2 n_local]: bond sums, then magnetisations, of the backend */
   ising_timer timer;      /* phases of this process's run (timer.h) */
+  int n_bstate;           /* the backend's checkpoint state (sweeper.h) */
+  int64_t *bstate;        /* [n_bstate] */
   int lock_fd;            /* OUTPUT.lock held by world rank 0 (h5io.h); -1: none */
 } engine;
 
@@ -419,7 +421,7 @@ static int64_t round_end(const ising_config *cfg, int k) {
 /* Write a checkpoint generation after `done` sweeps (collective): the
  * output's rows first, flushed and synced, then the state. */
 static int checkpoint(engine *E, int64_t done) {
-  double t0 = MPI_Wtime();
+  double t0 = MPI_Wtime(), tc = ising_timer_now();
   ISING_CALL(flush_rows(E));
   ISING_CALL(ising_output_sync(E->out));
   ISING_CALL(E->sw->ops->sync(E->sw->state));
@@ -429,12 +431,15 @@ static int checkpoint(engine *E, int64_t done) {
     loc[k].id = E->local[k].id;
     loc[k].lat = E->local[k].lat;
   }
+  if (E->n_bstate > 0) ISING_CALL(E->sw->ops->state_get(E->sw->state, E->bstate));
   ising_ckpt_state st = {done, E->rows, E->generation + 1, E->next_round, E->n_hist,
-                         E->ladder_hist, E->temper, E->corr};
+                         E->ladder_hist, E->temper, E->corr, E->cfg->kernel, E->n_bstate,
+                         E->bstate};
   int rc = ising_ckpt_write(E->lay, E->cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);
   E->generation++;
+  ising_timer_add(&E->timer, ISING_PHASE_CHECKPOINT, tc);
   double dt = MPI_Wtime() - t0;
   ISING_CALL(ising_world_max_double(E->lay, &dt));
   if (dt > E->ckpt_seconds) E->ckpt_seconds = dt;
@@ -443,8 +448,17 @@ static int checkpoint(engine *E, int64_t done) {
   return ISING_OK;
 }
 
-/* Checkpoint timings of this invocation, for the benchmark and the user. */
+/* Phase and checkpoint timings of this invocation (/timing and root
+ * attributes), for the benchmark and the user. */
 static int note_checkpoints(engine *E) {
+  double v[ISING_PHASES];
+  const char *names[ISING_PHASES];
+  for (int p = 0; p < ISING_PHASES; p++) {
+    v[p] = E->timer.total[p];
+    names[p] = ising_timer_name((ising_phase)p);
+  }
+  for (int p = 0; p < ISING_PHASES; p++) ISING_CALL(ising_world_max_double(E->lay, &v[p]));
+  ISING_CALL(ising_output_timing(E->out, ISING_PHASES, names, v));
   ISING_CALL(ising_output_note(E->out, "checkpoints_written", (double)E->ckpt_count));
   ISING_CALL(ising_output_note(E->out, "checkpoint_seconds_total", E->ckpt_total));
   return ising_output_note(E->out, "checkpoint_seconds_max", E->ckpt_seconds);
@@ -482,13 +496,19 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     int64_t done = t + 1 - cfg->thermalization;
     int measure_now = done > 0 && done % cfg->interval == 0;
     int exchange_now = tempering && (t + 1) % cfg->exchange_interval == 0;
+    double tm = ising_timer_now();
     if (measure_now || exchange_now) ISING_CALL(gather_sums(E));
     if (measure_now) {
       if (E->corr) ISING_CALL(measure_correlations(E));
       ISING_CALL(measure(E, t));
+      tm = ising_timer_add(&E->timer, ISING_PHASE_MEASURE, tm);
       if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(flush_rows(E));
+      tm = ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tm);
     }
-    if (exchange_now) ising_tempering_exchange(E->temper, E->key, (uint64_t)t, E->energy);
+    if (exchange_now) {
+      ising_tempering_exchange(E->temper, E->key, (uint64_t)t, E->energy);
+      ising_timer_add(&E->timer, ISING_PHASE_EXCHANGE, tm);
+    }
     if (adapting && E->next_round <= cfg->adapt_rounds && t == round_end(cfg, E->next_round)) {
       int rc = ising_tempering_adapt(E->temper);
       if (rc) return rc;
@@ -539,7 +559,9 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     }
   }
   if (!res->stopped) {
+    double tf = ising_timer_now();
     ISING_CALL(flush_rows(E));
+    ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tf);
     res->sweeps_done = total;
   }
   double wall = MPI_Wtime() - t0;
@@ -836,7 +858,14 @@ static int create_backend(engine *E) {
   if (!rc) rc = ising_sweeper_create(&in, &E->sw);
   free(ids);
   free(lats);
-  return rc;
+  ISING_CALL(rc);
+  const ising_sweeper_ops *ops = E->sw->ops;
+  E->n_bstate = ops->state_len ? ops->state_len(E->cfg) : 0;
+  ISING_CHECK(E->n_bstate <= 0 || (ops->state_get && ops->state_set), ISING_ERR_INTERNAL,
+              "backend %s: checkpoint state without state_get/state_set", ops->name);
+  E->bstate = calloc((size_t)(E->n_bstate > 0 ? E->n_bstate : 1), sizeof *E->bstate);
+  ISING_CHECK(E->bstate, ISING_ERR_MEM, "out of memory");
+  return ISING_OK;
 }
 
 /* Layout, replicas, tables, output check (fresh runs).  `resuming`: no
@@ -990,6 +1019,7 @@ static void engine_free(engine *E, int *rc2, int *rc3) {
   for (int k = 0; k < E->n_local; k++) ising_lattice_destroy(&E->local[k].lat);
   ising_sweeper_destroy(&E->sw);
   free(E->lsums);
+  free(E->bstate);
   *rc3 = ising_layout_destroy(&E->lay);
   if (E->all)
     for (int r = 0; r < E->R; r++) series_free(&E->all[r]);
@@ -1128,11 +1158,13 @@ static int resume_state(engine *E, int64_t *from) {
     loc[k].id = E->local[k].id;
     loc[k].lat = E->local[k].lat;
   }
-  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper, E->corr};
+  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper, E->corr, cfg->kernel,
+                         E->n_bstate, E->bstate};
   int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);
   ISING_CALL(E->sw->ops->load(E->sw->state));
+  if (E->n_bstate > 0) ISING_CALL(E->sw->ops->state_set(E->sw->state, E->bstate));
   E->n_hist = st.n_hist;
   E->next_round = st.next_round;
   E->generation = st.generation;

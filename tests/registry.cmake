@@ -60,3 +60,9 @@ endif()
 add_test(NAME slurm_jobs COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_jobs.sh $<TARGET_FILE:ising>)
 set_tests_properties(slurm_jobs PROPERTIES ENVIRONMENT "SLURM_TEST_SKIP_CODE=77"
   SKIP_RETURN_CODE 77 TIMEOUT 400 RUN_SERIAL TRUE LABELS "slurm")
+
+# A toy update backend defined in the test, registered at run time and run
+# by the unchanged engine (sweeper.h): 1 and 2 ranks.
+foreach(np 1 2)
+  ising_mpi_test(mpi_sweeper_np${np} mpi_sweeper ${np} "mpi")
+endforeach()

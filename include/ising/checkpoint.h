@@ -12,6 +12,8 @@
  *                 gathered); /spins attr checksums (replica): the sum over
  *                 sites of a hash of (global index, spin), mod 2^64, the
  *                 same on any decomposition
+ *   /sweeper/<kernel>  int64 values the update backend keeps beyond the
+ *                 spins (sweeper.h; only for backends that have any)
  *   /tempering    T, rep_at, temp_of, direction, round_trips, attempts,
  *                 accepts, n_up, n_down, steps, ladder_history
  *   /correlation  (format 2, with [measurement] correlation = yes) the
@@ -64,6 +66,9 @@ typedef struct ising_ckpt_state {
   double *ladder_hist;   /* [(adapt_rounds + 1) n_T] */
   ising_tempering *temper;
   ising_corr *corr;      /* the correlation accumulators, NULL without correlation */
+  const char *sweeper;   /* the update backend's name (sweeper.h) */
+  int n_sweeper;         /* values of its state (/sweeper/<name>, int64; 0: none) */
+  int64_t *sweeper_state; /* [n_sweeper]: written from world rank 0, read by every rank */
 } ising_ckpt_state;
 
 /* "<output>.ckpt" and "<output>.ckpt.old" for an output path. */

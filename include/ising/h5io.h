@@ -81,6 +81,9 @@ int ising_output_write_values(ising_output *o, const char *group, int n_names,
 int ising_output_note(ising_output *o, const char *name, double value);
 
 /* Root attributes of the end of a run. */
+/* /timing: attributes `names[i]` = seconds[i] (wall-clock seconds by phase of
+ * this invocation, the slowest rank's: timer.h); collective. */
+int ising_output_timing(ising_output *o, int n, const char *const *names, const double *seconds);
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns);
 
