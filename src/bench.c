@@ -111,7 +111,8 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   const ising_rng_key key = ising_rng_key_from_seed(cfg.seed);
   if (!rc) rc = ising_lattice_fill_hot(lat, key, 0);
   const int id = 0, temp_of = 0;
-  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm};
+  const ising_couplings cpl = ising_couplings_uniform(cfg.J, cfg.H);
+  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm, &cpl};
   if (!rc) rc = ising_sweeper_create(&in, &sw);
   if (!rc) rc = sw->ops->set_temperatures(sw->state, &m, &temp_of);
   if (!rc) rc = sw->ops->load(sw->state);

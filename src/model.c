@@ -1,8 +1,9 @@
 /*
  * model.c -- acceptance tables of the Ising ferromagnet/antiferromagnet in a
- * field (see model.h for the exact rule).  A new model (random field, spin
- * glass) brings its own tables and local fields; the kernels only look up
- * thresholds by index.
+ * field (see model.h for the exact rule), and the local field of the
+ * couplings provider.  Uniform couplings use the tables (thresholds by
+ * index); per-bond or per-site couplings give each site its local field,
+ * and the same rule turns it into a probability.
  */
 #include "ising/model.h"
 
@@ -18,11 +19,28 @@ uint32_t ising_model_threshold(double p) {
   return (uint32_t)x;
 }
 
-double ising_model_probability(const ising_model *m, int s, int nb) {
-  double local = m->J * nb + m->H;
+double ising_model_probability_local(const ising_model *m, int s, double local) {
   if (m->algorithm == ISING_ALG_HEATBATH) return 1.0 / (1.0 + exp(-2.0 * m->beta * local));
   double dE = 2.0 * s * local;
   return dE <= 0 ? 1.0 : exp(-m->beta * dE);
+}
+
+double ising_model_probability(const ising_model *m, int s, int nb) {
+  return ising_model_probability_local(m, s, m->J * nb + m->H);
+}
+
+double ising_couplings_local_field(const ising_couplings *c, int dim, const int64_t L[3],
+                                   const int64_t g[3], const int nbr[6]) {
+  const int64_t site = g[0] + L[0] * (g[1] + L[1] * (dim == 3 ? g[2] : 0));
+  double local = 0;
+  for (int a = 0; a < dim; a++) {
+    /* the bond to -e_a belongs to the neighbour there */
+    int64_t h[3] = {g[0], g[1], dim == 3 ? g[2] : 0};
+    h[a] = (h[a] + L[a] - 1) % L[a];
+    const int64_t below = h[0] + L[0] * (h[1] + L[1] * h[2]);
+    local += ising_couplings_J(c, below, a) * nbr[2 * a] + ising_couplings_J(c, site, a) * nbr[2 * a + 1];
+  }
+  return local + ising_couplings_h(c, site);
 }
 
 int ising_model_init(ising_model *m, int dim, double J, double H, double T,

@@ -239,6 +239,7 @@ typedef struct engine {
   ising_sweeper_needs needs;
   int64_t *lsums;         /* [2 n_local]: bond sums, then magnetisations, of the backend */
   ising_timer timer;      /* phases of this process's run (timer.h) */
+  ising_couplings couplings; /* uniform [model] J and H (model.h) */
   int n_bstate;           /* the backend's checkpoint state (sweeper.h) */
   int64_t *bstate;        /* [n_bstate] */
   int lock_fd;            /* OUTPUT.lock held by world rank 0 (h5io.h); -1: none */
@@ -854,7 +855,7 @@ static int create_backend(engine *E) {
     ids[k] = E->local[k].id;
     lats[k] = E->local[k].lat;
   }
-  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer};
+  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer, &E->couplings};
   if (!rc) rc = ising_sweeper_create(&in, &E->sw);
   free(ids);
   free(lats);
@@ -879,6 +880,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   E->copies = cfg->copies;
   E->R = E->n_T * E->copies;
   ising_sweeper_find(cfg->kernel)->needs(cfg, &E->needs);
+  E->couplings = ising_couplings_uniform(cfg->J, cfg->H);
   ISING_CALL(ising_layout_create_rows(comm, cfg, cfg->ranks_per_replica, E->needs.whole_x, &E->lay));
   ISING_CALL(check_backend_layout(E));
   if (E->lay->n_groups > E->R) {

@@ -40,6 +40,8 @@ static void byte_destroy(void *p) {
 
 static int byte_create(const ising_sweeper_init *in, ising_byte_kernel kind, void **out) {
   *out = NULL;
+  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
+              "kernel %s takes uniform couplings only", in->cfg->kernel);
   byte_state *s = calloc(1, sizeof *s);
   ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
   const size_t n = (size_t)(in->n_local ? in->n_local : 1);

@@ -46,6 +46,8 @@ static void msc_destroy(void *p) {
 
 static int msc_create(const ising_sweeper_init *in, void **out) {
   *out = NULL;
+  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
+              "kernel %s takes uniform couplings only", in->cfg->kernel);
   msc_state *s = calloc(1, sizeof *s);
   ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
   const size_t n = (size_t)(in->n_local ? in->n_local : 1);

@@ -76,12 +76,91 @@ START_TEST(bad_parameters) {
 }
 END_TEST
 
+/* A per-bond and per-site source for the couplings provider: distinct
+ * values for every bond and site. */
+static double test_bond(const void *ctx, int64_t site, int axis) {
+  (void)ctx;
+  return 0.5 + 0.037 * (double)site - 0.21 * axis + ((site * 7 + axis) % 3 == 0 ? -1.3 : 0);
+}
+static double test_field(const void *ctx, int64_t site) {
+  (void)ctx;
+  return 0.05 * (double)(site % 5) - 0.1;
+}
+
+/* E = -sum_bonds J_b s_i s_j - sum_i h_i s_i of a small periodic lattice,
+ * bond by bond (each site's bonds to +e_axis). */
+static double energy(const ising_couplings *c, int dim, const int64_t L[3], const int *spin) {
+  const int64_t N = L[0] * L[1] * (dim == 3 ? L[2] : 1);
+  double E = 0;
+  for (int64_t i = 0; i < N; i++) {
+    int64_t g[3] = {i % L[0], (i / L[0]) % L[1], dim == 3 ? i / (L[0] * L[1]) : 0};
+    for (int a = 0; a < dim; a++) {
+      int64_t h[3] = {g[0], g[1], g[2]};
+      h[a] = (h[a] + 1) % L[a];
+      int64_t j = h[0] + L[0] * (h[1] + L[1] * h[2]);
+      E -= ising_couplings_J(c, i, a) * spin[i] * spin[j];
+    }
+    E -= ising_couplings_h(c, i) * spin[i];
+  }
+  return E;
+}
+
+/* The local field of the provider against brute-force energy differences
+ * (uniform and per-bond/per-site, 2D and 3D), and uniform couplings against
+ * the tables' J nb + H. */
+START_TEST(couplings_local_field) {
+  ising_couplings uni = ising_couplings_uniform(0.7, -0.3), var = uni;
+  var.bond = test_bond;
+  var.field = test_field;
+  ck_assert(ising_couplings_is_uniform(&uni));
+  ck_assert(!ising_couplings_is_uniform(&var));
+  for (int dim = 2; dim <= 3; dim++) {
+    const int64_t L[3] = {4, 6, dim == 3 ? 4 : 1}, N = L[0] * L[1] * L[2];
+    int spin[96];
+    uint64_t x = 12345;
+    for (int64_t i = 0; i < N; i++) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      spin[i] = (x >> 62) & 1 ? 1 : -1;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+      const ising_couplings *c = pass ? &var : &uni;
+      for (int64_t i = 0; i < N; i++) {
+        int64_t g[3] = {i % L[0], (i / L[0]) % L[1], dim == 3 ? i / (L[0] * L[1]) : 0};
+        int nbr[6] = {0}, nb = 0;
+        for (int a = 0; a < dim; a++)
+          for (int side = 0; side < 2; side++) {
+            int64_t h[3] = {g[0], g[1], g[2]};
+            h[a] = (h[a] + (side ? 1 : L[a] - 1)) % L[a];
+            nbr[2 * a + side] = spin[h[0] + L[0] * (h[1] + L[1] * h[2])];
+            nb += nbr[2 * a + side];
+          }
+        double local = ising_couplings_local_field(c, dim, L, g, nbr);
+        double before = energy(c, dim, L, spin);
+        spin[i] = -spin[i];
+        double after = energy(c, dim, L, spin);
+        spin[i] = -spin[i];
+        ck_assert_double_eq_tol(after - before, 2.0 * spin[i] * local, 1e-9);
+        if (!pass) ck_assert_double_eq_tol(local, 0.7 * nb - 0.3, 1e-12);
+      }
+    }
+  }
+  /* the tables are the rule at local = J nb + H */
+  ising_model m;
+  ck_assert_int_eq(ising_model_init(&m, 3, 0.7, -0.3, 1.9, ISING_ALG_METROPOLIS), ISING_OK);
+  for (int s = -1; s <= 1; s += 2)
+    for (int nb = -6; nb <= 6; nb += 2)
+      ck_assert_uint_eq(m.thr[ising_model_index(&m, s, nb)],
+                        ising_model_threshold(ising_model_probability_local(&m, s, 0.7 * nb - 0.3)));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("tables");
   tcase_add_test(tc, threshold_rule);
   tcase_add_test(tc, tables);
   tcase_add_test(tc, bad_parameters);
+  tcase_add_test(tc, couplings_local_field);
   suite_add_tcase(s, tc);
   return ising_test_run_suite(s);
 }

@@ -21,6 +21,40 @@
 
 #define ISING_MODEL_TABLE 32 /* padded for a 32-lane SIMD permute */
 
+/* The couplings provider: the J of every bond and the h of every site, as
+ * pure functions of global positions, so that a sample is the same on any
+ * layout.  Uniform today (every bond J, every site H: the tables below cover
+ * it); a per-bond or per-site source (quenched disorder) sets `bond` or
+ * `field`, and kernels that cannot use tables ask for the local field.
+ * Bond (site, axis) joins the global site `site` (natural index
+ * gx + Lx (gy + Ly gz)) to its +e_axis neighbour on the periodic lattice. */
+typedef struct ising_couplings {
+  double J, H; /* the uniform parts */
+  double (*bond)(const void *ctx, int64_t site, int axis);   /* NULL: J */
+  double (*field)(const void *ctx, int64_t site);             /* NULL: H (added to it otherwise) */
+  const void *ctx;
+} ising_couplings;
+
+static inline ising_couplings ising_couplings_uniform(double J, double H) {
+  ising_couplings c = {J, H, 0, 0, 0};
+  return c;
+}
+static inline int ising_couplings_is_uniform(const ising_couplings *c) {
+  return !c->bond && !c->field;
+}
+static inline double ising_couplings_J(const ising_couplings *c, int64_t site, int axis) {
+  return c->bond ? c->bond(c->ctx, site, axis) : c->J;
+}
+static inline double ising_couplings_h(const ising_couplings *c, int64_t site) {
+  return c->field ? c->H + c->field(c->ctx, site) : c->H;
+}
+/* The local field sum_j J_ij s_j + h_i of the site at global coordinates
+ * g[0..dim-1] of the periodic lattice L[], with neighbour spins
+ * nbr[2 axis + side] (side 0: at -e_axis, 1: at +e_axis).  Flipping s costs
+ * dE = 2 s local. */
+double ising_couplings_local_field(const ising_couplings *c, int dim, const int64_t L[3],
+                                   const int64_t g[3], const int nbr[6]);
+
 typedef struct ising_model {
   int dim;
   double J, H, T, beta;
@@ -42,6 +76,10 @@ static inline int ising_model_index(const ising_model *m, int s, int nb) {
 
 /* Probability p behind an entry, and the threshold of a probability. */
 double ising_model_probability(const ising_model *m, int s, int nb);
+/* The same rule for any local field (couplings provider): the probability
+ * of the move of spin s, and its threshold; the tables are these at
+ * local = J nb + H. */
+double ising_model_probability_local(const ising_model *m, int s, double local);
 uint32_t ising_model_threshold(double p);
 
 /* Energy of a configuration from its bond sum B = sum_<ij> s_i s_j and

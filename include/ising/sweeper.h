@@ -26,6 +26,8 @@
  * - `state_len`/`state_get`/`state_set`: int64 values a backend needs in a
  *   checkpoint beyond the spins (none for today's kernels); they are stored
  *   under /sweeper/<name> and must not depend on the rank count.
+ * - The couplings come from the provider it is given (model.h); a backend
+ *   that only knows uniform couplings refuses others in `create`.
  * Every function that can fail returns an error code (error.h).
  */
 #ifndef ISING_SWEEPER_H
@@ -60,6 +62,7 @@ typedef struct ising_sweeper_init {
   ising_lattice *const *lats; /* [n_local] their int8 lattices (the engine's) */
   ising_rng_key key;          /* the Monte Carlo key (rng.h) */
   ising_timer *timer;         /* phases to charge (may be NULL) */
+  const ising_couplings *couplings; /* J per bond, h per site (model.h) */
 } ising_sweeper_init;
 
 typedef struct ising_sweeper_ops {
