@@ -103,7 +103,10 @@ typedef struct engine_refs {
 } engine_refs;
 
 /* run.c */
+/* The acceptance tables of temperatures T[0 .. n_T-1]. */
 int models_init(engine *E, const double *T);
+/* kernel = msc-async: the replica sets <-> their int8 lattices (to_sets = 1:
+ * into the sets; 0: back, only when the sets are ahead); no-op otherwise. */
 int sets_transfer(engine *E, int to_sets);
 /* This rank's replicas as the checkpoint module takes them (*loc: free()). */
 int engine_ckpt_replicas(const engine *E, ising_ckpt_replica **loc);
@@ -116,7 +119,8 @@ int engine_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *
 int engine_series_create(engine *E);
 void engine_series_destroy(engine *E);
 /* File one row per (temperature, copy) of the sums and correlations of the
- * last sweep, numbered `sweep` (collective in that every rank counts it). */
+ * last sweep, numbered `sweep` (every rank calls it: all count the rows,
+ * world rank 0 keeps them). */
 int engine_measure(engine *E, int64_t sweep);
 /* Append the rows not yet in the output (collective). */
 int engine_flush_rows(engine *E);
