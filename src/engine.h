@@ -41,7 +41,7 @@ typedef struct series {
   double *col[NCOL];
 } series;
 
-typedef struct replica replica; /* run.c: one lattice and its sums */
+typedef struct replica replica; /* run.c: a replica id and its lattice */
 
 typedef struct engine {
   const ising_config *cfg;
