@@ -1,0 +1,163 @@
+/*
+ * series.c -- the engine's time series (engine.h): one row per measurement
+ * and (temperature, copy), with the replica that supplied it and every
+ * replica's temperature index, buffered on world rank 0 for the summaries
+ * at the end and appended to the output in chunks (the rows past
+ * E->flushed are not in the file yet).  After a resume the rows up to the
+ * checkpoint are read back from the output, so the summaries cover the
+ * whole run.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "ising/error.h"
+
+static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
+  if (s->n == s->cap) {
+    int64_t cap = s->cap ? 2 * s->cap : 1024;
+    int64_t *sw = realloc(s->sweep, (size_t)cap * sizeof *sw);
+    ISING_CHECK(sw, ISING_ERR_MEM, "out of memory (time series)");
+    s->sweep = sw;
+    for (int i = 0; i < NCOL; i++) {
+      double *c = realloc(s->col[i], (size_t)cap * sizeof *c);
+      ISING_CHECK(c, ISING_ERR_MEM, "out of memory (time series)");
+      s->col[i] = c;
+    }
+    s->cap = cap;
+  }
+  s->sweep[s->n] = sweep;
+  for (int i = 0; i < NCOL; i++) s->col[i][s->n] = v[i];
+  s->n++;
+  return ISING_OK;
+}
+
+static void series_free(series *s) {
+  free(s->sweep);
+  for (int i = 0; i < NCOL; i++) free(s->col[i]);
+  memset(s, 0, sizeof *s);
+}
+
+int engine_series_create(engine *E) {
+  if (E->lay->world_rank != 0) return ISING_OK;
+  E->all = calloc((size_t)E->R, sizeof *E->all);
+  ISING_CHECK(E->all, ISING_ERR_MEM, "out of memory");
+  return ISING_OK;
+}
+
+void engine_series_destroy(engine *E) {
+  if (E->all)
+    for (int r = 0; r < E->R; r++) series_free(&E->all[r]);
+  free(E->all);
+  free(E->tindex);
+  free(E->rep_hist);
+  E->all = NULL;
+  E->tindex = E->rep_hist = NULL;
+}
+
+static int grow_history(engine *E) {
+  if (E->rows < E->hist_cap) return ISING_OK;
+  int64_t cap = E->hist_cap ? 2 * E->hist_cap : 1024;
+  int32_t *t = realloc(E->tindex, (size_t)(cap * E->R) * sizeof *t);
+  ISING_CHECK(t, ISING_ERR_MEM, "out of memory (temperature history)");
+  E->tindex = t;
+  int32_t *h = realloc(E->rep_hist, (size_t)(cap * E->R) * sizeof *h);
+  ISING_CHECK(h, ISING_ERR_MEM, "out of memory (replica history)");
+  E->rep_hist = h;
+  E->hist_cap = cap;
+  return ISING_OK;
+}
+
+int engine_measure(engine *E, int64_t sweep) {
+  if (E->lay->world_rank == 0) {
+    double N = (double)ising_config_sites(E->cfg);
+    ISING_CALL(grow_history(E));
+    for (int c = 0; c < E->copies; c++)
+      for (int t = 0; t < E->n_T; t++) {
+        int r = E->temper->rep_at[c * E->n_T + t];
+        double m = (double)E->sums[2 * r + 1] / N, m2 = m * m;
+        double row[NCOL] = {E->energy[r] / N, m, fabs(m), m2, m2 * m2, E->corr_vals[2 * r],
+                            E->corr_vals[2 * r + 1]};
+        ISING_CALL(series_push(&E->all[t * E->copies + c], sweep, row));
+        E->rep_hist[E->rows * E->R + t * E->copies + c] = r;
+      }
+    for (int r = 0; r < E->R; r++) E->tindex[E->rows * E->R + r] = E->temper->temp_of[r];
+  }
+  E->rows++;
+  return ISING_OK;
+}
+
+int engine_flush_rows(engine *E) {
+  int64_t n = E->rows - E->flushed, o = E->flushed;
+  if (n <= 0) return ISING_OK;
+  int rc = ISING_OK;
+  double *buf[NCOL] = {NULL};
+  int32_t *rep = NULL, *tix = NULL;
+  const int64_t *sweep = NULL;
+  if (E->lay->world_rank == 0) {
+    const int TC = E->n_T * E->copies;
+    for (int q = 0; q < NCOL && !rc; q++) {
+      buf[q] = malloc((size_t)(TC * n) * sizeof *buf[q]);
+      if (!buf[q]) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
+      for (int tc = 0; tc < TC && !rc; tc++) memcpy(buf[q] + tc * n, E->all[tc].col[q] + o, (size_t)n * sizeof(double));
+    }
+    rep = malloc((size_t)(TC * n) * sizeof *rep);
+    tix = malloc((size_t)(E->R * n) * sizeof *tix);
+    if (!rc && (!rep || !tix)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
+    for (int64_t k = 0; k < n && !rc; k++) {
+      for (int tc = 0; tc < TC; tc++) rep[tc * n + k] = E->rep_hist[(o + k) * E->R + tc];
+      for (int r = 0; r < E->R; r++) tix[r * n + k] = E->tindex[(o + k) * E->R + r];
+    }
+    sweep = E->all[0].sweep + o;
+  }
+  /* every rank must enter the collective calls: share rank 0's verdict */
+  int bad = rc;
+  if (ising_world_max_int(E->lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
+  if (!rc && bad) rc = ISING_ERR(ISING_ERR_MEM, "out of memory on rank 0 (output buffer)");
+  if (!rc)
+    rc = ising_output_append(E->out, n, sweep, (const double *const *)buf, rep, tix);
+  for (int q = 0; q < NCOL; q++) free(buf[q]);
+  free(rep);
+  free(tix);
+  if (!rc) E->flushed = E->rows;
+  return rc;
+}
+
+/* World rank 0: the first n rows of the reopened output into the series. */
+static int read_rows(engine *E, int64_t n) {
+  const int TC = E->n_T * E->copies;
+  double *cols[NCOL] = {0};
+  int64_t *sweep = malloc((size_t)n * sizeof *sweep);
+  int32_t *rep = malloc((size_t)(TC * n) * sizeof *rep), *tix = malloc((size_t)(E->R * n) * sizeof *tix);
+  int ok = sweep && rep && tix;
+  for (int q = 0; q < NCOL; q++) ok = ok && (cols[q] = calloc((size_t)(TC * n), sizeof(double)));
+  int rc = ok ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (reading the series back)");
+  if (!rc) rc = ising_output_read_rows(E->out, n, sweep, cols, rep, E->n_T > 1 ? tix : NULL);
+  E->rows = 0;
+  for (int64_t k = 0; k < n && !rc; k++) {
+    rc = grow_history(E);
+    for (int tc = 0; tc < TC && !rc; tc++) {
+      double row[NCOL];
+      for (int q = 0; q < NCOL; q++) row[q] = cols[q][tc * n + k];
+      rc = series_push(&E->all[tc], sweep[k], row);
+      E->rep_hist[k * E->R + tc] = rep[tc * n + k];
+    }
+    for (int r = 0; r < E->R && !rc; r++) E->tindex[k * E->R + r] = E->n_T > 1 ? tix[r * n + k] : 0;
+    E->rows++;
+  }
+  free(sweep);
+  free(rep);
+  free(tix);
+  for (int q = 0; q < NCOL; q++) free(cols[q]);
+  return rc;
+}
+
+int engine_series_reload(engine *E, int64_t rows) {
+  int rc = E->lay->world_rank == 0 && rows > 0 ? read_rows(E, rows) : ISING_OK;
+  int bad = rc;
+  ISING_CALL(ising_world_max_int(E->lay, &bad));
+  if (bad) return rc ? rc : ISING_ERR(bad, "reading the series back failed on rank 0");
+  E->rows = E->flushed = rows;
+  return ISING_OK;
+}
