@@ -18,7 +18,6 @@
 #include "ising/update.h"
 
 #include "ising/error.h"
-#include "ising/msc.h"
 
 #include "lattice_impl.h"
 #include "msc_impl.h"
@@ -363,10 +362,10 @@ int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kin
                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums) {
   ising_half_sums unused;
   if (!sums) sums = &unused;
-  if (kind == ISING_KERNEL_MSC) return ising_msc_half(lat, m, stream, sweep, colour, sums);
+  ISING_CHECK(kind != ISING_KERNEL_MSC, ISING_ERR_INPUT,
+              "kernel msc sweeps its own packed copy of the spins (msc.h), not the int8 lattice");
   ISING_CHECK(kind != ISING_KERNEL_MSC_ASYNC, ISING_ERR_INPUT,
               "kernel msc-async sweeps 64 replicas at once (msc_async.h), not one lattice");
-  lat_bytes_written(lat); /* after MSC sweeps: unpack, the packed copy goes stale */
   if (kind == ISING_KERNEL_REFERENCE)
     reference_half(lat, m, stream, sweep, colour, sums);
   else

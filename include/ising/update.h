@@ -39,10 +39,10 @@ typedef struct ising_half_sums {
 } ising_half_sums;
 
 /* Update every interior site of `colour` of the block for sweep `sweep`;
- * fill *sums (see above).  Does not touch halos.  ISING_KERNEL_MSC runs the
- * multi-spin-coding kernel (msc.h); an error code only from it (memory for
- * the packed copy), or for ISING_KERNEL_MSC_ASYNC, which sweeps sets of 64
- * replicas (msc_async.h, driven by the engine) and is refused here. */
+ * fill *sums (see above).  Does not touch halos.  An error code only for
+ * the multi-spin-coding kinds, which are refused here: ISING_KERNEL_MSC
+ * sweeps its own packed copy of the spins (msc.h) and ISING_KERNEL_MSC_ASYNC
+ * sets of 64 replicas (msc_async.h), both driven by the engine. */
 int ising_update_half(ising_lattice *lat, const ising_model *m, ising_kernel_kind kind,
                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
 
