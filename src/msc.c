@@ -171,9 +171,9 @@ int ising_msc_create(const ising_lattice *l, ising_msc **out) {
   p->bits = calloc((size_t)(2 * p->nw * p->ny2 * p->nz2), sizeof *p->bits);
   p->w = row_alloc(p->nw);
   if (!p->bits || !p->w) {
+    const long long words = (long long)(2 * p->nw * p->ny2 * p->nz2);
     ising_msc_destroy(&p);
-    return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)",
-                     (long long)(2 * (l->L[0] / 2 + 63) / 64 * l->ny2 * l->nz2));
+    return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)", words);
   }
   int rc = halo_faces(p, &l->geom);
   if (rc) {
