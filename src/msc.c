@@ -241,7 +241,8 @@ static void unpack_row(const uint64_t *w, int8_t *h, int64_t wg, int64_t nw) {
 
 static int same_block(const ising_msc *p, const ising_lattice *l) {
   int same = p->dim == l->dim;
-  for (int k = 0; k < 3; k++) same = same && p->L[k] == l->L[k] && p->start[k] == l->start[k] && p->n[k] == l->n[k];
+  for (int k = 0; k < 3; k++)
+    same = same && p->L[k] == l->L[k] && p->start[k] == l->start[k] && p->n[k] == l->n[k];
   return same;
 }
 
