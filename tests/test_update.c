@@ -4,8 +4,8 @@
  * and 3D, J of both signs, H = 0 and H != 0, even and odd block extents
  * (a single rank here; tests/identity.sh covers decompositions).  Also the
  * sums the kernels return and the fast observable sums against the
- * natural-order definition of the bond sum and magnetisation, the hot
- * start against the INIT stream, and the multi-spin-coding kinds refused.
+ * natural-order definition of the bond sum and magnetisation, and the hot
+ * start against the INIT stream.
  */
 #include <check.h>
 #include <mpi.h>
@@ -162,24 +162,6 @@ START_TEST(hot_start_matches_stream) {
 }
 END_TEST
 
-/* The multi-spin-coding kinds sweep their own packed storage (msc.h,
- * msc_async.h), never the int8 lattice: refused, the spins untouched. */
-START_TEST(msc_kinds_refused) {
-  pair p;
-  make(&p, 2, 16, 8, 1, 7);
-  ising_model m;
-  ck_assert_int_eq(ising_model_init(&m, 2, 1.0, 0.0, 2.0, ISING_ALG_METROPOLIS), ISING_OK);
-  ising_stream st = {ising_rng_key_from_seed(1), 0};
-  const ising_kernel_kind kinds[] = {ISING_KERNEL_MSC, ISING_KERNEL_MSC_ASYNC};
-  for (int i = 0; i < 2; i++) {
-    ck_assert_int_eq(ising_update_half(p.fast, &m, kinds[i], st, 0, 0, NULL), ISING_ERR_INPUT);
-    ising_err_clear();
-  }
-  ck_assert_int_eq(differences(&p), 0);
-  drop(&p);
-}
-END_TEST
-
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   Suite *s = suite_create("update");
@@ -190,7 +172,6 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, kernels_3d);
   tcase_add_test(tc, extreme_temperatures);
   tcase_add_test(tc, hot_start_matches_stream);
-  tcase_add_test(tc, msc_kinds_refused);
   suite_add_tcase(s, tc);
   int rc = ising_test_run_suite(s);
   MPI_Finalize();
