@@ -1,6 +1,7 @@
 /*
  * lattice_impl.h -- private layout of ising_lattice, shared by lattice.c,
- * update.c and observe.c (the modules that walk the spin array directly).
+ * lattice_io.c, update.c, observe.c and msc.c (the modules that walk the
+ * spin array directly; msc.c only to convert its packed copy).
  *
  * Storage: rows r = y + ny2 * z with local y in 0..n1+1 (0 and n1+1 halo) and
  * z in 0..nz2-1 (3D: 0 and n2+1 halo; 2D: a single row plane, z = 0).  Row r
@@ -15,9 +16,9 @@
 #ifndef ISING_LATTICE_IMPL_H
 #define ISING_LATTICE_IMPL_H
 
-#include <mpi.h>
 #include <stdint.h>
 
+#include "ising/halo.h"
 #include "ising/lattice.h"
 
 struct ising_lattice {
@@ -30,42 +31,9 @@ struct ising_lattice {
   int8_t *spins;
   uint16_t *rnd; /* random numbers of consecutive chunks (kernel scratch) */
   int64_t rnd_chunks; /* capacity in chunks */
-  /* halo exchange (the buffers fit a face of int8 half rows and of packed
-   * rows alike) */
-  MPI_Comm comm;
-  int procs[3];
-  int nbr[3][2];
-  int8_t *sbuf[3][2], *rbuf[3][2];
-  /* multi-spin coding (msc.c): a packed copy of the spins, allocated by the
-   * first MSC half sweep.  Row r (same numbering as the int8 rows, halo rows
-   * included) holds per colour c the words bits + (2 r + c) nw: bit j of
-   * word k is the site of colour c with global half index 64 k + j along the
-   * (whole, undivided) x row, 1 = spin down.  Which copy is current: */
-  int64_t nw;        /* words per colour and row: ceil(L[0] / 128) */
-  uint64_t *bits;
-  void *mtab, *mstream; /* msc.c's table and row working set (kernel scratch) */
-  int state;         /* LAT_BYTES, LAT_BITS or LAT_BOTH */
-  int64_t msc_stat[4]; /* words, decisions needing random bits, bits read, Philox blocks drawn */
+  ising_halo_geom geom; /* the replica group's grid and face neighbours */
+  ising_halo *halo;     /* int8 faces of both colours (lattice.c) */
 };
-
-enum { LAT_BYTES = 0, LAT_BITS = 1, LAT_BOTH = 2 };
-
-/* msc.c: bits <-> int8 copies of every row (halo rows included; the int8 x
- * halos from the periodic x row); lat_msc_pack allocates the packed copy. */
-int lat_msc_pack(ising_lattice *l);
-void lat_msc_unpack(ising_lattice *l);
-void lat_msc_free(ising_lattice *l); /* the packed copy and the kernel's scratch */
-
-/* Before reading the int8 spins: bring them up to date from the packed copy
- * (the struct is never const in memory; const only marks readers). */
-static inline void lat_bytes_current(const ising_lattice *l) {
-  if (l->state == LAT_BITS) lat_msc_unpack((ising_lattice *)(uintptr_t)l);
-}
-/* Before writing the int8 spins: the packed copy goes stale. */
-static inline void lat_bytes_written(ising_lattice *l) {
-  lat_bytes_current(l);
-  l->state = LAT_BYTES;
-}
 
 static inline int64_t lat_row(const ising_lattice *l, int64_t y, int64_t z) {
   return z * l->ny2 + y;

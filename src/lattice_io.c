@@ -13,7 +13,6 @@
  * order into out[ny * n0]. */
 void ising_lattice_pack_rows(const ising_lattice *l, int64_t z, int64_t y0, int64_t ny,
                              int8_t *out) {
-  lat_bytes_current(l);
   for (int64_t j = 0; j < ny; j++) {
     int64_t y = y0 + j + 1, zz = z + l->zh;
     int q = lat_row_parity(l, y, zz);
@@ -25,7 +24,6 @@ void ising_lattice_pack_rows(const ising_lattice *l, int64_t z, int64_t y0, int6
 
 void ising_lattice_unpack_rows(ising_lattice *l, int64_t z, int64_t y0, int64_t ny,
                                const int8_t *in) {
-  lat_bytes_written(l);
   for (int64_t j = 0; j < ny; j++) {
     int64_t y = y0 + j + 1, zz = z + l->zh;
     int q = lat_row_parity(l, y, zz);

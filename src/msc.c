@@ -1,18 +1,26 @@
 /*
  * msc.c -- the multi-spin-coding Metropolis half sweep (msc.h): the packed
- * kernel, the site-by-site reference that makes the same decisions, and
- * the conversions between the packed and the int8 copies of the spins.
+ * copy of a lattice block and its halo, the packed kernel, the site-by-site
+ * reference that makes the same decisions, and the conversions between the
+ * packed and the int8 copies of the spins (the only place that reads the
+ * lattice's rows; the lattice knows nothing of this module).
  *
- * Geometry (lattice_impl.h): in a row of colour-parity q (parity of the
- * global coordinates of its int8 site i = 0), the colour-c site with global
- * half index j sits at gx = 2 j + p with p = (c + q + 1) & 1, i.e. at int8
- * half index j + p.  Its x neighbours (the other colour, same row) have half
- * indices j and j + 1 when p = 1, j - 1 and j when p = 0; its y and z
- * neighbours have half index j in the rows beside it.  So in packed words
- * the x neighbours are the other colour's word itself and that word moved
- * by one bit (towards higher j when p = 0), with the bit that crosses a word
- * boundary taken from the next word and, at the ends, from the other end of
- * the periodic row.
+ * Packed rows are numbered like the int8 rows of lattice_impl.h: row
+ * r = y + ny2 z (local y 0..n1+1, z 0..nz2-1, halo rows included) holds per
+ * colour c the words bits + (2 r + c) nw: bit j of word k is the site of
+ * colour c with global half index 64 k + j along the (whole, undivided) x
+ * row, 1 = spin down.
+ *
+ * Geometry: in a row of colour-parity q (parity of the global coordinates
+ * of its int8 site i = 0), the colour-c site with global half index j sits
+ * at gx = 2 j + p with p = (c + q + 1) & 1, i.e. at int8 half index j + p.
+ * Its x neighbours (the other colour, same row) have half indices j and
+ * j + 1 when p = 1, j - 1 and j when p = 0; its y and z neighbours have
+ * half index j in the rows beside it.  So in packed words the x neighbours
+ * are the other colour's word itself and that word moved by one bit
+ * (towards higher j when p = 0), with the bit that crosses a word boundary
+ * taken from the next word and, at the ends, from the other end of the
+ * periodic row.
  */
 #include "ising/msc.h"
 
@@ -21,6 +29,7 @@
 #include <string.h>
 
 #include "ising/error.h"
+#include "ising/halo.h"
 #include "lattice_impl.h"
 #include "msc_impl.h"
 #if defined(__AVX512BW__)
@@ -54,7 +63,7 @@ static void table_init(msc_table *t, const ising_model *m) {
     }
 }
 
-/* A row's working set (lattice scratch, sized for nw words): the row's
+/* A row's working set (kernel scratch, sized for nw words): the row's
  * random bytes (chunks of msc_impl.h made on demand), and per word its
  * count planes, lanes decided to move and lanes still tied; the list of
  * words with tied lanes. */
@@ -67,8 +76,7 @@ typedef struct msc_row {
   int64_t *T;       /* nw: the words that still have tied lanes */
 } msc_row;
 
-static void row_free(void *p) {
-  msc_row *w = p;
+static void row_free(msc_row *w) {
   if (!w) return;
   free(w->rnd);
   free(w->B);
@@ -93,21 +101,111 @@ static msc_row *row_alloc(int64_t nw) {
   return w;
 }
 
-void lat_msc_free(ising_lattice *l) {
-  free(l->bits);
-  free(l->mtab);
-  row_free(l->mstream);
-  l->bits = NULL;
-  l->mtab = NULL;
-  l->mstream = NULL;
+/* ------------------------------------------------------------ the object */
+
+struct ising_msc {
+  int dim;
+  int64_t L[3], start[3], n[3]; /* as the lattice's (n[2] = 1 in 2D) */
+  int64_t ny2, nz2;             /* rows along y and z including halos */
+  int zh;                       /* z halo width: 1 in 3D, 0 in 2D */
+  int64_t nw;                   /* words per colour and row: ceil(L[0] / 128) */
+  uint64_t *bits;
+  msc_table tab;
+  msc_row *w;
+  int64_t stat[4]; /* words, decisions needing random bits, bits read, Philox blocks drawn */
+  ising_halo *halo; /* y and z faces of packed rows */
+};
+
+static int64_t row_of(const ising_msc *p, int64_t y, int64_t z) { return z * p->ny2 + y; }
+static uint64_t *bits_row(const ising_msc *p, int64_t y, int64_t z, int c) {
+  return p->bits + (2 * row_of(p, y, z) + c) * p->nw;
 }
+/* Parity of the global coordinates of the int8 site i = 0 of row (y, z)
+ * (lat_row_parity) and the global row number (lat_global_row). */
+static int row_parity(const ising_msc *p, int64_t y, int64_t z) {
+  int64_t g = (p->start[0] - 1) + (p->start[1] - 1 + y);
+  if (p->dim == 3) g += p->start[2] - 1 + z;
+  return (int)(g & 1);
+}
+static int64_t global_row(const ising_msc *p, int64_t y, int64_t z) {
+  int64_t gy = p->start[1] - 1 + y, gz = p->dim == 3 ? p->start[2] - 1 + z : 0;
+  return gy + p->L[1] * gz;
+}
+static int64_t half_len(const ising_msc *p) { return p->L[0] / 2; }
+
+/* The y and z faces (halo.h) in word offsets from p->bits: whole packed
+ * rows of colour c, interior layer j = 1 or n, halo layer 0 or n + 1. */
+static int halo_faces(ising_msc *p, const ising_halo_geom *g) {
+  ISING_CALL(ising_halo_create(g, sizeof(uint64_t), p->dim == 3 ? 6u : 2u, &p->halo));
+  for (int k = 1; k < p->dim; k++)
+    for (int w = 0; w < 2; w++)
+      for (int s = 0; s < 2; s++) {
+        const int64_t j = w == ISING_HALO_SEND ? (s ? p->n[k] : 1) : (s ? p->n[k] + 1 : 0);
+        const int64_t lo = k == 1 ? p->zh : 1, hi = k == 1 ? p->zh + p->n[2] - 1 : p->n[1];
+        for (int c = 0; c < 2; c++)
+          for (int64_t o = lo; o <= hi; o++) {
+            const int64_t r = k == 1 ? row_of(p, j, o) : row_of(p, o, j);
+            ISING_CALL(ising_halo_add(p->halo, k, s, c, w, (2 * r + c) * p->nw, p->nw, 1));
+          }
+      }
+  return ising_halo_setup(p->halo);
+}
+
+int ising_msc_create(const ising_lattice *l, ising_msc **out) {
+  *out = NULL;
+  ISING_CHECK(l->geom.procs[0] == 1, ISING_ERR_INPUT,
+              "multi-spin coding needs whole x rows; the x axis is split over %d ranks",
+              l->geom.procs[0]);
+  ising_msc *p = calloc(1, sizeof *p);
+  ISING_CHECK(p, ISING_ERR_MEM, "out of memory (msc)");
+  p->dim = l->dim;
+  for (int k = 0; k < 3; k++) {
+    p->L[k] = l->L[k];
+    p->start[k] = l->start[k];
+    p->n[k] = l->n[k];
+  }
+  p->ny2 = l->ny2;
+  p->nz2 = l->nz2;
+  p->zh = l->zh;
+  p->nw = (p->L[0] / 2 + 63) / 64;
+  p->bits = calloc((size_t)(2 * p->nw * p->ny2 * p->nz2), sizeof *p->bits);
+  p->w = row_alloc(p->nw);
+  if (!p->bits || !p->w) {
+    const long long words = (long long)(2 * p->nw * p->ny2 * p->nz2);
+    ising_msc_destroy(&p);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)", words);
+  }
+  int rc = halo_faces(p, &l->geom);
+  if (rc) {
+    ising_msc_destroy(&p);
+    return rc;
+  }
+  *out = p;
+  return ISING_OK;
+}
+
+void ising_msc_destroy(ising_msc **pp) {
+  if (!pp || !*pp) return;
+  ising_msc *p = *pp;
+  ising_halo_destroy(&p->halo);
+  free(p->bits);
+  row_free(p->w);
+  free(p);
+  *pp = NULL;
+}
+
+int64_t ising_msc_bytes(const ising_msc *p) {
+  return (int64_t)sizeof(uint64_t) * 2 * p->nw * p->ny2 * p->nz2;
+}
+
+void ising_msc_stats(const ising_msc *p, int64_t out[4]) {
+  for (int i = 0; i < 4; i++) out[i] = p->stat[i];
+}
+
+int ising_msc_halo(ising_msc *p, int colour) { return ising_halo_exchange(p->halo, p->bits, colour); }
 
 /* ------------------------------------------------------------ conversions */
 
-static uint64_t *bits_row(const ising_lattice *l, int64_t y, int64_t z, int c) {
-  return l->bits + (2 * lat_row(l, y, z) + c) * l->nw;
-}
-static int64_t half_len(const ising_lattice *l) { return l->L[0] / 2; }
 /* Mask of the valid lanes of word k. */
 static inline uint64_t valid_mask(int64_t wg, int64_t k) {
   int64_t r = wg - 64 * k;
@@ -141,48 +239,39 @@ static void unpack_row(const uint64_t *w, int8_t *h, int64_t wg, int64_t nw) {
   }
 }
 
-int lat_msc_pack(ising_lattice *l) {
-  if (l->procs[0] != 1)
-    return ISING_ERR(ISING_ERR_INTERNAL, "multi-spin coding needs whole x rows; the x axis is split "
-                     "over %d ranks", l->procs[0]);
-  if (!l->bits) {
-    l->bits = calloc((size_t)(2 * l->nw * l->ny2 * l->nz2), sizeof *l->bits);
-    l->mtab = malloc(sizeof(msc_table));
-    l->mstream = row_alloc(l->nw);
-    if (!l->bits || !l->mtab || !l->mstream) {
-      lat_msc_free(l);
-      return ISING_ERR(ISING_ERR_MEM, "out of memory for the packed spins (%lld words)",
-                       (long long)(2 * l->nw * l->ny2 * l->nz2));
-    }
-  }
-  const int64_t wg = half_len(l);
-  for (int64_t z = 0; z < l->nz2; z++)
-    for (int64_t y = 0; y < l->ny2; y++) {
+static int same_block(const ising_msc *p, const ising_lattice *l) {
+  int same = p->dim == l->dim;
+  for (int k = 0; k < 3; k++)
+    same = same && p->L[k] == l->L[k] && p->start[k] == l->start[k] && p->n[k] == l->n[k];
+  return same;
+}
+
+int ising_msc_load(ising_msc *p, const ising_lattice *l) {
+  ISING_CHECK(same_block(p, l), ISING_ERR_INTERNAL, "msc: load from a lattice of another block");
+  const int64_t wg = half_len(p);
+  for (int64_t z = 0; z < p->nz2; z++)
+    for (int64_t y = 0; y < p->ny2; y++) {
       int q = lat_row_parity(l, y, z);
       for (int c = 0; c < 2; c++)
-        pack_row(lat_half(l, y, z, c) + ((c + q + 1) & 1), bits_row(l, y, z, c), wg, l->nw);
+        pack_row(lat_half(l, y, z, c) + ((c + q + 1) & 1), bits_row(p, y, z, c), wg, p->nw);
     }
-  l->state = LAT_BOTH;
   return ISING_OK;
 }
 
-void lat_msc_unpack(ising_lattice *l) {
-  const int64_t wg = half_len(l);
-  for (int64_t z = 0; z < l->nz2; z++)
-    for (int64_t y = 0; y < l->ny2; y++) {
+int ising_msc_store(const ising_msc *p, ising_lattice *l) {
+  ISING_CHECK(same_block(p, l), ISING_ERR_INTERNAL, "msc: store into a lattice of another block");
+  const int64_t wg = half_len(p);
+  for (int64_t z = 0; z < p->nz2; z++)
+    for (int64_t y = 0; y < p->ny2; y++) {
       int q = lat_row_parity(l, y, z);
       for (int c = 0; c < 2; c++)
-        unpack_row(bits_row(l, y, z, c), lat_half(l, y, z, c) + ((c + q + 1) & 1), wg, l->nw);
+        unpack_row(bits_row(p, y, z, c), lat_half(l, y, z, c) + ((c + q + 1) & 1), wg, p->nw);
       /* x halos of the whole periodic row: i = 0 is gx = Lx - 1 (colour q,
        * half index wg), i = Lx + 1 is gx = 0 (colour q ^ 1, half index 0) */
       lat_half(l, y, z, q)[0] = lat_half(l, y, z, q)[wg];
       lat_half(l, y, z, q ^ 1)[wg] = lat_half(l, y, z, q ^ 1)[0];
     }
-  l->state = LAT_BOTH;
-}
-
-void ising_msc_stats(const ising_lattice *l, int64_t out[4]) {
-  for (int i = 0; i < 4; i++) out[i] = l->msc_stat[i];
+  return ISING_OK;
 }
 
 /* ------------------------------------------------------------ packed kernel */
@@ -410,35 +499,33 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   acc->blocks += w->filled / MSC_CHUNK_BYTES * MSC_CHUNK_BLOCKS;
 }
 
-int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint64_t sweep,
-                   int c, ising_half_sums *sums) {
-  if (l->state == LAT_BYTES) ISING_CALL(lat_msc_pack(l));
-  msc_table *tab = l->mtab;
+int ising_msc_half(ising_msc *p, const ising_model *m, ising_stream st, uint64_t sweep, int c,
+                   ising_half_sums *sums) {
+  msc_table *tab = &p->tab;
   table_init(tab, m);
-  msc_row *w = l->mstream;
+  msc_row *w = p->w;
   const uint32_t c2 = (uint32_t)sweep, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, c);
-  const int64_t wg = half_len(l), nw = l->nw;
-  const int d3 = l->dim == 3;
+  const int64_t wg = half_len(p), nw = p->nw;
+  const int d3 = p->dim == 3;
   msc_sums acc = {0, 0, 0, 0, 0, 0};
-  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
-    for (int64_t y = 1; y <= l->n[1]; y++) {
-      const int q = lat_row_parity(l, y, z);
-      const uint64_t *nbr[4] = {bits_row(l, y - 1, z, 1 - c), bits_row(l, y + 1, z, 1 - c),
-                                d3 ? bits_row(l, y, z - 1, 1 - c) : NULL,
-                                d3 ? bits_row(l, y, z + 1, 1 - c) : NULL};
-      const uint64_t base = (uint64_t)lat_global_row(l, y, z) * MSC_ROW_BLOCKS;
+  for (int64_t z = p->zh; z <= p->zh + p->n[2] - 1; z++)
+    for (int64_t y = 1; y <= p->n[1]; y++) {
+      const int q = row_parity(p, y, z);
+      const uint64_t *nbr[4] = {bits_row(p, y - 1, z, 1 - c), bits_row(p, y + 1, z, 1 - c),
+                                d3 ? bits_row(p, y, z - 1, 1 - c) : NULL,
+                                d3 ? bits_row(p, y, z + 1, 1 - c) : NULL};
+      const uint64_t base = (uint64_t)global_row(p, y, z) * MSC_ROW_BLOCKS;
       if (d3)
-        row_kernel(1, tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
+        row_kernel(1, tab, bits_row(p, y, z, c), bits_row(p, y, z, 1 - c), nbr, (c + q + 1) & 1,
                    wg, nw, w, st.key, base, c2, c3, c, &acc);
       else
-        row_kernel(0, tab, bits_row(l, y, z, c), bits_row(l, y, z, 1 - c), nbr, (c + q + 1) & 1,
+        row_kernel(0, tab, bits_row(p, y, z, c), bits_row(p, y, z, 1 - c), nbr, (c + q + 1) & 1,
                    wg, nw, w, st.key, base, c2, c3, c, &acc);
     }
-  l->state = LAT_BITS;
-  l->msc_stat[0] += acc.words;
-  l->msc_stat[1] += acc.decisions;
-  l->msc_stat[2] += acc.bits;
-  l->msc_stat[3] += acc.blocks;
+  p->stat[0] += acc.words;
+  p->stat[1] += acc.decisions;
+  p->stat[2] += acc.bits;
+  p->stat[3] += acc.blocks;
   if (sums) {
     sums->bonds = acc.bonds;
     sums->mag = acc.mag;
@@ -446,13 +533,13 @@ int ising_msc_half(ising_lattice *l, const ising_model *m, ising_stream st, uint
   return ISING_OK;
 }
 
-void ising_msc_rng_only(ising_lattice *l, ising_stream st, int64_t blocks, int64_t words) {
+void ising_msc_rng_only(ising_msc *p, ising_stream st, int64_t blocks, int64_t words) {
   const uint32_t c2 = 0, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, 0);
-  msc_row *w = l->mstream;
-  if (!w || blocks <= 0 || words <= 0) return;
+  msc_row *w = p->w;
+  if (blocks <= 0 || words <= 0) return;
   /* as many fill calls as the sweeps made (one per row and half sweep),
    * each of the mean size, into the row buffer */
-  const int64_t calls = words / l->nw > 0 ? words / l->nw : 1;
+  const int64_t calls = words / p->nw > 0 ? words / p->nw : 1;
   const int64_t chunks = blocks / MSC_CHUNK_BLOCKS, per = (chunks + calls - 1) / calls;
   for (int64_t done = 0; done < chunks; done += per)
     ising_rng_fill_chunks16(st.key, (uint64_t)done * MSC_CHUNK_BLOCKS,
@@ -483,7 +570,7 @@ static unsigned next_byte(byte_stream *b) {
 
 int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_stream st,
                              uint64_t sweep, int c, ising_half_sums *sums) {
-  ISING_CHECK(l->procs[0] == 1, ISING_ERR_INTERNAL, "multi-spin coding needs whole x rows");
+  ISING_CHECK(l->geom.procs[0] == 1, ISING_ERR_INTERNAL, "multi-spin coding needs whole x rows");
   int64_t n[3], s0[3], bonds = 0, mag = 0;
   ising_lattice_extent(l, n, s0);
   const int64_t wg = l->L[0] / 2;

@@ -9,7 +9,6 @@
 
 void ising_observe_block(const ising_lattice *l, int64_t *bonds, int64_t *mag) {
   int64_t B = 0, M = 0;
-  lat_bytes_current(l);
   for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
     for (int64_t y = 1; y <= l->n[1]; y++) {
       int q = lat_row_parity(l, y, z);

@@ -10,7 +10,6 @@
  * sweeps (update.h).  Any algorithm, any sign of J and H.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "ising/error.h"
 #include "ising/sweeper.h"
@@ -18,48 +17,27 @@
 
 typedef struct byte_state {
   ising_byte_kernel kind;
-  int n;
-  int *ids;
-  ising_lattice **lats;
-  const ising_model **model; /* [n] the tables each replica sweeps with */
-  int64_t *bonds, *mag;      /* [n] after the last sweep */
-  ising_rng_key key;
-  ising_timer *timer;
+  ising_sweeper_replicas r;
 } byte_state;
 
 static void byte_destroy(void *p) {
   byte_state *s = p;
   if (!s) return;
-  free(s->ids);
-  free(s->lats);
-  free(s->model);
-  free(s->bonds);
-  free(s->mag);
+  ising_sweeper_replicas_free(&s->r);
   free(s);
 }
 
 static int byte_create(const ising_sweeper_init *in, ising_byte_kernel kind, void **out) {
   *out = NULL;
-  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
-              "kernel %s takes uniform couplings only", in->cfg->kernel);
+  ISING_CALL(ising_sweeper_uniform_only(in));
   byte_state *s = calloc(1, sizeof *s);
   ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
-  const size_t n = (size_t)(in->n_local ? in->n_local : 1);
   s->kind = kind;
-  s->n = in->n_local;
-  s->key = in->key;
-  s->timer = in->timer;
-  s->ids = malloc(n * sizeof *s->ids);
-  s->lats = malloc(n * sizeof *s->lats);
-  s->model = calloc(n, sizeof *s->model);
-  s->bonds = calloc(n, sizeof *s->bonds);
-  s->mag = calloc(n, sizeof *s->mag);
-  if (!s->ids || !s->lats || !s->model || !s->bonds || !s->mag) {
-    byte_destroy(s);
-    return ISING_ERR(ISING_ERR_MEM, "out of memory");
+  int rc = ising_sweeper_replicas_init(&s->r, in);
+  if (rc) {
+    free(s);
+    return rc;
   }
-  memcpy(s->ids, in->ids, (size_t)s->n * sizeof *s->ids);
-  memcpy(s->lats, in->lats, (size_t)s->n * sizeof *s->lats);
   *out = s;
   return ISING_OK;
 }
@@ -75,32 +53,30 @@ static int portable_create(const ising_sweeper_init *in, void **out) {
 }
 
 static int byte_set_temperatures(void *p, const ising_model *models, const int *temp_of) {
-  byte_state *s = p;
-  for (int k = 0; k < s->n; k++) s->model[k] = &models[temp_of[s->ids[k]]];
+  ising_sweeper_replicas_set_temperatures(&((byte_state *)p)->r, models, temp_of);
   return ISING_OK;
 }
 
 static int byte_sweep(void *p, uint64_t t) {
   byte_state *s = p;
-  for (int k = 0; k < s->n; k++) {
-    ising_stream st = {s->key, (uint32_t)s->ids[k]};
+  ising_sweeper_replicas *r = &s->r;
+  for (int k = 0; k < r->n; k++) {
+    ising_stream st = {r->key, (uint32_t)r->ids[k]};
     ising_half_sums h[2];
     for (int c = 0; c < 2; c++) {
-      ISING_CALL(ising_update_half(s->lats[k], s->model[k], s->kind, st, t, c, &h[c]));
-      double t0 = s->timer ? ising_timer_now() : 0;
-      ISING_CALL(ising_lattice_halo(s->lats[k], c));
-      if (s->timer) ising_timer_add(s->timer, ISING_PHASE_HALO, t0);
+      ISING_CALL(ising_update_half(r->lats[k], r->model[k], s->kind, st, t, c, &h[c]));
+      double t0 = ising_timer_now();
+      ISING_CALL(ising_lattice_halo(r->lats[k], c));
+      ising_timer_add(r->timer, ISING_PHASE_HALO, t0);
     }
-    s->bonds[k] = h[0].bonds + h[1].bonds;
-    s->mag[k] = h[0].mag + h[1].mag;
+    r->bonds[k] = h[0].bonds + h[1].bonds;
+    r->mag[k] = h[0].mag + h[1].mag;
   }
   return ISING_OK;
 }
 
 static int byte_sums(void *p, int64_t *bonds, int64_t *mag) {
-  byte_state *s = p;
-  memcpy(bonds, s->bonds, (size_t)s->n * sizeof *bonds);
-  memcpy(mag, s->mag, (size_t)s->n * sizeof *mag);
+  ising_sweeper_replicas_sums(&((byte_state *)p)->r, bonds, mag);
   return ISING_OK;
 }
 

@@ -18,57 +18,32 @@
 #include "ising/sweeper.h"
 
 typedef struct msc_state {
-  int n;
-  int *ids;
-  ising_lattice **lats;
-  void **packed;
-  const ising_model **model; /* [n] */
-  int64_t *bonds, *mag;      /* [n] after the last sweep */
-  int ahead;                 /* the packed copies have sweeps the int8 lattices lack */
-  ising_rng_key key;
-  ising_timer *timer;
-  const ising_layout *lay;
-  int64_t mark[4];           /* counters at the start of a timed bench */
+  ising_sweeper_replicas r;
+  ising_msc **packed; /* [n] */
+  int ahead;          /* the packed copies have sweeps the int8 lattices lack */
+  int64_t mark[4];    /* counters at the start of a timed bench */
 } msc_state;
 
 static void msc_destroy(void *p) {
   msc_state *s = p;
   if (!s) return;
-  
+  for (int k = 0; k < s->r.n && s->packed; k++) ising_msc_destroy(&s->packed[k]);
   free(s->packed);
-  free(s->ids);
-  free(s->lats);
-  free(s->model);
-  free(s->bonds);
-  free(s->mag);
+  ising_sweeper_replicas_free(&s->r);
   free(s);
 }
 
 static int msc_create(const ising_sweeper_init *in, void **out) {
   *out = NULL;
-  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
-              "kernel %s takes uniform couplings only", in->cfg->kernel);
+  ISING_CALL(ising_sweeper_uniform_only(in));
   msc_state *s = calloc(1, sizeof *s);
   ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
-  const size_t n = (size_t)(in->n_local ? in->n_local : 1);
-  s->n = in->n_local;
-  s->key = in->key;
-  s->timer = in->timer;
-  s->lay = in->lay;
-  s->ids = malloc(n * sizeof *s->ids);
-  s->lats = malloc(n * sizeof *s->lats);
-  s->packed = calloc(n, sizeof *s->packed);
-  s->model = calloc(n, sizeof *s->model);
-  s->bonds = calloc(n, sizeof *s->bonds);
-  s->mag = calloc(n, sizeof *s->mag);
-  int rc = s->ids && s->lats && s->packed && s->model && s->bonds && s->mag
-               ? ISING_OK
-               : ISING_ERR(ISING_ERR_MEM, "out of memory");
+  int rc = ising_sweeper_replicas_init(&s->r, in);
   if (!rc) {
-    memcpy(s->ids, in->ids, (size_t)s->n * sizeof *s->ids);
-    memcpy(s->lats, in->lats, (size_t)s->n * sizeof *s->lats);
+    s->packed = calloc((size_t)(s->r.n > 0 ? s->r.n : 1), sizeof *s->packed);
+    if (!s->packed) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   }
-  
+  for (int k = 0; k < s->r.n && !rc; k++) rc = ising_msc_create(s->r.lats[k], &s->packed[k]);
   if (rc) {
     msc_destroy(s);
     return rc;
@@ -78,47 +53,45 @@ static int msc_create(const ising_sweeper_init *in, void **out) {
 }
 
 static int msc_set_temperatures(void *p, const ising_model *models, const int *temp_of) {
-  msc_state *s = p;
-  for (int k = 0; k < s->n; k++) s->model[k] = &models[temp_of[s->ids[k]]];
+  ising_sweeper_replicas_set_temperatures(&((msc_state *)p)->r, models, temp_of);
   return ISING_OK;
 }
 
 static int msc_sweep(void *p, uint64_t t) {
   msc_state *s = p;
-  for (int k = 0; k < s->n; k++) {
-    ising_stream st = {s->key, (uint32_t)s->ids[k]};
+  ising_sweeper_replicas *r = &s->r;
+  for (int k = 0; k < r->n; k++) {
+    ising_stream st = {r->key, (uint32_t)r->ids[k]};
     ising_half_sums h[2];
     for (int c = 0; c < 2; c++) {
-      ISING_CALL(ising_msc_half(s->lats[k], s->model[k], st, t, c, &h[c]));
-      double t0 = s->timer ? ising_timer_now() : 0;
-      ISING_CALL(ising_lattice_halo(s->lats[k], c));
-      if (s->timer) ising_timer_add(s->timer, ISING_PHASE_HALO, t0);
+      ISING_CALL(ising_msc_half(s->packed[k], r->model[k], st, t, c, &h[c]));
+      double t0 = ising_timer_now();
+      ISING_CALL(ising_msc_halo(s->packed[k], c));
+      ising_timer_add(r->timer, ISING_PHASE_HALO, t0);
     }
-    s->bonds[k] = h[0].bonds + h[1].bonds;
-    s->mag[k] = h[0].mag + h[1].mag;
+    r->bonds[k] = h[0].bonds + h[1].bonds;
+    r->mag[k] = h[0].mag + h[1].mag;
   }
   s->ahead = 1;
   return ISING_OK;
 }
 
 static int msc_sums(void *p, int64_t *bonds, int64_t *mag) {
-  msc_state *s = p;
-  memcpy(bonds, s->bonds, (size_t)s->n * sizeof *bonds);
-  memcpy(mag, s->mag, (size_t)s->n * sizeof *mag);
+  ising_sweeper_replicas_sums(&((msc_state *)p)->r, bonds, mag);
   return ISING_OK;
 }
 
 static int msc_sync(void *p) {
   msc_state *s = p;
   if (!s->ahead) return ISING_OK;
-  /* interim: the lattice unpacks itself */
+  for (int k = 0; k < s->r.n; k++) ISING_CALL(ising_msc_store(s->packed[k], s->r.lats[k]));
   s->ahead = 0;
   return ISING_OK;
 }
 
 static int msc_load(void *p) {
   msc_state *s = p;
-  /* interim */
+  for (int k = 0; k < s->r.n; k++) ISING_CALL(ising_msc_load(s->packed[k], s->r.lats[k]));
   s->ahead = 0;
   return ISING_OK;
 }
@@ -126,7 +99,7 @@ static int msc_load(void *p) {
 static int64_t msc_bytes(const void *p) {
   const msc_state *s = p;
   int64_t b = 0;
-  (void)s;
+  for (int k = 0; k < s->r.n; k++) b += ising_msc_bytes(s->packed[k]);
   return b;
 }
 
@@ -163,21 +136,21 @@ static const char *msc_path(void) {
  * fills alone take (first call, out == NULL: mark the start). */
 static int msc_bench_report(void *p, FILE *out, double timed, long sweeps, double sites) {
   msc_state *s = p;
-  if (s->n < 1) return ISING_OK;
+  if (s->r.n < 1) return ISING_OK;
   int64_t now[4];
-  ising_msc_stats(s->lats[0], now);
+  ising_msc_stats(s->packed[0], now);
   if (!out) {
     memcpy(s->mark, now, sizeof now);
     return ISING_OK;
   }
   for (int i = 0; i < 4; i++) now[i] -= s->mark[i];
-  ising_stream st = {s->key, (uint32_t)s->ids[0]};
+  ising_stream st = {s->r.key, (uint32_t)s->r.ids[0]};
   double t0 = ising_timer_now();
-  ising_msc_rng_only(s->lats[0], st, now[3], now[0]);
+  ising_msc_rng_only(s->packed[0], st, now[3], now[0]);
   double t_rng = ising_timer_now() - t0;
-  ISING_CALL(ising_world_max_double(s->lay, &t_rng));
+  ISING_CALL(ising_world_max_double(s->r.lay, &t_rng));
   (void)sweeps;
-  if (s->lay->world_rank != 0 || now[1] <= 0) return ISING_OK;
+  if (s->r.lay->world_rank != 0 || now[1] <= 0) return ISING_OK;
   fprintf(out, "bench: msc on rank 0: %.4f decisions needing random bits per site, %.4f random "
           "bits per such decision, %.3f random bits per site (%.3f drawn from Philox)\n",
           (double)now[1] / sites, (double)now[2] / (double)now[1], (double)now[2] / sites,

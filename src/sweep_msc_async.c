@@ -52,8 +52,7 @@ static void async_destroy(void *p) {
 
 static int async_create(const ising_sweeper_init *in, void **out) {
   *out = NULL;
-  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
-              "kernel %s takes uniform couplings only", in->cfg->kernel);
+  ISING_CALL(ising_sweeper_uniform_only(in));
   const ising_config *cfg = in->cfg;
   async_state *s = calloc(1, sizeof *s);
   ISING_CHECK(s, ISING_ERR_MEM, "out of memory");

@@ -119,3 +119,51 @@ void ising_sweeper_destroy(ising_sweeper **sw) {
   free(*sw);
   *sw = NULL;
 }
+
+/* ------------------------------------------------ per-replica building blocks */
+
+int ising_sweeper_replicas_init(ising_sweeper_replicas *r, const ising_sweeper_init *in) {
+  memset(r, 0, sizeof *r);
+  const size_t n = (size_t)(in->n_local > 0 ? in->n_local : 1);
+  r->n = in->n_local;
+  r->key = in->key;
+  r->timer = in->timer;
+  r->lay = in->lay;
+  r->ids = malloc(n * sizeof *r->ids);
+  r->lats = malloc(n * sizeof *r->lats);
+  r->model = calloc(n, sizeof *r->model);
+  r->bonds = calloc(n, sizeof *r->bonds);
+  r->mag = calloc(n, sizeof *r->mag);
+  if (!r->ids || !r->lats || !r->model || !r->bonds || !r->mag) {
+    ising_sweeper_replicas_free(r);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory");
+  }
+  memcpy(r->ids, in->ids, (size_t)r->n * sizeof *r->ids);
+  memcpy(r->lats, in->lats, (size_t)r->n * sizeof *r->lats);
+  return ISING_OK;
+}
+
+void ising_sweeper_replicas_free(ising_sweeper_replicas *r) {
+  free(r->ids);
+  free(r->lats);
+  free(r->model);
+  free(r->bonds);
+  free(r->mag);
+  memset(r, 0, sizeof *r);
+}
+
+void ising_sweeper_replicas_set_temperatures(ising_sweeper_replicas *r, const ising_model *models,
+                                             const int *temp_of) {
+  for (int k = 0; k < r->n; k++) r->model[k] = &models[temp_of[r->ids[k]]];
+}
+
+void ising_sweeper_replicas_sums(const ising_sweeper_replicas *r, int64_t *bonds, int64_t *mag) {
+  memcpy(bonds, r->bonds, (size_t)r->n * sizeof *bonds);
+  memcpy(mag, r->mag, (size_t)r->n * sizeof *mag);
+}
+
+int ising_sweeper_uniform_only(const ising_sweeper_init *in) {
+  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
+              "kernel %s takes uniform couplings only", in->cfg->kernel);
+  return ISING_OK;
+}

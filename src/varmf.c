@@ -1,10 +1,9 @@
 /*
  * varmf.c -- the inhomogeneous mean-field fixed point and its GBF bound
  * (see varmf.h).  The field lives in natural order with one-site halos
- * (doubles: the spin lattice's int8 colour-split storage does not fit);
- * the face exchange is the same pattern as the lattice's (one colour after
- * its update, a local copy along an axis with one rank), through buffers
- * allocated once.
+ * (doubles: the spin lattice's int8 colour-split storage does not fit); its
+ * faces are exchanged through the halo module (halo.h), one colour after
+ * its update, like the spins after a half sweep.
  */
 #include "ising/varmf.h"
 
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "ising/error.h"
+#include "ising/halo.h"
 
 typedef struct field {
   const ising_layout *lay;
@@ -20,8 +20,7 @@ typedef struct field {
   int64_t X, Y, Z;    /* storage extents with halos (Z = 1 in 2D) */
   int zh;
   double *m;
-  double *buf[2];     /* send, receive */
-  int64_t bufn;
+  ising_halo *halo;
 } field;
 
 static inline int64_t at(const field *f, int64_t x, int64_t y, int64_t z) {
@@ -32,51 +31,32 @@ static int colour_of(const field *f, int64_t x, int64_t y, int64_t z) {
   return (int)((f->s[0] + x + f->s[1] + y + (f->zh ? f->s[2] + z : 0)) & 1);
 }
 
-/* One face (axis k, side 0: the layer at index 0, side 1: at n-1) of colour
- * c into/out of buf; `halo` selects the outer layer (-1 or n). */
-static int64_t face(field *f, int k, int side, int halo, int c, double *buf, int pack) {
-  int64_t lo[3] = {0, 0, 0}, hi[3] = {f->n[0] - 1, f->n[1] - 1, f->n[2] - 1}, cnt = 0;
-  int64_t layer = halo ? (side ? f->n[k] : -1) : (side ? f->n[k] - 1 : 0);
-  /* the colour of the site whose value travels: the interior layer's */
-  int64_t src = side ? f->n[k] - 1 : 0, dst_shift = halo ? 0 : 0;
-  (void)dst_shift;
-  lo[k] = hi[k] = layer;
-  for (int64_t z = lo[2]; z <= hi[2]; z++)
-    for (int64_t y = lo[1]; y <= hi[1]; y++)
-      for (int64_t x = lo[0]; x <= hi[0]; x++) {
-        int64_t p[3] = {x, y, z};
-        if (!halo) p[k] = src;
-        if (colour_of(f, p[0], p[1], p[2]) != c) continue;
-        double *v = &f->m[at(f, x, y, z)];
-        if (pack)
-          buf[cnt++] = *v;
-        else
-          *v = buf[cnt++];
-      }
-  return cnt;
-}
-
-static int exchange(field *f, int c) {
+/* The faces (halo.h), in element offsets from f->m: layer p[k] = l of axis
+ * k (interior 0 or n - 1, halo -1 or n), interior sites of the other axes;
+ * the colour alternates along every axis, so each line of the layer is one
+ * run of stride 2 (along x, or along y for the x faces). */
+static int halo_faces(field *f) {
   const ising_layout *lay = f->lay;
+  ising_halo_geom g = ising_halo_geom_of(lay);
+  ISING_CALL(ising_halo_create(&g, sizeof(double), (1u << lay->dim) - 1, &f->halo));
   for (int k = 0; k < lay->dim; k++)
-    for (int side = 0; side < 2; side++) {
-      /* my interior layer `side` goes to neighbour nbr[k][side], whose halo
-       * on the other side receives it; I receive into my halo `1 - side`
-       * from nbr[k][1 - side] */
-      int64_t ns = face(f, k, side, 0, c, f->buf[0], 1);
-      int64_t nr = face(f, k, 1 - side, 1, c, f->buf[1], 1); /* count only */
-      if (lay->procs[k] == 1) {
-        memcpy(f->buf[1], f->buf[0], (size_t)ns * sizeof(double));
-      } else {
-        MPI_Status st;
-        ISING_MPI(MPI_Sendrecv(f->buf[0], (int)ns, MPI_DOUBLE, lay->nbr[k][side], 100 + 2 * k + side,
-                               f->buf[1], (int)nr, MPI_DOUBLE, lay->nbr[k][1 - side], 100 + 2 * k + side,
-                               lay->group, &st));
+    for (int w = 0; w < 2; w++)
+      for (int side = 0; side < 2; side++) {
+        const int64_t l = w == ISING_HALO_SEND ? (side ? f->n[k] - 1 : 0) : (side ? f->n[k] : -1);
+        const int a = k == 0 ? 1 : 0;          /* the axis of a run */
+        const int b = k == 2 ? 1 : 2;          /* the other axis of the layer */
+        const int64_t step = k == 0 ? f->X : 1; /* storage step along a */
+        for (int c = 0; c < 2; c++)
+          for (int64_t o = 0; o < f->n[b]; o++) {
+            int64_t p[3] = {0, 0, 0};
+            p[k] = l;
+            p[b] = o;
+            if (colour_of(f, p[0], p[1], p[2]) != c) p[a] = 1;
+            int64_t cnt = p[a] < f->n[a] ? (f->n[a] - p[a] + 1) / 2 : 0;
+            ISING_CALL(ising_halo_add(f->halo, k, side, c, w, at(f, p[0], p[1], p[2]), cnt, 2 * step));
+          }
       }
-      ISING_CHECK(ns == nr, ISING_ERR_INTERNAL, "varmf: halo sizes differ (%lld, %lld)", (long long)ns, (long long)nr);
-      face(f, k, 1 - side, 1, c, f->buf[1], 0);
-    }
-  return ISING_OK;
+  return ising_halo_setup(f->halo);
 }
 
 static double nbsum(const field *f, int dim, int64_t x, int64_t y, int64_t z) {
@@ -112,11 +92,8 @@ int ising_varmf_solve(const ising_layout *lay, double J, double H, double T,
   f.X = f.n[0] + 2;
   f.Y = f.n[1] + 2;
   f.Z = f.zh ? f.n[2] + 2 : 1;
-  f.bufn = f.n[0] * f.n[1] + f.n[1] * f.n[2] + f.n[0] * f.n[2] + 1;
   f.m = calloc((size_t)(f.X * f.Y * f.Z), sizeof *f.m);
-  f.buf[0] = malloc((size_t)f.bufn * sizeof(double));
-  f.buf[1] = malloc((size_t)f.bufn * sizeof(double));
-  int rc = f.m && f.buf[0] && f.buf[1] ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (varmf)");
+  int rc = f.m ? halo_faces(&f) : ISING_ERR(ISING_ERR_MEM, "out of memory (varmf)");
   const double beta = 1.0 / T;
   for (int64_t z = 0; z < f.n[2] && !rc; z++)
     for (int64_t y = 0; y < f.n[1]; y++)
@@ -131,7 +108,7 @@ int ising_varmf_solve(const ising_layout *lay, double J, double H, double T,
         }
         f.m[at(&f, x, y, z)] = v;
       }
-  for (int c = 0; c < 2 && !rc; c++) rc = exchange(&f, c);
+  for (int c = 0; c < 2 && !rc; c++) rc = ising_halo_exchange(f.halo, f.m, c);
   int it = 0;
   double change = INFINITY;
   while (!rc && it < max_iter && !(change < tol)) {
@@ -147,7 +124,7 @@ int ising_varmf_solve(const ising_layout *lay, double J, double H, double T,
             change = fmax(change, fabs(next - *m));
             *m = next;
           }
-      rc = exchange(&f, c);
+      rc = ising_halo_exchange(f.halo, f.m, c);
     }
     if (!rc) rc = ising_mpi_check(MPI_Allreduce(MPI_IN_PLACE, &change, 1, MPI_DOUBLE, MPI_MAX, lay->group),
                                   "MPI_Allreduce", __FILE__, __LINE__);
@@ -180,8 +157,7 @@ int ising_varmf_solve(const ising_layout *lay, double J, double H, double T,
     res->converged = change < tol;
     res->max_change = change;
   }
+  ising_halo_destroy(&f.halo);
   free(f.m);
-  free(f.buf[0]);
-  free(f.buf[1]);
   return rc;
 }

@@ -4,7 +4,8 @@
  * 2D and 3D, H = 0 and H != 0, rows shorter than a word, of exactly one word
  * and ending in a partial word, hot and extreme temperatures; the sums
  * against the natural-order bond sum and magnetisation; switching between
- * the MSC and the byte kernels on one lattice; the planar Philox fill
+ * the MSC and the byte kernels on one lattice (through load and store);
+ * the planar Philox fill
  * against Random123; and the random-bit economy: 8.03 bits per decision
  * (whole bytes until the first that differs), measured, not assumed.  One rank (the rank-count
  * identity is tests/identity.sh).
@@ -60,7 +61,8 @@ END_TEST
 
 typedef struct {
   ising_layout *lay;
-  ising_lattice *a, *b; /* a: packed kernel, b: reference */
+  ising_lattice *a, *b; /* a: the int8 copy of the packed kernel's spins, b: reference */
+  ising_msc *p;         /* the packed kernel's spins */
 } pair;
 
 static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t seed) {
@@ -70,15 +72,21 @@ static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t 
   cfg.L[0] = Lx;
   cfg.L[1] = Ly;
   cfg.L[2] = Lz;
-  ck_assert_int_eq(ising_layout_create_rows(MPI_COMM_WORLD, &cfg, 1, 1, &p->lay), ISING_OK);
+  /* groups of one rank: the x rows are whole */
+  ck_assert_int_eq(ising_layout_create(MPI_COMM_WORLD, &cfg, 1, &p->lay), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->a), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->b), ISING_OK);
   ising_rng_key key = ising_rng_key_from_seed(seed);
   ck_assert_int_eq(ising_lattice_fill_hot(p->a, key, 1), ISING_OK);
   ck_assert_int_eq(ising_lattice_fill_hot(p->b, key, 1), ISING_OK);
+  ck_assert_int_eq(ising_msc_create(p->a, &p->p), ISING_OK);
+  ck_assert_int_eq(ising_msc_load(p->p, p->a), ISING_OK);
 }
 
 static void drop(pair *p) {
+  ising_msc_destroy(&p->p);
+  ck_assert_ptr_null(p->p);
+  ising_msc_destroy(&p->p); /* NULL is accepted */
   ising_lattice_destroy(&p->a);
   ising_lattice_destroy(&p->b);
   ising_layout_destroy(&p->lay);
@@ -99,9 +107,10 @@ static int64_t differences(const pair *p) {
   return d;
 }
 
-/* `sweeps` sweeps with both kernels; every `look` half sweeps the spins are
- * compared (reading them unpacks the packed copy, so this also tests the
- * kernel resuming from a converted state).  Returns the flips counted. */
+/* `sweeps` sweeps with both kernels; every `look` half sweeps the packed
+ * spins are stored into the int8 lattice and compared; every other look
+ * they are loaded back from it, so the kernel also resumes from a
+ * converted state.  Returns the flips counted. */
 static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, double T, int sweeps,
                         int look) {
   pair p;
@@ -110,21 +119,24 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
   ck_assert_msg(ising_model_init(&m, dim, 1.0, H, T, ISING_ALG_METROPOLIS) == ISING_OK, "%s",
                 ising_err_message());
   ising_stream st = {ising_rng_key_from_seed(4321), 2};
-  int64_t flips = 0, half = 0;
+  int64_t flips = 0, half = 0, looks = 0;
   for (int t = 0; t < sweeps; t++) {
     ising_half_sums ha[2], hb[2];
     for (int c = 0; c < 2; c++, half++) {
       int64_t B0, M0;
       ising_observe_block_reference(p.b, &B0, &M0);
-      ck_assert_int_eq(ising_msc_half(p.a, &m, st, (uint64_t)t, c, &ha[c]), ISING_OK);
+      ck_assert_int_eq(ising_msc_half(p.p, &m, st, (uint64_t)t, c, &ha[c]), ISING_OK);
       ck_assert_int_eq(ising_msc_half_reference(p.b, &m, st, (uint64_t)t, c, &hb[c]), ISING_OK);
-      ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
+      ck_assert_int_eq(ising_msc_halo(p.p, c), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.b, c), ISING_OK);
       ck_assert_int_eq(ha[c].bonds, hb[c].bonds);
       ck_assert_int_eq(ha[c].mag, hb[c].mag);
-      if (half % look == 0 || t == sweeps - 1)
+      if (half % look == 0 || t == sweeps - 1) {
+        ck_assert_int_eq(ising_msc_store(p.p, p.a), ISING_OK);
         ck_assert_msg(differences(&p) == 0, "kernels differ at sweep %d colour %d (%dD %lldx%lldx%lld H=%g T=%g)",
                       t, c, dim, (long long)Lx, (long long)Ly, (long long)Lz, H, T);
+        if (looks++ % 2) ck_assert_int_eq(ising_msc_load(p.p, p.a), ISING_OK);
+      }
       int64_t B1, M1;
       ising_observe_block_reference(p.b, &B1, &M1);
       flips += B0 != B1 || M0 != M1;
@@ -132,7 +144,8 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
         ck_assert_int_eq(hb[0].bonds + hb[1].bonds, B1);
         ck_assert_int_eq(hb[0].mag + hb[1].mag, M1);
         int64_t Ba, Ma;
-        ising_observe_block(p.a, &Ba, &Ma); /* unpacks */
+        ck_assert_int_eq(ising_msc_store(p.p, p.a), ISING_OK);
+        ising_observe_block(p.a, &Ba, &Ma);
         ck_assert_int_eq(Ba, B1);
         ck_assert_int_eq(Ma, M1);
       }
@@ -171,29 +184,42 @@ START_TEST(extreme_temperatures) {
 }
 END_TEST
 
-/* MSC, byte kernel, MSC on one lattice: the state switches between the
- * packed and the int8 copy must lose nothing.  The comparison lattice runs
- * the MSC reference and the byte reference kernel. */
+/* MSC, byte kernel, MSC on one lattice: the spins move between the packed
+ * and the int8 copy (store before the byte kernel, load after it) and must
+ * lose nothing.  The comparison lattice runs the MSC reference and the byte
+ * reference kernel. */
 START_TEST(switching_kernels) {
   pair p;
   make(&p, 2, 40, 10, 1, 5);
   ising_model m;
   ck_assert_int_eq(ising_model_init(&m, 2, 1.0, 0.1, 2.5, ISING_ALG_METROPOLIS), ISING_OK);
   ising_stream st = {ising_rng_key_from_seed(8), 0};
-  for (int t = 0; t < 9; t++)
+  for (int t = 0; t < 9; t++) {
+    int kind = (t / 3) % 2; /* 0: MSC, 1: byte kernels */
+    if (t > 0 && t % 3 == 0) { /* switch */
+      if (kind == 1)
+        ck_assert_int_eq(ising_msc_store(p.p, p.a), ISING_OK);
+      else
+        ck_assert_int_eq(ising_msc_load(p.p, p.a), ISING_OK);
+    }
     for (int c = 0; c < 2; c++) {
-      int kind = (t / 3) % 2; /* 0: MSC, 1: byte kernels */
       if (kind == 0) {
-        ck_assert_int_eq(ising_msc_half(p.a, &m, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_msc_half(p.p, &m, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_msc_halo(p.p, c), ISING_OK);
         ck_assert_int_eq(ising_msc_half_reference(p.b, &m, st, (uint64_t)t, c, NULL), ISING_OK);
       } else {
         ck_assert_int_eq(ising_update_half(p.a, &m, ISING_BYTE_FAST, st, (uint64_t)t, c, NULL), ISING_OK);
+        ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
         ck_assert_int_eq(ising_update_half(p.b, &m, ISING_BYTE_REFERENCE, st, (uint64_t)t, c, NULL), ISING_OK);
       }
-      ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
       ck_assert_int_eq(ising_lattice_halo(p.b, c), ISING_OK);
     }
+  }
+  ck_assert_int_eq(ising_msc_store(p.p, p.a), ISING_OK);
   ck_assert_int_eq(differences(&p), 0);
+  /* the lattice reports its own int8 copy's bytes, the object the packed ones */
+  ck_assert_int_eq(ising_lattice_bytes(p.a), ising_lattice_bytes(p.b));
+  ck_assert_int_eq(ising_msc_bytes(p.p), 8 * 2 * 1 * 12); /* one word per colour and row, 12 rows */
   drop(&p);
 }
 END_TEST
@@ -211,11 +237,11 @@ START_TEST(bits_per_decision) {
   ising_stream st = {ising_rng_key_from_seed(3), 0};
   for (int t = 0; t < 20; t++)
     for (int c = 0; c < 2; c++) {
-      ck_assert_int_eq(ising_msc_half(p.a, &m, st, (uint64_t)t, c, NULL), ISING_OK);
-      ck_assert_int_eq(ising_lattice_halo(p.a, c), ISING_OK);
+      ck_assert_int_eq(ising_msc_half(p.p, &m, st, (uint64_t)t, c, NULL), ISING_OK);
+      ck_assert_int_eq(ising_msc_halo(p.p, c), ISING_OK);
     }
   int64_t s[4];
-  ising_msc_stats(p.a, s);
+  ising_msc_stats(p.p, s);
   ck_assert_int_eq(s[0], 20 * 2 * 256 * 2); /* words: 256 rows, 2 words per colour row */
   double n = (double)s[1], mean = (double)s[2] / n, se = sqrt(64.0 * 256.0 / (255.0 * 255.0) / n);
   ck_assert_msg(s[1] > 100000, "only %lld decisions", (long long)s[1]);

@@ -8,8 +8,9 @@
  * arrays (memory: about 1 byte per site plus halos).  The colour of a site is
  * the parity of its GLOBAL coordinates, so every L must be even.
  * ising_lattice_halo() refreshes the halo of one colour after that colour has
- * been updated: nonblocking point-to-point messages to the face neighbours,
- * through buffers allocated once here; an axis with one rank is a local copy.
+ * been updated, through the halo exchange (halo.h: nonblocking messages to
+ * the face neighbours, buffers allocated once; an axis with one rank is a
+ * local copy).
  * Local coordinates run 0..n-1 inside the block, -1 and n are halo sites.
  */
 #ifndef ISING_LATTICE_H
@@ -36,7 +37,7 @@ int ising_lattice_dim(const ising_lattice *lat);
 int64_t ising_lattice_global_index(const ising_lattice *lat, int64_t x, int64_t y, int64_t z);
 /* Checkerboard colour of a local site: parity of its global coordinates. */
 int ising_lattice_colour(const ising_lattice *lat, int64_t x, int64_t y, int64_t z);
-/* Bytes held by the spin array (including halos and padding). */
+/* Bytes held by the int8 spin array (including halos and padding). */
 int64_t ising_lattice_bytes(const ising_lattice *lat);
 
 /* Copy the interior spins of the block into out[x + n0 (y + n1 z)] (local

@@ -108,6 +108,28 @@ int ising_sweeper_register(const ising_sweeper_ops *ops);
  * ISING_ERR_INPUT naming the [montecarlo] kernel key otherwise. */
 int ising_sweeper_validate(const ising_config *cfg);
 
+/* Building blocks for backends that sweep one lattice per replica (the
+ * byte and msc kernels): the replicas' ids and lattices (copied from the
+ * init), the tables each sweeps with, the sums of its last sweep. */
+typedef struct ising_sweeper_replicas {
+  int n;
+  int *ids;
+  ising_lattice **lats;
+  const ising_model **model; /* [n] models[temp_of[ids[k]]] */
+  int64_t *bonds, *mag;      /* [n] after the last sweep */
+  ising_rng_key key;
+  ising_timer *timer;
+  const ising_layout *lay;
+} ising_sweeper_replicas;
+
+int ising_sweeper_replicas_init(ising_sweeper_replicas *r, const ising_sweeper_init *in);
+void ising_sweeper_replicas_free(ising_sweeper_replicas *r);
+void ising_sweeper_replicas_set_temperatures(ising_sweeper_replicas *r, const ising_model *models,
+                                             const int *temp_of);
+void ising_sweeper_replicas_sums(const ising_sweeper_replicas *r, int64_t *bonds, int64_t *mag);
+/* ISING_ERR_INPUT unless the couplings are uniform (kernels with tables). */
+int ising_sweeper_uniform_only(const ising_sweeper_init *in);
+
 /* A created backend and its table. */
 typedef struct ising_sweeper {
   const ising_sweeper_ops *ops;
