@@ -50,9 +50,19 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   cfg.temps[0] = 2.269;
   cfg.n_temps = 1;
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
+  static const char options[] = "--dim 2|3, --L N (even), --T T, --H H, --sweeps N, --repeat N, "
+                                 "--algorithm metropolis|heatbath, --kernel "
+                                 "fast|reference|portable|msc|msc-async";
+  static const char *const known[] = {"--dim", "--L", "--T", "--H", "--sweeps", "--repeat",
+                                      "--algorithm", "--kernel"};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
-    ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value", a);
+    int is_known = 0;
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++) is_known |= !strcmp(a, known[k]);
+    ISING_CHECK(is_known, ISING_ERR_INPUT, "ising bench: unknown option '%s'; options: %s", a,
+                options);
+    ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value; options: %s", a,
+                options);
     const char *v = argv[++i];
     if (!strcmp(a, "--dim"))
       ISING_CALL(parse_long(a, v, 2, 3, &dim));
@@ -81,14 +91,15 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
     else if (!strcmp(a, "--kernel") && !strcmp(v, "msc-async"))
       cfg.kernel = ISING_KERNEL_MSC_ASYNC; /* 64 replicas in the bits of a word */
     else
-      return ISING_ERR(ISING_ERR_INPUT,
-                       "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
-                       "(even), --T T, --H H, --sweeps N, --repeat N, --algorithm "
-                       "metropolis|heatbath, --kernel fast|reference|portable|msc|msc-async",
-                       a, v);
+      return ISING_ERR(ISING_ERR_INPUT, "ising bench: %s %s: expected %s", a, v,
+                       !strcmp(a, "--algorithm") ? "metropolis or heatbath"
+                                                 : "fast, reference, portable, msc or msc-async");
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
-  ISING_CHECK(cfg.temps[0] > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
+  char why[512];
+  ISING_CHECK(ising_config_check_scales((int)dim, cfg.J, cfg.H, cfg.temps[0], why, sizeof why) ==
+                  ISING_OK,
+              ISING_ERR_INPUT, "ising bench: --T %g --H %g: %s", cfg.temps[0], cfg.H, why);
   ISING_CHECK(cfg.kernel != ISING_KERNEL_MSC || cfg.algorithm == ISING_ALG_METROPOLIS,
               ISING_ERR_INPUT, "ising bench: --kernel msc does Metropolis only");
   cfg.dim = (int)dim;
