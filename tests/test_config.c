@@ -1083,6 +1083,14 @@ static const struct bad_deck {
     {"empty_file.ini", 3, "[output] file = \"\": file must be a non-empty path"},
     {"progress_negative.ini", 3, "[output] progress = -1: progress must be a finite number >= 0"},
     {"long_line.ini", 3, "line is longer than 198 characters"},
+    {"header_text.ini", 1, "text after the section header [lattice]: 'L = 8'"},
+    {"cr_only.ini", 1, "a carriage return (\\r) that does not end the line"},
+    {"indented_header.ini", 3, "indented section header '[model]' is read as more of the value "
+                               "of [lattice] L (line 2)"},
+    {"T_subnormal.ini", 2, "[model] T = 1e-320: T must be a finite number > 0, between 1e-100 "
+                           "and 1e+100"},
+    {"J_huge.ini", 2, "[model] J = 1e300: J must be a finite number between -1e+100 and 1e+100"},
+    {"field_over_T.ini", 2, "[model] T = 1e-60 1: at T = 1e-60 the largest local field"},
     {"T_not_increasing.ini", 3, "[model] T = 2.0 1.5: temperatures must be strictly increasing "
                                 "(1.5 after 2.0)"},
     {"T_list_negative.ini", 3, "[model] T = 1 -2: every temperature must be a finite number > 0"},
