@@ -62,6 +62,7 @@ struct ising_config_entry {
   int line;    /* deck line (> 0) when the value came from the deck, else 0 */
   char *value; /* the value as written; NULL: the default */
   char *set;   /* the whole override "section.key=value" when from --set */
+  char *option; /* the command-line option that replaced the value ("--sweeps 700") */
 };
 
 /* ------------------------------------------------------------ key table */
@@ -1482,7 +1483,9 @@ const char *ising_config_where(const ising_config *cfg, const char *section, con
       cfg && cfg->entries && cfg->n_entries == N_KEYS ? &cfg->entries[k] : NULL;
   section = section_names[s];
   key = keys[k].name;
-  if (e && e->set)
+  if (e && e->option)
+    snprintf(buf, n, "%s", show(e->option).s);
+  else if (e && e->set)
     snprintf(buf, n, "--set %s", show(e->set).s);
   else if (e && e->value)
     snprintf(buf, n, "%s:%d: [%s] %s = %s", show_path(cfg->deck_name).s, e->line, section, key,
@@ -1495,6 +1498,25 @@ const char *ising_config_where(const ising_config *cfg, const char *section, con
   else
     snprintf(buf, n, "[%s] %s = %s (default)", section, key, keys[k].deflt);
   return buf;
+}
+
+int ising_config_set_sweeps(ising_config *cfg, int64_t sweeps, const char *option) {
+  if (!cfg || !option || !cfg->entries || cfg->n_entries != N_KEYS)
+    return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_set_sweeps: no parsed config or option");
+  if (sweeps < 1 || sweeps > COUNT_MAX)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: sweeps must be an integer between 1 and "
+                     "1000000000000000000", show(option).s);
+  if (cfg->interval > sweeps) {
+    char w[512];
+    return ISING_ERR(ISING_ERR_INPUT, "%s: sweeps must be at least %s", show(option).s,
+                     ising_config_where(cfg, "measurement", "interval", w, sizeof w));
+  }
+  char *copy = strdup(option);
+  if (!copy) return ISING_ERR(ISING_ERR_MEM, "out of memory");
+  free(cfg->entries[K_SWEEPS].option);
+  cfg->entries[K_SWEEPS].option = copy;
+  cfg->sweeps = sweeps;
+  return ISING_OK;
 }
 
 int64_t ising_config_sites(const ising_config *cfg) {
@@ -1510,6 +1532,7 @@ void ising_config_free(ising_config *cfg) {
     for (int k = 0; k < cfg->n_entries; k++) {
       free(cfg->entries[k].value);
       free(cfg->entries[k].set);
+      free(cfg->entries[k].option);
     }
     free(cfg->entries);
   }

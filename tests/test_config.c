@@ -1543,6 +1543,27 @@ START_TEST(test_file_name_length) {
 }
 END_TEST
 
+/* resume --sweeps N: checked like the key, and named by later messages. */
+START_TEST(test_set_sweeps) {
+  ising_config c;
+  parse_ok("[montecarlo]\nsweeps = 100\n[measurement]\ninterval = 4\n", 0, NULL, &c);
+  char w[128];
+  ck_assert_int_eq(ising_config_set_sweeps(&c, 700, "--sweeps 700"), ISING_OK);
+  ck_assert_int_eq(c.sweeps, 700);
+  ck_assert_str_eq(ising_config_where(&c, "montecarlo", "sweeps", w, sizeof w), "--sweeps 700");
+  ising_err_clear();
+  ck_assert_int_eq(ising_config_set_sweeps(&c, 3, "--sweeps 3"), ISING_ERR_INPUT);
+  ck_assert_str_eq(ising_err_message(), "--sweeps 3: sweeps must be at least deck.ini:4: "
+                   "[measurement] interval = 4");
+  ck_assert_int_eq(c.sweeps, 700);
+  ising_err_clear();
+  ck_assert_int_eq(ising_config_set_sweeps(&c, 0, "--sweeps 0"), ISING_ERR_INPUT);
+  ising_err_clear();
+  ising_config_free(&c);
+  ising_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_messages_sanitised) {
   ising_config c;
   EXPECT_ERROR(parse_bad("[model]\nT = 1\x01\x7f\n", 0, NULL, &c), &c,
@@ -1639,6 +1660,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_read_file);
   tcase_add_test(tc, test_physics_ranges);
   tcase_add_test(tc, test_file_name_length);
+  tcase_add_test(tc, test_set_sweeps);
   tcase_add_test(tc, test_messages_sanitised);
   tcase_add_test(tc, test_failure_leaves_freed);
   tcase_add_test(tc, test_correlation_rmax);

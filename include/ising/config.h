@@ -140,6 +140,13 @@ const char *ising_config_where(const ising_config *cfg, const char *section,
  * (at most n bytes; nothing is recorded by ising_err_set). */
 int ising_config_check_scales(int dim, double J, double H, double T, char *why, size_t n);
 
+/* Replace [montecarlo] sweeps of a parsed config by `sweeps` given by the
+ * command-line option `option` (e.g. "--sweeps 700" of resume): checked
+ * like the deck key (1 .. 10^18, at least [measurement] interval), and from
+ * then on ising_config_where() names `option` for the key.  ISING_OK, or
+ * ISING_ERR_INPUT naming the option (cfg unchanged). */
+int ising_config_set_sweeps(ising_config *cfg, int64_t sweeps, const char *option);
+
 /* Number of sites (product of L). */
 int64_t ising_config_sites(const ising_config *cfg);
 
