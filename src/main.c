@@ -96,8 +96,8 @@ static double epoch_now(void) {
 
 /* The value of option argv[*i] (advancing *i), or NULL with *rc set when
  * it is the last argument. */
-static const char *option_value(const char *cmd, int argc, char **argv, int *i, const char *what,
-                                int *rc) {
+static char *option_value(const char *cmd, int argc, char **argv, int *i, const char *what,
+                          int *rc) {
   if (*i + 1 < argc) return argv[++*i];
   *rc = ISING_ERR(ISING_ERR_INPUT, "ising %s: %s needs a value (%s)", cmd, argv[*i], what);
   return NULL;
@@ -127,8 +127,8 @@ static int common_option(const char *cmd, int argc, char **argv, int *i,
   if (!strcmp(a, "--quiet")) {
     opt->quiet = 1;
   } else if (!strcmp(a, "--set")) {
-    const char *v = option_value(cmd, argc, argv, i, "section.key=value", rc);
-    if (v) set[(*nset)++] = (char *)v;
+    char *v = option_value(cmd, argc, argv, i, "section.key=value", rc);
+    if (v) set[(*nset)++] = v;
   } else if (!strncmp(a, "--set=", 6)) {
     set[(*nset)++] = argv[*i] + 6;
   } else if (!strcmp(a, "--walltime")) {
@@ -261,8 +261,8 @@ static int cmd_baseline(MPI_Comm comm, int argc, char **argv) {
     else if (!strcmp(argv[i], "--force"))
       force = 1;
     else if (!strcmp(argv[i], "--set")) {
-      const char *v = option_value("baseline", argc, argv, &i, "section.key=value", &rc);
-      if (v) set[nset++] = (char *)v;
+      char *v = option_value("baseline", argc, argv, &i, "section.key=value", &rc);
+      if (v) set[nset++] = v;
     } else if (!strncmp(argv[i], "--set=", 6))
       set[nset++] = argv[i] + 6;
     else if (argv[i][0] == '-' && argv[i][1])
