@@ -51,18 +51,29 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   cfg.temps[0] = 2.269;
   cfg.n_temps = 1;
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
-  char names[256];
+  char names[256], options[512];
+  snprintf(options, sizeof options, "--dim 2|3, --L N (even), --T T, --H H, --sweeps N, "
+           "--repeat N, --algorithm metropolis|heatbath, --kernel %s",
+           ising_sweeper_names(names, sizeof names, 1));
+  static const char *const known[] = {"--dim", "--L", "--T", "--H", "--sweeps", "--repeat",
+                                      "--algorithm", "--kernel"};
+  const char *T_text = "2.269", *H_text = "0";
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
-    ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value", a);
+    int is_known = 0;
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++) is_known |= !strcmp(a, known[k]);
+    ISING_CHECK(is_known, ISING_ERR_INPUT, "ising bench: unknown option '%s'; options: %s", a,
+                options);
+    ISING_CHECK(i + 1 < argc, ISING_ERR_INPUT, "ising bench: %s needs a value; options: %s", a,
+                options);
     const char *v = argv[++i];
     if (!strcmp(a, "--dim"))
       ISING_CALL(parse_long(a, v, 2, 3, &dim));
     else if (!strcmp(a, "--L"))
       ISING_CALL(parse_long(a, v, 2, 1L << 20, &L));
-    else if (!strcmp(a, "--T"))
+    else if (!strcmp(a, "--T") && (T_text = v))
       ISING_CALL(parse_double(a, v, &cfg.temps[0]));
-    else if (!strcmp(a, "--H"))
+    else if (!strcmp(a, "--H") && (H_text = v))
       ISING_CALL(parse_double(a, v, &cfg.H));
     else if (!strcmp(a, "--sweeps"))
       ISING_CALL(parse_long(a, v, 1, 1L << 30, &sweeps));
@@ -75,14 +86,15 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
     else if (!strcmp(a, "--kernel") && ising_sweeper_find(v))
       snprintf(cfg.kernel, sizeof cfg.kernel, "%s", v);
     else
-      return ISING_ERR(ISING_ERR_INPUT,
-                       "ising bench: unknown option or value '%s %s'; options: --dim 2|3, --L N "
-                       "(even), --T T, --H H, --sweeps N, --repeat N, --algorithm "
-                       "metropolis|heatbath, --kernel %s",
-                       a, v, ising_sweeper_names(names, sizeof names, 1));
+      return ISING_ERR(ISING_ERR_INPUT, "ising bench: %s %s: expected %s", a, v,
+                       !strcmp(a, "--algorithm") ? "metropolis or heatbath"
+                                                 : ising_sweeper_names(names, sizeof names, 1));
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
-  ISING_CHECK(cfg.temps[0] > 0, ISING_ERR_INPUT, "ising bench: --T must be > 0");
+  char scale_why[512];
+  ISING_CHECK(ising_config_check_scales((int)dim, cfg.J, cfg.H, cfg.temps[0], scale_why,
+                                        sizeof scale_why) == ISING_OK,
+              ISING_ERR_INPUT, "ising bench: --T %s --H %s: %s", T_text, H_text, scale_why);
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
   const ising_sweeper_ops *ops = ising_sweeper_find(cfg.kernel);

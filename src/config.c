@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define AXIS_MAX 1048576                          /* 2^20 sites along one axis */
 #define SITES_MAX ((int64_t)1 << 40)              /* product of the extents */
@@ -51,12 +52,17 @@
 #define COPIES_MAX 64                             /* replicas per temperature */
 #define ADAPT_ROUNDS_MAX 30                       /* the last round is 2^29 times the first */
 #define ADAPT_MIN_ATTEMPTS 10                     /* exchange attempts in the first round */
+#define SUFFIX_MAX 9 /* the longest suffix of a name derived from the output: .ckpt.old, .ckpt.tmp */
+#ifndef NAME_MAX
+#define NAME_MAX 255 /* bytes in one name of a path (POSIX file systems) */
+#endif
 
 /* Where one key got its final value: entries[k] for key k of the table. */
 struct ising_config_entry {
   int line;    /* deck line (> 0) when the value came from the deck, else 0 */
   char *value; /* the value as written; NULL: the default */
   char *set;   /* the whole override "section.key=value" when from --set */
+  char *option; /* the command-line option that replaced the value ("--sweeps 700") */
 };
 
 /* ------------------------------------------------------------ key table */
@@ -366,14 +372,31 @@ static int key_L(const char *v, ising_config *cfg, lattice_values *lv, char *why
   return 1;
 }
 
+/* J or H: finite, |x| <= ISING_ENERGY_MAX (config.h). */
+static int energy_key(const char *v, double *out, const char *name, char *why, size_t n) {
+  double x;
+  if (!parse_real(v, &x) || !(fabs(x) <= ISING_ENERGY_MAX)) {
+    snprintf(why, n, "%s must be a finite number between -%g and %g", name, ISING_ENERGY_MAX,
+             ISING_ENERGY_MAX);
+    return 0;
+  }
+  *out = x;
+  return 1;
+}
+
 static int key_J(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
   (void)lv;
-  return real_key(v, -HUGE_VAL, &cfg->J, "J must be a finite number", why, n);
+  return energy_key(v, &cfg->J, "J", why, n);
 }
 
 static int key_H(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
   (void)lv;
-  return real_key(v, -HUGE_VAL, &cfg->H, "H must be a finite number", why, n);
+  return energy_key(v, &cfg->H, "H", why, n);
+}
+
+/* A temperature within ISING_T_LOWEST .. ISING_T_HIGHEST (config.h). */
+static int temperature_ok(double t) {
+  return isfinite(t) && t >= ISING_T_LOWEST && t <= ISING_T_HIGHEST;
 }
 
 /* The separator of list values: blanks, also what inih puts between the
@@ -406,12 +429,13 @@ static int key_T(const char *v, ising_config *cfg, lattice_values *lv, char *why
     char *end = NULL;
     double t = 0;
     if (!isspace((unsigned char)*p)) t = strtod(p, &end); /* strtod would skip \r, \v... */
-    if (end != q || !isfinite(t) || !(t > 0)) {
+    if (end != q || !temperature_ok(t)) {
       if (words == 1)
-        snprintf(why, n, "T must be a finite number > 0");
+        snprintf(why, n, "T must be a finite number > 0, between %g and %g", ISING_T_LOWEST,
+                 ISING_T_HIGHEST);
       else
-        snprintf(why, n, "every temperature must be a finite number > 0 (got %s)",
-                 show_span(p, (size_t)(q - p)).s);
+        snprintf(why, n, "every temperature must be a finite number > 0, between %g and %g "
+                 "(got %s)", ISING_T_LOWEST, ISING_T_HIGHEST, show_span(p, (size_t)(q - p)).s);
       return 0;
     }
     if (k > 0 && !(t > cfg->temps[k - 1])) {
@@ -425,7 +449,8 @@ static int key_T(const char *v, ising_config *cfg, lattice_values *lv, char *why
     p = q;
   }
   if (k == 0) {
-    snprintf(why, n, "T must be a finite number > 0");
+    snprintf(why, n, "T must be a finite number > 0, between %g and %g", ISING_T_LOWEST,
+             ISING_T_HIGHEST);
     return 0;
   }
   cfg->n_temps = k;
@@ -502,14 +527,29 @@ static int key_file(const char *v, ising_config *cfg, lattice_values *lv, char *
   size_t len = strlen(v);
   int ctrl = 0;
   for (size_t i = 0; i < len; i++) ctrl |= esc_width((unsigned char)v[i]) != 1;
-  if (len == 0 || len >= ISING_PATH_MAX || ctrl) {
+  if (len == 0 || len + SUFFIX_MAX >= ISING_PATH_MAX || ctrl) {
     snprintf(why, n, "file must be a non-empty path shorter than %d bytes, without control "
-             "characters", ISING_PATH_MAX);
+             "characters", ISING_PATH_MAX - SUFFIX_MAX);
     return 0;
   }
   if (v[0] == '"' || v[0] == '\'') {
     snprintf(why, n, "file is taken literally: write it without quotes");
     return 0;
+  }
+  for (const char *p = v; *p;) { /* each name in the path */
+    size_t c = strcspn(p, "/");
+    int last = p[c] == '\0';
+    if (c + (last ? SUFFIX_MAX : 0) > NAME_MAX) {
+      if (last)
+        snprintf(why, n, "the file name '%s' has %zu bytes; with the suffix '.ckpt.old' of its "
+                 "checkpoint it must fit in the file system's %d, so at most %d",
+                 show_span(p, c).s, c, NAME_MAX, NAME_MAX - SUFFIX_MAX);
+      else
+        snprintf(why, n, "the directory name '%s' has %zu bytes, more than the file system's %d",
+                 show_span(p, c).s, c, NAME_MAX);
+      return 0;
+    }
+    p += c + !last;
   }
   memcpy(cfg->file, v, len + 1);
   return 1;
@@ -592,8 +632,9 @@ static int key_T_min(const char *v, ising_config *cfg, lattice_values *lv, char 
                      size_t n) {
   (void)lv; /* < T_max is checked once both are known */
   double t;
-  if (!parse_real(v, &t) || !(t > 0))
-    return snprintf(why, n, "T_min must be a finite number > 0"), 0;
+  if (!parse_real(v, &t) || !temperature_ok(t))
+    return snprintf(why, n, "T_min must be a finite number > 0, between %g and %g", ISING_T_LOWEST,
+                    ISING_T_HIGHEST), 0;
   cfg->T_min = t;
   return 1;
 }
@@ -602,8 +643,9 @@ static int key_T_max(const char *v, ising_config *cfg, lattice_values *lv, char 
                      size_t n) {
   (void)lv;
   double t;
-  if (!parse_real(v, &t) || !(t > 0))
-    return snprintf(why, n, "T_max must be a finite number > 0"), 0;
+  if (!parse_real(v, &t) || !temperature_ok(t))
+    return snprintf(why, n, "T_max must be a finite number > 0, between %g and %g", ISING_T_LOWEST,
+                    ISING_T_HIGHEST), 0;
   cfg->T_max = t;
   return 1;
 }
@@ -825,6 +867,14 @@ static int on_continuation(parser *ps, const char *section, const char *name,
   char *more = strdup(value);
   if (!more) return deck_error(ps, ps->line, "out of memory");
   strip_comment(more);
+  if (more[0] == '[' && strchr(more, ']')) {
+    deck_error(ps, ps->line,
+               "indented section header '%s' is read as more of the value of [%s] %s (line %d); "
+               "start each section header at the beginning of its line",
+               show(more).s, section, name, a->line);
+    free(more);
+    return 0;
+  }
   if (strpbrk(more, "=:")) {
     deck_error(ps, ps->line,
                "indented line '%s' is read as more of the value of [%s] %s (line %d); "
@@ -923,12 +973,21 @@ static void classify(parser *ps, const char *line) {
   if (*end != ']') return; /* inih reports this line as a syntax error */
   ps->have_prev = 0;
   size_t len = (size_t)(end - start - 1);
+  char name[SHOW_MAX + 1];
+  snprintf(name, sizeof name, "%.*s", (int)(len < SHOW_MAX ? len : SHOW_MAX), start + 1);
   if (find_section(start + 1, len) < 0) {
-    char name[SHOW_MAX + 1], allowed[256];
-    snprintf(name, sizeof name, "%.*s", (int)(len < SHOW_MAX ? len : SHOW_MAX), start + 1);
+    char allowed[256];
     describe_sections(start + 1, len, allowed, sizeof allowed);
     deck_error(ps, ps->line, "unknown section [%s]; %s", show(name).s, allowed);
+    return;
   }
+  /* inih drops whatever follows the ']'; only a comment may */
+  const char *rest = end + 1;
+  while (isspace((unsigned char)*rest)) rest++;
+  if (*rest && !(rest > end + 1 && (*rest == ';' || *rest == '#')))
+    deck_error(ps, ps->line, "text after the section header [%s]: '%s'; put each key on a line "
+               "of its own (a comment after a header starts with a blank and ; or #)",
+               show(name).s, show(rest).s);
 }
 
 /* inih's ini_reader: the next line of ps->text, without its line end. */
@@ -944,9 +1003,17 @@ static char *read_line(char *str, int num, void *stream) {
   ps->next = s + n + (s[n] == '\n');
   ps->line++;
   if (n > 0 && s[n - 1] == '\r') n--; /* CRLF */
-  if (num < 1 || n > (size_t)num - 1) {
+  if (memchr(s, '\r', n)) {
+    deck_error(ps, ps->line, "a carriage return (\\r) that does not end the line: lines must "
+               "end in LF or CR LF; a deck with CR-only line ends (old Mac) must be converted, "
+               "e.g. tr '\\r' '\\n' < old.ini > new.ini");
+    return NULL;
+  }
+  /* inih takes a line that fills its buffer (num - 1 bytes) without a '\n'
+   * as cut, and would read on into the next lines to find its end */
+  if (num < 2 || n > (size_t)num - 2) {
     deck_error(ps, ps->line, "line is longer than %d characters, the limit of the INI reader; "
-               "shorten it", num - 1);
+               "shorten it", num < 2 ? 0 : num - 2);
     return NULL;
   }
   memcpy(str, s, n);
@@ -1197,6 +1264,40 @@ static int check_tempering(const parser *ps, ising_config *cfg) {
   return ISING_OK;
 }
 
+int ising_config_check_scales(int dim, double J, double H, double T, char *why, size_t n) {
+  if (!(fabs(J) <= ISING_ENERGY_MAX))
+    return snprintf(why, n, "J = %g: |J| must be at most %g", J, ISING_ENERGY_MAX), ISING_ERR_INPUT;
+  if (!(fabs(H) <= ISING_ENERGY_MAX))
+    return snprintf(why, n, "H = %g: |H| must be at most %g", H, ISING_ENERGY_MAX), ISING_ERR_INPUT;
+  if (!temperature_ok(T))
+    return snprintf(why, n, "T = %g: T must be between %g and %g", T, ISING_T_LOWEST,
+                    ISING_T_HIGHEST), ISING_ERR_INPUT;
+  /* each term <= 6e100 and T >= 1e-100: no overflow */
+  const double field = (2.0 * dim * fabs(J) + fabs(H)) / T;
+  if (!(field <= ISING_FIELD_OVER_T_MAX))
+    return snprintf(why, n, "at T = %g the largest local field in units of T, (2 dim |J| + |H|) / "
+                    "T with dim = %d, J = %g, H = %g, is %g, above %g (beyond which the specific "
+                    "heat and its error overflow; every move is decided exactly long before)", T,
+                    dim, J, H, field, ISING_FIELD_OVER_T_MAX), ISING_ERR_INPUT;
+  return ISING_OK;
+}
+
+/* The lowest temperature (the others are higher, and so is every one a
+ * feedback-adapted ladder takes: its ends stay) within the field range.
+ * The message names the temperature key when the user set it, else the
+ * coupling or field that dominates. */
+static int check_scales(const parser *ps, const ising_config *cfg) {
+  char why[512];
+  if (ising_config_check_scales(cfg->dim, cfg->J, cfg->H, cfg->temps[0], why, sizeof why) ==
+      ISING_OK)
+    return ISING_OK;
+  int key = cfg->ladder == ISING_LADDER_LIST ? K_T : K_T_MIN;
+  if (ps->final[key] < 0) key = 2.0 * cfg->dim * fabs(cfg->J) >= fabs(cfg->H) ? K_J : K_H;
+  size_t used = strlen(why);
+  append(why, used, sizeof why, "; raise T or lower |J| and |H|");
+  return value_error(ps, key, ps->final[key], why);
+}
+
 /* Every value in the order given, then the checks that need several keys. */
 static int validate(parser *ps, ising_config *cfg) {
   char why[512];
@@ -1233,7 +1334,8 @@ static int validate(parser *ps, ising_config *cfg) {
              "smallest axis; 0 = L/2), got %lld", (long long)(Lmin / 2), (long long)cfg->corr_rmax);
     return value_error(ps, K_CORR_RMAX, ps->final[K_CORR_RMAX], why);
   }
-  return check_tempering(ps, cfg);
+  int rc = check_tempering(ps, cfg);
+  return rc != ISING_OK ? rc : check_scales(ps, cfg);
 }
 
 /* Fill entries and deck_text (deck, then "# --set ..." lines). */
@@ -1301,23 +1403,29 @@ int ising_config_parse_string(const char *text, const char *name, int nset, char
   return rc;
 }
 
-int ising_config_parse_file(const char *path, int nset, char *const *set, ising_config *cfg) {
-  if (!cfg) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_file: cfg is NULL");
-  ising_config_defaults(cfg);
-  if (!path) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_file: path is NULL");
+int ising_config_read_file(const char *path, char **text) {
+  if (!text) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_read_file: text is NULL");
+  *text = NULL;
+  if (!path) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_read_file: path is NULL");
   FILE *f = fopen(path, "rb");
   if (!f)
     return ISING_ERR(ISING_ERR_INPUT, "cannot read deck '%s': %s", show_path(path).s,
                      strerror(errno));
-  char *text = malloc(DECK_MAX_BYTES + 1);
-  if (!text) {
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    return ISING_ERR(ISING_ERR_INPUT, "cannot read deck '%s': it is a directory, not a file",
+                     show_path(path).s);
+  }
+  char *buf = malloc(DECK_MAX_BYTES + 1);
+  if (!buf) {
     fclose(f);
     return ISING_ERR(ISING_ERR_MEM, "out of memory reading deck '%s'", show_path(path).s);
   }
   size_t len = 0, got;
-  while (len <= DECK_MAX_BYTES && (got = fread(text + len, 1, DECK_MAX_BYTES + 1 - len, f)) > 0)
+  while (len <= DECK_MAX_BYTES && (got = fread(buf + len, 1, DECK_MAX_BYTES + 1 - len, f)) > 0)
     len += got;
-  int read_errno = ferror(f) ? errno : 0;
+  int read_errno = ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
   int rc = ISING_OK;
   if (read_errno)
@@ -1326,16 +1434,27 @@ int ising_config_parse_file(const char *path, int nset, char *const *set, ising_
   else if (len > DECK_MAX_BYTES)
     rc = ISING_ERR(ISING_ERR_INPUT, "deck '%s' is larger than %d bytes: is it really a deck?",
                    show_path(path).s, DECK_MAX_BYTES);
-  else if (memchr(text, '\0', len)) {
+  else if (memchr(buf, '\0', len)) {
     int line = 1;
-    for (const char *p = text; *p; p++) line += *p == '\n';
-    rc = ISING_ERR(ISING_ERR_INPUT, "%s:%d: the deck contains a NUL byte: is it a text file?",
-                   show_path(path).s, line);
+    for (const char *p = buf; *p; p++) line += *p == '\n';
+    rc = ISING_ERR(ISING_ERR_INPUT, "%s:%d: the deck contains a NUL byte: is it a text file "
+                   "(UTF-16 text must be converted to UTF-8)?", show_path(path).s, line);
   }
-  if (rc == ISING_OK) {
-    text[len] = '\0';
-    rc = ising_config_parse_string(text, path, nset, set, cfg);
+  if (rc != ISING_OK) {
+    free(buf);
+    return rc;
   }
+  buf[len] = '\0';
+  *text = buf;
+  return ISING_OK;
+}
+
+int ising_config_parse_file(const char *path, int nset, char *const *set, ising_config *cfg) {
+  if (!cfg) return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_parse_file: cfg is NULL");
+  ising_config_defaults(cfg);
+  char *text = NULL;
+  int rc = ising_config_read_file(path, &text);
+  if (rc == ISING_OK) rc = ising_config_parse_string(text, path, nset, set, cfg);
   free(text);
   return rc;
 }
@@ -1355,7 +1474,9 @@ const char *ising_config_where(const ising_config *cfg, const char *section, con
       cfg && cfg->entries && cfg->n_entries == N_KEYS ? &cfg->entries[k] : NULL;
   section = section_names[s];
   key = keys[k].name;
-  if (e && e->set)
+  if (e && e->option)
+    snprintf(buf, n, "%s", show(e->option).s);
+  else if (e && e->set)
     snprintf(buf, n, "--set %s", show(e->set).s);
   else if (e && e->value)
     snprintf(buf, n, "%s:%d: [%s] %s = %s", show_path(cfg->deck_name).s, e->line, section, key,
@@ -1368,6 +1489,25 @@ const char *ising_config_where(const ising_config *cfg, const char *section, con
   else
     snprintf(buf, n, "[%s] %s = %s (default)", section, key, keys[k].deflt);
   return buf;
+}
+
+int ising_config_set_sweeps(ising_config *cfg, int64_t sweeps, const char *option) {
+  if (!cfg || !option || !cfg->entries || cfg->n_entries != N_KEYS)
+    return ISING_ERR(ISING_ERR_INTERNAL, "ising_config_set_sweeps: no parsed config or option");
+  if (sweeps < 1 || sweeps > COUNT_MAX)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: sweeps must be an integer between 1 and "
+                     "1000000000000000000", show(option).s);
+  if (cfg->interval > sweeps) {
+    char w[512];
+    return ISING_ERR(ISING_ERR_INPUT, "%s: sweeps must be at least %s", show(option).s,
+                     ising_config_where(cfg, "measurement", "interval", w, sizeof w));
+  }
+  char *copy = strdup(option);
+  if (!copy) return ISING_ERR(ISING_ERR_MEM, "out of memory");
+  free(cfg->entries[K_SWEEPS].option);
+  cfg->entries[K_SWEEPS].option = copy;
+  cfg->sweeps = sweeps;
+  return ISING_OK;
 }
 
 int64_t ising_config_sites(const ising_config *cfg) {
@@ -1383,6 +1523,7 @@ void ising_config_free(ising_config *cfg) {
     for (int k = 0; k < cfg->n_entries; k++) {
       free(cfg->entries[k].value);
       free(cfg->entries[k].set);
+      free(cfg->entries[k].option);
     }
     free(cfg->entries);
   }

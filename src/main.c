@@ -17,6 +17,7 @@
  * same bytes and reaches the same verdict.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,45 +51,31 @@ static void usage(FILE *f) {
           "exit status: 0 finished, 1 runtime failure, 2 bad input, 3 stopped (resumable)\n");
 }
 
-/* Rank 0 reads the deck; all ranks receive its text (NULL on failure). */
+/* Rank 0 reads the deck (ising_config_read_file: what cannot be read
+ * exactly is refused there, with its message); all ranks receive its text
+ * (NULL on failure) and the same status. */
 static int read_deck(MPI_Comm comm, const char *path, char **text) {
   int rank;
+  *text = NULL;
   ISING_MPI(MPI_Comm_rank(comm, &rank));
-  long len = -1;
   char *buf = NULL;
-  int err = 0;
+  long len = 0;
+  int rc = ISING_OK;
   if (rank == 0) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-      err = errno;
-    } else {
-      if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)len + 1);
-        if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-          err = buf ? EIO : ENOMEM;
-          len = -1;
-        }
-      } else {
-        err = errno ? errno : EIO;
-        len = -1;
-      }
-      fclose(f);
-    }
-    if (err) len = -1;
+    rc = ising_config_read_file(path, &buf);
+    if (rc == ISING_OK) len = (long)strlen(buf);
   }
+  ISING_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+  if (rc != ISING_OK)
+    return rank == 0 ? rc : ISING_ERR(rc, "reading the deck failed on rank 0 (see its message)");
   ISING_MPI(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
-  ISING_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  if (len < 0) {
-    free(buf);
-    return ISING_ERR(ISING_ERR_INPUT, "cannot read deck '%s': %s", path, strerror(err ? err : EIO));
-  }
   if (rank != 0) {
     buf = malloc((size_t)len + 1);
     ISING_CHECK(buf, ISING_ERR_MEM, "out of memory reading the deck");
+    buf[len] = '\0';
   }
+  *text = buf; /* the caller's to free, also when the broadcast fails */
   if (len > 0) ISING_MPI(MPI_Bcast(buf, (int)len, MPI_CHAR, 0, comm));
-  buf[len] = '\0';
-  *text = buf;
   return ISING_OK;
 }
 
@@ -107,21 +94,50 @@ static double epoch_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The value of option argv[*i] (advancing *i), or NULL with *rc set when
+ * it is the last argument. */
+static char *option_value(const char *cmd, int argc, char **argv, int *i, const char *what,
+                          int *rc) {
+  if (*i + 1 < argc) return argv[++*i];
+  *rc = ISING_ERR(ISING_ERR_INPUT, "ising %s: %s needs a value (%s)", cmd, argv[*i], what);
+  return NULL;
+}
+
+/* `--sweeps N`: a decimal integer, 1 <= N <= 2^32 - 1 (the sweep is a
+ * 32-bit counter of the random numbers, so no run has more). */
+static int parse_sweeps(const char *s, int64_t *out) {
+  int ok = *s != '\0';
+  uint64_t v = 0;
+  for (const char *p = s; ok && *p; p++) {
+    ok = *p >= '0' && *p <= '9' && v <= UINT32_MAX;
+    if (ok) v = v * 10 + (uint64_t)(*p - '0'); /* v < 2^32 before: no overflow */
+  }
+  ISING_CHECK(ok && v >= 1 && v <= UINT32_MAX, ISING_ERR_INPUT,
+              "ising resume: --sweeps %s: expected an integer between 1 and %lu (measured "
+              "sweeps in all; thermalization + sweeps must stay below 2^32)", s,
+              (unsigned long)UINT32_MAX);
+  *out = (int64_t)v;
+  return ISING_OK;
+}
+
 /* Options shared by run and resume; returns 1 if argv[*i] was one. */
-static int common_option(int argc, char **argv, int *i, ising_run_options *opt, char **set,
-                         int *nset, int *rc) {
+static int common_option(const char *cmd, int argc, char **argv, int *i,
+                         ising_run_options *opt, char **set, int *nset, int *rc) {
   const char *a = argv[*i];
   if (!strcmp(a, "--quiet")) {
     opt->quiet = 1;
-  } else if (!strcmp(a, "--set") && *i + 1 < argc) {
-    set[(*nset)++] = argv[++*i];
+  } else if (!strcmp(a, "--set")) {
+    char *v = option_value(cmd, argc, argv, i, "section.key=value", rc);
+    if (v) set[(*nset)++] = v;
   } else if (!strncmp(a, "--set=", 6)) {
     set[(*nset)++] = argv[*i] + 6;
-  } else if (!strcmp(a, "--walltime") && *i + 1 < argc) {
-    *rc = parse_seconds("--walltime", argv[++*i], &opt->walltime);
+  } else if (!strcmp(a, "--walltime")) {
+    const char *v = option_value(cmd, argc, argv, i, "seconds", rc);
+    if (!v) return 1;
+    *rc = parse_seconds("--walltime", v, &opt->walltime);
     if (!*rc && opt->walltime <= ISING_WALLTIME_SLACK)
       *rc = ISING_ERR(ISING_ERR_INPUT, "--walltime %s: must be more than %g seconds, the slack a "
-                      "run keeps before its budget ends to write its last checkpoint", argv[*i],
+                      "run keeps before its budget ends to write its last checkpoint", v,
                       ISING_WALLTIME_SLACK);
   } else {
     return 0;
@@ -139,7 +155,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv) {
   for (int i = 0; i < argc && !rc; i++) {
     if (!strcmp(argv[i], "--force"))
       opt.force = 1;
-    else if (common_option(argc, argv, &i, &opt, set, &nset, &rc))
+    else if (common_option("run", argc, argv, &i, &opt, set, &nset, &rc))
       continue;
     else if (argv[i][0] == '-' && argv[i][1])
       rc = ISING_ERR(ISING_ERR_INPUT, "ising run: unknown option '%s' (allowed: --set section.key=value, --force, --quiet, --walltime S)", argv[i]);
@@ -170,15 +186,11 @@ static int cmd_resume(MPI_Comm comm, int argc, char **argv) {
   int nset = 0, rc = ISING_OK;
   int64_t sweeps = 0;
   for (int i = 0; i < argc && !rc; i++) {
-    if (common_option(argc, argv, &i, &opt, set, &nset, &rc)) {
+    if (common_option("resume", argc, argv, &i, &opt, set, &nset, &rc)) {
       continue;
-    } else if (!strcmp(argv[i], "--sweeps") && i + 1 < argc) {
-      char *end;
-      long long v = strtoll(argv[++i], &end, 10);
-      if (!*argv[i] || *end || v < 1)
-        rc = ISING_ERR(ISING_ERR_INPUT, "ising resume: --sweeps %s: expected an integer >= 1 "
-                       "(measured sweeps in all)", argv[i]);
-      sweeps = v;
+    } else if (!strcmp(argv[i], "--sweeps")) {
+      const char *v = option_value("resume", argc, argv, &i, "measured sweeps in all", &rc);
+      if (v) rc = parse_sweeps(v, &sweeps);
     } else if (argv[i][0] == '-' && argv[i][1]) {
       rc = ISING_ERR(ISING_ERR_INPUT, "ising resume: unknown option '%s' (allowed: --sweeps N, "
                      "--set section.key=value, --quiet, --walltime S)", argv[i]);
@@ -244,13 +256,14 @@ static int cmd_baseline(MPI_Comm comm, int argc, char **argv) {
   const char *field = NULL;
   ISING_MPI(MPI_Comm_rank(comm, &rank));
   for (int i = 0; i < argc && !rc; i++) {
-    if (!strcmp(argv[i], "--field") && i + 1 < argc)
-      field = argv[++i];
+    if (!strcmp(argv[i], "--field"))
+      field = option_value("baseline", argc, argv, &i, "the output file FILE.h5", &rc);
     else if (!strcmp(argv[i], "--force"))
       force = 1;
-    else if (!strcmp(argv[i], "--set") && i + 1 < argc)
-      set[nset++] = argv[++i];
-    else if (!strncmp(argv[i], "--set=", 6))
+    else if (!strcmp(argv[i], "--set")) {
+      char *v = option_value("baseline", argc, argv, &i, "section.key=value", &rc);
+      if (v) set[nset++] = v;
+    } else if (!strncmp(argv[i], "--set=", 6))
       set[nset++] = argv[i] + 6;
     else if (argv[i][0] == '-' && argv[i][1])
       rc = ISING_ERR(ISING_ERR_INPUT, "ising baseline: unknown option '%s' (allowed: --set section.key=value, --field FILE.h5, --force)", argv[i]);

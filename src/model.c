@@ -47,7 +47,8 @@ int ising_model_init(ising_model *m, int dim, double J, double H, double T,
                      ising_algorithm algorithm) {
   ISING_CHECK(dim == 2 || dim == 3, ISING_ERR_INPUT, "dimension must be 2 or 3, got %d", dim);
   ISING_CHECK(isfinite(J) && isfinite(H), ISING_ERR_INPUT, "J and H must be finite");
-  ISING_CHECK(isfinite(T) && T > 0, ISING_ERR_INPUT, "T must be a finite number > 0, got %g", T);
+  ISING_CHECK(isfinite(T) && T > 0 && isfinite(1.0 / T), ISING_ERR_INPUT,
+              "T must be a finite number > 0 with a finite beta = 1/T, got %g", T);
   ISING_CHECK(algorithm == ISING_ALG_METROPOLIS || algorithm == ISING_ALG_HEATBATH,
               ISING_ERR_INPUT, "unknown algorithm %d", (int)algorithm);
   *m = (ising_model){0};

@@ -92,7 +92,11 @@ static int parse_resumed(MPI_Comm comm, const char *output, int nset, char *cons
     if (physics_differences(&then, now, diff, sizeof diff))
       rc = ISING_ERR(ISING_ERR_INPUT, "resume refused: the physics differs from the checkpoint's: %s", diff);
   }
-  if (!rc && sweeps > 0) now->sweeps = sweeps;
+  if (!rc && sweeps > 0) {
+    char opt[64];
+    snprintf(opt, sizeof opt, "--sweeps %lld", (long long)sweeps);
+    rc = ising_config_set_sweeps(now, sweeps, opt);
+  }
   if (!rc) snprintf(now->file, sizeof now->file, "%s", output);
   free(all);
   ising_config_free(&then);

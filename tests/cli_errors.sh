@@ -49,6 +49,51 @@ cp good.h5 before.h5
 expect 2 "output file exists" 2 run good.ini --quiet
 if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: existing output was modified"; fi
 expect 0 "" 2 run good.ini --quiet --force
+# decks that inih would misread, and physics that cannot run: refused at
+# parse time with one line naming file:line or the key, even with --force a
+# finished output stays as it was, and nothing new appears in the directory
+printf '[lattice] L = 8\n[output]\nfile = hdr.h5\n' > hdr.ini
+printf '[lattice]\rL = 8\r[output]\rfile = cr.h5\r' > cr.ini
+printf '[lattice]\nL = 8\n[model]\nT = 2\n\000[output]\nfile = nul.h5\n' > nul.ini
+printf '[lattice]\nL = 8\n  [output]\nfile = ind.h5\n' > ind.ini
+mkdir deckdir.ini
+cp good.h5 before.h5
+ls -A | grep -v '^files_' > files_before.txt
+expect 2 "hdr.ini:1: text after the section header \[lattice\]: 'L = 8'" 1 run hdr.ini --force
+expect 2 "cr.ini:1: a carriage return (\\\\r) that does not end the line" 2 run cr.ini --force
+expect 2 "nul.ini:5: the deck contains a NUL byte" 2 run nul.ini --force
+expect 2 "cannot read deck 'deckdir.ini': it is a directory, not a file" 2 run deckdir.ini
+expect 2 "cannot read deck 'deckdir.ini': it is a directory, not a file" 1 baseline deckdir.ini
+expect 2 "ind.ini:3: indented section header '\[output\]' is read as more of the value of \[lattice\] L (line 2)" 1 run ind.ini
+expect 2 "\[model\] T = 1e-320: T must be a finite number > 0, between 1e-100 and 1e+100" 1 run good.ini --force --set model.T=1e-320
+expect 2 "\[model\] T = 1e-200: T must be a finite number > 0, between 1e-100 and 1e+100" 2 run good.ini --force --set model.T=1e-200
+expect 2 "\[model\] J = 1e300: J must be a finite number between -1e+100 and 1e+100" 1 run good.ini --force --set model.J=1e300
+expect 2 "\[model\] T = 1e-60 1: at T = 1e-60 the largest local field in units of T" 1 run good.ini --force --set "model.T=1e-60 1"
+expect 2 "\[tempering\] T_min = 1e-60: at T = 1e-60 the largest local field" 1 run good.ini --force --set tempering.ladder=geometric --set tempering.T_min=1e-60 --set tempering.T_max=3 --set tempering.count=4
+expect 2 "\[tempering\] T_min = 1e-320: T_min must be a finite number > 0" 1 run good.ini --force --set tempering.ladder=linear --set tempering.T_min=1e-320 --set tempering.T_max=3 --set tempering.count=4
+long=$(printf 'o%.0s' $(seq 250))
+expect 2 "\[output\] file = o.*: the file name 'o.*' has 253 bytes; with the suffix '.ckpt.old'" 1 run good.ini --force --set "output.file=$long.h5"
+ls -A | grep -v '^files_' > files_after.txt
+if cmp -s files_before.txt files_after.txt; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused deck left files:"; diff files_before.txt files_after.txt; fi
+if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused deck modified the finished output"; fi
+rm -f files_before.txt files_after.txt
+# CR LF line ends are read as LF
+printf '[lattice]\r\nL = 8\r\n[montecarlo]\r\nsweeps = 64\r\nthermalization = 0\r\n[output]\r\nfile = crlf.h5\r\n' > crlf.ini
+expect 0 "" 1 run crlf.ini --quiet
+if "$ising" info crlf.h5 | grep -q "status *finished"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: the CR LF deck did not finish"; fi
+# options: a value out of range or missing, an unknown option
+expect 2 "ising resume: --sweeps 18446744073709551615: expected an integer between 1 and 4294967295" 1 resume good.h5 --sweeps 18446744073709551615
+expect 2 "ising resume: --sweeps -5: expected an integer between 1 and 4294967295" 2 resume good.h5 --sweeps -5
+expect 2 "ising resume: --sweeps needs a value" 1 resume good.h5 --sweeps
+expect 2 "ising run: --set needs a value" 1 run good.ini --set
+expect 2 "ising baseline: --field needs a value" 1 baseline good.ini --field
+expect 2 "ising bench: unknown option '--bogus'" 1 bench --bogus
+expect 2 "ising bench: unknown option '--bogus'" 1 bench --bogus 3
+expect 2 "ising bench: --L needs a value" 1 bench --L
+expect 2 "ising bench: --kernel slow: expected " 1 bench --kernel slow
+expect 2 "ising bench: --T 1e-320 --H 0: T = " 1 bench --T 1e-320
+expect 2 "ising baseline: unknown option '--bogus'" 1 baseline good.ini --bogus
+if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused option modified the output"; fi
 # measurement keys: an interval below 1, a G(r) range beyond L/2 (even with
 # --force the existing output stays as it was)
 cp good.h5 before.h5

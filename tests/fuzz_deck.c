@@ -11,8 +11,9 @@
  * ISING_ERR_INPUT (never an internal error, which would mean the reader's
  * mirror of inih's line rules is wrong), a failure leaves the config freed
  * and one non-empty line that names the deck or the override, and a success
- * satisfies every documented constraint (for tempering: temperatures finite,
- * > 0 and strictly increasing; a generated ladder has count values and ends
+ * satisfies every documented constraint (J, H and every temperature within
+ * the physics ranges of config.h; for tempering: temperatures finite, > 0
+ * and strictly increasing; a generated ladder has count values and ends
  * exactly at T_min and T_max; the replica limit; what feedback needs).
  * Seeds: the decks in inputs/ and tests/decks/ (tests/run_fuzz.sh).
  */
@@ -51,6 +52,13 @@ static void check(int rc, ising_config *cfg, int with_set) {
       require(cfg->L[k] >= 2 && cfg->L[k] <= 1048576 && cfg->L[k] % 2 == 0, "L");
     require(ising_config_sites(cfg) <= ((int64_t)1 << 40), "sites");
     require(isfinite(cfg->J) && isfinite(cfg->H), "reals");
+    require(fabs(cfg->J) <= ISING_ENERGY_MAX && fabs(cfg->H) <= ISING_ENERGY_MAX, "J, H range");
+    for (int i = 0; i < cfg->n_temps; i++) {
+      char why[512];
+      require(ising_config_check_scales(cfg->dim, cfg->J, cfg->H, cfg->temps[i], why,
+                                        sizeof why) == ISING_OK,
+              "every temperature within the physics ranges");
+    }
     require(cfg->n_temps >= 1 && cfg->n_temps <= ISING_MAX_TEMPS, "n_temps");
     for (int i = 0; i < cfg->n_temps; i++)
       require(isfinite(cfg->temps[i]) && cfg->temps[i] > 0 &&

@@ -290,7 +290,7 @@ END_TEST
 /* ------------------------------------------------------------ temperatures and tempering */
 
 /* "[model]\nT = 1 2 ... n\n" with the values on continuation lines (a deck
- * line holds at most 199 characters), malloc'ed. */
+ * line holds at most 198 characters), malloc'ed. */
 static char *list_deck(int n) {
   char *d = malloc((size_t)n * 8 + 64);
   ck_assert_ptr_nonnull(d);
@@ -331,14 +331,14 @@ START_TEST(test_temperature_lists) {
                "deck.ini:2: [model] T = 1 2 2.0: temperatures must be strictly increasing "
                "(2.0 after 2)");
   EXPECT_ERROR(parse_bad("[model]\nT = 1 -2\n", 0, NULL, &c), &c,
-               "deck.ini:2: [model] T = 1 -2: every temperature must be a finite number > 0 "
-               "(got -2)");
+               "deck.ini:2: [model] T = 1 -2: every temperature must be a finite number > 0, "
+               "between 1e-100 and 1e+100 (got -2)");
   const char *bad[] = {"0 1", "1 0", "1 inf", "nan 2", "1 2x", "1 1e400", "1,2 3", "1 2\x01"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char deck[64];
     snprintf(deck, sizeof deck, "[model]\nT = %s\n", bad[i]);
     EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:2: [model] T = ",
-                 "every temperature must be a finite number > 0 (got ");
+                 "every temperature must be a finite number > 0, between 1e-100 and 1e+100 (got ");
   }
   /* a bad value is reported before the order */
   EXPECT_ERROR(parse_bad("[model]\nT = 3 2 x\n", 0, NULL, &c), &c,
@@ -395,14 +395,14 @@ START_TEST(test_ladder_geometric) {
   for (int i = 1; i < 11; i++) /* constant ratio */
     ck_assert_double_eq_tol(c.temps[i + 1] / c.temps[i], c.temps[i] / c.temps[i - 1], 1e-12);
   ising_config_free(&c);
-  /* a range whose ratio overflows a double: through logarithms */
-  parse_ok("[tempering]\nladder = geometric\nT_min = 1e-300\nT_max = 1e300\ncount = 601\n", 0,
-           NULL, &c);
-  ck_assert_double_eq(c.temps[0], 1e-300);
-  ck_assert_double_eq(c.temps[600], 1e300);
-  for (int i = 1; i < 600; i++) {
+  /* the widest range allowed (J = H = 0: no field bound), through logarithms */
+  parse_ok("[model]\nJ = 0\n[tempering]\nladder = geometric\nT_min = 1e-100\nT_max = 1e100\n"
+           "count = 201\n", 0, NULL, &c);
+  ck_assert_double_eq(c.temps[0], 1e-100);
+  ck_assert_double_eq(c.temps[200], 1e100);
+  for (int i = 1; i < 200; i++) {
     ck_assert(c.temps[i] > c.temps[i - 1]);
-    ck_assert_double_eq_tol(log10(c.temps[i]), -300.0 + i, 1e-9);
+    ck_assert_double_eq_tol(log10(c.temps[i]), -100.0 + i, 1e-9);
   }
   ising_config_free(&c);
   /* too many temperatures for the range: not distinct in double precision */
@@ -755,10 +755,10 @@ END_TEST
 
 START_TEST(test_real_values) {
   ising_config c;
-  parse_ok("[model]\nJ = -1.5\nH = 1e-3\nT = 1e300\n[output]\nprogress = 0\n", 0, NULL, &c);
+  parse_ok("[model]\nJ = -1.5\nH = 1e-3\nT = 1e100\n[output]\nprogress = 0\n", 0, NULL, &c);
   ck_assert_double_eq(c.J, -1.5);
   ck_assert_double_eq(c.H, 1e-3);
-  expect_T(&c, 1e300);
+  expect_T(&c, 1e100);
   ck_assert_double_eq(c.progress, 0.0);
   ising_config_free(&c);
   const char *bad[] = {"T = 0", "T = 1e400", "T = inf", "T = nan", "T = 2.5x", "T = ", "T = -0",
@@ -1050,7 +1050,7 @@ START_TEST(test_error_missing_file) {
                "No such file or directory");
   ising_err_clear();
   EXPECT_ERROR(ising_config_parse_file(dir, 0, NULL, &c), &c, "cannot read deck '",
-               "Is a directory");
+               "': it is a directory, not a file");
   /* a binary file */
   write_file(path, "[model]\nT = 2\0\n", 15);
   ising_err_clear();
@@ -1102,7 +1102,15 @@ static const struct bad_deck {
     {"indented_key.ini", 4, "indented line 'L = 16' is read as more of the value of [lattice] dim"},
     {"empty_file.ini", 3, "[output] file = \"\": file must be a non-empty path"},
     {"progress_negative.ini", 3, "[output] progress = -1: progress must be a finite number >= 0"},
-    {"long_line.ini", 3, "line is longer than 199 characters"},
+    {"long_line.ini", 3, "line is longer than 198 characters"},
+    {"header_text.ini", 1, "text after the section header [lattice]: 'L = 8'"},
+    {"cr_only.ini", 1, "a carriage return (\\r) that does not end the line"},
+    {"indented_header.ini", 3, "indented section header '[model]' is read as more of the value "
+                               "of [lattice] L (line 2)"},
+    {"T_subnormal.ini", 2, "[model] T = 1e-320: T must be a finite number > 0, between 1e-100 "
+                           "and 1e+100"},
+    {"J_huge.ini", 2, "[model] J = 1e300: J must be a finite number between -1e+100 and 1e+100"},
+    {"field_over_T.ini", 2, "[model] T = 1e-60 1: at T = 1e-60 the largest local field"},
     {"T_not_increasing.ini", 3, "[model] T = 2.0 1.5: temperatures must be strictly increasing "
                                 "(1.5 after 2.0)"},
     {"T_list_negative.ini", 3, "[model] T = 1 -2: every temperature must be a finite number > 0"},
@@ -1280,24 +1288,30 @@ END_TEST
 START_TEST(test_long_line) {
   ising_config c;
   char deck[512];
-  /* "file = " + name: exactly 199 characters is fine, 200 is not */
+  /* "file = " + name: exactly 198 characters is fine, also with lines after
+   * it (inih's 200-byte buffer holds 198 characters, the '\n' and the NUL) */
   int n = snprintf(deck, sizeof deck, "[output]\nfile = ");
-  memset(deck + n, 'x', 192);
-  deck[n + 192] = '\0';
-  strcat(deck, "\r\n"); /* the line end does not count */
+  memset(deck + n, 'x', 191);
+  deck[n + 191] = '\0';
+  strcat(deck, "\r\n[model]\nT = 2\n"); /* the line end does not count */
   parse_ok(deck, 0, NULL, &c);
-  ck_assert_uint_eq(strlen(c.file), 192);
+  ck_assert_uint_eq(strlen(c.file), 191);
+  expect_T(&c, 2.0);
   ising_config_free(&c);
-  n = snprintf(deck, sizeof deck, "[output]\nfile = ");
-  memset(deck + n, 'x', 193);
-  deck[n + 193] = '\0';
-  strcat(deck, "\n[model]\nT = 2\n");
-  EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c,
-               "deck.ini:2: line is longer than 199 characters");
+  /* 199 characters fill inih's buffer: it would take the line as cut and
+   * read on into the next lines, so 199 is refused, naming that line */
+  for (int len = 192; len <= 193; len++) {
+    n = snprintf(deck, sizeof deck, "[output]\nfile = ");
+    memset(deck + n, 'x', (size_t)len);
+    deck[n + len] = '\0';
+    strcat(deck, "\n[model]\nT = 2\n");
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c,
+                 "deck.ini:2: line is longer than 198 characters");
+  }
   /* a long comment line is still a long line (inih would split it) */
   memset(deck, ';', 300);
   strcpy(deck + 300, "\n");
-  EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:1: line is longer than 199");
+  EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, "deck.ini:1: line is longer than 198");
 }
 END_TEST
 
@@ -1369,8 +1383,8 @@ START_TEST(test_comments_and_continuation) {
   for (int i = 0; i < 30; i++) {
     size_t len = strlen(big);
     memcpy(big + len, "  ", 2);
-    memset(big + len + 2, 'y', 180);
-    strcpy(big + len + 182, "\n");
+    memset(big + len + 2, 'y', 179);
+    strcpy(big + len + 181, "/\n"); /* names of a path stay short */
   }
   EXPECT_ERROR(parse_bad(big, 0, NULL, &c), &c, "[output] file: the value, continued over "
                "several lines, is longer than 4095 characters");
@@ -1387,11 +1401,195 @@ START_TEST(test_comments_and_continuation) {
 }
 END_TEST
 
+/* What inih would read differently from what the deck says is refused,
+ * naming the line: text after a header, a CR that does not end a line
+ * (CR-only decks), an indented header, a BOM past the first line. */
+START_TEST(test_reader_exact) {
+  ising_config c;
+  EXPECT_ERROR(parse_bad("[lattice] L = 8\n", 0, NULL, &c), &c,
+               "deck.ini:1: text after the section header [lattice]: 'L = 8'");
+  EXPECT_ERROR(parse_bad("; x\n[model]\nT = 2\n[lattice]L=8\n", 0, NULL, &c), &c,
+               "deck.ini:4: text after the section header [lattice]: 'L=8'");
+  EXPECT_ERROR(parse_bad("[lattice];c\nL = 8\n", 0, NULL, &c), &c,
+               "deck.ini:1: text after the section header [lattice]: ';c'");
+  EXPECT_ERROR(parse_bad("[model]\nT = 2\n[lattice] ]\n", 0, NULL, &c), &c,
+               "deck.ini:3: text after the section header [lattice]: ']'");
+  /* a comment after a blank is fine, as after a value */
+  parse_ok("[lattice] ; c\nL = 8\n[model]\t# c\nT = 2\n", 0, NULL, &c);
+  ck_assert_int_eq(c.L[0], 8);
+  expect_T(&c, 2.0);
+  ising_config_free(&c);
+  /* CR-only line ends: refused at the first, not read as one line */
+  EXPECT_ERROR(parse_bad("[lattice]\rL = 8\r[output]\rfile = cr.h5\r", 0, NULL, &c), &c,
+               "deck.ini:1: a carriage return (\\r) that does not end the line",
+               "LF or CR LF");
+  EXPECT_ERROR(parse_bad("[lattice]\nL = 8\r\r\n", 0, NULL, &c), &c, "deck.ini:2: a carriage");
+  EXPECT_ERROR(parse_bad("; comment\rmore\n", 0, NULL, &c), &c, "deck.ini:1: a carriage");
+  /* CR LF, also mixed with LF, and a last line without an end */
+  parse_ok("[lattice]\r\nL = 8\n[model]\r\nT = 2", 0, NULL, &c);
+  ck_assert_int_eq(c.L[0], 8);
+  expect_T(&c, 2.0);
+  ising_config_free(&c);
+  /* an indented header after a key would be more of its value */
+  EXPECT_ERROR(parse_bad("[lattice]\nL = 8\n  [model]\nT = 2\n", 0, NULL, &c), &c,
+               "deck.ini:3: indented section header '[model]' is read as more of the value of "
+               "[lattice] L (line 2)");
+  /* a BOM is skipped on the first line only */
+  EXPECT_ERROR(parse_bad("[lattice]\n\xEF\xBB\xBFL = 8\n", 0, NULL, &c), &c,
+               "deck.ini:2: [lattice] \xEF\xBB\xBFL: unknown key");
+  EXPECT_ERROR(parse_bad("\xEF\xBB\xBF[lattice] L = 8\n", 0, NULL, &c), &c,
+               "deck.ini:1: text after the section header [lattice]");
+  /* a key line that inih splits at ':' is read exactly so */
+  parse_ok("[output]\nfile: a:b.h5\n", 0, NULL, &c);
+  ck_assert_str_eq(c.file, "a:b.h5");
+  ising_config_free(&c);
+}
+END_TEST
+
+/* ising_config_read_file: the text exactly, or one error naming the path. */
+START_TEST(test_read_file) {
+  char dir[512], path[600];
+  ising_test_tmpdir("config", dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/r.ini", dir);
+  const char *t = "[lattice]\r\nL = 8\n";
+  write_file(path, t, strlen(t));
+  char *text = (char *)1;
+  ck_assert_int_eq(ising_config_read_file(path, &text), ISING_OK);
+  ck_assert_str_eq(text, t);
+  free(text);
+  ising_err_clear();
+  text = (char *)1;
+  ck_assert_int_eq(ising_config_read_file(dir, &text), ISING_ERR_INPUT);
+  ck_assert_ptr_null(text);
+  ck_assert_msg(strstr(ising_err_message(), "it is a directory, not a file"), "%s",
+                ising_err_message());
+  ising_err_clear();
+  write_file(path, "[lattice]\nL = 8\n\0[model]\n", 24);
+  ck_assert_int_eq(ising_config_read_file(path, &text), ISING_ERR_INPUT);
+  ck_assert_ptr_null(text);
+  ck_assert_msg(strstr(ising_err_message(), "r.ini:3: the deck contains a NUL byte"), "%s",
+                ising_err_message());
+  ising_err_clear();
+  remove(path);
+  rmdir(dir);
+}
+END_TEST
+
+/* J, H and the temperatures within the ranges of config.h, at parse time,
+ * each error naming the key. */
+START_TEST(test_physics_ranges) {
+  ising_config c;
+  parse_ok("[model]\nJ = -1e100\nH = 1e100\nT = 1e51\n", 0, NULL, &c);
+  ising_config_free(&c);
+  parse_ok("[model]\nJ = 0\nH = 0\nT = 1e-100\n", 0, NULL, &c);
+  ising_config_free(&c);
+  parse_ok("[model]\nT = 4e-50\n", 0, NULL, &c); /* (2 dim |J| + |H|) / T = 1e50 */
+  ising_config_free(&c);
+  EXPECT_ERROR(parse_bad("[model]\nJ = 1e300\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] J = 1e300: J must be a finite number between -1e+100 and "
+               "1e+100");
+  EXPECT_ERROR(parse_bad("[model]\nH = -1.1e100\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] H = -1.1e100: H must be a finite number between");
+  const char *badT[] = {"1e-320", "1e-200", "1e-101", "1.1e100", "1e300"};
+  for (size_t i = 0; i < sizeof badT / sizeof *badT; i++) {
+    char deck[64], needle[96];
+    snprintf(deck, sizeof deck, "[model]\nT = %s\n", badT[i]);
+    snprintf(needle, sizeof needle, "deck.ini:2: [model] T = %s: T must be a finite number > 0, "
+             "between 1e-100 and 1e+100", badT[i]);
+    EXPECT_ERROR(parse_bad(deck, 0, NULL, &c), &c, needle);
+  }
+  EXPECT_ERROR(parse_bad("[model]\nT = 1e-320 1\n", 0, NULL, &c), &c,
+               "every temperature must be a finite number > 0, between 1e-100 and 1e+100 (got "
+               "1e-320)");
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = linear\nT_min = 1e-320\nT_max = 1\ncount = 3\n",
+                         0, NULL, &c), &c, "deck.ini:3: [tempering] T_min = 1e-320: T_min must be");
+  EXPECT_ERROR(parse_bad("[tempering]\nladder = linear\nT_min = 1\nT_max = 1e101\ncount = 3\n",
+                         0, NULL, &c), &c, "deck.ini:4: [tempering] T_max = 1e101: T_max must be");
+  /* the field over T at the lowest temperature: names the temperature key */
+  EXPECT_ERROR(parse_bad("[model]\nT = 1e-60 1\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] T = 1e-60 1: at T = 1e-60 the largest local field in units "
+               "of T, (2 dim |J| + |H|) / T with dim = 2, J = 1, H = 0, is 4e+60, above 1e+50");
+  EXPECT_ERROR(parse_bad("[lattice]\ndim = 3\n[model]\nH = 2\n[tempering]\nladder = geometric\n"
+                         "T_min = 1e-50\nT_max = 1\ncount = 5\n", 0, NULL, &c), &c,
+               "deck.ini:7: [tempering] T_min = 1e-50: at T = 1e-50", "is 8e+50");
+  /* ... or, at the default T, the coupling or field that is too large */
+  EXPECT_ERROR(parse_bad("[model]\nJ = 1e99\n", 0, NULL, &c), &c,
+               "deck.ini:2: [model] J = 1e99: at T = 2.26919", "raise T or lower |J| and |H|");
+  EXPECT_ERROR(parse_bad("[model]\nJ = 1\nH = 1e99\n", 0, NULL, &c), &c,
+               "deck.ini:3: [model] H = 1e99: at T = 2.26919");
+  char *set[] = {"model.T=1e-60"};
+  EXPECT_ERROR(parse_bad("[model]\nT = 2\n", 1, set, &c), &c, "--set model.T=1e-60: [model] T = "
+               "1e-60: at T = 1e-60");
+  /* the function itself (bench uses it) */
+  char why[512];
+  ck_assert_int_eq(ising_config_check_scales(2, 1.0, 0.0, 2.269, why, sizeof why), ISING_OK);
+  ck_assert_int_eq(ising_config_check_scales(3, 1.0, 0.0, 1e-320, why, sizeof why),
+                   ISING_ERR_INPUT);
+  ck_assert_msg(strstr(why, "T must be between 1e-100 and 1e+100"), "%s", why);
+  ck_assert_int_eq(ising_config_check_scales(3, NAN, 0.0, 1.0, why, sizeof why), ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_config_check_scales(3, 1.0, INFINITY, 1.0, why, sizeof why),
+                   ISING_ERR_INPUT);
+  ck_assert_int_eq(ising_config_check_scales(3, 1e100, 1e100, 1e51, why, sizeof why),
+                   ISING_OK); /* 7e100 / 1e51 */
+  ck_assert_int_eq(ising_config_check_scales(3, 1e100, 1e100, 1e50, why, sizeof why),
+                   ISING_ERR_INPUT);
+  ck_assert_msg(strstr(why, "is 7e+50, above 1e+50"), "%s", why);
+}
+END_TEST
+
+/* The output name leaves room for OUTPUT.ckpt.old within NAME_MAX (a deck
+ * line is too short for such names: --set). */
+START_TEST(test_file_name_length) {
+  ising_config c;
+  char set0[400], name[300];
+  char *set[] = {set0};
+  memset(name, 'a', 246);
+  name[246] = '\0';
+  snprintf(set0, sizeof set0, "output.file=d/%s", name);
+  parse_ok("", 1, set, &c);
+  ck_assert_uint_eq(strlen(c.file), 248);
+  ising_config_free(&c);
+  name[246] = 'a';
+  name[247] = '\0';
+  snprintf(set0, sizeof set0, "output.file=d/%s", name);
+  EXPECT_ERROR(parse_bad("", 1, set, &c), &c, "--set output.file=d/aaa",
+               "has 247 bytes; with the suffix '.ckpt.old' of its checkpoint it must fit in the "
+               "file system's 255, so at most 246");
+  memset(name, 'b', 256);
+  name[256] = '\0';
+  snprintf(set0, sizeof set0, "output.file=%s/x.h5", name);
+  EXPECT_ERROR(parse_bad("", 1, set, &c), &c, "the directory name '", "has 256 bytes, more "
+               "than the file system's 255");
+}
+END_TEST
+
+/* resume --sweeps N: checked like the key, and named by later messages. */
+START_TEST(test_set_sweeps) {
+  ising_config c;
+  parse_ok("[montecarlo]\nsweeps = 100\n[measurement]\ninterval = 4\n", 0, NULL, &c);
+  char w[128];
+  ck_assert_int_eq(ising_config_set_sweeps(&c, 700, "--sweeps 700"), ISING_OK);
+  ck_assert_int_eq(c.sweeps, 700);
+  ck_assert_str_eq(ising_config_where(&c, "montecarlo", "sweeps", w, sizeof w), "--sweeps 700");
+  ising_err_clear();
+  ck_assert_int_eq(ising_config_set_sweeps(&c, 3, "--sweeps 3"), ISING_ERR_INPUT);
+  ck_assert_str_eq(ising_err_message(), "--sweeps 3: sweeps must be at least deck.ini:4: "
+                   "[measurement] interval = 4");
+  ck_assert_int_eq(c.sweeps, 700);
+  ising_err_clear();
+  ck_assert_int_eq(ising_config_set_sweeps(&c, 0, "--sweeps 0"), ISING_ERR_INPUT);
+  ising_err_clear();
+  ising_config_free(&c);
+  ising_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_messages_sanitised) {
   ising_config c;
   EXPECT_ERROR(parse_bad("[model]\nT = 1\x01\x7f\n", 0, NULL, &c), &c,
                "deck.ini:2: [model] T = 1\\x01\\x7f: T must be");
-  EXPECT_ERROR(parse_bad("[model]\nT = 1\r2\n", 0, NULL, &c), &c, "T = 1\\x0d2");
+  EXPECT_ERROR(parse_bad("[model]\nT = 1\r2\n", 0, NULL, &c), &c,
+               "deck.ini:2: a carriage return (\\r) that does not end the line");
   /* a long value is cut, the message stays short */
   char deck[256] = "[model]\nT = ";
   memset(deck + strlen(deck), '9', 180);
@@ -1478,6 +1676,11 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_long_line);
   tcase_add_test(tc, test_crlf_bom);
   tcase_add_test(tc, test_comments_and_continuation);
+  tcase_add_test(tc, test_reader_exact);
+  tcase_add_test(tc, test_read_file);
+  tcase_add_test(tc, test_physics_ranges);
+  tcase_add_test(tc, test_file_name_length);
+  tcase_add_test(tc, test_set_sweeps);
   tcase_add_test(tc, test_messages_sanitised);
   tcase_add_test(tc, test_failure_leaves_freed);
   tcase_add_test(tc, test_correlation_rmax);

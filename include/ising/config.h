@@ -12,12 +12,27 @@
 #ifndef ISING_CONFIG_H
 #define ISING_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ISING_MAX_DIM 3
 #define ISING_PATH_MAX 4096
 #define ISING_MAX_TEMPS 1024   /* temperatures of a ladder */
 #define ISING_MAX_REPLICAS 4096 /* temperatures x copies */
+
+/* The numeric ranges of the physics, chosen so that every acceptance
+ * threshold, energy, summary quantity (c = beta^2 N var e, its jackknife
+ * error, chi, chi'), exact and baseline value is finite for every lattice
+ * (N <= 2^40) and run length (< 2^32 sweeps) the deck allows, with a wide
+ * margin: |J|, |H| <= ISING_ENERGY_MAX; every temperature between
+ * ISING_T_LOWEST and ISING_T_HIGHEST; and at every temperature the largest
+ * local field in units of T, (2 dim |J| + |H|) / T, at most
+ * ISING_FIELD_OVER_T_MAX (far beyond it every move is decided exactly: a
+ * threshold is 0 once the field over T exceeds about 11). */
+#define ISING_ENERGY_MAX 1e100
+#define ISING_T_LOWEST 1e-100
+#define ISING_T_HIGHEST 1e100
+#define ISING_FIELD_OVER_T_MAX 1e50
 
 typedef enum { ISING_ALG_METROPOLIS = 0, ISING_ALG_HEATBATH = 1 } ising_algorithm;
 typedef enum { ISING_START_HOT = 0, ISING_START_COLD = 1 } ising_start;
@@ -87,8 +102,15 @@ void ising_config_defaults(ising_config *cfg);
 int ising_config_parse_string(const char *text, const char *name, int nset,
                               char *const *set, ising_config *cfg);
 
-/* Read the file `path` and call ising_config_parse_string.  A missing or
- * unreadable deck is ISING_ERR_INPUT naming the path. */
+/* Read the deck file `path` into *text (malloc'ed, NUL-terminated; the
+ * caller frees it): what can be read exactly, at most 1 MiB of text without
+ * NUL bytes.  A missing, unreadable or oversized deck, a directory, or a
+ * NUL byte is ISING_ERR_INPUT with a one-line message naming the path (and
+ * the line of a NUL byte); *text is then NULL. */
+int ising_config_read_file(const char *path, char **text);
+
+/* Read the file `path` (ising_config_read_file) and call
+ * ising_config_parse_string. */
 int ising_config_parse_file(const char *path, int nset, char *const *set,
                             ising_config *cfg);
 
@@ -98,6 +120,20 @@ int ising_config_parse_file(const char *path, int nset, char *const *set,
  * and returns buf. */
 const char *ising_config_where(const ising_config *cfg, const char *section,
                                const char *key, char *buf, int size);
+
+/* Whether one temperature T of a `dim`-dimensional model with coupling J and
+ * field H lies within the ranges above (the deck's keys are checked against
+ * the same ranges; `ising bench` checks its options with this).  Returns
+ * ISING_OK, or ISING_ERR_INPUT with the reason, naming J, H or T, in why
+ * (at most n bytes; nothing is recorded by ising_err_set). */
+int ising_config_check_scales(int dim, double J, double H, double T, char *why, size_t n);
+
+/* Replace [montecarlo] sweeps of a parsed config by `sweeps` given by the
+ * command-line option `option` (e.g. "--sweeps 700" of resume): checked
+ * like the deck key (1 .. 10^18, at least [measurement] interval), and from
+ * then on ising_config_where() names `option` for the key.  ISING_OK, or
+ * ISING_ERR_INPUT naming the option (cfg unchanged). */
+int ising_config_set_sweeps(ising_config *cfg, int64_t sweeps, const char *option);
 
 /* Number of sites (product of L). */
 int64_t ising_config_sites(const ising_config *cfg);
