@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "h5util.h"
 #include "ising/error.h"
 #include "ising/layout.h"
 #include "ising/version.h"
@@ -137,39 +138,17 @@ void ising_output_unlock(int *fd) {
 
 /* ---------------------------------------------------------- attributes */
 
-static int attr_write(ising_output *o, hid_t obj, const char *name, hid_t type, int n,
-                      const void *data) {
-  hsize_t dims = (hsize_t)n;
-  /* replace: a resumed run writes its end-of-run attributes again */
-  if (H5Aexists(obj, name) > 0) H5CHK(H5Adelete(obj, name), "H5Adelete");
-  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
-  H5CHK(sp, "H5Screate (attribute)");
-  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, type, data) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5CHK(w, name);
-  return ISING_OK;
-}
 static int attr_i64(ising_output *o, hid_t obj, const char *name, int n, const int64_t *v) {
-  return attr_write(o, obj, name, H5T_NATIVE_INT64, n, v);
+  return ising_h5_attr_i64(obj, name, n, v, o->path);
 }
 static int attr_u64(ising_output *o, hid_t obj, const char *name, uint64_t v) {
-  return attr_write(o, obj, name, H5T_NATIVE_UINT64, 1, &v);
+  return ising_h5_attr_u64(obj, name, 1, &v, o->path);
 }
 static int attr_f64(ising_output *o, hid_t obj, const char *name, double v) {
-  return attr_write(o, obj, name, H5T_NATIVE_DOUBLE, 1, &v);
+  return ising_h5_attr_f64(obj, name, 1, &v, o->path);
 }
 static int attr_str(ising_output *o, hid_t obj, const char *name, const char *s) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5CHK(t, "H5Tcopy");
-  size_t len = strlen(s);
-  herr_t e = H5Tset_size(t, len > 0 ? len : 1);
-  if (e >= 0) e = H5Tset_strpad(t, H5T_STR_NULLTERM);
-  int rc = e < 0 ? h5fail("H5Tset_size", o->path, __FILE__, __LINE__)
-                 : attr_write(o, obj, name, t, 1, len > 0 ? s : "");
-  H5Tclose(t);
-  return rc;
+  return ising_h5_attr_str(obj, name, s, o->path);
 }
 
 /* A scalar string dataset (the deck text). */
@@ -202,8 +181,8 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_f64(o, g, "H", cfg->H);
   double beta[ISING_MAX_TEMPS];
   for (int i = 0; i < cfg->n_temps; i++) beta[i] = 1.0 / cfg->temps[i];
-  if (!rc) rc = attr_write(o, g, "T", H5T_NATIVE_DOUBLE, cfg->n_temps, cfg->temps);
-  if (!rc) rc = attr_write(o, g, "beta", H5T_NATIVE_DOUBLE, cfg->n_temps, beta);
+  if (!rc) rc = ising_h5_attr_f64(g, "T", cfg->n_temps, cfg->temps, o->path);
+  if (!rc) rc = ising_h5_attr_f64(g, "beta", cfg->n_temps, beta, o->path);
   if (!rc) rc = attr_str(o, g, "algorithm", cfg->algorithm == ISING_ALG_HEATBATH ? "heatbath" : "metropolis");
   if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
   if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel == ISING_KERNEL_REFERENCE ? "reference" : cfg->kernel == ISING_KERNEL_MSC ? "msc" : cfg->kernel == ISING_KERNEL_MSC_ASYNC ? "msc-async" : "fast");
@@ -625,31 +604,35 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
   return rc;
 }
 
+/* One line "name value..." for `ising info`; an attribute that is absent
+ * prints nothing, one that cannot be read says so. */
 static void print_attr(hid_t obj, const char *name, FILE *out) {
   if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-  hssize_t n = H5Sget_simple_extent_npoints(sp);
   fprintf(out, "  %-18s", name);
-  if (H5Tget_class(t) == H5T_STRING) {
-    size_t sz = H5Tget_size(t);
-    char *b = calloc(sz + 1, 1);
-    if (b && H5Aread(a, t, b) >= 0) fprintf(out, " %s", b);
-    free(b);
-  } else if (H5Tget_class(t) == H5T_INTEGER && n > 0 && n < 64) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
+  hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+  int shown = 0;
+  if (cls == H5T_STRING) {
+    char b[256];
+    ising_err_clear();
+    shown = ising_h5_attr_read_str(obj, name, b, sizeof b, "") == ISING_OK;
+    ising_err_clear();
+    if (shown) fprintf(out, " %s", b);
+  } else if (cls == H5T_INTEGER && n > 0 && n < 64) {
     long long v[64];
-    if (H5Aread(a, H5T_NATIVE_LLONG, v) >= 0)
-      for (hssize_t i = 0; i < n; i++) fprintf(out, " %lld", v[i]);
-  } else if (n > 0 && n <= ISING_MAX_TEMPS) {
-    double *v = malloc((size_t)n * sizeof *v);
-    if (v && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0)
-      for (hssize_t i = 0; i < n; i++) fprintf(out, " %g", v[i]);
-    free(v);
+    shown = H5Aread(a, H5T_NATIVE_LLONG, v) >= 0;
+    for (hssize_t i = 0; shown && i < n; i++) fprintf(out, " %lld", v[i]);
+  } else if (cls == H5T_FLOAT && n > 0 && n <= ISING_MAX_TEMPS) {
+    double v[ISING_MAX_TEMPS];
+    shown = H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+    for (hssize_t i = 0; shown && i < n; i++) fprintf(out, " %g", v[i]);
   }
-  fprintf(out, "\n");
-  H5Sclose(sp);
-  H5Tclose(t);
-  H5Aclose(a);
+  fprintf(out, "%s\n", shown ? "" : " (unreadable)");
+  if (sp >= 0) H5Sclose(sp);
+  if (t >= 0) H5Tclose(t);
+  if (a >= 0) H5Aclose(a);
 }
 
 int ising_output_describe(const char *path, FILE *out) {
@@ -657,13 +640,7 @@ int ising_output_describe(const char *path, FILE *out) {
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   ISING_CHECK(f >= 0, ISING_ERR_INPUT, "'%s' is not a readable HDF5 file", path);
   char prog[32] = "";
-  hid_t a = H5Aexists(f, "program") > 0 ? H5Aopen(f, "program", H5P_DEFAULT) : -1;
-  if (a >= 0) {
-    hid_t t = H5Aget_type(a);
-    if (H5Tget_size(t) < sizeof prog) H5Aread(a, t, prog);
-    H5Tclose(t);
-    H5Aclose(a);
-  }
+  if (ising_h5_attr_read_str(f, "program", prog, sizeof prog, path) != ISING_OK) ising_err_clear();
   if (strcmp(prog, "ising") != 0) {
     H5Fclose(f);
     return ISING_ERR(ISING_ERR_INPUT, "'%s' was not written by ising (no program = \"ising\")", path);

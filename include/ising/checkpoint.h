@@ -46,7 +46,7 @@
 /* Format 2 added /correlation; format 1 files are still read (the
  * correlation accumulators then start empty: /correlation covers only the
  * sweeps after the resume, as before). */
-#define ISING_CKPT_FORMAT 2
+#define ISING_CKPT_FORMAT 3
 #define ISING_CKPT_FORMAT_MIN 1
 
 typedef struct ising_ckpt_replica {
