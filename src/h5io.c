@@ -4,7 +4,8 @@
  * Every HDF5 return value is checked; HDF5's own error printing is switched
  * off and the failing call is named in our message instead.  Property lists
  * are made once per file.  Time-series datasets are chunked and extendable,
- * so a run appends rows as it goes and a reader can follow it.
+ * so a run appends rows as it goes and a reader can follow it; their chunks
+ * are sized to the run (series_chunk).
  */
 #include "ising/h5io.h"
 
@@ -220,28 +221,60 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   return ISING_OK;
 }
 
+/* Chunk shape of a time-series dataset, leading axes lead[0..nlead-1] then
+ * time: the time axis holds the run's rows (at most SERIES_CHUNK), then
+ * whole rows of the last leading axis (copies, replicas), then of the one
+ * before (temperatures) join while the chunk stays within CHUNK_BYTES.  A
+ * short run of many replicas writes a few chunks of its own size instead of
+ * one SERIES_CHUNK-row chunk per replica. */
+#define CHUNK_BYTES (256 << 10)
+static void series_chunk(int nlead, const hsize_t *lead, int64_t rows, size_t esize, hsize_t *chunk) {
+  hsize_t bytes = (hsize_t)(rows < 1 ? 1 : rows > SERIES_CHUNK ? SERIES_CHUNK : rows);
+  chunk[nlead] = bytes;
+  bytes *= esize;
+  int full = 1;
+  for (int k = nlead - 1; k >= 0; k--) {
+    hsize_t fit = bytes < CHUNK_BYTES ? CHUNK_BYTES / bytes : 1;
+    chunk[k] = full ? (lead[k] < fit ? lead[k] : fit) : 1;
+    full = full && chunk[k] == lead[k];
+    bytes *= chunk[k];
+  }
+}
+
 /* An extendable 2D int32 dataset (rows fixed, columns growing). */
-static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows) {
-  hsize_t d[2] = {(hsize_t)rows, 0}, m[2] = {(hsize_t)rows, H5S_UNLIMITED}, c[2] = {1, SERIES_CHUNK};
+static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows, int64_t expect) {
+  hsize_t d[2] = {(hsize_t)rows, 0}, m[2] = {(hsize_t)rows, H5S_UNLIMITED}, c[2];
+  series_chunk(1, d, expect, sizeof(int32_t), c);
   hid_t sp = H5Screate_simple(2, d, m), p = H5Pcreate(H5P_DATASET_CREATE);
   hid_t ds = -1;
   if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0)
     ds = H5Dcreate2(g, name, H5T_NATIVE_INT32, sp, H5P_DEFAULT, p, H5P_DEFAULT);
-  if (p >= 0) H5Pclose(p);
-  if (sp >= 0) H5Sclose(sp);
+  if (p >= 0 && H5Pclose(p) < 0 && ds >= 0) {
+    H5Dclose(ds);
+    ds = -1;
+  }
+  if (sp >= 0 && H5Sclose(sp) < 0 && ds >= 0) {
+    H5Dclose(ds);
+    ds = -1;
+  }
   return ds;
 }
 
-static int create_series(ising_output *o) {
+/* `expect`: the rows the run will write (sweeps / interval). */
+static int create_series(ising_output *o, int64_t expect) {
   hid_t g = H5Gcreate2(o->file, "timeseries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5CHK(g, "H5Gcreate2 (/timeseries)");
   hsize_t d3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, 0},
-          m3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, H5S_UNLIMITED}, c3[3] = {1, 1, SERIES_CHUNK};
-  hsize_t d1 = 0, m1 = H5S_UNLIMITED, c1 = SERIES_CHUNK;
+          m3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, H5S_UNLIMITED}, c3d[3], c3i[3];
+  hsize_t d1 = 0, m1 = H5S_UNLIMITED, c1;
+  series_chunk(2, d3, expect, sizeof(double), c3d);
+  series_chunk(2, d3, expect, sizeof(int32_t), c3i);
+  series_chunk(0, NULL, expect, sizeof(int64_t), &c1);
   hid_t sp3 = H5Screate_simple(3, d3, m3), sp1 = H5Screate_simple(1, &d1, &m1);
-  hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p1 = H5Pcreate(H5P_DATASET_CREATE);
-  int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3) < 0 ||
-            H5Pset_chunk(p1, 1, &c1) < 0;
+  hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p3i = H5Pcreate(H5P_DATASET_CREATE),
+        p1 = H5Pcreate(H5P_DATASET_CREATE);
+  int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p3i < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3d) < 0 ||
+            H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0;
   for (int i = 0; i < o->ncols && !bad; i++) {
     o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
@@ -251,23 +284,24 @@ static int create_series(ising_output *o) {
     bad = o->sweep < 0;
   }
   if (!bad) {
-    o->replica = H5Dcreate2(g, "replica", H5T_NATIVE_INT32, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
+    o->replica = H5Dcreate2(g, "replica", H5T_NATIVE_INT32, sp3, H5P_DEFAULT, p3i, H5P_DEFAULT);
     bad = o->replica < 0;
   }
   if (!bad && o->n_T > 1) {
     hid_t tg = H5Gcreate2(o->file, "tempering", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bad = tg < 0;
     if (!bad) {
-      o->tindex = create_int_2d(o, tg, "temperature_index", o->R);
+      o->tindex = create_int_2d(o, tg, "temperature_index", o->R, expect);
       bad = o->tindex < 0;
-      H5Gclose(tg);
+      if (H5Gclose(tg) < 0) bad = 1;
     }
   }
-  H5Pclose(p3);
-  H5Pclose(p1);
-  H5Sclose(sp3);
-  H5Sclose(sp1);
-  H5Gclose(g);
+  if (p3 >= 0 && H5Pclose(p3) < 0) bad = 1;
+  if (p3i >= 0 && H5Pclose(p3i) < 0) bad = 1;
+  if (p1 >= 0 && H5Pclose(p1) < 0) bad = 1;
+  if (sp3 >= 0 && H5Sclose(sp3) < 0) bad = 1;
+  if (sp1 >= 0 && H5Sclose(sp1) < 0) bad = 1;
+  if (H5Gclose(g) < 0) bad = 1;
   if (bad) return h5fail("creating /timeseries", o->path, __FILE__, __LINE__);
   return ISING_OK;
 }
@@ -301,7 +335,7 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   }
   if (!rc) rc = dataset_str(o, "deck", cfg->deck_text ? cfg->deck_text : "");
   if (!rc) rc = write_parameters(o, cfg, grid, groups, kernel, nranks);
-  if (!rc) rc = create_series(o);
+  if (!rc) rc = create_series(o, cfg->interval > 0 ? cfg->sweeps / cfg->interval : 1);
   if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
   if (rc) {
     ising_output_close(&o);

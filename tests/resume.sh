@@ -11,8 +11,10 @@
 #     while checkpoints are written, every 40 sweeps) until it finishes: the
 #     output equals the reference, nothing lost, nothing duplicated;
 #  4. damaged, truncated, missing, foreign and other-version checkpoints:
-#     fallback to the previous generation or a clear error (exit 2); an
-#     older format-1 checkpoint (no correlation sums) is still read;
+#     fallback to the previous generation (judged on its own deck) or a
+#     clear error (exit 2); an out-of-range replica index is refused;
+#     older format-1 (no correlation sums) and format-2 (no checksums but
+#     the spins') checkpoints are still read (ckpt_fuzz.sh flips bits);
 #  5. a change of the physics on resume is refused with the differences.
 set -u
 ising=$1
@@ -182,8 +184,9 @@ cp a-1-2.h5 v1.h5; cp a-1-2.h5.ckpt v1.h5.ckpt; cp a-1-2.h5.ckpt.old v1.h5.ckpt.
 /usr/bin/python3 - <<'PY'
 import h5py
 for name in ("v1.h5.ckpt", "v1.h5.ckpt.old"):  # as format 1 wrote them: no /correlation
-    with h5py.File(name, "r+") as f:
+    with h5py.File(name, "r+") as f:       # and no checksums but those of the spins
         f.attrs["format_version"] = 1
+        del f.attrs["checksum"], f.attrs["correlation"]
         del f["correlation"]
 PY
 mpi 2 resume v1.h5 --sweeps 700 --quiet 2> err.txt; st=$?
@@ -191,6 +194,43 @@ nf=$(/usr/bin/python3 -c 'import h5py; f = h5py.File("v1.h5", "r"); print(int(f[
 [ $st -eq 0 ] && grep -q "format 1, without correlation sums" err.txt && [ "$nf" = 24 ] \
   && ok "format-1 checkpoint read: correlation sums start empty, with a warning" \
   || { bad "format-1 checkpoint (status $st, $nf measurements in /correlation)"; cat err.txt; }
+cp a-1-2.h5 v2.h5; cp a-1-2.h5.ckpt v2.h5.ckpt; cp a-1-2.h5.ckpt.old v2.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py
+for name in ("v2.h5.ckpt", "v2.h5.ckpt.old"):  # as format 2 wrote them: no checksums but the spins'
+    with h5py.File(name, "r+") as f:
+        f.attrs["format_version"] = 2
+        del f.attrs["checksum"], f.attrs["correlation"]
+PY
+mpi 2 resume v2.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+[ $st -eq 0 ] && ! grep -q "previous generation" err.txt && ok "format-2 checkpoint read" \
+  || { bad "format-2 checkpoint (status $st)"; cat err.txt; }
+cp a-1-2.h5 w.h5; cp a-1-2.h5.ckpt w.h5.ckpt; cp a-1-2.h5.ckpt.old w.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+with h5py.File("w.h5.ckpt", "r+") as f:   # damaged deck text (seed 13 -> 14), ladder and a format
+    d = f["deck_source"]; t = d[()].tobytes().replace(b"seed = 13", b"seed = 14")
+    d[...] = np.frombuffer(t, dtype=d.dtype)
+    f["tempering/T"][1] = 157286.4
+PY
+mpi 1 resume w.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+[ $st -eq 0 ] && grep -q "previous generation" err.txt && grep -q "checksum" err.txt \
+  && ok "damaged deck text and ladder: the previous generation used, judged on its own deck" \
+  || { bad "damaged deck text (status $st)"; cat err.txt; }
+cp a-1-2.h5 x.h5; cp a-1-2.h5.ckpt x.h5.ckpt; cp a-1-2.h5.ckpt.old x.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py
+with h5py.File("x.h5.ckpt", "r+") as f:   # a format number damaged downwards
+    f.attrs["format_version"] = 1
+with h5py.File("x.h5.ckpt.old", "r+") as f:   # a replica index out of range, checksum made to match
+    f["tempering/rep_at"][0] = 99
+    del f["tempering/rep_at"].attrs["checksum"]
+    f.attrs["format_version"] = 2; del f.attrs["checksum"], f.attrs["correlation"]
+PY
+mpi 1 resume x.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+[ $st -eq 2 ] && grep -q "format 1 but with" err.txt && grep -q "rep_at\[0\] = 99" err.txt \
+  && ok "damaged format number and out-of-range replica index: refused (exit 2) naming both" \
+  || { bad "format number / replica index (status $st)"; cat err.txt; }
 mpi 1 resume nothing.h5 --quiet 2> err.txt; st=$?
 [ $st -eq 2 ] && grep -q "no usable checkpoint" err.txt && ok "missing checkpoint: exit 2" || { bad "missing (status $st)"; cat err.txt; }
 printf 'not hdf5' > f.h5.ckpt
