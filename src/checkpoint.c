@@ -248,7 +248,7 @@ static int spins_io(const h5ctx *c, hid_t ds, int dim, int64_t slot, ising_latti
   *sum = 0;
   ising_lattice_extent(lat, n, s0);
   hid_t fs = H5Dget_space(ds);
-  hsize_t fdims[4];
+  hsize_t fdims[H5S_MAX_RANK];
   if (fs < 0 || H5Sget_simple_extent_dims(fs, fdims, NULL) != dim + 1) {
     if (fs >= 0) H5Sclose(fs);
     return writing ? fail(c, "/spins shape") : DAMAGED(c, "/spins has the wrong shape");
@@ -319,7 +319,7 @@ static int verify_whole(const h5ctx *c, const char *path, int spins) {
                ? ISING_ERR(ISING_ERR_MPI, "MPI_Comm_size failed") : ISING_OK;
   hid_t ds = rc ? -1 : H5Dopen2(c->file, path, H5P_DEFAULT);
   hid_t fs = ds >= 0 ? H5Dget_space(ds) : -1;
-  hsize_t d[8] = {0};
+  hsize_t d[H5S_MAX_RANK] = {0};
   int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
   if (!rc && (nd < 3 || nd > 4 || H5Sget_simple_extent_dims(fs, d, NULL) != nd))
     rc = DAMAGED(c, "/%s is missing or has an impossible shape", path);
@@ -337,6 +337,7 @@ static int verify_whole(const h5ctx *c, const char *path, int spins) {
     Y = (int64_t)d[nd - 2];
     planes = total / (X * Y);
     R = spins ? (int64_t)d[0] : 1;
+    if (R > INT_MAX) rc = DAMAGED(c, "/%s has an impossible shape", path);
     per = total / R; /* elements per checksum */
     if (total > c->bytes / (int64_t)esize) rc = DAMAGED(c, "/%s is larger than the file", path);
   }
@@ -498,7 +499,7 @@ static int corr_read(const h5ctx *c, const ising_config *cfg, ising_corr *corr) 
   if (!rc && spectrum) {
     ds = H5Dopen2(c->file, "correlation/sk_sum", H5P_DEFAULT);
     fs = ds >= 0 ? H5Dget_space(ds) : -1;
-    hsize_t d[8] = {0};
+    hsize_t d[H5S_MAX_RANK] = {0};
     int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
     int ok = nd == l.rank + 1 && H5Sget_simple_extent_dims(fs, d, NULL) == nd && d[0] == (hsize_t)n;
     for (int k = 0; ok && k < l.rank; k++) ok = d[k + 1] == (hsize_t)l.dims[k];
@@ -897,7 +898,7 @@ static int load_one(const ising_layout *lay, const ising_config *cfg, const char
   if (!rc && (!sums || !want)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   if (!rc) {
     hid_t fs = H5Dget_space(ds);
-    hsize_t d[8] = {0};
+    hsize_t d[H5S_MAX_RANK] = {0};
     int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
     int ok = nd == cfg->dim + 1 && H5Sget_simple_extent_dims(fs, d, NULL) == nd && d[0] == (hsize_t)R;
     for (int k = 0; ok && k < cfg->dim; k++) ok = d[cfg->dim - k] == (hsize_t)cfg->L[k];

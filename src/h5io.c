@@ -159,14 +159,17 @@ static int dataset_str(ising_output *o, const char *name, const char *s) {
   H5CHK(t, "H5Tcopy");
   H5CHK(H5Tset_size(t, len > 0 ? len : 1), "H5Tset_size");
   hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t d = H5Dcreate2(o->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t d = sp >= 0 ? H5Dcreate2(o->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
   herr_t w = 0;
   if (d >= 0 && o->rank == 0) w = H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, len > 0 ? s : " ");
-  if (d >= 0) H5Dclose(d);
-  H5Sclose(sp);
-  H5Tclose(t);
+  herr_t c = 0;
+  if (d >= 0 && H5Dclose(d) < 0) c = -1;
+  if (sp >= 0 && H5Sclose(sp) < 0) c = -1;
+  if (H5Tclose(t) < 0) c = -1;
+  H5CHK(sp, "H5Screate (/deck)");
   H5CHK(d, "H5Dcreate2 (/deck)");
   H5CHK(w, "H5Dwrite (/deck)");
+  H5CHK(c, "closing /deck");
   return ISING_OK;
 }
 
@@ -201,7 +204,7 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_i64(o, g, "adapt_rounds", 1, &rounds);
   if (!rc) rc = attr_i64(o, g, "ranks_per_replica", 1, &rpr);
   if (!rc) rc = attr_i64(o, g, "replica_groups", 1, &ngroups);
-  H5Gclose(g);
+  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/parameters)", o->path, __FILE__, __LINE__);
   if (rc) return rc;
 
   int64_t fmt = FORMAT_VERSION, nr = nranks, pg[3] = {grid[0], grid[1], grid[2]};
@@ -357,11 +360,13 @@ static int extend_write(ising_output *o, hid_t d, int rank_, const hsize_t *tota
   hid_t ms = H5Screate_simple(rank_, count, NULL);
   herr_t w = 0;
   if (o->rank == 0 && e1 >= 0 && ms >= 0) w = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf);
-  if (ms >= 0) H5Sclose(ms);
-  H5Sclose(fs);
+  herr_t c = 0;
+  if (ms >= 0 && H5Sclose(ms) < 0) c = -1;
+  if (H5Sclose(fs) < 0) c = -1;
   H5CHK(e1, "H5Sselect_hyperslab");
   H5CHK(ms, "H5Screate_simple");
   H5CHK(w, what);
+  H5CHK(c, "H5Sclose");
   return ISING_OK;
 }
 
@@ -399,9 +404,13 @@ static hid_t open_groups(ising_output *o, const char *path) {
   char *save = NULL;
   for (char *tok = strtok_r(buf, "/", &save); tok && cur >= 0; tok = strtok_r(NULL, "/", &save)) {
     htri_t ex = H5Lexists(cur, tok, H5P_DEFAULT);
-    hid_t next = ex > 0 ? H5Gopen2(cur, tok, H5P_DEFAULT)
-                        : H5Gcreate2(cur, tok, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Gclose(cur);
+    hid_t next = ex < 0  ? -1
+                 : ex > 0 ? H5Gopen2(cur, tok, H5P_DEFAULT)
+                          : H5Gcreate2(cur, tok, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5Gclose(cur) < 0 && next >= 0) {
+      H5Gclose(next);
+      next = -1;
+    }
     cur = next;
   }
   return cur;
@@ -419,11 +428,11 @@ int ising_output_write_values(ising_output *o, const char *group, int n_names,
     herr_t w = 0;
     if (d >= 0 && o->rank == 0)
       w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values + (size_t)i * (size_t)n_T);
-    if (d >= 0) H5Dclose(d);
+    if (d >= 0 && H5Dclose(d) < 0) w = -1;
     if (d < 0 || w < 0) rc = h5fail(names[i], o->path, __FILE__, __LINE__);
   }
-  if (sp >= 0) H5Sclose(sp);
-  H5Gclose(g);
+  if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = h5fail("H5Sclose", o->path, __FILE__, __LINE__);
+  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose", o->path, __FILE__, __LINE__);
   return rc;
 }
 
@@ -436,9 +445,9 @@ int ising_output_write_matrix(ising_output *o, const char *group, const char *na
   hid_t d = sp >= 0 ? H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
   herr_t w = 0;
   if (d >= 0 && o->rank == 0) w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  if (d >= 0) H5Dclose(d);
-  if (sp >= 0) H5Sclose(sp);
-  H5Gclose(g);
+  if (d >= 0 && H5Dclose(d) < 0) w = -1;
+  if (sp >= 0 && H5Sclose(sp) < 0) w = -1;
+  if (H5Gclose(g) < 0) w = -1;
   H5CHK(d, name);
   H5CHK(w, name);
   return ISING_OK;
@@ -536,7 +545,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   hid_t g = rc ? -1 : H5Gopen2(o->file, "parameters", H5P_DEFAULT);
   if (!rc && g < 0) rc = h5fail("H5Gopen2 (/parameters)", o->path, __FILE__, __LINE__);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
-  if (g >= 0) H5Gclose(g);
+  if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/parameters)", o->path, __FILE__, __LINE__);
   if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
   if (rc) {
     ising_output_close(&o);
@@ -565,8 +574,8 @@ int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double
     hid_t type = col ? H5T_NATIVE_DOUBLE : it == 1 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32;
     void *buf = col ? (void *)cols[i] : it == 0 ? (void *)replica : it == 1 ? (void *)sweep : (void *)tindex;
     herr_t r = e >= 0 && ms >= 0 ? H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) : -1;
-    if (ms >= 0) H5Sclose(ms);
-    if (fs >= 0) H5Sclose(fs);
+    if (ms >= 0 && H5Sclose(ms) < 0) r = -1;
+    if (fs >= 0 && H5Sclose(fs) < 0) r = -1;
     if (r < 0)
       return ISING_ERR(ISING_ERR_INPUT, "cannot read the time series of '%s' back (damaged?)", o->path);
   }
@@ -598,7 +607,10 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
     return h5fail("H5Pset_fapl_mpio", path, __FILE__, __LINE__);
   }
   o->file = H5Fcreate(path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
+  if (H5Pclose(fapl) < 0 && o->file >= 0) {
+    H5Fclose(o->file);
+    return h5fail("H5Pclose", path, __FILE__, __LINE__);
+  }
   ISING_CHECK(o->file >= 0, ISING_ERR_INPUT, "cannot create '%s' (it exists? --force overwrites; "
               "or the directory is missing or not writable)", path);
   int d = lay->dim, rc = attr_str(o, o->file, "program", "ising");
@@ -614,15 +626,16 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
   if (!rc && ds < 0) rc = h5fail("H5Dcreate2 (/m)", path, __FILE__, __LINE__);
   hsize_t nblock = (hsize_t)(lay->n[0] * lay->n[1] * lay->n[2]);
   hid_t ms = H5Screate_simple(1, &nblock, NULL);
+  if (!rc && ms < 0) rc = h5fail("H5Screate_simple (/m)", path, __FILE__, __LINE__);
   for (int t = 0; t < n_T && !rc; t++) {
     start[0] = (hsize_t)t;
     if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, sp, H5P_DEFAULT, fields[t]) < 0)
       rc = h5fail("H5Dwrite (/m)", path, __FILE__, __LINE__);
   }
-  if (ms >= 0) H5Sclose(ms);
-  if (ds >= 0) H5Dclose(ds);
-  if (sp >= 0) H5Sclose(sp);
+  if (ms >= 0 && H5Sclose(ms) < 0 && !rc) rc = h5fail("H5Sclose", path, __FILE__, __LINE__);
+  if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = h5fail("H5Dclose (/m)", path, __FILE__, __LINE__);
+  if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = h5fail("H5Sclose", path, __FILE__, __LINE__);
   if (!rc) {
     const char *names[2] = {"T", "f_var"};
     double *v = malloc((size_t)(2 * n_T) * sizeof *v);

@@ -21,6 +21,9 @@ ising=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-resume-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# the killed job's output, named after this test's directory: the kills
+# must not reach the jobs of another copy of this test running meanwhile
+kfile=k-kill-r${work##*-}.h5
 pass=0; fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -29,9 +32,9 @@ mpi() { local np=$1; shift; mpiexec -q -n "$np" --oversubscribe "$ising" "$@"; }
 # sessions of their own, so a process-group kill would miss them), as a
 # scheduler's kill does; then wait until none is left.
 killjob() {
-  pkill -KILL -f -- "k-kill.h5" 2> /dev/null
+  pkill -KILL -f -- "$kfile" 2> /dev/null
   wait "$1" 2> /dev/null
-  while pgrep -f -- "k-kill.h5" > /dev/null; do sleep 0.05; done
+  while pgrep -f -- "$kfile" > /dev/null; do sleep 0.05; done
 }
 same() { # same REF OUT LABEL [CORR]: output groups and final spins identical;
   # CORR = exact: /correlation too, bit for bit; close: /correlation to
@@ -140,14 +143,14 @@ same k-ref.h5 k-sig.h5 "signal stop + resume = uninterrupted"
 kills=0; during=0
 RANDOM=2026
 for round in $(seq 60); do
-  if [ -e k-kill.h5.ckpt ] || [ -e k-kill.h5.ckpt.old ]; then
-    setsid mpiexec -q -n 2 "$ising" resume k-kill.h5 --quiet > /dev/null 2>&1 & pid=$!
+  if [ -e $kfile.ckpt ] || [ -e $kfile.ckpt.old ]; then
+    setsid mpiexec -q -n 2 "$ising" resume $kfile --quiet > /dev/null 2>&1 & pid=$!
   else
-    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file=k-kill.h5 > /dev/null 2>&1 & pid=$!
+    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
   fi
   sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10))
   if kill -0 $pid 2> /dev/null; then
-    [ -e k-kill.h5.ckpt.tmp ] && during=$((during + 1))
+    [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
     killjob $pid
     kills=$((kills + 1))
   else
@@ -157,12 +160,12 @@ for round in $(seq 60); do
   fi
 done
 # if the kills outpaced the progress, finish without them (still resumed)
-if [ "$("$ising" info k-kill.h5 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
-  mpi 2 resume k-kill.h5 --quiet || bad "final resume after the kills"
+if [ "$("$ising" info $kfile 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
+  mpi 2 resume $kfile --quiet || bad "final resume after the kills"
 fi
 echo "fault injection: $kills kills ($during while a checkpoint was being written)"
 [ $kills -ge 3 ] && ok "at least 3 kills" || bad "only $kills kills: the run was too short"
-same k-ref.h5 k-kill.h5 "after $kills SIGKILLs and resumes = uninterrupted"
+same k-ref.h5 $kfile "after $kills SIGKILLs and resumes = uninterrupted"
 # 4. damaged checkpoints
 cp a-1-2.h5 d.h5; cp a-1-2.h5.ckpt d.h5.ckpt; cp a-1-2.h5.ckpt.old d.h5.ckpt.old
 truncate -s 2000 d.h5.ckpt
