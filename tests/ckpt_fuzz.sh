@@ -1,5 +1,5 @@
 #!/bin/bash
-# ckpt_fuzz.sh ISING [N] -- checkpoint bit-flip fuzz (README: "Checkpoints").
+# ckpt_fuzz.sh ISING [N] -- checkpoint bit-flip fuzz (README: "Output file").
 # A small run (16^2, a 3-temperature feedback ladder, correlations with
 # S(k)) stops with two checkpoint generations, .ckpt and an intact
 # .ckpt.old.  For N offsets (default 200) spread evenly over the whole
@@ -9,22 +9,27 @@
 # flip damaged .ckpt; never a crash, never another result with exit 0, and
 # no refusal (exit 2), since the previous generation is intact.  Prints the
 # counts: offsets tried, identical from .ckpt, identical from .ckpt.old,
-# refused, failed.
+# refused, failed.  FUZZ_L (lattice size), FUZZ_THERM (its thermalization),
+# FUZZ_NP (ranks of each resume)
+# and FUZZ_JOBS (resumes at a time) change the set-up.
 set -u
 ising=$1
 ntry=${2:-200}
-jobs=${FUZZ_JOBS:-16}
+jobs=${FUZZ_JOBS:-16}   # resumes at a time (they mostly wait on MPI start-up)
+np=${FUZZ_NP:-1}        # ranks of each resume (2: the ranks must agree on every verdict)
+L=${FUZZ_L:-16}
+therm=${FUZZ_THERM:-20}  # thermalization (a larger L may need more for the feedback ladder)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-ckptfuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-cat > f.ini <<'DECK'
+cat > f.ini <<DECK
 [lattice]
-L = 16
+L = $L
 [model]
-T = 2.0 2.3 2.6
+T = 2.2 2.3 2.4
 [montecarlo]
 seed = 99
-thermalization = 20
+thermalization = $therm
 sweeps = 48
 [tempering]
 interval = 1
@@ -59,7 +64,12 @@ for k in range(ntry):
     open(d + "/o.h5.ckpt", "wb").write(b)
 PY
 trial() {
-  (cd "t$1" && timeout 60 "$ising" resume o.h5 --quiet --sweeps 48 > out.txt 2> err.txt; echo $? > rc)
+  if [ "$np" -gt 1 ]; then
+    (cd "t$1" && timeout 120 mpiexec -q -n "$np" --oversubscribe "$ising" resume o.h5 --quiet --sweeps 48 \
+      > out.txt 2> err.txt; echo $? > rc)
+  else
+    (cd "t$1" && timeout 60 "$ising" resume o.h5 --quiet --sweeps 48 > out.txt 2> err.txt; echo $? > rc)
+  fi
 }
 running=0
 for k in $(seq 0 $((ntry - 1))); do
