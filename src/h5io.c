@@ -663,9 +663,8 @@ static void print_attr(hid_t obj, const char *name, FILE *out) {
   int shown = 0;
   if (cls == H5T_STRING) {
     char b[256];
-    ising_err_clear();
     shown = ising_h5_attr_read_str(obj, name, b, sizeof b, "") == ISING_OK;
-    ising_err_clear();
+    if (!shown) ising_err_clear(); /* said on the line instead */
     if (shown) fprintf(out, " %s", b);
   } else if (cls == H5T_INTEGER && n > 0 && n < 64) {
     long long v[64];
