@@ -773,11 +773,37 @@ static int read_tempering(const h5ctx *c, ising_tempering *t, ising_ckpt_state *
   return ising_tempering_check(t, source);
 }
 
+/* Every dataset under /sweeper (an update backend's state, int64), its
+ * checksum verified, whatever the backend's name.  Local. */
+static int verify_sweeper(const h5ctx *c) {
+  htri_t has = H5Lexists(c->file, "sweeper", H5P_DEFAULT);
+  if (has <= 0) return has < 0 ? DAMAGED(c, "its links cannot be read") : ISING_OK;
+  hid_t g = H5Gopen2(c->file, "sweeper", H5P_DEFAULT);
+  H5G_info_t info;
+  int rc = g < 0 || H5Gget_info(g, &info) < 0 ? DAMAGED(c, "/sweeper cannot be read") : ISING_OK;
+  for (hsize_t i = 0; !rc && i < info.nlinks; i++) {
+    char name[128], path[160];
+    ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+    if (len <= 0 || len >= (ssize_t)sizeof name) {
+      rc = DAMAGED(c, "/sweeper holds an unreadable name");
+      break;
+    }
+    snprintf(path, sizeof path, "sweeper/%s", name);
+    int64_t n;
+    void *buf = NULL;
+    rc = dset_read_any(c, path, H5T_NATIVE_INT64, &n, &buf);
+    free(buf);
+  }
+  if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = DAMAGED(c, "/sweeper: H5Gclose failed");
+  return rc;
+}
+
 /* Everything that ising_ckpt_load checks, without knowing the run's shape
  * or rank layout (sizes from the file, spins and spectrum shared among the
  * ranks): deck text, overrides, root attributes, tempering state, ladder
- * history, spins, correlation sums.  On success *text and *sets are the
- * deck and the overrides ("\n"-separated).  Collective; the ranks agree. */
+ * history, backend state (/sweeper), spins, correlation sums.  On success
+ * *text and *sets are the deck and the overrides ("\n"-separated).
+ * Collective; the ranks agree. */
 static int verify_generation(MPI_Comm comm, const char *path, char **text, char **sets) {
   h5ctx c;
   *text = *sets = NULL;
@@ -801,6 +827,7 @@ static int verify_generation(MPI_Comm comm, const char *path, char **text, char 
     rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   ising_ckpt_state st = {.n_hist = (int)c.root[A_HIST], .ladder_hist = hist};
   if (!rc) rc = read_tempering(&c, t, &st);
+  if (!rc) rc = verify_sweeper(&c);
   if (!rc && c.root[A_CORR] >= 1) {
     int64_t m;
     void *exact = NULL;
@@ -890,6 +917,7 @@ static int load_one(const ising_layout *lay, const ising_config *cfg, const char
   free(text);
   free(sets);
   if (!rc) rc = read_tempering(&c, t, st);
+  if (!rc) rc = verify_sweeper(&c); /* as ising_ckpt_read_deck did */
   /* spins, then the checksums of every replica */
   rc = agree(&c, rc);
   hid_t ds = rc ? -1 : H5Dopen2(c.file, "spins", H5P_DEFAULT);
