@@ -10,17 +10,30 @@
  * recipe: write a temporary file, close it, fsync it, rename the old
  * generation aside, rename the new one into place, fsync the directory;
  * say which step failed and remove the temporary file on failure.
+ *
+ * Integrity.  A checksum here is a position-keyed sum over the elements of
+ * a dataset (elem_hash, site_hash): one changed element always changes it,
+ * and since a sum does not depend on the order, every rank adds up the part
+ * it wrote or read and one reduction gives the whole, on any decomposition.
+ * The file is written in the HDF5 1.8 object formats, whose metadata
+ * (superblock, object headers with the attributes, links) HDF5 checksums
+ * and verifies itself.  Reading, every failure (an HDF5 error, a mismatch,
+ * a value out of range) is ISING_ERR_INPUT: the generation is damaged and
+ * the caller tries the previous one.
  */
 #include "ising/checkpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <hdf5.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "h5util.h"
 #include "ising/error.h"
 
 #define SLAB_BYTES (8 << 20)
@@ -32,11 +45,19 @@ void ising_ckpt_paths(const char *output, char *cur, char *old, int size) {
 
 /* ------------------------------------------------------------ small I/O */
 
+/* The root attributes that resume reads, in the order of their checksum. */
+enum { A_FORMAT, A_GENERATION, A_SWEEPS, A_ROWS, A_ROUND, A_HIST, A_CORR, N_ROOT };
+static const char *const root_names[N_ROOT] = {"format_version", "generation", "sweeps_done",
+                                               "rows", "next_round", "n_hist", "correlation"};
+
 typedef struct h5ctx {
   hid_t file;
   int rank;
+  MPI_Comm comm;     /* the file's communicator */
   const char *path;
-  int64_t fmt; /* format_version of a file being read */
+  int64_t root[N_ROOT]; /* of a file being read */
+  int sums;          /* it has checksums of every dataset and of root[] (format >= 3) */
+  int64_t bytes;     /* its size: a bound for any dataset in it */
 } h5ctx;
 
 static int fail(const h5ctx *c, const char *what) {
@@ -44,63 +65,159 @@ static int fail(const h5ctx *c, const char *what) {
                        what, c->path);
 }
 
-static int attr_i64(const h5ctx *c, const char *name, int64_t v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = sp >= 0 ? H5Acreate2(c->file, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
-  herr_t w = a >= 0 ? H5Awrite(a, H5T_NATIVE_INT64, &v) : -1;
-  if (a >= 0) H5Aclose(a);
-  if (sp >= 0) H5Sclose(sp);
-  return w < 0 ? fail(c, name) : ISING_OK;
+#define DAMAGED(c, ...) damaged_((c), __FILE__, __LINE__, __VA_ARGS__)
+static int damaged_(const h5ctx *c, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int damaged_(const h5ctx *c, const char *file, int line, const char *fmt, ...) {
+  char what[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return ising_err_set(ISING_ERR_INPUT, file, line, "checkpoint '%s': %s", c->path, what);
 }
 
-static int attr_str(const h5ctx *c, hid_t obj, const char *name, const char *s) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  if (t < 0 || H5Tset_size(t, strlen(s) ? strlen(s) : 1) < 0) return fail(c, name);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, t, strlen(s) ? s : " ") : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-  return w < 0 ? fail(c, name) : ISING_OK;
+/* Every rank learns whether any failed (`rc` the local status); a rank
+ * that did not fail itself gets a message pointing to the one that did.
+ * Collective over c->comm. */
+static int agree(const h5ctx *c, int rc) {
+  int v = rc;
+  if (MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, c->comm) != MPI_SUCCESS)
+    return rc ? rc : ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint '%s') failed", c->path);
+  if (!rc && v)
+    return v == ISING_ERR_INPUT ? DAMAGED(c, "damaged (reported on another rank)")
+                                : ISING_ERR(v, "checkpoint '%s': failed on another rank", c->path);
+  return rc;
 }
 
-/* A 1D dataset of n elements of `type` at path; rank 0 writes the data. */
+/* ------------------------------------------------------------ checksums */
+
+static inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/* Hash of one site, summed mod 2^64 over a replica (order independent). */
+static inline uint64_t site_hash(uint64_t g, int spin) {
+  return mix64(2 * g + (spin > 0) + 0x9E3779B97F4A7C15ULL);
+}
+
+/* Element i with bit pattern v: for a fixed i a bijection of v, so one
+ * changed element always changes the sum. */
+static inline uint64_t elem_hash(uint64_t i, uint64_t v) {
+  return mix64(v ^ mix64(i + 0x9E3779B97F4A7C15ULL));
+}
+
+/* The sum of elem_hash over n elements of size esize (1, 4 or 8 bytes)
+ * whose first has the index `first`. */
+static uint64_t part_hash(const void *buf, size_t esize, int64_t first, int64_t n) {
+  const unsigned char *b = buf;
+  uint64_t acc = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t v = 0;
+    if (esize == 1) {
+      v = b[i];
+    } else if (esize == 4) {
+      uint32_t u;
+      memcpy(&u, b + 4 * i, 4);
+      v = u;
+    } else {
+      memcpy(&v, b + 8 * i, 8);
+    }
+    acc += elem_hash((uint64_t)(first + i), v);
+  }
+  return acc;
+}
+
+/* The checksum of a dataset of `total` elements from the sum of its parts. */
+static uint64_t hash_close(uint64_t sum, int64_t total) {
+  return sum + mix64((uint64_t)total ^ 0xD6E8FEB86659FD93ULL);
+}
+
+static int64_t corr_flag(const ising_config *cfg, const ising_corr *corr) {
+  return corr ? (cfg->sk_every > 0 ? 2 : 1) : 0;
+}
+
+/* ------------------------------------------------------------ datasets */
+
+/* A 1D dataset of n elements of `type` at path with its "checksum"; rank 0
+ * writes the data and its checksum goes to every rank.  Collective. */
 static int dset_write(const h5ctx *c, const char *path, hid_t type, int64_t n, const void *data) {
+  uint64_t h = c->rank == 0 ? hash_close(part_hash(data, H5Tget_size(type), 0, n), n) : 0;
+  if (MPI_Bcast(&h, 1, MPI_UINT64_T, 0, c->comm) != MPI_SUCCESS)
+    return ISING_ERR(ISING_ERR_MPI, "MPI_Bcast (checkpoint checksum) failed");
   hsize_t d = (hsize_t)(n > 0 ? n : 0);
   hid_t sp = H5Screate_simple(1, &d, NULL);
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
-  hid_t ds = sp >= 0 ? H5Dcreate2(c->file, path, type, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT) : -1;
-  herr_t w = 0;
-  if (ds >= 0 && c->rank == 0 && n > 0) w = H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  if (ds >= 0) H5Dclose(ds);
-  if (lcpl >= 0) H5Pclose(lcpl);
-  if (sp >= 0) H5Sclose(sp);
-  return ds < 0 || w < 0 ? fail(c, path) : ISING_OK;
-}
-
-static int dset_read(const h5ctx *c, const char *path, hid_t type, int64_t n, void *data) {
-  hid_t ds = H5Dopen2(c->file, path, H5P_DEFAULT);
-  if (ds < 0) return fail(c, path);
-  hid_t sp = H5Dget_space(ds);
-  hssize_t have = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-  herr_t r = have == n ? (n > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0) : -1;
-  if (sp >= 0) H5Sclose(sp);
-  H5Dclose(ds);
-  if (r < 0)
-    return ising_err_set(ISING_ERR_INPUT, __FILE__, __LINE__,
-                         "checkpoint '%s': %s has %lld elements, expected %lld", c->path, path,
-                         (long long)have, (long long)n);
+  const char *step = sp < 0 ? "H5Screate_simple" : lcpl < 0 ? "H5Pcreate"
+                   : H5Pset_create_intermediate_group(lcpl, 1) < 0 ? "H5Pset_create_intermediate_group"
+                   : NULL;
+  hid_t ds = step ? -1 : H5Dcreate2(c->file, path, type, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  if (!step && ds < 0) step = "H5Dcreate2";
+  if (!step && c->rank == 0 && n > 0 && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    step = "H5Dwrite";
+  int rc = ISING_OK;
+  if (!step) rc = ising_h5_attr_u64(ds, "checksum", 1, &h, c->path);
+  if (ds >= 0 && H5Dclose(ds) < 0 && !step) step = "H5Dclose";
+  if (lcpl >= 0 && H5Pclose(lcpl) < 0 && !step) step = "H5Pclose";
+  if (sp >= 0 && H5Sclose(sp) < 0 && !step) step = "H5Sclose";
+  if (rc) return rc;
+  if (step) {
+    char what[300];
+    snprintf(what, sizeof what, "%s (/%s)", step, path);
+    return fail(c, what);
+  }
   return ISING_OK;
 }
 
-static int attr_read_i64(const h5ctx *c, const char *name, int64_t *v) {
-  hid_t a = H5Aopen(c->file, name, H5P_DEFAULT);
-  herr_t r = a >= 0 ? H5Aread(a, H5T_NATIVE_INT64, v) : -1;
-  if (a >= 0) H5Aclose(a);
-  return r < 0 ? ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': attribute %s missing", c->path, name)
-               : ISING_OK;
+/* The 1D dataset at path into a buffer of its own size (at most c->bytes;
+ * *data allocated with one zero element more, free() it), its checksum
+ * verified when the file has them.  Local; every failure is "damaged". */
+static int dset_read_any(const h5ctx *c, const char *path, hid_t type, int64_t *n, void **data) {
+  *data = NULL;
+  *n = 0;
+  size_t esize = H5Tget_size(type);
+  hid_t ds = H5Dopen2(c->file, path, H5P_DEFAULT);
+  if (ds < 0) return DAMAGED(c, "/%s is missing or unreadable", path);
+  hid_t sp = H5Dget_space(ds);
+  hssize_t have = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+  int rc = sp < 0 || have < 0 || nd != 1 || esize == 0 || (int64_t)have > c->bytes / (int64_t)esize
+               ? DAMAGED(c, "/%s has an impossible shape", path) : ISING_OK;
+  void *buf = rc ? NULL : calloc((size_t)have + 1, esize);
+  if (!rc && !buf) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
+  if (!rc && have > 0 && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+    rc = DAMAGED(c, "/%s cannot be read", path);
+  if (!rc && c->sums) {
+    uint64_t want;
+    rc = ising_h5_attr_read_u64(ds, "checksum", 1, &want, c->path);
+    if (!rc && hash_close(part_hash(buf, esize, 0, have), have) != want)
+      rc = DAMAGED(c, "/%s does not match its checksum", path);
+  }
+  if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = DAMAGED(c, "/%s: H5Sclose failed", path);
+  if (H5Dclose(ds) < 0 && !rc) rc = DAMAGED(c, "/%s: H5Dclose failed", path);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  *n = have;
+  *data = buf;
+  return ISING_OK;
+}
+
+/* Exactly n elements of `type` at path into data (checksum verified). */
+static int dset_read(const h5ctx *c, const char *path, hid_t type, int64_t n, void *data) {
+  int64_t have;
+  void *buf;
+  ISING_CALL(dset_read_any(c, path, type, &have, &buf));
+  if (have != n) {
+    free(buf);
+    return DAMAGED(c, "/%s has %lld elements, expected %lld", path, (long long)have, (long long)n);
+  }
+  memcpy(data, buf, (size_t)n * H5Tget_size(type));
+  free(buf);
+  return ISING_OK;
 }
 
 /* A string dataset (text may be empty). */
@@ -109,53 +226,42 @@ static int text_write(const h5ctx *c, const char *path, const char *s) {
 }
 
 static int text_read(const h5ctx *c, const char *path, char **out) {
-  hid_t ds = H5Dopen2(c->file, path, H5P_DEFAULT);
-  if (ds < 0) return ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': %s missing", c->path, path);
-  hid_t sp = H5Dget_space(ds);
-  hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-  char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  herr_t r = buf ? (n > 0 ? H5Dread(ds, H5T_NATIVE_CHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0) : -1;
-  if (sp >= 0) H5Sclose(sp);
-  H5Dclose(ds);
-  if (r < 0) {
+  int64_t n;
+  void *buf;
+  ISING_CALL(dset_read_any(c, path, H5T_NATIVE_CHAR, &n, &buf));
+  char *text = buf;
+  if ((int64_t)strlen(text) != n) {
     free(buf);
-    return fail(c, path);
+    return DAMAGED(c, "/%s holds a NUL byte", path);
   }
-  buf[n] = '\0';
-  *out = buf;
+  *out = text;
   return ISING_OK;
 }
 
 /* ------------------------------------------------------------ spins */
 
-/* Hash of one site, summed mod 2^64 over a replica (order independent). */
-static inline uint64_t site_hash(uint64_t g, int spin) {
-  uint64_t z = 2 * g + (spin > 0) + 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 /* Move one replica's block between the lattice and /spins[slot] in slabs
- * of rows; returns the block's checksum contribution in *sum. */
+ * of rows; returns the block's checksum contribution in *sum.  Local. */
 static int spins_io(const h5ctx *c, hid_t ds, int dim, int64_t slot, ising_lattice *lat,
                     int writing, uint64_t *sum) {
   int64_t n[3], s0[3], L[3];
+  *sum = 0;
   ising_lattice_extent(lat, n, s0);
   hid_t fs = H5Dget_space(ds);
-  hsize_t fdims[4];
-  if (fs < 0 || H5Sget_simple_extent_dims(fs, fdims, NULL) != dim + 1) return fail(c, "/spins shape");
+  hsize_t fdims[H5S_MAX_RANK];
+  if (fs < 0 || H5Sget_simple_extent_dims(fs, fdims, NULL) != dim + 1) {
+    if (fs >= 0) H5Sclose(fs);
+    return writing ? fail(c, "/spins shape") : DAMAGED(c, "/spins has the wrong shape");
+  }
   for (int k = 0; k < dim; k++) L[k] = (int64_t)fdims[dim - k];
   int64_t rows = SLAB_BYTES / (n[0] > 0 ? n[0] : 1);
   if (rows < 1) rows = 1;
   if (rows > n[1]) rows = n[1];
   int8_t *buf = malloc((size_t)(rows * n[0]));
-  if (!buf) {
-    H5Sclose(fs);
-    return ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint buffer)");
-  }
-  hid_t dx = H5Pcreate(H5P_DATASET_XFER);
-  int rc = dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0 ? fail(c, "H5Pset_dxpl_mpio") : ISING_OK;
+  hid_t dx = buf ? H5Pcreate(H5P_DATASET_XFER) : -1;
+  int rc = !buf ? ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint buffer)")
+           : dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0 ? fail(c, "H5Pset_dxpl_mpio")
+           : ISING_OK;
   uint64_t acc = 0;
   for (int64_t z = 0; z < n[2] && !rc; z++)
     for (int64_t y0 = 0; y0 < n[1] && !rc; y0 += rows) {
@@ -178,19 +284,16 @@ static int spins_io(const h5ctx *c, hid_t ds, int dim, int64_t slot, ising_latti
       herr_t io = ms < 0 || e < 0 ? -1
                   : writing ? H5Dwrite(ds, H5T_NATIVE_INT8, ms, fs, dx, buf)
                             : H5Dread(ds, H5T_NATIVE_INT8, ms, fs, dx, buf);
-      if (ms >= 0) H5Sclose(ms);
+      if (ms >= 0 && H5Sclose(ms) < 0) io = -1;
       if (io < 0) {
-        rc = writing ? fail(c, "H5Dwrite (/spins)")
-                     : ising_err_set(ISING_ERR_INPUT, __FILE__, __LINE__,
-                                     "checkpoint '%s': cannot read its spins (truncated?)", c->path);
+        rc = writing ? fail(c, "H5Dwrite (/spins)") : DAMAGED(c, "cannot read its spins (truncated?)");
         break;
       }
       for (int64_t j = 0; j < ny && !rc; j++)
         for (int64_t x = 0; x < n[0]; x++) {
           int8_t s = buf[j * n[0] + x];
           if (!writing && s != 1 && s != -1) {
-            rc = ising_err_set(ISING_ERR_INPUT, __FILE__, __LINE__,
-                               "checkpoint '%s': a spin is %d, not +-1", c->path, s);
+            rc = DAMAGED(c, "a spin is %d, not +-1", s);
             break;
           }
           uint64_t g = (uint64_t)((s0[0] + x) + L[0] * ((s0[1] + y0 + j) + L[1] * (dim == 3 ? s0[2] + z : 0)));
@@ -198,10 +301,103 @@ static int spins_io(const h5ctx *c, hid_t ds, int dim, int64_t slot, ising_latti
         }
       if (!writing && !rc) ising_lattice_unpack_rows(lat, z, y0, ny, buf);
     }
-  if (dx >= 0) H5Pclose(dx);
-  H5Sclose(fs);
+  if (dx >= 0 && H5Pclose(dx) < 0 && !rc) rc = fail(c, "H5Pclose");
+  if (H5Sclose(fs) < 0 && !rc) rc = fail(c, "H5Sclose");
   free(buf);
   *sum = acc;
+  return rc;
+}
+
+/* Verify a whole dataset of a file being read, the ranks of c->comm
+ * sharing its planes (all axes but the last two index the planes), without
+ * knowing any decomposition.  spins: /spins (int8, +-1), per-replica
+ * checksums of site_hash against its attribute "checksums"; otherwise a
+ * float64 dataset against its "checksum".  Collective. */
+static int verify_whole(const h5ctx *c, const char *path, int spins) {
+  int size = 1;
+  int rc = MPI_Comm_size(c->comm, &size) != MPI_SUCCESS
+               ? ISING_ERR(ISING_ERR_MPI, "MPI_Comm_size failed") : ISING_OK;
+  hid_t ds = rc ? -1 : H5Dopen2(c->file, path, H5P_DEFAULT);
+  hid_t fs = ds >= 0 ? H5Dget_space(ds) : -1;
+  hsize_t d[H5S_MAX_RANK] = {0};
+  int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
+  if (!rc && (nd < 3 || nd > 4 || H5Sget_simple_extent_dims(fs, d, NULL) != nd))
+    rc = DAMAGED(c, "/%s is missing or has an impossible shape", path);
+  const size_t esize = spins ? 1 : 8;
+  int64_t total = 1, X = 0, Y = 0, per = 1, planes = 0, R = 1;
+  for (int k = 0; k < nd && !rc; k++) {
+    if (d[k] == 0 || (int64_t)d[k] > c->bytes || total > c->bytes / (int64_t)d[k]) {
+      rc = DAMAGED(c, "/%s has an impossible shape", path);
+      break;
+    }
+    total *= (int64_t)d[k];
+  }
+  if (!rc) {
+    X = (int64_t)d[nd - 1];
+    Y = (int64_t)d[nd - 2];
+    planes = total / (X * Y);
+    R = spins ? (int64_t)d[0] : 1;
+    if (R > INT_MAX) rc = DAMAGED(c, "/%s has an impossible shape", path);
+    per = total / R; /* elements per checksum */
+    if (total > c->bytes / (int64_t)esize) rc = DAMAGED(c, "/%s is larger than the file", path);
+  }
+  int64_t rows = SLAB_BYTES / ((int64_t)esize * (X > 0 ? X : 1));
+  if (rows < 1) rows = 1;
+  if (rows > Y) rows = Y;
+  void *buf = rc ? NULL : malloc((size_t)(rows * X) * esize + 1);
+  uint64_t *sums = rc ? NULL : calloc((size_t)R, sizeof *sums);
+  hid_t dx = rc ? -1 : H5Pcreate(H5P_DATASET_XFER);
+  if (!rc && (!buf || !sums)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
+  if (!rc && (dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0)) rc = fail(c, "H5Pset_dxpl_mpio");
+  for (int64_t p = c->rank; p < planes && !rc; p += size)
+    for (int64_t y0 = 0; y0 < Y && !rc; y0 += rows) {
+      int64_t ny = Y - y0 < rows ? Y - y0 : rows;
+      hsize_t start[4] = {0}, count[4] = {1, 1, 1, 1};
+      if (nd == 4) {
+        start[0] = (hsize_t)(p / (int64_t)d[1]);
+        start[1] = (hsize_t)(p % (int64_t)d[1]);
+      } else {
+        start[0] = (hsize_t)p;
+      }
+      start[nd - 2] = (hsize_t)y0;
+      count[nd - 2] = (hsize_t)ny;
+      count[nd - 1] = (hsize_t)X;
+      hsize_t m = (hsize_t)(ny * X);
+      hid_t ms = H5Screate_simple(1, &m, NULL);
+      herr_t e = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
+      if (e < 0 || H5Dread(ds, spins ? H5T_NATIVE_INT8 : H5T_NATIVE_DOUBLE, ms, fs, dx, buf) < 0)
+        rc = DAMAGED(c, "/%s cannot be read (truncated?)", path);
+      if (ms >= 0 && H5Sclose(ms) < 0 && !rc) rc = DAMAGED(c, "/%s: H5Sclose failed", path);
+      int64_t f0 = (p * Y + y0) * X; /* flat index of the slab's first element */
+      if (rc) break;
+      if (!spins) {
+        sums[0] += part_hash(buf, 8, f0, ny * X);
+        continue;
+      }
+      const int8_t *s = buf;
+      for (int64_t i = 0; i < ny * X && !rc; i++) {
+        if (s[i] != 1 && s[i] != -1) rc = DAMAGED(c, "a spin is %d, not +-1", s[i]);
+        int64_t f = f0 + i;
+        sums[f / per] += site_hash((uint64_t)(f % per), s[i]);
+      }
+    }
+  if (dx >= 0 && H5Pclose(dx) < 0 && !rc) rc = fail(c, "H5Pclose");
+  rc = agree(c, rc);
+  if (!rc && MPI_Allreduce(MPI_IN_PLACE, sums, (int)R, MPI_UINT64_T, MPI_SUM, c->comm) != MPI_SUCCESS)
+    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint checksums) failed");
+  uint64_t *want = rc ? NULL : calloc((size_t)R, sizeof *want);
+  if (!rc && !want) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
+  if (!rc) rc = ising_h5_attr_read_u64(ds, spins ? "checksums" : "checksum", (int)R, want, c->path);
+  if (!rc && !spins) sums[0] = hash_close(sums[0], total);
+  for (int64_t r = 0; r < R && !rc; r++)
+    if (sums[r] != want[r])
+      rc = spins ? DAMAGED(c, "the spins of replica %lld do not match their checksum", (long long)r)
+                 : DAMAGED(c, "/%s does not match its checksum", path);
+  if (fs >= 0 && H5Sclose(fs) < 0 && !rc) rc = DAMAGED(c, "/%s: H5Sclose failed", path);
+  if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = DAMAGED(c, "/%s: H5Dclose failed", path);
+  free(buf);
+  free(sums);
+  free(want);
   return rc;
 }
 
@@ -221,7 +417,8 @@ static void corr_slab(const ising_corr_layout *l, int acc, hsize_t *start, hsize
 }
 
 /* /correlation: the exact sums (rank 0 writes) and, with sk_every > 0, the
- * spectrum sums (the ranks of group 0 write their rows).  Collective. */
+ * spectrum sums (the ranks of group 0 write their rows, and the checksum
+ * is the sum of their parts).  Collective. */
 static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_config *cfg, ising_corr *corr) {
   ising_corr_layout l;
   ising_corr_state_layout(corr, &l);
@@ -230,19 +427,22 @@ static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_confi
   double *spec = spectrum ? malloc((size_t)(l.local > 0 ? l.local : 1) * sizeof *spec) : NULL;
   int rc = exact && (spec || !spectrum) ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
   hid_t ds = -1, fs = -1, dx = -1;
+  /* elements per accumulator and per row of axis 0 */
+  const int64_t S = l.dims[1] * l.dims[2], P = l.dims[0] * S;
+  uint64_t sum = 0;
   if (!rc && spectrum) {
     hsize_t dims[4] = {(hsize_t)n};
     for (int k = 0; k < l.rank; k++) dims[k + 1] = (hsize_t)l.dims[k];
     hid_t sp = H5Screate_simple(l.rank + 1, dims, NULL);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
-    ds = sp >= 0 && lcpl >= 0 ? H5Dcreate2(c->file, "correlation/sk_sum", H5T_NATIVE_DOUBLE, sp, lcpl,
-                                           H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (lcpl >= 0) H5Pclose(lcpl);
-    if (sp >= 0) H5Sclose(sp);
+    int bad = sp < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0;
+    ds = !bad ? H5Dcreate2(c->file, "correlation/sk_sum", H5T_NATIVE_DOUBLE, sp, lcpl,
+                           H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (lcpl >= 0 && H5Pclose(lcpl) < 0) bad = 1;
+    if (sp >= 0 && H5Sclose(sp) < 0) bad = 1;
     fs = ds >= 0 ? H5Dget_space(ds) : -1;
     dx = H5Pcreate(H5P_DATASET_XFER);
-    if (ds < 0 || fs < 0 || dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0)
+    if (bad || ds < 0 || fs < 0 || dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0)
       rc = fail(c, "H5Dcreate2 (/correlation/sk_sum)");
   }
   /* every rank takes part in each pooling (collective over the world) */
@@ -254,7 +454,8 @@ static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_confi
       hid_t ms = H5Screate_simple(1, &m, NULL);
       herr_t e = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
       if (e < 0 || H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, dx, spec) < 0) rc = fail(c, "H5Dwrite (/correlation/sk_sum)");
-      if (ms >= 0) H5Sclose(ms);
+      if (ms >= 0 && H5Sclose(ms) < 0 && !rc) rc = fail(c, "H5Sclose");
+      sum += part_hash(spec, 8, t * P + l.row0 * S, l.local);
     }
     /* a failed write on one rank must not leave the others in the next
      * pooling alone */
@@ -262,8 +463,14 @@ static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_confi
     if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
     if (!rc && bad) rc = ISING_ERR(bad, "writing the checkpoint's correlation sums failed on another rank");
   }
-  if (dx >= 0) H5Pclose(dx);
-  if (fs >= 0) H5Sclose(fs);
+  if (!rc && spectrum) {
+    if (MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, c->comm) != MPI_SUCCESS)
+      rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint checksums) failed");
+    sum = hash_close(sum, n * P);
+    if (!rc) rc = ising_h5_attr_u64(ds, "checksum", 1, &sum, c->path);
+  }
+  if (dx >= 0 && H5Pclose(dx) < 0 && !rc) rc = fail(c, "H5Pclose");
+  if (fs >= 0 && H5Sclose(fs) < 0 && !rc) rc = fail(c, "H5Sclose");
   if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = fail(c, "H5Dclose (/correlation/sk_sum)");
   if (!rc) rc = dset_write(c, "correlation/exact", H5T_NATIVE_DOUBLE, (int64_t)n * ISING_CORR_NEXACT, exact);
   free(exact);
@@ -271,55 +478,71 @@ static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_confi
   return rc;
 }
 
-/* Restore the accumulators from /correlation (format 2).  Collective; the
- * caller agrees on failure afterwards. */
+/* Restore the accumulators from /correlation (format >= 2), all of it
+ * read and verified before any accumulator is set.  Collective; the
+ * ranks agree on the outcome. */
 static int corr_read(const h5ctx *c, const ising_config *cfg, ising_corr *corr) {
   ising_corr_layout l;
   ising_corr_state_layout(corr, &l);
   const int n = l.n_acc, spectrum = cfg->sk_every > 0;
+  const int64_t S = l.dims[1] * l.dims[2], P = l.dims[0] * S;
+  const int reads = spectrum && l.writer && l.nrows > 0;
   double *exact = malloc((size_t)n * ISING_CORR_NEXACT * sizeof *exact);
-  double *spec = spectrum ? malloc((size_t)(l.local > 0 ? l.local : 1) * sizeof *spec) : NULL;
-  if (!exact || (spectrum && !spec)) {
-    free(exact);
-    free(spec);
-    return ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)");
-  }
-  int rc = dset_read(c, "correlation/exact", H5T_NATIVE_DOUBLE, (int64_t)n * ISING_CORR_NEXACT, exact);
+  double *spec = reads ? malloc((size_t)n * (size_t)l.local * sizeof *spec) : NULL;
+  int rc = !exact || (reads && !spec) ? ISING_ERR(ISING_ERR_MEM, "out of memory (checkpoint)") : ISING_OK;
+  if (!rc && c->sums && c->root[A_CORR] != corr_flag(cfg, corr))
+    rc = DAMAGED(c, "it says correlation = %lld, the deck %lld", (long long)c->root[A_CORR],
+                 (long long)corr_flag(cfg, corr));
+  if (!rc) rc = dset_read(c, "correlation/exact", H5T_NATIVE_DOUBLE, (int64_t)n * ISING_CORR_NEXACT, exact);
   hid_t ds = -1, fs = -1, dx = -1;
+  uint64_t sum = 0;
   if (!rc && spectrum) {
     ds = H5Dopen2(c->file, "correlation/sk_sum", H5P_DEFAULT);
     fs = ds >= 0 ? H5Dget_space(ds) : -1;
-    hsize_t d[4] = {0};
-    int nd = fs >= 0 ? H5Sget_simple_extent_dims(fs, d, NULL) : -1;
-    int ok = nd == l.rank + 1 && d[0] == (hsize_t)n;
+    hsize_t d[H5S_MAX_RANK] = {0};
+    int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
+    int ok = nd == l.rank + 1 && H5Sget_simple_extent_dims(fs, d, NULL) == nd && d[0] == (hsize_t)n;
     for (int k = 0; ok && k < l.rank; k++) ok = d[k + 1] == (hsize_t)l.dims[k];
-    if (!ok) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': /correlation/sk_sum is missing or has the wrong shape", c->path);
+    if (!ok) rc = DAMAGED(c, "/correlation/sk_sum is missing or has the wrong shape");
     dx = H5Pcreate(H5P_DATASET_XFER);
     if (!rc && (dx < 0 || H5Pset_dxpl_mpio(dx, H5FD_MPIO_INDEPENDENT) < 0)) rc = fail(c, "H5Pset_dxpl_mpio");
   }
-  for (int t = 0; t < n && !rc; t++) {
-    if (spectrum && l.writer && l.nrows > 0) {
-      hsize_t start[4], count[4], m = (hsize_t)l.local;
-      corr_slab(&l, t, start, count);
-      hid_t ms = H5Screate_simple(1, &m, NULL);
-      herr_t e = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
-      if (e < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, ms, fs, dx, spec) < 0)
-        rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': cannot read /correlation/sk_sum (truncated?)", c->path);
-      if (ms >= 0) H5Sclose(ms);
-    }
-    if (!rc) rc = ising_corr_state_set(corr, t, exact + (size_t)t * ISING_CORR_NEXACT, spec);
+  for (int t = 0; t < n && !rc && reads; t++) {
+    hsize_t start[4], count[4], m = (hsize_t)l.local;
+    double *slab = spec + (size_t)t * (size_t)l.local;
+    corr_slab(&l, t, start, count);
+    hid_t ms = H5Screate_simple(1, &m, NULL);
+    herr_t e = ms >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
+    if (e < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, ms, fs, dx, slab) < 0)
+      rc = DAMAGED(c, "cannot read /correlation/sk_sum (truncated?)");
+    if (ms >= 0 && H5Sclose(ms) < 0 && !rc) rc = DAMAGED(c, "/correlation/sk_sum: H5Sclose failed");
+    sum += part_hash(slab, 8, t * P + l.row0 * S, l.local);
   }
-  if (dx >= 0) H5Pclose(dx);
-  if (fs >= 0) H5Sclose(fs);
-  if (ds >= 0) H5Dclose(ds);
+  /* the spectrum's checksum is the sum of every writer's part */
+  if (spectrum) {
+    rc = agree(c, rc);
+    if (!rc && MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, c->comm) != MPI_SUCCESS)
+      rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint checksums) failed");
+    uint64_t want = 0;
+    if (!rc && c->sums) {
+      rc = ising_h5_attr_read_u64(ds, "checksum", 1, &want, c->path);
+      if (!rc && hash_close(sum, n * P) != want) rc = DAMAGED(c, "/correlation/sk_sum does not match its checksum");
+    }
+  }
+  for (int t = 0; t < n && !rc; t++)
+    rc = ising_corr_state_set(corr, t, exact + (size_t)t * ISING_CORR_NEXACT,
+                              reads ? spec + (size_t)t * (size_t)l.local : NULL);
+  if (dx >= 0 && H5Pclose(dx) < 0 && !rc) rc = fail(c, "H5Pclose");
+  if (fs >= 0 && H5Sclose(fs) < 0 && !rc) rc = fail(c, "H5Sclose");
+  if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = fail(c, "H5Dclose");
   free(exact);
   free(spec);
-  return rc;
+  return agree(c, rc);
 }
 
 /* ------------------------------------------------------------ write */
 
-static int write_tempering(const h5ctx *c, const ising_config *cfg, const ising_ckpt_state *st) {
+static int write_tempering(const h5ctx *c, const ising_ckpt_state *st) {
   const ising_tempering *t = st->temper;
   int n = t->n_T, R = t->R;
   ISING_CALL(dset_write(c, "tempering/T", H5T_NATIVE_DOUBLE, n, t->T));
@@ -332,7 +555,6 @@ static int write_tempering(const h5ctx *c, const ising_config *cfg, const ising_
   ISING_CALL(dset_write(c, "tempering/n_up", H5T_NATIVE_INT64, n, t->n_up));
   ISING_CALL(dset_write(c, "tempering/n_down", H5T_NATIVE_INT64, n, t->n_down));
   ISING_CALL(dset_write(c, "tempering/steps", H5T_NATIVE_INT64, 1, &t->steps));
-  (void)cfg;
   return dset_write(c, "tempering/ladder_history", H5T_NATIVE_DOUBLE, (int64_t)st->n_hist * n,
                     st->ladder_hist);
 }
@@ -378,14 +600,13 @@ static int commit_files(const char *tmp, const char *cur, const char *old) {
 static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg,
                       const ising_ckpt_state *st, int n_local, const ising_ckpt_replica *local) {
   const int R = st->temper->R, dim = cfg->dim;
-  ISING_CALL(attr_str(c, c->file, "program", "ising"));
-  ISING_CALL(attr_str(c, c->file, "kind", "checkpoint"));
-  ISING_CALL(attr_i64(c, "format_version", ISING_CKPT_FORMAT));
-  ISING_CALL(attr_i64(c, "generation", st->generation));
-  ISING_CALL(attr_i64(c, "sweeps_done", st->sweeps_done));
-  ISING_CALL(attr_i64(c, "rows", st->rows));
-  ISING_CALL(attr_i64(c, "next_round", st->next_round));
-  ISING_CALL(attr_i64(c, "n_hist", st->n_hist));
+  ISING_CALL(ising_h5_attr_str(c->file, "program", "ising", c->path));
+  ISING_CALL(ising_h5_attr_str(c->file, "kind", "checkpoint", c->path));
+  int64_t root[N_ROOT] = {ISING_CKPT_FORMAT, st->generation, st->sweeps_done, st->rows,
+                          st->next_round, st->n_hist, corr_flag(cfg, st->corr)};
+  for (int i = 0; i < N_ROOT; i++) ISING_CALL(ising_h5_attr_i64(c->file, root_names[i], 1, &root[i], c->path));
+  uint64_t rsum = hash_close(part_hash(root, 8, 0, N_ROOT), N_ROOT);
+  ISING_CALL(ising_h5_attr_u64(c->file, "checksum", 1, &rsum, c->path));
   ISING_CALL(text_write(c, "deck_source", cfg->deck_source ? cfg->deck_source : ""));
   size_t len = 1;
   for (int i = 0; i < cfg->n_set; i++) len += strlen(cfg->set_list[i]) + 1;
@@ -398,7 +619,7 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
   int rc = text_write(c, "set_list", sets);
   free(sets);
   ISING_CALL(rc);
-  ISING_CALL(write_tempering(c, cfg, st));
+  ISING_CALL(write_tempering(c, st));
   if (st->n_sweeper > 0) {
     char path[96];
     snprintf(path, sizeof path, "sweeper/%s", st->sweeper);
@@ -409,7 +630,10 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
   for (int k = 0; k < dim; k++) dims[dim - k] = (hsize_t)cfg->L[k];
   hid_t sp = H5Screate_simple(dim + 1, dims, NULL);
   hid_t ds = sp >= 0 ? H5Dcreate2(c->file, "spins", H5T_NATIVE_INT8, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
-  if (sp >= 0) H5Sclose(sp);
+  if (sp >= 0 && H5Sclose(sp) < 0 && ds >= 0) {
+    H5Dclose(ds);
+    ds = -1;
+  }
   if (ds < 0) return fail(c, "H5Dcreate2 (/spins)");
   uint64_t *sums = calloc((size_t)R, sizeof *sums);
   rc = sums ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
@@ -421,19 +645,13 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
   if (!rc && bad) rc = ISING_ERR(bad, "writing the checkpoint's spins failed on another rank");
   if (!rc && MPI_Allreduce(MPI_IN_PLACE, sums, R, MPI_UINT64_T, MPI_SUM, lay->world) != MPI_SUCCESS)
     rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint checksums) failed");
-  if (!rc) {
-    hsize_t r = (hsize_t)R;
-    hid_t as = H5Screate_simple(1, &r, NULL);
-    hid_t a = as >= 0 ? H5Acreate2(ds, "checksums", H5T_NATIVE_UINT64, as, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (a < 0 || H5Awrite(a, H5T_NATIVE_UINT64, sums) < 0) rc = fail(c, "checksums");
-    if (a >= 0) H5Aclose(a);
-    if (as >= 0) H5Sclose(as);
-  }
+  if (!rc) rc = ising_h5_attr_u64(ds, "checksums", R, sums, c->path);
   free(sums);
-  H5Dclose(ds);
+  if (H5Dclose(ds) < 0 && !rc) rc = fail(c, "H5Dclose (/spins)");
   ISING_CALL(rc);
   if (st->corr) ISING_CALL(corr_write(c, lay, cfg, st->corr));
-  return attr_i64(c, "complete", 1); /* last */
+  int64_t one = 1;
+  return ising_h5_attr_i64(c->file, "complete", 1, &one, c->path); /* last */
 }
 
 int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const ising_ckpt_state *st,
@@ -441,61 +659,200 @@ int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const isi
   char cur[ISING_PATH_MAX + 16], old[ISING_PATH_MAX + 16], tmp[ISING_PATH_MAX + 32];
   ising_ckpt_paths(cfg->file, cur, old, sizeof cur);
   snprintf(tmp, sizeof tmp, "%s.ckpt.tmp", cfg->file);
-  h5ctx c = {-1, lay->world_rank, tmp, ISING_CKPT_FORMAT};
+  h5ctx c = {.file = -1, .rank = lay->world_rank, .comm = lay->world, .path = tmp};
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  /* the 1.8 object formats: HDF5 checksums the file's metadata */
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0 || H5Pset_fapl_mpio(fapl, lay->world, MPI_INFO_NULL) < 0) return fail(&c, "H5Pset_fapl_mpio");
-  c.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
+  int bad = fapl < 0 || H5Pset_fapl_mpio(fapl, lay->world, MPI_INFO_NULL) < 0 ||
+            H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0;
+  c.file = bad ? -1 : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (fapl >= 0 && H5Pclose(fapl) < 0) bad = 1;
+  if (bad) {
+    if (c.file >= 0) H5Fclose(c.file);
+    return fail(&c, "H5Pset_fapl_mpio/H5Pset_libver_bounds");
+  }
   if (c.file < 0)
     return ISING_ERR(ISING_ERR_IO, "checkpoint: cannot create '%s' (disk full? permissions?)", tmp);
   int rc = write_body(&c, lay, cfg, st, n_local, local);
   if (H5Fclose(c.file) < 0 && !rc) rc = fail(&c, "H5Fclose");
   if (!rc && lay->world_rank == 0) rc = commit_files(tmp, cur, old);
   if (rc && lay->world_rank == 0) unlink(tmp);
-  int bad = rc;
-  if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) return ISING_ERR_MPI;
-  if (!rc && bad) return ISING_ERR(bad, "checkpoint failed on rank 0 (see its message)");
+  int any = rc;
+  if (ising_world_max_int(lay, &any) != ISING_OK && !rc) return ISING_ERR_MPI;
+  if (!rc && any) return ISING_ERR(any, "checkpoint failed on rank 0 (see its message)");
   return rc;
 }
 
 /* ------------------------------------------------------------ read */
 
+/* Open a generation and check what every reader needs: kind, format,
+ * complete, the root attributes and (format >= 3) their checksum.  The
+ * open is collective, the checks local; the file stays open (c->file >= 0)
+ * also on failure, for the caller to agree and then close (collective). */
 static int open_ckpt(MPI_Comm comm, const char *path, h5ctx *c) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  c->rank = rank;
+  c->file = -1;
+  c->comm = comm;
   c->path = path;
+  c->sums = 0;
+  ISING_CHECK(MPI_Comm_rank(comm, &c->rank) == MPI_SUCCESS, ISING_ERR_MPI, "MPI_Comm_rank failed");
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   int exists = access(path, R_OK) == 0;
   if (!exists) return ISING_ERR(ISING_ERR_INPUT, "'%s' does not exist or is not readable", path);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) return fail(c, "H5Pset_fapl_mpio");
-  c->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
-  if (c->file < 0) return ISING_ERR(ISING_ERR_INPUT, "'%s' is not a readable HDF5 file (truncated or torn?)", path);
-  int64_t fmt = -1, complete = 0;
-  char kind[32] = "";
-  hid_t a = H5Aopen(c->file, "kind", H5P_DEFAULT);
-  if (a >= 0) {
-    hid_t t = H5Aget_type(a);
-    size_t sz = t >= 0 ? H5Tget_size(t) : 0;
-    if (sz > 0 && sz < sizeof kind) H5Aread(a, t, kind);
-    if (t >= 0) H5Tclose(t);
-    H5Aclose(a);
+  if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
+    if (fapl >= 0) H5Pclose(fapl);
+    return fail(c, "H5Pset_fapl_mpio");
   }
-  int rc = ISING_OK;
-  if (strcmp(kind, "checkpoint") != 0)
-    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' is not an ising checkpoint (no kind = checkpoint)", path);
-  else if (attr_read_i64(c, "format_version", &fmt) || fmt < ISING_CKPT_FORMAT_MIN || fmt > ISING_CKPT_FORMAT)
-    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' has checkpoint format %lld; this ising reads formats %d to %d",
-                   path, (long long)fmt, ISING_CKPT_FORMAT_MIN, ISING_CKPT_FORMAT);
-  else if (attr_read_i64(c, "complete", &complete) || complete != 1)
-    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' is incomplete (the run stopped while writing it)", path);
-  c->fmt = fmt;
-  if (rc) {
+  c->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  if (H5Pclose(fapl) < 0 && c->file >= 0) {
     H5Fclose(c->file);
     c->file = -1;
+    return fail(c, "H5Pclose");
+  }
+  if (c->file < 0) return ISING_ERR(ISING_ERR_INPUT, "'%s' is not a readable HDF5 file (truncated or torn?)", path);
+  int64_t *v = c->root, complete = 0;
+  hsize_t bytes = 0;
+  char kind[32] = "";
+  int rc = ISING_OK;
+  for (int i = 0; i < N_ROOT; i++) v[i] = 0;
+  /* the helpers' messages give way to ours */
+  int no_kind = ising_h5_attr_read_str(c->file, "kind", kind, sizeof kind, path) != ISING_OK;
+  int no_fmt = no_kind || ising_h5_attr_read_i64(c->file, "format_version", 1, &v[A_FORMAT], path) != ISING_OK;
+  int no_complete = no_fmt || ising_h5_attr_read_i64(c->file, "complete", 1, &complete, path) != ISING_OK;
+  ising_err_clear();
+  if (no_kind || strcmp(kind, "checkpoint") != 0)
+    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' is not an ising checkpoint (no kind = checkpoint)", path);
+  else if (no_fmt || v[A_FORMAT] < ISING_CKPT_FORMAT_MIN || v[A_FORMAT] > ISING_CKPT_FORMAT)
+    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' has checkpoint format %lld; this ising reads formats %d to %d",
+                   path, (long long)v[A_FORMAT], ISING_CKPT_FORMAT_MIN, ISING_CKPT_FORMAT);
+  else if (no_complete || complete != 1)
+    rc = ISING_ERR(ISING_ERR_INPUT, "'%s' is incomplete (the run stopped while writing it)", path);
+  else if (H5Fget_filesize(c->file, &bytes) < 0)
+    rc = DAMAGED(c, "H5Fget_filesize failed");
+  c->bytes = (int64_t)bytes;
+  /* a format number damaged downwards must not switch the checksums off */
+  htri_t has = rc ? 0 : H5Aexists(c->file, "checksum");
+  c->sums = v[A_FORMAT] >= 3;
+  if (!rc && (has < 0 || (has > 0) != c->sums))
+    rc = DAMAGED(c, "format %lld %s a checksum of its attributes (damaged?)", (long long)v[A_FORMAT],
+                 has > 0 ? "but with" : "without");
+  for (int i = A_GENERATION; i < N_ROOT && !rc; i++)
+    if (i != A_CORR || c->sums) rc = ising_h5_attr_read_i64(c->file, root_names[i], 1, &v[i], path);
+  if (!rc && c->sums) {
+    uint64_t want;
+    rc = ising_h5_attr_read_u64(c->file, "checksum", 1, &want, path);
+    if (!rc && hash_close(part_hash(v, 8, 0, N_ROOT), N_ROOT) != want)
+      rc = DAMAGED(c, "its attributes do not match their checksum");
+  }
+  if (!rc && (v[A_GENERATION] < 0 || v[A_SWEEPS] < 0 || v[A_ROWS] < 0 || v[A_ROUND] < 1 ||
+              v[A_ROUND] > INT_MAX || v[A_HIST] < 1 || v[A_HIST] > INT_MAX || v[A_CORR] < 0 || v[A_CORR] > 2))
+    rc = DAMAGED(c, "its counters are out of range");
+  return rc;
+}
+
+static int close_ckpt(h5ctx *c, int rc) {
+  if (c->file >= 0 && H5Fclose(c->file) < 0 && !rc) rc = DAMAGED(c, "H5Fclose failed");
+  c->file = -1;
+  return rc;
+}
+
+/* The tempering state and ladder history of an open generation into t and
+ * st (n_hist rows of st->ladder_hist), checked for use.  Local. */
+static int read_tempering(const h5ctx *c, ising_tempering *t, ising_ckpt_state *st) {
+  const int n = t->n_T, R = t->R;
+  ISING_CALL(dset_read(c, "tempering/T", H5T_NATIVE_DOUBLE, n, t->T));
+  ISING_CALL(dset_read(c, "tempering/rep_at", H5T_NATIVE_INT, R, t->rep_at));
+  ISING_CALL(dset_read(c, "tempering/temp_of", H5T_NATIVE_INT, R, t->temp_of));
+  ISING_CALL(dset_read(c, "tempering/direction", H5T_NATIVE_INT, R, t->direction));
+  ISING_CALL(dset_read(c, "tempering/round_trips", H5T_NATIVE_INT64, R, t->round_trips));
+  ISING_CALL(dset_read(c, "tempering/attempts", H5T_NATIVE_INT64, n, t->attempts));
+  ISING_CALL(dset_read(c, "tempering/accepts", H5T_NATIVE_INT64, n, t->accepts));
+  ISING_CALL(dset_read(c, "tempering/n_up", H5T_NATIVE_INT64, n, t->n_up));
+  ISING_CALL(dset_read(c, "tempering/n_down", H5T_NATIVE_INT64, n, t->n_down));
+  ISING_CALL(dset_read(c, "tempering/steps", H5T_NATIVE_INT64, 1, &t->steps));
+  ISING_CALL(dset_read(c, "tempering/ladder_history", H5T_NATIVE_DOUBLE, (int64_t)st->n_hist * n,
+                       st->ladder_hist));
+  for (int i = 0; i < n; i++) t->beta[i] = 1.0 / t->T[i];
+  char source[ISING_PATH_MAX + 32];
+  snprintf(source, sizeof source, "checkpoint '%s'", c->path);
+  return ising_tempering_check(t, source);
+}
+
+/* Every dataset under /sweeper (an update backend's state, int64), its
+ * checksum verified, whatever the backend's name.  Local. */
+static int verify_sweeper(const h5ctx *c) {
+  htri_t has = H5Lexists(c->file, "sweeper", H5P_DEFAULT);
+  if (has <= 0) return has < 0 ? DAMAGED(c, "its links cannot be read") : ISING_OK;
+  hid_t g = H5Gopen2(c->file, "sweeper", H5P_DEFAULT);
+  H5G_info_t info;
+  int rc = g < 0 || H5Gget_info(g, &info) < 0 ? DAMAGED(c, "/sweeper cannot be read") : ISING_OK;
+  for (hsize_t i = 0; !rc && i < info.nlinks; i++) {
+    char name[128], path[160];
+    ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+    if (len <= 0 || len >= (ssize_t)sizeof name) {
+      rc = DAMAGED(c, "/sweeper holds an unreadable name");
+      break;
+    }
+    snprintf(path, sizeof path, "sweeper/%s", name);
+    int64_t n;
+    void *buf = NULL;
+    rc = dset_read_any(c, path, H5T_NATIVE_INT64, &n, &buf);
+    free(buf);
+  }
+  if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = DAMAGED(c, "/sweeper: H5Gclose failed");
+  return rc;
+}
+
+/* Everything that ising_ckpt_load checks, without knowing the run's shape
+ * or rank layout (sizes from the file, spins and spectrum shared among the
+ * ranks): deck text, overrides, root attributes, tempering state, ladder
+ * history, backend state (/sweeper), spins, correlation sums.  On success
+ * *text and *sets are the deck and the overrides ("\n"-separated).
+ * Collective; the ranks agree. */
+static int verify_generation(MPI_Comm comm, const char *path, char **text, char **sets) {
+  h5ctx c;
+  *text = *sets = NULL;
+  int rc = agree(&c, open_ckpt(comm, path, &c));
+  if (rc) return close_ckpt(&c, rc);
+  rc = text_read(&c, "deck_source", text);
+  if (!rc) rc = text_read(&c, "set_list", sets);
+  /* the tempering state at the sizes it has */
+  int64_t n = 0, R = 0;
+  void *T = NULL, *rep = NULL;
+  if (!rc) rc = dset_read_any(&c, "tempering/T", H5T_NATIVE_DOUBLE, &n, &T);
+  if (!rc) rc = dset_read_any(&c, "tempering/rep_at", H5T_NATIVE_INT, &R, &rep);
+  if (!rc && (n < 1 || n > ISING_MAX_TEMPS || R < n || R % n != 0 || c.root[A_HIST] > c.bytes / n))
+    rc = DAMAGED(&c, "a tempering state of %lld replicas at %lld temperatures", (long long)R, (long long)n);
+  ising_tempering *t = NULL;
+  double *hist = NULL, *ladder = rc ? NULL : malloc((size_t)n * sizeof *ladder);
+  if (!rc && !ladder) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+  for (int64_t i = 0; i < n && !rc; i++) ladder[i] = (double)(i + 1); /* replaced by /tempering/T */
+  if (!rc) rc = ising_tempering_create((int)n, (int)(R / n), ladder, &t);
+  if (!rc && !(hist = malloc((size_t)(c.root[A_HIST] * n) * sizeof *hist)))
+    rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+  ising_ckpt_state st = {.n_hist = (int)c.root[A_HIST], .ladder_hist = hist};
+  if (!rc) rc = read_tempering(&c, t, &st);
+  if (!rc) rc = verify_sweeper(&c);
+  if (!rc && c.root[A_CORR] >= 1) {
+    int64_t m;
+    void *exact = NULL;
+    rc = dset_read_any(&c, "correlation/exact", H5T_NATIVE_DOUBLE, &m, &exact);
+    free(exact);
+  }
+  free(T);
+  free(rep);
+  free(ladder);
+  free(hist);
+  ising_tempering_destroy(&t);
+  /* the large datasets, shared among the ranks */
+  rc = agree(&c, rc);
+  if (!rc) rc = verify_whole(&c, "spins", 1);
+  if (!rc && c.root[A_CORR] == 2) rc = verify_whole(&c, "correlation/sk_sum", 0);
+  rc = agree(&c, close_ckpt(&c, agree(&c, rc)));
+  if (rc) {
+    free(*text);
+    free(*sets);
+    *text = *sets = NULL;
   }
   return rc;
 }
@@ -508,13 +865,9 @@ int ising_ckpt_read_deck(MPI_Comm comm, const char *output, char **text, int *ns
   *nset = 0;
   *set = NULL;
   for (int g = 0; g < 2; g++) {
-    h5ctx c = {-1, 0, path[g], 0};
     ising_err_clear();
-    int rc = open_ckpt(comm, path[g], &c);
     char *sets = NULL;
-    if (!rc) rc = text_read(&c, "deck_source", text);
-    if (!rc) rc = text_read(&c, "set_list", &sets);
-    if (c.file >= 0) H5Fclose(c.file);
+    int rc = verify_generation(comm, path[g], text, &sets);
     if (!rc) {
       int n = 0;
       for (char *p = sets; *p; p++) n += *p == '\n';
@@ -522,18 +875,20 @@ int ising_ckpt_read_deck(MPI_Comm comm, const char *output, char **text, int *ns
       int k = 0;
       for (char *p = sets, *nl; list && (nl = strchr(p, '\n')); p = nl + 1) {
         *nl = '\0';
-        list[k++] = strdup(p);
+        if (!(list[k++] = strdup(p))) break;
       }
       free(sets);
-      ISING_CHECK(list, ISING_ERR_MEM, "out of memory");
+      if (!list || (k > 0 && !list[k - 1])) {
+        ising_ckpt_free_deck(*text, k, list);
+        *text = NULL;
+        return ISING_ERR(ISING_ERR_MEM, "out of memory");
+      }
       *nset = k;
       *set = list;
       *which = g;
       return ISING_OK;
     }
-    free(sets);
-    free(*text);
-    *text = NULL;
+    if (rc != ISING_ERR_INPUT) return rc;
     snprintf(why[g], sizeof why[g], "%s", ising_err_message());
   }
   ising_err_clear();
@@ -548,84 +903,73 @@ void ising_ckpt_free_deck(char *text, int nset, char **set) {
 
 static int load_one(const ising_layout *lay, const ising_config *cfg, const char *path,
                     ising_ckpt_state *st, int n_local, const ising_ckpt_replica *local) {
-  h5ctx c = {-1, lay->world_rank, path, 0};
-  ISING_CALL(open_ckpt(lay->world, path, &c));
+  h5ctx c;
+  int rc = agree(&c, open_ckpt(lay->world, path, &c));
+  if (rc) return close_ckpt(&c, rc);
   ising_tempering *t = st->temper;
-  const int n = t->n_T, R = t->R;
-  int64_t v;
-  int rc = attr_read_i64(&c, "sweeps_done", &st->sweeps_done);
-  if (!rc) rc = attr_read_i64(&c, "rows", &st->rows);
-  if (!rc) rc = attr_read_i64(&c, "generation", &st->generation);
-  if (!rc && !(rc = attr_read_i64(&c, "next_round", &v))) st->next_round = (int)v;
-  if (!rc && !(rc = attr_read_i64(&c, "n_hist", &v))) st->n_hist = (int)v;
-  if (!rc && (st->n_hist < 1 || st->n_hist > cfg->adapt_rounds + 1))
-    rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': ladder history of %d rows", path, st->n_hist);
-  if (!rc) rc = dset_read(&c, "tempering/T", H5T_NATIVE_DOUBLE, n, t->T);
-  if (!rc) rc = dset_read(&c, "tempering/rep_at", H5T_NATIVE_INT, R, t->rep_at);
-  if (!rc) rc = dset_read(&c, "tempering/temp_of", H5T_NATIVE_INT, R, t->temp_of);
-  if (!rc) rc = dset_read(&c, "tempering/direction", H5T_NATIVE_INT, R, t->direction);
-  if (!rc) rc = dset_read(&c, "tempering/round_trips", H5T_NATIVE_INT64, R, t->round_trips);
-  if (!rc) rc = dset_read(&c, "tempering/attempts", H5T_NATIVE_INT64, n, t->attempts);
-  if (!rc) rc = dset_read(&c, "tempering/accepts", H5T_NATIVE_INT64, n, t->accepts);
-  if (!rc) rc = dset_read(&c, "tempering/n_up", H5T_NATIVE_INT64, n, t->n_up);
-  if (!rc) rc = dset_read(&c, "tempering/n_down", H5T_NATIVE_INT64, n, t->n_down);
-  if (!rc) rc = dset_read(&c, "tempering/steps", H5T_NATIVE_INT64, 1, &t->steps);
-  if (!rc) rc = dset_read(&c, "tempering/ladder_history", H5T_NATIVE_DOUBLE, (int64_t)st->n_hist * n, st->ladder_hist);
+  const int R = t->R;
+  st->sweeps_done = c.root[A_SWEEPS];
+  st->rows = c.root[A_ROWS];
+  st->generation = c.root[A_GENERATION];
+  st->next_round = (int)c.root[A_ROUND];
+  st->n_hist = (int)c.root[A_HIST];
+  if (st->n_hist > cfg->adapt_rounds + 1)
+    rc = DAMAGED(&c, "ladder history of %d rows", st->n_hist);
+  /* the deck text and overrides: what ising_ckpt_read_deck verified */
+  char *text = NULL, *sets = NULL;
+  if (!rc && c.sums) rc = text_read(&c, "deck_source", &text);
+  if (!rc && c.sums) rc = text_read(&c, "set_list", &sets);
+  free(text);
+  free(sets);
+  if (!rc) rc = read_tempering(&c, t, st);
+  if (!rc) rc = verify_sweeper(&c); /* as ising_ckpt_read_deck did */
   if (!rc && st->n_sweeper > 0) {
     char sp[96];
     snprintf(sp, sizeof sp, "sweeper/%s", st->sweeper);
     rc = dset_read(&c, sp, H5T_NATIVE_INT64, st->n_sweeper, st->sweeper_state);
   }
-  for (int i = 0; i < n && !rc; i++) t->beta[i] = 1.0 / t->T[i];
   /* spins, then the checksums of every replica */
+  rc = agree(&c, rc);
   hid_t ds = rc ? -1 : H5Dopen2(c.file, "spins", H5P_DEFAULT);
-  if (!rc && ds < 0) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': /spins missing", path);
+  if (!rc && ds < 0) rc = DAMAGED(&c, "/spins missing");
   uint64_t *sums = calloc((size_t)R, sizeof *sums), *want = calloc((size_t)R, sizeof *want);
   if (!rc && (!sums || !want)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   if (!rc) {
     hid_t fs = H5Dget_space(ds);
-    hsize_t d[4] = {0};
-    int nd = fs >= 0 ? H5Sget_simple_extent_dims(fs, d, NULL) : -1;
-    if (fs >= 0) H5Sclose(fs);
-    int ok = nd == cfg->dim + 1 && d[0] == (hsize_t)R;
+    hsize_t d[H5S_MAX_RANK] = {0};
+    int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
+    int ok = nd == cfg->dim + 1 && H5Sget_simple_extent_dims(fs, d, NULL) == nd && d[0] == (hsize_t)R;
     for (int k = 0; ok && k < cfg->dim; k++) ok = d[cfg->dim - k] == (hsize_t)cfg->L[k];
-    if (!ok) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': /spins has the wrong shape", path);
+    if (fs >= 0 && H5Sclose(fs) < 0) ok = 0;
+    if (!ok) rc = DAMAGED(&c, "/spins has the wrong shape");
   }
   for (int k = 0; k < n_local && !rc; k++)
     rc = spins_io(&c, ds, cfg->dim, local[k].id, local[k].lat, 0, &sums[local[k].id]);
-  int bad = rc;
-  if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
-  if (!rc && bad) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': reading spins failed on another rank", path);
+  rc = agree(&c, rc);
   if (!rc && MPI_Allreduce(MPI_IN_PLACE, sums, R, MPI_UINT64_T, MPI_SUM, lay->world) != MPI_SUCCESS)
     rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint checksums) failed");
-  if (!rc) {
-    hid_t a = H5Aopen(ds, "checksums", H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_UINT64, want) < 0)
-      rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': checksums missing", path);
-    if (a >= 0) H5Aclose(a);
-    for (int r = 0; r < R && !rc; r++)
-      if (sums[r] != want[r])
-        rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': the spins of replica %d do not match their checksum", path, r);
-  }
+  if (!rc) rc = ising_h5_attr_read_u64(ds, "checksums", R, want, path);
+  for (int r = 0; r < R && !rc; r++)
+    if (sums[r] != want[r]) rc = DAMAGED(&c, "the spins of replica %d do not match their checksum", r);
   free(sums);
   free(want);
-  if (ds >= 0) H5Dclose(ds);
+  if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = DAMAGED(&c, "H5Dclose (/spins) failed");
+  rc = agree(&c, rc);
   /* the correlation accumulators (format 1 has none: they start empty) */
+  if (!rc && c.sums && !st->corr && c.root[A_CORR] != 0)
+    rc = DAMAGED(&c, "it holds correlation sums, the deck measures none");
   if (!rc && st->corr) {
-    if (c.fmt >= 2) {
+    if (c.root[A_FORMAT] >= 2) {
       rc = corr_read(&c, cfg, st->corr);
-      bad = rc;
-      if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
-      if (!rc && bad) rc = ISING_ERR(ISING_ERR_INPUT, "checkpoint '%s': reading the correlation sums failed on another rank", path);
     } else {
       const double none[ISING_CORR_NEXACT] = {0};
-      for (int i = 0; i < n && !rc; i++) rc = ising_corr_state_set(st->corr, i, none, NULL);
+      for (int i = 0; i < t->n_T && !rc; i++) rc = ising_corr_state_set(st->corr, i, none, NULL);
       if (!rc && lay->world_rank == 0)
         fprintf(stderr, "ising: warning: checkpoint '%s' has format %lld, without correlation sums: "
-                "/correlation will cover only the sweeps from here on\n", path, (long long)c.fmt);
+                "/correlation will cover only the sweeps from here on\n", path, (long long)c.root[A_FORMAT]);
     }
   }
-  H5Fclose(c.file);
+  rc = agree(&c, close_ckpt(&c, rc));
   if (!rc)
     for (int k = 0; k < n_local && !rc; k++) {
       rc = ising_lattice_halo(local[k].lat, 0);
@@ -660,16 +1004,15 @@ int ising_ckpt_describe(const char *path, FILE *out) {
     fprintf(out, "  %s: not readable as HDF5 (truncated or torn)\n", path);
     return ISING_OK;
   }
-  h5ctx c = {f, 0, path, 0};
   int64_t gen = -1, done = -1, rows = -1, complete = 0;
-  attr_read_i64(&c, "generation", &gen);
-  attr_read_i64(&c, "sweeps_done", &done);
-  attr_read_i64(&c, "rows", &rows);
-  attr_read_i64(&c, "complete", &complete);
+  ising_h5_attr_read_i64(f, "generation", 1, &gen, path);
+  ising_h5_attr_read_i64(f, "sweeps_done", 1, &done, path);
+  ising_h5_attr_read_i64(f, "rows", 1, &rows, path);
+  ising_h5_attr_read_i64(f, "complete", 1, &complete, path);
   ising_err_clear();
   fprintf(out, "  %s: generation %lld, %lld sweeps done, %lld time-series rows, %s\n", path,
           (long long)gen, (long long)done, (long long)rows,
           complete == 1 ? "complete (checksums are verified on resume)" : "INCOMPLETE: will be skipped");
-  H5Fclose(f);
+  if (H5Fclose(f) < 0) fprintf(out, "  %s: H5Fclose failed\n", path);
   return ISING_OK;
 }

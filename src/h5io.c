@@ -4,7 +4,8 @@
  * Every HDF5 return value is checked; HDF5's own error printing is switched
  * off and the failing call is named in our message instead.  Property lists
  * are made once per file.  Time-series datasets are chunked and extendable,
- * so a run appends rows as it goes and a reader can follow it.
+ * so a run appends rows as it goes and a reader can follow it; their chunks
+ * are sized to the run (series_chunk).
  */
 #include "ising/h5io.h"
 
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "h5util.h"
 #include "ising/error.h"
 #include "ising/layout.h"
 #include "ising/version.h"
@@ -137,39 +139,17 @@ void ising_output_unlock(int *fd) {
 
 /* ---------------------------------------------------------- attributes */
 
-static int attr_write(ising_output *o, hid_t obj, const char *name, hid_t type, int n,
-                      const void *data) {
-  hsize_t dims = (hsize_t)n;
-  /* replace: a resumed run writes its end-of-run attributes again */
-  if (H5Aexists(obj, name) > 0) H5CHK(H5Adelete(obj, name), "H5Adelete");
-  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
-  H5CHK(sp, "H5Screate (attribute)");
-  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, type, data) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5CHK(w, name);
-  return ISING_OK;
-}
 static int attr_i64(ising_output *o, hid_t obj, const char *name, int n, const int64_t *v) {
-  return attr_write(o, obj, name, H5T_NATIVE_INT64, n, v);
+  return ising_h5_attr_i64(obj, name, n, v, o->path);
 }
 static int attr_u64(ising_output *o, hid_t obj, const char *name, uint64_t v) {
-  return attr_write(o, obj, name, H5T_NATIVE_UINT64, 1, &v);
+  return ising_h5_attr_u64(obj, name, 1, &v, o->path);
 }
 static int attr_f64(ising_output *o, hid_t obj, const char *name, double v) {
-  return attr_write(o, obj, name, H5T_NATIVE_DOUBLE, 1, &v);
+  return ising_h5_attr_f64(obj, name, 1, &v, o->path);
 }
 static int attr_str(ising_output *o, hid_t obj, const char *name, const char *s) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5CHK(t, "H5Tcopy");
-  size_t len = strlen(s);
-  herr_t e = H5Tset_size(t, len > 0 ? len : 1);
-  if (e >= 0) e = H5Tset_strpad(t, H5T_STR_NULLTERM);
-  int rc = e < 0 ? h5fail("H5Tset_size", o->path, __FILE__, __LINE__)
-                 : attr_write(o, obj, name, t, 1, len > 0 ? s : "");
-  H5Tclose(t);
-  return rc;
+  return ising_h5_attr_str(obj, name, s, o->path);
 }
 
 /* A scalar string dataset (the deck text). */
@@ -179,14 +159,17 @@ static int dataset_str(ising_output *o, const char *name, const char *s) {
   H5CHK(t, "H5Tcopy");
   H5CHK(H5Tset_size(t, len > 0 ? len : 1), "H5Tset_size");
   hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t d = H5Dcreate2(o->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t d = sp >= 0 ? H5Dcreate2(o->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
   herr_t w = 0;
   if (d >= 0 && o->rank == 0) w = H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, len > 0 ? s : " ");
-  if (d >= 0) H5Dclose(d);
-  H5Sclose(sp);
-  H5Tclose(t);
+  herr_t c = 0;
+  if (d >= 0 && H5Dclose(d) < 0) c = -1;
+  if (sp >= 0 && H5Sclose(sp) < 0) c = -1;
+  if (H5Tclose(t) < 0) c = -1;
+  H5CHK(sp, "H5Screate (/deck)");
   H5CHK(d, "H5Dcreate2 (/deck)");
   H5CHK(w, "H5Dwrite (/deck)");
+  H5CHK(c, "closing /deck");
   return ISING_OK;
 }
 
@@ -202,8 +185,8 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_f64(o, g, "H", cfg->H);
   double beta[ISING_MAX_TEMPS];
   for (int i = 0; i < cfg->n_temps; i++) beta[i] = 1.0 / cfg->temps[i];
-  if (!rc) rc = attr_write(o, g, "T", H5T_NATIVE_DOUBLE, cfg->n_temps, cfg->temps);
-  if (!rc) rc = attr_write(o, g, "beta", H5T_NATIVE_DOUBLE, cfg->n_temps, beta);
+  if (!rc) rc = ising_h5_attr_f64(g, "T", cfg->n_temps, cfg->temps, o->path);
+  if (!rc) rc = ising_h5_attr_f64(g, "beta", cfg->n_temps, beta, o->path);
   if (!rc) rc = attr_str(o, g, "algorithm", cfg->algorithm == ISING_ALG_HEATBATH ? "heatbath" : "metropolis");
   if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
   if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel);
@@ -221,7 +204,7 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_i64(o, g, "adapt_rounds", 1, &rounds);
   if (!rc) rc = attr_i64(o, g, "ranks_per_replica", 1, &rpr);
   if (!rc) rc = attr_i64(o, g, "replica_groups", 1, &ngroups);
-  H5Gclose(g);
+  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/parameters)", o->path, __FILE__, __LINE__);
   if (rc) return rc;
 
   int64_t fmt = FORMAT_VERSION, nr = nranks, pg[3] = {grid[0], grid[1], grid[2]};
@@ -241,28 +224,60 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   return ISING_OK;
 }
 
+/* Chunk shape of a time-series dataset, leading axes lead[0..nlead-1] then
+ * time: the time axis holds the run's rows (at most SERIES_CHUNK), then
+ * whole rows of the last leading axis (copies, replicas), then of the one
+ * before (temperatures) join while the chunk stays within CHUNK_BYTES.  A
+ * short run of many replicas writes a few chunks of its own size instead of
+ * one SERIES_CHUNK-row chunk per replica. */
+#define CHUNK_BYTES (256 << 10)
+static void series_chunk(int nlead, const hsize_t *lead, int64_t rows, size_t esize, hsize_t *chunk) {
+  hsize_t bytes = (hsize_t)(rows < 1 ? 1 : rows > SERIES_CHUNK ? SERIES_CHUNK : rows);
+  chunk[nlead] = bytes;
+  bytes *= esize;
+  int full = 1;
+  for (int k = nlead - 1; k >= 0; k--) {
+    hsize_t fit = bytes < CHUNK_BYTES ? CHUNK_BYTES / bytes : 1;
+    chunk[k] = full ? (lead[k] < fit ? lead[k] : fit) : 1;
+    full = full && chunk[k] == lead[k];
+    bytes *= chunk[k];
+  }
+}
+
 /* An extendable 2D int32 dataset (rows fixed, columns growing). */
-static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows) {
-  hsize_t d[2] = {(hsize_t)rows, 0}, m[2] = {(hsize_t)rows, H5S_UNLIMITED}, c[2] = {1, SERIES_CHUNK};
+static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows, int64_t expect) {
+  hsize_t d[2] = {(hsize_t)rows, 0}, m[2] = {(hsize_t)rows, H5S_UNLIMITED}, c[2];
+  series_chunk(1, d, expect, sizeof(int32_t), c);
   hid_t sp = H5Screate_simple(2, d, m), p = H5Pcreate(H5P_DATASET_CREATE);
   hid_t ds = -1;
   if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0)
     ds = H5Dcreate2(g, name, H5T_NATIVE_INT32, sp, H5P_DEFAULT, p, H5P_DEFAULT);
-  if (p >= 0) H5Pclose(p);
-  if (sp >= 0) H5Sclose(sp);
+  if (p >= 0 && H5Pclose(p) < 0 && ds >= 0) {
+    H5Dclose(ds);
+    ds = -1;
+  }
+  if (sp >= 0 && H5Sclose(sp) < 0 && ds >= 0) {
+    H5Dclose(ds);
+    ds = -1;
+  }
   return ds;
 }
 
-static int create_series(ising_output *o) {
+/* `expect`: the rows the run will write (sweeps / interval). */
+static int create_series(ising_output *o, int64_t expect) {
   hid_t g = H5Gcreate2(o->file, "timeseries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5CHK(g, "H5Gcreate2 (/timeseries)");
   hsize_t d3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, 0},
-          m3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, H5S_UNLIMITED}, c3[3] = {1, 1, SERIES_CHUNK};
-  hsize_t d1 = 0, m1 = H5S_UNLIMITED, c1 = SERIES_CHUNK;
+          m3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, H5S_UNLIMITED}, c3d[3], c3i[3];
+  hsize_t d1 = 0, m1 = H5S_UNLIMITED, c1;
+  series_chunk(2, d3, expect, sizeof(double), c3d);
+  series_chunk(2, d3, expect, sizeof(int32_t), c3i);
+  series_chunk(0, NULL, expect, sizeof(int64_t), &c1);
   hid_t sp3 = H5Screate_simple(3, d3, m3), sp1 = H5Screate_simple(1, &d1, &m1);
-  hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p1 = H5Pcreate(H5P_DATASET_CREATE);
-  int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3) < 0 ||
-            H5Pset_chunk(p1, 1, &c1) < 0;
+  hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p3i = H5Pcreate(H5P_DATASET_CREATE),
+        p1 = H5Pcreate(H5P_DATASET_CREATE);
+  int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p3i < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3d) < 0 ||
+            H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0;
   for (int i = 0; i < o->ncols && !bad; i++) {
     o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
@@ -272,23 +287,24 @@ static int create_series(ising_output *o) {
     bad = o->sweep < 0;
   }
   if (!bad) {
-    o->replica = H5Dcreate2(g, "replica", H5T_NATIVE_INT32, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
+    o->replica = H5Dcreate2(g, "replica", H5T_NATIVE_INT32, sp3, H5P_DEFAULT, p3i, H5P_DEFAULT);
     bad = o->replica < 0;
   }
   if (!bad && o->n_T > 1) {
     hid_t tg = H5Gcreate2(o->file, "tempering", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bad = tg < 0;
     if (!bad) {
-      o->tindex = create_int_2d(o, tg, "temperature_index", o->R);
+      o->tindex = create_int_2d(o, tg, "temperature_index", o->R, expect);
       bad = o->tindex < 0;
-      H5Gclose(tg);
+      if (H5Gclose(tg) < 0) bad = 1;
     }
   }
-  H5Pclose(p3);
-  H5Pclose(p1);
-  H5Sclose(sp3);
-  H5Sclose(sp1);
-  H5Gclose(g);
+  if (p3 >= 0 && H5Pclose(p3) < 0) bad = 1;
+  if (p3i >= 0 && H5Pclose(p3i) < 0) bad = 1;
+  if (p1 >= 0 && H5Pclose(p1) < 0) bad = 1;
+  if (sp3 >= 0 && H5Sclose(sp3) < 0) bad = 1;
+  if (sp1 >= 0 && H5Sclose(sp1) < 0) bad = 1;
+  if (H5Gclose(g) < 0) bad = 1;
   if (bad) return h5fail("creating /timeseries", o->path, __FILE__, __LINE__);
   return ISING_OK;
 }
@@ -322,7 +338,7 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   }
   if (!rc) rc = dataset_str(o, "deck", cfg->deck_text ? cfg->deck_text : "");
   if (!rc) rc = write_parameters(o, cfg, grid, groups, kernel, nranks);
-  if (!rc) rc = create_series(o);
+  if (!rc) rc = create_series(o, cfg->interval > 0 ? cfg->sweeps / cfg->interval : 1);
   if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
   if (rc) {
     ising_output_close(&o);
@@ -344,11 +360,13 @@ static int extend_write(ising_output *o, hid_t d, int rank_, const hsize_t *tota
   hid_t ms = H5Screate_simple(rank_, count, NULL);
   herr_t w = 0;
   if (o->rank == 0 && e1 >= 0 && ms >= 0) w = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf);
-  if (ms >= 0) H5Sclose(ms);
-  H5Sclose(fs);
+  herr_t c = 0;
+  if (ms >= 0 && H5Sclose(ms) < 0) c = -1;
+  if (H5Sclose(fs) < 0) c = -1;
   H5CHK(e1, "H5Sselect_hyperslab");
   H5CHK(ms, "H5Screate_simple");
   H5CHK(w, what);
+  H5CHK(c, "H5Sclose");
   return ISING_OK;
 }
 
@@ -386,9 +404,13 @@ static hid_t open_groups(ising_output *o, const char *path) {
   char *save = NULL;
   for (char *tok = strtok_r(buf, "/", &save); tok && cur >= 0; tok = strtok_r(NULL, "/", &save)) {
     htri_t ex = H5Lexists(cur, tok, H5P_DEFAULT);
-    hid_t next = ex > 0 ? H5Gopen2(cur, tok, H5P_DEFAULT)
-                        : H5Gcreate2(cur, tok, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Gclose(cur);
+    hid_t next = ex < 0  ? -1
+                 : ex > 0 ? H5Gopen2(cur, tok, H5P_DEFAULT)
+                          : H5Gcreate2(cur, tok, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5Gclose(cur) < 0 && next >= 0) {
+      H5Gclose(next);
+      next = -1;
+    }
     cur = next;
   }
   return cur;
@@ -406,11 +428,11 @@ int ising_output_write_values(ising_output *o, const char *group, int n_names,
     herr_t w = 0;
     if (d >= 0 && o->rank == 0)
       w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values + (size_t)i * (size_t)n_T);
-    if (d >= 0) H5Dclose(d);
+    if (d >= 0 && H5Dclose(d) < 0) w = -1;
     if (d < 0 || w < 0) rc = h5fail(names[i], o->path, __FILE__, __LINE__);
   }
-  if (sp >= 0) H5Sclose(sp);
-  H5Gclose(g);
+  if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = h5fail("H5Sclose", o->path, __FILE__, __LINE__);
+  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose", o->path, __FILE__, __LINE__);
   return rc;
 }
 
@@ -423,9 +445,9 @@ int ising_output_write_matrix(ising_output *o, const char *group, const char *na
   hid_t d = sp >= 0 ? H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
   herr_t w = 0;
   if (d >= 0 && o->rank == 0) w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  if (d >= 0) H5Dclose(d);
-  if (sp >= 0) H5Sclose(sp);
-  H5Gclose(g);
+  if (d >= 0 && H5Dclose(d) < 0) w = -1;
+  if (sp >= 0 && H5Sclose(sp) < 0) w = -1;
+  if (H5Gclose(g) < 0) w = -1;
   H5CHK(d, name);
   H5CHK(w, name);
   return ISING_OK;
@@ -443,7 +465,7 @@ int ising_output_timing(ising_output *o, int n, const char *const *names, const 
   H5CHK(g, "opening /timing");
   int rc = ISING_OK;
   for (int i = 0; i < n && !rc; i++) rc = attr_f64(o, g, names[i], seconds[i]);
-  H5Gclose(g);
+  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/timing)", o->path, __FILE__, __LINE__);
   return rc;
 }
 
@@ -535,7 +557,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   hid_t g = rc ? -1 : H5Gopen2(o->file, "parameters", H5P_DEFAULT);
   if (!rc && g < 0) rc = h5fail("H5Gopen2 (/parameters)", o->path, __FILE__, __LINE__);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
-  if (g >= 0) H5Gclose(g);
+  if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/parameters)", o->path, __FILE__, __LINE__);
   if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
   if (rc) {
     ising_output_close(&o);
@@ -564,8 +586,8 @@ int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double
     hid_t type = col ? H5T_NATIVE_DOUBLE : it == 1 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32;
     void *buf = col ? (void *)cols[i] : it == 0 ? (void *)replica : it == 1 ? (void *)sweep : (void *)tindex;
     herr_t r = e >= 0 && ms >= 0 ? H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) : -1;
-    if (ms >= 0) H5Sclose(ms);
-    if (fs >= 0) H5Sclose(fs);
+    if (ms >= 0 && H5Sclose(ms) < 0) r = -1;
+    if (fs >= 0 && H5Sclose(fs) < 0) r = -1;
     if (r < 0)
       return ISING_ERR(ISING_ERR_INPUT, "cannot read the time series of '%s' back (damaged?)", o->path);
   }
@@ -597,7 +619,10 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
     return h5fail("H5Pset_fapl_mpio", path, __FILE__, __LINE__);
   }
   o->file = H5Fcreate(path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
+  if (H5Pclose(fapl) < 0 && o->file >= 0) {
+    H5Fclose(o->file);
+    return h5fail("H5Pclose", path, __FILE__, __LINE__);
+  }
   ISING_CHECK(o->file >= 0, ISING_ERR_INPUT, "cannot create '%s' (it exists? --force overwrites; "
               "or the directory is missing or not writable)", path);
   int d = lay->dim, rc = attr_str(o, o->file, "program", "ising");
@@ -613,15 +638,16 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
   if (!rc && ds < 0) rc = h5fail("H5Dcreate2 (/m)", path, __FILE__, __LINE__);
   hsize_t nblock = (hsize_t)(lay->n[0] * lay->n[1] * lay->n[2]);
   hid_t ms = H5Screate_simple(1, &nblock, NULL);
+  if (!rc && ms < 0) rc = h5fail("H5Screate_simple (/m)", path, __FILE__, __LINE__);
   for (int t = 0; t < n_T && !rc; t++) {
     start[0] = (hsize_t)t;
     if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, sp, H5P_DEFAULT, fields[t]) < 0)
       rc = h5fail("H5Dwrite (/m)", path, __FILE__, __LINE__);
   }
-  if (ms >= 0) H5Sclose(ms);
-  if (ds >= 0) H5Dclose(ds);
-  if (sp >= 0) H5Sclose(sp);
+  if (ms >= 0 && H5Sclose(ms) < 0 && !rc) rc = h5fail("H5Sclose", path, __FILE__, __LINE__);
+  if (ds >= 0 && H5Dclose(ds) < 0 && !rc) rc = h5fail("H5Dclose (/m)", path, __FILE__, __LINE__);
+  if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = h5fail("H5Sclose", path, __FILE__, __LINE__);
   if (!rc) {
     const char *names[2] = {"T", "f_var"};
     double *v = malloc((size_t)(2 * n_T) * sizeof *v);
@@ -637,31 +663,34 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
   return rc;
 }
 
+/* One line "name value..." for `ising info`; an attribute that is absent
+ * prints nothing, one that cannot be read says so. */
 static void print_attr(hid_t obj, const char *name, FILE *out) {
   if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-  hssize_t n = H5Sget_simple_extent_npoints(sp);
   fprintf(out, "  %-18s", name);
-  if (H5Tget_class(t) == H5T_STRING) {
-    size_t sz = H5Tget_size(t);
-    char *b = calloc(sz + 1, 1);
-    if (b && H5Aread(a, t, b) >= 0) fprintf(out, " %s", b);
-    free(b);
-  } else if (H5Tget_class(t) == H5T_INTEGER && n > 0 && n < 64) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
+  hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+  int shown = 0;
+  if (cls == H5T_STRING) {
+    char b[256];
+    shown = ising_h5_attr_read_str(obj, name, b, sizeof b, "") == ISING_OK;
+    if (!shown) ising_err_clear(); /* said on the line instead */
+    if (shown) fprintf(out, " %s", b);
+  } else if (cls == H5T_INTEGER && n > 0 && n < 64) {
     long long v[64];
-    if (H5Aread(a, H5T_NATIVE_LLONG, v) >= 0)
-      for (hssize_t i = 0; i < n; i++) fprintf(out, " %lld", v[i]);
-  } else if (n > 0 && n <= ISING_MAX_TEMPS) {
-    double *v = malloc((size_t)n * sizeof *v);
-    if (v && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0)
-      for (hssize_t i = 0; i < n; i++) fprintf(out, " %g", v[i]);
-    free(v);
+    shown = H5Aread(a, H5T_NATIVE_LLONG, v) >= 0;
+    for (hssize_t i = 0; shown && i < n; i++) fprintf(out, " %lld", v[i]);
+  } else if (cls == H5T_FLOAT && n > 0 && n <= ISING_MAX_TEMPS) {
+    double v[ISING_MAX_TEMPS];
+    shown = H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+    for (hssize_t i = 0; shown && i < n; i++) fprintf(out, " %g", v[i]);
   }
-  fprintf(out, "\n");
-  H5Sclose(sp);
-  H5Tclose(t);
-  H5Aclose(a);
+  fprintf(out, "%s\n", shown ? "" : " (unreadable)");
+  if (sp >= 0) H5Sclose(sp);
+  if (t >= 0) H5Tclose(t);
+  if (a >= 0) H5Aclose(a);
 }
 
 int ising_output_describe(const char *path, FILE *out) {
@@ -669,13 +698,7 @@ int ising_output_describe(const char *path, FILE *out) {
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   ISING_CHECK(f >= 0, ISING_ERR_INPUT, "'%s' is not a readable HDF5 file", path);
   char prog[32] = "";
-  hid_t a = H5Aexists(f, "program") > 0 ? H5Aopen(f, "program", H5P_DEFAULT) : -1;
-  if (a >= 0) {
-    hid_t t = H5Aget_type(a);
-    if (H5Tget_size(t) < sizeof prog) H5Aread(a, t, prog);
-    H5Tclose(t);
-    H5Aclose(a);
-  }
+  if (ising_h5_attr_read_str(f, "program", prog, sizeof prog, path) != ISING_OK) ising_err_clear();
   if (strcmp(prog, "ising") != 0) {
     H5Fclose(f);
     return ISING_ERR(ISING_ERR_INPUT, "'%s' was not written by ising (no program = \"ising\")", path);

@@ -49,6 +49,36 @@ int ising_tempering_create(int n_T, int copies, const double *T, ising_tempering
   return ISING_OK;
 }
 
+int ising_tempering_check(const ising_tempering *t, const char *source) {
+  const int n = t->n_T, R = t->R;
+  ISING_CHECK(n >= 1 && t->copies >= 1 && R == n * t->copies, ISING_ERR_INPUT,
+              "%s: tempering state of %d replicas for %d temperatures x %d copies", source, R, n,
+              t->copies);
+  for (int i = 0; i < n; i++) {
+    ISING_CHECK(isfinite(t->T[i]) && t->T[i] > 0 && (i == 0 || t->T[i] > t->T[i - 1]),
+                ISING_ERR_INPUT, "%s: tempering T[%d] = %.17g: the ladder must be finite, > 0 "
+                "and strictly increasing", source, i, t->T[i]);
+    ISING_CHECK(t->beta[i] == 1.0 / t->T[i], ISING_ERR_INPUT,
+                "%s: tempering beta[%d] is not 1/T[%d]", source, i, i);
+    ISING_CHECK(t->attempts[i] >= 0 && t->accepts[i] >= 0 && t->accepts[i] <= t->attempts[i] &&
+                t->n_up[i] >= 0 && t->n_down[i] >= 0, ISING_ERR_INPUT,
+                "%s: tempering counts of temperature %d are negative or inconsistent", source, i);
+  }
+  ISING_CHECK(t->steps >= 0, ISING_ERR_INPUT, "%s: tempering steps = %lld < 0", source,
+              (long long)t->steps);
+  for (int k = 0; k < R; k++) {
+    int c = k / n, r = t->rep_at[k];
+    ISING_CHECK(r >= c * n && r < (c + 1) * n, ISING_ERR_INPUT,
+                "%s: tempering rep_at[%d] = %d is not a replica of copy %d", source, k, r, c);
+    ISING_CHECK(t->temp_of[r] == k % n, ISING_ERR_INPUT,
+                "%s: tempering temp_of[%d] = %d, but rep_at says %d", source, r, t->temp_of[r], k % n);
+    ISING_CHECK(t->direction[k] >= -1 && t->direction[k] <= 1 && t->round_trips[k] >= 0,
+                ISING_ERR_INPUT, "%s: tempering direction or round trips of replica %d out of range",
+                source, k);
+  }
+  return ISING_OK;
+}
+
 void ising_tempering_destroy(ising_tempering **tp) {
   if (!tp || !*tp) return;
   ising_tempering *t = *tp;

@@ -11,14 +11,19 @@
 #     while checkpoints are written, every 40 sweeps) until it finishes: the
 #     output equals the reference, nothing lost, nothing duplicated;
 #  4. damaged, truncated, missing, foreign and other-version checkpoints:
-#     fallback to the previous generation or a clear error (exit 2); an
-#     older format-1 checkpoint (no correlation sums) is still read;
+#     fallback to the previous generation (judged on its own deck) or a
+#     clear error (exit 2); an out-of-range replica index is refused;
+#     older format-1 (no correlation sums) and format-2 (no checksums but
+#     the spins') checkpoints are still read (ckpt_fuzz.sh flips bits);
 #  5. a change of the physics on resume is refused with the differences.
 set -u
 ising=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-resume-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# the killed job's output, named after this test's directory: the kills
+# must not reach the jobs of another copy of this test running meanwhile
+kfile=k-kill-r${work##*-}.h5
 pass=0; fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -27,9 +32,9 @@ mpi() { local np=$1; shift; mpiexec -q -n "$np" --oversubscribe "$ising" "$@"; }
 # sessions of their own, so a process-group kill would miss them), as a
 # scheduler's kill does; then wait until none is left.
 killjob() {
-  pkill -KILL -f -- "k-kill.h5" 2> /dev/null
+  pkill -KILL -f -- "$kfile" 2> /dev/null
   wait "$1" 2> /dev/null
-  while pgrep -f -- "k-kill.h5" > /dev/null; do sleep 0.05; done
+  while pgrep -f -- "$kfile" > /dev/null; do sleep 0.05; done
 }
 same() { # same REF OUT LABEL [CORR]: output groups and final spins identical;
   # CORR = exact: /correlation too, bit for bit; close: /correlation to
@@ -138,14 +143,14 @@ same k-ref.h5 k-sig.h5 "signal stop + resume = uninterrupted"
 kills=0; during=0
 RANDOM=2026
 for round in $(seq 60); do
-  if [ -e k-kill.h5.ckpt ] || [ -e k-kill.h5.ckpt.old ]; then
-    setsid mpiexec -q -n 2 "$ising" resume k-kill.h5 --quiet > /dev/null 2>&1 & pid=$!
+  if [ -e $kfile.ckpt ] || [ -e $kfile.ckpt.old ]; then
+    setsid mpiexec -q -n 2 "$ising" resume $kfile --quiet > /dev/null 2>&1 & pid=$!
   else
-    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file=k-kill.h5 > /dev/null 2>&1 & pid=$!
+    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
   fi
   sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10))
   if kill -0 $pid 2> /dev/null; then
-    [ -e k-kill.h5.ckpt.tmp ] && during=$((during + 1))
+    [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
     killjob $pid
     kills=$((kills + 1))
   else
@@ -155,12 +160,12 @@ for round in $(seq 60); do
   fi
 done
 # if the kills outpaced the progress, finish without them (still resumed)
-if [ "$("$ising" info k-kill.h5 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
-  mpi 2 resume k-kill.h5 --quiet || bad "final resume after the kills"
+if [ "$("$ising" info $kfile 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
+  mpi 2 resume $kfile --quiet || bad "final resume after the kills"
 fi
 echo "fault injection: $kills kills ($during while a checkpoint was being written)"
 [ $kills -ge 3 ] && ok "at least 3 kills" || bad "only $kills kills: the run was too short"
-same k-ref.h5 k-kill.h5 "after $kills SIGKILLs and resumes = uninterrupted"
+same k-ref.h5 $kfile "after $kills SIGKILLs and resumes = uninterrupted"
 # 4. damaged checkpoints
 cp a-1-2.h5 d.h5; cp a-1-2.h5.ckpt d.h5.ckpt; cp a-1-2.h5.ckpt.old d.h5.ckpt.old
 truncate -s 2000 d.h5.ckpt
@@ -182,8 +187,9 @@ cp a-1-2.h5 v1.h5; cp a-1-2.h5.ckpt v1.h5.ckpt; cp a-1-2.h5.ckpt.old v1.h5.ckpt.
 /usr/bin/python3 - <<'PY'
 import h5py
 for name in ("v1.h5.ckpt", "v1.h5.ckpt.old"):  # as format 1 wrote them: no /correlation
-    with h5py.File(name, "r+") as f:
+    with h5py.File(name, "r+") as f:       # and no checksums but those of the spins
         f.attrs["format_version"] = 1
+        del f.attrs["checksum"], f.attrs["correlation"]
         del f["correlation"]
 PY
 mpi 2 resume v1.h5 --sweeps 700 --quiet 2> err.txt; st=$?
@@ -191,6 +197,43 @@ nf=$(/usr/bin/python3 -c 'import h5py; f = h5py.File("v1.h5", "r"); print(int(f[
 [ $st -eq 0 ] && grep -q "format 1, without correlation sums" err.txt && [ "$nf" = 24 ] \
   && ok "format-1 checkpoint read: correlation sums start empty, with a warning" \
   || { bad "format-1 checkpoint (status $st, $nf measurements in /correlation)"; cat err.txt; }
+cp a-1-2.h5 v2.h5; cp a-1-2.h5.ckpt v2.h5.ckpt; cp a-1-2.h5.ckpt.old v2.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py
+for name in ("v2.h5.ckpt", "v2.h5.ckpt.old"):  # as format 2 wrote them: no checksums but the spins'
+    with h5py.File(name, "r+") as f:
+        f.attrs["format_version"] = 2
+        del f.attrs["checksum"], f.attrs["correlation"]
+PY
+mpi 2 resume v2.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+[ $st -eq 0 ] && ! grep -q "previous generation" err.txt && ok "format-2 checkpoint read" \
+  || { bad "format-2 checkpoint (status $st)"; cat err.txt; }
+cp a-1-2.h5 w.h5; cp a-1-2.h5.ckpt w.h5.ckpt; cp a-1-2.h5.ckpt.old w.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+with h5py.File("w.h5.ckpt", "r+") as f:   # damaged deck text (seed 13 -> 14), ladder and a format
+    d = f["deck_source"]; t = d[()].tobytes().replace(b"seed = 13", b"seed = 14")
+    d[...] = np.frombuffer(t, dtype=d.dtype)
+    f["tempering/T"][1] = 157286.4
+PY
+mpi 1 resume w.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+[ $st -eq 0 ] && grep -q "previous generation" err.txt && grep -q "checksum" err.txt \
+  && ok "damaged deck text and ladder: the previous generation used, judged on its own deck" \
+  || { bad "damaged deck text (status $st)"; cat err.txt; }
+cp a-1-2.h5 x.h5; cp a-1-2.h5.ckpt x.h5.ckpt; cp a-1-2.h5.ckpt.old x.h5.ckpt.old
+/usr/bin/python3 - <<'PY'
+import h5py
+with h5py.File("x.h5.ckpt", "r+") as f:   # a format number damaged downwards
+    f.attrs["format_version"] = 1
+with h5py.File("x.h5.ckpt.old", "r+") as f:   # a replica index out of range, checksum made to match
+    f["tempering/rep_at"][0] = 99
+    del f["tempering/rep_at"].attrs["checksum"]
+    f.attrs["format_version"] = 2; del f.attrs["checksum"], f.attrs["correlation"]
+PY
+mpi 1 resume x.h5 --sweeps 700 --quiet 2> err.txt; st=$?
+[ $st -eq 2 ] && grep -q "format 1 but with" err.txt && grep -q "rep_at\[0\] = 99" err.txt \
+  && ok "damaged format number and out-of-range replica index: refused (exit 2) naming both" \
+  || { bad "format number / replica index (status $st)"; cat err.txt; }
 mpi 1 resume nothing.h5 --quiet 2> err.txt; st=$?
 [ $st -eq 2 ] && grep -q "no usable checkpoint" err.txt && ok "missing checkpoint: exit 2" || { bad "missing (status $st)"; cat err.txt; }
 printf 'not hdf5' > f.h5.ckpt

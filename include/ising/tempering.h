@@ -48,6 +48,15 @@ typedef struct ising_tempering {
 int ising_tempering_create(int n_T, int copies, const double *T, ising_tempering **out);
 void ising_tempering_destroy(ising_tempering **t);
 
+/* Whether a state read from outside (a checkpoint) can be used: T finite,
+ * > 0 and strictly increasing with beta = 1/T; within each copy c, rep_at
+ * maps the temperatures onto the replicas c n_T .. c n_T + n_T - 1 and
+ * temp_of is its inverse; directions in {-1, 0, +1}; round trips, attempts,
+ * label counts and steps >= 0 and accepts <= attempts.  ISING_ERR_INPUT
+ * naming `source` and the first violation otherwise; the state is never
+ * used before this check passes. */
+int ising_tempering_check(const ising_tempering *t, const char *source);
+
 /* One exchange step at sweep `sweep` with E[r] the total energy of replica
  * r; updates labels, directions, round trips, acceptance counts and the
  * label histogram. */

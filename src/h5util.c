@@ -1,0 +1,117 @@
+/*
+ * h5util.c -- HDF5 attribute helpers (contract in h5util.h).  One place
+ * that creates, replaces and reads attributes, so that the output file and
+ * the checkpoint check every HDF5 call the same way.
+ */
+#include "h5util.h"
+
+#include <string.h>
+
+#include "ising/error.h"
+
+static int wfail(const char *step, const char *name, const char *file) {
+  return ising_err_set(ISING_ERR_HDF5, __FILE__, __LINE__,
+                       "HDF5 error in %s (attribute '%s') while writing '%s'", step, name, file);
+}
+
+int ising_h5_attr_write(hid_t obj, const char *name, hid_t type, int n, const void *data,
+                        const char *file) {
+  if (n < 1) return wfail("the attribute's size", name, file);
+  htri_t ex = H5Aexists(obj, name);
+  if (ex < 0) return wfail("H5Aexists", name, file);
+  if (ex > 0 && H5Adelete(obj, name) < 0) return wfail("H5Adelete", name, file);
+  hsize_t dims = (hsize_t)n;
+  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
+  if (sp < 0) return wfail("H5Screate", name, file);
+  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  const char *step = a < 0 ? "H5Acreate2" : NULL;
+  if (!step && H5Awrite(a, type, data) < 0) step = "H5Awrite";
+  if (a >= 0 && H5Aclose(a) < 0 && !step) step = "H5Aclose";
+  if (H5Sclose(sp) < 0 && !step) step = "H5Sclose";
+  return step ? wfail(step, name, file) : ISING_OK;
+}
+
+int ising_h5_attr_i64(hid_t obj, const char *name, int n, const int64_t *v, const char *file) {
+  return ising_h5_attr_write(obj, name, H5T_NATIVE_INT64, n, v, file);
+}
+
+int ising_h5_attr_u64(hid_t obj, const char *name, int n, const uint64_t *v, const char *file) {
+  return ising_h5_attr_write(obj, name, H5T_NATIVE_UINT64, n, v, file);
+}
+
+int ising_h5_attr_f64(hid_t obj, const char *name, int n, const double *v, const char *file) {
+  return ising_h5_attr_write(obj, name, H5T_NATIVE_DOUBLE, n, v, file);
+}
+
+int ising_h5_attr_str(hid_t obj, const char *name, const char *s, const char *file) {
+  size_t len = strlen(s);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0) return wfail("H5Tcopy", name, file);
+  int rc = H5Tset_size(t, len > 0 ? len : 1) < 0 ? wfail("H5Tset_size", name, file)
+           : H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ? wfail("H5Tset_strpad", name, file)
+           : ising_h5_attr_write(obj, name, t, 1, len > 0 ? s : "", file);
+  if (H5Tclose(t) < 0 && !rc) rc = wfail("H5Tclose", name, file);
+  return rc;
+}
+
+static int rfail(const char *why, const char *name, const char *file) {
+  return ising_err_set(ISING_ERR_INPUT, __FILE__, __LINE__, "'%s': attribute %s %s", file, name, why);
+}
+
+/* Open `name` and check that it holds exactly n elements; -1 with the
+ * error recorded otherwise. */
+static hid_t open_sized(hid_t obj, const char *name, hssize_t n, const char *file) {
+  htri_t ex = H5Aexists(obj, name);
+  if (ex <= 0) {
+    rfail(ex < 0 ? "cannot be looked up (damaged file?)" : "is missing", name, file);
+    return -1;
+  }
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  if (a < 0) {
+    rfail("cannot be opened (damaged file?)", name, file);
+    return -1;
+  }
+  hid_t sp = H5Aget_space(a);
+  hssize_t have = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  int ok = sp >= 0 && H5Sclose(sp) >= 0 && have == n;
+  if (!ok) {
+    H5Aclose(a);
+    rfail("has the wrong size (damaged file?)", name, file);
+    return -1;
+  }
+  return a;
+}
+
+int ising_h5_attr_read(hid_t obj, const char *name, hid_t type, int n, void *data,
+                       const char *file) {
+  hid_t a = open_sized(obj, name, n, file);
+  if (a < 0) return ISING_ERR_INPUT;
+  herr_t r = H5Aread(a, type, data);
+  if (H5Aclose(a) < 0) r = -1;
+  return r < 0 ? rfail("cannot be read (damaged file?)", name, file) : ISING_OK;
+}
+
+int ising_h5_attr_read_i64(hid_t obj, const char *name, int n, int64_t *v, const char *file) {
+  return ising_h5_attr_read(obj, name, H5T_NATIVE_INT64, n, v, file);
+}
+
+int ising_h5_attr_read_u64(hid_t obj, const char *name, int n, uint64_t *v, const char *file) {
+  return ising_h5_attr_read(obj, name, H5T_NATIVE_UINT64, n, v, file);
+}
+
+int ising_h5_attr_read_str(hid_t obj, const char *name, char *buf, size_t size, const char *file) {
+  if (size > 0) buf[0] = '\0';
+  hid_t a = open_sized(obj, name, 1, file);
+  if (a < 0) return ISING_ERR_INPUT;
+  hid_t t = H5Aget_type(a);
+  size_t sz = t >= 0 && H5Tget_class(t) == H5T_STRING ? H5Tget_size(t) : 0;
+  herr_t r = sz > 0 && sz < size && H5Tis_variable_str(t) == 0 ? H5Aread(a, t, buf) : -1;
+  if (t >= 0 && H5Tclose(t) < 0) r = -1;
+  if (H5Aclose(a) < 0) r = -1;
+  if (r < 0) {
+    if (size > 0) buf[0] = '\0';
+    return rfail("is not a short string (damaged file?)", name, file);
+  }
+  buf[sz] = '\0';
+  return ISING_OK;
+}
