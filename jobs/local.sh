@@ -49,5 +49,5 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DISING_SANITIZE=ON -DISING_FU
 cmake --build build-asan -j "$jobs" >> build.log 2>&1 || { cat build.log; exit 1; }
 echo "== Release build: all tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
-echo "== Debug build with AddressSanitizer and UBSan: all tests but the long ones and SLURM"
-ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE "long|slurm"
+echo "== Debug build with AddressSanitizer and UBSan: all tests but SLURM"
+ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slurm
