@@ -112,7 +112,7 @@ find_program(SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 function(ising_pytest name file procs)
   add_test(NAME ${name}
            COMMAND ${SYSTEM_PYTHON3} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/analysis/${file})
-  set(env ${ISING_TEST_ENV_MPI} "ISING_BIN=$<TARGET_FILE:ising>" "PYTHONPATH=${CMAKE_SOURCE_DIR}/analysis"
+  set(env ${ISING_TEST_ENV_MPI} "ISING_BIN=$<TARGET_FILE:ising>" "PYTHONPATH=${CMAKE_SOURCE_DIR}"
       "PYTHONDONTWRITEBYTECODE=1" ${ARGN})
   set_tests_properties(${name} PROPERTIES LABELS "cli" ENVIRONMENT "${env}")
   if(procs GREATER 1)
