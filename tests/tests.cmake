@@ -202,13 +202,15 @@ elseif(ISING_FUZZ)
 endif()
 
 # ---------------------------------------------------------------- kernel flavours
-# Kernel flavours (x86-64 only).  The sweep kernel (src/update.c) and the
-# Philox fill (src/rng.c) pick their AVX-512, AVX2 or portable path at
-# compile time, so the main build tests only the one its -march selects.
-# The kernel suites are built once more at x86-64-v3 (AVX2, no AVX-512) and
-# at baseline x86-64 (the portable paths), from the few sources they need,
-# so that every CI machine tests all three against the reference and
-# Random123.  The AVX2 flavour needs a CPU that runs AVX2.
+# Kernel flavours (x86-64 only).  The sweep kernel (src/update.c), the
+# multi-spin-coding kernel (src/msc.c) and the Philox fill (src/rng.c) pick
+# their AVX-512, AVX2 or portable path at compile time, so the main build
+# tests only the one its -march selects.  Those sources are compiled once
+# more at x86-64-v3 (AVX2, no AVX-512) and at baseline x86-64 (the portable
+# paths) and linked with the rest of the kernel sources (ISA-independent,
+# compiled once for both) and the kernel suites, so that every CI machine
+# tests all three paths against the reference and Random123.  The AVX2
+# flavour needs a CPU that runs AVX2.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   include(CheckCSourceRuns)
   check_c_source_runs("int main(void) { return !__builtin_cpu_supports(\"avx2\"); }"
@@ -218,23 +220,43 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     list(APPEND ISING_FLAVOURS avx2)
   endif()
   set(ISING_KERNEL_SOURCES error layout lattice lattice_io rng model update msc observe config)
-  list(TRANSFORM ISING_KERNEL_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/src/)
-  list(TRANSFORM ISING_KERNEL_SOURCES APPEND .c)
+  set(ISING_ISA_SOURCES update rng msc)
+  set(common_srcs ${ISING_KERNEL_SOURCES})
+  list(REMOVE_ITEM common_srcs ${ISING_ISA_SOURCES})
+  set(isa_srcs ${ISING_ISA_SOURCES})
+  foreach(v common_srcs isa_srcs)
+    list(TRANSFORM ${v} PREPEND ${CMAKE_SOURCE_DIR}/src/)
+    list(TRANSFORM ${v} APPEND .c)
+  endforeach()
+  set(flavour_tests test_update test_rng test_msc)
+  # The ISA-independent sources and the suites, built like the main build's.
+  add_library(ising_kernels_common OBJECT ${common_srcs})
+  set(objlibs ising_kernels_common)
+  foreach(t ${flavour_tests})
+    add_library(${t}_obj OBJECT ${CMAKE_SOURCE_DIR}/tests/${t}.c)
+    list(APPEND objlibs ${t}_obj)
+  endforeach()
+  foreach(lib ${objlibs})
+    target_include_directories(${lib} PUBLIC ${CMAKE_SOURCE_DIR}/include ${RANDOM123_INCLUDE_DIR})
+    target_compile_definitions(${lib} PUBLIC _POSIX_C_SOURCE=200809L)
+    target_compile_options(${lib} PUBLIC ${ISING_WARN} ${ISING_ARCH} ${ISING_SAN})
+    target_link_libraries(${lib} PUBLIC MPI::MPI_C PkgConfig::INIH PkgConfig::CHECK)
+  endforeach()
   foreach(flavour ${ISING_FLAVOURS})
     if(flavour STREQUAL "avx2")
       set(march -march=x86-64-v3)
     else()
       set(march -march=x86-64)
     endif()
-    add_library(ising_kernels_${flavour} STATIC ${ISING_KERNEL_SOURCES})
+    add_library(ising_kernels_${flavour} STATIC ${isa_srcs} $<TARGET_OBJECTS:ising_kernels_common>)
     target_include_directories(ising_kernels_${flavour} PUBLIC ${CMAKE_SOURCE_DIR}/include
       ${RANDOM123_INCLUDE_DIR})
     target_compile_definitions(ising_kernels_${flavour} PUBLIC _POSIX_C_SOURCE=200809L)
-    target_compile_options(ising_kernels_${flavour} PUBLIC ${ISING_WARN} ${march} ${ISING_SAN})
+    target_compile_options(ising_kernels_${flavour} PRIVATE ${ISING_WARN} ${march} ${ISING_SAN})
     target_link_options(ising_kernels_${flavour} PUBLIC ${ISING_SAN})
     target_link_libraries(ising_kernels_${flavour} PUBLIC MPI::MPI_C PkgConfig::INIH ${MATH_LIBRARY})
-    foreach(t test_update test_rng test_msc)
-      add_executable(${t}_${flavour} ${CMAKE_SOURCE_DIR}/tests/${t}.c ${CMAKE_SOURCE_DIR}/tests/testutil.c)
+    foreach(t ${flavour_tests})
+      add_executable(${t}_${flavour} $<TARGET_OBJECTS:${t}_obj> $<TARGET_OBJECTS:ising_testutil>)
       target_link_libraries(${t}_${flavour} PRIVATE ising_kernels_${flavour} PkgConfig::CHECK)
       add_test(NAME unit_${t}_${flavour} COMMAND ${t}_${flavour})
       if(t STREQUAL "test_update" OR t STREQUAL "test_msc")
