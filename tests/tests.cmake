@@ -9,8 +9,11 @@
 # (ISING_SANITIZE) registers the quick subsets of the physics tests; jobs/
 # local.sh runs it without the slurm label.
 #
-# PROCESSORS is the number of cores a test keeps busy, so that `ctest -j
-# <cores>` neither oversubscribes the machine nor leaves it idle.
+# PROCESSORS is the number of cores a test keeps busy (its MPI ranks for
+# the compute-bound programs; 1 for the scripts that mostly wait: process
+# start-up, signals, SLURM), so that `ctest -j <cores>` neither
+# oversubscribes the machine (ranks that wait for a descheduled partner spin)
+# nor leaves it idle; COST (end of this file) starts the long tests first.
 
 # ---------------------------------------------------------------- environment
 set(ISING_TEST_ENV
@@ -96,8 +99,9 @@ else()
 endif()
 
 # ---------------------------------------------------------------- end to end
-# The same decks on several rank layouts give bit-identical output (h5diff).
-ising_script_test(identity_ranks "mpi" 2 ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
+# The same decks on several rank layouts give bit-identical output (h5diff);
+# short runs, mostly MPI start-up (about 0.7 of a core).
+ising_script_test(identity_ranks "mpi" 1 ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
   1:1 2:1 2:2 3:1 4:2 4:1 8:2 8:1)
 # Every trajectory bit for bit: SHA-256 of the /timeseries and /tempering
 # datasets of small runs of every kernel against tests/trajectory_hashes.txt.
@@ -125,8 +129,9 @@ if(SYSTEM_PYTHON3)
 endif()
 
 # Checkpoint/restart: resume equality on 1->2, 2->1, 2->4 ranks, signals,
-# SIGKILL fault injection, damaged checkpoints, refused physics changes.
-ising_script_test(checkpoint_resume "mpi" 2 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
+# SIGKILL fault injection, damaged checkpoints, refused physics changes
+# (waits for files and signals: about half a core).
+ising_script_test(checkpoint_resume "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
 
 foreach(np 1 2 4)
   ising_mpi_test(mpi_varmf_np${np} mpi_varmf ${np} "mpi")
@@ -146,10 +151,12 @@ endif()
 
 # The jobs/ scripts on a real SLURM started on localhost (tests/slurm_jobs.sh
 # installs slurmctld, slurmd and munge when missing; exit 77 = skipped where
-# SLURM cannot run).  Fixed ports: one at a time.
+# SLURM cannot run).  Fixed ports: one SLURM test at a time (RESOURCE_LOCK);
+# its jobs are small and it mostly waits for the scheduler, so other tests
+# run beside it.
 add_test(NAME slurm_jobs COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_jobs.sh $<TARGET_FILE:ising>)
 set_tests_properties(slurm_jobs PROPERTIES ENVIRONMENT "SLURM_TEST_SKIP_CODE=77"
-  SKIP_RETURN_CODE 77 TIMEOUT 400 RUN_SERIAL TRUE LABELS "slurm")
+  SKIP_RETURN_CODE 77 TIMEOUT 400 RESOURCE_LOCK slurm_localhost LABELS "slurm")
 
 # Second-moment xi at 2D L=64, T=3.0 against an exact transfer-matrix
 # reference, with a power run at a wrong temperature (tests/phys_corr.c).
@@ -269,3 +276,36 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     endforeach()
   endforeach()
 endif()
+
+# ---------------------------------------------------------------- scheduling
+# ctest starts tests in decreasing COST until it has timings of its own
+# (Testing/Temporary/CTestCostData.txt, absent in a fresh build): the long
+# tests first, so that none is left running alone at the end.  Seconds on a
+# 2-core machine, Release and sanitizer build (tests not listed: ~1 s).
+function(ising_cost name release sanitize)
+  if(TEST ${name})
+    if(ISING_SANITIZE)
+      set_tests_properties(${name} PROPERTIES COST ${sanitize})
+    else()
+      set_tests_properties(${name} PROPERTIES COST ${release})
+    endif()
+  endif()
+endfunction()
+ising_cost(phys_exact_msc_np1     48  0)
+ising_cost(slurm_jobs             44  0)
+ising_cost(phys_exact_np2         33  5)
+ising_cost(fuzz_deck              31  0)
+ising_cost(checkpoint_resume      31 51)
+ising_cost(phys_exact_async_np1   30  3)
+ising_cost(cli_errors             24 23)
+ising_cost(identity_ranks         20 24)
+ising_cost(phys_exact_np1         19  0)
+ising_cost(phys_exact_np4         18  0)
+ising_cost(phys_corr_np2          16 10)
+ising_cost(analysis_fss           10 17)
+ising_cost(trajectory_hashes       7 15)
+ising_cost(analysis_freeenergy     6  6)
+ising_cost(phys_exact_msc_np2      3 35)
+ising_cost(checkpoint_resume_async 3  6)
+ising_cost(unit_test_msc_async     1  6)
+ising_cost(unit_test_baseline      1  5)
