@@ -80,10 +80,14 @@ function(ising_script_test name labels procs)
 endfunction()
 
 # ---------------------------------------------------------------- mpi
-# Halo exchange, the variational mean field and the correlation module
+# Halo exchange, the variational mean field, and the correlation module
 # (FFTW-MPI against direct O(N^2) sums) on several rank counts.
 foreach(np 1 2 3 4 8)
   ising_mpi_test(mpi_halo_np${np} mpi_halo ${np} "mpi")
+endforeach()
+foreach(np 1 2 4)
+  ising_mpi_test(mpi_varmf_np${np} mpi_varmf ${np} "mpi")
+  ising_mpi_test(mpi_corr_np${np} mpi_corr ${np} "mpi")
 endforeach()
 
 # ---------------------------------------------------------------- physics
@@ -97,66 +101,6 @@ else()
   ising_mpi_test(phys_exact_np2 phys_exact 2 "physics")
   ising_mpi_test(phys_exact_np4 phys_exact 4 "physics" quick)
 endif()
-
-# ---------------------------------------------------------------- end to end
-# The same decks on several rank layouts give bit-identical output (h5diff);
-# short runs, mostly MPI start-up (about 0.7 of a core).
-ising_script_test(identity_ranks "mpi" 1 ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
-  1:1 2:1 2:2 3:1 4:2 4:1 8:2 8:1)
-# Every trajectory bit for bit: SHA-256 of the /timeseries and /tempering
-# datasets of small runs of every kernel against tests/trajectory_hashes.txt.
-ising_script_test(trajectory_hashes "cli" 1 sh ${CMAKE_SOURCE_DIR}/tests/trajectory_hashes.sh $<TARGET_FILE:ising>)
-# Bad input: exit status 2, one line, nothing overwritten.
-ising_script_test(cli_errors "cli" 1 ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<TARGET_FILE:ising> ${CMAKE_SOURCE_DIR})
-
-# The Python analysis (analysis/, a package; analysis/conftest.py holds the
-# shared fixtures) by pytest, on output of the ising executable.
-find_program(SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
-# ising_pytest(NAME FILE PROCESSORS [VAR=VALUE...]): analysis/FILE by pytest.
-function(ising_pytest name file procs)
-  add_test(NAME ${name}
-           COMMAND ${SYSTEM_PYTHON3} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/analysis/${file})
-  set(env ${ISING_TEST_ENV_MPI} "ISING_BIN=$<TARGET_FILE:ising>" "PYTHONPATH=${CMAKE_SOURCE_DIR}"
-      "PYTHONDONTWRITEBYTECODE=1" ${ARGN})
-  set_tests_properties(${name} PROPERTIES LABELS "cli" ENVIRONMENT "${env}")
-  if(procs GREATER 1)
-    set_tests_properties(${name} PROPERTIES PROCESSORS ${procs})
-  endif()
-endfunction()
-if(SYSTEM_PYTHON3)
-  # The output layout from Python (h5py), as a user's script reads it.
-  ising_pytest(analysis_output_layout test_ising_output.py 1)
-endif()
-
-# Checkpoint/restart: resume equality on 1->2, 2->1, 2->4 ranks, signals,
-# SIGKILL fault injection, damaged checkpoints, refused physics changes
-# (waits for files and signals: about half a core).
-ising_script_test(checkpoint_resume "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
-
-foreach(np 1 2 4)
-  ising_mpi_test(mpi_varmf_np${np} mpi_varmf ${np} "mpi")
-endforeach()
-if(SYSTEM_PYTHON3)
-  # MBAR free energies against enumeration, Kaufman and the file's integration.
-  ising_pytest(analysis_freeenergy test_ising_freeenergy.py 1 MPLBACKEND=Agg)
-endif()
-
-foreach(np 1 2 4)
-  ising_mpi_test(mpi_corr_np${np} mpi_corr ${np} "mpi")
-endforeach()
-if(SYSTEM_PYTHON3)
-  # The FSS package: tau_int, binning, reweighting, an end-to-end study.
-  ising_pytest(analysis_fss test_ising_fss.py 2 MPLBACKEND=Agg)
-endif()
-
-# The jobs/ scripts on a real SLURM started on localhost (tests/slurm_jobs.sh
-# installs slurmctld, slurmd and munge when missing; exit 77 = skipped where
-# SLURM cannot run).  Fixed ports: one SLURM test at a time (RESOURCE_LOCK);
-# its jobs are small and it mostly waits for the scheduler, so other tests
-# run beside it.
-add_test(NAME slurm_jobs COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_jobs.sh $<TARGET_FILE:ising>)
-set_tests_properties(slurm_jobs PROPERTIES ENVIRONMENT "SLURM_TEST_SKIP_CODE=77"
-  SKIP_RETURN_CODE 77 TIMEOUT 400 RESOURCE_LOCK slurm_localhost LABELS "slurm")
 
 # Second-moment xi at 2D L=64, T=3.0 against an exact transfer-matrix
 # reference, with a power run at a wrong temperature (tests/phys_corr.c).
@@ -179,11 +123,61 @@ else()
   ising_mpi_test(phys_exact_msc_np2 phys_exact 2 "physics" quick msc)
   ising_mpi_test(phys_exact_async_np1 phys_exact 1 "physics" msc-async)
 endif()
+
+# ---------------------------------------------------------------- end to end
+# The same decks on several rank layouts give bit-identical output (h5diff);
+# short runs, mostly MPI start-up (about 0.7 of a core).
+ising_script_test(identity_ranks "mpi" 1 ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
+  1:1 2:1 2:2 3:1 4:2 4:1 8:2 8:1)
+# Every trajectory bit for bit: SHA-256 of the /timeseries and /tempering
+# datasets of small runs of every kernel against tests/trajectory_hashes.txt.
+ising_script_test(trajectory_hashes "cli" 1 sh ${CMAKE_SOURCE_DIR}/tests/trajectory_hashes.sh $<TARGET_FILE:ising>)
+# Bad input: exit status 2, one line, nothing overwritten.
+ising_script_test(cli_errors "cli" 1 ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<TARGET_FILE:ising> ${CMAKE_SOURCE_DIR})
+# Checkpoint/restart: resume equality on 1->2, 2->1, 2->4 ranks, signals,
+# SIGKILL fault injection, damaged checkpoints, refused physics changes
+# (waits for files and signals: about half a core).
+ising_script_test(checkpoint_resume "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
 # Checkpoint/restart with the MSC kernels (1 -> 3 ranks against 2 ranks).
 foreach(k msc msc-async)
   string(REPLACE "msc-async" "async" name ${k})
   ising_script_test(checkpoint_resume_${name} "mpi" 2 sh ${CMAKE_SOURCE_DIR}/tests/resume_msc.sh $<TARGET_FILE:ising> ${k})
 endforeach()
+
+# ---------------------------------------------------------------- analysis
+# The Python analysis (analysis/, a package; analysis/conftest.py holds the
+# shared fixtures) by pytest, on output of the ising executable.
+find_program(SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+# ising_pytest(NAME FILE PROCESSORS [VAR=VALUE...]): analysis/FILE by pytest.
+function(ising_pytest name file procs)
+  add_test(NAME ${name}
+           COMMAND ${SYSTEM_PYTHON3} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/analysis/${file})
+  set(env ${ISING_TEST_ENV_MPI} "ISING_BIN=$<TARGET_FILE:ising>" "PYTHONPATH=${CMAKE_SOURCE_DIR}"
+      "PYTHONDONTWRITEBYTECODE=1" ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS "cli" ENVIRONMENT "${env}")
+  if(procs GREATER 1)
+    set_tests_properties(${name} PROPERTIES PROCESSORS ${procs})
+  endif()
+endfunction()
+if(SYSTEM_PYTHON3)
+  # The output layout from Python (h5py), as a user's script reads it.
+  ising_pytest(analysis_output_layout test_ising_output.py 1)
+  # MBAR free energies against enumeration, Kaufman and the file's integration.
+  ising_pytest(analysis_freeenergy test_ising_freeenergy.py 1 MPLBACKEND=Agg)
+  # The FSS package: tau_int, binning, reweighting, an end-to-end study
+  # (its runs use 2 ranks).
+  ising_pytest(analysis_fss test_ising_fss.py 2 MPLBACKEND=Agg)
+endif()
+
+# ---------------------------------------------------------------- slurm
+# The jobs/ scripts on a real SLURM started on localhost (tests/slurm_jobs.sh
+# installs slurmctld, slurmd and munge when missing; exit 77 = skipped where
+# SLURM cannot run).  Fixed ports: one SLURM test at a time (RESOURCE_LOCK);
+# its jobs are small and it mostly waits for the scheduler, so other tests
+# run beside it.
+add_test(NAME slurm_jobs COMMAND bash ${CMAKE_SOURCE_DIR}/tests/slurm_jobs.sh $<TARGET_FILE:ising>)
+set_tests_properties(slurm_jobs PROPERTIES ENVIRONMENT "SLURM_TEST_SKIP_CODE=77"
+  SKIP_RETURN_CODE 77 TIMEOUT 400 RESOURCE_LOCK slurm_localhost LABELS "slurm")
 
 # ---------------------------------------------------------------- fuzz
 # The deck-parser fuzz target: libFuzzer needs clang; the rest of the build
