@@ -62,7 +62,14 @@ fi
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DISING_SANITIZE=ON -DISING_FUZZ=OFF \
   >> build.log 2>&1 || { cat build.log; exit 1; }
 cmake --build build-asan -j "$jobs" >> build.log 2>&1 || { cat build.log; exit 1; }
+# The cores go to the tests by the "cores" resource (tests/tests.cmake):
+# never more compute-bound tests than cores, the mostly sleeping ones beside
+# them; -j only bounds the number of tests started at once.
+run_tests() {
+  ctest --test-dir "$1" --output-on-failure -j $((4 * jobs)) \
+    --resource-spec-file "$PWD/$1/ctest-resources.json" ${2:+-LE "$2"}
+}
 echo "== Release build: all tests"
-ctest --test-dir build --output-on-failure -j "$jobs"
+run_tests build
 echo "== Debug build with AddressSanitizer and UBSan: all tests but SLURM"
-ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slurm
+run_tests build-asan slurm

@@ -14,6 +14,10 @@
 # start-up, signals, SLURM), so that `ctest -j <cores>` neither
 # oversubscribes the machine (ranks that wait for a descheduled partner spin)
 # nor leaves it idle; COST (end of this file) starts the long tests first.
+# jobs/local.sh goes one step further with the resource spec written at the
+# end of this file: each test takes its PROCESSORS in "cores" (at most the
+# machine's), except the two that mostly sleep (cli_errors, slurm_jobs), so
+# those run beside a full machine.
 
 # ---------------------------------------------------------------- environment
 set(ISING_TEST_ENV
@@ -305,3 +309,32 @@ ising_cost(phys_exact_msc_np2      3 35)
 ising_cost(checkpoint_resume_async 3  6)
 ising_cost(unit_test_msc_async     1  6)
 ising_cost(unit_test_baseline      1  5)
+
+# ---------------------------------------------------------------- resources
+# `ctest -j <2 x cores> --resource-spec-file <build>/ctest-resources.json`
+# (jobs/local.sh): the "cores" resource holds this machine's cores; every
+# test takes its PROCESSORS of them (capped at the machine's) except the
+# ones in ISING_TEST_WAITING, whose processes mostly sleep (cli_errors: a
+# 31 s wall-time budget and lock waits, 6 s of CPU in 26 s; slurm_jobs:
+# waits for the SLURM scheduler, small jobs).  Without the spec file ctest
+# ignores RESOURCE_GROUPS and PROCESSORS alone schedules.
+set(ISING_TEST_WAITING cli_errors slurm_jobs)
+cmake_host_system_information(RESULT ISING_TEST_CORES QUERY NUMBER_OF_LOGICAL_CORES)
+if(ISING_TEST_CORES LESS 1)
+  set(ISING_TEST_CORES 1)
+endif()
+file(WRITE ${CMAKE_BINARY_DIR}/ctest-resources.json
+  "{\"version\": {\"major\": 1, \"minor\": 0},\n"
+  " \"local\": [{\"cores\": [{\"id\": \"0\", \"slots\": ${ISING_TEST_CORES}}]}]}\n")
+get_property(all_tests DIRECTORY PROPERTY TESTS)
+foreach(t ${all_tests})
+  if(NOT t IN_LIST ISING_TEST_WAITING)
+    get_test_property(${t} PROCESSORS procs)
+    if(NOT procs)
+      set(procs 1)
+    elseif(procs GREATER ISING_TEST_CORES)
+      set(procs ${ISING_TEST_CORES})
+    endif()
+    set_tests_properties(${t} PROPERTIES RESOURCE_GROUPS "cores:${procs}")
+  endif()
+endforeach()
