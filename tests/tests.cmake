@@ -319,8 +319,14 @@ ising_cost(unit_test_baseline      1  5)
 # waits for the SLURM scheduler, small jobs).  Without the spec file ctest
 # ignores RESOURCE_GROUPS and PROCESSORS alone schedules.
 set(ISING_TEST_WAITING cli_errors slurm_jobs)
-cmake_host_system_information(RESULT ISING_TEST_CORES QUERY NUMBER_OF_LOGICAL_CORES)
-if(ISING_TEST_CORES LESS 1)
+# The cores this process may use (nproc, as jobs/local.sh counts them: a
+# container's CPU set, not the host's), else the host's.
+execute_process(COMMAND nproc OUTPUT_VARIABLE ISING_TEST_CORES RESULT_VARIABLE rc
+                OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT rc EQUAL 0 OR NOT ISING_TEST_CORES MATCHES "^[1-9][0-9]*$")
+  cmake_host_system_information(RESULT ISING_TEST_CORES QUERY NUMBER_OF_LOGICAL_CORES)
+endif()
+if(NOT ISING_TEST_CORES GREATER 0)
   set(ISING_TEST_CORES 1)
 endif()
 file(WRITE ${CMAKE_BINARY_DIR}/ctest-resources.json
