@@ -311,7 +311,7 @@ ising_cost(unit_test_msc_async     1  6)
 ising_cost(unit_test_baseline      1  5)
 
 # ---------------------------------------------------------------- resources
-# `ctest -j <2 x cores> --resource-spec-file <build>/ctest-resources.json`
+# `ctest -j <4 x cores> --resource-spec-file <build>/ctest-resources.json`
 # (jobs/local.sh): the "cores" resource holds this machine's cores; every
 # test takes its PROCESSORS of them (capped at the machine's) except the
 # ones in ISING_TEST_WAITING, whose processes mostly sleep (cli_errors: a
