@@ -18,8 +18,8 @@ trapezoid rule on <E>.  Once the f_k are known, any beta is reached by
 reweighting: ln Z(beta) (relative), <E>, <E^2> and c.
 
 Correlated samples: each temperature's series is subsampled with the
-statistical inefficiency g = 2 tau_int of its energy (tau_int by Sokal's
-automatic window), so that the counts N_k in the equations are effective
+statistical inefficiency g = 2 tau_int of its energy (tau_int by Wolff's
+Gamma method, ising_autocorr), so that the counts N_k in the equations are effective
 sample counts.  Error bars come from a jackknife over blocks of the time
 axis: the same block is removed from every temperature and copy at once, so
 the correlations that replica exchange creates between the temperatures are
@@ -45,7 +45,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import ising_output
+if __package__:             # imported as analysis.ising_freeenergy
+    from . import ising_output
+    from .ising_autocorr import tau_int
+else:                       # run as a script, or imported from analysis/ itself
+    import ising_output
+    from ising_autocorr import tau_int
 
 
 class FreeEnergyError(ising_output.OutputError):
@@ -64,37 +69,6 @@ def logsumexp(a, axis=None):
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(a - amax), axis=axis, keepdims=True)) + amax
     return np.squeeze(out, axis=axis) if axis is not None else out.item()
-
-
-def autocorrelation(x):
-    """Normalised autocorrelation rho(t), t = 0 .. n-1, of a series (n) or of
-    independent copies (copies, n): the autocovariances of the copies (each
-    about its own mean) are averaged before normalising."""
-    x = np.atleast_2d(np.asarray(x, dtype=float))
-    n = x.shape[1]
-    x = x - x.mean(axis=1, keepdims=True)
-    size = 1 << (2 * n - 1).bit_length()
-    fx = np.fft.rfft(x, size, axis=1)
-    acov = np.fft.irfft(fx * np.conj(fx), size, axis=1)[:, :n].mean(axis=0)
-    acov /= np.arange(n, 0, -1)  # unbiased lag normalisation
-    if acov[0] <= 0:
-        return np.concatenate(([1.0], np.zeros(n - 1)))
-    return acov / acov[0]
-
-
-def tau_int(x, c=5.0):
-    """Integrated autocorrelation time tau_int = 1/2 + sum_{t=1}^W rho(t) with
-    Sokal's automatic window: the smallest W with W >= c tau_int(W).
-    Returns (tau, W); tau = 0.5 for uncorrelated or constant data."""
-    rho = autocorrelation(x)
-    n = len(rho)
-    if n < 2:
-        return 0.5, 0
-    cum = 0.5 + np.cumsum(rho[1:])  # tau(W) for W = 1 .. n-1
-    W = np.arange(1, n)
-    ok = np.nonzero(W >= c * cum)[0]
-    w = int(ok[0]) if len(ok) else n - 2
-    return max(0.5, float(cum[w])), int(W[w])
 
 
 # --------------------------------------------------------------------------
@@ -211,15 +185,15 @@ class MBARResult:
         return out
 
 
-def mbar(E_series_by_T, betas, n_blocks=20, subsample=True, c_window=5.0):
+def mbar(E_series_by_T, betas, n_blocks=20, subsample=True):
     """MBAR for states that differ only in beta (u_k = beta_k E).
 
     E_series_by_T: one array per state (sequence or array (K, ...)): the
     total energies sampled at betas[k], shape (n) or (copies, n) with time
     on the last axis (copies are pooled; all states must have the same n,
     since the jackknife blocks cut the common time axis).  Each state's
-    series is subsampled with stride g_k = 2 tau_int (Sokal window,
-    c_window), unless subsample=False.  Errors: jackknife over n_blocks
+    series is subsampled with stride g_k = 2 tau_int (ising_autocorr),
+    unless subsample=False.  Errors: jackknife over n_blocks
     blocks of the time axis, removed from all states at once.
     Returns an MBARResult."""
     betas = np.asarray(betas, dtype=float)
@@ -241,7 +215,7 @@ def mbar(E_series_by_T, betas, n_blocks=20, subsample=True, c_window=5.0):
     block_of = np.minimum((np.arange(n) * n_blocks) // n, n_blocks - 1)
     samples, blocks, owner = [], [], []
     for k, s in enumerate(series):
-        tau[k] = tau_int(s, c_window)[0]
+        tau[k] = tau_int(s)[0]
         g[k] = max(1.0, 2.0 * tau[k]) if subsample else 1.0
         idx = np.unique(np.round(np.arange(0.0, n, g[k])).astype(int))
         idx = idx[idx < n]

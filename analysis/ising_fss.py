@@ -10,8 +10,9 @@ Steps (each a function usable on its own):
 1. load_runs: validation (foreign / unfinished / incomplete files, mixed
    models, duplicate or too few sizes, series too short for error analysis)
    -> FSSError naming the file (the CLI prints one line and exits with 2).
-2. Error analysis of the time series: tau_int_gamma (Wolff 2004 Gamma method,
-   automatic window with S = 1.5, bias-corrected, with its error), binning
+2. Error analysis of the time series: tau_int (ising_autocorr: Wolff 2004
+   Gamma method, automatic window with S = 1.5, bias-corrected, with its
+   error), binning
    (the error per binning level and whether it reached a plateau), jackknife
    for derived quantities.  n / tau_int < 50 is a warning, < 32 an error
    (tau_int of e and |m|, the largest over the ladder).
@@ -60,8 +61,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import ising_freeenergy as fe
-import ising_output
+if __package__:             # imported as analysis.ising_fss
+    from . import ising_freeenergy as fe
+    from . import ising_output
+    from .ising_autocorr import tau_int
+else:                       # run as a script, or imported from analysis/ itself
+    import ising_freeenergy as fe
+    import ising_output
+    from ising_autocorr import tau_int
 
 TAU_WARN = 50.0      # n / tau_int below this: warning
 TAU_ERROR = 32.0     # n / tau_int below this: error
@@ -80,34 +87,6 @@ def _s(v):
 
 # --------------------------------------------------------------------------
 # 2. error analysis
-
-
-def tau_int_gamma(x, S=1.5):
-    """Integrated autocorrelation time by Wolff's Gamma method (Comput. Phys.
-    Commun. 156 (2004) 143).  x: a series (n) or independent copies (copies,
-    n), time last.  The window W is the first with g(W) < 0, where
-    g(W) = exp(-W / tau_W) - tau_W / sqrt(W n_tot) and
-    tau_W = S / ln((2 tau(W) + 1) / (2 tau(W) - 1)); tau_int is then
-    bias-corrected by (1 + (2W + 1) / n_tot).  Returns (tau, tau_err, W);
-    tau = 0.5 for uncorrelated or constant data."""
-    x = np.atleast_2d(np.asarray(x, dtype=float))
-    n = x.shape[1]
-    ntot = x.size
-    rho = fe.autocorrelation(x)
-    if n < 2 or not np.any(rho[1:]):
-        return 0.5, 0.0, 0
-    cum = 0.5 + np.cumsum(rho[1:])           # tau(W), W = 1 .. n-1
-    W = np.arange(1, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tw = np.where(cum > 0.5, S / np.log((2 * cum + 1) / (2 * cum - 1)), 1e-12)
-        g = np.exp(-W / tw) - tw / np.sqrt(W * ntot)
-    neg = np.nonzero(g < 0)[0]
-    w = int(neg[0]) if len(neg) else n - 2
-    Wopt = int(W[w])
-    tau = float(cum[w]) * (1.0 + (2 * Wopt + 1) / ntot)
-    tau = max(0.5, tau)
-    err = tau * math.sqrt(2.0 * (2 * Wopt + 1) / ntot)   # Madras-Sokal / Wolff eq. (42)
-    return tau, err, Wopt
 
 
 def binning(x, min_bins=32):
@@ -266,8 +245,8 @@ def check_autocorrelation(run):
     run.tau_m = np.empty(K)
     n = run.e.shape[1] * run.e.shape[2]
     for k in range(K):
-        run.tau_e[k] = tau_int_gamma(run.e[k])[0]
-        run.tau_m[k] = tau_int_gamma(np.abs(run.m[k]))[0]
+        run.tau_e[k] = tau_int(run.e[k])[0]
+        run.tau_m[k] = tau_int(np.abs(run.m[k]))[0]
     worst = np.maximum(run.tau_e, run.tau_m)
     k = int(np.argmax(worst))
     run.n_per_tau = n / worst[k]

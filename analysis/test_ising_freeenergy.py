@@ -1,7 +1,6 @@
 """MBAR free energies (ising_freeenergy.py) against exact values.
 
-Runs `ising` ($ISING_BIN, else build/ising of this checkout) on two
-tempering ladders and checks:
+Runs `ising` (conftest.run_ising) on two tempering ladders and checks:
   * a 4 x 4 torus (8 temperatures 1.5 .. 12): MBAR's f at the ladder points
     and the reweighted e and c between them against an exact enumeration of
     the 2^16 states done here (independent of the C code), within 4.5 error
@@ -9,27 +8,20 @@ tempering ladders and checks:
   * a 16 x 16 torus (16 temperatures): free_energy_from_output agrees with the
     file's thermodynamic integration and Kaufman's f, and the file's bounds
     are ordered f_exact <= f_Bethe <= f_GBF;
-  * tau_int and MBAR on synthetic data with known answers;
+  * MBAR on synthetic data with known answers;
   * the command line: the table, both PNGs, exit status 2 with a one-line
     message for foreign, unfinished and single-temperature files.
 """
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-import ising_freeenergy as fe
+from analysis import ising_freeenergy as fe
 
-HERE = Path(__file__).resolve().parent
-ISING = os.environ.get("ISING_BIN", str(HERE.parent / "build" / "ising"))
-SCRIPT = str(HERE / "ising_freeenergy.py")
 Z_MAX = 4.5
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
 T4 = np.geomspace(1.5, 12.0, 8)
 DECK4 = f"""[lattice]
@@ -65,46 +57,15 @@ progress = 0
 """
 
 
-def run_ising(directory, deck, *extra):
-    if not os.access(ISING, os.X_OK):
-        pytest.skip(f"no ising binary at {ISING} (set ISING_BIN)")
-    (directory / "deck.ini").write_text(deck)
-    subprocess.run([ISING, "run", "deck.ini", "--quiet", *extra], cwd=directory, env=ENV,
-                   check=True, stdout=subprocess.DEVNULL)
-
-
-# exact enumeration of the 4 x 4 torus: the density of states g(E)
-def _dos_4x4():
-    s = 1 - 2 * ((np.arange(1 << 16)[:, None] >> np.arange(16)) & 1)
-    s = s.reshape(-1, 4, 4)
-    E = -(s * np.roll(s, 1, axis=1)).sum(axis=(1, 2)) - (s * np.roll(s, 1, axis=2)).sum(axis=(1, 2))
-    levels, g = np.unique(E, return_counts=True)
-    return levels.astype(float), g.astype(float)
-
-
-LEVELS, DEGEN = _dos_4x4()
-
-
-def exact_4x4(beta):
-    """ln Z, <E>, C = beta^2 var E (totals) of the 4 x 4 torus at J = 1."""
-    beta = np.atleast_1d(beta)
-    lw = np.log(DEGEN)[None, :] - beta[:, None] * LEVELS[None, :]
-    lnZ = fe.logsumexp(lw, axis=1)
-    p = np.exp(lw - lnZ[:, None])
-    E = p @ LEVELS
-    var = p @ LEVELS ** 2 - E ** 2
-    return lnZ, E, beta ** 2 * var
-
-
 @pytest.fixture(scope="module")
-def l4(tmp_path_factory):
+def l4(tmp_path_factory, run_ising):
     d = tmp_path_factory.mktemp("l4")
     run_ising(d, DECK4)
     return str(d / "l4.h5")
 
 
 @pytest.fixture(scope="module")
-def l16(tmp_path_factory):
+def l16(tmp_path_factory, run_ising):
     d = tmp_path_factory.mktemp("l16")
     run_ising(d, DECK16)
     return str(d / "l16.h5")
@@ -121,41 +82,25 @@ def l4_mbar(l4):
 # ---------------------------------------------------------------- synthetic
 
 
-def test_tau_int_ar1():
-    """AR(1) x_t = phi x_{t-1} + noise: tau_int = (1 + phi) / (2 (1 - phi))."""
-    rng = np.random.default_rng(3)
-    phi, n = 0.8, 200_000
-    noise = rng.normal(size=(2, n))
-    x = np.empty_like(noise)
-    x[:, 0] = noise[:, 0] / np.sqrt(1 - phi ** 2)
-    for t in range(1, n):
-        x[:, t] = phi * x[:, t - 1] + noise[:, t]
-    tau, window = fe.tau_int(x)
-    assert tau == pytest.approx((1 + phi) / (2 * (1 - phi)), rel=0.05)
-    assert window >= 5 * tau - 1
-    assert fe.tau_int(rng.normal(size=50_000))[0] == pytest.approx(0.5, abs=0.03)
-    assert fe.tau_int(np.ones(100))[0] == 0.5
-
-
-def test_mbar_iid_exact_samples():
+def test_mbar_iid_exact_samples(exact_4x4):
     """Independent samples drawn from the exact energy distribution of the
     4 x 4 torus: MBAR recovers the exact ln Z differences and e between."""
     rng = np.random.default_rng(11)
     betas = 1 / np.array([1.6, 2.2, 3.0, 4.5, 8.0])
     series = []
     for b in betas:
-        lw = np.log(DEGEN) - b * LEVELS
+        lw = np.log(exact_4x4.degen) - b * exact_4x4.levels
         p = np.exp(lw - fe.logsumexp(lw))
-        series.append(rng.choice(LEVELS, size=20_000, p=p / p.sum()))
+        series.append(rng.choice(exact_4x4.levels, size=20_000, p=p / p.sum()))
     res = fe.mbar(series, betas)
     assert np.all(res.g < 1.2)  # uncorrelated: (almost) nothing thrown away
-    lnZ, _, _ = exact_4x4(betas)
+    lnZ = exact_4x4(1 / betas)["lnZ"]
     d, err = res.delta_f(0)
     z = (d[1:] - (lnZ[0] - lnZ[1:])) / err[1:]
     assert np.max(np.abs(z)) < Z_MAX, z
     mid = 0.5 * (betas[1:] + betas[:-1])
     rw = res.reweight(mid)
-    _, E, _ = exact_4x4(mid)
+    E = exact_4x4(1 / mid)["E"]
     assert np.max(np.abs((rw["E"] - E) / rw["E_err"])) < Z_MAX
     assert np.all(rw["inside"]) and not res.reweight(2.0)["inside"][0]
 
@@ -163,25 +108,25 @@ def test_mbar_iid_exact_samples():
 # ------------------------------------------------------------- 4 x 4 ladder
 
 
-def test_mbar_f_at_ladder_points(l4_mbar):
+def test_mbar_f_at_ladder_points(l4_mbar, exact_4x4):
     T, res = l4_mbar
     assert np.all(res.n_eff > 1000) and np.all(res.n_eff <= res.n_samples)
     d, err = res.delta_f(len(T) - 1)          # f_k - f_hot = ln Z_hot - ln Z_k
-    lnZ, _, _ = exact_4x4(1 / T)
+    lnZ = exact_4x4(T)["lnZ"]
     exact = lnZ[-1] - lnZ
     z = (d - exact)[:-1] / err[:-1]
     assert np.max(np.abs(z)) < Z_MAX, z
     # power: the exact values at a 3% wrong temperature are rejected
-    lnZw, _, _ = exact_4x4(1 / (1.03 * T))
+    lnZw = exact_4x4(1.03 * T)["lnZ"]
     zw = (d - (lnZw[-1] - lnZw))[:-1] / err[:-1]
     assert np.max(np.abs(zw)) > Z_MAX, zw
 
 
-def test_anchored_f_against_enumeration(l4):
+def test_anchored_f_against_enumeration(l4, exact_4x4):
     """Absolute f per spin with the series anchor (torus windings included)
     against the enumeration; the file's own exact f agrees with ours."""
     r = fe.free_energy_from_output(l4, anchor="series")
-    lnZ, _, _ = exact_4x4(1 / r["T"])
+    lnZ = exact_4x4(r["T"])["lnZ"]
     f_exact = -r["T"] * lnZ / 16
     np.testing.assert_allclose(r["f_exact"], f_exact, rtol=1e-9)
     z = (r["f_mbar"] - f_exact) / r["f_mbar_err"]
@@ -189,23 +134,24 @@ def test_anchored_f_against_enumeration(l4):
     assert abs(r["f_mbar"][-1] - f_exact[-1]) < r["f_mbar_err"][-1] < 1e-5
 
 
-def test_reweighting_between_ladder_points(l4_mbar):
+def test_reweighting_between_ladder_points(l4_mbar, exact_4x4):
     T, res = l4_mbar
     b = 1 / T
     mid = 0.5 * (b[1:] + b[:-1])
     rw = res.reweight(mid)
     assert np.all(rw["inside"])
-    _, E, C = exact_4x4(mid)
+    ex = exact_4x4(1 / mid)
+    E, C = ex["E"], ex["C"]
     z = (rw["E"] - E) / rw["E_err"]
     assert np.max(np.abs(z)) < Z_MAX, z
     assert np.max(np.abs((rw["C"] - C) / rw["C_err"])) < Z_MAX
     assert np.max(rw["E_err"] / 16) < 5e-3
     # <E^2> and ln Z(beta) at the midpoints, too
-    lnZ, _, _ = exact_4x4(np.concatenate(([b[0]], mid)))
+    lnZ = exact_4x4(1 / np.concatenate(([b[0]], mid)))["lnZ"]
     dl = rw["lnZ"] - (lnZ[1:] - lnZ[0])
     assert np.max(np.abs(dl / rw["lnZ_err"])) < Z_MAX
     # power: exact values at a 3% wrong temperature are rejected
-    _, Ew, _ = exact_4x4(mid / 1.03)
+    Ew = exact_4x4(1.03 / mid)["E"]
     assert np.max(np.abs((rw["E"] - Ew) / rw["E_err"])) > Z_MAX
 
 
@@ -238,15 +184,10 @@ def test_free_energy_from_output_l16(l16):
 # ------------------------------------------------------------- command line
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
-
-
-def test_cli_table_and_pngs(l16, tmp_path):
+def test_cli_table_and_pngs(l16, tmp_path, cli):
     pytest.importorskip("matplotlib")
     prefix = str(tmp_path / "plot")
-    p = _cli(l16, "--png", prefix)
+    p = cli("ising_freeenergy.py", l16, "--png", prefix)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     header = [i for i, line in enumerate(lines) if line.split()[:2] == ["T", "f_MC"]]
@@ -259,37 +200,32 @@ def test_cli_table_and_pngs(l16, tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _one_line_error(p, name):
-    assert p.returncode == 2
-    assert p.stdout == ""
-    err = p.stderr.strip().splitlines()
-    assert len(err) == 1, p.stderr
-    assert err[0].startswith("ising_freeenergy: error: ") and name in err[0]
-    return err[0]
+def _cli_error(cli, one_line_error, path):
+    return one_line_error(cli("ising_freeenergy.py", str(path)), "ising_freeenergy", Path(path).name)
 
 
-def test_cli_foreign_files(tmp_path):
+def test_cli_foreign_files(tmp_path, cli, one_line_error):
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f.attrs["program"] = "something else"
-    assert "not an ising output file" in _one_line_error(_cli(str(foreign)), "foreign.h5")
+    assert "not an ising output file" in _cli_error(cli, one_line_error, foreign)
     (tmp_path / "text.h5").write_text("not hdf5")
-    _one_line_error(_cli(str(tmp_path / "text.h5")), "text.h5")
-    _one_line_error(_cli(str(tmp_path / "missing.h5")), "missing.h5")
+    _cli_error(cli, one_line_error, tmp_path / "text.h5")
+    _cli_error(cli, one_line_error, tmp_path / "missing.h5")
 
 
-def test_cli_incomplete_and_no_ladder(l4, tmp_path):
+def test_cli_incomplete_and_no_ladder(l4, tmp_path, run_ising, cli, one_line_error):
     running = tmp_path / "running.h5"
     shutil.copy(l4, running)
     with h5py.File(running, "r+") as f:
         f.attrs["status"] = np.bytes_("running")
-    assert "not finished" in _one_line_error(_cli(str(running)), "running.h5")
+    assert "not finished" in _cli_error(cli, one_line_error, running)
     cut = tmp_path / "cut.h5"
     shutil.copy(l4, cut)
     with h5py.File(cut, "r+") as f:
         del f["timeseries/e"]
-    assert "incomplete" in _one_line_error(_cli(str(cut)), "cut.h5")
+    assert "incomplete" in _cli_error(cli, one_line_error, cut)
     run_ising(tmp_path, DECK4.replace(f"T = {' '.join(repr(float(t)) for t in T4)}", "T = 2.5")
               .replace("40000", "2000"), "--set", "output.file=single.h5")
-    msg = _one_line_error(_cli(str(tmp_path / "single.h5")), "single.h5")
+    msg = _cli_error(cli, one_line_error, tmp_path / "single.h5")
     assert "not a temperature ladder" in msg

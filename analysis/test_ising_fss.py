@@ -1,10 +1,10 @@
 """Finite-size scaling (ising_fss.py): error analysis, reweighting, FSS.
 
-  * synthetic AR(1) series with known tau_int and variance: the Gamma-method
-    tau_int (mean over many series within 10%, its error bar matches the
-    scatter), binning (the plateau error matches the scatter of the means),
+  * synthetic AR(1) series with known tau_int and variance: tau_int
+    (ising_autocorr, the Gamma method: mean over many series within 10%, its
+    error bar matches the scatter), binning (the plateau error matches the scatter of the means),
     the jackknife of a ratio;
-  * a 4 x 4 tempering ladder run by `ising` ($ISING_BIN, else build/ising):
+  * a 4 x 4 tempering ladder run by `ising` (conftest.run_ising):
     the reweighted U4, e, <m^2>, <|m|> and c between the ladder points against
     an exact enumeration of the 2^16 states done here, within 4.5 error bars;
   * end to end: 2D L = 8, 12, 16 ladders 2.1 .. 2.6 (10 temperatures, 10^5
@@ -19,36 +19,18 @@
     standard error naming the file, exit status 2.
 """
 import math
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-import ising_fss as fss
-import ising_freeenergy as fe
+from analysis import ising_fss as fss
+from analysis.ising_autocorr import tau_int
 
-HERE = Path(__file__).resolve().parent
-ISING = os.environ.get("ISING_BIN", str(HERE.parent / "build" / "ising"))
-SCRIPT = str(HERE / "ising_fss.py")
 Z_MAX = 4.5
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 TC = 2.0 / math.log1p(math.sqrt(2.0))
-
-
-def run_ising(directory, deck, ranks=1):
-    if not os.access(ISING, os.X_OK):
-        pytest.skip(f"no ising binary at {ISING} (set ISING_BIN)")
-    (directory / "deck.ini").write_text(deck)
-    cmd = [ISING, "run", "deck.ini", "--quiet"]
-    if ranks > 1 and shutil.which("mpiexec"):
-        cmd = ["mpiexec", "-n", str(ranks)] + cmd
-    subprocess.run(cmd, cwd=directory, env=ENV, check=True, stdout=subprocess.DEVNULL)
 
 
 def deck(L, seed, out, T_min=2.1, T_max=2.6, count=10, sweeps=100_000, ladder="linear",
@@ -87,12 +69,12 @@ def ar1(rng, phi, shape):
 # ---------------------------------------------------------------- synthetic
 
 
-def test_tau_int_gamma_ar1():
+def test_tau_int_ar1():
     rng = np.random.default_rng(5)
     phi = 0.9
     exact = (1 + phi) / (2 * (1 - phi))          # 9.5
     x = ar1(rng, phi, (60, 20_000))
-    res = [fss.tau_int_gamma(s) for s in x]
+    res = [tau_int(s) for s in x]
     taus = np.array([r[0] for r in res])
     errs = np.array([r[1] for r in res])
     assert np.mean(taus) == pytest.approx(exact, rel=0.10)
@@ -100,10 +82,10 @@ def test_tau_int_gamma_ar1():
     # its error bar describes the scatter (within a factor 1.5)
     assert 1 / 1.5 < np.std(taus) / np.mean(errs) < 1.5
     # copies pooled, uncorrelated and constant data
-    pooled = [fss.tau_int_gamma(x[i:i + 4])[0] for i in range(0, len(x), 4)]
+    pooled = [tau_int(x[i:i + 4])[0] for i in range(0, len(x), 4)]
     assert np.mean(pooled) == pytest.approx(exact, rel=0.10)
-    assert fss.tau_int_gamma(rng.normal(size=50_000))[0] == pytest.approx(0.5, abs=0.05)
-    assert fss.tau_int_gamma(np.ones(100))[0] == 0.5
+    assert tau_int(rng.normal(size=50_000))[0] == pytest.approx(0.5, abs=0.05)
+    assert tau_int(np.ones(100))[0] == 0.5
 
 
 def test_binning_error_matches_scatter():
@@ -141,42 +123,15 @@ def test_jackknife_ratio():
 # ------------------------------------------------- 4 x 4 against enumeration
 
 
-def _enumerate_4x4():
-    s = 1 - 2 * ((np.arange(1 << 16)[:, None] >> np.arange(16)) & 1)
-    s = s.reshape(-1, 4, 4)
-    E = -(s * np.roll(s, 1, axis=1)).sum(axis=(1, 2)) - (s * np.roll(s, 1, axis=2)).sum(axis=(1, 2))
-    M = s.sum(axis=(1, 2)) / 16.0
-    return E.astype(float), M
-
-
-E4, M4 = _enumerate_4x4()
-
-
-def exact_4x4(T):
-    out = {k: [] for k in ("e", "c", "m_abs", "m2", "U4")}
-    for t in np.atleast_1d(T):
-        lw = -E4 / t
-        p = np.exp(lw - lw.max())
-        p /= p.sum()
-        e1, e2 = p @ E4, p @ E4 ** 2
-        m2, m4 = p @ M4 ** 2, p @ M4 ** 4
-        out["e"].append(e1 / 16)
-        out["c"].append((e2 - e1 * e1) / (16 * t * t))
-        out["m_abs"].append(p @ np.abs(M4))
-        out["m2"].append(m2)
-        out["U4"].append(1 - m4 / (3 * m2 * m2))
-    return {k: np.array(v) for k, v in out.items()}
-
-
 @pytest.fixture(scope="module")
-def l4(tmp_path_factory):
+def l4(tmp_path_factory, run_ising):
     d = tmp_path_factory.mktemp("l4")
     run_ising(d, deck(4, 20261123, "l4.h5", T_min=1.5, T_max=6.0, count=8, sweeps=60_000,
                       ladder="geometric"))
     return str(d / "l4.h5")
 
 
-def test_reweighting_against_enumeration(l4):
+def test_reweighting_against_enumeration(l4, exact_4x4):
     run = fss.check_autocorrelation(fss.read_run(l4))
     rw = fss.Reweighter(run)
     b = 1 / run.T
@@ -203,7 +158,7 @@ SIZES = (8, 12, 16)
 
 
 @pytest.fixture(scope="module")
-def fss_dir(tmp_path_factory):
+def fss_dir(tmp_path_factory, run_ising):
     d = tmp_path_factory.mktemp("fss")
     for L in SIZES:
         sub = d / f"run{L}"
@@ -285,11 +240,11 @@ def test_no_correlation_series_no_xi(fss_dir, tmp_path):
     assert "xi/L" not in fss.format_report(r)
 
 
-def test_cli_report_and_pngs(fss_dir, tmp_path):
+def test_cli_report_and_pngs(fss_dir, tmp_path, cli):
     pytest.importorskip("matplotlib")
     rep = tmp_path / "report.txt"
     files = [str(fss_dir / f"l{L}.h5") for L in SIZES]
-    p = _cli(*files, "--png", str(tmp_path / "p"), "--report", str(rep))
+    p = cli("ising_fss.py", *files, "--png", str(tmp_path / "p"), "--report", str(rep))
     assert p.returncode == 0, p.stderr
     text = rep.read_text()
     for key in ("T_c     =", "1/nu", "gamma/nu", "beta/nu", "U4 crossings", "Binning",
@@ -310,71 +265,63 @@ def test_short_series_warning(fss_dir, monkeypatch):
 # ------------------------------------------------------------------ bad input
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+@pytest.fixture
+def cli_error(cli, one_line_error):
+    """cli_error(name, *paths): ising_fss.py on the paths fails naming `name`."""
+    return lambda name, *paths: one_line_error(cli("ising_fss.py", *map(str, paths)), "ising_fss", name)
 
 
-def _one_line_error(p, name):
-    assert p.returncode == 2, (p.stdout, p.stderr)
-    assert p.stdout == ""
-    err = p.stderr.strip().splitlines()
-    assert len(err) == 1, p.stderr
-    assert err[0].startswith("ising_fss: error: ") and name in err[0], err[0]
-    return err[0]
-
-
-def test_cli_foreign_files(fss_dir, tmp_path):
+def test_cli_foreign_files(fss_dir, tmp_path, cli_error):
     l8 = str(fss_dir / "l8.h5")
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f.attrs["program"] = "something else"
-    assert "not an ising output file" in _one_line_error(_cli(l8, str(foreign)), "foreign.h5")
+    assert "not an ising output file" in cli_error("foreign.h5", l8, str(foreign))
     (tmp_path / "text.h5").write_text("not hdf5")
-    _one_line_error(_cli(l8, str(tmp_path / "text.h5")), "text.h5")
-    _one_line_error(_cli(l8, str(tmp_path / "missing.h5")), "missing.h5")
+    cli_error("text.h5", l8, str(tmp_path / "text.h5"))
+    cli_error("missing.h5", l8, str(tmp_path / "missing.h5"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    _one_line_error(_cli(str(empty)), "empty")
+    cli_error("empty", str(empty))
 
 
-def test_cli_incomplete(fss_dir, tmp_path):
+def test_cli_incomplete(fss_dir, tmp_path, cli_error):
     l12 = str(fss_dir / "l12.h5")
     running = tmp_path / "running.h5"
     shutil.copy(fss_dir / "l8.h5", running)
     with h5py.File(running, "r+") as f:
         f.attrs["status"] = np.bytes_("running")
-    assert "not finished" in _one_line_error(_cli(str(running), l12), "running.h5")
+    assert "not finished" in cli_error("running.h5", str(running), l12)
     cut = tmp_path / "cut.h5"
     shutil.copy(fss_dir / "l8.h5", cut)
     with h5py.File(cut, "r+") as f:
         del f["timeseries/m"]
-    assert "incomplete" in _one_line_error(_cli(str(cut), l12), "cut.h5")
+    assert "incomplete" in cli_error("cut.h5", str(cut), l12)
     bad = tmp_path / "badcorr.h5"
     shutil.copy(fss_dir / "l8.h5", bad)
     with h5py.File(bad, "r+") as f:
         s0 = f["timeseries/S0"][...]
         del f["timeseries/S0"]
         f["timeseries/S0"] = s0[:, :, :-1]
-    assert "S0" in _one_line_error(_cli(str(bad), l12), "badcorr.h5")
+    assert "S0" in cli_error("badcorr.h5", str(bad), l12)
 
 
-def test_cli_mixed_models_and_sizes(fss_dir, tmp_path):
+def test_cli_mixed_models_and_sizes(fss_dir, tmp_path, cli_error):
     l8, l12 = str(fss_dir / "l8.h5"), str(fss_dir / "l12.h5")
     for name, value in (("J", 0.5), ("H", 0.1), ("algorithm", np.bytes_("heatbath")), ("dim", 3)):
         other = tmp_path / f"other_{name}.h5"
         shutil.copy(l12, other)
         with h5py.File(other, "r+") as f:
             f["parameters"].attrs[name] = value
-        msg = _one_line_error(_cli(l8, str(other)), other.name)
+        msg = cli_error(other.name, l8, str(other))
         assert "different model" in msg and name in msg
-    assert "only one size" in _one_line_error(_cli(l8), "l8.h5")
+    assert "only one size" in cli_error("l8.h5", l8)
     dup = tmp_path / "dup.h5"
     shutil.copy(l8, dup)
-    assert "also in" in _one_line_error(_cli(l8, str(dup), l12), "dup.h5")
+    assert "also in" in cli_error("dup.h5", l8, str(dup), l12)
 
 
-def test_cli_series_too_short(fss_dir, tmp_path):
+def test_cli_series_too_short(fss_dir, tmp_path, cli_error):
     """Strongly correlated series (tau_int ~ 100 measurements in 400): error."""
     short = tmp_path / "short.h5"
     shutil.copy(fss_dir / "l8.h5", short)
@@ -385,5 +332,5 @@ def test_cli_series_too_short(fss_dir, tmp_path):
         del f["timeseries/e"], f["timeseries/m"], f["timeseries/S0"], f["timeseries/Skmin"]
         f["timeseries/e"] = -1.5 + 0.01 * x
         f["timeseries/m"] = 0.5 + 0.01 * x
-    msg = _one_line_error(_cli(str(short), str(fss_dir / "l12.h5")), "short.h5")
+    msg = cli_error("short.h5", str(short), str(fss_dir / "l12.h5"))
     assert "too short" in msg

@@ -1,16 +1,13 @@
 """The output file as documented, checked from Python (run by ctest).
 
-Runs `ising` (path in $ISING_BIN) on a small deck, then checks the layout
+Runs `ising` (conftest.run_ising) on a small deck, then checks the layout
 named in the README, the provenance attributes, and that the summary's means
 equal the means of the stored time series (the file is self-consistent).
 """
-import os
-import subprocess
-
 import numpy as np
 import pytest
 
-import ising_output
+from analysis import ising_output
 
 DECK = """[lattice]
 L = 8
@@ -26,11 +23,9 @@ interval = 2
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory):
+def output(tmp_path_factory, run_ising):
     d = tmp_path_factory.mktemp("out")
-    (d / "deck.ini").write_text(DECK)
-    subprocess.run([os.environ["ISING_BIN"], "run", "deck.ini", "--quiet", "--set",
-                    "output.file=o.h5"], cwd=d, check=True)
+    run_ising(d, DECK, "--set", "output.file=o.h5")
     return str(d / "o.h5")
 
 

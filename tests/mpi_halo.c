@@ -1,6 +1,6 @@
 /*
  * mpi_halo.c -- halo exchange and index maps on 1, 2, 3, 4 and 8 ranks
- * (registered in tests/registry.cmake): every site is set to a pattern of
+ * (registered in tests/tests.cmake): every site is set to a pattern of
  * its global index, the halos of one colour are refreshed, and every face
  * halo site must then hold the pattern of its periodic image if it has that
  * colour and still hold the poison value otherwise.  2D and 3D lattices,

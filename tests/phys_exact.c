@@ -36,9 +36,9 @@
 
 static char tmpdir[512];
 static int world_rank;
-/* "quick" (argv[1]): a subset with a quarter of the sweeps, for 4
- * oversubscribed ranks and the sanitizer build; the full set runs on 1 and
- * 2 ranks in the Release build. */
+/* "quick" (argv[1]): a subset with a quarter of the sweeps, for 2 and 4
+ * (oversubscribed) ranks and the sanitizer build; the full set runs on 1
+ * rank in the Release build. */
 static int quick;
 /* "msc" or "msc-async" (any argument): a multi-spin-coding kernel, msc_kind */
 static int msc;
