@@ -6,7 +6,7 @@
  *   ising info FILE
  *   ising baseline DECK [--set ...]
  *   ising bench [--dim D] [--L L] [--T T] [--H H] [--sweeps N] [--repeat N]
- *               [--algorithm metropolis|heatbath] [--kernel fast|reference|portable|msc|msc-async]
+ *               [--algorithm metropolis|heatbath] [--kernel NAME of the registry, sweeper.h]
  *   ising --version | --help
  *
  * Exit status (README): 0 finished; 1 runtime failure (MPI, HDF5, I/O,
@@ -33,12 +33,21 @@
 #include "ising/layout.h"
 #include "ising/h5io.h"
 #include "ising/run.h"
+#include "ising/sweeper.h"
 #include "ising/varmf.h"
 #include "ising/version.h"
 
 enum { EXIT_FINISHED = 0, EXIT_FAILURE_RUNTIME = 1, EXIT_BAD_INPUT = 2, EXIT_STOPPED = 3 };
 
 static void usage(FILE *f) {
+  char kernels[256];
+  ising_sweeper_names(kernels, sizeof kernels, 1);
+  for (char *c = kernels; *c; c++) /* "a, b or c" -> "a|b|c" */
+    if (*c == ',' || (*c == ' ' && c[1] == 'o' && c[2] == 'r' && c[3] == ' ')) {
+      size_t skip = *c == ',' ? 2 : 4;
+      *c = '|';
+      memmove(c + 1, c + skip, strlen(c + skip) + 1);
+    }
   fprintf(f,
           "usage: ising run DECK [--set section.key=value ...] [--force] [--quiet] [--walltime S]\n"
           "       ising resume OUTPUT_OR_CHECKPOINT [--sweeps N] [--set section.key=value ...]\n"
@@ -46,9 +55,10 @@ static void usage(FILE *f) {
           "       ising info FILE.h5\n"
           "       ising baseline DECK [--set section.key=value ...] [--field FILE.h5 [--force]]\n"
           "       ising bench [--dim 2|3] [--L N] [--T T] [--H H] [--sweeps N] [--repeat N]\n"
-          "                   [--algorithm metropolis|heatbath] [--kernel fast|reference|portable|msc|msc-async]\n"
+          "                   [--algorithm metropolis|heatbath] [--kernel %s]\n"
           "       ising --version | --help\n"
-          "exit status: 0 finished, 1 runtime failure, 2 bad input, 3 stopped (resumable)\n");
+          "exit status: 0 finished, 1 runtime failure, 2 bad input, 3 stopped (resumable)\n",
+          kernels);
 }
 
 /* Rank 0 reads the deck (ising_config_read_file: what cannot be read
