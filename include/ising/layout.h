@@ -4,8 +4,13 @@
  * The world communicator is split into groups of `ranks_per_replica` ranks;
  * each group decomposes the lattice over all axes with MPI_Cart_create
  * (MPI_Dims_create chooses the grid, the slowest axis getting the most
- * ranks; uneven blocks are allowed).  This module is where topology MPI calls
- * live; every other module receives the communicators it needs from here.
+ * ranks; uneven blocks are allowed).  This module holds the topology calls
+ * and the small world collectives (sums, maxima, broadcasts) that the other
+ * modules use; every other module receives the communicators it needs from
+ * here.  Raw MPI elsewhere is limited to what a module exists for: the
+ * point-to-point halo traffic (halo.c), the FFT slab transposes (corr.c),
+ * the collective-I/O agreement of the HDF5 writers (h5io.c, checkpoint.c)
+ * and start-up (main.c).
  * All communicators are duplicates with MPI_ERRORS_RETURN, so every MPI
  * failure comes back as a code that is checked.
  */
