@@ -626,3 +626,17 @@ int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_strea
   }
   return ISING_OK;
 }
+
+int ising_msc_deck_check(const ising_config *cfg, int64_t row_max, char *why, size_t size) {
+  if (cfg->algorithm != ISING_ALG_METROPOLIS)
+    return snprintf(why, size, "the multi-spin-coding kernel does Metropolis only; set [montecarlo] "
+                    "algorithm = metropolis or kernel = fast"), 0;
+  if (cfg->L[0] > row_max)
+    return snprintf(why, size, "this kernel takes x rows of at most %lld sites (one random stream "
+                    "per row); L = %lld, use kernel = fast", (long long)row_max,
+                    (long long)cfg->L[0]), 0;
+  if (!(cfg->J > 0))
+    return snprintf(why, size, "the multi-spin-coding kernel needs a ferromagnet, [model] J > 0; "
+                    "use kernel = fast for J <= 0"), 0;
+  return 1;
+}

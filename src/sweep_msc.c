@@ -104,17 +104,7 @@ static int64_t msc_bytes(const void *p) {
 }
 
 static int msc_check(const ising_config *cfg, char *why, size_t size) {
-  if (cfg->algorithm != ISING_ALG_METROPOLIS)
-    return snprintf(why, size, "the multi-spin-coding kernel does Metropolis only; set [montecarlo] "
-                    "algorithm = metropolis or kernel = fast"), 0;
-  if (cfg->L[0] > (1 << 20))
-    return snprintf(why, size, "this kernel takes x rows of at most %lld sites (one random stream "
-                    "per row); L = %lld, use kernel = fast", (long long)(1 << 20),
-                    (long long)cfg->L[0]), 0;
-  if (!(cfg->J > 0))
-    return snprintf(why, size, "the multi-spin-coding kernel needs a ferromagnet, [model] J > 0; "
-                    "use kernel = fast for J <= 0"), 0;
-  return 1;
+  return ising_msc_deck_check(cfg, (int64_t)1 << 20, why, size);
 }
 
 static void msc_needs(const ising_config *cfg, ising_sweeper_needs *needs) {

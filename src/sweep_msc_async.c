@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ising/error.h"
+#include "ising/msc.h"
 #include "ising/msc_async.h"
 #include "ising/sweeper.h"
 #include "msc_impl.h"
@@ -182,17 +183,7 @@ static int64_t async_bytes(const void *p) {
 }
 
 static int async_check(const ising_config *cfg, char *why, size_t size) {
-  if (cfg->algorithm != ISING_ALG_METROPOLIS)
-    return snprintf(why, size, "the multi-spin-coding kernel does Metropolis only; set [montecarlo] "
-                    "algorithm = metropolis or kernel = fast"), 0;
-  if (cfg->L[0] > (1 << 19))
-    return snprintf(why, size, "this kernel takes x rows of at most %lld sites (one random stream "
-                    "per row); L = %lld, use kernel = fast", (long long)(1 << 19),
-                    (long long)cfg->L[0]), 0;
-  if (!(cfg->J > 0))
-    return snprintf(why, size, "the multi-spin-coding kernel needs a ferromagnet, [model] J > 0; "
-                    "use kernel = fast for J <= 0"), 0;
-  return 1;
+  return ising_msc_deck_check(cfg, (int64_t)1 << 19, why, size);
 }
 
 static void async_needs(const ising_config *cfg, ising_sweeper_needs *needs) {

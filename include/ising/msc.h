@@ -31,6 +31,7 @@
 
 #include <stdint.h>
 
+#include "ising/config.h"
 #include "ising/lattice.h"
 #include "ising/model.h"
 #include "ising/update.h"
@@ -65,6 +66,11 @@ int64_t ising_msc_bytes(const ising_msc *p);
 /* The same decisions, site by site on the int8 spins. */
 int ising_msc_half_reference(ising_lattice *lat, const ising_model *m, ising_stream st,
                              uint64_t sweep, int colour, ising_half_sums *sums);
+
+/* What the multi-spin-coding kernels can run (msc and msc-async): Metropolis,
+ * J > 0, x rows of at most row_max sites.  1, or 0 with the reason in why[]
+ * (one line, for the deck's kernel key). */
+int ising_msc_deck_check(const ising_config *cfg, int64_t row_max, char *why, size_t size);
 
 /* Counters of the packed kernel since the object was made: words updated,
  * site decisions that needed random bits, random bits read by them, Philox
