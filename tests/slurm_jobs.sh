@@ -11,7 +11,9 @@
 # Tests: (a) jobs/fss.sh: a job array of three 2D sizes and the dependent
 # report job; (b) a job sent USR1 mid-run checkpoints, resubmits itself and
 # ends bit-identical to an uninterrupted run; (c) a bad deck (exit 2) is not
-# resubmitted.  Prints "N passed, M failed"; SLURM and munge are stopped at
+# resubmitted; (d) an FSS array task stopped by USR1; (e) scancel (SIGTERM to
+# every process of the job) mid-run ends in a stop checkpoint and a
+# resubmission; (f) a USR1 right at the launch of mpirun is not lost.  Prints "N passed, M failed"; SLURM and munge are stopped at
 # the end.
 set -u
 ISING=$(readlink -f "${1:?usage: tests/slurm_jobs.sh ISING}")
@@ -158,6 +160,57 @@ if bash "$ROOT/jobs/fss.sh" "$W/long.ini" "$W/fssd" 96::2 > "$W/fssd.log" 2>&1; 
   fi
 else
   bad "(d) jobs/fss.sh failed"; cat "$W/fssd.log"
+fi
+
+# (e) scancel: SIGTERM to the batch shell, mpirun and the ranks mid-run; the
+# ranks stop at a checkpoint, mpirun exits 1, the script judges the output and
+# resubmits; the chain ends identical to the uninterrupted run of (b)
+echo "== (e) scancel (SIGTERM) mid-run: stop checkpoint, resubmission, identical output"
+cd "$W/b" || exit 1
+same_as_ref() {  # same_as_ref OUT: /timeseries, /summary and final spins as ref.h5
+  [ -s ref.h5 ] && h5diff ref.h5 "$1" /timeseries /timeseries >/dev/null &&
+    h5diff ref.h5 "$1" /summary /summary >/dev/null && h5diff ref.h5.ckpt "$1.ckpt" /spins /spins >/dev/null
+}
+jid=$(sbatch --parsable --ntasks=2 "$ROOT/jobs/ising.sbatch" ref.ini --set output.file=term.h5)
+jid=${jid%%;*}
+for i in $(seq 300); do
+  [ -e term.h5 ] && [ "$(squeue -h -j "$jid" -o %T 2>/dev/null)" = RUNNING ] && break
+  sleep 0.1
+done
+sleep 1
+scancel "$jid"
+if wait_queue 150; then
+  if ! grep -q "^round 1 job $jid status 3 (.* after SIGTERM; stopped at a checkpoint" term.h5.jobs ||
+     ! grep -q "^round 2 job .* status 0" term.h5.jobs; then
+    bad "(e) no stop checkpoint + resubmission after scancel"; cat term.h5.jobs; show_logs "ising-$jid.out"
+  elif [ "$(status_of term.h5)" != finished ]; then
+    bad "(e) term.h5 not finished"; cat term.h5.jobs
+  elif same_as_ref term.h5; then
+    ok "(e) scancel (SIGTERM): stop checkpoint, resubmitted, finished identical to the uninterrupted run"
+  else
+    bad "(e) output differs from the uninterrupted run"
+  fi
+else
+  bad "(e) job chain did not finish in 150 s"; squeue; show_logs "ising-$jid.out"
+fi
+
+# (f) USR1 to the batch shell right at the launch of mpirun (before the ranks
+# exist, when mpirun would drop it): still a checkpoint and a resubmission
+echo "== (f) USR1 at the launch: checkpoint, resubmission, identical output"
+jid=$(sbatch --parsable --ntasks=2 "$ROOT/jobs/ising.sbatch" ref.ini --set output.file=early.h5)
+jid=${jid%%;*}
+for i in $(seq 600); do grep -q "on 2 tasks" "ising-$jid.out" 2>/dev/null && break; sleep 0.05; done
+scancel --signal=USR1 --batch "$jid"
+if wait_queue 150; then
+  if ! grep -q "^round 1 job $jid status 3" early.h5.jobs || ! grep -q "^round 2 job .* status 0" early.h5.jobs; then
+    bad "(f) no checkpoint + resubmission after an early USR1"; cat early.h5.jobs; show_logs "ising-$jid.out"
+  elif [ "$(status_of early.h5)" = finished ] && same_as_ref early.h5; then
+    ok "(f) USR1 at the launch: stopped, resubmitted, finished identical to the uninterrupted run"
+  else
+    bad "(f) early.h5 not finished or different"; cat early.h5.jobs
+  fi
+else
+  bad "(f) job chain did not finish in 150 s"; squeue; show_logs "ising-$jid.out"
 fi
 
 echo "$pass passed, $fail failed"
