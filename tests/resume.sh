@@ -28,25 +28,11 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 mpi() { local np=$1; shift; mpiexec -q -n "$np" --oversubscribe "$ising" "$@"; }
 # SIGKILL the whole job: mpiexec and every rank (Open MPI starts the ranks in
 # sessions of their own, so a process-group kill would miss them), as a
-# scheduler's kill does; then wait until none is left.  Only this test's
-# processes match: their command lines name the output by its path in $work.
+# scheduler's kill does; then wait until none is left.
 killjob() {
-  pkill -KILL -f -- "$work/k-kill.h5" 2> /dev/null
+  pkill -KILL -f -- "k-kill.h5" 2> /dev/null
   wait "$1" 2> /dev/null
-  while pgrep -f -- "$work/k-kill.h5" > /dev/null; do sleep 0.05; done
-}
-# the PID of one rank of the mpiexec PID $1 once it has installed its signal
-# handlers (SIGUSR1 caught, /proc/PID/status), i.e. from its first line of
-# main() on, within 10 s; empty if none
-rank_ready() {
-  local i c m
-  for i in $(seq 2000); do
-    for c in $(pgrep -P "$1"); do
-      m=$(awk '$1 == "SigCgt:" {print $2}' "/proc/$c/status" 2> /dev/null)
-      [ -n "$m" ] && [ $((0x$m & (1 << 9))) -ne 0 ] && { echo "$c"; return; }
-    done
-    sleep 0.005
-  done
+  while pgrep -f -- "k-kill.h5" > /dev/null; do sleep 0.05; done
 }
 same() { # same REF OUT LABEL [CORR]: output groups and final spins identical;
   # CORR = exact: /correlation too, bit for bit; close: /correlation to
@@ -151,6 +137,19 @@ wait $pid; st=$?
 "$ising" info k-sig.h5 | grep -q "status *stopped" && ok "info says stopped" || bad "info after stop"
 mpi 1 resume k-sig.h5 --quiet || bad "resume after signal"
 same k-ref.h5 k-sig.h5 "signal stop + resume = uninterrupted"
+# the PID of one rank of the mpiexec PID $1 once it has installed its signal
+# handlers (SIGUSR1 caught, /proc/PID/status), i.e. from its first line of
+# main() on, within 10 s; empty if none
+rank_ready() {
+  local i c m
+  for i in $(seq 2000); do
+    for c in $(pgrep -P "$1"); do
+      m=$(awk '$1 == "SigCgt:" {print $2}' "/proc/$c/status" 2> /dev/null)
+      [ -n "$m" ] && [ $((0x$m & (1 << 9))) -ne 0 ] && { echo "$c"; return; }
+    done
+    sleep 0.005
+  done
+}
 # 2b. a stop request at any instant after launch: USR1 to a rank as soon as
 # its handlers are installed (during MPI_Init and set-up) stops the run at
 # its first stopping point; the resumed run equals the uninterrupted one
@@ -195,9 +194,9 @@ kills=0; during=0
 RANDOM=2026
 for round in $(seq 60); do
   if [ -e k-kill.h5.ckpt ] || [ -e k-kill.h5.ckpt.old ]; then
-    setsid mpiexec -q -n 2 "$ising" resume "$work/k-kill.h5" --quiet > /dev/null 2>&1 & pid=$!
+    setsid mpiexec -q -n 2 "$ising" resume k-kill.h5 --quiet > /dev/null 2>&1 & pid=$!
   else
-    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file="$work/k-kill.h5" > /dev/null 2>&1 & pid=$!
+    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file=k-kill.h5 > /dev/null 2>&1 & pid=$!
   fi
   sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10))
   if kill -0 $pid 2> /dev/null; then
