@@ -14,8 +14,10 @@
 # time limit, resubmission with `ising resume` until finished).  Sizes with
 # different rank counts go into separate arrays (--ntasks is per array).
 # Then
-#     sbatch --dependency=afterok:<array ids> jobs/fss_report.sh OUTDIR
-# writes OUTDIR/report.txt (see jobs/fss_report.sh; FSS_REPORT_CMD).
+#     sbatch --dependency=afterany:<array ids> jobs/fss_report.sh OUTDIR
+# writes OUTDIR/report.txt (see jobs/fss_report.sh; FSS_REPORT_CMD).  afterany,
+# not afterok: a task stopped by scancel or preemption ends CANCELLED after
+# resubmitting itself, and the report job judges the outputs itself.
 #
 # Re-running it skips sizes whose OUTDIR/L<L>.h5 has status finished (ising
 # info), resumes those with status stopped, and refuses others that exist.
@@ -103,7 +105,7 @@ for g in "${!groups[@]}"; do
   deps="$deps:$id"
 done
 dep=()
-[ -n "$deps" ] && dep=(--dependency="afterok$deps" --kill-on-invalid-dep=yes)
+[ -n "$deps" ] && dep=(--dependency="afterany$deps")
 # shellcheck disable=SC2086
 rid=$(sbatch --parsable "${dep[@]}" --ntasks=1 --job-name=fss-report \
       --output="$outdir/report-%j.out" ${FSS_SBATCH_OPTS:-} "$ROOT/jobs/fss_report.sh" "$outdir")

@@ -7,8 +7,10 @@
 #   FSS_REPORT_ALL=1, FSS_REPORT_CMD once with all outputs as arguments.
 # If an output is not finished because jobs/ising.sbatch resubmitted its run
 # (OUTPUT.jobs: "round N job ID submitted", ID still queued), this job submits
-# itself again with --dependency=afterok on those jobs and exits 0; an output
-# unfinished with no job left is an error (exit 1).
+# itself again with --dependency=afterany on those jobs (a job cancelled by
+# SIGTERM may have resubmitted itself: the outputs, not the job states,
+# decide) and exits 0; an output unfinished with no job left is an error
+# (exit 1).
 #SBATCH --job-name=fss-report
 #SBATCH --output=fss-report-%j.out
 set -u
@@ -32,7 +34,7 @@ for f in "${outputs[@]}"; do
 done
 [ $missing = 0 ] || exit 1
 if [ -n "$waiting" ]; then
-  id=$(sbatch --parsable --dependency="afterok$waiting" --kill-on-invalid-dep=yes --ntasks=1 \
+  id=$(sbatch --parsable --dependency="afterany$waiting" --ntasks=1 \
        --job-name=fss-report --output="$outdir/report-%j.out" "$0" "$outdir") || exit 1
   echo "fss_report: runs still going (jobs ${waiting#:}); report deferred to job ${id%%;*}"
   exit 0

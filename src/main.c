@@ -321,6 +321,9 @@ static int cmd_info(MPI_Comm comm, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* First, so that a stop signal is kept from here on (MPI_Init leaves these
+   * handlers alone).  Before this line a signal kills the process, and one
+   * sent to mpirun before it has started the ranks never reaches them. */
   ising_signals_install();
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
     fprintf(stderr, "ising: MPI_Init failed\n");

@@ -73,6 +73,35 @@ static void restore_handlers(const struct sigaction *old) {
   for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &old[i], NULL);
 }
 
+static const char *signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGXCPU: return "SIGXCPU";
+    default: return "a signal";
+  }
+}
+
+/* Which ranks saw a stop signal, as agreed by one max over the world:
+ * v[0] the signal (the largest number seen), v[1] world size minus the
+ * lowest such rank, v[2] the highest such rank plus one (all 0: none). */
+static void signal_flags(const ising_layout *lay, int *v) {
+  int sig = stop_signal;
+  v[0] = sig;
+  v[1] = sig ? lay->world_size - lay->world_rank : 0;
+  v[2] = sig ? lay->world_rank + 1 : 0;
+}
+
+/* "SIGTERM received on rank 1" from agreed signal_flags. */
+static void signal_text(const ising_layout *lay, const int *v, char *buf, size_t size) {
+  int lo = lay->world_size - v[1], hi = v[2] - 1;
+  if (lo == hi)
+    snprintf(buf, size, "%s received on rank %d", signal_name(v[0]), lo);
+  else
+    snprintf(buf, size, "%s received on ranks %d to %d", signal_name(v[0]), lo, hi);
+}
+
 static double wall_clock(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -229,6 +258,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     if (end > 0 && (deadline == 0 || end < deadline)) deadline = end;
   }
   double t0 = MPI_Wtime(), last = t0, last_ckpt = t0;
+  char why[96] = "";
   res->stopped = 0;
   for (int64_t t = from; t < total; t++) {
     ISING_CALL(sweep_all(E, (uint64_t)t));
@@ -260,13 +290,20 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     int do_ckpt = cfg->ckpt_sweeps > 0 && (t + 1) % cfg->ckpt_sweeps == 0, stop = 0;
     if ((t + 1 - from) % agree_every == 0) {
       double now = MPI_Wtime();
-      int flags[2] = {stop_signal != 0, cfg->ckpt_minutes > 0 && now - last_ckpt >= 60.0 * cfg->ckpt_minutes};
+      /* signal_flags, a timed checkpoint due, the wall-time budget reached */
+      int flags[5];
+      signal_flags(E->lay, flags);
+      flags[3] = cfg->ckpt_minutes > 0 && now - last_ckpt >= 60.0 * cfg->ckpt_minutes;
       /* stop in time for one more checkpoint and some slack */
       double margin = ISING_WALLTIME_SLACK + 3.0 * E->ckpt_seconds;
-      if (deadline > 0 && wall_clock() + margin >= deadline) flags[0] = 1;
-      ISING_CALL(ising_world_max_ints(E->lay, flags, 2));
-      stop = flags[0];
-      do_ckpt |= flags[1] | stop;
+      flags[4] = deadline > 0 && wall_clock() + margin >= deadline;
+      ISING_CALL(ising_world_max_ints(E->lay, flags, 5));
+      stop = flags[0] || flags[4];
+      do_ckpt |= flags[3] | stop;
+      if (flags[0])
+        signal_text(E->lay, flags, why, sizeof why);
+      else if (flags[4])
+        snprintf(why, sizeof why, "wall-time budget");
     }
     if (t + 1 == total) do_ckpt = stop = 0; /* the final checkpoint follows the loop */
     if (do_ckpt) {
@@ -278,8 +315,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       res->sweeps_done = t + 1;
       if (talk)
         printf("ising: stopping at sweep %lld of %lld (%s); checkpoint written, continue with: "
-               "ising resume %s\n", (long long)(t + 1), (long long)total,
-               stop_signal ? "signal received" : "wall-time budget", cfg->file);
+               "ising resume %s\n", (long long)(t + 1), (long long)total, why, cfg->file);
       break;
     }
     if (talk && cfg->progress > 0) {
@@ -480,6 +516,22 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
   return rc;
 }
 
+/* A stop signal that came after the loop's last agreement point (or in a
+ * run too short to have one) cannot stop the run any more: it is reported
+ * (rank 0, stderr); the run finished. */
+static int report_late_signal(const engine *E) {
+  int v[3];
+  signal_flags(E->lay, v);
+  ISING_CALL(ising_world_max_ints(E->lay, v, 3));
+  if (v[0] && E->lay->world_rank == 0) {
+    char what[96];
+    signal_text(E->lay, v, what, sizeof what);
+    fprintf(stderr, "ising: %s when no stopping point was left; the run finished instead "
+            "(exit 0, nothing to resume)\n", what);
+  }
+  return ISING_OK;
+}
+
 static void engine_free(engine *E, int *rc2, int *rc3) {
   *rc2 = ising_output_close(&E->out);
   ising_output_unlock(&E->lock_fd);
@@ -511,6 +563,7 @@ int engine_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *
   if (!rc && resuming) rc = resume_state(&E, &from);
   if (!rc) rc = engine_loop(&E, opt, res, from);
   if (!rc) rc = finish(&E, opt, res);
+  if (!rc && !res->stopped) rc = report_late_signal(&E);
   restore_handlers(old);
   /* Clean-up errors must not mask the first one. */
   int rc2, rc3;

@@ -6,7 +6,10 @@
 #     /correlation (S(k), G(r) accumulated over the whole run) bit for bit
 #     for 1 -> 2 ranks in one replica group, to 1e-10 when the number of
 #     replica groups changes;
-#  2. SIGUSR1 makes a run checkpoint and exit 3; resume finishes it;
+#  2. SIGUSR1 makes a run checkpoint and exit 3; resume finishes it; also
+#     when it comes while a rank is still starting (MPI_Init); SIGTERM to one
+#     rank is named in the stop message; a signal when no stopping point is
+#     left is reported and the run finishes;
 #  3. fault injection: SIGKILL of the whole job at random instants (also
 #     while checkpoints are written, every 40 sweeps) until it finishes: the
 #     output equals the reference, nothing lost, nothing duplicated;
@@ -139,6 +142,58 @@ wait $pid; st=$?
 "$ising" info k-sig.h5 | grep -q "status *stopped" && ok "info says stopped" || bad "info after stop"
 mpi 1 resume k-sig.h5 --quiet || bad "resume after signal"
 same k-ref.h5 k-sig.h5 "signal stop + resume = uninterrupted"
+# the PID of one rank of the mpiexec PID $1 once it has installed its signal
+# handlers (SIGUSR1 caught, /proc/PID/status), i.e. from its first line of
+# main() on, within 10 s; empty if none
+rank_ready() {
+  local i c m
+  for i in $(seq 2000); do
+    for c in $(pgrep -P "$1"); do
+      m=$(awk '$1 == "SigCgt:" {print $2}' "/proc/$c/status" 2> /dev/null)
+      [ -n "$m" ] && [ $((0x$m & (1 << 9))) -ne 0 ] && { echo "$c"; return; }
+    done
+    sleep 0.005
+  done
+}
+# 2b. a stop request at any instant after launch: USR1 to a rank as soon as
+# its handlers are installed (during MPI_Init and set-up) stops the run at
+# its first stopping point; the resumed run equals the uninterrupted one
+setsid mpiexec -q -n 2 "$ising" run k.ini --set output.file=k-early.h5 --set checkpoint.every_sweeps=0 \
+  > early.txt 2>&1 & pid=$!
+r=$(rank_ready $pid)
+[ -n "$r" ] && kill -USR1 "$r"
+wait $pid; st=$?
+[ $st -eq 3 ] && grep -q "(SIGUSR1 received on rank [01]);" early.txt && [ -s k-early.h5.ckpt ] \
+  && ok "SIGUSR1 at the start of a rank (pid ${r:-none}): checkpoint, exit 3, reason named" \
+  || { bad "early SIGUSR1 (pid ${r:-none}): status $st"; cat early.txt; }
+mpi 2 resume k-early.h5 --quiet || bad "resume after the early signal"
+same k-ref.h5 k-early.h5 "early signal stop + resume = uninterrupted"
+# 2c. SIGTERM to one rank only: the stop message names it, not the wall time
+setsid mpiexec -q -n 2 "$ising" run k.ini --set output.file=k-term.h5 --set checkpoint.every_sweeps=0 \
+  > term.txt 2>&1 & pid=$!
+for i in $(seq 200); do [ -e k-term.h5 ] && break; sleep 0.05; done
+sleep 0.3
+r=$(pgrep -P $pid | tail -n 1)
+[ -n "$r" ] && kill -TERM "$r"
+wait $pid; st=$?
+[ $st -eq 3 ] && grep -q "(SIGTERM received on rank [01]);" term.txt && ! grep -q "wall-time" term.txt \
+  && ok "SIGTERM to one rank: exit 3, \"SIGTERM received on rank N\"" || { bad "one-rank SIGTERM: status $st"; cat term.txt; }
+# 2d. a signal when no stopping point is left (a run shorter than one
+# agreement interval) is reported; the run finishes
+cat > s.ini <<'DECK'
+[lattice]
+L = 8
+[montecarlo]
+thermalization = 100
+sweeps = 20000
+DECK
+setsid mpiexec -q -n 1 "$ising" run s.ini --quiet --set output.file=s.h5 > late.txt 2>&1 & pid=$!
+r=$(rank_ready $pid)
+[ -n "$r" ] && kill -USR1 "$r"
+wait $pid; st=$?
+[ $st -eq 0 ] && grep -q "SIGUSR1 received on rank 0 when no stopping point was left; the run finished" late.txt \
+  && "$ising" info s.h5 | grep -q "status *finished" && ok "SIGUSR1 too late to stop: reported, run finished (exit 0)" \
+  || { bad "late SIGUSR1 (pid ${r:-none}): status $st"; cat late.txt; }
 # 3. fault injection
 kills=0; during=0
 RANDOM=2026

@@ -11,7 +11,9 @@
 # Tests: (a) jobs/fss.sh: a job array of three 2D sizes and the dependent
 # report job; (b) a job sent USR1 mid-run checkpoints, resubmits itself and
 # ends bit-identical to an uninterrupted run; (c) a bad deck (exit 2) is not
-# resubmitted.  Prints "N passed, M failed"; SLURM and munge are stopped at
+# resubmitted; (d) an FSS array task stopped by USR1; (e) scancel (SIGTERM to
+# every process of the job) mid-run ends in a stop checkpoint that resumes and
+# a resubmission; (f) so does a USR1 right at the launch of mpirun.  Prints "N passed, M failed"; SLURM and munge are stopped at
 # the end.
 set -u
 ISING=$(readlink -f "${1:?usage: tests/slurm_jobs.sh ISING}")
@@ -90,7 +92,8 @@ deck ref.ini 96 150000 ref.h5
 mpirun_env() { if [ "$(id -u)" -eq 0 ]; then OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$@"; else "$@"; fi; }
 mpirun_env mpirun --oversubscribe -n 2 "$ISING" run ref.ini --quiet > ref.log 2>&1 &
 refpid=$!
-jid=$(sbatch --parsable --ntasks=2 "$ROOT/jobs/ising.sbatch" ref.ini --set output.file=sig.h5)
+# (the USR1 comes when the ranks are up: no need to wait ISING_SIGNAL_DELAY)
+jid=$(ISING_SIGNAL_DELAY=0 sbatch --parsable --ntasks=2 "$ROOT/jobs/ising.sbatch" ref.ini --set output.file=sig.h5)
 jid=${jid%%;*}
 for i in $(seq 200); do
   [ -e sig.h5 ] && [ "$(squeue -h -j "$jid" -o %T 2>/dev/null)" = RUNNING ] && break
@@ -138,7 +141,7 @@ fi
 echo "== (d) fss.sh: array task stopped by USR1, resubmitted, report deferred until it finishes"
 cd "$W" || exit 1
 deck "$W/long.ini" 4 250000 template.h5
-if bash "$ROOT/jobs/fss.sh" "$W/long.ini" "$W/fssd" 96::2 > "$W/fssd.log" 2>&1; then
+if ISING_SIGNAL_DELAY=0 bash "$ROOT/jobs/fss.sh" "$W/long.ini" "$W/fssd" 96::2 > "$W/fssd.log" 2>&1; then
   aid=$(awk '/array job/ {print $4; exit}' "$W/fssd.log")
   for i in $(seq 200); do
     [ -e "$W/fssd/L96.h5" ] && [ "$(squeue -h -j "${aid}_0" -o %T 2>/dev/null)" = RUNNING ] && break
@@ -159,6 +162,79 @@ if bash "$ROOT/jobs/fss.sh" "$W/long.ini" "$W/fssd" 96::2 > "$W/fssd.log" 2>&1; 
 else
   bad "(d) jobs/fss.sh failed"; cat "$W/fssd.log"
 fi
+
+# (e), (f): a long run stopped in round 1; the resubmission is held
+# (ISING_SBATCH_OPTS=--hold), checked and cancelled, and the checkpoint is
+# proved valid by resuming it to a short end here.
+cat > "$W/b/long.ini" <<EOF
+[lattice]
+dim = 2
+L = 96
+[model]
+T = 2.3
+[montecarlo]
+seed = 17
+thermalization = 200
+sweeps = 4000000
+[measurement]
+interval = 100
+[checkpoint]
+every_minutes = 0
+[output]
+file = long.h5
+progress = 0
+EOF
+chain_stopped() {  # chain_stopped LABEL JID OUT PATTERN: round 1 stopped, round 2 held; resumable
+  local label=$1 jid=$2 out=$3 pat=$4 next="" i sw
+  for i in $(seq 600); do
+    next=$(awk '$1 == "round" && $2 == 2 && $5 == "submitted" {print $4}' "$out.jobs" 2>/dev/null)
+    [ -n "$next" ] && break
+    sleep 0.2
+  done
+  if [ -z "$next" ] || ! grep -q "^round 1 job $jid status 3$pat" "$out.jobs"; then
+    bad "$label: no checkpoint + resubmission"; cat "$out.jobs"; show_logs "ising-$jid.out"
+    [ -n "$next" ] && scancel "$next"
+    return
+  fi
+  for i in $(seq 150); do [ -z "$(squeue -h -j "$jid" -o %i 2>/dev/null)" ] && break; sleep 0.2; done
+  [ "$(squeue -h -j "$next" -o %T 2>/dev/null)" = PENDING ] || bad "$label: round 2 ($next) not pending"
+  scancel "$next"
+  wait_queue 30
+  sw=$("$ISING" info "$out" 2>/dev/null | awk '/ generation .* complete/ {print $4; exit}')
+  if [ "$(status_of "$out")" != stopped ] || [ -z "$sw" ]; then
+    bad "$label: $out not stopped with a complete checkpoint"; "$ISING" info "$out" | tail -n 3
+  elif mpirun_env mpirun --oversubscribe -n 2 "$ISING" resume "$out" --quiet \
+         --sweeps $(( (sw > 200 ? (sw - 200) / 100 * 100 : 0) + 1000 )) > "$out.resume.log" 2>&1 &&
+       [ "$(status_of "$out")" = finished ]; then
+    ok "$label: stop checkpoint at sweep $sw, round 2 submitted, the checkpoint resumes"
+  else
+    bad "$label: resume from the checkpoint failed"; cat "$out.resume.log"
+  fi
+}
+
+# (e) scancel: SIGTERM to the batch shell, mpirun and the ranks mid-run; the
+# ranks stop at a checkpoint, mpirun exits 1, the script judges the output
+# and resubmits
+echo "== (e) scancel (SIGTERM) mid-run: stop checkpoint, resubmission"
+cd "$W/b" || exit 1
+jid=$(ISING_SBATCH_OPTS=--hold sbatch --parsable --ntasks=2 "$ROOT/jobs/ising.sbatch" long.ini --set output.file=term.h5)
+jid=${jid%%;*}
+for i in $(seq 300); do
+  [ -e term.h5 ] && [ "$(squeue -h -j "$jid" -o %T 2>/dev/null)" = RUNNING ] && break
+  sleep 0.1
+done
+sleep 1
+scancel "$jid"
+chain_stopped "(e) scancel (SIGTERM)" "$jid" term.h5 " (launcher [a-z0-9 ]* after SIGTERM; stopped at a checkpoint"
+
+# (f) USR1 to the batch shell right at the launch of mpirun (before the ranks
+# exist, when mpirun would drop it): still a checkpoint and a resubmission
+echo "== (f) USR1 at the launch of mpirun: checkpoint, resubmission"
+jid=$(ISING_SBATCH_OPTS=--hold sbatch --parsable --ntasks=2 "$ROOT/jobs/ising.sbatch" long.ini --set output.file=early.h5)
+jid=${jid%%;*}
+for i in $(seq 600); do grep -q "on 2 tasks" "ising-$jid.out" 2>/dev/null && break; sleep 0.05; done
+scancel --signal=USR1 --batch "$jid"
+chain_stopped "(f) USR1 at the launch" "$jid" early.h5 ""
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
