@@ -193,7 +193,7 @@ int engine_ckpt_replicas(const engine *E, ising_ckpt_replica **loc) {
 /* Write a checkpoint generation after `done` sweeps (collective): the
  * output's rows first, flushed and synced, then the state. */
 static int checkpoint(engine *E, int64_t done) {
-  double t0 = MPI_Wtime(), tc = ising_timer_now();
+  const double t0 = ising_timer_now();
   ISING_CALL(engine_flush_rows(E));
   ISING_CALL(ising_output_sync(E->out));
   ISING_CALL(E->sw->ops->sync(E->sw->state));
@@ -207,8 +207,7 @@ static int checkpoint(engine *E, int64_t done) {
   free(loc);
   ISING_CALL(rc);
   E->generation++;
-  ising_timer_add(&E->timer, ISING_PHASE_CHECKPOINT, tc);
-  double dt = MPI_Wtime() - t0;
+  double dt = ising_timer_add(&E->timer, ISING_PHASE_CHECKPOINT, t0) - t0;
   ISING_CALL(ising_world_max_double(E->lay, &dt));
   if (dt > E->ckpt_seconds) E->ckpt_seconds = dt;
   E->ckpt_total += dt;
@@ -257,7 +256,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     double end = atof(slurm_end);
     if (end > 0 && (deadline == 0 || end < deadline)) deadline = end;
   }
-  double t0 = MPI_Wtime(), last = t0, last_ckpt = t0;
+  double t0 = ising_timer_now(), last = t0, last_ckpt = t0;
   char why[96] = "";
   res->stopped = 0;
   for (int64_t t = from; t < total; t++) {
@@ -289,7 +288,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     /* checkpoints and stops, decided alike on every rank */
     int do_ckpt = cfg->ckpt_sweeps > 0 && (t + 1) % cfg->ckpt_sweeps == 0, stop = 0;
     if ((t + 1 - from) % agree_every == 0) {
-      double now = MPI_Wtime();
+      double now = ising_timer_now();
       /* signal_flags, a timed checkpoint due, the wall-time budget reached */
       int flags[5];
       signal_flags(E->lay, flags);
@@ -308,7 +307,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     if (t + 1 == total) do_ckpt = stop = 0; /* the final checkpoint follows the loop */
     if (do_ckpt) {
       ISING_CALL(checkpoint(E, t + 1));
-      last_ckpt = MPI_Wtime();
+      last_ckpt = ising_timer_now();
     }
     if (stop) {
       res->stopped = 1;
@@ -319,7 +318,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       break;
     }
     if (talk && cfg->progress > 0) {
-      double now = MPI_Wtime();
+      double now = ising_timer_now();
       if (now - last >= cfg->progress) {
         double rate = (double)(t + 1 - from) * N * E->R / (now - t0) * 1e-9;
         engine_print_progress(t + 1, from, total, done <= 0, now - t0, rate);
@@ -333,7 +332,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tf);
     res->sweeps_done = total;
   }
-  double wall = MPI_Wtime() - t0;
+  double wall = ising_timer_now() - t0;
   ISING_CALL(ising_world_max_double(E->lay, &wall));
   res->wall_seconds = wall;
   res->flips_per_ns = (double)(res->sweeps_done - from) * N * E->R / (wall > 0 ? wall : 1) * 1e-9;
