@@ -5,12 +5,13 @@
  * in report.c and the resume in resume.c; engine.h is the state they share.
  *
  * R = n_T x copies replicas are spread over the replica groups of the layout
- * (replica r lives in group r mod G); a group sweeps each of its replicas in
- * turn.  A sweep of a replica is two half sweeps, each followed by the halo
- * refresh of the colour just updated, with the acceptance tables of the
- * temperature the replica holds now.  The sweep number t (0-based, counting
- * thermalisation) and the replica id key the random numbers, so the run is
- * a pure function of the deck whatever the rank layout.
+ * in blocks of the update backend's (replica r lives in group (r / block)
+ * mod G; block 1 for most backends, 64 for msc-async).  How a sweep is done
+ * is the backend's business (sweeper.h, chosen by [montecarlo] kernel): the
+ * engine gives it the tables of the temperature each replica holds now and
+ * the sweep number t (0-based, counting thermalisation), which with the
+ * replica id keys the random numbers, so the run is a pure function of the
+ * deck whatever the rank layout.
  *
  * At a measurement or an exchange step the bond sums and magnetisations of
  * all replicas (exact integers) are summed over the world in one call, so
