@@ -542,21 +542,43 @@ static int corr_read(const h5ctx *c, const ising_config *cfg, ising_corr *corr) 
 
 /* ------------------------------------------------------------ write */
 
+/* The datasets of the tempering state and the ladder history, written and
+ * read from the same list. */
+typedef struct tfield {
+  const char *path;
+  int kind; /* 0 double, 1 int, 2 int64 */
+  int64_t len;
+  void *data;
+} tfield;
+enum { N_TFIELDS = 11 };
+
+static void tempering_fields(ising_tempering *t, int n_hist, double *hist, tfield f[N_TFIELDS]) {
+  const int64_t n = t->n_T, R = t->R;
+  const tfield all[N_TFIELDS] = {
+      {"tempering/T", 0, n, t->T},
+      {"tempering/rep_at", 1, R, t->rep_at},
+      {"tempering/temp_of", 1, R, t->temp_of},
+      {"tempering/direction", 1, R, t->direction},
+      {"tempering/round_trips", 2, R, t->round_trips},
+      {"tempering/attempts", 2, n, t->attempts},
+      {"tempering/accepts", 2, n, t->accepts},
+      {"tempering/n_up", 2, n, t->n_up},
+      {"tempering/n_down", 2, n, t->n_down},
+      {"tempering/steps", 2, 1, &t->steps},
+      {"tempering/ladder_history", 0, (int64_t)n_hist * n, hist}};
+  memcpy(f, all, sizeof all);
+}
+
+static hid_t tfield_type(int kind) {
+  return kind == 0 ? H5T_NATIVE_DOUBLE : kind == 1 ? H5T_NATIVE_INT : H5T_NATIVE_INT64;
+}
+
 static int write_tempering(const h5ctx *c, const ising_ckpt_state *st) {
-  const ising_tempering *t = st->temper;
-  int n = t->n_T, R = t->R;
-  ISING_CALL(dset_write(c, "tempering/T", H5T_NATIVE_DOUBLE, n, t->T));
-  ISING_CALL(dset_write(c, "tempering/rep_at", H5T_NATIVE_INT, R, t->rep_at));
-  ISING_CALL(dset_write(c, "tempering/temp_of", H5T_NATIVE_INT, R, t->temp_of));
-  ISING_CALL(dset_write(c, "tempering/direction", H5T_NATIVE_INT, R, t->direction));
-  ISING_CALL(dset_write(c, "tempering/round_trips", H5T_NATIVE_INT64, R, t->round_trips));
-  ISING_CALL(dset_write(c, "tempering/attempts", H5T_NATIVE_INT64, n, t->attempts));
-  ISING_CALL(dset_write(c, "tempering/accepts", H5T_NATIVE_INT64, n, t->accepts));
-  ISING_CALL(dset_write(c, "tempering/n_up", H5T_NATIVE_INT64, n, t->n_up));
-  ISING_CALL(dset_write(c, "tempering/n_down", H5T_NATIVE_INT64, n, t->n_down));
-  ISING_CALL(dset_write(c, "tempering/steps", H5T_NATIVE_INT64, 1, &t->steps));
-  return dset_write(c, "tempering/ladder_history", H5T_NATIVE_DOUBLE, (int64_t)st->n_hist * n,
-                    st->ladder_hist);
+  tfield f[N_TFIELDS];
+  tempering_fields(st->temper, st->n_hist, st->ladder_hist, f);
+  for (int i = 0; i < N_TFIELDS; i++)
+    ISING_CALL(dset_write(c, f[i].path, tfield_type(f[i].kind), f[i].len, f[i].data));
+  return ISING_OK;
 }
 
 static int sync_path(const char *path, int dir) {
@@ -759,19 +781,11 @@ static int close_ckpt(h5ctx *c, int rc) {
 /* The tempering state and ladder history of an open generation into t and
  * st (n_hist rows of st->ladder_hist), checked for use.  Local. */
 static int read_tempering(const h5ctx *c, ising_tempering *t, ising_ckpt_state *st) {
-  const int n = t->n_T, R = t->R;
-  ISING_CALL(dset_read(c, "tempering/T", H5T_NATIVE_DOUBLE, n, t->T));
-  ISING_CALL(dset_read(c, "tempering/rep_at", H5T_NATIVE_INT, R, t->rep_at));
-  ISING_CALL(dset_read(c, "tempering/temp_of", H5T_NATIVE_INT, R, t->temp_of));
-  ISING_CALL(dset_read(c, "tempering/direction", H5T_NATIVE_INT, R, t->direction));
-  ISING_CALL(dset_read(c, "tempering/round_trips", H5T_NATIVE_INT64, R, t->round_trips));
-  ISING_CALL(dset_read(c, "tempering/attempts", H5T_NATIVE_INT64, n, t->attempts));
-  ISING_CALL(dset_read(c, "tempering/accepts", H5T_NATIVE_INT64, n, t->accepts));
-  ISING_CALL(dset_read(c, "tempering/n_up", H5T_NATIVE_INT64, n, t->n_up));
-  ISING_CALL(dset_read(c, "tempering/n_down", H5T_NATIVE_INT64, n, t->n_down));
-  ISING_CALL(dset_read(c, "tempering/steps", H5T_NATIVE_INT64, 1, &t->steps));
-  ISING_CALL(dset_read(c, "tempering/ladder_history", H5T_NATIVE_DOUBLE, (int64_t)st->n_hist * n,
-                       st->ladder_hist));
+  const int n = t->n_T;
+  tfield f[N_TFIELDS];
+  tempering_fields(t, st->n_hist, st->ladder_hist, f);
+  for (int i = 0; i < N_TFIELDS; i++)
+    ISING_CALL(dset_read(c, f[i].path, tfield_type(f[i].kind), f[i].len, f[i].data));
   for (int i = 0; i < n; i++) t->beta[i] = 1.0 / t->T[i];
   char source[ISING_PATH_MAX + 32];
   snprintf(source, sizeof source, "checkpoint '%s'", c->path);
