@@ -273,7 +273,7 @@ static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows,
   series_chunk(1, d, expect, sizeof(int32_t), c);
   hid_t sp = H5Screate_simple(2, d, m), p = H5Pcreate(H5P_DATASET_CREATE);
   hid_t ds = -1;
-  if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0)
+  if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0 && H5Pset_fill_time(p, H5D_FILL_TIME_NEVER) >= 0)
     ds = H5Dcreate2(g, name, H5T_NATIVE_INT32, sp, H5P_DEFAULT, p, H5P_DEFAULT);
   if (p >= 0 && H5Pclose(p) < 0 && ds >= 0) {
     H5Dclose(ds);
@@ -300,7 +300,9 @@ static int create_series(ising_output *o, int64_t expect) {
   hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p3i = H5Pcreate(H5P_DATASET_CREATE),
         p1 = H5Pcreate(H5P_DATASET_CREATE);
   int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p3i < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3d) < 0 ||
-            H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0;
+            H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0 ||
+            H5Pset_fill_time(p3, H5D_FILL_TIME_NEVER) < 0 || H5Pset_fill_time(p3i, H5D_FILL_TIME_NEVER) < 0 ||
+            H5Pset_fill_time(p1, H5D_FILL_TIME_NEVER) < 0;
   for (int i = 0; i < o->ncols && !bad; i++) {
     o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
