@@ -1,0 +1,105 @@
+#!/bin/bash
+# diskfull.sh ISING -- a full disk ends a run cleanly and loses nothing.
+# A run whose output outgrows a 4 MiB tmpfs, on 1 and 2 ranks:
+#  - when the file system shows the shortage (statvfs: the run checks for
+#    room before each write) and when it does not (ISING_NO_SPACE_CHECK=1:
+#    the write itself fails inside HDF5, as a quota that statvfs does not
+#    show makes it),
+#  - the run ends within seconds with exit 1 and one error line that names
+#    the output file, no hang and no crash at exit;
+#  - the output stays readable and the two checkpoint generations valid;
+#  - after the space is freed (the tmpfs remounted larger, in place),
+#    `ising resume` finishes with /timeseries and /summary equal to an
+#    uninterrupted run's.
+# Needs root to mount a tmpfs; skipped (exit 77) where it cannot.
+set -u
+ising=$1
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: mounting a small tmpfs needs root"
+  exit 77
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/ising-diskfull-XXXXXX")
+mnt=$work/mnt
+mkdir -p "$mnt"
+cleanup() {
+  mountpoint -q "$mnt" && umount "$mnt"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if ! mount -t tmpfs -o size=4m tmpfs "$mnt" 2> /dev/null; then
+  echo "SKIP: cannot mount a tmpfs here (no privilege in this container?)"
+  exit 77
+fi
+umount "$mnt"
+cd "$work"
+pass=0; fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+mpi() { local np=$1; shift; mpiexec -q -n "$np" --oversubscribe "$@"; }
+# about 1.6 MB of time series per 4096 rows: the 4 MiB tmpfs fills after
+# two flushes, long before the 24000 rows and the checkpoints every 2000
+# sweeps are done
+cat > f.ini << 'DECK'
+[lattice]
+L = 8
+[model]
+T = 2.0 2.3 2.6 3.0
+[montecarlo]
+copies = 2
+seed = 21
+thermalization = 100
+sweeps = 24000
+[tempering]
+interval = 5
+[measurement]
+interval = 1
+[checkpoint]
+every_sweeps = 2000
+DECK
+mpi 1 "$ising" run f.ini --quiet --set output.file=ref.h5 || bad "reference run"
+for np in 1 2; do
+  for how in check write; do
+    label="$np rank(s), full disk found by the $how"
+    mount -t tmpfs -o size=4m tmpfs "$mnt" || { bad "$label: mount"; continue; }
+    env=()
+    [ $how = write ] && env=(-x ISING_NO_SPACE_CHECK=1)
+    start=$(date +%s)
+    timeout 60 mpiexec -q -n "$np" --oversubscribe "${env[@]}" "$ising" run f.ini --quiet \
+      --set output.file="$mnt/f.h5" > out.txt 2> err.txt
+    got=$? took=$(($(date +%s) - start))
+    # Open MPI's own "mca_fbtl_posix_pwritev: ... No space left on device"
+    # lines are not ours
+    grep -v '^mca_' err.txt > ours.txt
+    if [ $got -eq 1 ] && [ $took -le 30 ] && [ "$(wc -l < ours.txt)" -eq 1 ] &&
+       grep -q "ising: error.*$mnt/f.h5.*No space left on device" ours.txt; then
+      ok "$label: exit 1 after ${took}s with one message naming the file"
+    else
+      bad "$label: status $got after ${took}s (want 1 within 30 s and one message), stderr:"
+      cat err.txt
+    fi
+    h5ls -r "$mnt/f.h5" > /dev/null 2>&1 && ok "$label: the output is readable" \
+      || bad "$label: the output is not readable"
+    n=0
+    for g in "$mnt/f.h5.ckpt" "$mnt/f.h5.ckpt.old"; do
+      "$ising" info "$mnt/f.h5" 2> /dev/null | grep -q "${g##*/}:" && [ -s "$g" ] && n=$((n + 1))
+    done
+    [ $n -eq 2 ] && ok "$label: both checkpoint generations are there" \
+      || bad "$label: $n of 2 checkpoint generations left"
+    # space freed: the same file system, larger
+    mount -o remount,size=64m "$mnt" || bad "$label: remount"
+    if timeout 120 mpiexec -q -n "$np" --oversubscribe "$ising" resume "$mnt/f.h5" --quiet > out.txt 2> err.txt; then
+      r=0
+      for o in /timeseries /summary; do
+        h5diff -q ref.h5 "$mnt/f.h5" $o $o > /dev/null 2>&1 || { r=1; echo "  $o differs"; }
+      done
+      [ $r -eq 0 ] && ok "$label: resumed after freeing space = uninterrupted" \
+        || bad "$label: resumed run differs from the uninterrupted one"
+    else
+      bad "$label: resume failed, stderr:"
+      cat err.txt
+    fi
+    umount "$mnt"
+  done
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
