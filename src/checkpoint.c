@@ -61,12 +61,15 @@ typedef struct h5ctx {
   int64_t bytes;     /* its size: a bound for any dataset in it */
 } h5ctx;
 
-/* A write that hit a full disk or quota is ISING_ERR_IO with errno's text. */
+/* A write (of the temporary file: its name ends in ".tmp") that hit a
+ * full disk or quota is ISING_ERR_IO with the cause's text. */
 static int fail(const h5ctx *c, const char *what) {
   int err = errno;
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
+  size_t n = strlen(c->path);
+  const char *cause = n > 4 && strcmp(c->path + n - 4, ".tmp") == 0 ? ising_h5_io_cause(c->path, err) : "";
+  if (*cause)
     return ising_err_set(ISING_ERR_IO, __FILE__, __LINE__, "HDF5 error in %s (checkpoint '%s'): %s",
-                         what, c->path, strerror(err));
+                         what, c->path, cause);
   return ising_err_set(ISING_ERR_HDF5, __FILE__, __LINE__, "HDF5 error in %s (checkpoint '%s')",
                        what, c->path);
 }
@@ -697,6 +700,13 @@ int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const isi
    * failed generation is removed and never replaces the kept ones */
   errno = 0;
   rc = ising_h5_agree(lay->world, write_body(&c, lay, cfg, st, n_local, local));
+  /* a failed generation is garbage: its written blocks go first, so that
+   * the close finds room for HDF5's metadata on a full disk or quota (a
+   * close that fails there leaves HDF5 unable to end cleanly) */
+  if (rc && lay->world_rank == 0 && truncate(tmp, 0) != 0)
+    fprintf(stderr, "ising: warning: could not empty the failed checkpoint '%s': %s\n", tmp,
+            strerror(errno));
+  if (rc) MPI_Barrier(lay->world); /* emptied before any rank closes */
   errno = 0;
   if (H5Fclose(c.file) < 0 && !rc) {
     int err = errno;

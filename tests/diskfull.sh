@@ -1,6 +1,8 @@
 #!/bin/bash
 # diskfull.sh ISING -- a full disk ends a run cleanly and loses nothing.
-# A run whose output outgrows a 4 MiB tmpfs, on 1 and 2 ranks:
+# A run whose time series (deck f) or checkpoints (deck c: three
+# generations of 1.4 MB during a write) outgrow a 4 MiB tmpfs, on 1 and 2
+# ranks:
 #  - when the file system shows the shortage (statvfs: the run checks for
 #    room before each write) and when it does not (ISING_NO_SPACE_CHECK=1:
 #    the write itself fails inside HDF5, as a quota that statvfs does not
@@ -56,41 +58,62 @@ interval = 1
 [checkpoint]
 every_sweeps = 2000
 DECK
-mpi 1 "$ising" run f.ini --quiet --set output.file=ref.h5 || bad "reference run"
+cat > c.ini << 'DECK'
+[lattice]
+L = 300
+[model]
+T = 2.0 2.3 2.6 3.0
+[montecarlo]
+copies = 4
+seed = 5
+thermalization = 10
+sweeps = 400
+[tempering]
+interval = 5
+[measurement]
+interval = 10
+[checkpoint]
+every_sweeps = 20
+DECK
+for d in f c; do
+  mpi 1 "$ising" run $d.ini --quiet --set output.file=$d-ref.h5 || bad "deck $d: reference run"
+done
+for d in f c; do
 for np in 1 2; do
   for how in check write; do
-    label="$np rank(s), full disk found by the $how"
+    label="deck $d, $np rank(s), full disk found by the $how"
     mount -t tmpfs -o size=4m tmpfs "$mnt" || { bad "$label: mount"; continue; }
     env=()
     [ $how = write ] && env=(-x ISING_NO_SPACE_CHECK=1)
     start=$(date +%s)
-    timeout 60 mpiexec -q -n "$np" --oversubscribe "${env[@]}" "$ising" run f.ini --quiet \
-      --set output.file="$mnt/f.h5" > out.txt 2> err.txt
+    timeout 60 mpiexec -q -n "$np" --oversubscribe "${env[@]}" "$ising" run $d.ini --quiet \
+      --set output.file="$mnt/$d.h5" > out.txt 2> err.txt
     got=$? took=$(($(date +%s) - start))
     # Open MPI's own "mca_fbtl_posix_pwritev: ... No space left on device"
     # lines are not ours
     grep -v '^mca_' err.txt > ours.txt
     if [ $got -eq 1 ] && [ $took -le 30 ] && [ "$(wc -l < ours.txt)" -eq 1 ] &&
-       grep -q "ising: error.*$mnt/f.h5.*No space left on device" ours.txt; then
+       grep -q "ising: error.*$mnt/$d.h5.*No space left on device" ours.txt; then
       ok "$label: exit 1 after ${took}s with one message naming the file"
     else
       bad "$label: status $got after ${took}s (want 1 within 30 s and one message), stderr:"
       cat err.txt
     fi
-    h5ls -r "$mnt/f.h5" > /dev/null 2>&1 && ok "$label: the output is readable" \
+    h5ls -r "$mnt/$d.h5" > /dev/null 2>&1 && ok "$label: the output is readable" \
       || bad "$label: the output is not readable"
     n=0
-    for g in "$mnt/f.h5.ckpt" "$mnt/f.h5.ckpt.old"; do
-      "$ising" info "$mnt/f.h5" 2> /dev/null | grep -q "${g##*/}:" && [ -s "$g" ] && n=$((n + 1))
+    for g in "$mnt/$d.h5.ckpt" "$mnt/$d.h5.ckpt.old"; do
+      "$ising" info "$mnt/$d.h5" 2> /dev/null | grep -q "${g##*/}: generation.*complete" && n=$((n + 1))
     done
+    [ -e "$mnt/$d.h5.ckpt.tmp" ] && n=$((n - 10)) # a failed generation is removed
     [ $n -eq 2 ] && ok "$label: both checkpoint generations are there" \
-      || bad "$label: $n of 2 checkpoint generations left"
+      || bad "$label: not the 2 complete checkpoint generations alone ($n)"
     # space freed: the same file system, larger
     mount -o remount,size=64m "$mnt" || bad "$label: remount"
-    if timeout 120 mpiexec -q -n "$np" --oversubscribe "$ising" resume "$mnt/f.h5" --quiet > out.txt 2> err.txt; then
+    if timeout 120 mpiexec -q -n "$np" --oversubscribe "$ising" resume "$mnt/$d.h5" --quiet > out.txt 2> err.txt; then
       r=0
       for o in /timeseries /summary; do
-        h5diff -q ref.h5 "$mnt/f.h5" $o $o > /dev/null 2>&1 || { r=1; echo "  $o differs"; }
+        h5diff -q $d-ref.h5 "$mnt/$d.h5" $o $o > /dev/null 2>&1 || { r=1; echo "  $o differs:"; h5diff $d-ref.h5 "$mnt/$d.h5" $o $o | head -5; }
       done
       [ $r -eq 0 ] && ok "$label: resumed after freeing space = uninterrupted" \
         || bad "$label: resumed run differs from the uninterrupted one"
@@ -100,6 +123,7 @@ for np in 1 2; do
     fi
     umount "$mnt"
   done
+done
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
