@@ -60,13 +60,30 @@ static int h5fail(const char *what, const char *path, const char *file, int line
     if ((expr) < 0) return h5fail((what), o->path, __FILE__, __LINE__);       \
   } while (0)
 
-/* The file access properties of an output: MPI-IO over comm, and a close
+/* The file access properties of an output: MPI-IO over comm; a close
  * that closes every object of the file (after a failed write a dataset
- * may refuse to close; the file must still be closed before MPI ends). */
+ * may refuse to close; the file must still be closed before MPI ends);
+ * and a metadata cache that never evicts nor resizes itself.  Raw data is
+ * written by rank 0 alone, whose chunk lookups make its cache's accesses,
+ * hit rate and so its size and evictions differ from the other ranks';
+ * an entry evicted on one rank only is then loaded collectively (an
+ * MPI_Bcast inside HDF5) by that rank alone: "MPI_ERR_TRUNCATE" on one
+ * rank and a hang on the other (2 ranks, 4096 replicas with a chunk
+ * each).  The metadata of an output is small (the chunk index grows
+ * with the rows: well under a megabyte per million rows of a replica). */
 static hid_t output_fapl(MPI_Comm comm) {
   hid_t p = H5Pcreate(H5P_FILE_ACCESS);
+  H5AC_cache_config_t mc;
+  memset(&mc, 0, sizeof mc);
+  mc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (p >= 0 && H5Pget_mdc_config(p, &mc) >= 0) {
+    mc.evictions_enabled = 0;
+    mc.incr_mode = H5C_incr__off;
+    mc.flash_incr_mode = H5C_flash_incr__off;
+    mc.decr_mode = H5C_decr__off;
+  }
   if (p >= 0 && (H5Pset_fapl_mpio(p, comm, MPI_INFO_NULL) < 0 ||
-                 H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0)) {
+                 H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0 || H5Pset_mdc_config(p, &mc) < 0)) {
     H5Pclose(p);
     p = -1;
   }
