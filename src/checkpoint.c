@@ -706,7 +706,7 @@ int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const isi
   if (rc && lay->world_rank == 0 && truncate(tmp, 0) != 0)
     fprintf(stderr, "ising: warning: could not empty the failed checkpoint '%s': %s\n", tmp,
             strerror(errno));
-  if (rc) MPI_Barrier(lay->world); /* emptied before any rank closes */
+  if (rc) rc = ising_h5_agree(lay->world, rc); /* emptied before any rank closes */
   errno = 0;
   if (H5Fclose(c.file) < 0 && !rc) {
     int err = errno;

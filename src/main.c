@@ -361,7 +361,10 @@ int main(int argc, char **argv) {
   ising_corr_global_finalize();
   /* HDF5 ends while MPI lives: a file left open by a failure is closed
    * here, not from MPI_Finalize's callbacks (where it cannot be) */
-  H5close();
+  if (H5close() < 0 && status == EXIT_FINISHED) {
+    fprintf(stderr, "ising: error (runtime): HDF5 did not close cleanly\n");
+    status = EXIT_FAILURE_RUNTIME;
+  }
   MPI_Finalize();
   return status;
 }
