@@ -707,8 +707,11 @@ int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const isi
     fprintf(stderr, "ising: warning: could not empty the failed checkpoint '%s': %s\n", tmp,
             strerror(errno));
   if (rc) rc = ising_h5_agree(lay->world, rc); /* emptied before any rank closes */
+  if (rc) ising_h5_watchdog_arm(tmp, lay->world_rank, ISING_H5_CLOSE_GRACE);
   errno = 0;
-  if (H5Fclose(c.file) < 0 && !rc) {
+  herr_t closed = H5Fclose(c.file);
+  if (rc) ising_h5_watchdog_disarm();
+  if (closed < 0 && !rc) {
     int err = errno;
     rc = ising_err_set(err ? ISING_ERR_IO : ISING_ERR_HDF5, __FILE__, __LINE__,
                        "HDF5 error in H5Fclose (checkpoint '%s')%s%s", tmp, err ? ": " : "",

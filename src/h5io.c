@@ -860,9 +860,13 @@ int ising_output_close(ising_output **op) {
   if (o->sweep >= 0) bad |= H5Dclose(o->sweep) < 0;
   if (o->replica >= 0) bad |= H5Dclose(o->replica) < 0;
   if (o->tindex >= 0) bad |= H5Dclose(o->tindex) < 0;
+  /* after a failure HDF5's collective close may never end (h5util.h) */
+  const int failed = *ising_err_message() != '\0';
+  if (failed) ising_h5_watchdog_arm(o->path, o->rank, ISING_H5_CLOSE_GRACE);
   errno = 0;
   if (o->file >= 0) bad |= H5Fclose(o->file) < 0; /* closes what is left (H5F_CLOSE_STRONG) */
   int err = errno;
+  if (failed) ising_h5_watchdog_disarm();
   if (o->fapl >= 0) bad |= H5Pclose(o->fapl) < 0;
   char path[ISING_PATH_MAX];
   snprintf(path, sizeof path, "%s", o->path);

@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "ising/error.h"
 
@@ -190,4 +192,46 @@ const char *ising_h5_io_cause(const char *path, int err) {
   long long avail = space_free(path);
   if (avail >= 0 && (uint64_t)avail < ISING_H5_SPACE_MARGIN) return strerror(ENOSPC);
   return "";
+}
+
+/* ------------------------------------------------------------- watchdog */
+
+static char dog_text[1400];
+static size_t dog_len;
+static struct sigaction dog_old;
+static int dog_armed;
+
+static void dog_bite(int sig) {
+  (void)sig;
+  if (dog_len > 0) {
+    ssize_t w = write(STDERR_FILENO, dog_text, dog_len);
+    (void)w;
+  }
+  _exit(1);
+}
+
+void ising_h5_watchdog_arm(const char *file, int world_rank, int seconds) {
+  if (dog_armed) return;
+  const char *first = ising_err_message();
+  int n = world_rank != 0 ? 0
+          : snprintf(dog_text, sizeof dog_text,
+                     "ising: error (runtime): %s%sHDF5 could not close '%s' within %d s after the "
+                     "failure (its metadata could not be written either: the file may be "
+                     "unreadable; free space, then: ising resume)\n",
+                     first, *first ? "; then " : "", file, seconds);
+  dog_len = n > 0 ? ((size_t)n < sizeof dog_text ? (size_t)n : sizeof dog_text - 1) : 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = dog_bite;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, &dog_old) != 0) return;
+  dog_armed = 1;
+  alarm((unsigned)seconds);
+}
+
+void ising_h5_watchdog_disarm(void) {
+  if (!dog_armed) return;
+  alarm(0);
+  sigaction(SIGALRM, &dog_old, NULL);
+  dog_armed = 0;
 }

@@ -63,4 +63,16 @@ int ising_h5_space_check(MPI_Comm comm, const char *path, uint64_t bytes, const 
  * full, else "".  For messages: "...: %s". */
 const char *ising_h5_io_cause(const char *path, int err);
 
+/* A watchdog over HDF5's collective clean-up after a failure (closing a
+ * file whose writes failed): HDF5 1.10 itself can leave the ranks in
+ * different collective calls when its own metadata cannot be written (a
+ * full disk or quota that the room check did not see), and would wait
+ * forever.  Armed, the process ends with status 1 after `seconds`,
+ * printing on rank 0 of the run the message recorded so far (error.h) and
+ * that `file` could not be closed; Open MPI then ends the other ranks.
+ * world_rank < 0: silent.  Disarm restores the previous SIGALRM action. */
+#define ISING_H5_CLOSE_GRACE 10
+void ising_h5_watchdog_arm(const char *file, int world_rank, int seconds);
+void ising_h5_watchdog_disarm(void);
+
 #endif

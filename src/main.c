@@ -36,6 +36,7 @@
 #include "ising/run.h"
 #include "ising/varmf.h"
 #include "ising/version.h"
+#include "h5util.h"
 
 enum { EXIT_FINISHED = 0, EXIT_FAILURE_RUNTIME = 1, EXIT_BAD_INPUT = 2, EXIT_STOPPED = 3 };
 
@@ -361,6 +362,9 @@ int main(int argc, char **argv) {
   ising_corr_global_finalize();
   /* HDF5 ends while MPI lives: a file left open by a failure is closed
    * here, not from MPI_Finalize's callbacks (where it cannot be) */
+  /* after a failure HDF5 may still hold a file it cannot close, here or
+   * in MPI_Finalize (silent: the error is said above) */
+  if (status == EXIT_FAILURE_RUNTIME) ising_h5_watchdog_arm("", -1, ISING_H5_CLOSE_GRACE);
   if (H5close() < 0 && status == EXIT_FINISHED) {
     fprintf(stderr, "ising: error (runtime): HDF5 did not close cleanly\n");
     status = EXIT_FAILURE_RUNTIME;
