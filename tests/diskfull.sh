@@ -12,7 +12,8 @@
 #  - the output stays readable and the two checkpoint generations valid;
 #  - after the space is freed (the tmpfs remounted larger, in place),
 #    `ising resume` finishes with /timeseries and /summary equal to an
-#    uninterrupted run's.
+#    uninterrupted run's;
+# and a disk too small even for HDF5's metadata ends within seconds.
 # Needs root to mount a tmpfs; skipped (exit 77) where it cannot.
 set -u
 ising=$1
@@ -125,5 +126,22 @@ for np in 1 2; do
   done
 done
 done
+# a disk too small for HDF5's own metadata, unseen by the room check: HDF5
+# cannot close the file and its ranks wait in different collective calls;
+# the watchdog ends the run with status 1 and one line (the output is lost:
+# no checkpoint was ever written)
+mount -t tmpfs -o size=40k tmpfs "$mnt" || bad "tiny disk: mount"
+start=$(date +%s)
+timeout 60 mpiexec -q -n 2 --oversubscribe -x ISING_NO_SPACE_CHECK=1 "$ising" run c.ini --quiet \
+  --set output.file="$mnt/c.h5" > out.txt 2> err.txt
+got=$? took=$(($(date +%s) - start))
+grep -v '^mca_' err.txt > ours.txt
+if [ $got -eq 1 ] && [ $took -le 30 ] && [ "$(wc -l < ours.txt)" -eq 1 ] && grep -q "$mnt/c.h5" ours.txt; then
+  ok "tiny disk, 2 ranks: exit 1 after ${took}s with one message"
+else
+  bad "tiny disk, 2 ranks: status $got after ${took}s (want 1 within 30 s and one message), stderr:"
+  cat err.txt
+fi
+umount "$mnt"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
