@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -60,7 +61,15 @@ typedef struct h5ctx {
   int64_t bytes;     /* its size: a bound for any dataset in it */
 } h5ctx;
 
+/* A write (of the temporary file: its name ends in ".tmp") that hit a
+ * full disk or quota is ISING_ERR_IO with the cause's text. */
 static int fail(const h5ctx *c, const char *what) {
+  int err = errno;
+  size_t n = strlen(c->path);
+  const char *cause = n > 4 && strcmp(c->path + n - 4, ".tmp") == 0 ? ising_h5_io_cause(c->path, err) : "";
+  if (*cause)
+    return ising_err_set(ISING_ERR_IO, __FILE__, __LINE__, "HDF5 error in %s (checkpoint '%s'): %s",
+                         what, c->path, cause);
   return ising_err_set(ISING_ERR_HDF5, __FILE__, __LINE__, "HDF5 error in %s (checkpoint '%s')",
                        what, c->path);
 }
@@ -459,9 +468,7 @@ static int corr_write(const h5ctx *c, const ising_layout *lay, const ising_confi
     }
     /* a failed write on one rank must not leave the others in the next
      * pooling alone */
-    int bad = rc;
-    if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
-    if (!rc && bad) rc = ISING_ERR(bad, "writing the checkpoint's correlation sums failed on another rank");
+    rc = ising_h5_agree(lay->world, rc);
   }
   if (!rc && spectrum) {
     if (MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, c->comm) != MPI_SUCCESS)
@@ -662,9 +669,7 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
   for (int k = 0; k < n_local && !rc; k++)
     rc = spins_io(c, ds, dim, local[k].id, local[k].lat, 1, &sums[local[k].id]);
   /* every rank must reach the collectives below: agree on failure first */
-  int bad = rc;
-  if (ising_world_max_int(lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
-  if (!rc && bad) rc = ISING_ERR(bad, "writing the checkpoint's spins failed on another rank");
+  rc = ising_h5_agree(lay->world, rc);
   if (!rc && MPI_Allreduce(MPI_IN_PLACE, sums, R, MPI_UINT64_T, MPI_SUM, lay->world) != MPI_SUCCESS)
     rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (checkpoint checksums) failed");
   if (!rc) rc = ising_h5_attr_u64(ds, "checksums", R, sums, c->path);
@@ -683,26 +688,61 @@ int ising_ckpt_write(const ising_layout *lay, const ising_config *cfg, const isi
   snprintf(tmp, sizeof tmp, "%s.ckpt.tmp", cfg->file);
   h5ctx c = {.file = -1, .rank = lay->world_rank, .comm = lay->world, .path = tmp};
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  /* the 1.8 object formats: HDF5 checksums the file's metadata */
+  /* room for the new generation beside the two kept (a full disk or quota
+   * fails here, before HDF5's collective I/O, and the generations stay as
+   * they were): the size of the last one, or the spins, tempering state
+   * and correlation sums of the first */
+  uint64_t need = 0;
+  if (lay->world_rank == 0) {
+    struct stat sb;
+    int64_t N = ising_config_sites(cfg), R = st->temper->R, n = st->temper->n_T;
+    if (stat(cur, &sb) == 0)
+      need = (uint64_t)sb.st_size;
+    else
+      need = (uint64_t)(R * N + 8 * (R + n) * (st->n_hist + 16) + (st->corr ? 16 * n * N : 0) +
+                        (st->n_sweeper > 0 ? 8 * st->n_sweeper : 0));
+  }
+  ISING_CALL(ising_h5_space_check(lay->world, tmp, need, "the checkpoint"));
+  /* the 1.8 object formats: HDF5 checksums the file's metadata; a close
+   * after a failed write closes every object of the file */
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   int bad = fapl < 0 || H5Pset_fapl_mpio(fapl, lay->world, MPI_INFO_NULL) < 0 ||
-            H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0;
+            H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
+            H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0;
   c.file = bad ? -1 : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (fapl >= 0 && H5Pclose(fapl) < 0) bad = 1;
   if (bad) {
     if (c.file >= 0) H5Fclose(c.file);
     return fail(&c, "H5Pset_fapl_mpio/H5Pset_libver_bounds");
   }
-  if (c.file < 0)
-    return ISING_ERR(ISING_ERR_IO, "checkpoint: cannot create '%s' (disk full? permissions?)", tmp);
-  int rc = write_body(&c, lay, cfg, st, n_local, local);
-  if (H5Fclose(c.file) < 0 && !rc) rc = fail(&c, "H5Fclose");
+  int rc = c.file < 0 ? ISING_ERR(ISING_ERR_IO, "checkpoint: cannot create '%s' (disk full? "
+                                "permissions?)", tmp) : ISING_OK;
+  ISING_CALL(ising_h5_agree(lay->world, rc));
+  /* every rank knows the body's fate before the collective close; a
+   * failed generation is removed and never replaces the kept ones */
+  errno = 0;
+  rc = ising_h5_agree(lay->world, write_body(&c, lay, cfg, st, n_local, local));
+  /* a failed generation is garbage: its written blocks go first, so that
+   * the close finds room for HDF5's metadata on a full disk or quota (a
+   * close that fails there leaves HDF5 unable to end cleanly) */
+  if (rc && lay->world_rank == 0 && truncate(tmp, 0) != 0)
+    fprintf(stderr, "ising: warning: could not empty the failed checkpoint '%s': %s\n", tmp,
+            strerror(errno));
+  if (rc) rc = ising_h5_agree(lay->world, rc); /* emptied before any rank closes */
+  if (rc) ising_h5_watchdog_arm(tmp, lay->world_rank, ISING_H5_CLOSE_GRACE);
+  errno = 0;
+  herr_t closed = H5Fclose(c.file);
+  if (rc) ising_h5_watchdog_disarm();
+  if (closed < 0 && !rc) {
+    int err = errno;
+    rc = ising_err_set(err ? ISING_ERR_IO : ISING_ERR_HDF5, __FILE__, __LINE__,
+                       "HDF5 error in H5Fclose (checkpoint '%s')%s%s", tmp, err ? ": " : "",
+                       err ? strerror(err) : "");
+  }
+  rc = ising_h5_agree(lay->world, rc);
   if (!rc && lay->world_rank == 0) rc = commit_files(tmp, cur, old);
   if (rc && lay->world_rank == 0) unlink(tmp);
-  int any = rc;
-  if (ising_world_max_int(lay, &any) != ISING_OK && !rc) return ISING_ERR_MPI;
-  if (!rc && any) return ISING_ERR(any, "checkpoint failed on rank 0 (see its message)");
-  return rc;
+  return ising_h5_agree(lay->world, rc);
 }
 
 /* ------------------------------------------------------------ read */

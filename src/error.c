@@ -14,6 +14,7 @@
 
 static _Thread_local char err_msg[1024];
 static _Thread_local int err_set;
+static _Thread_local int err_agreed;
 
 int ising_err_set(int code, const char *file, int line, const char *fmt, ...) {
   if (err_set) return code;
@@ -36,8 +37,13 @@ int ising_err_set(int code, const char *file, int line, const char *fmt, ...) {
 
 const char *ising_err_message(void) { return err_set ? err_msg : ""; }
 
+void ising_err_set_agreed(void) { err_agreed = err_set; }
+
+int ising_err_agreed(void) { return err_agreed; }
+
 void ising_err_clear(void) {
   err_set = 0;
+  err_agreed = 0;
   err_msg[0] = '\0';
 }
 

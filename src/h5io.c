@@ -32,6 +32,7 @@
 static const char *const series_names[NSERIES] = {"e", "m", "m_abs", "m2", "m4", "S0", "Skmin"};
 
 struct ising_output {
+  MPI_Comm comm; /* the file's communicator (the caller's; kept alive by it) */
   hid_t file, fapl;
   hid_t series[NSERIES], sweep, replica, tindex; /* tindex < 0 without a ladder */
   int ncols;                                  /* 5, or 7 with correlation */
@@ -41,14 +42,53 @@ struct ising_output {
   char path[ISING_PATH_MAX];
 };
 
+/* The cause is errno's text where the failing call left one (a write
+ * that hit a full disk or quota: callers clear errno before raw-data
+ * writes and flushes); a full disk is ISING_ERR_IO. */
 static int h5fail(const char *what, const char *path, const char *file, int line) {
-  return ising_err_set(ISING_ERR_HDF5, file, line, "HDF5 error in %s while writing '%s'", what,
-                       path);
+  int err = errno;
+  const char *cause = ising_h5_io_cause(path, err);
+  int code = err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO ||
+                     (err == 0 && *cause)
+                 ? ISING_ERR_IO
+                 : ISING_ERR_HDF5;
+  return ising_err_set(code, file, line, "HDF5 error in %s while writing '%s'%s%s", what, path,
+                       *cause ? ": " : "", cause);
 }
 #define H5CHK(expr, what)                                                      \
   do {                                                                         \
     if ((expr) < 0) return h5fail((what), o->path, __FILE__, __LINE__);       \
   } while (0)
+
+/* The file access properties of an output: MPI-IO over comm; a close
+ * that closes every object of the file (after a failed write a dataset
+ * may refuse to close; the file must still be closed before MPI ends);
+ * and a metadata cache that never evicts nor resizes itself.  Raw data is
+ * written by rank 0 alone, whose chunk lookups make its cache's accesses,
+ * hit rate and so its size and evictions differ from the other ranks';
+ * an entry evicted on one rank only is then loaded collectively (an
+ * MPI_Bcast inside HDF5) by that rank alone: "MPI_ERR_TRUNCATE" on one
+ * rank and a hang on the other (2 ranks, 4096 replicas with a chunk
+ * each).  The metadata of an output is small (the chunk index grows
+ * with the rows: well under a megabyte per million rows of a replica). */
+static hid_t output_fapl(MPI_Comm comm) {
+  hid_t p = H5Pcreate(H5P_FILE_ACCESS);
+  H5AC_cache_config_t mc;
+  memset(&mc, 0, sizeof mc);
+  mc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (p >= 0 && H5Pget_mdc_config(p, &mc) >= 0) {
+    mc.evictions_enabled = 0;
+    mc.incr_mode = H5C_incr__off;
+    mc.flash_incr_mode = H5C_flash_incr__off;
+    mc.decr_mode = H5C_decr__off;
+  }
+  if (p >= 0 && (H5Pset_fapl_mpio(p, comm, MPI_INFO_NULL) < 0 ||
+                 H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0 || H5Pset_mdc_config(p, &mc) < 0)) {
+    H5Pclose(p);
+    p = -1;
+  }
+  return p;
+}
 
 int ising_output_check(MPI_Comm comm, const ising_config *cfg, int force) {
   int rank;
@@ -170,7 +210,7 @@ static int dataset_str(ising_output *o, const char *name, const char *s) {
   H5CHK(d, "H5Dcreate2 (/deck)");
   H5CHK(w, "H5Dwrite (/deck)");
   H5CHK(c, "closing /deck");
-  return ISING_OK;
+  return ISING_OK; /* rank 0's write is agreed on by the caller */
 }
 
 static int write_parameters(ising_output *o, const ising_config *cfg, const int grid[3],
@@ -250,7 +290,7 @@ static hid_t create_int_2d(ising_output *o, hid_t g, const char *name, int rows,
   series_chunk(1, d, expect, sizeof(int32_t), c);
   hid_t sp = H5Screate_simple(2, d, m), p = H5Pcreate(H5P_DATASET_CREATE);
   hid_t ds = -1;
-  if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0)
+  if (sp >= 0 && p >= 0 && H5Pset_chunk(p, 2, c) >= 0 && H5Pset_fill_time(p, H5D_FILL_TIME_NEVER) >= 0)
     ds = H5Dcreate2(g, name, H5T_NATIVE_INT32, sp, H5P_DEFAULT, p, H5P_DEFAULT);
   if (p >= 0 && H5Pclose(p) < 0 && ds >= 0) {
     H5Dclose(ds);
@@ -277,7 +317,9 @@ static int create_series(ising_output *o, int64_t expect) {
   hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p3i = H5Pcreate(H5P_DATASET_CREATE),
         p1 = H5Pcreate(H5P_DATASET_CREATE);
   int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p3i < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3d) < 0 ||
-            H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0;
+            H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0 ||
+            H5Pset_fill_time(p3, H5D_FILL_TIME_NEVER) < 0 || H5Pset_fill_time(p3i, H5D_FILL_TIME_NEVER) < 0 ||
+            H5Pset_fill_time(p1, H5D_FILL_TIME_NEVER) < 0;
   for (int i = 0; i < o->ncols && !bad; i++) {
     o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
@@ -313,7 +355,12 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
                         int groups, const char *kernel, ising_output **out) {
   *out = NULL;
   ising_output *o = calloc(1, sizeof *o);
-  ISING_CHECK(o, ISING_ERR_MEM, "out of memory (output)");
+  int rc0 = ising_h5_agree(comm, o ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (output)"));
+  if (rc0) {
+    free(o);
+    return rc0;
+  }
+  o->comm = comm;
   o->file = o->fapl = o->sweep = o->replica = o->tindex = -1;
   o->n_T = cfg->n_temps;
   o->copies = cfg->copies;
@@ -326,20 +373,25 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   if (!rc) rc = ising_mpi_check(MPI_Comm_size(comm, &nranks), "MPI_Comm_size", __FILE__, __LINE__);
   if (!rc) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    o->fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (o->fapl < 0 || H5Pset_fapl_mpio(o->fapl, comm, MPI_INFO_NULL) < 0)
-      rc = h5fail("H5Pset_fapl_mpio", o->path, __FILE__, __LINE__);
+    o->fapl = output_fapl(comm);
+    if (o->fapl < 0) rc = h5fail("H5Pset_fapl_mpio", o->path, __FILE__, __LINE__);
   }
   if (!rc) {
+    errno = 0;
     o->file = H5Fcreate(o->path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, o->fapl);
     if (o->file < 0)
       rc = ISING_ERR(ISING_ERR_IO, "cannot create output file '%s'%s", o->path,
                      force ? "" : " (does it exist already? --force overwrites)");
   }
-  if (!rc) rc = dataset_str(o, "deck", cfg->deck_text ? cfg->deck_text : "");
-  if (!rc) rc = write_parameters(o, cfg, grid, groups, kernel, nranks);
-  if (!rc) rc = create_series(o, cfg->interval > 0 ? cfg->sweeps / cfg->interval : 1);
-  if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  rc = ising_h5_agree(comm, rc);
+  if (!rc) rc = ising_h5_agree(comm, dataset_str(o, "deck", cfg->deck_text ? cfg->deck_text : ""));
+  if (!rc) rc = ising_h5_agree(comm, write_parameters(o, cfg, grid, groups, kernel, nranks));
+  if (!rc) rc = ising_h5_agree(comm, create_series(o, cfg->interval > 0 ? cfg->sweeps / cfg->interval : 1));
+  if (!rc) {
+    errno = 0;
+    if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+    rc = ising_h5_agree(comm, rc);
+  }
   if (rc) {
     ising_output_close(&o);
     return rc;
@@ -348,52 +400,90 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   return ISING_OK;
 }
 
-/* Extend `d` to `total` along its last axis and write the block `count`
- * starting at `start` from `buf` (rank 0 only). */
-static int extend_write(ising_output *o, hid_t d, int rank_, const hsize_t *total,
-                        const hsize_t *start, const hsize_t *count, hid_t type, const void *buf,
-                        const char *what) {
-  H5CHK(H5Dset_extent(d, total), what);
+/* Extend `d` to `total` along its last axis (collective) and, unless
+ * *rc already holds a failure, write the block `count` starting at `start`
+ * from `buf` (rank 0 only).  The extent is set whatever *rc says, so that
+ * every rank makes the same collective calls; the first failure stays in
+ * *rc. */
+static void extend_write(ising_output *o, hid_t d, int rank_, const hsize_t *total,
+                         const hsize_t *start, const hsize_t *count, hid_t type, const void *buf,
+                         const char *what, int *rc) {
+  errno = 0;
+  if (H5Dset_extent(d, total) < 0) {
+    if (!*rc) *rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
+    return;
+  }
+  if (o->rank != 0 || *rc) return;
   hid_t fs = H5Dget_space(d);
-  H5CHK(fs, "H5Dget_space");
-  herr_t e1 = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+  herr_t e1 = fs >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) : -1;
   hid_t ms = H5Screate_simple(rank_, count, NULL);
-  herr_t w = 0;
-  if (o->rank == 0 && e1 >= 0 && ms >= 0) w = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf);
+  errno = 0;
+  herr_t w = e1 >= 0 && ms >= 0 ? H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) : 0;
+  if (w < 0) *rc = h5fail(what, o->path, __FILE__, __LINE__);
   herr_t c = 0;
   if (ms >= 0 && H5Sclose(ms) < 0) c = -1;
-  if (H5Sclose(fs) < 0) c = -1;
-  H5CHK(e1, "H5Sselect_hyperslab");
-  H5CHK(ms, "H5Screate_simple");
-  H5CHK(w, what);
-  H5CHK(c, "H5Sclose");
-  return ISING_OK;
+  if (fs >= 0 && H5Sclose(fs) < 0) c = -1;
+  if (!*rc && (fs < 0 || e1 < 0 || ms < 0 || c < 0))
+    *rc = h5fail("selecting the rows", o->path, __FILE__, __LINE__);
+}
+
+/* Bytes by which `d` (time last) grows from `from` to `to` rows: its
+ * chunks are allocated whole (and filled) when the extent reaches them.
+ * Local. */
+static uint64_t growth(hid_t d, int64_t from, int64_t to) {
+  hsize_t c[4] = {0}, dims[4] = {0};
+  hid_t p = H5Dget_create_plist(d), sp = H5Dget_space(d), t = H5Dget_type(d);
+  int nd = p >= 0 ? H5Pget_chunk(p, 4, c) : -1;
+  int ns = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+  size_t es = t >= 0 ? H5Tget_size(t) : 8;
+  if (p >= 0) H5Pclose(p);
+  if (sp >= 0) H5Sclose(sp);
+  if (t >= 0) H5Tclose(t);
+  if (nd < 1 || ns != nd || c[nd - 1] == 0) /* unknown: the rows themselves, twice */
+    return 2 * (uint64_t)(to - from) * (uint64_t)es * (ns > 1 ? (uint64_t)dims[0] * (ns > 2 ? dims[1] : 1) : 1);
+  uint64_t per = es;
+  for (int k = 0; k < nd - 1; k++) per *= (uint64_t)((dims[k] + c[k] - 1) / c[k]) * c[k];
+  uint64_t ct = c[nd - 1];
+  uint64_t chunks = ((uint64_t)to + ct - 1) / ct - ((uint64_t)from + ct - 1) / ct;
+  return chunks * ct * per;
 }
 
 int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
                         const double *const cols[7], const int32_t *replica,
                         const int32_t *tindex) {
   if (n <= 0) return ISING_OK;
+  /* room for the chunks these rows open, agreed before any collective
+   * write: a full disk stops the run with the file as it was */
+  uint64_t need = 0;
+  if (o->rank == 0) {
+    for (int i = 0; i < o->ncols; i++) need += growth(o->series[i], o->rows, o->rows + n);
+    need += growth(o->replica, o->rows, o->rows + n) + growth(o->sweep, o->rows, o->rows + n);
+    if (o->tindex >= 0) need += growth(o->tindex, o->rows, o->rows + n);
+  }
+  ISING_CALL(ising_h5_space_check(o->comm, o->path, need, "the next time-series rows"));
+  int rc = ISING_OK;
   hsize_t total3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)(o->rows + n)};
   hsize_t start3[3] = {0, 0, (hsize_t)o->rows};
   hsize_t count3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)n};
   for (int i = 0; i < o->ncols; i++)
-    ISING_CALL(extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
-                            cols ? cols[i] : NULL, "H5Dwrite (/timeseries)"));
-  ISING_CALL(extend_write(o, o->replica, 3, total3, start3, count3, H5T_NATIVE_INT32, replica,
-                          "H5Dwrite (/timeseries/replica)"));
+    extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
+                 cols ? cols[i] : NULL, "H5Dwrite (/timeseries)", &rc);
+  extend_write(o, o->replica, 3, total3, start3, count3, H5T_NATIVE_INT32, replica,
+               "H5Dwrite (/timeseries/replica)", &rc);
   hsize_t total1 = (hsize_t)(o->rows + n), start1 = (hsize_t)o->rows, count1 = (hsize_t)n;
-  ISING_CALL(extend_write(o, o->sweep, 1, &total1, &start1, &count1, H5T_NATIVE_INT64, sweep,
-                          "H5Dwrite (/timeseries/sweep)"));
+  extend_write(o, o->sweep, 1, &total1, &start1, &count1, H5T_NATIVE_INT64, sweep,
+               "H5Dwrite (/timeseries/sweep)", &rc);
   if (o->tindex >= 0) {
     hsize_t total2[2] = {(hsize_t)o->R, (hsize_t)(o->rows + n)}, start2[2] = {0, (hsize_t)o->rows},
             count2[2] = {(hsize_t)o->R, (hsize_t)n};
-    ISING_CALL(extend_write(o, o->tindex, 2, total2, start2, count2, H5T_NATIVE_INT32, tindex,
-                            "H5Dwrite (/tempering/temperature_index)"));
+    extend_write(o, o->tindex, 2, total2, start2, count2, H5T_NATIVE_INT32, tindex,
+                 "H5Dwrite (/tempering/temperature_index)", &rc);
   }
+  ISING_CALL(ising_h5_agree(o->comm, rc));
   o->rows += n;
-  H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
-  return ISING_OK;
+  errno = 0;
+  if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  return ising_h5_agree(o->comm, rc);
 }
 
 /* Open "a/b", creating missing groups. */
@@ -419,64 +509,68 @@ static hid_t open_groups(ising_output *o, const char *path) {
 int ising_output_write_values(ising_output *o, const char *group, int n_names,
                               const char *const *names, int n_T, const double *values) {
   hid_t g = open_groups(o, group);
-  H5CHK(g, "H5Gcreate2 (values)");
+  if (g < 0) return ising_h5_agree(o->comm, h5fail("H5Gcreate2 (values)", o->path, __FILE__, __LINE__));
   hsize_t dims = (hsize_t)n_T;
   hid_t sp = H5Screate_simple(1, &dims, NULL);
   int rc = sp < 0 ? h5fail("H5Screate_simple", o->path, __FILE__, __LINE__) : ISING_OK;
-  for (int i = 0; i < n_names && !rc; i++) {
+  /* every rank creates every dataset (collective) even after rank 0's
+   * write failed; the status is agreed at the end */
+  for (int i = 0; i < n_names && sp >= 0; i++) {
     hid_t d = H5Dcreate2(g, names[i], H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    errno = 0;
     herr_t w = 0;
-    if (d >= 0 && o->rank == 0)
+    if (d >= 0 && o->rank == 0 && !rc)
       w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values + (size_t)i * (size_t)n_T);
     if (d >= 0 && H5Dclose(d) < 0) w = -1;
-    if (d < 0 || w < 0) rc = h5fail(names[i], o->path, __FILE__, __LINE__);
+    if ((d < 0 || w < 0) && !rc) rc = h5fail(names[i], o->path, __FILE__, __LINE__);
   }
   if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = h5fail("H5Sclose", o->path, __FILE__, __LINE__);
   if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose", o->path, __FILE__, __LINE__);
-  return rc;
+  return ising_h5_agree(o->comm, rc);
 }
 
 int ising_output_write_matrix(ising_output *o, const char *group, const char *name,
                               int rows, int cols, const double *data) {
   hid_t g = open_groups(o, group);
-  H5CHK(g, "H5Gcreate2 (matrix)");
+  if (g < 0) return ising_h5_agree(o->comm, h5fail("H5Gcreate2 (matrix)", o->path, __FILE__, __LINE__));
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
   hid_t sp = H5Screate_simple(2, dims, NULL);
   hid_t d = sp >= 0 ? H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+  errno = 0;
   herr_t w = 0;
   if (d >= 0 && o->rank == 0) w = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  if (d >= 0 && H5Dclose(d) < 0) w = -1;
-  if (sp >= 0 && H5Sclose(sp) < 0) w = -1;
-  if (H5Gclose(g) < 0) w = -1;
-  H5CHK(d, name);
-  H5CHK(w, name);
-  return ISING_OK;
+  int rc = d < 0 || w < 0 ? h5fail(name, o->path, __FILE__, __LINE__) : ISING_OK;
+  if (d >= 0 && H5Dclose(d) < 0 && !rc) rc = h5fail(name, o->path, __FILE__, __LINE__);
+  if (sp >= 0 && H5Sclose(sp) < 0 && !rc) rc = h5fail("H5Sclose", o->path, __FILE__, __LINE__);
+  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose", o->path, __FILE__, __LINE__);
+  return ising_h5_agree(o->comm, rc);
 }
 
 int ising_output_note(ising_output *o, const char *name, double value) {
-  return attr_f64(o, o->file, name, value);
+  return ising_h5_agree(o->comm, attr_f64(o, o->file, name, value));
 }
 
 int ising_output_timing(ising_output *o, int n, const char *const *names, const double *seconds) {
   htri_t have = H5Lexists(o->file, "timing", H5P_DEFAULT);
-  H5CHK(have, "H5Lexists (/timing)");
-  hid_t g = have > 0 ? H5Gopen2(o->file, "timing", H5P_DEFAULT)
-                     : H5Gcreate2(o->file, "timing", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5CHK(g, "opening /timing");
-  int rc = ISING_OK;
+  hid_t g = have < 0 ? -1
+            : have > 0 ? H5Gopen2(o->file, "timing", H5P_DEFAULT)
+                       : H5Gcreate2(o->file, "timing", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = g < 0 ? h5fail("opening /timing", o->path, __FILE__, __LINE__) : ISING_OK;
   for (int i = 0; i < n && !rc; i++) rc = attr_f64(o, g, names[i], seconds[i]);
-  if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/timing)", o->path, __FILE__, __LINE__);
-  return rc;
+  if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/timing)", o->path, __FILE__, __LINE__);
+  return ising_h5_agree(o->comm, rc);
 }
 
 int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done,
                         double wall_seconds, double flips_per_ns) {
-  ISING_CALL(attr_str(o, o->file, "status", status));
-  ISING_CALL(attr_i64(o, o->file, "sweeps_done", 1, &sweeps_done));
-  ISING_CALL(attr_f64(o, o->file, "wall_seconds", wall_seconds));
-  ISING_CALL(attr_f64(o, o->file, "flips_per_ns", flips_per_ns));
-  H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
-  return ISING_OK;
+  int rc = attr_str(o, o->file, "status", status);
+  if (!rc) rc = attr_i64(o, o->file, "sweeps_done", 1, &sweeps_done);
+  if (!rc) rc = attr_f64(o, o->file, "wall_seconds", wall_seconds);
+  if (!rc) rc = attr_f64(o, o->file, "flips_per_ns", flips_per_ns);
+  ISING_CALL(ising_h5_agree(o->comm, rc));
+  errno = 0;
+  if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  return ising_h5_agree(o->comm, rc);
 }
 
 static int open_series(ising_output *o) {
@@ -519,13 +613,13 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   o->R = cfg->n_temps * cfg->copies;
   o->ncols = cfg->correlation ? 7 : 5;
   o->rows = rows;
+  o->comm = comm;
   snprintf(o->path, sizeof o->path, "%s", cfg->file);
   int rc = ising_mpi_check(MPI_Comm_rank(comm, &o->rank), "MPI_Comm_rank", __FILE__, __LINE__);
   if (!rc) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    o->fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (o->fapl < 0 || H5Pset_fapl_mpio(o->fapl, comm, MPI_INFO_NULL) < 0)
-      rc = h5fail("H5Pset_fapl_mpio", o->path, __FILE__, __LINE__);
+    o->fapl = output_fapl(comm);
+    if (o->fapl < 0) rc = h5fail("H5Pset_fapl_mpio", o->path, __FILE__, __LINE__);
   }
   if (!rc) {
     o->file = H5Fopen(o->path, H5F_ACC_RDWR, o->fapl);
@@ -533,7 +627,8 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
       rc = ISING_ERR(ISING_ERR_INPUT, "cannot open the output file '%s' for resuming (missing, "
                      "unreadable or damaged)", o->path);
   }
-  if (!rc) rc = open_series(o);
+  rc = ising_h5_agree(comm, rc);
+  if (!rc) rc = ising_h5_agree(comm, open_series(o));
   /* cut back to the checkpoint: rows written after it are written again */
   hsize_t t3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows}, t1 = (hsize_t)rows,
           t2[2] = {(hsize_t)o->R, (hsize_t)rows};
@@ -558,7 +653,12 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   if (!rc && g < 0) rc = h5fail("H5Gopen2 (/parameters)", o->path, __FILE__, __LINE__);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
   if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/parameters)", o->path, __FILE__, __LINE__);
-  if (!rc && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  rc = ising_h5_agree(comm, rc);
+  if (!rc) {
+    errno = 0;
+    if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+    rc = ising_h5_agree(comm, rc);
+  }
   if (rc) {
     ising_output_close(&o);
     return rc;
@@ -595,14 +695,16 @@ int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double
 }
 
 int ising_output_sync(ising_output *o) {
-  H5CHK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "H5Fflush");
+  errno = 0;
+  int rc = H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0 ? h5fail("H5Fflush", o->path, __FILE__, __LINE__) : ISING_OK;
+  ISING_CALL(ising_h5_agree(o->comm, rc));
   if (o->rank == 0) {
     int fd = open(o->path, O_RDONLY);
     int bad = fd < 0 || fsync(fd) != 0;
+    if (bad) rc = ISING_ERR(ISING_ERR_IO, "fsync of the output '%s' failed: %s", o->path, strerror(errno));
     if (fd >= 0) close(fd);
-    if (bad) return ISING_ERR(ISING_ERR_IO, "fsync of the output '%s' failed: %s", o->path, strerror(errno));
   }
-  return ISING_OK;
+  return ising_h5_agree(o->comm, rc);
 }
 
 int ising_field_file_write(const ising_layout *lay, const char *path, int force, int n_T,
@@ -611,6 +713,7 @@ int ising_field_file_write(const ising_layout *lay, const char *path, int force,
   ising_output *o = &tmp;
   snprintf(o->path, sizeof o->path, "%s", path);
   o->rank = lay->group_rank;
+  o->comm = lay->group;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5CHK(fapl, "H5Pcreate");
@@ -757,12 +860,24 @@ int ising_output_close(ising_output **op) {
   if (o->sweep >= 0) bad |= H5Dclose(o->sweep) < 0;
   if (o->replica >= 0) bad |= H5Dclose(o->replica) < 0;
   if (o->tindex >= 0) bad |= H5Dclose(o->tindex) < 0;
-  if (o->file >= 0) bad |= H5Fclose(o->file) < 0;
+  /* after a failure HDF5's collective close may never end (h5util.h) */
+  const int failed = *ising_err_message() != '\0';
+  if (failed) ising_h5_watchdog_arm(o->path, o->rank, ISING_H5_CLOSE_GRACE);
+  errno = 0;
+  if (o->file >= 0) bad |= H5Fclose(o->file) < 0; /* closes what is left (H5F_CLOSE_STRONG) */
+  int err = errno;
+  if (failed) ising_h5_watchdog_disarm();
   if (o->fapl >= 0) bad |= H5Pclose(o->fapl) < 0;
   char path[ISING_PATH_MAX];
   snprintf(path, sizeof path, "%s", o->path);
+  MPI_Comm comm = o->comm;
   free(o);
   *op = NULL;
-  if (bad) return ising_err_set(ISING_ERR_HDF5, __FILE__, __LINE__, "HDF5 error closing '%s'", path);
-  return ISING_OK;
+  int rc = ISING_OK;
+  if (bad) {
+    const char *cause = ising_h5_io_cause(path, err);
+    rc = ising_err_set(*cause ? ISING_ERR_IO : ISING_ERR_HDF5, __FILE__, __LINE__,
+                       "HDF5 error closing '%s'%s%s", path, *cause ? ": " : "", cause);
+  }
+  return comm != MPI_COMM_NULL ? ising_h5_agree(comm, rc) : rc;
 }

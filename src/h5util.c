@@ -5,7 +5,14 @@
  */
 #include "h5util.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "ising/error.h"
 
@@ -114,4 +121,117 @@ int ising_h5_attr_read_str(hid_t obj, const char *name, char *buf, size_t size, 
   }
   buf[sz] = '\0';
   return ISING_OK;
+}
+
+/* ------------------------------------------------------ collective status */
+
+int ising_h5_agree(MPI_Comm comm, int rc) {
+  int rank;
+  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
+    return rc ? rc : ising_err_set(ISING_ERR_MPI, __FILE__, __LINE__, "MPI_Comm_rank failed");
+  /* any failure, and the lowest failing rank (as the largest -rank) */
+  int v[2] = {rc != ISING_OK, rc != ISING_OK ? -rank : INT_MIN};
+  if (MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+    return rc ? rc : ising_err_set(ISING_ERR_MPI, __FILE__, __LINE__, "MPI_Allreduce (agreement) failed");
+  if (!v[0]) return ISING_OK;
+  const int who = -v[1];
+  struct {
+    int code;
+    char text[1000];
+  } m = {rc, ""};
+  if (rank == who) snprintf(m.text, sizeof m.text, "%s", ising_err_message());
+  if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, who, comm) != MPI_SUCCESS)
+    return rc ? rc : ising_err_set(ISING_ERR_MPI, __FILE__, __LINE__, "MPI_Bcast (agreement) failed");
+  if (rank != who) {
+    ising_err_clear();
+    ising_err_set(m.code, __FILE__, __LINE__, "%s", m.text);
+  }
+  ising_err_set_agreed();
+  return m.code;
+}
+
+static void dir_of(const char *path, char *dir, size_t size) {
+  snprintf(dir, size, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, size, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+}
+
+/* Bytes free to this process on the file system of `path`; -1: unknown. */
+static long long space_free(const char *path) {
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  struct statvfs sv;
+  if (statvfs(dir, &sv) != 0) return -1;
+  return (long long)sv.f_bavail * (long long)sv.f_frsize;
+}
+
+int ising_h5_space_check(MPI_Comm comm, const char *path, uint64_t bytes, const char *what) {
+  int rank, rc = ISING_OK;
+  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
+    return ising_err_set(ISING_ERR_MPI, __FILE__, __LINE__, "MPI_Comm_rank failed");
+  const char *off = getenv("ISING_NO_SPACE_CHECK");
+  if (rank == 0 && !(off && *off)) {
+    long long avail = space_free(path);
+    uint64_t need = bytes + ISING_H5_SPACE_MARGIN;
+    if (avail >= 0 && (uint64_t)avail < need)
+      rc = ising_err_set(ISING_ERR_IO, __FILE__, __LINE__,
+                         "'%s': %s need about %llu bytes, %lld are free: %s (free space or "
+                         "raise the quota, then: ising resume)",
+                         path, what, (unsigned long long)need, avail, strerror(ENOSPC));
+  }
+  return ising_h5_agree(comm, rc);
+}
+
+const char *ising_h5_io_cause(const char *path, int err) {
+  if (err != 0) return strerror(err);
+  long long avail = space_free(path);
+  if (avail >= 0 && (uint64_t)avail < ISING_H5_SPACE_MARGIN) return strerror(ENOSPC);
+  return "";
+}
+
+/* ------------------------------------------------------------- watchdog */
+
+static char dog_text[1400];
+static size_t dog_len;
+static struct sigaction dog_old;
+static int dog_armed;
+
+static void dog_bite(int sig) {
+  (void)sig;
+  if (dog_len > 0) {
+    ssize_t w = write(STDERR_FILENO, dog_text, dog_len);
+    (void)w;
+  }
+  _exit(1);
+}
+
+void ising_h5_watchdog_arm(const char *file, int world_rank, int seconds) {
+  if (dog_armed) return;
+  const char *first = ising_err_message();
+  int n = world_rank != 0 ? 0
+          : snprintf(dog_text, sizeof dog_text,
+                     "ising: error (runtime): %s%sHDF5 could not close '%s' within %d s after the "
+                     "failure (its metadata could not be written either: the file may be "
+                     "unreadable; free space, then: ising resume)\n",
+                     first, *first ? "; then " : "", file, seconds);
+  dog_len = n > 0 ? ((size_t)n < sizeof dog_text ? (size_t)n : sizeof dog_text - 1) : 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = dog_bite;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, &dog_old) != 0) return;
+  dog_armed = 1;
+  alarm((unsigned)seconds);
+}
+
+void ising_h5_watchdog_disarm(void) {
+  if (!dog_armed) return;
+  alarm(0);
+  sigaction(SIGALRM, &dog_old, NULL);
+  dog_armed = 0;
 }

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <hdf5.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "ising/sweeper.h"
 #include "ising/varmf.h"
 #include "ising/version.h"
+#include "h5util.h"
 
 enum { EXIT_FINISHED = 0, EXIT_FAILURE_RUNTIME = 1, EXIT_BAD_INPUT = 2, EXIT_STOPPED = 3 };
 
@@ -361,13 +363,25 @@ int main(int argc, char **argv) {
   if (rc != ISING_OK && rc != ISING_STOPPED) {
     /* Input errors are reached identically by every rank: rank 0 speaks.
      * Runtime failures may be local to a rank: that rank speaks, and the
-     * job is aborted so that no rank waits forever in a collective. */
-    if (rank == 0 || rc != ISING_ERR_INPUT)
+     * job is aborted so that no rank waits forever in a collective.
+     * A runtime failure that every rank agreed on (error.h) is held alike
+     * by all: rank 0 speaks and every rank ends normally. */
+    int alike = rc == ISING_ERR_INPUT || ising_err_agreed();
+    if (rank == 0 || !alike)
       fprintf(stderr, "ising: error%s: %s\n", rc == ISING_ERR_INPUT ? "" : " (runtime)", ising_err_message());
-    if (rc != ISING_ERR_INPUT && size > 1) MPI_Abort(MPI_COMM_WORLD, status);
+    if (!alike && size > 1) MPI_Abort(MPI_COMM_WORLD, status);
   }
   MPI_Comm_free(&comm);
   ising_corr_global_finalize();
+  /* HDF5 ends while MPI lives: a file left open by a failure is closed
+   * here, not from MPI_Finalize's callbacks (where it cannot be) */
+  /* after a failure HDF5 may still hold a file it cannot close, here or
+   * in MPI_Finalize (silent: the error is said above) */
+  if (status == EXIT_FAILURE_RUNTIME) ising_h5_watchdog_arm("", -1, ISING_H5_CLOSE_GRACE);
+  if (H5close() < 0 && status == EXIT_FINISHED) {
+    fprintf(stderr, "ising: error (runtime): HDF5 did not close cleanly\n");
+    status = EXIT_FAILURE_RUNTIME;
+  }
   MPI_Finalize();
   return status;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "h5util.h"
 #include "ising/error.h"
 #include "ising/stats.h"
 
@@ -282,6 +283,12 @@ static int write_correlation(engine *E) {
 }
 
 int engine_write_tables(engine *E, const engine_refs *ref, const ising_run_result *res) {
+  /* room for the tables (about 80 small datasets, the correlation
+   * profiles, round trips per replica), agreed before any is written */
+  int64_t N = ising_config_sites(E->cfg);
+  uint64_t need = (uint64_t)(80 * (1024 + 8 * E->n_T) + 16 * E->R + 8 * E->n_hist * E->n_T +
+                             (E->corr ? 6 * 8 * E->n_T * (N < 4096 ? N : 4096) : 0));
+  ISING_CALL(ising_h5_space_check(E->lay->world, E->cfg->file, need, "the result tables"));
   ISING_CALL(write_results(E, ref, res->summaries));
   if (E->n_T >= 2) ISING_CALL(write_tempering(E));
   ISING_CALL(write_free_energy(E, ref));

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "h5util.h"
 #include "ising/error.h"
 #include "ising/observe.h"
 #include "ising/sweeper.h"
@@ -494,9 +495,7 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
     return ising_output_close(&E->out);
   }
   int rc = E->lay->world_rank == 0 ? engine_summaries(E, res) : ISING_OK;
-  int bad = rc;
-  ISING_CALL(ising_world_max_int(E->lay, &bad));
-  if (bad) return rc ? rc : ISING_ERR(bad, "summary failed on rank 0");
+  ISING_CALL(ising_h5_agree(E->lay->world, rc));
   ISING_CALL(ising_world_bcast(E->lay, res->summaries, (int)((size_t)E->n_T * sizeof *res->summaries), 0));
   res->n_temps = E->n_T;
   res->summary = res->summaries[0];

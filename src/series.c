@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "h5util.h"
 #include "ising/error.h"
 
 static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
@@ -112,9 +113,7 @@ int engine_flush_rows(engine *E) {
     sweep = E->all[0].sweep + o;
   }
   /* every rank must enter the collective calls: share rank 0's verdict */
-  int bad = rc;
-  if (ising_world_max_int(E->lay, &bad) != ISING_OK && !rc) rc = ISING_ERR_MPI;
-  if (!rc && bad) rc = ISING_ERR(ISING_ERR_MEM, "out of memory on rank 0 (output buffer)");
+  rc = ising_h5_agree(E->lay->world, rc);
   if (!rc)
     rc = ising_output_append(E->out, n, sweep, (const double *const *)buf, rep, tix);
   for (int q = 0; q < NCOL; q++) free(buf[q]);
@@ -155,9 +154,7 @@ static int read_rows(engine *E, int64_t n) {
 
 int engine_series_reload(engine *E, int64_t rows) {
   int rc = E->lay->world_rank == 0 && rows > 0 ? read_rows(E, rows) : ISING_OK;
-  int bad = rc;
-  ISING_CALL(ising_world_max_int(E->lay, &bad));
-  if (bad) return rc ? rc : ISING_ERR(bad, "reading the series back failed on rank 0");
+  ISING_CALL(ising_h5_agree(E->lay->world, rc));
   E->rows = E->flushed = rows;
   return ISING_OK;
 }

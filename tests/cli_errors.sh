@@ -140,5 +140,24 @@ if [ "$got" -eq 3 ] && grep -q "wall-time budget" err.txt out.txt && [ -s wall.h
 else
   fail=$((fail + 1)); echo "FAIL: --walltime 31: status $got (want 3), stderr:"; cat err.txt
 fi
+# many replicas of a tiny lattice on 2 ranks (issue 19, item 3): L = 2, a
+# 64-temperature linear ladder, 63 and 64 copies, in one replica group of
+# 2 ranks and in 2 groups; an error on one rank inside a collective HDF5
+# phase used to leave the other waiting forever: it must finish, exit 0,
+# within the timeout
+printf '[lattice]\nL = 2\n[montecarlo]\nseed = 3\nthermalization = 10\nsweeps = 100\n[tempering]\nladder = linear\nT_min = 1.5\nT_max = 4.0\ncount = 64\n[measurement]\ninterval = 2\n' > many.ini
+for copies in 63 64; do
+  for rpr in 0 1; do
+    timeout 120 mpiexec -q -n 2 --oversubscribe "$ising" run many.ini --quiet --force \
+      --set output.file=many.h5 --set montecarlo.copies=$copies \
+      --set parallel.ranks_per_replica=$rpr > out.txt 2> err.txt
+    got=$?
+    if [ $got -eq 0 ] && "$ising" info many.h5 | grep -q "status *finished"; then
+      pass=$((pass + 1))
+    else
+      fail=$((fail + 1)); echo "FAIL: many.ini, $copies copies, ranks_per_replica $rpr on 2 ranks: status $got (want 0), stderr:"; cat err.txt
+    fi
+  done
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -149,6 +149,12 @@ ising_script_test(cli_errors "cli" 1 ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<T
 # SIGKILL fault injection, damaged checkpoints, refused physics changes
 # (waits for files and signals: about half a core).
 ising_script_test(checkpoint_resume "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
+# A full disk (a 4 MiB tmpfs, mounted where the test may: root) on 1 and 2
+# ranks: exit 1 within seconds with one message, the output readable, the
+# checkpoints valid, and resume after freeing space equal to an
+# uninterrupted run; a hang fails by the TIMEOUT.
+ising_script_test(diskfull "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/diskfull.sh $<TARGET_FILE:ising>)
+set_tests_properties(diskfull PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Checkpoint/restart with the MSC kernels (1 -> 3 ranks against 2 ranks).
 foreach(k msc msc-async)
   string(REPLACE "msc-async" "async" name ${k})

@@ -35,6 +35,11 @@ int ising_err_set(int code, const char *file, int line, const char *fmt, ...)
 const char *ising_err_message(void);
 /* Forget the recorded message (tests, and after a handled error). */
 void ising_err_clear(void);
+/* Mark the recorded error as held by every rank of the run alike (an
+ * agreement over the world reached it: ising_h5_agree), so that one rank
+ * reports it and no abort is needed; ising_err_clear unmarks it. */
+void ising_err_set_agreed(void);
+int ising_err_agreed(void);
 /* Human name of a code ("bad input", "MPI error", ...). */
 const char *ising_err_name(int code);
 

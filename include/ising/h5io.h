@@ -7,6 +7,14 @@
  * function below with the same arguments.  Raw data of the small scalar
  * series is written by rank 0 of the communicator alone.
  *
+ * Every collective function returns the same status on every rank: the
+ * ranks agree on success before the next collective call, and on failure
+ * each holds the message of the lowest failing rank (h5util.h,
+ * ising_h5_agree), naming the file and the cause.  Time-series rows, like
+ * the checkpoint and the result tables, are written only after rank 0 has
+ * found room for them on the file system; a full disk or quota is
+ * ISING_ERR_IO and leaves the file readable up to its last flushed row.
+ *
  * Layout (format_version 1):
  *   /                 attrs program, format_version, version, git_commit,
  *                     created, mpi_ranks, process_grid, kernel, status,
