@@ -596,22 +596,11 @@ static int sync_path(const char *path, int dir) {
   return r;
 }
 
-static void dir_of(const char *path, char *dir, size_t size) {
-  snprintf(dir, size, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash)
-    snprintf(dir, size, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
-}
-
 /* Rank 0: fsync the temporary file, keep the old generation, rename into
  * place, fsync the directory. */
 static int commit_files(const char *tmp, const char *cur, const char *old) {
   char dir[ISING_PATH_MAX + 32];
-  dir_of(cur, dir, sizeof dir);
+  ising_h5_dir_of(cur, dir, sizeof dir);
   if (sync_path(tmp, 0) != 0)
     return ISING_ERR(ISING_ERR_IO, "checkpoint: fsync of '%s' failed: %s", tmp, strerror(errno));
   if (access(cur, F_OK) == 0 && rename(cur, old) != 0)

@@ -150,7 +150,7 @@ int ising_h5_agree(MPI_Comm comm, int rc) {
   return m.code;
 }
 
-static void dir_of(const char *path, char *dir, size_t size) {
+void ising_h5_dir_of(const char *path, char *dir, size_t size) {
   snprintf(dir, size, "%s", path);
   char *slash = strrchr(dir, '/');
   if (!slash)
@@ -164,7 +164,7 @@ static void dir_of(const char *path, char *dir, size_t size) {
 /* Bytes free to this process on the file system of `path`; -1: unknown. */
 static long long space_free(const char *path) {
   char dir[4096];
-  dir_of(path, dir, sizeof dir);
+  ising_h5_dir_of(path, dir, sizeof dir);
   struct statvfs sv;
   if (statvfs(dir, &sv) != 0) return -1;
   return (long long)sv.f_bavail * (long long)sv.f_frsize;

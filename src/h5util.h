@@ -45,6 +45,9 @@ int ising_h5_attr_read_str(hid_t obj, const char *name, char *buf, size_t size, 
  * ISING_ERR_MPI (not agreed). */
 int ising_h5_agree(MPI_Comm comm, int rc);
 
+/* The directory part of a file path ("." for a bare name, "/" at the root). */
+void ising_h5_dir_of(const char *path, char *dir, size_t size);
+
 /* Collective over comm: rank 0 checks that the file system holding `path`
  * has at least `bytes` plus a margin for HDF5's metadata free for `what`
  * (a phrase: "the next time-series rows"), before the data is written, so
