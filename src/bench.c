@@ -97,6 +97,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
               ISING_ERR_INPUT, "ising bench: --T %s --H %s: %s", T_text, H_text, scale_why);
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
+  ISING_CALL(ising_sweeper_isa_check());
   const ising_sweeper_ops *ops = ising_sweeper_find(cfg.kernel);
   char why[512] = "";
   ISING_CHECK(ops->check(&cfg, why, sizeof why), ISING_ERR_INPUT, "ising bench: --kernel %s: %s",

@@ -114,9 +114,13 @@ static void msc_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
   needs->block = 1;
 }
 
+/* Named by the instruction set it was compiled for (sweeper.h): avx512 uses
+ * the VBMI2 spin-word shuffles of msc.c, avx2 the BMI2 bit gathers. */
 static const char *msc_path(void) {
-#if defined(__BMI2__)
-  return "msc/bmi2";
+#if defined(__AVX512VBMI2__) && defined(__AVX512BW__)
+  return "msc/avx512";
+#elif defined(__BMI2__)
+  return "msc/avx2";
 #else
   return "msc/portable";
 #endif

@@ -4,6 +4,13 @@
  * A backend is registered by one line in ISING_BACKENDS below (its
  * operations table, defined in its own file); tests may add more at run
  * time with ising_sweeper_register.
+ *
+ * Run-time dispatch (x86-64 builds without ISING_NATIVE, where CMake defines
+ * ISING_DISPATCH): the backend files and the ISA-dependent kernels they call
+ * are compiled once more per instruction set, their exported names suffixed
+ * _avx2 and _avx512 (CMakeLists.txt), so that every backend has one table
+ * per path.  A name resolves to the table of the path ISING_ISA forces, or
+ * else of the best path this CPU runs.
  */
 #include "ising/sweeper.h"
 
@@ -25,23 +32,104 @@
 ISING_BACKENDS(DECLARE)
 #undef DECLARE
 
+/* The instruction-set paths, slowest first (ISING_ISA's values). */
+enum { ISA_PORTABLE, ISA_AVX2, ISA_AVX512, N_ISA };
+static const char *const isa_names[N_ISA] = {"portable", "avx2", "avx512"};
+
+#define COUNT(ops) +1
+#define N_BUILTIN (0 ISING_BACKENDS(COUNT))
+#define ADDRESS(ops) &ops,
+#ifdef ISING_DISPATCH
+#define DECLARE_ISA(ops) extern const ising_sweeper_ops ops##_avx2, ops##_avx512;
+ISING_BACKENDS(DECLARE_ISA)
+#undef DECLARE_ISA
+#define ADDRESS_AVX2(ops) &ops##_avx2,
+#define ADDRESS_AVX512(ops) &ops##_avx512,
+static const ising_sweeper_ops *const per_isa[N_ISA][N_BUILTIN] = {
+    {ISING_BACKENDS(ADDRESS)}, {ISING_BACKENDS(ADDRESS_AVX2)}, {ISING_BACKENDS(ADDRESS_AVX512)}};
+#undef ADDRESS_AVX2
+#undef ADDRESS_AVX512
+
+/* Whether this CPU (and OS) runs the path: the features its -march level
+ * lets the compiler use and its #if conditions test (CMakeLists.txt).  The
+ * avx2 path is built for x86-64-v3, whose other features (F16C, LZCNT,
+ * MOVBE) every CPU with AVX2, BMI2 and FMA has. */
+static int cpu_runs(int isa) {
+  __builtin_cpu_init();
+  if (isa == ISA_PORTABLE) return 1;
+  int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+           __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("fma");
+  if (isa == ISA_AVX2) return v3;
+  return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vbmi") &&
+         __builtin_cpu_supports("avx512vbmi2") &&
+         __builtin_cpu_supports("avx512vpopcntdq");
+}
+#else
+static const ising_sweeper_ops *const per_isa[1][N_BUILTIN] = {{ISING_BACKENDS(ADDRESS)}};
+#endif
+#undef ADDRESS
+
+/* The path in use: ISING_ISA's when it names one this build and CPU run,
+ * else the best (ising_sweeper_isa_check reports a refused ISING_ISA). */
+static int isa_forced(void) {
+  const char *v = getenv("ISING_ISA");
+  if (!v || !*v) return -1;
+  for (int k = 0; k < N_ISA; k++)
+    if (strcmp(v, isa_names[k]) == 0) return k;
+  return -2;
+}
+
+static int isa_in_use(void) {
+#ifdef ISING_DISPATCH
+  const int f = isa_forced();
+  if (f >= 0 && cpu_runs(f)) return f;
+  int best = ISA_PORTABLE;
+  for (int k = 1; k < N_ISA; k++)
+    if (cpu_runs(k)) best = k;
+  return best;
+#else
+  return 0;
+#endif
+}
+
+int ising_sweeper_isa_check(void) {
+  const int f = isa_forced();
+  if (f == -1) return ISING_OK;
+  ISING_CHECK(f >= 0, ISING_ERR_INPUT, "ISING_ISA=%s: must be portable, avx2 or avx512",
+              getenv("ISING_ISA"));
+#ifdef ISING_DISPATCH
+  char runs[64] = "portable";
+  for (int k = 1; k < N_ISA; k++)
+    if (cpu_runs(k)) snprintf(runs + strlen(runs), sizeof runs - strlen(runs), ", %s", isa_names[k]);
+  ISING_CHECK(cpu_runs(f), ISING_ERR_INPUT, "ISING_ISA=%s: this CPU lacks the %s path (it runs %s)",
+              isa_names[f], isa_names[f], runs);
+  return ISING_OK;
+#else
+  return ISING_ERR(ISING_ERR_INPUT,
+                   "ISING_ISA=%s: this build has one path per kernel (ISING_NATIVE=ON or not "
+                   "x86-64); unset ISING_ISA",
+                   isa_names[f]);
+#endif
+}
+
+const char *ising_sweeper_isa(void) { return isa_names[isa_in_use()]; }
+
 #define MAX_ADDED 8
 static const ising_sweeper_ops *added[MAX_ADDED];
 static int n_added;
 
+/* The i-th backend (its portable table for a built-in one). */
 static const ising_sweeper_ops *nth(int i) {
-#define ADDRESS(ops) &ops,
-  static const ising_sweeper_ops *const builtin[] = {ISING_BACKENDS(ADDRESS)};
-#undef ADDRESS
-  const int nb = (int)(sizeof builtin / sizeof *builtin);
-  if (i < nb) return builtin[i];
-  return i - nb < n_added ? added[i - nb] : NULL;
+  if (i < N_BUILTIN) return per_isa[0][i];
+  return i - N_BUILTIN < n_added ? added[i - N_BUILTIN] : NULL;
 }
 
 const ising_sweeper_ops *ising_sweeper_find(const char *name) {
   if (!name) return NULL;
   for (int i = 0; nth(i); i++)
-    if (strcmp(nth(i)->name, name) == 0) return nth(i);
+    if (strcmp(nth(i)->name, name) == 0) return i < N_BUILTIN ? per_isa[isa_in_use()][i] : nth(i);
   return NULL;
 }
 
@@ -85,6 +173,7 @@ static const char *kernel_where(const ising_config *cfg, char *buf, size_t size)
 
 int ising_sweeper_validate(const ising_config *cfg) {
   char where[320], why[512], names[256];
+  ISING_CALL(ising_sweeper_isa_check());
   const ising_sweeper_ops *ops = ising_sweeper_find(cfg->kernel);
   if (!ops || !ops->deck)
     return ISING_ERR(ISING_ERR_INPUT, "%s: kernel must be %s",

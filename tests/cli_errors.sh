@@ -140,6 +140,34 @@ if [ "$got" -eq 3 ] && grep -q "wall-time budget" err.txt out.txt && [ -s wall.h
 else
   fail=$((fail + 1)); echo "FAIL: --walltime 31: status $got (want 3), stderr:"; cat err.txt
 fi
+# ISING_ISA forcing a kernel path: a value that names no path is refused by
+# run and bench, on 1 and 2 ranks, before anything is written
+cp good.h5 keep.h5
+export ISING_ISA=sse9
+expect 2 "ISING_ISA=sse9: must be portable, avx2 or avx512" 1 run good.ini --force
+expect 2 "ISING_ISA=sse9: must be portable, avx2 or avx512" 2 run good.ini --force
+expect 2 "ISING_ISA=sse9: must be portable, avx2 or avx512" 1 bench --L 8 --sweeps 2
+unset ISING_ISA
+if cmp -s good.h5 keep.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: ISING_ISA=sse9 changed good.h5"; fi
+# A path this CPU lacks ("this CPU lacks the avx512 path", exit 2) can only
+# be staged on a CPU that lacks it: the check asks the CPU itself (cpuid),
+# and a test machine that runs all three paths has none to refuse.  Each
+# path is tried: one the CPU runs must work, one it lacks must be refused
+# with that line (a build without the choice, ISING_NATIVE=ON, refuses any).
+for isa in portable avx2 avx512; do
+  ISING_ISA=$isa "$ising" bench --L 8 --sweeps 2 > out.txt 2> err.txt
+  got=$?
+  if [ $got -eq 0 ] && grep -q "kernel fast/$isa" out.txt; then
+    pass=$((pass + 1))
+  elif [ $got -eq 2 ] && [ "$(grep -c '^ising: error' err.txt)" -eq 1 ] &&
+       grep -q "ISING_ISA=$isa: this CPU lacks the $isa path" err.txt; then
+    pass=$((pass + 1)); echo "note: this CPU lacks the $isa path (refused as it must be)"
+  elif [ $got -eq 2 ] && grep -q "ISING_ISA=$isa: this build has one path per kernel" err.txt; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: ISING_ISA=$isa ising bench: status $got, stdout and stderr:"; cat out.txt err.txt
+  fi
+done
 # many replicas of a tiny lattice on 2 ranks (issue 19, item 3): L = 2, a
 # 64-temperature linear ladder, 63 and 64 copies, in one replica group of
 # 2 ranks and in 2 groups; an error on one rank inside a collective HDF5

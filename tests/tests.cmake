@@ -143,6 +143,8 @@ ising_script_test(identity_ranks "mpi" 1 ${CMAKE_SOURCE_DIR}/tests/identity.sh $
 # Every trajectory bit for bit: SHA-256 of the /timeseries and /tempering
 # datasets of small runs of every kernel against tests/trajectory_hashes.txt.
 ising_script_test(trajectory_hashes "cli" 1 sh ${CMAKE_SOURCE_DIR}/tests/trajectory_hashes.sh $<TARGET_FILE:ising>)
+# The same with each slower path forced (the default run takes the best this
+# CPU runs; ISING_ISA_PATHS is set in the kernel-flavour section below).
 # Bad input: exit status 2, one line, nothing overwritten.
 ising_script_test(cli_errors "cli" 1 ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<TARGET_FILE:ising> ${CMAKE_SOURCE_DIR})
 # Checkpoint/restart: resume equality on 1->2, 2->1, 2->4 ranks, signals,
@@ -221,24 +223,55 @@ endif()
 
 # ---------------------------------------------------------------- kernel flavours
 # Kernel flavours (x86-64 only).  The sweep kernel (src/update.c), the
-# multi-spin-coding kernel (src/msc.c) and the Philox fill (src/rng.c) pick
-# their AVX-512, AVX2 or portable path at compile time, so the main build
-# tests only the one its -march selects.  Those sources are compiled once
-# more at x86-64-v3 (AVX2, no AVX-512) and at baseline x86-64 (the portable
-# paths) and linked with the rest of the kernel sources (ISA-independent,
-# compiled once for both) and the kernel suites, so that every CI machine
-# tests all three paths against the reference and Random123.  The AVX2
-# flavour needs a CPU that runs AVX2.
+# multi-spin-coding kernels (src/msc.c, src/msc_async.c) and the Philox fill
+# (src/rng.c) pick their AVX-512, AVX2 or portable path at compile time; the
+# ising program holds all three (run-time dispatch, CMakeLists.txt), but the
+# kernel suites call the kernels by name, which is the portable build in the
+# main library (the -march one with ISING_NATIVE).  So those sources are
+# compiled once more per other path, at x86-64-v3 (AVX2) and x86-64-v4 with
+# the AVX-512 extensions the fast paths use, and at baseline x86-64 under
+# ISING_NATIVE, and linked with the rest of the kernel sources (compiled
+# once for all) and the kernel suites, so that every machine tests each
+# path it runs against the reference and Random123.  A path this CPU lacks
+# is not built; configure says so.  The ising program's paths are tested end
+# to end with ISING_ISA forced (trajectory_hashes_<path>).
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   include(CheckCSourceRuns)
-  check_c_source_runs("int main(void) { return !__builtin_cpu_supports(\"avx2\"); }"
-                      ISING_CPU_HAS_AVX2)
-  set(ISING_FLAVOURS portable)
+  check_c_source_runs("int main(void) { __builtin_cpu_init(); return !(__builtin_cpu_supports(\"avx2\")
+    && __builtin_cpu_supports(\"bmi\") && __builtin_cpu_supports(\"bmi2\")
+    && __builtin_cpu_supports(\"fma\")); }" ISING_CPU_HAS_AVX2)
+  check_c_source_runs("int main(void) { __builtin_cpu_init(); return !(__builtin_cpu_supports(\"avx512f\")
+    && __builtin_cpu_supports(\"avx512bw\") && __builtin_cpu_supports(\"avx512dq\")
+    && __builtin_cpu_supports(\"avx512vl\") && __builtin_cpu_supports(\"avx512cd\")
+    && __builtin_cpu_supports(\"avx512vbmi\") && __builtin_cpu_supports(\"avx512vbmi2\")
+    && __builtin_cpu_supports(\"avx512vpopcntdq\")); }" ISING_CPU_HAS_AVX512)
+  set(ISING_FLAVOURS "")
+  set(ISING_ISA_PATHS portable)
+  if(NOT ISING_DISPATCH)
+    list(APPEND ISING_FLAVOURS portable)
+  endif()
   if(ISING_CPU_HAS_AVX2)
     list(APPEND ISING_FLAVOURS avx2)
+    list(APPEND ISING_ISA_PATHS avx2)
+  else()
+    message(STATUS "ising: this CPU lacks AVX2 + BMI2 + FMA: the avx2 path is not tested")
   endif()
-  set(ISING_KERNEL_SOURCES error layout halo lattice lattice_io rng model update msc observe config)
-  set(ISING_ISA_SOURCES update rng msc)
+  if(ISING_CPU_HAS_AVX2 AND ISING_CPU_HAS_AVX512)
+    list(APPEND ISING_FLAVOURS avx512)
+  else()
+    message(STATUS "ising: this CPU lacks AVX-512 with VBMI2 and VPOPCNTDQ: the avx512 path is not tested")
+  endif()
+  if(ISING_DISPATCH)
+    # The plain trajectory_hashes run takes the best path; force the others.
+    foreach(isa ${ISING_ISA_PATHS})
+      ising_script_test(trajectory_hashes_${isa} "cli" 1 sh
+        ${CMAKE_SOURCE_DIR}/tests/trajectory_hashes.sh $<TARGET_FILE:ising>)
+      set_property(TEST trajectory_hashes_${isa} APPEND PROPERTY ENVIRONMENT ISING_ISA=${isa})
+    endforeach()
+  endif()
+  set(ISING_KERNEL_SOURCES error layout halo lattice lattice_io rng model update msc msc_async exact
+    observe config)
+  set(ISING_ISA_SOURCES update rng msc msc_async)
   set(common_srcs ${ISING_KERNEL_SOURCES})
   list(REMOVE_ITEM common_srcs ${ISING_ISA_SOURCES})
   set(isa_srcs ${ISING_ISA_SOURCES})
@@ -246,7 +279,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     list(TRANSFORM ${v} PREPEND ${CMAKE_SOURCE_DIR}/src/)
     list(TRANSFORM ${v} APPEND .c)
   endforeach()
-  set(flavour_tests test_update test_rng test_msc)
+  set(flavour_tests test_update test_rng test_msc test_msc_async)
   # The ISA-independent sources and the suites, built like the main build's.
   add_library(ising_kernels_common OBJECT ${common_srcs})
   set(objlibs ising_kernels_common)
@@ -263,6 +296,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   foreach(flavour ${ISING_FLAVOURS})
     if(flavour STREQUAL "avx2")
       set(march -march=x86-64-v3)
+    elseif(flavour STREQUAL "avx512")
+      set(march -march=x86-64-v4 -mavx512vbmi -mavx512vbmi2 -mavx512vpopcntdq)
     else()
       set(march -march=x86-64)
     endif()
@@ -277,7 +312,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
       add_executable(${t}_${flavour} $<TARGET_OBJECTS:${t}_obj> $<TARGET_OBJECTS:ising_testutil>)
       target_link_libraries(${t}_${flavour} PRIVATE ising_kernels_${flavour} PkgConfig::CHECK)
       add_test(NAME unit_${t}_${flavour} COMMAND ${t}_${flavour})
-      if(t STREQUAL "test_update" OR t STREQUAL "test_msc")
+      file(READ ${CMAKE_SOURCE_DIR}/tests/${t}.c body)
+      if(body MATCHES "MPI_Init")
         set(env "${ISING_TEST_ENV_MPI}")
       else()
         set(env "${ISING_TEST_ENV}")
@@ -321,6 +357,8 @@ ising_cost(phys_exact_np4         18  0)
 ising_cost(phys_corr_np2          16 10)
 ising_cost(analysis_fss           10 17)
 ising_cost(trajectory_hashes       7 15)
+ising_cost(trajectory_hashes_portable 7 15)
+ising_cost(trajectory_hashes_avx2  7 15)
 ising_cost(analysis_freeenergy     6  6)
 ising_cost(phys_exact_msc_np2      3 35)
 ising_cost(checkpoint_resume_async 3  6)

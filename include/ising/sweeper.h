@@ -101,6 +101,16 @@ const ising_sweeper_ops *ising_sweeper_find(const char *name);
 /* The registered names, "fast, reference, msc or msc-async" (deck = 1
  * ones, or all with all = 1), into buf. */
 const char *ising_sweeper_names(char *buf, size_t size, int all);
+/* Instruction-set paths: a build for x86-64 without ISING_NATIVE holds a
+ * portable, an avx2 (x86-64-v3) and an avx512 (x86-64-v4 with VBMI2 and
+ * VPOPCNTDQ) table of every built-in backend, bit for bit the same results;
+ * ising_sweeper_find gives the one of the path in use: the environment's
+ * ISING_ISA = portable | avx2 | avx512 where this CPU runs it, else the best
+ * this CPU runs.  ising_sweeper_isa_check: ISING_ERR_INPUT, one line, when
+ * ISING_ISA is set but names no path, one this CPU lacks, or any path in a
+ * build without the choice.  ising_sweeper_isa: the path in use. */
+int ising_sweeper_isa_check(void);
+const char *ising_sweeper_isa(void);
 /* Add a backend (tests; a name already there is ISING_ERR_INPUT). */
 int ising_sweeper_register(const ising_sweeper_ops *ops);
 
