@@ -37,7 +37,13 @@ mpi() { local np=$1; shift; mpiexec -q -n "$np" --oversubscribe "$ising" "$@"; }
 killjob() {
   pkill -KILL -f -- "$kfile" 2> /dev/null
   wait "$1" 2> /dev/null
-  while pgrep -f -- "$kfile" > /dev/null; do sleep 0.05; done
+  # a rank that mpiexec was still starting during the first kill carries the
+  # name only a moment later, and would wait for its dead peers forever:
+  # kill again until none is left
+  while pgrep -f -- "$kfile" > /dev/null; do
+    pkill -KILL -f -- "$kfile" 2> /dev/null
+    sleep 0.05
+  done
 }
 same() { # same REF OUT LABEL [CORR]: output groups and final spins identical;
   # CORR = exact: /correlation too, bit for bit; close: /correlation to
