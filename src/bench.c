@@ -53,7 +53,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
   char names[256], options[512];
   snprintf(options, sizeof options, "--dim 2|3, --L N (even), --T T, --H H, --sweeps N, "
-           "--repeat N, --algorithm metropolis|heatbath, --kernel %s",
+           "--repeat N, --algorithm metropolis|heatbath|swendsen-wang|wolff, --kernel %s",
            ising_sweeper_names(names, sizeof names, 1));
   static const char *const known[] = {"--dim", "--L", "--T", "--H", "--sweeps", "--repeat",
                                       "--algorithm", "--kernel"};
@@ -83,11 +83,15 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       cfg.algorithm = ISING_ALG_METROPOLIS;
     else if (!strcmp(a, "--algorithm") && !strcmp(v, "heatbath"))
       cfg.algorithm = ISING_ALG_HEATBATH;
-    else if (!strcmp(a, "--kernel") && ising_sweeper_find(v))
+    else if (!strcmp(a, "--algorithm") && !strcmp(v, "swendsen-wang"))
+      cfg.algorithm = ISING_ALG_SWENDSEN_WANG;
+    else if (!strcmp(a, "--algorithm") && !strcmp(v, "wolff"))
+      cfg.algorithm = ISING_ALG_WOLFF;
+    else if (!strcmp(a, "--kernel") && ising_sweeper_find(v) && ising_sweeper_find(v)->deck != 2)
       snprintf(cfg.kernel, sizeof cfg.kernel, "%s", v);
     else
       return ISING_ERR(ISING_ERR_INPUT, "ising bench: %s %s: expected %s", a, v,
-                       !strcmp(a, "--algorithm") ? "metropolis or heatbath"
+                       !strcmp(a, "--algorithm") ? "metropolis, heatbath, swendsen-wang or wolff"
                                                  : ising_sweeper_names(names, sizeof names, 1));
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
@@ -98,10 +102,11 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   cfg.dim = (int)dim;
   for (int k = 0; k < 3; k++) cfg.L[k] = k < dim ? L : 1;
   ISING_CALL(ising_sweeper_isa_check());
-  const ising_sweeper_ops *ops = ising_sweeper_find(cfg.kernel);
+  const char *backend = ising_config_backend(&cfg);
+  const ising_sweeper_ops *ops = ising_sweeper_find(backend);
   char why[512] = "";
-  ISING_CHECK(ops->check(&cfg, why, sizeof why), ISING_ERR_INPUT, "ising bench: --kernel %s: %s",
-              cfg.kernel, why);
+  ISING_CHECK(ops->check(&cfg, why, sizeof why), ISING_ERR_INPUT, "ising bench: --%s %s: %s",
+              ising_algorithm_is_cluster(cfg.algorithm) ? "algorithm" : "kernel", backend, why);
   if (ops->bench) {
     /* one process's benchmark; every rank would run its own copy */
     int rank = 0;
@@ -155,7 +160,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       int64_t n[3];
       ising_lattice_extent(lat, n, NULL);
       printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, %d rank%s (grid", dim, L, cfg.temps[0], cfg.H,
-             cfg.algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis", ops->path(),
+             ising_algorithm_name(cfg.algorithm), ops->path(),
              lay->world_size, lay->world_size > 1 ? "s" : "");
       for (int k = 0; k < cfg.dim; k++) printf("%s%d", k ? "x" : " ", lay->procs[k]);
       printf("), %ld sweeps x %ld repeats\n", sweeps, repeat);

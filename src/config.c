@@ -50,6 +50,7 @@
 #define DECK_MAX_BYTES (1 << 20)                  /* a deck is a few hundred bytes */
 #define SHOW_MAX 160                              /* user text echoed in a message */
 #define COPIES_MAX 64                             /* replicas per temperature */
+#define CLUSTERS_MAX 1000000000LL                 /* wolff clusters per sweep */
 #define ADAPT_ROUNDS_MAX 30                       /* the last round is 2^29 times the first */
 #define ADAPT_MIN_ATTEMPTS 10                     /* exchange attempts in the first round */
 #define SUFFIX_MAX 9 /* the longest suffix of a name derived from the output: .ckpt.old, .ckpt.tmp */
@@ -78,7 +79,7 @@ static const char *const section_names[N_SECTIONS] = {
 
 enum {
   K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
-  K_THERMALIZATION, K_SWEEPS, K_COPIES, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
+  K_THERMALIZATION, K_SWEEPS, K_COPIES, K_CLUSTERS, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
   K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
   K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, K_CORRELATION, K_SK_EVERY,
   K_CORR_RMAX, N_KEYS
@@ -117,6 +118,7 @@ static int key_interval(const char *, ising_config *, lattice_values *, char *, 
 static int key_file(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_progress(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_copies(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_clusters(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ladder(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_T_min(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_T_max(const char *, ising_config *, lattice_values *, char *, size_t);
@@ -145,6 +147,7 @@ static const key_spec keys[N_KEYS] = {
     [K_THERMALIZATION] = {SEC_MONTECARLO, "thermalization", "1000", key_thermalization},
     [K_SWEEPS] = {SEC_MONTECARLO, "sweeps", "10000", key_sweeps},
     [K_COPIES] = {SEC_MONTECARLO, "copies", "1", key_copies},
+    [K_CLUSTERS] = {SEC_MONTECARLO, "clusters_per_sweep", "0", key_clusters},
     [K_LADDER] = {SEC_TEMPERING, "ladder", "list", key_ladder},
     [K_T_MIN] = {SEC_TEMPERING, "T_min", NULL, key_T_min},
     [K_T_MAX] = {SEC_TEMPERING, "T_max", NULL, key_T_max},
@@ -462,7 +465,9 @@ static int key_algorithm(const char *v, ising_config *cfg, lattice_values *lv, c
   (void)lv;
   if (strcmp(v, "metropolis") == 0) cfg->algorithm = ISING_ALG_METROPOLIS;
   else if (strcmp(v, "heatbath") == 0) cfg->algorithm = ISING_ALG_HEATBATH;
-  else return snprintf(why, n, "algorithm must be metropolis or heatbath"), 0;
+  else if (strcmp(v, "swendsen-wang") == 0) cfg->algorithm = ISING_ALG_SWENDSEN_WANG;
+  else if (strcmp(v, "wolff") == 0) cfg->algorithm = ISING_ALG_WOLFF;
+  else return snprintf(why, n, "algorithm must be metropolis, heatbath, swendsen-wang or wolff"), 0;
   return 1;
 }
 
@@ -604,6 +609,14 @@ static int key_ckpt_minutes(const char *v, ising_config *cfg, lattice_values *lv
   return real_key(v, 0.0, &cfg->ckpt_minutes,
                   "every_minutes must be a finite number >= 0 (a checkpoint every this many "
                   "minutes of wall time, 0 = off)", why, n);
+}
+
+static int key_clusters(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                        size_t n) {
+  (void)lv;
+  return int_key(v, 0, CLUSTERS_MAX, &cfg->clusters_per_sweep,
+                 "clusters_per_sweep must be an integer between 0 (automatic) and 1000000000 "
+                 "(single-cluster updates per wolff sweep)", why, n);
 }
 
 static int key_copies(const char *v, ising_config *cfg, lattice_values *lv, char *why,
@@ -1230,6 +1243,11 @@ static int check_tempering(const parser *ps, ising_config *cfg) {
         return value_error(ps, K_COUNT, ps->final[K_COUNT], why);
       }
   }
+  if (ps->final[K_CLUSTERS] >= 0 && cfg->algorithm != ISING_ALG_WOLFF) {
+    used = append(why, 0, sizeof why, "clusters_per_sweep applies to algorithm = wolff only, ");
+    append_key(ps, K_ALGORITHM, why, used, sizeof why);
+    return value_error(ps, K_CLUSTERS, ps->final[K_CLUSTERS], why);
+  }
   if (cfg->n_temps * cfg->copies > ISING_MAX_REPLICAS) { /* <= 1024 * 64 */
     snprintf(why, sizeof why, "%d temperatures x %d copies = %d replicas, more than %d",
              cfg->n_temps, cfg->copies, cfg->n_temps * cfg->copies, ISING_MAX_REPLICAS);
@@ -1489,6 +1507,14 @@ const char *ising_config_where(const ising_config *cfg, const char *section, con
   else
     snprintf(buf, n, "[%s] %s = %s (default)", section, key, keys[k].deflt);
   return buf;
+}
+
+int ising_config_given(const ising_config *cfg, const char *section, const char *key) {
+  int s = section ? find_section(section, strlen(section)) : -1;
+  int k = s >= 0 && key ? find_key(s, key) : -1;
+  if (k < 0 || !cfg || !cfg->entries || cfg->n_entries != N_KEYS) return 0;
+  const struct ising_config_entry *e = &cfg->entries[k];
+  return e->option || e->set || e->value;
 }
 
 int ising_config_set_sweeps(ising_config *cfg, int64_t sweeps, const char *option) {

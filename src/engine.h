@@ -32,7 +32,8 @@
 #include "ising/tempering.h"
 #include "ising/timer.h"
 
-#define NCOL 7 /* e, m, m_abs, m2, m4, S0, Skmin (the last two with correlation) */
+#define NCOL ISING_SERIES_COLUMNS /* the output's time-series columns (h5io.h) */
+#define COL_CLUSTER 7               /* the first cluster column */
 
 /* The rows of one (temperature, copy), in measurement order. */
 typedef struct series {
@@ -67,6 +68,8 @@ typedef struct engine {
   double ckpt_total;     /* seconds spent writing checkpoints in this process's run */
   ising_corr *corr;      /* correlation measurements ([measurement] correlation) */
   double *corr_vals;     /* [2 R]: S(0), S(k_min) per replica at the last measurement */
+  double *cstats;        /* [ISING_CLUSTER_NSTATS R]: cluster statistics of the last sweep
+                            (a cluster algorithm's backend; else NULL) */
   int64_t ckpt_count;    /* checkpoints written in this process's run */
   ising_sweeper *sw;      /* the update backend of this group's replicas (sweeper.h) */
   ising_sweeper_needs needs;

@@ -28,14 +28,19 @@
 #define FORMAT_VERSION 1
 #define SERIES_CHUNK 4096
 
-#define NSERIES 7 /* the last two only with correlation */
-static const char *const series_names[NSERIES] = {"e", "m", "m_abs", "m2", "m4", "S0", "Skmin"};
+#define NSERIES ISING_SERIES_COLUMNS
+static const char *const series_names[NSERIES] = {
+    "e", "m", "m_abs", "m2", "m4", "S0", "Skmin", "m2_improved", "cluster_mean_size",
+    "cluster_largest_fraction", "clusters"};
+
+struct ising_output;
+static int has_col(const struct ising_output *o, int i);
 
 struct ising_output {
   MPI_Comm comm; /* the file's communicator (the caller's; kept alive by it) */
   hid_t file, fapl;
   hid_t series[NSERIES], sweep, replica, tindex; /* tindex < 0 without a ladder */
-  int ncols;                                  /* 5, or 7 with correlation */
+  int corr, clusters;                         /* which optional columns exist */
   int rank;
   int n_T, copies, R;
   int64_t rows;
@@ -45,6 +50,10 @@ struct ising_output {
 /* The cause is errno's text where the failing call left one (a write
  * that hit a full disk or quota: callers clear errno before raw-data
  * writes and flushes); a full disk is ISING_ERR_IO. */
+static int has_col(const struct ising_output *o, int i) {
+  return i < 5 || (i < 7 ? o->corr : o->clusters);
+}
+
 static int h5fail(const char *what, const char *path, const char *file, int line) {
   int err = errno;
   const char *cause = ising_h5_io_cause(path, err);
@@ -227,9 +236,9 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   for (int i = 0; i < cfg->n_temps; i++) beta[i] = 1.0 / cfg->temps[i];
   if (!rc) rc = ising_h5_attr_f64(g, "T", cfg->n_temps, cfg->temps, o->path);
   if (!rc) rc = ising_h5_attr_f64(g, "beta", cfg->n_temps, beta, o->path);
-  if (!rc) rc = attr_str(o, g, "algorithm", cfg->algorithm == ISING_ALG_HEATBATH ? "heatbath" : "metropolis");
+  if (!rc) rc = attr_str(o, g, "algorithm", ising_algorithm_name(cfg->algorithm));
   if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
-  if (!rc) rc = attr_str(o, g, "kernel", cfg->kernel);
+  if (!rc) rc = attr_str(o, g, "kernel", ising_config_backend(cfg));
   if (!rc) rc = attr_u64(o, g, "seed", cfg->seed);
   if (!rc) rc = attr_i64(o, g, "thermalization", 1, &cfg->thermalization);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);
@@ -320,7 +329,8 @@ static int create_series(ising_output *o, int64_t expect) {
             H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0 ||
             H5Pset_fill_time(p3, H5D_FILL_TIME_NEVER) < 0 || H5Pset_fill_time(p3i, H5D_FILL_TIME_NEVER) < 0 ||
             H5Pset_fill_time(p1, H5D_FILL_TIME_NEVER) < 0;
-  for (int i = 0; i < o->ncols && !bad; i++) {
+  for (int i = 0; i < NSERIES && !bad; i++) {
+    if (!has_col(o, i)) continue;
     o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
   }
@@ -366,7 +376,8 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   o->copies = cfg->copies;
   o->R = cfg->n_temps * cfg->copies;
   for (int i = 0; i < NSERIES; i++) o->series[i] = -1;
-  o->ncols = cfg->correlation ? 7 : 5;
+  o->corr = cfg->correlation;
+  o->clusters = ising_algorithm_is_cluster(cfg->algorithm);
   snprintf(o->path, sizeof o->path, "%s", cfg->file);
   int nranks;
   int rc = ising_mpi_check(MPI_Comm_rank(comm, &o->rank), "MPI_Comm_rank", __FILE__, __LINE__);
@@ -449,14 +460,15 @@ static uint64_t growth(hid_t d, int64_t from, int64_t to) {
 }
 
 int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
-                        const double *const cols[7], const int32_t *replica,
+                        const double *const cols[ISING_SERIES_COLUMNS], const int32_t *replica,
                         const int32_t *tindex) {
   if (n <= 0) return ISING_OK;
   /* room for the chunks these rows open, agreed before any collective
    * write: a full disk stops the run with the file as it was */
   uint64_t need = 0;
   if (o->rank == 0) {
-    for (int i = 0; i < o->ncols; i++) need += growth(o->series[i], o->rows, o->rows + n);
+    for (int i = 0; i < NSERIES; i++)
+      if (has_col(o, i)) need += growth(o->series[i], o->rows, o->rows + n);
     need += growth(o->replica, o->rows, o->rows + n) + growth(o->sweep, o->rows, o->rows + n);
     if (o->tindex >= 0) need += growth(o->tindex, o->rows, o->rows + n);
   }
@@ -465,8 +477,9 @@ int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
   hsize_t total3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)(o->rows + n)};
   hsize_t start3[3] = {0, 0, (hsize_t)o->rows};
   hsize_t count3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)n};
-  for (int i = 0; i < o->ncols; i++)
-    extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
+  for (int i = 0; i < NSERIES; i++)
+    if (has_col(o, i))
+      extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
                  cols ? cols[i] : NULL, "H5Dwrite (/timeseries)", &rc);
   extend_write(o, o->replica, 3, total3, start3, count3, H5T_NATIVE_INT32, replica,
                "H5Dwrite (/timeseries/replica)", &rc);
@@ -574,7 +587,8 @@ int ising_output_finish(ising_output *o, const char *status, int64_t sweeps_done
 }
 
 static int open_series(ising_output *o) {
-  for (int i = 0; i < o->ncols; i++) {
+  for (int i = 0; i < NSERIES; i++) {
+    if (!has_col(o, i)) continue;
     char name[64];
     snprintf(name, sizeof name, "timeseries/%s", series_names[i]);
     o->series[i] = H5Dopen2(o->file, name, H5P_DEFAULT);
@@ -611,7 +625,8 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   o->n_T = cfg->n_temps;
   o->copies = cfg->copies;
   o->R = cfg->n_temps * cfg->copies;
-  o->ncols = cfg->correlation ? 7 : 5;
+  o->corr = cfg->correlation;
+  o->clusters = ising_algorithm_is_cluster(cfg->algorithm);
   o->rows = rows;
   o->comm = comm;
   snprintf(o->path, sizeof o->path, "%s", cfg->file);
@@ -632,8 +647,8 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   /* cut back to the checkpoint: rows written after it are written again */
   hsize_t t3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows}, t1 = (hsize_t)rows,
           t2[2] = {(hsize_t)o->R, (hsize_t)rows};
-  for (int i = 0; i < o->ncols && !rc; i++)
-    if (H5Dset_extent(o->series[i], t3) < 0) rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
+  for (int i = 0; i < NSERIES && !rc; i++)
+    if (has_col(o, i) && H5Dset_extent(o->series[i], t3) < 0) rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
   if (!rc && (H5Dset_extent(o->replica, t3) < 0 || H5Dset_extent(o->sweep, &t1) < 0 ||
               (o->tindex >= 0 && H5Dset_extent(o->tindex, t2) < 0)))
     rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
@@ -667,7 +682,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   return ISING_OK;
 }
 
-int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[7],
+int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[ISING_SERIES_COLUMNS],
                            int32_t *replica, int32_t *tindex) {
   if (rows <= 0) return ISING_OK;
   hsize_t s3[3] = {0, 0, 0}, c3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows};
@@ -675,7 +690,7 @@ int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double
   /* items: the series columns, then replica, sweep, tindex */
   for (int i = 0; i < NSERIES + 3; i++) {
     int col = i < NSERIES, it = i - NSERIES; /* it: 0 replica, 1 sweep, 2 tindex */
-    if (col && i >= o->ncols) continue;
+    if (col && !has_col(o, i)) continue;
     hid_t d = col ? o->series[i] : it == 0 ? o->replica : it == 1 ? o->sweep : o->tindex;
     if (d < 0 || (it == 2 && !tindex)) continue;
     int nd = col || it == 0 ? 3 : it == 1 ? 1 : 2;

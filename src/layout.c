@@ -87,7 +87,7 @@ int ising_layout_create_rows(MPI_Comm comm, const ising_config *cfg, int ranks_p
                      ising_config_where(cfg, "lattice", "L", where, sizeof where), g, grid,
                      d == 3 ? "z,y,x" : "y,x", lay->procs[k], (long long)lay->L[k], axis[k],
                      (long long)lay->L[k],
-                     whole_x ? "; kernel = " : "", whole_x ? cfg->kernel : "",
+                     whole_x ? "; kernel = " : "", whole_x ? ising_config_backend(cfg) : "",
                      whole_x ? " keeps x rows whole, so only y and z are divided" : "");
       goto fail;
     }

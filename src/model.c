@@ -19,6 +19,10 @@ uint32_t ising_model_threshold(double p) {
   return (uint32_t)x;
 }
 
+uint32_t ising_model_cluster_threshold(const ising_model *m, int64_t mag) {
+  return ising_model_threshold(1.0 / (1.0 + exp(-2.0 * m->beta * m->H * (double)mag)));
+}
+
 double ising_model_probability_local(const ising_model *m, int s, double local) {
   if (m->algorithm == ISING_ALG_HEATBATH) return 1.0 / (1.0 + exp(-2.0 * m->beta * local));
   double dE = 2.0 * s * local;
@@ -49,7 +53,8 @@ int ising_model_init(ising_model *m, int dim, double J, double H, double T,
   ISING_CHECK(isfinite(J) && isfinite(H), ISING_ERR_INPUT, "J and H must be finite");
   ISING_CHECK(isfinite(T) && T > 0 && isfinite(1.0 / T), ISING_ERR_INPUT,
               "T must be a finite number > 0 with a finite beta = 1/T, got %g", T);
-  ISING_CHECK(algorithm == ISING_ALG_METROPOLIS || algorithm == ISING_ALG_HEATBATH,
+  ISING_CHECK(algorithm == ISING_ALG_METROPOLIS || algorithm == ISING_ALG_HEATBATH ||
+                  ising_algorithm_is_cluster(algorithm),
               ISING_ERR_INPUT, "unknown algorithm %d", (int)algorithm);
   *m = (ising_model){0};
   m->dim = dim;
@@ -68,5 +73,6 @@ int ising_model_init(ising_model *m, int dim, double J, double H, double T,
       m->thr_hi[i] = (uint16_t)(t >> 16);
       m->thr_lo[i] = (uint16_t)t;
     }
+  m->bond_thr = ising_model_threshold(-expm1(-2.0 * m->beta * fabs(J)));
   return ISING_OK;
 }

@@ -53,7 +53,7 @@ void engine_print_banner(const engine *E, const ising_lattice *lat, int resuming
   printf(" (x first), block");
   for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)n[k]);
   printf(", %.3f bytes/site with halos; %s, kernel %s, T", (double)ising_lattice_bytes(lat) / (double)(n[0] * n[1] * n[2]),
-         cfg->algorithm == ISING_ALG_HEATBATH ? "heat bath" : "Metropolis", E->sw->ops->path());
+         ising_algorithm_name(cfg->algorithm), E->sw->ops->path());
   if (E->n_T == 1)
     printf("=%g", cfg->temps[0]);
   else
@@ -65,7 +65,7 @@ void engine_print_banner(const engine *E, const ising_lattice *lat, int resuming
   if (B > 1 && E->R < sets * B)
     printf("ising: note: kernel %s sweeps %d lanes in %d set%s of %d; %d carry replicas, "
            "%d are idle at about the same cost (raise [montecarlo] copies to use them)\n",
-           cfg->kernel, sets * B, sets, sets > 1 ? "s" : "", B, E->R, sets * B - E->R);
+           ising_config_backend(cfg), sets * B, sets, sets > 1 ? "s" : "", B, E->R, sets * B - E->R);
   fflush(stdout);
 }
 

@@ -38,6 +38,21 @@ int engine_summaries(engine *E, ising_run_result *res) {
                                ising_config_sites(cfg), &res->summaries[t]);
     ising_summary *s = &res->summaries[t];
     s->xi = s->xi_err = NAN;
+    s->chi_p_improved = s->chi_p_improved_err = s->cluster_mean_size = NAN;
+    s->cluster_mean_size_err = s->cluster_largest = s->cluster_largest_err = NAN;
+    for (int q = 0; !rc && E->cstats && q < 3; q++) {
+      /* the copies' cluster columns pooled, binned like the summary */
+      for (int c = 0; c < E->copies; c++)
+        memcpy(col[0] + c * n, E->all[t * E->copies + c].col[COL_CLUSTER + q], (size_t)n * sizeof(double));
+      ising_binning b;
+      rc = ising_binning_analyze(col[0], pooled, &b);
+      const double f = q == 0 ? (double)ising_config_sites(cfg) / E->temper->T[t] : 1.0;
+      double *val = q == 0 ? &s->chi_p_improved : q == 1 ? &s->cluster_mean_size : &s->cluster_largest;
+      if (!rc && (q > 0 || cfg->H == 0)) {
+        val[0] = f * b.mean;
+        val[1] = f * b.err;
+      }
+    }
     if (!rc && cfg->correlation) {
       /* the copies' S(0), S(k_min) pooled, binned like the summary */
       for (int c = 0; c < E->copies; c++) {
@@ -166,6 +181,19 @@ static int write_results(engine *E, const engine_refs *ref, const ising_summary 
     have_b &= x->have_baseline;
   }
   int rc = ising_output_write_values(E->out, "summary", NS, names, n_T, v);
+  if (!rc && E->cstats) {
+    /* chi' from the clusters where it estimates it (H = 0) */
+    const int zero = cfg->H == 0, nc = zero ? 6 : 4;
+    const char *cn[6] = {"cluster_mean_size", "cluster_mean_size_err", "cluster_largest_fraction",
+                         "cluster_largest_fraction_err", "chi_p_improved", "chi_p_improved_err"};
+    for (int t = 0; t < n_T; t++) {
+      const ising_summary *s = &sum[t];
+      double row[6] = {s->cluster_mean_size, s->cluster_mean_size_err, s->cluster_largest,
+                       s->cluster_largest_err, s->chi_p_improved, s->chi_p_improved_err};
+      for (int q = 0; q < nc; q++) v[q * n_T + t] = row[q];
+    }
+    rc = ising_output_write_values(E->out, "summary", nc, cn, n_T, v);
+  }
   if (!rc && have_b) rc = ising_output_write_values(E->out, "baseline", NB, bn, n_T, bv);
   if (!rc && kauf) rc = ising_output_write_values(E->out, "reference/kaufman", NK, kn, n_T, kv);
   if (!rc && kauf) rc = ising_output_write_values(E->out, "reference/onsager", NO, on, n_T, ov);

@@ -108,7 +108,7 @@ int resume_state(engine *E, int64_t *from) {
   const ising_config *cfg = E->cfg;
   ising_ckpt_replica *loc;
   ISING_CALL(engine_ckpt_replicas(E, &loc));
-  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper, E->corr, cfg->kernel,
+  ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper, E->corr, ising_config_backend(cfg),
                          E->n_bstate, E->bstate};
   int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
   free(loc);

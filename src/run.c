@@ -131,6 +131,18 @@ static int gather_sums(engine *E) {
     E->sums[2 * r + 1] = E->lsums[n + k];
   }
   ISING_CALL(ising_world_sum_i64(E->lay, E->sums, 2 * E->R));
+  if (E->cstats) { /* the same on every rank of a group: group rank 0 gives them */
+    const int S = ISING_CLUSTER_NSTATS;
+    double *loc = calloc((size_t)(S * (n ? n : 1)), sizeof *loc);
+    ISING_CHECK(loc, ISING_ERR_MEM, "out of memory");
+    int rc = E->sw->ops->cluster_stats(E->sw->state, loc);
+    memset(E->cstats, 0, (size_t)(S * E->R) * sizeof *E->cstats);
+    for (int k = 0; k < n && !rc && E->lay->group_rank == 0; k++)
+      memcpy(E->cstats + S * E->local[k].id, loc + S * k, S * sizeof *loc);
+    free(loc);
+    ISING_CALL(rc);
+    ISING_CALL(ising_world_sum_double(E->lay, E->cstats, S * E->R));
+  }
   const ising_model *m = &E->models[0]; /* J and H are the same at every T */
   for (int r = 0; r < E->R; r++) E->energy[r] = ising_model_energy(m, E->sums[2 * r], E->sums[2 * r + 1]);
   return ISING_OK;
@@ -203,7 +215,7 @@ static int checkpoint(engine *E, int64_t done) {
   ising_ckpt_replica *loc;
   ISING_CALL(engine_ckpt_replicas(E, &loc));
   ising_ckpt_state st = {done, E->rows, E->generation + 1, E->next_round, E->n_hist,
-                         E->ladder_hist, E->temper, E->corr, E->cfg->kernel, E->n_bstate,
+                         E->ladder_hist, E->temper, E->corr, ising_config_backend(E->cfg), E->n_bstate,
                          E->bstate};
   int rc = ising_ckpt_write(E->lay, E->cfg, &st, E->n_local, loc);
   free(loc);
@@ -368,16 +380,17 @@ static int check_backend_layout(const engine *E) {
   char w[256];
   const int B = E->needs.block, blocks = (E->R + B - 1) / B;
   if (E->needs.whole_replica && E->lay->group_size != 1)
-    return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = %s keeps each lattice whole on one rank; "
+    return ISING_ERR(ISING_ERR_INPUT, "%s: %s = %s keeps each lattice whole on one rank; "
                      "set ranks_per_replica = 1 (%d ranks now share one)",
                      ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
-                     cfg->kernel, E->lay->group_size);
+                     ising_algorithm_is_cluster(cfg->algorithm) ? "algorithm" : "kernel",
+                     ising_config_backend(cfg), E->lay->group_size);
   if (B > 1 && E->lay->n_groups > blocks)
     return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = %s packs the %d replicas (temperatures x "
                      "copies) into %d set%s of %d and never splits a set, so at most %d rank%s can "
                      "work; use that many ranks or more copies",
                      ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
-                     cfg->kernel, E->R, blocks, blocks > 1 ? "s" : "", B, blocks,
+                     ising_config_backend(cfg), E->R, blocks, blocks > 1 ? "s" : "", B, blocks,
                      blocks > 1 ? "s" : "");
   return ISING_OK;
 }
@@ -417,7 +430,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   E->n_T = cfg->n_temps;
   E->copies = cfg->copies;
   E->R = E->n_T * E->copies;
-  ising_sweeper_find(cfg->kernel)->needs(cfg, &E->needs);
+  ising_sweeper_find(ising_config_backend(cfg))->needs(cfg, &E->needs);
   E->couplings = ising_couplings_uniform(cfg->J, cfg->H);
   ISING_CALL(ising_layout_create_rows(comm, cfg, cfg->ranks_per_replica, E->needs.whole_x, &E->lay));
   ISING_CALL(check_backend_layout(E));
@@ -451,6 +464,10 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   ISING_CALL(models_init(E, cfg->temps));
   E->corr_vals = calloc((size_t)(2 * E->R), sizeof *E->corr_vals);
   ISING_CHECK(E->corr_vals, ISING_ERR_MEM, "out of memory");
+  if (ising_sweeper_find(ising_config_backend(cfg))->cluster_stats) {
+    E->cstats = calloc((size_t)(ISING_CLUSTER_NSTATS * E->R), sizeof *E->cstats);
+    ISING_CHECK(E->cstats, ISING_ERR_MEM, "out of memory");
+  }
   if (cfg->correlation) ISING_CALL(ising_corr_create(E->lay, E->n_T, 1, &E->corr));
   ISING_CALL(record_ladder(E));
   E->next_round = 1;
@@ -546,6 +563,7 @@ static void engine_free(engine *E, int *rc2, int *rc3) {
   free(E->energy);
   free(E->ladder_hist);
   free(E->corr_vals);
+  free(E->cstats);
   ising_corr_destroy(&E->corr);
   ising_tempering_destroy(&E->temper);
 }

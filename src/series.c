@@ -80,6 +80,9 @@ int engine_measure(engine *E, int64_t sweep) {
         double m = (double)E->sums[2 * r + 1] / N, m2 = m * m;
         double row[NCOL] = {E->energy[r] / N, m, fabs(m), m2, m2 * m2, E->corr_vals[2 * r],
                             E->corr_vals[2 * r + 1]};
+        for (int q = 0; E->cstats && q < ISING_CLUSTER_NSTATS; q++)
+          row[COL_CLUSTER + q] = E->cstats[ISING_CLUSTER_NSTATS * r + q];
+        if (E->cstats) row[COL_CLUSTER + ISING_CLUSTER_M2] /= N; /* N <m^2> -> m^2 */
         ISING_CALL(series_push(&E->all[t * E->copies + c], sweep, row));
         E->rep_hist[E->rows * E->R + t * E->copies + c] = r;
       }

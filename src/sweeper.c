@@ -26,6 +26,8 @@
   X(ising_sweep_reference) \
   X(ising_sweep_msc)       \
   X(ising_sweep_msc_async) \
+  X(ising_sweep_swendsen_wang) \
+  X(ising_sweep_wolff)     \
   X(ising_sweep_portable)
 
 #define DECLARE(ops) extern const ising_sweeper_ops ops;
@@ -135,11 +137,11 @@ const ising_sweeper_ops *ising_sweeper_find(const char *name) {
 
 const char *ising_sweeper_names(char *buf, size_t size, int all) {
   int n = 0, k = 0;
-  for (int i = 0; nth(i); i++) n += all || nth(i)->deck;
+  for (int i = 0; nth(i); i++) n += nth(i)->deck == 1 || (all && nth(i)->deck == 0);
   size_t used = 0;
   if (size) buf[0] = '\0';
   for (int i = 0; nth(i) && used < size; i++) {
-    if (!all && !nth(i)->deck) continue;
+    if (!(nth(i)->deck == 1 || (all && nth(i)->deck == 0))) continue;
     const char *sep = k == 0 ? "" : k == n - 1 ? " or " : ", ";
     used += (size_t)snprintf(buf + used, size - used, "%s%s", sep, nth(i)->name);
     k++;
@@ -174,8 +176,22 @@ static const char *kernel_where(const ising_config *cfg, char *buf, size_t size)
 int ising_sweeper_validate(const ising_config *cfg) {
   char where[320], why[512], names[256];
   ISING_CALL(ising_sweeper_isa_check());
+  if (ising_algorithm_is_cluster(cfg->algorithm)) {
+    ISING_CHECK(!ising_config_given(cfg, "montecarlo", "kernel"), ISING_ERR_INPUT,
+                "%s: kernel chooses a local-update kernel (metropolis, heatbath); algorithm = %s "
+                "has a backend of its own: remove the kernel key",
+                kernel_where(cfg, where, sizeof where), ising_algorithm_name(cfg->algorithm));
+    const ising_sweeper_ops *ops = ising_sweeper_find(ising_config_backend(cfg));
+    ISING_CHECK(ops, ISING_ERR_INTERNAL, "no backend for algorithm %s",
+                ising_algorithm_name(cfg->algorithm));
+    char aw[320];
+    ising_config_where(cfg, "montecarlo", "algorithm", aw, sizeof aw);
+    why[0] = '\0';
+    if (!ops->check(cfg, why, sizeof why)) return ISING_ERR(ISING_ERR_INPUT, "%s: %s", aw, why);
+    return ISING_OK;
+  }
   const ising_sweeper_ops *ops = ising_sweeper_find(cfg->kernel);
-  if (!ops || !ops->deck)
+  if (!ops || ops->deck != 1)
     return ISING_ERR(ISING_ERR_INPUT, "%s: kernel must be %s",
                      kernel_where(cfg, where, sizeof where),
                      ising_sweeper_names(names, sizeof names, 0));
@@ -187,8 +203,9 @@ int ising_sweeper_validate(const ising_config *cfg) {
 
 int ising_sweeper_create(const ising_sweeper_init *in, ising_sweeper **out) {
   *out = NULL;
-  const ising_sweeper_ops *ops = ising_sweeper_find(in->cfg->kernel);
-  ISING_CHECK(ops, ISING_ERR_INPUT, "no update backend named '%s'", in->cfg->kernel);
+  const char *name = ising_config_backend(in->cfg);
+  const ising_sweeper_ops *ops = ising_sweeper_find(name);
+  ISING_CHECK(ops, ISING_ERR_INPUT, "no update backend named '%s'", name);
   ising_sweeper *sw = calloc(1, sizeof *sw);
   ISING_CHECK(sw, ISING_ERR_MEM, "out of memory");
   sw->ops = ops;

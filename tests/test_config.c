@@ -830,8 +830,35 @@ START_TEST(test_enum_values) {
   ck_assert_str_eq(c.kernel, "reference");
   ising_config_free(&c);
   EXPECT_ERROR(parse_bad("[montecarlo]\nalgorithm = Metropolis\n", 0, NULL, &c), &c,
-               "deck.ini:2: [montecarlo] algorithm = Metropolis: algorithm must be metropolis "
-               "or heatbath");
+               "deck.ini:2: [montecarlo] algorithm = Metropolis: algorithm must be metropolis, "
+               "heatbath, swendsen-wang or wolff");
+  EXPECT_ERROR(parse_bad("[montecarlo]\nalgorithm = metropolis\nclusters_per_sweep = 4\n", 0, NULL, &c),
+               &c, "deck.ini:3: [montecarlo] clusters_per_sweep = 4: clusters_per_sweep applies to "
+               "algorithm = wolff only, [montecarlo] algorithm = metropolis (line 2)");
+  EXPECT_ERROR(parse_bad("[montecarlo]\nalgorithm = wolff\nclusters_per_sweep = -1\n", 0, NULL, &c),
+               &c, "deck.ini:3: [montecarlo] clusters_per_sweep = -1: clusters_per_sweep must be an "
+               "integer between 0 (automatic) and 1000000000");
+  parse_ok("[montecarlo]\nalgorithm = wolff\nclusters_per_sweep = 7\n", 0, NULL, &c);
+  ck_assert_int_eq(c.algorithm, ISING_ALG_WOLFF);
+  ck_assert_int_eq(c.clusters_per_sweep, 7);
+  ising_config_free(&c);
+  parse_ok("[montecarlo]\nalgorithm = swendsen-wang\n", 0, NULL, &c);
+  ck_assert_int_eq(c.algorithm, ISING_ALG_SWENDSEN_WANG);
+  ck_assert_int_eq(c.clusters_per_sweep, 0);
+  ck_assert_int_eq(ising_config_given(&c, "montecarlo", "algorithm"), 1);
+  ck_assert_int_eq(ising_config_given(&c, "montecarlo", "kernel"), 0);
+  ck_assert_int_eq(ising_sweeper_validate(&c), ISING_OK);
+  ising_config_free(&c);
+  /* a cluster algorithm chooses its backend: a kernel key is refused */
+  EXPECT_ERROR(validate_bad("[montecarlo]\nalgorithm = swendsen-wang\nkernel = msc\n", &c), &c,
+               "deck.ini:3: [montecarlo] kernel = msc: kernel chooses a local-update kernel");
+  EXPECT_ERROR(validate_bad("[model]\nH = 0.5\n[montecarlo]\nalgorithm = wolff\n", &c), &c,
+               "[montecarlo] algorithm = wolff", "wolff runs at H = 0 only");
+  EXPECT_ERROR(validate_bad("[montecarlo]\nalgorithm = wolff\nthermalization = 0\n", &c), &c,
+               "clusters_per_sweep = 0 (automatic) is chosen during the thermalization");
+  /* the cluster backends are not kernels */
+  EXPECT_ERROR(validate_bad("[montecarlo]\nkernel = wolff\n", &c), &c,
+               "kernel = wolff: kernel must be fast, reference, msc or msc-async");
   EXPECT_ERROR(parse_bad("[montecarlo]\nstart = warm\n", 0, NULL, &c), &c,
                "deck.ini:2: [montecarlo] start = warm: start must be hot");
   EXPECT_ERROR(validate_bad("[montecarlo]\nkernel = simd\n", &c), &c,
@@ -911,7 +938,7 @@ START_TEST(test_error_unknown_key) {
                "T_max, count, interval, adapt, adapt_rounds (T belongs in [model])");
   EXPECT_ERROR(parse_bad("[montecarlo]\nranks_per_replica = 2\n", 0, NULL, &c), &c,
                "allowed in [montecarlo]: algorithm, start, kernel, seed, thermalization, sweeps, "
-               "copies (ranks_per_replica belongs in [parallel])");
+               "copies, clusters_per_sweep (ranks_per_replica belongs in [parallel])");
   EXPECT_ERROR(parse_bad("[parallel]\nranks = 2\n", 0, NULL, &c), &c,
                "deck.ini:2: [parallel] ranks: unknown key; allowed in [parallel]: "
                "ranks_per_replica");
@@ -1092,7 +1119,7 @@ static const struct bad_deck {
     {"sweeps_real.ini", 3, "[montecarlo] sweeps = 1e3: sweeps must be an integer"},
     {"thermalization_negative.ini", 3, "thermalization must be an integer between 0 and"},
     {"seed_overflow.ini", 3, "seed must be an integer between 0 and 18446744073709551615"},
-    {"bad_algorithm.ini", 3, "[montecarlo] algorithm = wolff: algorithm must be"},
+    {"bad_algorithm.ini", 3, "[montecarlo] algorithm = cluster: algorithm must be"},
     {"interval_gt_sweeps.ini", 5, "[measurement] interval = 50: interval must be between 1 and "
                                   "sweeps = 20"},
     {"lattice_too_big.ini", 4, "[lattice] L = 16384: the 3D lattice would have"},

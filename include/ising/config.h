@@ -34,7 +34,22 @@
 #define ISING_T_HIGHEST 1e100
 #define ISING_FIELD_OVER_T_MAX 1e50
 
-typedef enum { ISING_ALG_METROPOLIS = 0, ISING_ALG_HEATBATH = 1 } ising_algorithm;
+/* Local updates (metropolis, heatbath: the kernels of [montecarlo] kernel)
+ * or cluster updates (swendsen-wang, wolff: backends of their own). */
+typedef enum {
+  ISING_ALG_METROPOLIS = 0,
+  ISING_ALG_HEATBATH = 1,
+  ISING_ALG_SWENDSEN_WANG = 2,
+  ISING_ALG_WOLFF = 3
+} ising_algorithm;
+static inline int ising_algorithm_is_cluster(int a) {
+  return a == ISING_ALG_SWENDSEN_WANG || a == ISING_ALG_WOLFF;
+}
+static inline const char *ising_algorithm_name(int a) {
+  return a == ISING_ALG_HEATBATH ? "heatbath"
+         : a == ISING_ALG_SWENDSEN_WANG ? "swendsen-wang"
+         : a == ISING_ALG_WOLFF ? "wolff" : "metropolis";
+}
 typedef enum { ISING_START_HOT = 0, ISING_START_COLD = 1 } ising_start;
 /* How the temperature ladder is given: the explicit list [model] T, or
  * generated from [tempering] T_min, T_max, count. */
@@ -61,6 +76,7 @@ typedef struct ising_config {
   int64_t thermalization; /* sweeps before measuring, >= 0 */
   int64_t sweeps;         /* measured sweeps, >= 1 */
   int copies;             /* independent replicas per temperature, >= 1 */
+  int64_t clusters_per_sweep; /* wolff: single-cluster updates per sweep, 0 = automatic */
   /* [tempering] */
   ising_ladder_kind ladder;
   double T_min, T_max; /* generated ladders */
@@ -137,6 +153,17 @@ int ising_config_set_sweeps(ising_config *cfg, int64_t sweeps, const char *optio
 
 /* Number of sites (product of L). */
 int64_t ising_config_sites(const ising_config *cfg);
+
+/* The update backend a deck runs on (sweeper.h): the algorithm's own for a
+ * cluster algorithm, else [montecarlo] kernel. */
+static inline const char *ising_config_backend(const ising_config *cfg) {
+  return ising_algorithm_is_cluster(cfg->algorithm) ? ising_algorithm_name(cfg->algorithm)
+                                                    : cfg->kernel;
+}
+
+/* Whether the key was given (in the deck, by --set or an option) rather
+ * than left at its default. */
+int ising_config_given(const ising_config *cfg, const char *section, const char *key);
 
 /* Release what parse allocated; safe on a defaults-only or freed config. */
 void ising_config_free(ising_config *cfg);

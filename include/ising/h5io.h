@@ -68,12 +68,19 @@ void ising_output_unlock(int *fd);
 int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const int grid[3],
                         int groups, const char *kernel, ising_output **out);
 
-/* Append `n` measurement rows.  cols[q] (q = e, m, m_abs, m2, m4) and
+/* The time-series columns: e, m, m_abs, m2, m4; S0, Skmin (with
+ * correlation); m2_improved, cluster_mean_size, cluster_largest_fraction,
+ * clusters (with a cluster algorithm: sweeper.h ISING_CLUSTER_*; the first
+ * is the cluster estimate of m^2).  Columns a deck does not have are
+ * neither written nor read (their cols[] entries are ignored). */
+#define ISING_SERIES_COLUMNS 11
+
+/* Append `n` measurement rows.  cols[q] (the columns above) and
  * replica hold n_T x copies x n values in (temperature, copy, row) order;
  * tindex holds R x n temperature indices (replica, row), R = n_T copies.
  * Only rank 0's data are written; the other ranks may pass NULLs. */
 int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
-                        const double *const cols[7], const int32_t *replica,
+                        const double *const cols[ISING_SERIES_COLUMNS], const int32_t *replica,
                         const int32_t *tindex);
 
 /* A 2D float64 dataset rows x cols under `group` (ladder history). */
@@ -103,7 +110,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
 
 /* Rank 0 alone: read the first `rows` rows back (same layouts as
  * ising_output_append; tindex may be NULL without a ladder). */
-int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[7],
+int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double *const cols[ISING_SERIES_COLUMNS],
                            int32_t *replica, int32_t *tindex);
 
 /* Flush the file to the OS and fsync it (collective), before a checkpoint

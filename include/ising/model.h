@@ -10,7 +10,13 @@
  *     t = ceil(p 2^32) - 1   (p = 1 gives t = 2^32 - 1, always)
  * so that P(u <= t) = p exactly to the 2^-32 resolution of u.  For
  * Metropolis p = min(1, exp(-beta dE)); for heat bath p = P(s -> +1) =
- * 1 / (1 + exp(-2 beta (J nb + H))), the same for both s.
+ * 1 / (1 + exp(-2 beta (J nb + H))), the same for both s.  The cluster
+ * algorithms (swendsen-wang, wolff) keep Metropolis tables (unused) and
+ * use bond_thr: a bond between two satisfied neighbours (J s_i s_j > 0) is
+ * activated iff its 32-bit uniform is <= bond_thr, P = 1 - exp(-2 beta |J|);
+ * a Swendsen-Wang cluster with magnetisation M keeps its spins iff its
+ * uniform is <= ising_model_cluster_threshold(M), P = 1 / (1 + exp(-2 beta
+ * H M)) (heat bath between the cluster and its flip; 1/2 at H = 0).
  */
 #ifndef ISING_MODEL_H
 #define ISING_MODEL_H
@@ -63,6 +69,7 @@ typedef struct ising_model {
   int entries; /* 2 (2d + 1) */
   uint32_t thr[ISING_MODEL_TABLE];
   uint16_t thr_hi[ISING_MODEL_TABLE], thr_lo[ISING_MODEL_TABLE];
+  uint32_t bond_thr; /* cluster bond activation (above) */
 } ising_model;
 
 /* Tables for dimension `dim` (2 or 3), J, H, T > 0 and the algorithm. */
@@ -81,6 +88,8 @@ double ising_model_probability(const ising_model *m, int s, int nb);
  * local = J nb + H. */
 double ising_model_probability_local(const ising_model *m, int s, double local);
 uint32_t ising_model_threshold(double p);
+/* The keep threshold of a cluster with magnetisation mag (above). */
+uint32_t ising_model_cluster_threshold(const ising_model *m, int64_t mag);
 
 /* Energy of a configuration from its bond sum B = sum_<ij> s_i s_j and
  * magnetisation M: E = -J B - H M. */

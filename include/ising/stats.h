@@ -49,6 +49,12 @@ typedef struct ising_summary {
   int64_t bin_size;        /* bin size used for the jackknife */
   int64_t n;               /* number of measurements */
   int converged;           /* binning reached a plateau for e and |m| */
+  /* cluster algorithms (NaN otherwise): chi' from the clusters (beta N
+   * <m2_improved>, H = 0 only), the mean cluster size and the mean share
+   * of the largest cluster, binning errors */
+  double chi_p_improved, chi_p_improved_err;
+  double cluster_mean_size, cluster_mean_size_err;
+  double cluster_largest, cluster_largest_err;
 } ising_summary;
 
 /* Errors of e, |m|, m^2, m^4 by binning; U4, chi, chi', c by jackknife over

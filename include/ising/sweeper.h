@@ -65,9 +65,22 @@ typedef struct ising_sweeper_init {
   const ising_couplings *couplings; /* J per bond, h per site (model.h) */
 } ising_sweeper_init;
 
+/* Cluster statistics of a replica's last sweep (cluster backends). */
+enum {
+  ISING_CLUSTER_M2,      /* an estimate of N <m^2> from this sweep's clusters, exact in the mean
+                            at H = 0 (improved estimator of chi' = beta N <m^2>): Swendsen-Wang
+                            sum_C M_C^2 / N, Wolff the mean of M_C^2 / |C| */
+  ISING_CLUSTER_MEAN,    /* mean cluster size: Swendsen-Wang N / clusters, Wolff mean |C| */
+  ISING_CLUSTER_LARGEST, /* the largest cluster's share of the N sites */
+  ISING_CLUSTER_COUNT,   /* clusters: Swendsen-Wang all, Wolff the updates of the sweep */
+  ISING_CLUSTER_NSTATS
+};
+
 typedef struct ising_sweeper_ops {
-  const char *name;    /* the deck's [montecarlo] kernel value */
-  int deck;            /* 0: `ising bench` only (not accepted in a deck) */
+  const char *name;    /* the deck's [montecarlo] kernel value, or the algorithm's */
+  int deck;            /* 1: a kernel a deck may name; 0: `ising bench --kernel` only;
+                          2: the backend of a cluster algorithm (config.h: chosen by
+                          [montecarlo] algorithm, `ising bench --algorithm`) */
   /* Deck-level checks of this backend (algorithm, couplings, sizes): 0 with
    * a reason in why[] when the deck cannot run on it, 1 when it can. */
   int (*check)(const ising_config *cfg, char *why, size_t size);
@@ -94,12 +107,16 @@ typedef struct ising_sweeper_ops {
    * (timed: seconds the timed sweeps took, in `sweeps` sweeps). */
   int (*bench)(const ising_config *cfg, long sweeps, long repeat);
   int (*bench_report)(void *state, FILE *out, double timed, long sweeps, double sites);
+  /* Cluster backends: ISING_CLUSTER_NSTATS values per local replica of the
+   * last sweep (the same on every rank of the group) into out. */
+  int (*cluster_stats)(void *state, double *out);
 } ising_sweeper_ops;
 
 /* The backend registered under `name`, or NULL. */
 const ising_sweeper_ops *ising_sweeper_find(const char *name);
 /* The registered names, "fast, reference, msc or msc-async" (deck = 1
- * ones, or all with all = 1), into buf. */
+ * ones, or with all = 1 every kernel `ising bench --kernel` takes: deck
+ * 0 and 1), into buf. */
 const char *ising_sweeper_names(char *buf, size_t size, int all);
 /* Instruction-set paths: a build for x86-64 without ISING_NATIVE holds a
  * portable, an avx2 (x86-64-v3) and an avx512 (x86-64-v4 with VBMI2 and

@@ -1,0 +1,292 @@
+/*
+ * sweep_wolff.c -- the Wolff single-cluster update as an update backend
+ * (sweeper.h): `[montecarlo] algorithm = wolff`, H = 0, any sign of J, each
+ * replica whole on one rank (ranks_per_replica = 1, or one rank).
+ *
+ * A sweep of a replica is `clusters_per_sweep` single-cluster updates.  An
+ * update picks a seed site uniformly, grows the cluster from it through
+ * the bonds that its sites satisfy (J s_i s_j > 0), each taken with
+ * probability 1 - exp(-2 beta |J|) (model.h bond_thr), and flips it as it
+ * grows.  Random numbers: one sequential stream per (replica, sweep)
+ * (Philox blocks 0, 1, 2, ... with c2 = sweep and purpose 11: rng.h,
+ * cluster_impl.h), words taken in a fixed order: two for each seed (64
+ * bits, site = floor(u N / 2^64)), one per bond tested, in the order of a
+ * depth-first growth that visits the axes x, y, z and the sides -, + in
+ * that order.  The lattice is whole on one rank, so a replica's updates do
+ * not depend on the rank count or on which rank holds it.
+ *
+ * clusters_per_sweep = 0 (automatic): during the thermalisation, sweep t
+ * at temperature index T does round(N c_T / s_T) updates (at least one),
+ * c_T and s_T the clusters and flipped sites of the sweeps before t at
+ * that temperature, summed over every replica of the run (a world sum per
+ * sweep, so the same on any decomposition); afterwards the number is
+ * frozen.  The sums are the backend's checkpoint state (2 per temperature).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_impl.h"
+#include "ising/error.h"
+#include "ising/layout.h"
+#include "ising/observe.h"
+#include "ising/sweeper.h"
+
+#define WOLFF_BLOCKS 64 /* Philox blocks per refill of a stream */
+
+typedef struct wolff_stream {
+  ising_rng_key key;
+  uint32_t c2, c3;
+  uint64_t next; /* next block */
+  int used;      /* words of buf taken */
+  uint32_t buf[4 * WOLFF_BLOCKS];
+} wolff_stream;
+
+static inline uint32_t stream_word(wolff_stream *w) {
+  if (w->used == 4 * WOLFF_BLOCKS) {
+    ising_rng_fill_blocks(w->key, w->next, WOLFF_BLOCKS, w->c2, w->c3, w->buf, WOLFF_BLOCKS);
+    w->next += WOLFF_BLOCKS;
+    w->used = 0;
+  }
+  return w->buf[w->used++];
+}
+
+typedef struct wolff_state {
+  ising_sweeper_replicas r;
+  const ising_config *cfg;
+  int dim, n_T;
+  int64_t N;
+  int *tix;           /* [n] temperature index of each local replica */
+  int64_t *acc;       /* [2 n_T]: clusters, flipped sites (thermalisation) */
+  int64_t *inc;       /* [2 n_T]: this sweep's */
+  int32_t *stack;     /* [N] natural indices */
+  double *stats;      /* [ISING_CLUSTER_NSTATS n] */
+  double grow_s;      /* seconds growing clusters (bench) */
+  int64_t flipped;    /* sites flipped in the timed sweeps (bench) */
+} wolff_state;
+
+static void wolff_destroy(void *p) {
+  wolff_state *s = p;
+  if (!s) return;
+  ising_sweeper_replicas_free(&s->r);
+  free(s->tix);
+  free(s->acc);
+  free(s->inc);
+  free(s->stack);
+  free(s->stats);
+  free(s);
+}
+
+static int wolff_create(const ising_sweeper_init *in, void **out) {
+  *out = NULL;
+  ISING_CALL(ising_sweeper_uniform_only(in));
+  ISING_CHECK(in->lay->group_size == 1, ISING_ERR_INPUT,
+              "algorithm = wolff keeps each lattice whole on one rank; set ranks_per_replica = 1 "
+              "(%d ranks now share one)", in->lay->group_size);
+  const int64_t N = ising_config_sites(in->cfg);
+  ISING_CHECK(N < INT32_MAX, ISING_ERR_INPUT,
+              "algorithm = wolff: %lld sites are more than one rank's 2^31", (long long)N);
+  wolff_state *s = calloc(1, sizeof *s);
+  ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
+  int rc = ising_sweeper_replicas_init(&s->r, in);
+  if (rc) {
+    free(s);
+    return rc;
+  }
+  s->cfg = in->cfg;
+  s->dim = in->cfg->dim;
+  s->n_T = in->cfg->n_temps;
+  s->N = N;
+  const size_t n = (size_t)(in->n_local > 0 ? in->n_local : 1);
+  s->tix = calloc(n, sizeof *s->tix);
+  s->acc = calloc((size_t)(2 * s->n_T), sizeof *s->acc);
+  s->inc = calloc((size_t)(2 * s->n_T), sizeof *s->inc);
+  s->stack = malloc((size_t)(in->n_local > 0 ? N : 1) * sizeof *s->stack);
+  s->stats = calloc(ISING_CLUSTER_NSTATS * n, sizeof *s->stats);
+  if (!s->tix || !s->acc || !s->inc || !s->stack || !s->stats) {
+    wolff_destroy(s);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory");
+  }
+  *out = s;
+  return ISING_OK;
+}
+
+/* Updates of a sweep at temperature index T. */
+static int64_t clusters_now(const wolff_state *s, int T) {
+  if (s->cfg->clusters_per_sweep > 0) return s->cfg->clusters_per_sweep;
+  const int64_t c = s->acc[2 * T], f = s->acc[2 * T + 1];
+  if (c <= 0 || f <= 0) return 1;
+  const __int128 num = (__int128)2 * s->N * c + f, den = (__int128)2 * f;
+  const int64_t k = (int64_t)(num / den);
+  return k < 1 ? 1 : k;
+}
+
+/* One replica's sweep. */
+static int wolff_replica(wolff_state *s, int k, uint64_t t) {
+  ising_lattice *l = s->r.lats[k];
+  const ising_model *m = s->r.model[k];
+  const int dim = s->dim, T = s->tix[k];
+  const int64_t n0 = l->n[0], n1 = l->n[1], n2 = l->n[2], z0 = lat_z0(l);
+  const int64_t N = s->N;
+  const uint32_t thr = m->bond_thr;
+  const int ferro = m->J > 0;
+  int8_t *sp = l->spins;
+  int32_t *stack = s->stack;
+  wolff_stream w = {s->r.key, (uint32_t)t,
+                    ising_rng_c3((uint32_t)s->r.ids[k], CLUSTER_RNG_WOLFF, 0), 0,
+                    4 * WOLFF_BLOCKS, {0}};
+  const int64_t ncl = clusters_now(s, T);
+  double sum_size = 0, sum_m2 = 0, big = 0;
+  const double t0 = ising_timer_now();
+  for (int64_t c = 0; c < ncl; c++) {
+    const uint64_t hi = stream_word(&w), lo = stream_word(&w);
+    const uint64_t u = hi << 32 | lo;
+    const int32_t seed = (int32_t)(((unsigned __int128)u * (uint64_t)N) >> 64);
+    int64_t top = 0, size = 0, mag = 0;
+    {
+      const int64_t i = seed % n0 + 1, y = (seed / n0) % n1 + 1, z = seed / (n0 * n1) + z0;
+      const int64_t x = cl_index(l, i, y, z);
+      mag += sp[x];
+      sp[x] = (int8_t)-sp[x];
+      stack[top++] = seed;
+      size++;
+    }
+    while (top > 0) {
+      const int32_t v = stack[--top];
+      const int64_t c3v[3] = {v % n0, (v / n0) % n1, v / (n0 * n1)};
+      const int8_t sv_old = (int8_t)-sp[cl_index(l, c3v[0] + 1, c3v[1] + 1, c3v[2] + z0)];
+      const int64_t ext[3] = {n0, n1, n2};
+      for (int a = 0; a < dim; a++)
+        for (int side = 0; side < 2; side++) {
+          int64_t q[3] = {c3v[0], c3v[1], c3v[2]};
+          q[a] = side ? (q[a] + 1 == ext[a] ? 0 : q[a] + 1) : (q[a] == 0 ? ext[a] - 1 : q[a] - 1);
+          const int64_t xn = cl_index(l, q[0] + 1, q[1] + 1, q[2] + z0);
+          if (((sv_old == sp[xn]) != ferro)) continue; /* bond not satisfied (or in the cluster) */
+          if (stream_word(&w) > thr) continue;
+          mag += sp[xn];
+          sp[xn] = (int8_t)-sp[xn];
+          stack[top++] = (int32_t)(q[0] + n0 * (q[1] + n1 * q[2]));
+          size++;
+        }
+    }
+    sum_size += (double)size;
+    sum_m2 += (double)mag * (double)mag / (double)size;
+    if ((double)size > big) big = (double)size;
+    s->inc[2 * T] += 1;
+    s->inc[2 * T + 1] += size;
+  }
+  s->grow_s += ising_timer_now() - t0;
+  s->flipped += (int64_t)sum_size;
+  double *out = s->stats + (size_t)k * ISING_CLUSTER_NSTATS;
+  out[ISING_CLUSTER_M2] = sum_m2 / (double)ncl;
+  out[ISING_CLUSTER_MEAN] = sum_size / (double)ncl;
+  out[ISING_CLUSTER_LARGEST] = big / (double)N;
+  out[ISING_CLUSTER_COUNT] = (double)ncl;
+  const double t1 = ising_timer_now();
+  ISING_CALL(ising_lattice_halo(l, 0));
+  ISING_CALL(ising_lattice_halo(l, 1));
+  ising_timer_add(s->r.timer, ISING_PHASE_HALO, t1);
+  ising_observe_block(l, &s->r.bonds[k], &s->r.mag[k]);
+  return ISING_OK;
+}
+
+static int wolff_sweep(void *p, uint64_t t) {
+  wolff_state *s = p;
+  memset(s->inc, 0, (size_t)(2 * s->n_T) * sizeof *s->inc);
+  for (int k = 0; k < s->r.n; k++) ISING_CALL(wolff_replica(s, k, t));
+  /* the automatic number adapts during the thermalisation (collective) */
+  if (s->cfg->clusters_per_sweep == 0 && (int64_t)t < s->cfg->thermalization) {
+    ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, s->inc, 2 * s->n_T, MPI_INT64_T, MPI_SUM, s->r.lay->world));
+    for (int q = 0; q < 2 * s->n_T; q++) s->acc[q] += s->inc[q];
+  }
+  return ISING_OK;
+}
+
+static int wolff_set_temperatures(void *p, const ising_model *models, const int *temp_of) {
+  wolff_state *s = p;
+  ising_sweeper_replicas_set_temperatures(&s->r, models, temp_of);
+  for (int k = 0; k < s->r.n; k++) s->tix[k] = temp_of[s->r.ids[k]];
+  return ISING_OK;
+}
+
+static int wolff_sums(void *p, int64_t *bonds, int64_t *mag) {
+  ising_sweeper_replicas_sums(&((wolff_state *)p)->r, bonds, mag);
+  return ISING_OK;
+}
+
+static int wolff_cluster_stats(void *p, double *out) {
+  const wolff_state *s = p;
+  memcpy(out, s->stats, (size_t)s->r.n * ISING_CLUSTER_NSTATS * sizeof *out);
+  return ISING_OK;
+}
+
+static int wolff_nothing(void *p) {
+  (void)p;
+  return ISING_OK;
+}
+
+static int wolff_check(const ising_config *cfg, char *why, size_t size) {
+  if (cfg->H != 0)
+    return snprintf(why, size, "wolff runs at H = 0 only ([model] H = %g); use swendsen-wang for "
+                    "a field", cfg->H), 0;
+  if (cfg->clusters_per_sweep == 0 && cfg->thermalization == 0)
+    return snprintf(why, size, "clusters_per_sweep = 0 (automatic) is chosen during the "
+                    "thermalization, which is 0; set thermalization > 0 or clusters_per_sweep"), 0;
+  return 1;
+}
+
+static void wolff_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
+  (void)cfg;
+  needs->whole_x = 0;
+  needs->whole_replica = 1;
+  needs->block = 1;
+}
+
+static int64_t wolff_bytes(const void *p) {
+  const wolff_state *s = p;
+  return s->N * (int64_t)sizeof *s->stack;
+}
+
+static int wolff_state_len(const ising_config *cfg) {
+  return cfg->clusters_per_sweep == 0 ? 2 * cfg->n_temps : 0;
+}
+static int wolff_state_get(const void *p, int64_t *v) {
+  const wolff_state *s = p;
+  memcpy(v, s->acc, (size_t)(2 * s->n_T) * sizeof *v);
+  return ISING_OK;
+}
+static int wolff_state_set(void *p, const int64_t *v) {
+  wolff_state *s = p;
+  for (int q = 0; q < 2 * s->n_T; q++)
+    ISING_CHECK(v[q] >= 0, ISING_ERR_INPUT, "checkpoint: wolff cluster counts are negative");
+  memcpy(s->acc, v, (size_t)(2 * s->n_T) * sizeof *v);
+  return ISING_OK;
+}
+
+static int wolff_bench_report(void *p, FILE *out, double timed, long sweeps, double sites) {
+  wolff_state *s = p;
+  (void)sites;
+  if (!out) {
+    s->grow_s = 0;
+    s->flipped = 0;
+    return ISING_OK;
+  }
+  if (s->r.lay->world_rank == 0 && s->r.n > 0) {
+    const double *st = s->stats;
+    fprintf(out, "bench: wolff: %.4g sites flipped per ns per rank (%.1f%% of the sweep time "
+            "growing clusters); %.0f clusters per sweep, mean size %.4g (%.3g of the sites) "
+            "after %ld timed sweeps\n", (double)s->flipped / (s->grow_s > 0 ? s->grow_s : 1) * 1e-9,
+            timed > 0 ? 100 * s->grow_s / timed : 0, st[ISING_CLUSTER_COUNT], st[ISING_CLUSTER_MEAN],
+            st[ISING_CLUSTER_MEAN] / (double)s->N, sweeps);
+  }
+  return ISING_OK;
+}
+
+static const char *wolff_path(void) { return "wolff"; }
+
+const ising_sweeper_ops ising_sweep_wolff = {
+    .name = "wolff", .deck = 2, .check = wolff_check, .needs = wolff_needs, .path = wolff_path,
+    .create = wolff_create, .destroy = wolff_destroy, .set_temperatures = wolff_set_temperatures,
+    .sweep = wolff_sweep, .sums = wolff_sums, .sync = wolff_nothing, .load = wolff_nothing,
+    .bytes = wolff_bytes, .state_len = wolff_state_len, .state_get = wolff_state_get,
+    .state_set = wolff_state_set, .bench_report = wolff_bench_report,
+    .cluster_stats = wolff_cluster_stats};
