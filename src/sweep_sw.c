@@ -50,27 +50,40 @@ enum { PH_BONDS, PH_LABEL, PH_MERGE, PH_FLIP, N_PH };
 static const char *const ph_names[N_PH] = {"bond drawing", "local labelling",
                                            "cross-rank merge", "flips and sums"};
 
+/* A decided component: its M slot holds DECIDED + (1 if it flips). */
+#define DECIDED INT32_MIN
+
 typedef struct cross_edge {
   int64_t bond; /* g dim + axis */
-  int64_t site; /* storage index of this rank's end */
+  int64_t site; /* local natural index of this rank's end */
 } cross_edge;
+
+/* A component with a bond to another rank, after the merge. */
+typedef struct boundary {
+  int64_t k;              /* local component */
+  int64_t label;          /* the cluster's smallest global index */
+  int64_t tsize, tmag;    /* the cluster's totals */
+  int counted;            /* this rank counts the cluster in the statistics */
+} boundary;
 
 typedef struct sw_state {
   ising_sweeper_replicas r;
-  int dim;
+  int dim, ferro;
   int64_t N;
+  int64_t n[3], nloc;    /* the block, local natural index i + n0 (y + n1 z) */
+  int64_t slab;          /* sites of a slab: a row (2D) or a plane (3D) */
+  int64_t nslab;         /* slabs: n1 (2D) or n2 (3D) */
   int split[3];          /* axis divided between ranks of the group */
-  int64_t cap;           /* storage indices */
-  int32_t *parent;       /* [cap] */
-  /* local components of the current sweep */
+  int32_t *parent;       /* [nloc] */
+  int8_t *buf[3];        /* natural-order slabs: current, next, first */
+  /* local components of the current sweep, numbered in natural order */
   int64_t ncomp, comp_cap;
-  int64_t *label;
-  int32_t *size, *mag;
-  uint8_t *flip;
-  int64_t *tsize, *tmag; /* totals of merged boundary components (else = size, mag) */
-  uint8_t *counted;      /* this rank counts the cluster in the statistics */
+  int32_t *mag;          /* magnetisation, then DECIDED + flip */
+  int32_t *size;         /* J < 0 only (J > 0: |mag|) */
   cross_edge *edges;
   int64_t nedge, edge_cap;
+  boundary *bnd;
+  int64_t nbnd, bnd_cap;
   uint32_t *rb;          /* bond words of one row, 4 planes x stride, per axis */
   int64_t rb_stride;
   double *stats;         /* [ISING_CLUSTER_NSTATS n] */
@@ -82,14 +95,11 @@ static void sw_destroy(void *p) {
   if (!s) return;
   ising_sweeper_replicas_free(&s->r);
   free(s->parent);
-  free(s->label);
-  free(s->size);
+  for (int b = 0; b < 3; b++) free(s->buf[b]);
   free(s->mag);
-  free(s->flip);
-  free(s->tsize);
-  free(s->tmag);
-  free(s->counted);
+  free(s->size);
   free(s->edges);
+  free(s->bnd);
   free(s->rb);
   free(s->stats);
   free(s);
@@ -106,23 +116,28 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
     return rc;
   }
   s->dim = in->cfg->dim;
+  s->ferro = in->cfg->J > 0;
   s->N = ising_config_sites(in->cfg);
   for (int a = 0; a < s->dim; a++) s->split[a] = in->lay->procs[a] > 1;
-  if (in->n_local > 0) {
-    const ising_lattice *l = in->lats[0];
-    s->cap = 2 * l->W * l->ny2 * l->nz2;
-    s->rb_stride = l->n[0] / 4 + 2;
-  }
-  rc = s->cap < INT32_MAX ? ISING_OK
-                          : ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: a rank's block of %lld "
-                                      "sites (with halos) is more than 2^31; use more ranks",
-                                      (long long)s->cap);
+  s->n[0] = s->n[1] = s->n[2] = 1;
+  if (in->n_local > 0) ising_lattice_extent(in->lats[0], s->n, NULL);
+  if (s->dim == 2) s->n[2] = 1;
+  s->nloc = s->n[0] * s->n[1] * s->n[2];
+  s->slab = s->dim == 3 ? s->n[0] * s->n[1] : s->n[0];
+  s->nslab = s->dim == 3 ? s->n[2] : s->n[1];
+  s->rb_stride = s->n[0] / 4 + 2;
+  rc = s->nloc < INT32_MAX ? ISING_OK
+                           : ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: a rank's block of %lld "
+                                       "sites is more than 2^31; use more ranks",
+                                       (long long)s->nloc);
   if (!rc) {
-    s->parent = malloc((size_t)(s->cap > 0 ? s->cap : 1) * sizeof *s->parent);
-    s->rb = malloc((size_t)(3 * 4 * (s->rb_stride > 0 ? s->rb_stride : 1)) * sizeof *s->rb);
+    s->parent = malloc((size_t)s->nloc * sizeof *s->parent);
+    for (int b = 0; b < 3; b++) s->buf[b] = malloc((size_t)s->slab);
+    s->rb = malloc((size_t)(4 * s->rb_stride + 8 * s->rb_stride + s->n[0]) * sizeof *s->rb);
     s->stats = calloc((size_t)ISING_CLUSTER_NSTATS * (size_t)(in->n_local > 0 ? in->n_local : 1),
                       sizeof *s->stats);
-    if (!s->parent || !s->rb || !s->stats) rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
+    if (!s->parent || !s->buf[0] || !s->buf[1] || !s->buf[2] || !s->rb || !s->stats)
+      rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   }
   if (rc) {
     sw_destroy(s);
@@ -132,34 +147,38 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
   return ISING_OK;
 }
 
-static int grow_comps(sw_state *s) {
-  int64_t cap = s->comp_cap ? 2 * s->comp_cap : 4096;
-#define GROW(f)                                                     \
-  do {                                                              \
-    void *q = realloc(s->f, (size_t)cap * sizeof *s->f);            \
-    ISING_CHECK(q, ISING_ERR_MEM, "out of memory (clusters)");      \
-    s->f = q;                                                       \
+#define GROW(arr, n, cap, first, what)                                         \
+  do {                                                                         \
+    if ((n) == (cap)) {                                                        \
+      int64_t c_ = (cap) ? 2 * (cap) : (first);                                \
+      void *q_ = realloc((arr), (size_t)c_ * sizeof *(arr));                   \
+      ISING_CHECK(q_, ISING_ERR_MEM, "out of memory (%s)", what);              \
+      (arr) = q_;                                                              \
+      (cap) = c_;                                                              \
+    }                                                                          \
   } while (0)
-  GROW(label);
-  GROW(size);
-  GROW(mag);
-  GROW(flip);
-  GROW(tsize);
-  GROW(tmag);
-  GROW(counted);
-#undef GROW
-  s->comp_cap = cap;
+
+static int new_comp(sw_state *s) {
+  if (s->ncomp == s->comp_cap) {
+    int64_t cap = s->comp_cap ? 2 * s->comp_cap : 4096;
+    int32_t *m = realloc(s->mag, (size_t)cap * sizeof *m);
+    ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
+    s->mag = m;
+    if (!s->ferro) {
+      int32_t *z = realloc(s->size, (size_t)cap * sizeof *z);
+      ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
+      s->size = z;
+    }
+    s->comp_cap = cap;
+  }
+  s->mag[s->ncomp] = 0;
+  if (!s->ferro) s->size[s->ncomp] = 0;
+  s->ncomp++;
   return ISING_OK;
 }
 
 static int add_edge(sw_state *s, int64_t bond, int64_t site) {
-  if (s->nedge == s->edge_cap) {
-    int64_t cap = s->edge_cap ? 2 * s->edge_cap : 1024;
-    cross_edge *e = realloc(s->edges, (size_t)cap * sizeof *e);
-    ISING_CHECK(e, ISING_ERR_MEM, "out of memory (cluster edges)");
-    s->edges = e;
-    s->edge_cap = cap;
-  }
+  GROW(s->edges, s->nedge, s->edge_cap, 1024, "cluster edges");
   s->edges[s->nedge].bond = bond;
   s->edges[s->nedge].site = site;
   s->nedge++;
@@ -171,101 +190,173 @@ static inline int active(int8_t a, int8_t b, int ferro, uint32_t u, uint32_t thr
   return ((a == b) == ferro) && u <= thr;
 }
 
-/* Step 1 and the unions of step 2 for one replica. */
-static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_model *m,
-                            uint32_t c2, uint32_t replica) {
-  const int dim = s->dim, ferro = m->J > 0;
-  const uint32_t thr = m->bond_thr;
-  const int64_t n0 = l->n[0], n1 = l->n[1];
-  const int64_t z0 = lat_z0(l), z1 = lat_z1(l);
+/* Natural-order slab o (0 .. nslab-1) into out. */
+static void pack_slab(const sw_state *s, const ising_lattice *l, int64_t o, int8_t *out) {
+  if (s->dim == 3)
+    ising_lattice_pack_rows(l, o, 0, s->n[1], out);
+  else
+    ising_lattice_pack_rows(l, 0, o, 1, out);
+}
+static void unpack_slab(const sw_state *s, ising_lattice *l, int64_t o, const int8_t *in) {
+  if (s->dim == 3)
+    ising_lattice_unpack_rows(l, o, 0, s->n[1], in);
+  else
+    ising_lattice_unpack_rows(l, 0, o, 1, in);
+}
+
+/* Global index of the local natural index x. */
+static int64_t global_of(const ising_lattice *l, const int64_t n[3], int64_t x) {
+  const int64_t i = x % n[0], y = (x / n[0]) % n[1], z = x / (n[0] * n[1]);
+  return cl_global(l, i + 1, y + 1, z + lat_z0(l));
+}
+
+/* The bond words of axis a of the n0 sites of the row from global index
+ * g0 on, in order: u[i] decides the bond of site g0 + i. */
+static void row_words(sw_state *s, int64_t g0, int a, uint32_t c2, uint32_t rep, uint32_t *u) {
+  const int64_t n0 = s->n[0], st = s->rb_stride;
+  const uint64_t first = (uint64_t)g0 >> 2;
+  const int64_t count = (int64_t)(((uint64_t)(g0 + n0 - 1) >> 2) - first + 1);
+  ising_rng_fill_blocks(s->r.key, first, count, c2, ising_rng_c3(rep, CLUSTER_RNG_BOND + a, 0),
+                        s->rb, st);
+  for (int64_t i = 0; i < n0; i++) {
+    const uint64_t g = (uint64_t)(g0 + i);
+    u[i] = s->rb[(int64_t)(g & 3) * st + (int64_t)((g >> 2) - first)];
+  }
+}
+
+/* The bond word of site g, axis a, alone. */
+static uint32_t bond_word(const sw_state *s, int64_t g, int a, uint32_t c2, uint32_t rep) {
+  return cl_word(s->r.key, (uint64_t)g >> 2, (int)(g & 3), c2, ising_rng_c3(rep, CLUSTER_RNG_BOND + a, 0));
+}
+
+/* Unions over the active bonds from the row `lo` (local indices from xl)
+ * to the row `hi` (from xh), decided by the words of `lo`'s row (from g0). */
+static void join_rows(sw_state *s, const int8_t *lo, const int8_t *hi, int64_t xl, int64_t xh,
+                      int64_t g0, int a, uint32_t c2, uint32_t rep, uint32_t thr) {
+  const int64_t n0 = s->n[0];
+  uint32_t *u = s->rb + 12 * s->rb_stride;
+  double t0 = ising_timer_now();
+  row_words(s, g0, a, c2, rep, u);
+  s->ph[PH_BONDS] += ising_timer_now() - t0;
   int32_t *p = s->parent;
-  const int8_t *sp = l->spins;
-  const ising_rng_key key = s->r.key;
-  const int64_t st = s->rb_stride;
+  const int ferro = s->ferro;
+  for (int64_t i = 0; i < n0; i++)
+    if (active(lo[i], hi[i], ferro, u[i], thr)) uf_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
+}
+
+/* Step 1 and the unions of step 2 for one replica: the bonds inside the
+ * block (a row's x bonds make runs that share the run's first site as
+ * parent; the bonds from the row or plane below join runs), the periodic
+ * bonds of undivided axes, and the bonds to other ranks recorded as edges
+ * by both ends. */
+static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_model *m,
+                            uint32_t c2, uint32_t rep) {
+  const int dim = s->dim, ferro = s->ferro, outer = dim == 3 ? 2 : 1;
+  const uint32_t thr = m->bond_thr;
+  const int64_t n0 = s->n[0], n1 = s->n[1], rows = dim == 3 ? n1 : 1, z0 = lat_z0(l);
+  const int64_t Lx = l->L[0], Lxy = l->L[0] * l->L[1];
+  int32_t *p = s->parent;
+  uint32_t *u = s->rb + 12 * s->rb_stride;
   s->nedge = 0;
-  for (int64_t z = z0; z <= z1; z++)
-    for (int64_t y = 1; y <= n1; y++) {
-      const int64_t g0 = cl_global(l, 1, y, z);
-      const uint64_t first = (uint64_t)g0 >> 2;
-      const int64_t count = (int64_t)(((uint64_t)(g0 + n0 - 1) >> 2) - first + 1);
-      double t0 = ising_timer_now();
-      for (int a = 0; a < dim; a++)
-        ising_rng_fill_blocks(key, first, count, c2,
-                              ising_rng_c3(replica, CLUSTER_RNG_BOND + a, 0), s->rb + 4 * st * a, st);
-      s->ph[PH_BONDS] += ising_timer_now() - t0;
-      for (int64_t i = 1; i <= n0; i++) {
-        const int64_t x = cl_index(l, i, y, z), g = g0 + i - 1;
-        const int w = (int)(g & 3);
-        const int64_t gi = (int64_t)(((uint64_t)g >> 2) - first);
-        const int64_t nb[3][3] = {{i + 1, y, z}, {i, y + 1, z}, {i, y, z + 1}};
-        const int64_t edge[3] = {n0, n1, z1};
-        for (int a = 0; a < dim; a++) {
-          int64_t c[3] = {nb[a][0], nb[a][1], nb[a][2]};
-          const int at_edge = c[a] > edge[a];
-          if (at_edge && !s->split[a]) c[a] = a == 2 ? z0 : 1; /* periodic, same rank */
-          const int64_t xn = cl_index(l, c[0], c[1], c[2]);
-          if (!active(sp[x], sp[xn], ferro, s->rb[4 * st * a + w * st + gi], thr)) continue;
-          if (at_edge && s->split[a])
-            ISING_CALL(add_edge(s, g * dim + a, x));
-          else
-            uf_union(p, (int32_t)x, (int32_t)xn);
-        }
-      }
+  int8_t *cur = s->buf[0], *prev = s->buf[1], *first = s->buf[2];
+  for (int64_t o = 0; o < s->nslab; o++) {
+    if (o > 0) {
+      int8_t *t = prev;
+      prev = cur;
+      cur = t;
     }
-  /* bonds from the - neighbours on other ranks into the first layers */
+    pack_slab(s, l, o, cur);
+    if (o == 0) memcpy(first, cur, (size_t)s->slab);
+    for (int64_t y = 0; y < rows; y++) {
+      const int64_t gy = dim == 3 ? y : o, gz = dim == 3 ? o : 0;
+      const int64_t g0 = cl_global(l, 1, gy + 1, gz + z0), xr = o * s->slab + y * n0;
+      const int8_t *row = cur + y * n0;
+      double t0 = ising_timer_now();
+      row_words(s, g0, 0, c2, rep, u);
+      s->ph[PH_BONDS] += ising_timer_now() - t0;
+      /* runs along x: a site joined to its left neighbour shares its parent */
+      p[xr] = (int32_t)xr;
+      for (int64_t i = 1; i < n0; i++) {
+        const int act = ((row[i - 1] == row[i]) == ferro) & (u[i - 1] <= thr);
+        p[xr + i] = act ? p[xr + i - 1] : (int32_t)(xr + i);
+      }
+      if (!s->split[0] && active(row[n0 - 1], row[0], ferro, bond_word(s, g0 + n0 - 1, 0, c2, rep), thr))
+        uf_union(p, (int32_t)(xr + n0 - 1), (int32_t)xr);
+      /* y: from the row below (2D: the slab below) */
+      if (dim == 3 && y > 0)
+        join_rows(s, cur + (y - 1) * n0, row, xr - n0, xr, g0 - Lx, 1, c2, rep, thr);
+      else if (dim == 2 && o > 0)
+        join_rows(s, prev, row, xr - n0, xr, g0 - Lx, 1, c2, rep, thr);
+      if (dim == 3 && y == n1 - 1 && !s->split[1]) /* periodic y within the plane */
+        join_rows(s, row, cur, xr, o * s->slab, g0, 1, c2, rep, thr);
+      /* z: from the plane below */
+      if (dim == 3 && o > 0) join_rows(s, prev + y * n0, row, xr - s->slab, xr, g0 - Lxy, 2, c2, rep, thr);
+    }
+  }
+  /* periodic along the outer axis: the last slab to the first */
+  if (!s->split[outer]) {
+    const int64_t xl = (s->nslab - 1) * s->slab;
+    for (int64_t y = 0; y < rows; y++) {
+      const int64_t gy = dim == 3 ? y : s->nslab - 1, gz = dim == 3 ? s->nslab - 1 : 0;
+      const int64_t g0 = cl_global(l, 1, gy + 1, gz + z0);
+      join_rows(s, cur + y * n0, first + y * n0, xl + y * n0, y * n0, g0, outer, c2, rep, thr);
+    }
+  }
+  /* bonds to other ranks: from the last layers to the + halos, and from
+   * the - halos into the first layers */
   for (int a = 0; a < dim; a++) {
     if (!s->split[a]) continue;
-    const int64_t lo[3] = {1, 1, z0};
-    int64_t hi[3] = {n0, n1, z1}, c[3];
-    hi[a] = lo[a]; /* the first layer along a */
-    for (c[2] = lo[2]; c[2] <= hi[2]; c[2]++)
-      for (c[1] = lo[1]; c[1] <= hi[1]; c[1]++)
-        for (c[0] = lo[0]; c[0] <= hi[0]; c[0]++) {
-          int64_t b[3] = {c[0], c[1], c[2]};
-          b[a] -= 1; /* in the - halo */
-          const int64_t x = cl_index(l, c[0], c[1], c[2]), xb = cl_index(l, b[0], b[1], b[2]);
-          const int64_t gb = cl_global(l, b[0], b[1], b[2]);
-          double t0 = ising_timer_now();
-          const uint32_t u = cl_word(key, (uint64_t)gb >> 2, (int)(gb & 3), c2,
-                                     ising_rng_c3(replica, CLUSTER_RNG_BOND + a, 0));
-          s->ph[PH_BONDS] += ising_timer_now() - t0;
-          if (active(sp[xb], sp[x], ferro, u, thr)) ISING_CALL(add_edge(s, gb * dim + a, x));
-        }
+    for (int side = 0; side < 2; side++) {
+      int64_t lo[3] = {0, 0, 0}, hi[3] = {n0, n1, s->n[2]}, c[3];
+      if (side) lo[a] = hi[a] - 1; /* the last layer */
+      else hi[a] = 1;              /* the first layer */
+      for (c[2] = lo[2]; c[2] < hi[2]; c[2]++)
+        for (c[1] = lo[1]; c[1] < hi[1]; c[1]++)
+          for (c[0] = lo[0]; c[0] < hi[0]; c[0]++) {
+            int64_t b[3] = {c[0], c[1], c[2]};
+            b[a] += side ? 1 : -1; /* in a halo */
+            const int64_t xs = cl_index(l, c[0] + 1, c[1] + 1, c[2] + z0);
+            const int64_t xb = cl_index(l, b[0] + 1, b[1] + 1, b[2] + z0);
+            const int64_t gs = cl_global(l, c[0] + 1, c[1] + 1, c[2] + z0);
+            const int64_t gb = cl_global(l, b[0] + 1, b[1] + 1, b[2] + z0);
+            const int64_t gl = side ? gs : gb; /* the bond's lower end */
+            double t0 = ising_timer_now();
+            const uint32_t w = bond_word(s, gl, a, c2, rep);
+            s->ph[PH_BONDS] += ising_timer_now() - t0;
+            if (active(l->spins[xs], l->spins[xb], ferro, w, thr))
+              ISING_CALL(add_edge(s, gl * dim + a, c[0] + n0 * (c[1] + n1 * c[2])));
+          }
+    }
   }
   return ISING_OK;
 }
 
-/* Step 2's numbering pass: components in natural order, sizes and
- * magnetisations; afterwards every site points at its root and a root
- * holds -1 - its component. */
+/* Step 2's numbering pass: components in natural order (a root is its
+ * component's smallest index, so it comes first), magnetisations (and
+ * sizes); afterwards every site points at its root and a root holds
+ * -1 - its component. */
 static int number_components(sw_state *s, const ising_lattice *l) {
   int32_t *p = s->parent;
-  const int8_t *sp = l->spins;
+  int8_t *b = s->buf[0];
   s->ncomp = 0;
-  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
-    for (int64_t y = 1; y <= l->n[1]; y++) {
-      const int64_t g0 = cl_global(l, 1, y, z);
-      for (int64_t i = 1; i <= l->n[0]; i++) {
-        const int32_t x = (int32_t)cl_index(l, i, y, z);
+  for (int64_t o = 0; o < s->nslab; o++) {
+    pack_slab(s, l, o, b);
+    const int64_t xo = o * s->slab;
+    for (int64_t j = 0; j < s->slab; j++) {
+      const int32_t x = (int32_t)(xo + j);
+      int64_t k;
+      if (p[x] == x) {
+        k = s->ncomp;
+        ISING_CALL(new_comp(s));
+        p[x] = (int32_t)(-1 - k);
+      } else {
         const int32_t root = uf_find(p, x);
-        if (p[root] == root) {
-          if (s->ncomp == s->comp_cap) ISING_CALL(grow_comps(s));
-          const int64_t k = s->ncomp++;
-          s->label[k] = g0 + i - 1;
-          s->size[k] = 0;
-          s->mag[k] = 0;
-          p[root] = (int32_t)(-1 - k);
-        }
-        const int64_t k = -1 - (int64_t)p[root];
-        s->size[k]++;
-        s->mag[k] += sp[x];
-        if (x != root) p[x] = root;
+        p[x] = root;
+        k = -1 - (int64_t)p[root];
       }
+      s->mag[k] += b[j];
+      if (!s->ferro) s->size[k]++;
     }
-  for (int64_t k = 0; k < s->ncomp; k++) {
-    s->tsize[k] = s->size[k];
-    s->tmag[k] = s->mag[k];
-    s->counted[k] = 1;
   }
   return ISING_OK;
 }
@@ -273,6 +364,10 @@ static int number_components(sw_state *s, const ising_lattice *l) {
 static inline int64_t comp_of(const int32_t *p, int64_t x) {
   const int32_t q = p[x];
   return q < 0 ? -1 - (int64_t)q : -1 - (int64_t)p[q];
+}
+static inline int64_t root_of(const int32_t *p, int64_t x) { return p[x] < 0 ? x : p[x]; }
+static inline int64_t comp_size(const sw_state *s, int64_t k) {
+  return s->ferro ? (s->mag[k] < 0 ? -(int64_t)s->mag[k] : s->mag[k]) : s->size[k];
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -304,40 +399,59 @@ static int64_t dense_find(int64_t *p, int64_t x) {
   return x;
 }
 
-/* Step 3 (collective over the group). */
-static int merge(sw_state *s, MPI_Comm comm, int gsize) {
+/* All ranks' failures agreed before the next collective. */
+static int agree(MPI_Comm comm, int rc) {
+  int bad = rc != ISING_OK, any = 0;
+  if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+    return rc ? rc : ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (cluster merge) failed");
+  if (!rc && any) return ISING_ERR(ISING_ERR_INTERNAL, "cluster merge failed on another rank");
+  return rc;
+}
+
+/* Step 3 (collective over the group): s->bnd gets this rank's components
+ * that have bonds to other ranks, with their clusters' labels and totals. */
+static int merge(sw_state *s, const ising_lattice *l, MPI_Comm comm, int gsize) {
   int rc = ISING_OK;
-  /* this rank's contribution: pairs (bond, label), components (label, size, mag) */
   const int64_t ne = s->nedge;
   int64_t *mine = malloc((size_t)(2 * (ne > 0 ? ne : 1)) * sizeof *mine);
   int64_t *comps = malloc((size_t)(3 * (ne > 0 ? ne : 1)) * sizeof *comps);
   int *cnt = malloc((size_t)gsize * 2 * sizeof *cnt), *disp = malloc((size_t)gsize * 2 * sizeof *disp);
-  int64_t *all_e = NULL, *all_c = NULL, *dp = NULL;
-  if (!mine || !comps || !cnt || !disp) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
-  int64_t nc = 0;
+  int *both = malloc((size_t)gsize * 2 * sizeof *both);
+  int64_t *all_e = NULL, *all_c = NULL, *dp = NULL, *ts = NULL;
+  if (!mine || !comps || !cnt || !disp || !both) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+  s->nbnd = 0;
+  /* this rank's pairs (bond, label) and components (label, size, mag);
+   * a component is reported once: its mag slot is marked meanwhile */
   for (int64_t e = 0; e < ne && !rc; e++) {
-    const int64_t k = comp_of(s->parent, s->edges[e].site);
+    const int64_t x = s->edges[e].site, k = comp_of(s->parent, x);
+    const int64_t label = global_of(l, s->n, root_of(s->parent, x));
     mine[2 * e] = s->edges[e].bond;
-    mine[2 * e + 1] = s->label[k];
-    if (s->counted[k] == 1) { /* first edge of k: report the component once */
-      s->counted[k] = 2;
-      comps[3 * nc] = s->label[k];
-      comps[3 * nc + 1] = s->size[k];
-      comps[3 * nc + 2] = s->mag[k];
-      nc++;
+    mine[2 * e + 1] = label;
+    if (s->mag[k] != DECIDED) {
+      if (s->nbnd == s->bnd_cap) {
+        int64_t c = s->bnd_cap ? 2 * s->bnd_cap : 256;
+        boundary *q = realloc(s->bnd, (size_t)c * sizeof *q);
+        if (!q) {
+          rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+          break;
+        }
+        s->bnd = q;
+        s->bnd_cap = c;
+      }
+      comps[3 * s->nbnd] = label;
+      comps[3 * s->nbnd + 1] = comp_size(s, k);
+      comps[3 * s->nbnd + 2] = s->mag[k];
+      s->bnd[s->nbnd].k = k;
+      s->bnd[s->nbnd].label = label;
+      s->nbnd++;
+      s->mag[k] = DECIDED;
     }
   }
-  /* sizes, then the data (counts of int64 values) */
+  const int64_t nc = s->nbnd;
   int my[2] = {(int)(2 * ne), (int)(3 * nc)};
   if (!rc && (2 * ne > INT32_MAX / 2 || 3 * nc > INT32_MAX / 2))
     rc = ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: too many cluster bonds between ranks");
-  int *both = malloc((size_t)gsize * 2 * sizeof *both);
-  if (!rc && !both) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
-  /* every rank must enter the collectives: agree on failure first */
-  int bad = rc != ISING_OK, any = 0;
-  if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
-    rc = rc ? rc : ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (cluster merge) failed");
-  if (!rc && any) rc = ISING_ERR(ISING_ERR_INTERNAL, "cluster merge failed on another rank");
+  rc = agree(comm, rc);
   if (!rc && MPI_Allgather(my, 2, MPI_INT, both, 2, MPI_INT, comm) != MPI_SUCCESS)
     rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgather (cluster merge sizes) failed");
   int64_t te = 0, tc = 0;
@@ -358,11 +472,7 @@ static int merge(sw_state *s, MPI_Comm comm, int gsize) {
     all_c = malloc((size_t)(tc > 0 ? tc : 1) * sizeof *all_c);
     if (!all_e || !all_c) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
   }
-  /* a failed allocation must not leave the others waiting */
-  bad = rc != ISING_OK;
-  if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS && !rc)
-    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allreduce (cluster merge) failed");
-  if (!rc && any) rc = ISING_ERR(ISING_ERR_INTERNAL, "cluster merge failed on another rank");
+  rc = agree(comm, rc);
   if (!rc && MPI_Allgatherv(mine, my[0], MPI_INT64_T, all_e, cnt, disp, MPI_INT64_T, comm) != MPI_SUCCESS)
     rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgatherv (cluster bonds) failed");
   if (!rc && MPI_Allgatherv(comps, my[1], MPI_INT64_T, all_c, cnt + gsize, disp + gsize, MPI_INT64_T,
@@ -374,7 +484,8 @@ static int merge(sw_state *s, MPI_Comm comm, int gsize) {
     qsort(all_c, (size_t)NC, 3 * sizeof *all_c, cmp_i64);
     qsort(all_e, (size_t)NE, 2 * sizeof *all_e, cmp_pair);
     dp = malloc((size_t)NC * sizeof *dp);
-    if (!dp) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+    ts = calloc((size_t)(2 * NC), sizeof *ts);
+    if (!dp || !ts) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
     for (int64_t k = 0; k < NC && !rc; k++) dp[k] = k;
     /* each bond is reported by its two ends */
     for (int64_t e = 0; e < NE && !rc; e += 2) {
@@ -394,26 +505,19 @@ static int merge(sw_state *s, MPI_Comm comm, int gsize) {
       else if (b < a) dp[a] = b;
     }
     /* totals at the roots (the smallest label of each set) */
-    int64_t *ts = NULL;
-    if (!rc) {
-      ts = calloc((size_t)(2 * NC), sizeof *ts);
-      if (!ts) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
-    }
     for (int64_t k = 0; k < NC && !rc; k++) {
       const int64_t r = dense_find(dp, k);
       ts[2 * r] += all_c[3 * k + 1];
       ts[2 * r + 1] += all_c[3 * k + 2];
     }
-    for (int64_t k = 0; k < s->ncomp && !rc; k++) {
-      if (s->counted[k] != 2) continue;
-      const int64_t d = find_label(all_c, NC, s->label[k]);
-      const int64_t r = dense_find(dp, d);
-      s->tsize[k] = ts[2 * r];
-      s->tmag[k] = ts[2 * r + 1];
-      s->counted[k] = r == d; /* the cluster's smallest label is this component's */
-      s->label[k] = all_c[3 * r];
+    for (int64_t q = 0; q < s->nbnd && !rc; q++) {
+      boundary *b = &s->bnd[q];
+      const int64_t d = find_label(all_c, NC, b->label), r = dense_find(dp, d);
+      b->tsize = ts[2 * r];
+      b->tmag = ts[2 * r + 1];
+      b->counted = r == d; /* the cluster's smallest label is this component's */
+      b->label = all_c[3 * r];
     }
-    free(ts);
   }
   free(mine);
   free(comps);
@@ -423,10 +527,18 @@ static int merge(sw_state *s, MPI_Comm comm, int gsize) {
   free(all_e);
   free(all_c);
   free(dp);
+  free(ts);
   return rc;
 }
 
-/* One replica's sweep; st[] its statistics. */
+/* Whether a cluster with this label and magnetisation flips. */
+static inline int flips(const sw_state *s, const ising_model *m, uint32_t c2, uint32_t c3,
+                        uint32_t half, int64_t label, int64_t mag) {
+  const uint32_t thr = m->H == 0 ? half : ising_model_cluster_threshold(m, mag);
+  return cl_word(s->r.key, (uint64_t)label, 0, c2, c3) > thr;
+}
+
+/* One replica's sweep. */
 static int sw_replica(sw_state *s, int k, uint64_t t) {
   ising_lattice *l = s->r.lats[k];
   const ising_model *m = s->r.model[k];
@@ -435,44 +547,54 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   double t0 = ising_timer_now();
   ISING_CALL(ising_lattice_halo(l, 0));
   ISING_CALL(ising_lattice_halo(l, 1));
-  ising_timer_add(s->r.timer, ISING_PHASE_HALO, t0);
-  double t1 = ising_timer_now();
-  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
-    for (int64_t y = 1; y <= l->n[1]; y++)
-      for (int64_t i = 1; i <= l->n[0]; i++) {
-        const int64_t x = cl_index(l, i, y, z);
-        s->parent[x] = (int32_t)x;
-      }
+  double t1 = ising_timer_add(s->r.timer, ISING_PHASE_HALO, t0);
   const double bonds0 = s->ph[PH_BONDS];
   ISING_CALL(bonds_and_unions(s, l, m, c2, rep));
   ISING_CALL(number_components(s, l));
   double t2 = ising_timer_now();
   s->ph[PH_LABEL] += (t2 - t1) - (s->ph[PH_BONDS] - bonds0);
-  if (lay->group_size > 1) ISING_CALL(merge(s, lay->group, lay->group_size));
+  s->nbnd = 0;
+  if (lay->group_size > 1) ISING_CALL(merge(s, l, lay->group, lay->group_size));
   double t3 = ising_timer_now();
   s->ph[PH_MERGE] += t3 - t2;
-  /* decisions and statistics */
+  /* decisions and statistics: the clusters with bonds to other ranks
+   * first, the others at their roots in the pass below */
   const uint32_t c3 = ising_rng_c3(rep, CLUSTER_RNG_FLIP, 0);
   const uint32_t half = ising_model_cluster_threshold(m, 0);
   double S2 = 0, ncl = 0, big = 0;
-  for (int64_t c = 0; c < s->ncomp; c++) {
-    const uint32_t thr = m->H == 0 ? half : ising_model_cluster_threshold(m, s->tmag[c]);
-    const uint64_t lab = (uint64_t)s->label[c];
-    s->flip[c] = cl_word(s->r.key, lab, 0, c2, c3) > thr;
-    if (s->counted[c]) {
-      const double mc = (double)s->tmag[c];
-      S2 += mc * mc;
+  for (int64_t q = 0; q < s->nbnd; q++) {
+    const boundary *b = &s->bnd[q];
+    s->mag[b->k] = DECIDED + flips(s, m, c2, c3, half, b->label, b->tmag);
+    if (b->counted) {
+      S2 += (double)b->tmag * (double)b->tmag;
       ncl += 1;
-      if ((double)s->tsize[c] > big) big = (double)s->tsize[c];
+      if ((double)b->tsize > big) big = (double)b->tsize;
     }
   }
-  int8_t *sp = l->spins;
-  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++)
-    for (int64_t y = 1; y <= l->n[1]; y++)
-      for (int64_t i = 1; i <= l->n[0]; i++) {
-        const int64_t x = cl_index(l, i, y, z);
-        if (s->flip[comp_of(s->parent, x)]) sp[x] = (int8_t)-sp[x];
+  const int32_t *p = s->parent;
+  int8_t *buf = s->buf[0];
+  for (int64_t o = 0; o < s->nslab; o++) {
+    pack_slab(s, l, o, buf);
+    const int64_t xo = o * s->slab;
+    for (int64_t j = 0; j < s->slab; j++) {
+      const int64_t x = xo + j;
+      int64_t c;
+      if (p[x] < 0) { /* a root: the first site of its component */
+        c = -1 - (int64_t)p[x];
+        if (s->mag[c] != DECIDED && s->mag[c] != DECIDED + 1) {
+          const int64_t mc = s->mag[c], sz = comp_size(s, c);
+          S2 += (double)mc * (double)mc;
+          ncl += 1;
+          if ((double)sz > big) big = (double)sz;
+          s->mag[c] = DECIDED + flips(s, m, c2, c3, half, global_of(l, s->n, x), mc);
+        }
+      } else {
+        c = -1 - (int64_t)p[p[x]];
       }
+      if (s->mag[c] != DECIDED) buf[j] = (int8_t)-buf[j];
+    }
+    unpack_slab(s, l, o, buf);
+  }
   double t4 = ising_timer_now();
   ISING_CALL(ising_lattice_halo(l, 0));
   ISING_CALL(ising_lattice_halo(l, 1));
@@ -535,11 +657,10 @@ static void sw_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 
 static int64_t sw_bytes(const void *p) {
   const sw_state *s = p;
-  return s->cap * (int64_t)sizeof *s->parent +
-         s->comp_cap * (int64_t)(sizeof *s->label + sizeof *s->size + sizeof *s->mag +
-                                 sizeof *s->flip + sizeof *s->tsize + sizeof *s->tmag +
-                                 sizeof *s->counted) +
-         s->edge_cap * (int64_t)sizeof *s->edges + 12 * s->rb_stride * 4;
+  return s->nloc * (int64_t)sizeof *s->parent + 3 * s->slab +
+         s->comp_cap * (int64_t)(sizeof *s->mag + (s->ferro ? 0 : sizeof *s->size)) +
+         s->edge_cap * (int64_t)sizeof *s->edges + s->bnd_cap * (int64_t)sizeof *s->bnd +
+         12 * s->rb_stride * 4;
 }
 
 static int sw_bench_report(void *p, FILE *out, double timed, long sweeps, double sites) {

@@ -15,12 +15,13 @@
  * that order.  The lattice is whole on one rank, so a replica's updates do
  * not depend on the rank count or on which rank holds it.
  *
- * clusters_per_sweep = 0 (automatic): during the thermalisation, sweep t
- * at temperature index T does round(N c_T / s_T) updates (at least one),
- * c_T and s_T the clusters and flipped sites of the sweeps before t at
- * that temperature, summed over every replica of the run (a world sum per
- * sweep, so the same on any decomposition); afterwards the number is
- * frozen.  The sums are the backend's checkpoint state (2 per temperature).
+ * clusters_per_sweep = 0 (automatic): during the thermalisation a sweep
+ * does updates until it has flipped at least N sites; afterwards a sweep
+ * at temperature index T does round(c_T / n_T) updates (at least one),
+ * c_T the updates of the n_T sweeps done at T in the last half of the
+ * thermalisation, summed over every replica of the run (a world sum per
+ * sweep, so the same on any decomposition), frozen from then on.  The sums
+ * are the backend's checkpoint state (2 per temperature).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,10 @@ typedef struct wolff_state {
   int dim, n_T;
   int64_t N;
   int *tix;           /* [n] temperature index of each local replica */
-  int64_t *acc;       /* [2 n_T]: clusters, flipped sites (thermalisation) */
+  int64_t *acc;       /* [2 n_T]: updates and sweeps at T (last half of the thermalisation) */
   int64_t *inc;       /* [2 n_T]: this sweep's */
-  int32_t *stack;     /* [N] natural indices */
+  uint64_t *stack;    /* [N] coordinates x | y << b0 | z << (b0 + b1) */
+  int b0, b1;         /* bits of the x and y coordinates */
   double *stats;      /* [ISING_CLUSTER_NSTATS n] */
   double grow_s;      /* seconds growing clusters (bench) */
   int64_t flipped;    /* sites flipped in the timed sweeps (bench) */
@@ -101,6 +103,8 @@ static int wolff_create(const ising_sweeper_init *in, void **out) {
   s->acc = calloc((size_t)(2 * s->n_T), sizeof *s->acc);
   s->inc = calloc((size_t)(2 * s->n_T), sizeof *s->inc);
   s->stack = malloc((size_t)(in->n_local > 0 ? N : 1) * sizeof *s->stack);
+  while ((int64_t)1 << s->b0 < in->cfg->L[0]) s->b0++;
+  while ((int64_t)1 << s->b1 < in->cfg->L[1]) s->b1++;
   s->stats = calloc(ISING_CLUSTER_NSTATS * n, sizeof *s->stats);
   if (!s->tix || !s->acc || !s->inc || !s->stack || !s->stats) {
     wolff_destroy(s);
@@ -110,13 +114,14 @@ static int wolff_create(const ising_sweeper_init *in, void **out) {
   return ISING_OK;
 }
 
-/* Updates of a sweep at temperature index T. */
-static int64_t clusters_now(const wolff_state *s, int T) {
+/* Updates of sweep t at temperature index T; -1: as many as it takes to
+ * flip N sites (the automatic number's thermalisation). */
+static int64_t clusters_now(const wolff_state *s, int T, uint64_t t) {
   if (s->cfg->clusters_per_sweep > 0) return s->cfg->clusters_per_sweep;
-  const int64_t c = s->acc[2 * T], f = s->acc[2 * T + 1];
-  if (c <= 0 || f <= 0) return 1;
-  const __int128 num = (__int128)2 * s->N * c + f, den = (__int128)2 * f;
-  const int64_t k = (int64_t)(num / den);
+  if ((int64_t)t < s->cfg->thermalization) return -1;
+  const int64_t c = s->acc[2 * T], n = s->acc[2 * T + 1];
+  if (c <= 0 || n <= 0) return 1; /* no replica ever sat at T while it was learnt */
+  const int64_t k = (2 * c + n) / (2 * n);
   return k < 1 ? 1 : k;
 }
 
@@ -130,49 +135,53 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
   const uint32_t thr = m->bond_thr;
   const int ferro = m->J > 0;
   int8_t *sp = l->spins;
-  int32_t *stack = s->stack;
+  uint64_t *stack = s->stack;
+  const int b0 = s->b0, b01 = s->b0 + s->b1;
+  const uint64_t m0 = ((uint64_t)1 << b0) - 1, m1 = ((uint64_t)1 << s->b1) - 1;
   wolff_stream w = {s->r.key, (uint32_t)t,
                     ising_rng_c3((uint32_t)s->r.ids[k], CLUSTER_RNG_WOLFF, 0), 0,
                     4 * WOLFF_BLOCKS, {0}};
-  const int64_t ncl = clusters_now(s, T);
+  const int64_t want = clusters_now(s, T, t);
   double sum_size = 0, sum_m2 = 0, big = 0;
+  int64_t ncl = 0;
   const double t0 = ising_timer_now();
-  for (int64_t c = 0; c < ncl; c++) {
+  for (; want < 0 ? sum_size < (double)N : ncl < want; ncl++) {
     const uint64_t hi = stream_word(&w), lo = stream_word(&w);
     const uint64_t u = hi << 32 | lo;
-    const int32_t seed = (int32_t)(((unsigned __int128)u * (uint64_t)N) >> 64);
-    int64_t top = 0, size = 0, mag = 0;
+    const int64_t seed = (int64_t)(((unsigned __int128)u * (uint64_t)N) >> 64);
+    int64_t top = 0, size = 1, mag;
     {
-      const int64_t i = seed % n0 + 1, y = (seed / n0) % n1 + 1, z = seed / (n0 * n1) + z0;
-      const int64_t x = cl_index(l, i, y, z);
-      mag += sp[x];
+      const int64_t i = seed % n0, y = (seed / n0) % n1, z = seed / (n0 * n1);
+      const int64_t x = cl_index(l, i + 1, y + 1, z + z0);
+      mag = sp[x];
       sp[x] = (int8_t)-sp[x];
-      stack[top++] = seed;
-      size++;
+      stack[top++] = (uint64_t)i | (uint64_t)y << b0 | (uint64_t)z << b01;
     }
+    const int64_t ext[3] = {n0, n1, n2};
     while (top > 0) {
-      const int32_t v = stack[--top];
-      const int64_t c3v[3] = {v % n0, (v / n0) % n1, v / (n0 * n1)};
-      const int8_t sv_old = (int8_t)-sp[cl_index(l, c3v[0] + 1, c3v[1] + 1, c3v[2] + z0)];
-      const int64_t ext[3] = {n0, n1, n2};
+      const uint64_t v = stack[--top];
+      const int64_t c[3] = {(int64_t)(v & m0), (int64_t)((v >> b0) & m1), (int64_t)(v >> b01)};
+      const int8_t sv_old = (int8_t)-sp[cl_index(l, c[0] + 1, c[1] + 1, c[2] + z0)];
       for (int a = 0; a < dim; a++)
         for (int side = 0; side < 2; side++) {
-          int64_t q[3] = {c3v[0], c3v[1], c3v[2]};
+          int64_t q[3] = {c[0], c[1], c[2]};
           q[a] = side ? (q[a] + 1 == ext[a] ? 0 : q[a] + 1) : (q[a] == 0 ? ext[a] - 1 : q[a] - 1);
           const int64_t xn = cl_index(l, q[0] + 1, q[1] + 1, q[2] + z0);
           if (((sv_old == sp[xn]) != ferro)) continue; /* bond not satisfied (or in the cluster) */
           if (stream_word(&w) > thr) continue;
           mag += sp[xn];
           sp[xn] = (int8_t)-sp[xn];
-          stack[top++] = (int32_t)(q[0] + n0 * (q[1] + n1 * q[2]));
+          stack[top++] = (uint64_t)q[0] | (uint64_t)q[1] << b0 | (uint64_t)q[2] << b01;
           size++;
         }
     }
     sum_size += (double)size;
     sum_m2 += (double)mag * (double)mag / (double)size;
     if ((double)size > big) big = (double)size;
-    s->inc[2 * T] += 1;
-    s->inc[2 * T + 1] += size;
+  }
+  if (want < 0 && 2 * (int64_t)t >= s->cfg->thermalization) { /* the last half is learnt */
+    s->inc[2 * T] += ncl;
+    s->inc[2 * T + 1] += 1;
   }
   s->grow_s += ising_timer_now() - t0;
   s->flipped += (int64_t)sum_size;
