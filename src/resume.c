@@ -40,6 +40,8 @@ static int physics_differences(const ising_config *a, const ising_config *b, cha
   DIFF(a->seed != b->seed, "[montecarlo] seed %llu -> %llu", (unsigned long long)a->seed, (unsigned long long)b->seed);
   DIFF(a->algorithm != b->algorithm, "[montecarlo] algorithm changed");
   DIFF(a->start != b->start, "[montecarlo] start changed");
+  DIFF(a->clusters_per_sweep != b->clusters_per_sweep, "[montecarlo] clusters_per_sweep %lld -> %lld",
+       (long long)a->clusters_per_sweep, (long long)b->clusters_per_sweep);
   DIFF(a->thermalization != b->thermalization, "[montecarlo] thermalization %lld -> %lld",
        (long long)a->thermalization, (long long)b->thermalization);
   DIFF(a->interval != b->interval, "[measurement] interval %lld -> %lld", (long long)a->interval, (long long)b->interval);
