@@ -241,8 +241,17 @@ static void join_rows(sw_state *s, const int8_t *lo, const int8_t *hi, int64_t x
   s->ph[PH_BONDS] += ising_timer_now() - t0;
   int32_t *p = s->parent;
   const int ferro = s->ferro;
-  for (int64_t i = 0; i < n0; i++)
-    if (active(lo[i], hi[i], ferro, u[i], thr)) uf_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
+  int joined = 0; /* the previous site's bond was active (its two sets are one) */
+  for (int64_t i = 0; i < n0; i++) {
+    if (!active(lo[i], hi[i], ferro, u[i], thr)) {
+      joined = 0;
+      continue;
+    }
+    /* nothing to do when both ends share a parent with the ends just joined */
+    if (joined && p[xh + i] == p[xh + i - 1] && p[xl + i] == p[xl + i - 1]) continue;
+    uf_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
+    joined = 1;
+  }
 }
 
 /* Step 1 and the unions of step 2 for one replica: the bonds inside the
