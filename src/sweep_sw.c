@@ -50,20 +50,20 @@ enum { PH_BONDS, PH_LABEL, PH_MERGE, PH_FLIP, N_PH };
 static const char *const ph_names[N_PH] = {"bond drawing", "local labelling",
                                            "cross-rank merge", "flips and sums"};
 
-/* A decided component: its M slot holds DECIDED + (1 if it flips). */
-#define DECIDED INT32_MIN
+/* A component's state bits: it flips; it has bonds to other ranks. */
+enum { C_FLIP = 1, C_BOUNDARY = 2 };
 
 typedef struct cross_edge {
   int64_t bond; /* g dim + axis */
   int64_t site; /* local natural index of this rank's end */
 } cross_edge;
 
-/* A component with a bond to another rank, after the merge. */
+/* A component with a bond to another rank. */
 typedef struct boundary {
   int64_t k;              /* local component */
-  int64_t label;          /* the cluster's smallest global index */
-  int64_t tsize, tmag;    /* the cluster's totals */
-  int counted;            /* this rank counts the cluster in the statistics */
+  int64_t own;            /* its own label (smallest global index of its sites here) */
+  int64_t label;          /* the cluster's label: the smallest over its components */
+  int64_t tsize, tmag;    /* the cluster's totals (merge_totals) */
 } boundary;
 
 typedef struct sw_state {
@@ -78,8 +78,9 @@ typedef struct sw_state {
   int8_t *buf[3];        /* natural-order slabs: current, next, first */
   /* local components of the current sweep, numbered in natural order */
   int64_t ncomp, comp_cap;
-  int32_t *mag;          /* magnetisation, then DECIDED + flip */
+  int32_t *mag;          /* magnetisation (of the spins before the flip) */
   int32_t *size;         /* J < 0 only (J > 0: |mag|) */
+  uint8_t *state;        /* C_FLIP | C_BOUNDARY */
   cross_edge *edges;
   int64_t nedge, edge_cap;
   boundary *bnd;
@@ -99,6 +100,7 @@ static void sw_destroy(void *p) {
   for (int b = 0; b < 3; b++) free(s->buf[b]);
   free(s->mag);
   free(s->size);
+  free(s->state);
   free(s->edges);
   free(s->bnd);
   free(s->rb);
@@ -165,6 +167,9 @@ static int new_comp(sw_state *s) {
     int32_t *m = realloc(s->mag, (size_t)cap * sizeof *m);
     ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
     s->mag = m;
+    uint8_t *st = realloc(s->state, (size_t)cap);
+    ISING_CHECK(st, ISING_ERR_MEM, "out of memory (clusters)");
+    s->state = st;
     if (!s->ferro) {
       int32_t *z = realloc(s->size, (size_t)cap * sizeof *z);
       ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
@@ -173,6 +178,7 @@ static int new_comp(sw_state *s) {
     s->comp_cap = cap;
   }
   s->mag[s->ncomp] = 0;
+  s->state[s->ncomp] = 0;
   if (!s->ferro) s->size[s->ncomp] = 0;
   s->ncomp++;
   return ISING_OK;
@@ -240,17 +246,26 @@ static void join_rows(sw_state *s, const int8_t *lo, const int8_t *hi, int64_t x
   row_words(s, g0, a, c2, rep, u);
   s->ph[PH_BONDS] += ising_timer_now() - t0;
   int32_t *p = s->parent;
-  const int ferro = s->ferro;
-  int joined = 0; /* the previous site's bond was active (its two sets are one) */
-  for (int64_t i = 0; i < n0; i++) {
-    if (!active(lo[i], hi[i], ferro, u[i], thr)) {
-      joined = 0;
-      continue;
+  const int8_t same = (int8_t)s->ferro;
+  /* the active bonds of 64 sites as bits (no branch per site), then the
+   * unions of the set bits */
+  for (int64_t w0 = 0; w0 < n0; w0 += 64) {
+    const int nb = n0 - w0 < 64 ? (int)(n0 - w0) : 64;
+    uint64_t mask = 0;
+    for (int i = 0; i < nb; i++)
+      mask |= (uint64_t)(((lo[w0 + i] == hi[w0 + i]) == same) & (u[w0 + i] <= thr)) << i;
+    int64_t prev = -2;
+    while (mask) {
+      const int64_t i = w0 + __builtin_ctzll(mask);
+      mask &= mask - 1;
+      /* nothing to do when both ends share a parent with the ends just joined */
+      if (prev == i - 1 && p[xh + i] == p[xh + i - 1] && p[xl + i] == p[xl + i - 1]) {
+        prev = i;
+        continue;
+      }
+      uf_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
+      prev = i;
     }
-    /* nothing to do when both ends share a parent with the ends just joined */
-    if (joined && p[xh + i] == p[xh + i - 1] && p[xl + i] == p[xl + i - 1]) continue;
-    uf_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
-    joined = 1;
   }
 }
 
@@ -348,7 +363,6 @@ static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_mod
 static int number_components(sw_state *s, const ising_lattice *l) {
   int32_t *p = s->parent;
   int8_t *b = s->buf[0];
-  s->ncomp = 0;
   for (int64_t o = 0; o < s->nslab; o++) {
     pack_slab(s, l, o, b);
     const int64_t xo = o * s->slab;
@@ -359,6 +373,8 @@ static int number_components(sw_state *s, const ising_lattice *l) {
         k = s->ncomp;
         ISING_CALL(new_comp(s));
         p[x] = (int32_t)(-1 - k);
+      } else if (p[x] < 0) { /* a boundary root, numbered by the merge */
+        k = -1 - (int64_t)p[x];
       } else {
         const int32_t root = uf_find(p, x);
         p[x] = root;
@@ -371,11 +387,6 @@ static int number_components(sw_state *s, const ising_lattice *l) {
   return ISING_OK;
 }
 
-static inline int64_t comp_of(const int32_t *p, int64_t x) {
-  const int32_t q = p[x];
-  return q < 0 ? -1 - (int64_t)q : -1 - (int64_t)p[q];
-}
-static inline int64_t root_of(const int32_t *p, int64_t x) { return p[x] < 0 ? x : p[x]; }
 static inline int64_t comp_size(const sw_state *s, int64_t k) {
   return s->ferro ? (s->mag[k] < 0 ? -(int64_t)s->mag[k] : s->mag[k]) : s->size[k];
 }
@@ -390,16 +401,19 @@ static int cmp_pair(const void *a, const void *b) { /* by [0], then [1] */
   return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-static int64_t find_label(const int64_t *sorted3, int64_t n, int64_t label) {
+/* Index of `v` in the sorted v[stride i] (i < n), or -1. */
+static int64_t find_strided(const int64_t *v, int64_t n, int stride, int64_t x) {
   int64_t lo = 0, hi = n - 1;
   while (lo <= hi) {
     int64_t mid = lo + (hi - lo) / 2;
-    if (sorted3[3 * mid] == label) return mid;
-    if (sorted3[3 * mid] < label) lo = mid + 1;
+    if (v[stride * mid] == x) return mid;
+    if (v[stride * mid] < x) lo = mid + 1;
     else hi = mid - 1;
   }
   return -1;
 }
+static int64_t find_sorted(const int64_t *v, int64_t n, int64_t x) { return find_strided(v, n, 1, x); }
+static int64_t find_sorted3(const int64_t *v, int64_t n, int64_t x) { return find_strided(v, n, 3, x); }
 
 static int64_t dense_find(int64_t *p, int64_t x) {
   while (p[x] != x) {
@@ -418,93 +432,99 @@ static int agree(MPI_Comm comm, int rc) {
   return rc;
 }
 
-/* Step 3 (collective over the group): s->bnd gets this rank's components
- * that have bonds to other ranks, with their clusters' labels and totals. */
-static int merge(sw_state *s, const ising_lattice *l, MPI_Comm comm, int gsize) {
+/* Gather every rank's `n` values (int64) into *all (malloc'ed; *total
+ * values) over the group (collective; failures agreed first). */
+static int gather(MPI_Comm comm, int gsize, const int64_t *mine, int64_t n, int64_t **all,
+                  int64_t *total, int rc) {
+  *all = NULL;
+  *total = 0;
+  int *cnt = malloc((size_t)gsize * sizeof *cnt), *disp = malloc((size_t)gsize * sizeof *disp);
+  if (!rc && (!cnt || !disp)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+  if (!rc && n > INT32_MAX / 4) rc = ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: too many cluster bonds between ranks");
+  rc = agree(comm, rc);
+  int my = (int)n;
+  if (!rc && MPI_Allgather(&my, 1, MPI_INT, cnt, 1, MPI_INT, comm) != MPI_SUCCESS)
+    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgather (cluster merge sizes) failed");
+  int64_t t = 0;
+  for (int q = 0; q < gsize && !rc; q++) {
+    disp[q] = (int)t;
+    t += cnt[q];
+  }
+  if (!rc && t > INT32_MAX) rc = ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: too many cluster bonds between ranks");
+  if (!rc && !(*all = malloc((size_t)(t > 0 ? t : 1) * sizeof **all)))
+    rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+  rc = agree(comm, rc);
+  if (!rc && MPI_Allgatherv(mine, my, MPI_INT64_T, *all, cnt, disp, MPI_INT64_T, comm) != MPI_SUCCESS)
+    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgatherv (cluster merge) failed");
+  free(cnt);
+  free(disp);
+  if (rc) {
+    free(*all);
+    *all = NULL;
+  }
+  *total = t;
+  return rc;
+}
+
+/* Step 3a (collective over the group): the components of this rank that
+ * have bonds to other ranks (numbered here if they are not yet: they get
+ * C_BOUNDARY) and their clusters' labels.  Every active bond between ranks
+ * is reported by both ends as (bond, own label); the pairs of all ranks
+ * join the labels (one union-find over the sorted labels, every rank
+ * alike), a cluster's label is the smallest. */
+static int merge_labels(sw_state *s, const ising_lattice *l, MPI_Comm comm, int gsize) {
   int rc = ISING_OK;
   const int64_t ne = s->nedge;
   int64_t *mine = malloc((size_t)(2 * (ne > 0 ? ne : 1)) * sizeof *mine);
-  int64_t *comps = malloc((size_t)(3 * (ne > 0 ? ne : 1)) * sizeof *comps);
-  int *cnt = malloc((size_t)gsize * 2 * sizeof *cnt), *disp = malloc((size_t)gsize * 2 * sizeof *disp);
-  int *both = malloc((size_t)gsize * 2 * sizeof *both);
-  int64_t *all_e = NULL, *all_c = NULL, *dp = NULL, *ts = NULL;
-  if (!mine || !comps || !cnt || !disp || !both) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+  int64_t *labels = malloc((size_t)(ne > 0 ? ne : 1) * sizeof *labels);
+  int64_t *all_e = NULL, *all_l = NULL, *dp = NULL, te = 0, tl = 0;
+  if (!mine || !labels) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
   s->nbnd = 0;
-  /* this rank's pairs (bond, label) and components (label, size, mag);
-   * a component is reported once: its mag slot is marked meanwhile */
+  int32_t *p = s->parent;
   for (int64_t e = 0; e < ne && !rc; e++) {
-    const int64_t x = s->edges[e].site, k = comp_of(s->parent, x);
-    const int64_t label = global_of(l, s->n, root_of(s->parent, x));
+    const int32_t r = uf_find(p, (int32_t)s->edges[e].site);
+    const int64_t own = global_of(l, s->n, r);
     mine[2 * e] = s->edges[e].bond;
-    mine[2 * e + 1] = label;
-    if (s->mag[k] != DECIDED) {
-      if (s->nbnd == s->bnd_cap) {
-        int64_t c = s->bnd_cap ? 2 * s->bnd_cap : 256;
-        boundary *q = realloc(s->bnd, (size_t)c * sizeof *q);
-        if (!q) {
-          rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
-          break;
-        }
-        s->bnd = q;
-        s->bnd_cap = c;
+    mine[2 * e + 1] = own;
+    if (p[r] == r) { /* not yet numbered: number it now */
+      rc = new_comp(s);
+      if (rc) break;
+      p[r] = (int32_t)(-s->ncomp);
+    }
+    const int64_t k = -1 - (int64_t)p[r];
+    if (s->state[k] & C_BOUNDARY) continue;
+    s->state[k] |= C_BOUNDARY;
+    if (s->nbnd == s->bnd_cap) {
+      int64_t c = s->bnd_cap ? 2 * s->bnd_cap : 256;
+      boundary *q = realloc(s->bnd, (size_t)c * sizeof *q);
+      if (!q) {
+        rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+        break;
       }
-      comps[3 * s->nbnd] = label;
-      comps[3 * s->nbnd + 1] = comp_size(s, k);
-      comps[3 * s->nbnd + 2] = s->mag[k];
-      s->bnd[s->nbnd].k = k;
-      s->bnd[s->nbnd].label = label;
-      s->nbnd++;
-      s->mag[k] = DECIDED;
+      s->bnd = q;
+      s->bnd_cap = c;
     }
+    s->bnd[s->nbnd].k = k;
+    s->bnd[s->nbnd].own = own;
+    labels[s->nbnd] = own;
+    s->nbnd++;
   }
-  const int64_t nc = s->nbnd;
-  int my[2] = {(int)(2 * ne), (int)(3 * nc)};
-  if (!rc && (2 * ne > INT32_MAX / 2 || 3 * nc > INT32_MAX / 2))
-    rc = ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: too many cluster bonds between ranks");
-  rc = agree(comm, rc);
-  if (!rc && MPI_Allgather(my, 2, MPI_INT, both, 2, MPI_INT, comm) != MPI_SUCCESS)
-    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgather (cluster merge sizes) failed");
-  int64_t te = 0, tc = 0;
-  if (!rc) {
-    for (int q = 0; q < gsize; q++) {
-      cnt[q] = both[2 * q];
-      disp[q] = (int)te;
-      te += both[2 * q];
-      cnt[gsize + q] = both[2 * q + 1];
-      disp[gsize + q] = (int)tc;
-      tc += both[2 * q + 1];
-    }
-    if (te > INT32_MAX || tc > INT32_MAX)
-      rc = ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: too many cluster bonds between ranks");
-  }
-  if (!rc) {
-    all_e = malloc((size_t)(te > 0 ? te : 1) * sizeof *all_e);
-    all_c = malloc((size_t)(tc > 0 ? tc : 1) * sizeof *all_c);
-    if (!all_e || !all_c) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
-  }
-  rc = agree(comm, rc);
-  if (!rc && MPI_Allgatherv(mine, my[0], MPI_INT64_T, all_e, cnt, disp, MPI_INT64_T, comm) != MPI_SUCCESS)
-    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgatherv (cluster bonds) failed");
-  if (!rc && MPI_Allgatherv(comps, my[1], MPI_INT64_T, all_c, cnt + gsize, disp + gsize, MPI_INT64_T,
-                            comm) != MPI_SUCCESS)
-    rc = ISING_ERR(ISING_ERR_MPI, "MPI_Allgatherv (cluster components) failed");
-  const int64_t NE = te / 2, NC = tc / 3;
-  if (!rc && NC > 0) {
-    /* components sorted by label: dense index = rank in label order */
-    qsort(all_c, (size_t)NC, 3 * sizeof *all_c, cmp_i64);
+  rc = gather(comm, gsize, mine, 2 * ne, &all_e, &te, rc);
+  rc = gather(comm, gsize, labels, s->nbnd, &all_l, &tl, rc);
+  const int64_t NE = te / 2, NL = tl;
+  if (!rc && NL > 0) {
+    qsort(all_l, (size_t)NL, sizeof *all_l, cmp_i64);
     qsort(all_e, (size_t)NE, 2 * sizeof *all_e, cmp_pair);
-    dp = malloc((size_t)NC * sizeof *dp);
-    ts = calloc((size_t)(2 * NC), sizeof *ts);
-    if (!dp || !ts) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
-    for (int64_t k = 0; k < NC && !rc; k++) dp[k] = k;
-    /* each bond is reported by its two ends */
-    for (int64_t e = 0; e < NE && !rc; e += 2) {
+    dp = malloc((size_t)NL * sizeof *dp);
+    if (!dp) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+    for (int64_t k = 0; k < NL && !rc; k++) dp[k] = k;
+    for (int64_t e = 0; e < NE && !rc; e += 2) { /* each bond is reported by its two ends */
       if (e + 1 >= NE || all_e[2 * e] != all_e[2 * (e + 1)]) {
         rc = ISING_ERR(ISING_ERR_INTERNAL, "cluster merge: bond %lld reported by one rank only",
                        (long long)all_e[2 * e]);
         break;
       }
-      int64_t a = find_label(all_c, NC, all_e[2 * e + 1]), b = find_label(all_c, NC, all_e[2 * e + 3]);
+      int64_t a = find_sorted(all_l, NL, all_e[2 * e + 1]), b = find_sorted(all_l, NL, all_e[2 * e + 3]);
       if (a < 0 || b < 0) {
         rc = ISING_ERR(ISING_ERR_INTERNAL, "cluster merge: a bond's component is missing");
         break;
@@ -514,30 +534,52 @@ static int merge(sw_state *s, const ising_lattice *l, MPI_Comm comm, int gsize) 
       if (a < b) dp[b] = a;
       else if (b < a) dp[a] = b;
     }
-    /* totals at the roots (the smallest label of each set) */
-    for (int64_t k = 0; k < NC && !rc; k++) {
-      const int64_t r = dense_find(dp, k);
-      ts[2 * r] += all_c[3 * k + 1];
-      ts[2 * r + 1] += all_c[3 * k + 2];
-    }
     for (int64_t q = 0; q < s->nbnd && !rc; q++) {
       boundary *b = &s->bnd[q];
-      const int64_t d = find_label(all_c, NC, b->label), r = dense_find(dp, d);
-      b->tsize = ts[2 * r];
-      b->tmag = ts[2 * r + 1];
-      b->counted = r == d; /* the cluster's smallest label is this component's */
-      b->label = all_c[3 * r];
+      b->label = all_l[dense_find(dp, find_sorted(all_l, NL, b->own))];
     }
   }
   free(mine);
-  free(comps);
-  free(cnt);
-  free(disp);
-  free(both);
+  free(labels);
   free(all_e);
-  free(all_c);
+  free(all_l);
   free(dp);
-  free(ts);
+  return rc;
+}
+
+/* Step 3b (collective over the group): the clusters' total sizes and
+ * magnetisations from every rank's parts (label, size, mag). */
+static int merge_totals(sw_state *s, MPI_Comm comm, int gsize) {
+  int rc = ISING_OK;
+  int64_t *mine = malloc((size_t)(3 * (s->nbnd > 0 ? s->nbnd : 1)) * sizeof *mine), *all = NULL, t = 0;
+  if (!mine) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (cluster merge)");
+  for (int64_t q = 0; q < s->nbnd && !rc; q++) {
+    mine[3 * q] = s->bnd[q].label;
+    mine[3 * q + 1] = comp_size(s, s->bnd[q].k);
+    mine[3 * q + 2] = s->mag[s->bnd[q].k];
+  }
+  rc = gather(comm, gsize, mine, 3 * s->nbnd, &all, &t, rc);
+  const int64_t n = t / 3;
+  if (!rc && n > 0) {
+    qsort(all, (size_t)n, 3 * sizeof *all, cmp_i64);
+    int64_t w = 0; /* sum the parts of each label in place */
+    for (int64_t i = 0; i < n; i++) {
+      if (w > 0 && all[3 * (w - 1)] == all[3 * i]) {
+        all[3 * (w - 1) + 1] += all[3 * i + 1];
+        all[3 * (w - 1) + 2] += all[3 * i + 2];
+      } else {
+        memmove(all + 3 * w, all + 3 * i, 3 * sizeof *all);
+        w++;
+      }
+    }
+    for (int64_t q = 0; q < s->nbnd; q++) {
+      const int64_t i = find_sorted3(all, w, s->bnd[q].label);
+      s->bnd[q].tsize = all[3 * i + 1];
+      s->bnd[q].tmag = all[3 * i + 2];
+    }
+  }
+  free(mine);
+  free(all);
   return rc;
 }
 
@@ -548,12 +590,85 @@ static inline int flips(const sw_state *s, const ising_model *m, uint32_t c2, ui
   return cl_word(s->r.key, (uint64_t)label, 0, c2, c3) > thr;
 }
 
+/* A cluster's statistics into S2 (sum of M^2), count and the largest. */
+static inline void tally(double *acc, int64_t size, int64_t mag) {
+  acc[0] += (double)mag * (double)mag;
+  acc[1] += 1;
+  if ((double)size > acc[2]) acc[2] = (double)size;
+}
+
+/* Steps 2 and 4 in one pass (H = 0, where a cluster's orientation needs
+ * only its label): components numbered in natural order (boundary ones
+ * are numbered and decided already), each decided at its root, the first
+ * site it has; magnetisations and sizes summed; the spins flipped. */
+static int number_decide_flip(sw_state *s, ising_lattice *l, const ising_model *m, uint32_t c2,
+                              uint32_t c3, uint32_t half) {
+  int32_t *p = s->parent;
+  int8_t *b = s->buf[0];
+  for (int64_t o = 0; o < s->nslab; o++) {
+    pack_slab(s, l, o, b);
+    const int64_t xo = o * s->slab;
+    for (int64_t j = 0; j < s->slab; j++) {
+      const int32_t x = (int32_t)(xo + j);
+      int64_t k;
+      if (p[x] == x) {
+        k = s->ncomp;
+        ISING_CALL(new_comp(s));
+        p[x] = (int32_t)(-1 - k);
+        s->state[k] = (uint8_t)flips(s, m, c2, c3, half, global_of(l, s->n, x), 0);
+      } else if (p[x] < 0) {
+        k = -1 - (int64_t)p[x];
+      } else {
+        const int32_t root = uf_find(p, x);
+        p[x] = root;
+        k = -1 - (int64_t)p[root];
+      }
+      s->mag[k] += b[j];
+      if (!s->ferro) s->size[k]++;
+      const int8_t f = (int8_t)(s->state[k] & C_FLIP);
+      b[j] = (int8_t)((b[j] ^ -f) + f); /* -b[j] when it flips, without a branch */
+    }
+    unpack_slab(s, l, o, b);
+  }
+  return ISING_OK;
+}
+
+/* Step 4 after the numbering pass (H != 0: a cluster's orientation needs
+ * its magnetisation): each local cluster decided at its root, the spins
+ * flipped. */
+static void decide_flip(sw_state *s, ising_lattice *l, const ising_model *m, uint32_t c2,
+                        uint32_t c3, uint32_t half) {
+  const int32_t *p = s->parent;
+  int8_t *b = s->buf[0];
+  for (int64_t o = 0; o < s->nslab; o++) {
+    pack_slab(s, l, o, b);
+    const int64_t xo = o * s->slab;
+    for (int64_t j = 0; j < s->slab; j++) {
+      const int64_t x = xo + j;
+      int64_t k;
+      if (p[x] < 0) { /* a root: the first site of its component */
+        k = -1 - (int64_t)p[x];
+        if (!(s->state[k] & C_BOUNDARY))
+          s->state[k] = (uint8_t)flips(s, m, c2, c3, half, global_of(l, s->n, x), s->mag[k]);
+      } else {
+        k = -1 - (int64_t)p[p[x]];
+      }
+      const int8_t f = (int8_t)(s->state[k] & C_FLIP);
+      b[j] = (int8_t)((b[j] ^ -f) + f);
+    }
+    unpack_slab(s, l, o, b);
+  }
+}
+
 /* One replica's sweep. */
 static int sw_replica(sw_state *s, int k, uint64_t t) {
   ising_lattice *l = s->r.lats[k];
   const ising_model *m = s->r.model[k];
   const uint32_t c2 = (uint32_t)t, rep = (uint32_t)s->r.ids[k];
   const ising_layout *lay = s->r.lay;
+  const int multi = lay->group_size > 1, zero = m->H == 0;
+  const uint32_t c3 = ising_rng_c3(rep, CLUSTER_RNG_FLIP, 0);
+  const uint32_t half = ising_model_cluster_threshold(m, 0);
   double t0 = ising_timer_now();
   if (!s->fresh) { /* after load: every replica's halos */
     ISING_CALL(ising_lattice_halo(l, 0));
@@ -561,59 +676,42 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   }
   double t1 = ising_timer_add(s->r.timer, ISING_PHASE_HALO, t0);
   const double bonds0 = s->ph[PH_BONDS];
-  ISING_CALL(bonds_and_unions(s, l, m, c2, rep));
-  ISING_CALL(number_components(s, l));
-  double t2 = ising_timer_now();
-  s->ph[PH_LABEL] += (t2 - t1) - (s->ph[PH_BONDS] - bonds0);
+  s->ncomp = 0;
   s->nbnd = 0;
-  if (lay->group_size > 1) ISING_CALL(merge(s, l, lay->group, lay->group_size));
-  double t3 = ising_timer_now();
-  s->ph[PH_MERGE] += t3 - t2;
-  /* decisions and statistics: the clusters with bonds to other ranks
-   * first, the others at their roots in the pass below */
-  const uint32_t c3 = ising_rng_c3(rep, CLUSTER_RNG_FLIP, 0);
-  const uint32_t half = ising_model_cluster_threshold(m, 0);
-  double S2 = 0, ncl = 0, big = 0;
-  for (int64_t q = 0; q < s->nbnd; q++) {
+  ISING_CALL(bonds_and_unions(s, l, m, c2, rep));
+  if (!zero) ISING_CALL(number_components(s, l));
+  double t2 = ising_timer_now(), merge_s = 0;
+  s->ph[PH_LABEL] += (t2 - t1) - (s->ph[PH_BONDS] - bonds0);
+  if (multi) ISING_CALL(merge_labels(s, l, lay->group, lay->group_size));
+  if (multi && !zero) ISING_CALL(merge_totals(s, lay->group, lay->group_size));
+  for (int64_t q = 0; q < s->nbnd; q++) { /* the clusters with bonds to other ranks */
     const boundary *b = &s->bnd[q];
-    s->mag[b->k] = DECIDED + flips(s, m, c2, c3, half, b->label, b->tmag);
-    if (b->counted) {
-      S2 += (double)b->tmag * (double)b->tmag;
-      ncl += 1;
-      if ((double)b->tsize > big) big = (double)b->tsize;
-    }
+    s->state[b->k] = (uint8_t)(C_BOUNDARY | flips(s, m, c2, c3, half, b->label, zero ? 0 : b->tmag));
   }
-  const int32_t *p = s->parent;
-  int8_t *buf = s->buf[0];
-  for (int64_t o = 0; o < s->nslab; o++) {
-    pack_slab(s, l, o, buf);
-    const int64_t xo = o * s->slab;
-    for (int64_t j = 0; j < s->slab; j++) {
-      const int64_t x = xo + j;
-      int64_t c;
-      if (p[x] < 0) { /* a root: the first site of its component */
-        c = -1 - (int64_t)p[x];
-        if (s->mag[c] != DECIDED && s->mag[c] != DECIDED + 1) {
-          const int64_t mc = s->mag[c], sz = comp_size(s, c);
-          S2 += (double)mc * (double)mc;
-          ncl += 1;
-          if ((double)sz > big) big = (double)sz;
-          s->mag[c] = DECIDED + flips(s, m, c2, c3, half, global_of(l, s->n, x), mc);
-        }
-      } else {
-        c = -1 - (int64_t)p[p[x]];
-      }
-      if (s->mag[c] != DECIDED) buf[j] = (int8_t)-buf[j];
-    }
-    unpack_slab(s, l, o, buf);
-  }
+  double t3 = ising_timer_now();
+  merge_s += t3 - t2;
+  if (zero)
+    ISING_CALL(number_decide_flip(s, l, m, c2, c3, half));
+  else
+    decide_flip(s, l, m, c2, c3, half);
   double t4 = ising_timer_now();
+  if (multi && zero) ISING_CALL(merge_totals(s, lay->group, lay->group_size));
+  double t5 = ising_timer_now();
+  merge_s += t5 - t4;
+  /* statistics: local clusters here, a cluster that spans ranks where its
+   * label's component is */
+  double acc[3] = {0, 0, 0};
+  for (int64_t c = 0; c < s->ncomp; c++)
+    if (!(s->state[c] & C_BOUNDARY)) tally(acc, comp_size(s, c), s->mag[c]);
+  for (int64_t q = 0; q < s->nbnd; q++)
+    if (s->bnd[q].label == s->bnd[q].own) tally(acc, s->bnd[q].tsize, s->bnd[q].tmag);
+  double t6 = ising_timer_now();
   ISING_CALL(ising_lattice_halo(l, 0));
   ISING_CALL(ising_lattice_halo(l, 1));
-  double t5 = ising_timer_add(s->r.timer, ISING_PHASE_HALO, t4);
+  double t7 = ising_timer_add(s->r.timer, ISING_PHASE_HALO, t6);
   ising_observe_block(l, &s->r.bonds[k], &s->r.mag[k]);
-  double sums[2] = {S2, ncl}, mx = big;
-  if (lay->group_size > 1) {
+  double sums[2] = {acc[0], acc[1]}, mx = acc[2];
+  if (multi) {
     ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, lay->group));
     ISING_MPI(MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, lay->group));
   }
@@ -623,7 +721,8 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   out[ISING_CLUSTER_MEAN] = N / sums[1];
   out[ISING_CLUSTER_LARGEST] = mx / N;
   out[ISING_CLUSTER_COUNT] = sums[1];
-  s->ph[PH_FLIP] += (t4 - t3) + (ising_timer_now() - t5);
+  s->ph[PH_MERGE] += merge_s;
+  s->ph[PH_FLIP] += (t4 - t3) + (t6 - t5) + (ising_timer_now() - t7);
   return ISING_OK;
 }
 
@@ -676,7 +775,7 @@ static void sw_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 static int64_t sw_bytes(const void *p) {
   const sw_state *s = p;
   return s->nloc * (int64_t)sizeof *s->parent + 3 * s->slab +
-         s->comp_cap * (int64_t)(sizeof *s->mag + (s->ferro ? 0 : sizeof *s->size)) +
+         s->comp_cap * (int64_t)(sizeof *s->mag + sizeof *s->state + (s->ferro ? 0 : sizeof *s->size)) +
          s->edge_cap * (int64_t)sizeof *s->edges + s->bnd_cap * (int64_t)sizeof *s->bnd +
          12 * s->rb_stride * 4;
 }
