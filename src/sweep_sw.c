@@ -78,9 +78,9 @@ typedef struct sw_state {
   int8_t *buf[3];        /* natural-order slabs: current, next, first */
   /* local components of the current sweep, numbered in natural order */
   int64_t ncomp, comp_cap;
-  int32_t *mag;          /* magnetisation (of the spins before the flip) */
-  int32_t *size;         /* J < 0 only (J > 0: |mag|) */
-  uint8_t *state;        /* C_FLIP | C_BOUNDARY */
+  int32_t *comp;         /* 4 M + (C_FLIP | C_BOUNDARY): M the magnetisation of the
+                            spins before the flip (|M| < 2^29) */
+  int32_t *size;         /* J < 0 only (J > 0: |M|) */
   cross_edge *edges;
   int64_t nedge, edge_cap;
   boundary *bnd;
@@ -98,9 +98,8 @@ static void sw_destroy(void *p) {
   ising_sweeper_replicas_free(&s->r);
   free(s->parent);
   for (int b = 0; b < 3; b++) free(s->buf[b]);
-  free(s->mag);
+  free(s->comp);
   free(s->size);
-  free(s->state);
   free(s->edges);
   free(s->bnd);
   free(s->rb);
@@ -129,10 +128,10 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
   s->slab = s->dim == 3 ? s->n[0] * s->n[1] : s->n[0];
   s->nslab = s->dim == 3 ? s->n[2] : s->n[1];
   s->rb_stride = s->n[0] / 4 + 2;
-  rc = s->nloc < INT32_MAX ? ISING_OK
-                           : ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: a rank's block of %lld "
-                                       "sites is more than 2^31; use more ranks",
-                                       (long long)s->nloc);
+  rc = s->nloc < ((int64_t)1 << 29)
+           ? ISING_OK
+           : ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: a rank's block of %lld sites is more than "
+                       "2^29; use more ranks", (long long)s->nloc);
   if (!rc) {
     s->parent = malloc((size_t)s->nloc * sizeof *s->parent);
     for (int b = 0; b < 3; b++) s->buf[b] = malloc((size_t)s->slab);
@@ -164,12 +163,9 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
 static int new_comp(sw_state *s) {
   if (s->ncomp == s->comp_cap) {
     int64_t cap = s->comp_cap ? 2 * s->comp_cap : 4096;
-    int32_t *m = realloc(s->mag, (size_t)cap * sizeof *m);
+    int32_t *m = realloc(s->comp, (size_t)cap * sizeof *m);
     ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
-    s->mag = m;
-    uint8_t *st = realloc(s->state, (size_t)cap);
-    ISING_CHECK(st, ISING_ERR_MEM, "out of memory (clusters)");
-    s->state = st;
+    s->comp = m;
     if (!s->ferro) {
       int32_t *z = realloc(s->size, (size_t)cap * sizeof *z);
       ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
@@ -177,10 +173,26 @@ static int new_comp(sw_state *s) {
     }
     s->comp_cap = cap;
   }
-  s->mag[s->ncomp] = 0;
-  s->state[s->ncomp] = 0;
+  s->comp[s->ncomp] = 0;
   if (!s->ferro) s->size[s->ncomp] = 0;
   s->ncomp++;
+  return ISING_OK;
+}
+
+/* Give back cluster memory that the last sweep left far unused (the first
+ * sweeps from a hot start have many more clusters than equilibrium). */
+static int shrink_comps(sw_state *s) {
+  const int64_t want = s->ncomp + s->ncomp / 4 + 4096;
+  if (s->comp_cap <= 2 * want) return ISING_OK;
+  int32_t *m = realloc(s->comp, (size_t)want * sizeof *m);
+  ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
+  s->comp = m;
+  if (!s->ferro) {
+    int32_t *z = realloc(s->size, (size_t)want * sizeof *z);
+    ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
+    s->size = z;
+  }
+  s->comp_cap = want;
   return ISING_OK;
 }
 
@@ -380,15 +392,21 @@ static int number_components(sw_state *s, const ising_lattice *l) {
         p[x] = root;
         k = -1 - (int64_t)p[root];
       }
-      s->mag[k] += b[j];
+      s->comp[k] += 4 * b[j];
       if (!s->ferro) s->size[k]++;
     }
   }
   return ISING_OK;
 }
 
+static inline int64_t comp_mag(const sw_state *s, int64_t k) {
+  return (s->comp[k] - (s->comp[k] & 3)) / 4;
+}
+static inline int comp_state(const sw_state *s, int64_t k) { return s->comp[k] & 3; }
+static inline void set_state(sw_state *s, int64_t k, int st) { s->comp[k] = (s->comp[k] & ~3) | st; }
 static inline int64_t comp_size(const sw_state *s, int64_t k) {
-  return s->ferro ? (s->mag[k] < 0 ? -(int64_t)s->mag[k] : s->mag[k]) : s->size[k];
+  const int64_t m = comp_mag(s, k);
+  return s->ferro ? (m < 0 ? -m : m) : s->size[k];
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -492,8 +510,8 @@ static int merge_labels(sw_state *s, const ising_lattice *l, MPI_Comm comm, int 
       p[r] = (int32_t)(-s->ncomp);
     }
     const int64_t k = -1 - (int64_t)p[r];
-    if (s->state[k] & C_BOUNDARY) continue;
-    s->state[k] |= C_BOUNDARY;
+    if (comp_state(s, k) & C_BOUNDARY) continue;
+    set_state(s, k, C_BOUNDARY);
     if (s->nbnd == s->bnd_cap) {
       int64_t c = s->bnd_cap ? 2 * s->bnd_cap : 256;
       boundary *q = realloc(s->bnd, (size_t)c * sizeof *q);
@@ -556,7 +574,7 @@ static int merge_totals(sw_state *s, MPI_Comm comm, int gsize) {
   for (int64_t q = 0; q < s->nbnd && !rc; q++) {
     mine[3 * q] = s->bnd[q].label;
     mine[3 * q + 1] = comp_size(s, s->bnd[q].k);
-    mine[3 * q + 2] = s->mag[s->bnd[q].k];
+    mine[3 * q + 2] = comp_mag(s, s->bnd[q].k);
   }
   rc = gather(comm, gsize, mine, 3 * s->nbnd, &all, &t, rc);
   const int64_t n = t / 3;
@@ -615,7 +633,7 @@ static int number_decide_flip(sw_state *s, ising_lattice *l, const ising_model *
         k = s->ncomp;
         ISING_CALL(new_comp(s));
         p[x] = (int32_t)(-1 - k);
-        s->state[k] = (uint8_t)flips(s, m, c2, c3, half, global_of(l, s->n, x), 0);
+        set_state(s, k, flips(s, m, c2, c3, half, global_of(l, s->n, x), 0));
       } else if (p[x] < 0) {
         k = -1 - (int64_t)p[x];
       } else {
@@ -623,9 +641,9 @@ static int number_decide_flip(sw_state *s, ising_lattice *l, const ising_model *
         p[x] = root;
         k = -1 - (int64_t)p[root];
       }
-      s->mag[k] += b[j];
+      s->comp[k] += 4 * b[j];
       if (!s->ferro) s->size[k]++;
-      const int8_t f = (int8_t)(s->state[k] & C_FLIP);
+      const int8_t f = (int8_t)(s->comp[k] & C_FLIP);
       b[j] = (int8_t)((b[j] ^ -f) + f); /* -b[j] when it flips, without a branch */
     }
     unpack_slab(s, l, o, b);
@@ -648,12 +666,12 @@ static void decide_flip(sw_state *s, ising_lattice *l, const ising_model *m, uin
       int64_t k;
       if (p[x] < 0) { /* a root: the first site of its component */
         k = -1 - (int64_t)p[x];
-        if (!(s->state[k] & C_BOUNDARY))
-          s->state[k] = (uint8_t)flips(s, m, c2, c3, half, global_of(l, s->n, x), s->mag[k]);
+        if (!(comp_state(s, k) & C_BOUNDARY))
+          set_state(s, k, flips(s, m, c2, c3, half, global_of(l, s->n, x), comp_mag(s, k)));
       } else {
         k = -1 - (int64_t)p[p[x]];
       }
-      const int8_t f = (int8_t)(s->state[k] & C_FLIP);
+      const int8_t f = (int8_t)(s->comp[k] & C_FLIP);
       b[j] = (int8_t)((b[j] ^ -f) + f);
     }
     unpack_slab(s, l, o, b);
@@ -676,6 +694,7 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   }
   double t1 = ising_timer_add(s->r.timer, ISING_PHASE_HALO, t0);
   const double bonds0 = s->ph[PH_BONDS];
+  ISING_CALL(shrink_comps(s));
   s->ncomp = 0;
   s->nbnd = 0;
   ISING_CALL(bonds_and_unions(s, l, m, c2, rep));
@@ -686,7 +705,7 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   if (multi && !zero) ISING_CALL(merge_totals(s, lay->group, lay->group_size));
   for (int64_t q = 0; q < s->nbnd; q++) { /* the clusters with bonds to other ranks */
     const boundary *b = &s->bnd[q];
-    s->state[b->k] = (uint8_t)(C_BOUNDARY | flips(s, m, c2, c3, half, b->label, zero ? 0 : b->tmag));
+    set_state(s, b->k, C_BOUNDARY | flips(s, m, c2, c3, half, b->label, zero ? 0 : b->tmag));
   }
   double t3 = ising_timer_now();
   merge_s += t3 - t2;
@@ -702,7 +721,7 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
    * label's component is */
   double acc[3] = {0, 0, 0};
   for (int64_t c = 0; c < s->ncomp; c++)
-    if (!(s->state[c] & C_BOUNDARY)) tally(acc, comp_size(s, c), s->mag[c]);
+    if (!(comp_state(s, c) & C_BOUNDARY)) tally(acc, comp_size(s, c), comp_mag(s, c));
   for (int64_t q = 0; q < s->nbnd; q++)
     if (s->bnd[q].label == s->bnd[q].own) tally(acc, s->bnd[q].tsize, s->bnd[q].tmag);
   double t6 = ising_timer_now();
@@ -775,7 +794,7 @@ static void sw_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 static int64_t sw_bytes(const void *p) {
   const sw_state *s = p;
   return s->nloc * (int64_t)sizeof *s->parent + 3 * s->slab +
-         s->comp_cap * (int64_t)(sizeof *s->mag + sizeof *s->state + (s->ferro ? 0 : sizeof *s->size)) +
+         s->comp_cap * (int64_t)(sizeof *s->comp + (s->ferro ? 0 : sizeof *s->size)) +
          s->edge_cap * (int64_t)sizeof *s->edges + s->bnd_cap * (int64_t)sizeof *s->bnd +
          12 * s->rb_stride * 4;
 }
