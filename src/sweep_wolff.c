@@ -13,7 +13,9 @@
  * bits, site = floor(u N / 2^64)), one per bond tested, in the order of a
  * depth-first growth that visits the axes x, y, z and the sides -, + in
  * that order.  The lattice is whole on one rank, so a replica's updates do
- * not depend on the rank count or on which rank holds it.
+ * not depend on the rank count or on which rank holds it.  The backend
+ * sweeps a natural-order copy of each replica's spins (1 byte per site);
+ * the engine's lattices follow on `sync`, and `load` takes them in.
  *
  * clusters_per_sweep = 0 (automatic): during the thermalisation a sweep
  * does updates until it has flipped at least N sites; afterwards a sweep
@@ -59,6 +61,7 @@ typedef struct wolff_state {
   int *tix;           /* [n] temperature index of each local replica */
   int64_t *acc;       /* [2 n_T]: updates and sweeps at T (last half of the thermalisation) */
   int64_t *inc;       /* [2 n_T]: this sweep's */
+  int8_t **nat;       /* [n][N] the spins in natural order (the engine's lattices lag: sync) */
   uint64_t *stack;    /* [N] coordinates x | y << b0 | z << (b0 + b1) */
   int b0, b1;         /* bits of the x and y coordinates */
   double *stats;      /* [ISING_CLUSTER_NSTATS n] */
@@ -74,6 +77,8 @@ static void wolff_destroy(void *p) {
   free(s->acc);
   free(s->inc);
   free(s->stack);
+  for (int k = 0; s->nat && k < s->r.n; k++) free(s->nat[k]);
+  free(s->nat);
   free(s->stats);
   free(s);
 }
@@ -103,10 +108,16 @@ static int wolff_create(const ising_sweeper_init *in, void **out) {
   s->acc = calloc((size_t)(2 * s->n_T), sizeof *s->acc);
   s->inc = calloc((size_t)(2 * s->n_T), sizeof *s->inc);
   s->stack = malloc((size_t)(in->n_local > 0 ? N : 1) * sizeof *s->stack);
+  s->nat = calloc(n, sizeof *s->nat);
+  for (int k = 0; s->nat && k < in->n_local; k++)
+    if (!(s->nat[k] = malloc((size_t)N))) {
+      wolff_destroy(s);
+      return ISING_ERR(ISING_ERR_MEM, "out of memory");
+    }
   while ((int64_t)1 << s->b0 < in->cfg->L[0]) s->b0++;
   while ((int64_t)1 << s->b1 < in->cfg->L[1]) s->b1++;
   s->stats = calloc(ISING_CLUSTER_NSTATS * n, sizeof *s->stats);
-  if (!s->tix || !s->acc || !s->inc || !s->stack || !s->stats) {
+  if (!s->tix || !s->acc || !s->inc || !s->stack || !s->stats || !s->nat) {
     wolff_destroy(s);
     return ISING_ERR(ISING_ERR_MEM, "out of memory");
   }
@@ -125,16 +136,36 @@ static int64_t clusters_now(const wolff_state *s, int T, uint64_t t) {
   return k < 1 ? 1 : k;
 }
 
+/* Bond sum and magnetisation of a natural-order periodic lattice. */
+static void nat_sums(const int8_t *sp, const int64_t n[3], int dim, int64_t *bonds, int64_t *mag) {
+  int64_t B = 0, M = 0;
+  const int64_t n01 = n[0] * n[1];
+  for (int64_t z = 0; z < n[2]; z++)
+    for (int64_t y = 0; y < n[1]; y++) {
+      const int8_t *r = sp + z * n01 + y * n[0];
+      const int8_t *ry = sp + z * n01 + (y + 1 == n[1] ? 0 : y + 1) * n[0];
+      const int8_t *rz = sp + (z + 1 == n[2] ? 0 : z + 1) * n01 + y * n[0];
+      int64_t b = 0, m = 0;
+      for (int64_t i = 0; i + 1 < n[0]; i++) b += r[i] * (r[i + 1] + ry[i] + (dim == 3 ? rz[i] : 0));
+      const int64_t i = n[0] - 1;
+      b += r[i] * (r[0] + ry[i] + (dim == 3 ? rz[i] : 0));
+      for (int64_t j = 0; j < n[0]; j++) m += r[j];
+      B += b;
+      M += m;
+    }
+  *bonds = B;
+  *mag = M;
+}
+
 /* One replica's sweep. */
 static int wolff_replica(wolff_state *s, int k, uint64_t t) {
-  ising_lattice *l = s->r.lats[k];
   const ising_model *m = s->r.model[k];
   const int dim = s->dim, T = s->tix[k];
-  const int64_t n0 = l->n[0], n1 = l->n[1], n2 = l->n[2], z0 = lat_z0(l);
-  const int64_t N = s->N;
+  const int64_t n0 = s->cfg->L[0], n1 = s->cfg->L[1], n2 = dim == 3 ? s->cfg->L[2] : 1;
+  const int64_t n01 = n0 * n1, N = s->N;
   const uint32_t thr = m->bond_thr;
-  const int ferro = m->J > 0;
-  int8_t *sp = l->spins;
+  const int8_t same = (int8_t)(m->J > 0); /* a bond is satisfied by equal spins */
+  int8_t *sp = s->nat[k];
   uint64_t *stack = s->stack;
   const int b0 = s->b0, b01 = s->b0 + s->b1;
   const uint64_t m0 = ((uint64_t)1 << b0) - 1, m1 = ((uint64_t)1 << s->b1) - 1;
@@ -149,31 +180,34 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
     const uint64_t hi = stream_word(&w), lo = stream_word(&w);
     const uint64_t u = hi << 32 | lo;
     const int64_t seed = (int64_t)(((unsigned __int128)u * (uint64_t)N) >> 64);
-    int64_t top = 0, size = 1, mag;
-    {
-      const int64_t i = seed % n0, y = (seed / n0) % n1, z = seed / (n0 * n1);
-      const int64_t x = cl_index(l, i + 1, y + 1, z + z0);
-      mag = sp[x];
-      sp[x] = (int8_t)-sp[x];
-      stack[top++] = (uint64_t)i | (uint64_t)y << b0 | (uint64_t)z << b01;
-    }
-    const int64_t ext[3] = {n0, n1, n2};
+    int64_t top = 0, size = 1, mag = sp[seed];
+    sp[seed] = (int8_t)-sp[seed];
+    stack[top++] = (uint64_t)(seed % n0) | (uint64_t)((seed / n0) % n1) << b0 |
+                   (uint64_t)(seed / n01) << b01;
     while (top > 0) {
       const uint64_t v = stack[--top];
       const int64_t c[3] = {(int64_t)(v & m0), (int64_t)((v >> b0) & m1), (int64_t)(v >> b01)};
-      const int8_t sv_old = (int8_t)-sp[cl_index(l, c[0] + 1, c[1] + 1, c[2] + z0)];
-      for (int a = 0; a < dim; a++)
-        for (int side = 0; side < 2; side++) {
-          int64_t q[3] = {c[0], c[1], c[2]};
-          q[a] = side ? (q[a] + 1 == ext[a] ? 0 : q[a] + 1) : (q[a] == 0 ? ext[a] - 1 : q[a] - 1);
-          const int64_t xn = cl_index(l, q[0] + 1, q[1] + 1, q[2] + z0);
-          if (((sv_old == sp[xn]) != ferro)) continue; /* bond not satisfied (or in the cluster) */
-          if (stream_word(&w) > thr) continue;
-          mag += sp[xn];
-          sp[xn] = (int8_t)-sp[xn];
-          stack[top++] = (uint64_t)q[0] | (uint64_t)q[1] << b0 | (uint64_t)q[2] << b01;
-          size++;
-        }
+      const int64_t x = c[0] + n0 * c[1] + n01 * c[2];
+      const int8_t old = (int8_t)-sp[x];
+      /* the neighbours x-, x+, y-, y+, z-, z+ (periodic): index and coordinates */
+      int64_t nb[6], q[6];
+      nb[0] = c[0] ? x - 1 : x + n0 - 1, q[0] = c[0] ? c[0] - 1 : n0 - 1;
+      nb[1] = c[0] + 1 < n0 ? x + 1 : x - n0 + 1, q[1] = c[0] + 1 < n0 ? c[0] + 1 : 0;
+      nb[2] = c[1] ? x - n0 : x + n01 - n0, q[2] = c[1] ? c[1] - 1 : n1 - 1;
+      nb[3] = c[1] + 1 < n1 ? x + n0 : x - n01 + n0, q[3] = c[1] + 1 < n1 ? c[1] + 1 : 0;
+      nb[4] = c[2] ? x - n01 : x + N - n01, q[4] = c[2] ? c[2] - 1 : n2 - 1;
+      nb[5] = c[2] + 1 < n2 ? x + n01 : x - N + n01, q[5] = c[2] + 1 < n2 ? c[2] + 1 : 0;
+      for (int d = 0; d < 2 * dim; d++) {
+        const int64_t xn = nb[d];
+        if ((old == sp[xn]) != same) continue; /* bond not satisfied (or in the cluster) */
+        if (stream_word(&w) > thr) continue;
+        mag += sp[xn];
+        sp[xn] = (int8_t)-sp[xn];
+        uint64_t cc[3] = {(uint64_t)c[0], (uint64_t)c[1], (uint64_t)c[2]};
+        cc[d >> 1] = (uint64_t)q[d];
+        stack[top++] = cc[0] | cc[1] << b0 | cc[2] << b01;
+        size++;
+      }
     }
     sum_size += (double)size;
     sum_m2 += (double)mag * (double)mag / (double)size;
@@ -190,11 +224,31 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
   out[ISING_CLUSTER_MEAN] = sum_size / (double)ncl;
   out[ISING_CLUSTER_LARGEST] = big / (double)N;
   out[ISING_CLUSTER_COUNT] = (double)ncl;
-  const double t1 = ising_timer_now();
-  ISING_CALL(ising_lattice_halo(l, 0));
-  ISING_CALL(ising_lattice_halo(l, 1));
-  ising_timer_add(s->r.timer, ISING_PHASE_HALO, t1);
-  ising_observe_block(l, &s->r.bonds[k], &s->r.mag[k]);
+  const int64_t ext[3] = {n0, n1, n2};
+  nat_sums(sp, ext, dim, &s->r.bonds[k], &s->r.mag[k]);
+  return ISING_OK;
+}
+
+/* The engine's lattices from the natural copies (and back). */
+static int wolff_sync(void *p) {
+  wolff_state *s = p;
+  for (int k = 0; k < s->r.n; k++) {
+    ising_lattice *l = s->r.lats[k];
+    const int64_t nz = s->dim == 3 ? s->cfg->L[2] : 1, plane = s->cfg->L[0] * s->cfg->L[1];
+    for (int64_t z = 0; z < nz; z++) ising_lattice_unpack_rows(l, z, 0, s->cfg->L[1], s->nat[k] + z * plane);
+    ISING_CALL(ising_lattice_halo(l, 0));
+    ISING_CALL(ising_lattice_halo(l, 1));
+  }
+  return ISING_OK;
+}
+
+static int wolff_load(void *p) {
+  wolff_state *s = p;
+  for (int k = 0; k < s->r.n; k++) {
+    const int64_t nz = s->dim == 3 ? s->cfg->L[2] : 1, plane = s->cfg->L[0] * s->cfg->L[1];
+    for (int64_t z = 0; z < nz; z++)
+      ising_lattice_pack_rows(s->r.lats[k], z, 0, s->cfg->L[1], s->nat[k] + z * plane);
+  }
   return ISING_OK;
 }
 
@@ -228,11 +282,6 @@ static int wolff_cluster_stats(void *p, double *out) {
   return ISING_OK;
 }
 
-static int wolff_nothing(void *p) {
-  (void)p;
-  return ISING_OK;
-}
-
 static int wolff_check(const ising_config *cfg, char *why, size_t size) {
   if (cfg->H != 0)
     return snprintf(why, size, "wolff runs at H = 0 only ([model] H = %g); use swendsen-wang for "
@@ -252,7 +301,7 @@ static void wolff_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 
 static int64_t wolff_bytes(const void *p) {
   const wolff_state *s = p;
-  return s->N * (int64_t)sizeof *s->stack;
+  return s->N * (int64_t)sizeof *s->stack + (int64_t)s->r.n * s->N;
 }
 
 static int wolff_state_len(const ising_config *cfg) {
@@ -295,7 +344,7 @@ static const char *wolff_path(void) { return "wolff"; }
 const ising_sweeper_ops ising_sweep_wolff = {
     .name = "wolff", .deck = 2, .check = wolff_check, .needs = wolff_needs, .path = wolff_path,
     .create = wolff_create, .destroy = wolff_destroy, .set_temperatures = wolff_set_temperatures,
-    .sweep = wolff_sweep, .sums = wolff_sums, .sync = wolff_nothing, .load = wolff_nothing,
+    .sweep = wolff_sweep, .sums = wolff_sums, .sync = wolff_sync, .load = wolff_load,
     .bytes = wolff_bytes, .state_len = wolff_state_len, .state_get = wolff_state_get,
     .state_set = wolff_state_set, .bench_report = wolff_bench_report,
     .cluster_stats = wolff_cluster_stats};
