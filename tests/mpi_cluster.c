@@ -53,8 +53,8 @@ static int world_rank, world_size;
 /* A check that costs nothing when it passes (Check's ck_assert records
  * every passing check, a system call in no-fork mode: too slow for loops
  * over sites and samples). */
-#define REQUIRE(cond, ...)                 \
-  do {                                     \
+#define REQUIRE(cond, ...)                  \
+  do {                                      \
     if (!(cond)) ck_abort_msg(__VA_ARGS__); \
   } while (0)
 #define MPI_OK(call) REQUIRE((call) == MPI_SUCCESS, "%s failed", #call)
@@ -116,8 +116,7 @@ static void oracle_sums(const geom *G, const int8_t *s, int64_t *B, int64_t *M) 
  * with model m, by the documented rules.  cl[N] (may be NULL) receives
  * each site's cluster label, csize[N] (may be NULL) its cluster's size. */
 static void oracle_sweep(const geom *G, int8_t *s, const ising_model *m, ising_rng_key key,
-                         uint32_t replica, uint64_t t, oracle_out *o, int64_t *cl,
-                         int64_t *csize) {
+                         uint32_t replica, uint64_t t, oracle_out *o, int64_t *cl, int64_t *csize) {
   const int64_t N = G->N;
   const int dim = G->dim;
   uint8_t *act = calloc((size_t)(N * dim), 1);
@@ -207,9 +206,9 @@ typedef struct lrun {
   ising_sweeper *sw;
 } lrun;
 
-#define OK(call)                                                     \
-  do {                                                               \
-    int rc_ = (call);                                                \
+#define OK(call)                                                    \
+  do {                                                              \
+    int rc_ = (call);                                               \
     REQUIRE(rc_ == ISING_OK, "%s: %s", #call, ising_err_message()); \
   } while (0)
 
@@ -255,7 +254,8 @@ static int lrun_open(lrun *u, int dim, const int64_t L[3], double J, double H, c
     OK(ising_model_init(&u->models[k], dim, J, H, T[k], ISING_ALG_SWENDSEN_WANG));
   u->cpl = ising_couplings_uniform(J, H);
   u->key = ising_rng_key_from_seed(u->cfg.seed);
-  ising_sweeper_init in = {&u->cfg, u->lay, u->R, u->n_local, u->ids, u->lats, u->key, NULL, &u->cpl};
+  ising_sweeper_init in = {&u->cfg, u->lay, u->R, u->n_local, u->ids,
+                           u->lats, u->key, NULL, &u->cpl};
   OK(ising_sweeper_create(&in, &u->sw));
   ck_assert_ptr_eq(u->sw->ops, ops);
   OK(u->sw->ops->set_temperatures(u->sw->state, u->models, u->temp_of));
@@ -309,7 +309,8 @@ static void lrun_gather(lrun *u, int8_t *s) {
 /* B[R], M[R] (ops->sums summed over each group) and st[R][NSTATS]
  * (cluster_stats of each group's rank 0), on every rank. */
 static void lrun_results(lrun *u, int64_t *B, int64_t *M, double *st) {
-  int64_t *b = malloc((size_t)(u->n_local + 1) * sizeof *b), *m = malloc((size_t)(u->n_local + 1) * sizeof *m);
+  int64_t *b = malloc((size_t)(u->n_local + 1) * sizeof *b),
+          *m = malloc((size_t)(u->n_local + 1) * sizeof *m);
   double *cs = malloc((size_t)(u->n_local + 1) * ISING_CLUSTER_NSTATS * sizeof *cs);
   REQUIRE(b && m && cs, "out of memory");
   OK(u->sw->ops->sums(u->sw->state, b, m));
@@ -438,10 +439,18 @@ static void start_config(const lcase *c, const geom *G, int ci, int r, const uin
   uint64_t st = 0x5eed0000ULL + 1000003ULL * (uint64_t)ci + (uint64_t)r;
   for (int64_t g = 0; g < G->N; g++) {
     switch (c->start) {
-      case START_HOT: s[g] = (mix64(&st) >> 63) ? 1 : -1; break;
-      case START_COLD: s[g] = 1; break;
-      case START_NEEL: s[g] = (int8_t)stagger(G, g); break;
-      case START_SNAKE: s[g] = (int8_t)((paint[g] ? 1 : -1) * (c->J < 0 ? stagger(G, g) : 1)); break;
+      case START_HOT:
+        s[g] = (mix64(&st) >> 63) ? 1 : -1;
+        break;
+      case START_COLD:
+        s[g] = 1;
+        break;
+      case START_NEEL:
+        s[g] = (int8_t)stagger(G, g);
+        break;
+      case START_SNAKE:
+        s[g] = (int8_t)((paint[g] ? 1 : -1) * (c->J < 0 ? stagger(G, g) : 1));
+        break;
     }
   }
 }
@@ -461,7 +470,8 @@ static int first_mismatch(const int8_t *a, const int8_t *b, int64_t n, int64_t *
 static const char *grid_text(const ising_layout *lay, char *buf, size_t size) {
   int n = snprintf(buf, size, "%d group%s of %dx%d", lay->n_groups, lay->n_groups > 1 ? "s" : "",
                    lay->procs[0], lay->procs[1]);
-  if (lay->dim == 3 && n > 0 && (size_t)n < size) snprintf(buf + n, size - (size_t)n, "x%d", lay->procs[2]);
+  if (lay->dim == 3 && n > 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n, "x%d", lay->procs[2]);
   return buf;
 }
 
@@ -473,7 +483,8 @@ static void run_lcase(int ci, int rpr) {
   const lcase *c = &lcases[ci];
   lrun u;
   if (!lrun_open(&u, c->dim, c->L, c->J, c->H, c->T, N_MODELS, rpr, 2, c->may_not_fit)) {
-    if (world_rank == 0) printf("labels: %-30s %d ranks per replica: the grid does not fit\n", c->name, rpr);
+    if (world_rank == 0)
+      printf("labels: %-30s %d ranks per replica: the grid does not fit\n", c->name, rpr);
     return;
   }
   const geom *G = &u.G;
@@ -528,19 +539,19 @@ static void run_lcase(int ci, int rpr) {
       int64_t at;
       int bad = first_mismatch(gr, w, N, &at);
       REQUIRE(bad == 0,
-                    "%s (%s), replica %d, sweep %llu: %d spins differ from the oracle, first at "
-                    "site %lld (backend %d, oracle %d)",
-                    c->name, grid, r, (unsigned long long)t, bad, (long long)at, at >= 0 ? gr[at] : 0,
-                    at >= 0 ? w[at] : 0);
+              "%s (%s), replica %d, sweep %llu: %d spins differ from the oracle, first at "
+              "site %lld (backend %d, oracle %d)",
+              c->name, grid, r, (unsigned long long)t, bad, (long long)at, at >= 0 ? gr[at] : 0,
+              at >= 0 ? w[at] : 0);
       REQUIRE(B[r] == o.bonds && M[r] == o.mag,
-                    "%s (%s), replica %d: sums B %lld M %lld, oracle B %lld M %lld", c->name, grid, r,
-                    (long long)B[r], (long long)M[r], (long long)o.bonds, (long long)o.mag);
+              "%s (%s), replica %d: sums B %lld M %lld, oracle B %lld M %lld", c->name, grid, r,
+              (long long)B[r], (long long)M[r], (long long)o.bonds, (long long)o.mag);
       const double *sr = st + (size_t)r * ISING_CLUSTER_NSTATS;
       if (r == 0) clusters = o.stats[ISING_CLUSTER_COUNT];
       for (int q = 0; q < ISING_CLUSTER_NSTATS; q++)
         REQUIRE(sr[q] == o.stats[q],
-                      "%s (%s), replica %d: cluster statistic %d is %.17g, the oracle's %.17g",
-                      c->name, grid, r, q, sr[q], o.stats[q]);
+                "%s (%s), replica %d: cluster statistic %d is %.17g, the oracle's %.17g", c->name,
+                grid, r, q, sr[q], o.stats[q]);
       if (snake_case) {
         /* the oracle sees the path as one cluster, exactly */
         int64_t first = -1;
@@ -548,24 +559,26 @@ static void run_lcase(int ci, int rpr) {
           if (paint[g]) first = g;
         for (int64_t g = 0; g < N; g++) {
           REQUIRE(!paint[g] || (cl[g] == first && csize[g] == painted),
-                        "%s: oracle: path site %lld in cluster %lld of size %lld, not %lld of %lld",
-                        c->name, (long long)g, (long long)cl[g], (long long)csize[g],
-                        (long long)first, (long long)painted);
-          REQUIRE(paint[g] || cl[g] != first, "%s: oracle: site %lld joins the path",
-                        c->name, (long long)g);
+                  "%s: oracle: path site %lld in cluster %lld of size %lld, not %lld of %lld",
+                  c->name, (long long)g, (long long)cl[g], (long long)csize[g], (long long)first,
+                  (long long)painted);
+          REQUIRE(paint[g] || cl[g] != first, "%s: oracle: site %lld joins the path", c->name,
+                  (long long)g);
         }
         /* and the backend flipped it as a whole */
         const int ref = gr[first] * (c->J < 0 ? stagger(G, first) : 1);
         for (int64_t g = 0; g < N; g++)
           REQUIRE(!paint[g] || gr[g] * (c->J < 0 ? stagger(G, g) : 1) == ref,
-                        "%s (%s): the path was not flipped as one cluster (site %lld)", c->name,
-                        grid, (long long)g);
+                  "%s (%s): the path was not flipped as one cluster (site %lld)", c->name, grid,
+                  (long long)g);
       }
     }
   }
   if (world_rank == 0)
-    printf("labels: %-30s %-18s %2d replicas, %d sweeps (%5.0f clusters), %.2f s: same as the oracle\n",
-           c->name, grid, u.R, steps, clusters, MPI_Wtime() - t_start);
+    printf(
+        "labels: %-30s %-18s %2d replicas, %d sweeps (%5.0f clusters), %.2f s: same as the "
+        "oracle\n",
+        c->name, grid, u.R, steps, clusters, MPI_Wtime() - t_start);
   free(init);
   free(got);
   free(want);
@@ -643,8 +656,10 @@ static int bal_draw(const bal_table *tb, uint64_t *st) {
   int lo = 0, hi = BAL_STATES - 1;
   while (lo < hi) { /* first x with cum[x] > u */
     int mid = lo + (hi - lo) / 2;
-    if (tb->cum[mid] > u) hi = mid;
-    else lo = mid + 1;
+    if (tb->cum[mid] > u)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
@@ -679,8 +694,8 @@ static double chisq_p(const double *count, const double *expect, int n, int *dof
  * with `used` (the backend's model: the right one or a wrong one), all
  * ranks on one lattice.  Each result is checked against the oracle with
  * `used`.  Returns the chi-square p-value against the Boltzmann weights. */
-static double balance_run(const bal_table *tb, double J, double H, double T, const ising_model *used,
-                          int K, uint64_t run, const char *what) {
+static double balance_run(const bal_table *tb, double J, double H, double T,
+                          const ising_model *used, int K, uint64_t run, const char *what) {
   const int64_t L[3] = {4, 4, 1};
   const double Ts[1] = {T};
   lrun u;
@@ -709,8 +724,8 @@ static double balance_run(const bal_table *tb, double J, double H, double T, con
       oracle_sweep(&tb->G, w, used, u.key, (uint32_t)r, t, &o, NULL, NULL);
       int64_t at;
       REQUIRE(first_mismatch(gr, w, BAL_N, &at) == 0,
-                    "balance %s: sample %d differs from the oracle at site %lld", what,
-                    b * BAL_BATCH + r, (long long)at);
+              "balance %s: sample %d differs from the oracle at site %lld", what, b * BAL_BATCH + r,
+              (long long)at);
       int x = 0;
       for (int g = 0; g < BAL_N; g++) x |= (gr[g] > 0) << g;
       count[class_of(tb->cls_B[x], tb->cls_M[x])] += 1;
@@ -718,12 +733,13 @@ static double balance_run(const bal_table *tb, double J, double H, double T, con
     }
   }
   const double Kd = (double)checked;
-  for (int x = 0; x < BAL_STATES; x++) expect[class_of(tb->cls_B[x], tb->cls_M[x])] += Kd * tb->p[x];
+  for (int x = 0; x < BAL_STATES; x++)
+    expect[class_of(tb->cls_B[x], tb->cls_M[x])] += Kd * tb->p[x];
   int dof;
   const double p = chisq_p(count, expect, BAL_CLASSES, &dof);
   if (world_rank == 0)
-    printf("balance: J %g H %g T %g, %s, %d ranks: %d samples, chi-square p = %.3g (%d dof)\n", J, H,
-           T, what, world_size, checked, p, dof);
+    printf("balance: J %g H %g T %g, %s, %d ranks: %d samples, chi-square p = %.3g (%d dof)\n", J,
+           H, T, what, world_size, checked, p, dof);
   free(count);
   free(expect);
   free(in);
@@ -735,22 +751,26 @@ static double balance_run(const bal_table *tb, double J, double H, double T, con
 #define P_MIN 1e-4
 
 /* The right model with K samples; the wrong ones with K_power. */
-static void balance_case(double J, double H, double T, int K, int K_power, uint64_t run, int wrong_h) {
+static void balance_case(double J, double H, double T, int K, int K_power, uint64_t run,
+                         int wrong_h) {
   bal_table *tb = malloc(sizeof *tb);
   ck_assert_ptr_nonnull(tb);
   bal_enumerate(tb, J, H, T);
   ising_model right, wrong;
   OK(ising_model_init(&right, 2, J, H, T, ISING_ALG_SWENDSEN_WANG));
   double p = balance_run(tb, J, H, T, &right, K, run, "right model");
-  ck_assert_msg(p > P_MIN, "J %g H %g T %g: one sweep from Boltzmann states is not Boltzmann "
-                "(chi-square p = %.3g)", J, H, T, p);
+  ck_assert_msg(p > P_MIN,
+                "J %g H %g T %g: one sweep from Boltzmann states is not Boltzmann "
+                "(chi-square p = %.3g)",
+                J, H, T, p);
   /* power: the bond probability of a 15% lower temperature */
   wrong = right;
   ising_model lower;
   OK(ising_model_init(&lower, 2, J, H, 0.85 * T, ISING_ALG_SWENDSEN_WANG));
   wrong.bond_thr = lower.bond_thr;
   p = balance_run(tb, J, H, T, &wrong, K_power, run + 1, "wrong bond probability");
-  ck_assert_msg(p < P_MIN, "J %g H %g T %g: a wrong bond probability passed (p = %.3g)", J, H, T, p);
+  ck_assert_msg(p < P_MIN, "J %g H %g T %g: a wrong bond probability passed (p = %.3g)", J, H, T,
+                p);
   if (wrong_h) { /* power: a flip rule that ignores H */
     OK(ising_model_init(&wrong, 2, J, 0.0, T, ISING_ALG_SWENDSEN_WANG));
     p = balance_run(tb, J, H, T, &wrong, K_power, run + 2, "flips ignoring H");
@@ -765,10 +785,14 @@ static void balance_case(double J, double H, double T, int K, int K_power, uint6
 static int right_samples(void) { return world_size == 1 ? 96000 : 16000; }
 #define POWER_SAMPLES 4000
 
-START_TEST(balance_ferro_field) { balance_case(1.0, 0.3, 2.5, right_samples(), POWER_SAMPLES, 100, 1); }
+START_TEST(balance_ferro_field) {
+  balance_case(1.0, 0.3, 2.5, right_samples(), POWER_SAMPLES, 100, 1);
+}
 END_TEST
 
-START_TEST(balance_antiferro) { balance_case(-1.0, 0.0, 2.0, right_samples(), POWER_SAMPLES, 200, 0); }
+START_TEST(balance_antiferro) {
+  balance_case(-1.0, 0.0, 2.0, right_samples(), POWER_SAMPLES, 200, 0);
+}
 END_TEST
 
 int main(int argc, char **argv) {
@@ -777,7 +801,8 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   const char *which = argc > 1 ? argv[1] : "all";
   if (strcmp(which, "all") && strcmp(which, "labels") && strcmp(which, "balance")) {
-    if (world_rank == 0) fprintf(stderr, "mpi_cluster: argument %s: expected all, labels or balance\n", which);
+    if (world_rank == 0)
+      fprintf(stderr, "mpi_cluster: argument %s: expected all, labels or balance\n", which);
     MPI_Finalize();
     return 2;
   }
