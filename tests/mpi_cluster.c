@@ -20,15 +20,20 @@
  * ranks), two replicas per group at two temperatures.
  *
  * "balance": detailed balance in one step.  Exact Boltzmann states of the
- * 4x4 torus (from the enumeration of its 2^16 states) are updated by ONE
- * sweep, all ranks on one lattice; the histogram of the results over the
- * classes (bond sum, magnetisation) must match the Boltzmann weights
- * (chi-square, p > 1e-4).  Power: the same with a wrong bond probability
+ * 4x4 torus (from the enumeration of its 2^16 states, drawn by the test's
+ * own generator, the same on every rank) are updated by ONE sweep, all
+ * ranks on one lattice, 32 samples per sweep as 32 replicas (so every
+ * sample has its own replica id or sweep number: independent numbers); the
+ * histogram of the results over the classes (bond sum, magnetisation), all
+ * of whose states have the same weight, must match the Boltzmann weights
+ * (chi-square over the classes, those expecting fewer than 5 counts pooled,
+ * p > 1e-4).  Power: the same with a wrong bond probability
  * (that of a 15% lower temperature), and with a flip rule that ignores H,
  * must fail (p < 1e-4).  Every result is also compared with the oracle, so
  * the histograms are the same bits on any rank count.
  *
- * No argument runs both; registered with "labels" on 3, 6 and 8 ranks.
+ * No argument runs both (tests.cmake: 1, 2 and 4 ranks); "labels" or
+ * "balance" one of them.
  */
 #include <check.h>
 #include <gsl/gsl_cdf.h>
@@ -779,9 +784,10 @@ static void balance_case(double J, double H, double T, int K, int K_power, uint6
   free(tb);
 }
 
-/* Samples of the right model: 96000 on 1 rank (1.5 s), 16000 on more
- * (each sample costs the group a few collectives: 3 s on 4 oversubscribed
- * ranks of 2 cores); of the wrong ones 4000 (p-values below 1e-10). */
+/* Samples of the right model: 96000 on 1 rank (1.5 s for both cases), 16000
+ * on more (each sample costs the group about ten collectives and halo
+ * exchanges: 10 s for both cases on 4 oversubscribed ranks of 2 cores); of
+ * the wrong ones 4000 (p-values below 1e-16 today). */
 static int right_samples(void) { return world_size == 1 ? 96000 : 16000; }
 #define POWER_SAMPLES 4000
 
