@@ -217,12 +217,13 @@ typedef struct lrun {
     REQUIRE(rc_ == ISING_OK, "%s: %s", #call, ising_err_message()); \
   } while (0)
 
-/* Layout with ranks_per_replica rpr, `per_group` replicas per group (R in
- * all), replica r at models[r % nm]; the backend created with the
- * lattices still empty (lrun_load fills them).  Returns 0 when the grid
- * does not fit the lattice and may_not_fit (nothing to close), else 1. */
+/* Layout with ranks_per_replica rpr (and x rows kept whole if `rows`:
+ * another grid), `per_group` replicas per group (R in all), replica r at
+ * models[r % nm]; the backend created with the lattices still empty
+ * (lrun_load fills them).  Returns 0 when the grid does not fit the
+ * lattice and may_not_fit (nothing to close), else 1. */
 static int lrun_open(lrun *u, int dim, const int64_t L[3], double J, double H, const double *T,
-                     int nm, int rpr, int per_group, int may_not_fit) {
+                     int nm, int rpr, int rows, int per_group, int may_not_fit) {
   memset(u, 0, sizeof *u);
   ising_config_defaults(&u->cfg);
   u->cfg.dim = dim;
@@ -238,7 +239,7 @@ static int lrun_open(lrun *u, int dim, const int64_t L[3], double J, double H, c
   ck_assert_msg(ops && !strcmp(ops->name, "swendsen-wang"), "no swendsen-wang backend");
   ising_sweeper_needs needs;
   ops->needs(&u->cfg, &needs);
-  const int rc = ising_layout_create_rows(MPI_COMM_WORLD, &u->cfg, rpr, needs.whole_x, &u->lay);
+  const int rc = ising_layout_create_rows(MPI_COMM_WORLD, &u->cfg, rpr, needs.whole_x || rows, &u->lay);
   if (rc == ISING_ERR_INPUT && may_not_fit) { /* the same on every rank */
     ising_config_free(&u->cfg);
     return 0;
@@ -401,9 +402,12 @@ static int stagger(const geom *G, int64_t g) {
 
 /* The snake: paint[g] = 1 on a path through all sites with even
  * coordinates (the coarse grid, in boustrophedon order), the odd sites
- * between consecutive ones, and one site on the periodic boundary of each
- * axis that joins coarse 0 to coarse Lc - 1 (the path wraps the torus).
- * Two painted sites are neighbours only where the path joins them, so the
+ * between consecutive ones, and for each axis a the sites at coordinate
+ * L_a - 1 that join the coarse points of the face x_a = 0 to their
+ * periodic neighbours at x_a = L_a - 2 (the path wraps the torus along
+ * every axis; the last layer of every axis is visited).  Two painted sites
+ * are neighbours only where the path or a wrap site joins them (a site
+ * with one odd coordinate has no painted neighbour of its kind), so the
  * painted sites are one cluster and no more.  Returns the painted count. */
 static int64_t snake(const geom *G, uint8_t *paint) {
   memset(paint, 0, (size_t)G->N);
@@ -427,14 +431,19 @@ static int64_t snake(const geom *G, uint8_t *paint) {
         memcpy(prev, c, sizeof c);
       }
     }
-  for (int a = 0; a < G->dim; a++) {
-    int64_t c[3] = {0, 0, 0};
-    c[a] = G->L[a] - 1;
-    paint[index_of(G, c)] = 1;
-  }
-  int64_t count = 0;
+  /* the wrap sites: coordinate a = L_a - 1, the others those of a coarse point */
+  const int64_t C = cx * cy * cz, cc[3] = {cx, cy, cz};
+  for (int a = 0; a < G->dim; a++)
+    for (int64_t k = 0; k < C; k++) {
+      int64_t c[3] = {2 * (k % cx), 2 * (k / cx % cy), 2 * (k / (cx * cy))};
+      if (c[a] != 0) continue;
+      c[a] = G->L[a] - 1;
+      paint[index_of(G, c)] = 1;
+    }
+  int64_t count = 0, wraps = 0;
+  for (int a = 0; a < G->dim; a++) wraps += C / cc[a];
   for (int64_t g = 0; g < G->N; g++) count += paint[g];
-  ck_assert_int_eq(count, 2 * cx * cy * cz - 1 + G->dim);
+  ck_assert_int_eq(count, 2 * C - 1 + wraps);
   return count;
 }
 
@@ -483,15 +492,19 @@ static const char *grid_text(const ising_layout *lay, char *buf, size_t size) {
 /* Which axes some layout of this run divided (asserted at the end). */
 static int split_seen[3];
 
-/* Case ci on the layout with ranks_per_replica rpr. */
-static void run_lcase(int ci, int rpr) {
+/* Case ci on the layout with ranks_per_replica rpr (x rows whole if
+ * `rows`); returns the ranks along x, 0 when the grid did not fit. */
+static int run_lcase(int ci, int rpr, int rows) {
   const lcase *c = &lcases[ci];
   lrun u;
-  if (!lrun_open(&u, c->dim, c->L, c->J, c->H, c->T, N_MODELS, rpr, 2, c->may_not_fit)) {
+  if (!lrun_open(&u, c->dim, c->L, c->J, c->H, c->T, N_MODELS, rpr, rows, 2,
+                 c->may_not_fit || rows)) {
     if (world_rank == 0)
-      printf("labels: %-30s %d ranks per replica: the grid does not fit\n", c->name, rpr);
-    return;
+      printf("labels: %-30s %d ranks per replica%s: the grid does not fit\n", c->name, rpr,
+             rows ? ", x rows whole" : "");
+    return 0;
   }
+  const int procs_x = u.lay->procs[0];
   const geom *G = &u.G;
   const int64_t N = G->N;
   char grid[64];
@@ -594,6 +607,7 @@ static void run_lcase(int ci, int rpr) {
   free(cl);
   free(csize);
   lrun_close(&u);
+  return procs_x;
 }
 
 START_TEST(labels_against_oracle) {
@@ -602,10 +616,12 @@ START_TEST(labels_against_oracle) {
   ck_assert(fabs(-expm1(-2.0 / T_PC_2D) - PC_2D) < 1e-12);
   ck_assert(fabs(-expm1(-2.0 / T_PC_3D) - PC_3D) < 1e-12);
   /* every group size that divides the rank count: all ranks on one
-   * lattice down to one rank per lattice */
+   * lattice down to one rank per lattice; where the grid divides x, also
+   * the grid of the same ranks with x rows whole (2D 1x4, 1x6, 1x8; 3D
+   * 1x2x4) */
   for (int ci = 0; ci < N_LCASES; ci++)
     for (int rpr = world_size; rpr >= 1; rpr--)
-      if (world_size % rpr == 0) run_lcase(ci, rpr);
+      if (world_size % rpr == 0 && run_lcase(ci, rpr, 0) > 1) run_lcase(ci, rpr, 1);
   /* 4 ranks and more: some grid divided every axis (2D: 2x2, 3x2, 4x2;
    * 3D: 1x2x2, 1x2x3, 2x2x2) */
   if (world_size >= 4) {
@@ -704,7 +720,7 @@ static double balance_run(const bal_table *tb, double J, double H, double T,
   const int64_t L[3] = {4, 4, 1};
   const double Ts[1] = {T};
   lrun u;
-  lrun_open(&u, 2, L, J, H, Ts, 1, 0, BAL_BATCH, 0);
+  lrun_open(&u, 2, L, J, H, Ts, 1, 0, 0, BAL_BATCH, 0);
   ck_assert_int_eq(u.R, BAL_BATCH);
   u.models[0] = *used;
   OK(u.sw->ops->set_temperatures(u.sw->state, u.models, u.temp_of));
