@@ -94,6 +94,23 @@ endforeach()
 foreach(np 1 2)
   ising_mpi_test(mpi_sweeper_np${np} mpi_sweeper ${np} "mpi")
 endforeach()
+# Swendsen-Wang (sweep_sw.c) against a serial oracle on every layout of
+# the rank count (tests/mpi_cluster.c "labels"), and detailed balance in one
+# step on the 4x4 torus with its power checks ("balance": 1, 2 and 4 ranks;
+# the sanitizer build: 2).
+if(ISING_SANITIZE)
+  set(cluster_full 2)
+  set(cluster_labels 1 3 4 6 8)
+else()
+  set(cluster_full 1 2 4)
+  set(cluster_labels 3 6 8)
+endif()
+foreach(np ${cluster_full})
+  ising_mpi_test(mpi_cluster_np${np} mpi_cluster ${np} "mpi")
+endforeach()
+foreach(np ${cluster_labels})
+  ising_mpi_test(mpi_cluster_np${np} mpi_cluster ${np} "mpi" labels)
+endforeach()
 foreach(np 1 2 4)
   ising_mpi_test(mpi_varmf_np${np} mpi_varmf ${np} "mpi")
   ising_mpi_test(mpi_corr_np${np} mpi_corr ${np} "mpi")
@@ -267,6 +284,10 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
       ising_script_test(trajectory_hashes_${isa} "cli" 1 sh
         ${CMAKE_SOURCE_DIR}/tests/trajectory_hashes.sh $<TARGET_FILE:ising>)
       set_property(TEST trajectory_hashes_${isa} APPEND PROPERTY ENVIRONMENT ISING_ISA=${isa})
+      # Swendsen-Wang against its oracle on each path (the bond words come
+      # from the path's Philox fill).
+      ising_mpi_test(mpi_cluster_${isa}_np2 mpi_cluster 2 "mpi" labels)
+      set_property(TEST mpi_cluster_${isa}_np2 APPEND PROPERTY ENVIRONMENT ISING_ISA=${isa})
     endforeach()
   endif()
   set(ISING_KERNEL_SOURCES error layout halo lattice lattice_io rng model update msc msc_async exact
@@ -364,6 +385,10 @@ ising_cost(phys_exact_msc_np2      3 35)
 ising_cost(checkpoint_resume_async 3  6)
 ising_cost(unit_test_msc_async     1  6)
 ising_cost(unit_test_baseline      1  5)
+ising_cost(mpi_cluster_np4        13  5)
+ising_cost(mpi_cluster_np8         6 16)
+ising_cost(mpi_cluster_np6         4 10)
+ising_cost(mpi_cluster_np2         4  9)
 
 # ---------------------------------------------------------------- resources
 # `ctest -j <4 x cores> --resource-spec-file <build>/ctest-resources.json`
