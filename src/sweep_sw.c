@@ -368,37 +368,6 @@ static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_mod
   return ISING_OK;
 }
 
-/* Step 2's numbering pass: components in natural order (a root is its
- * component's smallest index, so it comes first), magnetisations (and
- * sizes); afterwards every site points at its root and a root holds
- * -1 - its component. */
-static int number_components(sw_state *s, const ising_lattice *l) {
-  int32_t *p = s->parent;
-  int8_t *b = s->buf[0];
-  for (int64_t o = 0; o < s->nslab; o++) {
-    pack_slab(s, l, o, b);
-    const int64_t xo = o * s->slab;
-    for (int64_t j = 0; j < s->slab; j++) {
-      const int32_t x = (int32_t)(xo + j);
-      int64_t k;
-      if (p[x] == x) {
-        k = s->ncomp;
-        ISING_CALL(new_comp(s));
-        p[x] = (int32_t)(-1 - k);
-      } else if (p[x] < 0) { /* a boundary root, numbered by the merge */
-        k = -1 - (int64_t)p[x];
-      } else {
-        const int32_t root = uf_find(p, x);
-        p[x] = root;
-        k = -1 - (int64_t)p[root];
-      }
-      s->comp[k] += 4 * b[j];
-      if (!s->ferro) s->size[k]++;
-    }
-  }
-  return ISING_OK;
-}
-
 static inline int64_t comp_mag(const sw_state *s, int64_t k) {
   return (s->comp[k] - (s->comp[k] & 3)) / 4;
 }
@@ -615,12 +584,15 @@ static inline void tally(double *acc, int64_t size, int64_t mag) {
   if ((double)size > acc[2]) acc[2] = (double)size;
 }
 
-/* Steps 2 and 4 in one pass (H = 0, where a cluster's orientation needs
- * only its label): components numbered in natural order (boundary ones
- * are numbered and decided already), each decided at its root, the first
- * site it has; magnetisations and sizes summed; the spins flipped. */
-static int number_decide_flip(sw_state *s, ising_lattice *l, const ising_model *m, uint32_t c2,
-                              uint32_t c3, uint32_t half) {
+/* Step 2's numbering pass: components in natural order (a root is its
+ * component's smallest index, so it comes first; boundary components are
+ * numbered by the merge already), magnetisations and sizes summed;
+ * afterwards every site points at its root and a root holds -1 - its
+ * component.  With `flip` (H = 0, where a cluster's orientation needs only
+ * its label) it is step 4 too: each new component decided at its root,
+ * the spins flipped. */
+static int number_components(sw_state *s, ising_lattice *l, int flip, const ising_model *m,
+                             uint32_t c2, uint32_t c3, uint32_t half) {
   int32_t *p = s->parent;
   int8_t *b = s->buf[0];
   for (int64_t o = 0; o < s->nslab; o++) {
@@ -633,7 +605,7 @@ static int number_decide_flip(sw_state *s, ising_lattice *l, const ising_model *
         k = s->ncomp;
         ISING_CALL(new_comp(s));
         p[x] = (int32_t)(-1 - k);
-        set_state(s, k, flips(s, m, c2, c3, half, global_of(l, s->n, x), 0));
+        if (flip) set_state(s, k, flips(s, m, c2, c3, half, global_of(l, s->n, x), 0));
       } else if (p[x] < 0) {
         k = -1 - (int64_t)p[x];
       } else {
@@ -643,10 +615,10 @@ static int number_decide_flip(sw_state *s, ising_lattice *l, const ising_model *
       }
       s->comp[k] += 4 * b[j];
       if (!s->ferro) s->size[k]++;
-      const int8_t f = (int8_t)(s->comp[k] & C_FLIP);
+      const int8_t f = (int8_t)(flip & s->comp[k] & C_FLIP);
       b[j] = (int8_t)((b[j] ^ -f) + f); /* -b[j] when it flips, without a branch */
     }
-    unpack_slab(s, l, o, b);
+    if (flip) unpack_slab(s, l, o, b);
   }
   return ISING_OK;
 }
@@ -698,7 +670,7 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   s->ncomp = 0;
   s->nbnd = 0;
   ISING_CALL(bonds_and_unions(s, l, m, c2, rep));
-  if (!zero) ISING_CALL(number_components(s, l));
+  if (!zero) ISING_CALL(number_components(s, l, 0, m, c2, c3, half));
   double t2 = ising_timer_now(), merge_s = 0;
   s->ph[PH_LABEL] += (t2 - t1) - (s->ph[PH_BONDS] - bonds0);
   if (multi) ISING_CALL(merge_labels(s, l, lay->group, lay->group_size));
@@ -710,7 +682,7 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   double t3 = ising_timer_now();
   merge_s += t3 - t2;
   if (zero)
-    ISING_CALL(number_decide_flip(s, l, m, c2, c3, half));
+    ISING_CALL(number_components(s, l, 1, m, c2, c3, half));
   else
     decide_flip(s, l, m, c2, c3, half);
   double t4 = ising_timer_now();
