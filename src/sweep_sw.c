@@ -160,19 +160,22 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
     }                                                                          \
   } while (0)
 
-static int new_comp(sw_state *s) {
-  if (s->ncomp == s->comp_cap) {
-    int64_t cap = s->comp_cap ? 2 * s->comp_cap : 4096;
-    int32_t *m = realloc(s->comp, (size_t)cap * sizeof *m);
-    ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
-    s->comp = m;
-    if (!s->ferro) {
-      int32_t *z = realloc(s->size, (size_t)cap * sizeof *z);
-      ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
-      s->size = z;
-    }
-    s->comp_cap = cap;
+/* The cluster arrays with room for cap clusters. */
+static int resize_comps(sw_state *s, int64_t cap) {
+  int32_t *m = realloc(s->comp, (size_t)cap * sizeof *m);
+  ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
+  s->comp = m;
+  if (!s->ferro) {
+    int32_t *z = realloc(s->size, (size_t)cap * sizeof *z);
+    ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
+    s->size = z;
   }
+  s->comp_cap = cap;
+  return ISING_OK;
+}
+
+static int new_comp(sw_state *s) {
+  if (s->ncomp == s->comp_cap) ISING_CALL(resize_comps(s, s->comp_cap ? 2 * s->comp_cap : 4096));
   s->comp[s->ncomp] = 0;
   if (!s->ferro) s->size[s->ncomp] = 0;
   s->ncomp++;
@@ -183,17 +186,7 @@ static int new_comp(sw_state *s) {
  * sweeps from a hot start have many more clusters than equilibrium). */
 static int shrink_comps(sw_state *s) {
   const int64_t want = s->ncomp + s->ncomp / 4 + 4096;
-  if (s->comp_cap <= 2 * want) return ISING_OK;
-  int32_t *m = realloc(s->comp, (size_t)want * sizeof *m);
-  ISING_CHECK(m, ISING_ERR_MEM, "out of memory (clusters)");
-  s->comp = m;
-  if (!s->ferro) {
-    int32_t *z = realloc(s->size, (size_t)want * sizeof *z);
-    ISING_CHECK(z, ISING_ERR_MEM, "out of memory (clusters)");
-    s->size = z;
-  }
-  s->comp_cap = want;
-  return ISING_OK;
+  return s->comp_cap > 2 * want ? resize_comps(s, want) : ISING_OK;
 }
 
 static int add_edge(sw_state *s, int64_t bond, int64_t site) {
