@@ -7,13 +7,18 @@
 #     s3 (3D 6x10x8 near T_c, J = -1) on 1, 2, 3, 4 and 8 ranks (blocks
 #     30x9 / 30x8, 15x7 / 15x6: uneven and odd); deck s4, a ladder with two
 #     copies, feedback adaptation and correlations, on the replica-group
-#     layouts NP:RPR of identity.sh.  /timeseries (cluster columns
+#     layouts NP:RPR of identity.sh; deck s5 (3D 2x2x2 in a field) and
+#     2D 4x4 on 1, 2, 4 and 8 ranks: blocks of one site along an axis, both
+#     neighbours on one other rank.  /timeseries (cluster columns
 #     included), /summary, /tempering and the final checkpoint's spins.
 #  2. wolff (each lattice whole on one rank): decks w1 (2D ladder, two
 #     copies, feedback adaptation, automatic clusters_per_sweep), w2 (3D
 #     ladder, J = -1, clusters_per_sweep = 7) and w3 (one temperature, four
 #     copies, automatic) on 1, 2 and 4 ranks (ranks_per_replica = 1); also
-#     the checkpoint's /sweeper state (the automatic count's sums).
+#     the checkpoint's /sweeper state (the automatic count's sums); the
+#     automatic count is frozen after the thermalization (one value per
+#     temperature in /timeseries/clusters, growing with T), a given count
+#     is kept.
 #  3. resume on another rank count = uninterrupted, bit for bit: a
 #     checkpoint during the thermalization (the last periodic checkpoint of
 #     a finished run, kept as OUTPUT.ckpt.old, made the newest checkpoint of
@@ -110,6 +115,21 @@ interval = 2
 correlation = yes
 sk_every = 5
 DECK
+cat > s5.ini <<'DECK'
+[lattice]
+dim = 3
+L = 2 2 2
+[model]
+T = 4.0
+H = 0.1
+[montecarlo]
+algorithm = swendsen-wang
+seed = 35
+thermalization = 10
+sweeps = 200
+[measurement]
+interval = 1
+DECK
 cat > w1.ini <<'DECK'
 [lattice]
 L = 24
@@ -175,6 +195,16 @@ for deck in s1 s2 s3; do
     same $deck-1.h5 $deck-$np.h5 "swendsen-wang $deck: $np ranks = 1 rank"
   done
 done
+# one site per rank along an axis
+for deck in s5 s6; do
+  set --; what="3D 2x2x2"
+  [ $deck = s6 ] && set -- --set lattice.dim=2 --set "lattice.L=4 4" && what="2D 4x4"
+  mpi 1 run s5.ini --quiet --set output.file=$deck-1.h5 "$@" || bad "$deck on 1 rank"
+  for np in 2 4 8; do
+    mpi $np run s5.ini --quiet --set output.file=$deck-$np.h5 "$@" || { bad "$deck on $np ranks exited $?"; continue; }
+    same $deck-1.h5 $deck-$np.h5 "swendsen-wang $deck ($what): $np ranks = 1 rank"
+  done
+done
 # the ladder deck on replica-group layouts
 mpi 1 run s4.ini --quiet --set output.file=s4-1-0.h5 || bad "s4 on 1 rank"
 for layout in 2:1 2:2 3:1 4:2 4:1 8:2 8:1; do
@@ -191,6 +221,18 @@ for deck in w1 w2 w3; do
     same $deck-1.h5 $deck-$np.h5 "wolff $deck: $np ranks = 1 rank"
   done
 done
+# the automatic count frozen after the thermalization, a given one kept
+/usr/bin/python3 - <<'PY' && ok "wolff: automatic clusters_per_sweep frozen per temperature, growing with T; a given count kept" || bad "wolff: clusters per sweep"
+import h5py, numpy as np
+with h5py.File("w1-1.h5", "r") as f:
+    c = f["timeseries/clusters"][...]          # (temperature, copy, measurement)
+    per_T = [np.unique(c[t]) for t in range(c.shape[0])]
+    print("  w1 clusters per sweep at each temperature:", [list(u) for u in per_T])
+    assert all(len(u) == 1 for u in per_T)
+    assert all(per_T[t][0] <= per_T[t + 1][0] for t in range(len(per_T) - 1)) and per_T[-1][0] > per_T[0][0]
+with h5py.File("w2-1.h5", "r") as f:
+    assert np.all(f["timeseries/clusters"][...] == 7)
+PY
 # 3. resume.  from_old OUT NEW: NEW becomes a copy of the finished run OUT
 # whose newest checkpoint is OUT's previous generation (a periodic one),
 # with every time series zeroed (all its measurements come after that
