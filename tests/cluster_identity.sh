@@ -26,7 +26,7 @@
 #     (a run with fewer sweeps, resumed with --sweeps), for swendsen-wang
 #     (split lattices, 2 -> 4 and 3 -> 8 ranks) and wolff with the automatic
 #     clusters_per_sweep (2 -> 4 and 1 -> 4 ranks, plus 4 -> 1 from the
-#     thermalization).
+#     thermalization); a resume that changes clusters_per_sweep is refused.
 #  4. power: a different seed gives a different series and other spins.
 set -u
 ising=$1
@@ -285,6 +285,12 @@ done
 mpi 1 run w1.ini --quiet --set output.file=wr-part.h5 --set montecarlo.sweeps=100 || bad "w1 first part"
 mpi 4 resume wr-part.h5 --sweeps 200 --quiet || bad "wolff resume on 4 ranks"
 same w1-1.h5 wr-part.h5 "wolff w1 (automatic clusters_per_sweep): stopped at sweep 400 (after the thermalization) on 1 rank, resumed on 4 = uninterrupted"
+# a change of clusters_per_sweep on resume is a change of the trajectory:
+# refused (exit 2), naming the key; the output stays as it was
+cp wr-part.h5 keep.h5
+mpi 1 resume wr-part.h5 --sweeps 300 --quiet --set montecarlo.clusters_per_sweep=5 2> err.txt; st=$?
+[ $st -eq 2 ] && grep -q "clusters_per_sweep 0 -> 5" err.txt && cmp -s wr-part.h5 keep.h5 \
+  && ok "wolff: resume with another clusters_per_sweep refused" || { bad "clusters_per_sweep change on resume (status $st)"; cat err.txt; }
 # 4. power
 mpi 2 run s2.ini --quiet --set output.file=seed.h5 --set montecarlo.seed=99 || bad "s2 with another seed"
 if h5diff -q s2-1.h5 seed.h5 /timeseries/e /timeseries/e > /dev/null 2>&1 ||
