@@ -14,19 +14,21 @@
 #  2. wolff (each lattice whole on one rank): decks w1 (2D ladder, two
 #     copies, feedback adaptation, automatic clusters_per_sweep), w2 (3D
 #     ladder, J = -1, clusters_per_sweep = 7) and w3 (one temperature, four
-#     copies, automatic) on 1, 2 and 4 ranks (ranks_per_replica = 1); also
-#     the checkpoint's /sweeper state (the automatic count's sums); the
-#     automatic count is frozen after the thermalization (one value per
-#     temperature in /timeseries/clusters, growing with T), a given count
-#     is kept.
+#     copies, automatic) on 1, 2 and 4 ranks (ranks_per_replica = 1; w1
+#     also on 3: replicas dealt unevenly); also the checkpoint's /sweeper
+#     state (the automatic count's sums).  The automatic count is frozen
+#     after the thermalization (one value per temperature in
+#     /timeseries/clusters, growing with T), a given count is kept.
 #  3. resume on another rank count = uninterrupted, bit for bit: a
 #     checkpoint during the thermalization (the last periodic checkpoint of
 #     a finished run, kept as OUTPUT.ckpt.old, made the newest checkpoint of
 #     a copy whose time series are zeroed, then resumed) and one after it
 #     (a run with fewer sweeps, resumed with --sweeps), for swendsen-wang
-#     (split lattices, 2 -> 4 and 3 -> 8 ranks) and wolff with the automatic
-#     clusters_per_sweep (2 -> 4 and 1 -> 4 ranks, plus 4 -> 1 from the
-#     thermalization); a resume that changes clusters_per_sweep is refused.
+#     (split lattices; from the thermalization 2 -> 4 ranks in 2 groups and
+#     3 -> 8, after it the reverse, and deck s1 3 -> 8) and wolff with the
+#     automatic clusters_per_sweep (from the thermalization 2 -> 4 and
+#     2 -> 1 ranks, after it 1 -> 4); a resume that changes
+#     clusters_per_sweep is refused.
 #  4. power: a different seed gives a different series and other spins.
 set -u
 ising=$1
@@ -213,10 +215,12 @@ for layout in 2:1 2:2 3:1 4:2 4:1 8:2 8:1; do
     || { bad "s4 on $layout exited $?"; continue; }
   same s4-1-0.h5 s4-$np-$rpr.h5 "swendsen-wang s4 (ladder, copies, correlations): layout $layout = 1 rank"
 done
-# 2. wolff on 1, 2 and 4 ranks, whole replicas
+# 2. wolff on 1, 2 and 4 ranks, whole replicas (w1 also on 3: 3, 3 and 2
+# replicas per rank)
 for deck in w1 w2 w3; do
   mpi 1 run $deck.ini --quiet --set output.file=$deck-1.h5 || bad "$deck on 1 rank"
-  for np in 2 4; do
+  for np in 2 3 4; do
+    [ $np = 3 ] && [ $deck != w1 ] && continue
     mpi $np run $deck.ini --quiet --set output.file=$deck-$np.h5 || { bad "$deck on $np ranks exited $?"; continue; }
     same $deck-1.h5 $deck-$np.h5 "wolff $deck: $np ranks = 1 rank"
   done
