@@ -4,8 +4,9 @@
  * count (registered for 1 rank, and the quick subset for 2 and 4).
  *
  * Exact values come from the exact module: enumeration of all 2^N states
- * (2D 4x4 at H = 0, at H = 0.3 (Swendsen-Wang only: Wolff runs at H = 0)
- * and with J = -1; 3D 2x2x2 and 4x2x2) for e, |m|, m^2, U4, chi, c and the
+ * (2D 4x4 and 3D 2x2x2, 4x2x2 with J = +1 and -1, at H = 0 and, for
+ * Swendsen-Wang only (Wolff runs at H = 0), in a field) for e, |m|, m^2,
+ * U4, chi, c and the
  * clusters' estimate of chi' = beta N <m^2> (the summary's chi_p_improved,
  * exact in the mean at H = 0; NaN in a field); Kaufman's finite-torus
  * partition function (2D 16x16 and 32x32 at T = 2, T_c, 3) for e and c;
@@ -16,9 +17,9 @@
  * 3% hotter temperature (the whole ladder scaled by 1.03), which must FAIL
  * the same comparison against the exact values of the unscaled T.
  *
- * Cluster updates decorrelate in a few sweeps (tau_int of e <= ~3 sweeps
- * here, T_c included), so some 10^4 sweeps give error bars of e of ~1e-3:
- * the full set runs in well under a minute on one rank.
+ * Cluster updates decorrelate in a few sweeps (tau_int of e <= ~4 sweeps
+ * here, T_c at L = 32 included), so 10^4 to 10^5 sweeps give error bars of
+ * e of ~1e-3: the full set runs in about 20 s on one rank.
  *
  * Layouts: Swendsen-Wang runs every lattice split over all ranks (one
  * replica group: the cross-rank cluster merge is exercised on 2 and 4
@@ -26,8 +27,8 @@
  * groups of one rank (exchanges between groups).  Wolff keeps each lattice
  * whole on one rank: on P > 1 ranks it runs with ranks_per_replica = 1, and
  * a single temperature as P copies of 1/P of the sweeps each (pooled in
- * the summary).  Wolff runs with the
- * automatic clusters_per_sweep (0) except where a case names a number.
+ * the summary).  Wolff runs with the automatic clusters_per_sweep (0)
+ * except where a case names a number.
  */
 #include <check.h>
 #include <hdf5.h>
