@@ -6,9 +6,9 @@
  * Exact values come from the exact module: enumeration of all 2^N states
  * (2D 4x4 and 3D 2x2x2, 4x2x2 with J = +1 and -1, at H = 0 and, for
  * Swendsen-Wang only (Wolff runs at H = 0), in a field) for e, |m|, m^2,
- * U4, chi, c and the
- * clusters' estimate of chi' = beta N <m^2> (the summary's chi_p_improved,
- * exact in the mean at H = 0; NaN in a field); Kaufman's finite-torus
+ * U4, chi, c and the clusters' estimate of chi' = beta N <m^2> (the
+ * summary's chi_p_improved, exact in the mean at H = 0; NaN in a field),
+ * checked at H = 0 against the exact chi'; Kaufman's finite-torus
  * partition function (2D 16x16 and 32x32 at T = 2, T_c, 3) for e and c;
  * and tempering ladders (exchanges between cluster sweeps) against both at
  * every temperature.  Each Monte Carlo estimate X with its binning /
