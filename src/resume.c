@@ -39,9 +39,6 @@ static int physics_differences(const ising_config *a, const ising_config *b, cha
   DIFF(a->copies != b->copies, "[montecarlo] copies %d -> %d", a->copies, b->copies);
   DIFF(a->seed != b->seed, "[montecarlo] seed %llu -> %llu", (unsigned long long)a->seed, (unsigned long long)b->seed);
   DIFF(a->algorithm != b->algorithm, "[montecarlo] algorithm changed");
-  DIFF(a->algorithm == ISING_ALG_WOLFF && a->clusters_per_sweep != b->clusters_per_sweep,
-       "[montecarlo] clusters_per_sweep %lld -> %lld", (long long)a->clusters_per_sweep,
-       (long long)b->clusters_per_sweep);
   DIFF(a->start != b->start, "[montecarlo] start changed");
   DIFF(a->thermalization != b->thermalization, "[montecarlo] thermalization %lld -> %lld",
        (long long)a->thermalization, (long long)b->thermalization);
