@@ -187,5 +187,29 @@ for copies in 63 64; do
     fi
   done
 done
+# the cluster algorithms: wolff keeps each lattice whole on one rank and
+# runs at H = 0, its automatic clusters_per_sweep (0) is chosen during the
+# thermalization, clusters_per_sweep is wolff's alone, and kernel chooses a
+# local-update kernel (not for swendsen-wang or wolff).  One line naming the
+# key, exit 2; even with --force the finished output stays as it was, and
+# nothing new appears in the directory
+printf '[lattice]\nL = 8\n[montecarlo]\nalgorithm = wolff\nclusters_per_sweep = abc\nthermalization = 10\n[output]\nfile = cl.h5\n' > cl.ini
+printf '[lattice]\nL = 8\n[montecarlo]\nalgorithm = wolff\nsweeps = 64\nthermalization = 10\n[output]\nfile = good.h5\n' > wolff.ini
+cp good.h5 before.h5
+ls -A | grep -v '^files_' > files_before.txt
+expect 2 "\[parallel\] ranks_per_replica = 0 (default): algorithm = wolff keeps each lattice whole on one rank; set ranks_per_replica = 1 (2 ranks now share one)" 2 run wolff.ini --force
+expect 2 "--set parallel.ranks_per_replica=2: algorithm = wolff keeps each lattice whole on one rank; set ranks_per_replica = 1 (2 ranks now share one)" 4 run wolff.ini --force --set "model.T=2 3" --set parallel.ranks_per_replica=2
+expect 2 "\[montecarlo\] clusters_per_sweep = -1: clusters_per_sweep must be an integer between 0 (automatic) and 1000000000" 1 run wolff.ini --force --set montecarlo.clusters_per_sweep=-1
+expect 2 "\[montecarlo\] clusters_per_sweep = 1000000001: clusters_per_sweep must be an integer between 0 (automatic) and 1000000000" 2 run wolff.ini --force --set montecarlo.clusters_per_sweep=1000000001
+expect 2 "cl.ini:5: \[montecarlo\] clusters_per_sweep = abc: clusters_per_sweep must be an integer between 0 (automatic) and 1000000000" 1 run cl.ini --force
+expect 2 "\[montecarlo\] clusters_per_sweep = 5: clusters_per_sweep applies to algorithm = wolff only, \[montecarlo\] algorithm = metropolis (default)" 1 run good.ini --force --set montecarlo.clusters_per_sweep=5
+expect 2 "clusters_per_sweep = 0: clusters_per_sweep applies to algorithm = wolff only, \[montecarlo\] algorithm = swendsen-wang (--set)" 1 run good.ini --force --set montecarlo.algorithm=swendsen-wang --set montecarlo.clusters_per_sweep=0
+expect 2 "\[montecarlo\] kernel = msc: kernel chooses a local-update kernel (metropolis, heatbath); algorithm = swendsen-wang has a backend of its own: remove the kernel key" 2 run good.ini --force --set montecarlo.algorithm=swendsen-wang --set montecarlo.kernel=msc
+expect 2 "wolff.ini:4: \[montecarlo\] algorithm = wolff: wolff runs at H = 0 only (\[model\] H = 0.1); use swendsen-wang for a field" 1 run wolff.ini --force --set model.H=0.1
+expect 2 "wolff.ini:4: \[montecarlo\] algorithm = wolff: clusters_per_sweep = 0 (automatic) is chosen during the thermalization, which is 0; set thermalization > 0 or clusters_per_sweep" 2 run wolff.ini --force --set montecarlo.thermalization=0
+ls -A | grep -v '^files_' > files_after.txt
+if cmp -s files_before.txt files_after.txt; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused cluster deck left files:"; diff files_before.txt files_after.txt; fi
+if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused cluster deck modified the finished output"; fi
+rm -f files_before.txt files_after.txt
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -138,6 +138,19 @@ else()
   ising_mpi_test(phys_corr_np2 phys_corr 2 "physics")
 endif()
 
+# Cluster algorithms (swendsen-wang, wolff: tests/phys_cluster.c): enumeration,
+# Kaufman and tempering ladders, full on 1 rank, the quick subset on 2 and 4
+# (swendsen-wang splits each lattice over all ranks, wolff runs whole
+# replicas); the sanitizer build runs the quick subset on 2 ranks.  Their
+# rank-count and resume identity is tests/cluster_identity.sh.
+if(ISING_SANITIZE)
+  ising_mpi_test(phys_cluster_np2 phys_cluster 2 "physics" quick)
+else()
+  ising_mpi_test(phys_cluster_np1 phys_cluster 1 "physics")
+  ising_mpi_test(phys_cluster_np2 phys_cluster 2 "physics" quick)
+  ising_mpi_test(phys_cluster_np4 phys_cluster 4 "physics" quick)
+endif()
+
 # Multi-spin-coding kernels (msc.h, msc_async.h): the exact comparisons and
 # the statistical equivalence with the byte kernel (phys_exact "msc" and
 # "msc-async"), full on 1 rank, the quick msc subset on 2; the sanitizer
@@ -174,6 +187,10 @@ ising_script_test(checkpoint_resume "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/resum
 # uninterrupted run; a hang fails by the TIMEOUT.
 ising_script_test(diskfull "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/diskfull.sh $<TARGET_FILE:ising>)
 set_tests_properties(diskfull PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# Cluster algorithms: the same bits on 1, 2, 3, 4 and 8 ranks (swendsen-wang)
+# and 1, 2, 4 (wolff), and across resume on another rank count (checkpoints
+# during and after the thermalization); short runs, mostly MPI start-up.
+ising_script_test(cluster_identity "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/cluster_identity.sh $<TARGET_FILE:ising>)
 # Checkpoint/restart with the MSC kernels (1 -> 3 ranks against 2 ranks).
 foreach(k msc msc-async)
   string(REPLACE "msc-async" "async" name ${k})
@@ -367,15 +384,19 @@ function(ising_cost name release sanitize)
 endfunction()
 ising_cost(phys_exact_msc_np1     48  0)
 ising_cost(slurm_jobs             44  0)
+ising_cost(cluster_identity       40 80)
 ising_cost(phys_exact_np2          8  5)
 ising_cost(fuzz_deck              31  0)
 ising_cost(checkpoint_resume      31 51)
 ising_cost(phys_exact_async_np1   30  3)
 ising_cost(cli_errors             24 23)
 ising_cost(identity_ranks         20 24)
+ising_cost(phys_cluster_np1       20  0)
+ising_cost(phys_cluster_np4       20  0)
 ising_cost(phys_exact_np1         19  0)
 ising_cost(phys_exact_np4         18  0)
 ising_cost(phys_corr_np2          16 10)
+ising_cost(phys_cluster_np2       10 30)
 ising_cost(analysis_fss           10 17)
 ising_cost(trajectory_hashes       7 15)
 ising_cost(trajectory_hashes_portable 7 15)
