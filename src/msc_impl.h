@@ -42,6 +42,9 @@
 #if defined(__AVX512VBMI2__) && defined(__AVX512BW__)
 #include <immintrin.h>
 #define MSC_SIMD 1
+#elif defined(__AVX2__) && defined(__BMI2__)
+#include <immintrin.h>
+#define MSC_AVX2 1 /* 256-bit vectors, pdep/pext: the x86-64-v3 decisions */
 #endif
 
 #define MSC_CHUNK_BLOCKS 16                   /* blocks per stream chunk */
