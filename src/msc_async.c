@@ -48,6 +48,11 @@
 #endif
 
 #define LANES ISING_MSC_ASYNC_LANES
+#ifdef MSC_SIMD
+#define SIMD_NAME "AVX-512 VBMI2"
+#else
+#define SIMD_NAME "AVX2 BMI2"
+#endif
 #define AS_MAX_CHUNKS 8 /* chunks per refill of the row stream (2 KiB) */
 
 /* ------------------------------------------------------------ stream */
@@ -242,7 +247,7 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->J = J;
   a->H = H;
   a->active = ~(uint64_t)0;
-#ifdef MSC_SIMD
+#if defined(MSC_SIMD) || defined(MSC_AVX2)
   a->simd = 1;
 #endif
   size_t words = (size_t)(a->rows * a->nh);
@@ -334,8 +339,8 @@ int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes) {
 
 int ising_msc_async_use_simd(ising_msc_async *a, int on) {
   ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
-#ifndef MSC_SIMD
-  ISING_CHECK(!on, ISING_ERR_INPUT, "msc-async: this build has no AVX-512 VBMI2 path");
+#if !defined(MSC_SIMD) && !defined(MSC_AVX2)
+  ISING_CHECK(!on, ISING_ERR_INPUT, "msc-async: this build has no AVX-512 VBMI2 or AVX2 path");
 #endif
   a->simd = on != 0;
   return ISING_OK;
@@ -595,6 +600,55 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
 }
 #endif
 
+#ifdef MSC_AVX2
+/* The next popcount(U) stream bytes r[0 ..] put into the lanes of U in lane
+ * order (the others zero), 64 bytes in two registers: eight lanes at a time
+ * by pdep with the byte mask of their bits of U (r must have 64 readable
+ * bytes: eight lanes starting at lane 8i read from byte <= 8i). */
+static inline void expand64(const uint8_t *r, uint64_t U, __m256i *lo, __m256i *hi) {
+  uint64_t x[8];
+  for (int i = 0; i < 8; i++) {
+    const uint64_t m = _pdep_u64(U >> (8 * i) & 0xFF, 0x0101010101010101ULL) * 0xFF;
+    uint64_t v;
+    memcpy(&v, r + __builtin_popcountll(_bzhi_u64(U, (unsigned)(8 * i))), 8);
+    x[i] = _pdep_u64(v, m);
+  }
+  *lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
+  *hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
+}
+
+/* Lanes where the bytes u (sign bits flipped) are below / equal to t (sign
+ * bits flipped: a signed compare is the unsigned one). */
+static inline uint64_t lt64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
+  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tlo, ulo)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(thi, uhi)) << 32;
+}
+static inline uint64_t eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
+  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tlo, ulo)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(thi, uhi)) << 32;
+}
+
+/* Round 0 of word j on the AVX2 path with ng groups: the lanes needing
+ * bytes U, the groups' class masks cm (stride nh + 8); *E gets the ties. */
+static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const uint8_t *r, uint64_t U,
+                                                                  const uint64_t *cm, int64_t stride,
+                                                                  const __m256i (*trow)[2], uint64_t *E) {
+  __m256i ulo, uhi;
+  expand64(r, U, &ulo, &uhi);
+  const __m256i flip = _mm256_set1_epi8((char)0x80);
+  ulo = _mm256_xor_si256(ulo, flip);
+  uhi = _mm256_xor_si256(uhi, flip);
+  uint64_t lt = 0, eq = 0;
+  for (int g = 0; g < ng; g++) {
+    const uint64_t m = cm[g * stride];
+    lt |= m & lt64(ulo, uhi, trow[g][0], trow[g][1]);
+    eq |= m & eq64(ulo, uhi, trow[g][0], trow[g][1]);
+  }
+  *E = eq & U; /* the class masks hold frozen lanes too */
+  return lt & U;
+}
+#endif
+
 /* One row of colour c: its words sc, the other colour's row with periodic
  * ends in a->ox (site j's x neighbours are ox[j + p] and ox[j + p + 1]),
  * the other colour's words of the rows beside it in nb[0..2d-3]. */
@@ -699,6 +753,93 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       Dv = _mm512_mask_add_epi64(Dv, lm, Dv, _mm512_popcnt_epi64(Uv)); /* tail elements are not lanes */
     }
     a->stat[1] += _mm512_reduce_add_epi64(Dv);
+  } else
+#elif defined(MSC_AVX2)
+  if (a->simd) {
+    const int ng = a->ng;
+    const int64_t stride = nh + 8;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256i trow[16][2];
+    for (int i = 0; i < ng; i++)
+      for (int h = 0; h < 2; h++)
+        trow[i][h] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a->tb[0][a->g[i].x] + 32 * h)), flip);
+    as_stream *st = &a->st;
+    /* (a) counts and class masks, four words per register (a scalar tail) */
+    int64_t j0 = 0;
+    for (; j0 + 4 <= nh; j0 += 4) {
+      const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + j0));
+      const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
+      const __m256i a0 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(xa + j0)));
+      const __m256i a1 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(xb + j0)));
+      const __m256i a2 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
+      const __m256i a3 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
+      __m256i s1, y1, s2, y2;
+      if (!d3) {
+        s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+        s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+      } else {
+        const __m256i a4 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
+        const __m256i a5 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
+        const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+        s1 = _mm256_xor_si256(t1, a2);
+        y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+        s2 = _mm256_xor_si256(t2, a5);
+        y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+      }
+      const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+      const __m256i B0 = _mm256_xor_si256(s1, s2), B1 = _mm256_xor_si256(t, k);
+      const __m256i B2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k));
+      __m256i Uv = _mm256_setzero_si256();
+      for (int i = 0; i < ng; i++) {
+        const as_group *G = &a->g[i];
+        __m256i m = _mm256_and_si256(_mm256_xor_si256(B0, _mm256_set1_epi64x((long long)G->k0)),
+                                     _mm256_xor_si256(B1, _mm256_set1_epi64x((long long)G->k1)));
+        m = _mm256_and_si256(m, _mm256_xor_si256(B2, _mm256_set1_epi64x((long long)G->k2)));
+        m = _mm256_and_si256(m, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)G->ks)),
+                                                _mm256_set1_epi64x((long long)G->ko)));
+        _mm256_storeu_si256((__m256i *)(a->rcm + i * stride + j0), m);
+        Uv = _mm256_or_si256(Uv, m);
+      }
+      _mm256_storeu_si256((__m256i *)(a->rU + j0),
+                          _mm256_and_si256(Uv, _mm256_set1_epi64x((long long)a->active)));
+    }
+    for (; j0 < nh; j0++) {
+      const uint64_t s = sc[j0];
+      const uint64_t n[6] = {xa[j0], xb[j0], nb[0][j0], nb[1][j0], d3 ? nb[2][j0] : 0, d3 ? nb[3][j0] : 0};
+      uint64_t b[3], Us = 0;
+      msc_count_aligned(d3, s, n, b);
+      for (int i = 0; i < ng; i++) {
+        const as_group *G = &a->g[i];
+        const uint64_t m = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+        a->rcm[i * stride + j0] = m;
+        Us |= m;
+      }
+      a->rU[j0] = Us & a->active;
+    }
+    /* (b) round 0 word by word, (c) the flips and the tied words */
+    int pos = st->pos;
+    int64_t dec = 0;
+    for (int64_t j = 0; j < nh; j++) {
+      const uint64_t U = a->rU[j];
+      if (st->end - pos < 64) {
+        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
+        st->pos = pos;
+        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
+        pos = st->pos;
+      }
+      uint64_t E, A;
+      const uint8_t *r = as_bytes(st) + pos;
+      if (ng == 2) A = round0_avx2(2, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else if (ng == 3) A = round0_avx2(3, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else A = round0_avx2(ng, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      const int n = __builtin_popcountll(U);
+      pos += n;
+      dec += n;
+      sc[j] ^= (~U & a->active) | A;
+      tie_push(a, &nt, j, E);
+    }
+    st->pos = pos;
+    a->stat[1] += dec;
   } else
 #endif
   {
@@ -1207,7 +1348,7 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
     const int simd = a->simd;
     printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async (64 replicas x %lld sites, "
            "%s decisions), 1 core, %ld sweeps x %ld repeats\n",
-           dim, (long long)L, T, (long long)a->N, simd ? "AVX-512 VBMI2" : "portable", sweeps, repeat);
+           dim, (long long)L, T, (long long)a->N, !simd ? "portable" : SIMD_NAME, sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
     for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
     printf("\nbench: spin flips per ns: median %.3f per core (per CPU-second of this thread: "
