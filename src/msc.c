@@ -56,7 +56,8 @@ typedef struct msc_table {
    * the threshold (gval), as terms of one class or of both spins of a v */
   int ng, nterm;
   uint8_t gval[16];
-  msc_term term[16];
+  msc_term term[16];  /* sorted by group: group g's are gstart[g] .. gstart[g + 1] - 1 */
+  int gstart[17];
 } msc_table;
 
 static void table_init(msc_table *t, const ising_model *m) {
@@ -87,7 +88,16 @@ static void table_init(msc_table *t, const ising_model *m) {
       e->ks = sb ? 0 : ~(uint64_t)0;
       e->ko = both ? ~(uint64_t)0 : 0;
       e->g = g;
+      for (msc_term *f = e; f > t->term && f[-1].g > f->g; f--) { /* keep them sorted by group */
+        msc_term tmp = f[-1];
+        f[-1] = *f;
+        *f = tmp;
+      }
     }
+  for (int g = 0, i = 0; g <= t->ng; g++) {
+    while (i < t->nterm && t->term[i].g < g) i++;
+    t->gstart[g] = i;
+  }
 }
 
 /* A row's working set (kernel scratch, sized for nw words): the row's
@@ -345,14 +355,15 @@ static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uin
  * lanes that need bytes, returned. */
 static inline uint64_t groups_word(const msc_table *tab, const uint64_t b[3], uint64_t s,
                                    uint64_t *M, int64_t nw, int64_t k) {
-  uint64_t m[16] = {0}, U = 0;
-  for (int i = 0; i < tab->nterm; i++) {
-    const msc_term *e = &tab->term[i];
-    m[e->g] |= (b[0] ^ e->k0) & (b[1] ^ e->k1) & (b[2] ^ e->k2) & ((s ^ e->ks) | e->ko);
-  }
+  uint64_t U = 0;
   for (int g = 0; g < tab->ng; g++) {
-    M[g * nw + k] = m[g];
-    U |= m[g];
+    uint64_t m = 0;
+    for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
+      const msc_term *e = &tab->term[i];
+      m |= (b[0] ^ e->k0) & (b[1] ^ e->k1) & (b[2] ^ e->k2) & ((s ^ e->ks) | e->ko);
+    }
+    M[g * nw + k] = m;
+    U |= m;
   }
   return U;
 }
@@ -468,7 +479,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     memcpy(op + 1, o, (size_t)nw * sizeof *o);
     op[0] = o[nw - 1];
     op[nw + 1] = o[0];
-    const int ng = tab->ng, nterm = tab->nterm;
+    const int ng = tab->ng;
     for (; k1 + 4 <= nw; k1 += 4) {
       const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + k1));
       const __m256i O = _mm256_loadu_si256((const __m256i *)(op + 1 + k1));
@@ -501,20 +512,20 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       _mm256_storeu_si256((__m256i *)(B0 + k1), b0);
       _mm256_storeu_si256((__m256i *)(B1 + k1), b1);
       _mm256_storeu_si256((__m256i *)(B2 + k1), b2);
-      __m256i m[16], Uv = _mm256_setzero_si256();
-      for (int g = 0; g < ng; g++) m[g] = _mm256_setzero_si256();
-      for (int i = 0; i < nterm; i++) {
-        const msc_term *e = &tab->term[i];
-        __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)e->k0)),
-                                     _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)e->k1)));
-        x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)e->k2)));
-        x = _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)e->ks)),
-                                                _mm256_set1_epi64x((long long)e->ko)));
-        m[e->g] = _mm256_or_si256(m[e->g], x);
-      }
+      __m256i Uv = _mm256_setzero_si256();
       for (int g = 0; g < ng; g++) {
-        _mm256_storeu_si256((__m256i *)(w->M + g * nw + k1), m[g]);
-        Uv = _mm256_or_si256(Uv, m[g]);
+        __m256i m = _mm256_setzero_si256();
+        for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
+          const msc_term *e = &tab->term[i];
+          __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)e->k0)),
+                                       _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)e->k1)));
+          x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)e->k2)));
+          x = _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)e->ks)),
+                                                  _mm256_set1_epi64x((long long)e->ko)));
+          m = _mm256_or_si256(m, x);
+        }
+        _mm256_storeu_si256((__m256i *)(w->M + g * nw + k1), m);
+        Uv = _mm256_or_si256(Uv, m);
       }
       _mm256_storeu_si256((__m256i *)(w->U + k1), Uv);
     }

@@ -280,8 +280,8 @@ static inline void counters8(uint64_t g, uint32_t c2, uint32_t c3, __m256i a[4])
   a[3] = _mm256_set1_epi32((int)c3);
 }
 
-/* Ten Philox rounds on n sets of eight counters at once (n <= 4): the
- * multiplies of one set fill the latency of the others'. */
+/* Ten Philox rounds on n sets of eight counters at once: the multiplies of
+ * one set fill the latency of the other's. */
 static inline __attribute__((always_inline)) void philox8n(int n, __m256i a[][4], ising_rng_key key) {
   const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
   const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
@@ -305,10 +305,13 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
     for (int h = 0; h < 2; h++) {
       const int64_t m = left - 8 * h;
       if (m <= 0) break;
-      const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(m >= 8 ? 8 : (int)m),
-                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      for (int o = 0; o < 4; o++)
-        _mm256_maskstore_epi32((int *)(out + o * stride + i + 8 * h), keep, a[h][o]);
+      if (m >= 8) {
+        for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(out + o * stride + i + 8 * h), a[h][o]);
+        continue;
+      }
+      uint32_t t[4][8]; /* a masked store is slow on some CPUs: copy the tail */
+      for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)t[o], a[h][o]);
+      for (int o = 0; o < 4; o++) memcpy(out + o * stride + i + 8 * h, t[o], (size_t)m * sizeof *out);
     }
   }
 }
@@ -316,7 +319,7 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
 void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
                              uint32_t c3, uint32_t *out) {
   int64_t c = 0;
-  for (; c + 1 < chunks; c += 2) {
+  for (; c + 1 < chunks; c += 2) { /* two chunks, four sets of eight */
     __m256i a[4][4];
     for (int h = 0; h < 4; h++) counters8(first + 16 * (uint64_t)c + 8 * (uint64_t)h, c2, c3, a[h]);
     philox8n(4, a, key);
@@ -324,7 +327,14 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
       for (int o = 0; o < 4; o++)
         _mm256_storeu_si256((__m256i *)(out + 64 * (c + h / 2) + 16 * o + 8 * (h % 2)), a[h][o]);
   }
-  if (c < chunks) ising_rng_fill_blocks(key, first + 16 * (uint64_t)c, 16, c2, c3, out + 64 * c, 16);
+  for (; c < chunks; c++) {
+    __m256i a[2][4];
+    counters8(first + 16 * (uint64_t)c, c2, c3, a[0]);
+    counters8(first + 16 * (uint64_t)c + 8, c2, c3, a[1]);
+    philox8n(2, a, key);
+    for (int h = 0; h < 2; h++)
+      for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(out + 64 * c + 16 * o + 8 * h), a[h][o]);
+  }
 }
 #else
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
