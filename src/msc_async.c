@@ -50,8 +50,13 @@
 #define LANES ISING_MSC_ASYNC_LANES
 #ifdef MSC_SIMD
 #define SIMD_NAME "AVX-512 VBMI2"
-#else
+#define PATH_NAME "avx512"
+#elif defined(MSC_AVX2)
 #define SIMD_NAME "AVX2 BMI2"
+#define PATH_NAME "avx2"
+#else
+#define SIMD_NAME "none"
+#define PATH_NAME "portable"
 #endif
 #define AS_MAX_CHUNKS 8 /* chunks per refill of the row stream (2 KiB) */
 
@@ -138,6 +143,7 @@ struct ising_msc_async {
   /* SIMD row scratch, nh + 8 words each: the lanes needing bytes, the class
    * masks of the groups (16 rows), round 0's moves and ties */
   uint64_t *rU, *rcm, *rlt, *req;
+  uint64_t bytemask[256]; /* byte i 0xFF where bit i of the index is set */
   as_stream st;
   int64_t stat[4];
 };
@@ -247,6 +253,8 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->J = J;
   a->H = H;
   a->active = ~(uint64_t)0;
+  for (int m = 0; m < 256; m++)
+    for (int i = 0; i < 8; i++) a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
 #if defined(MSC_SIMD) || defined(MSC_AVX2)
   a->simd = 1;
 #endif
@@ -603,12 +611,14 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
 #ifdef MSC_AVX2
 /* The next popcount(U) stream bytes r[0 ..] put into the lanes of U in lane
  * order (the others zero), 64 bytes in two registers: eight lanes at a time
- * by pdep with the byte mask of their bits of U (r must have 64 readable
+ * by pdep with the byte mask of their bits of U (bytemask[m]: byte i 0xFF
+ * where bit i of m is set; one pdep per eight lanes, not two; r must have 64 readable
  * bytes: eight lanes starting at lane 8i read from byte <= 8i). */
-static inline void expand64(const uint8_t *r, uint64_t U, __m256i *lo, __m256i *hi) {
+static inline void expand64(const uint64_t *bytemask, const uint8_t *r, uint64_t U, __m256i *lo,
+                            __m256i *hi) {
   uint64_t x[8];
   for (int i = 0; i < 8; i++) {
-    const uint64_t m = _pdep_u64(U >> (8 * i) & 0xFF, 0x0101010101010101ULL) * 0xFF;
+    const uint64_t m = bytemask[U >> (8 * i) & 0xFF];
     uint64_t v;
     memcpy(&v, r + __builtin_popcountll(_bzhi_u64(U, (unsigned)(8 * i))), 8);
     x[i] = _pdep_u64(v, m);
@@ -630,11 +640,12 @@ static inline uint64_t eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) 
 
 /* Round 0 of word j on the AVX2 path with ng groups: the lanes needing
  * bytes U, the groups' class masks cm (stride nh + 8); *E gets the ties. */
-static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const uint8_t *r, uint64_t U,
+static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const uint64_t *bytemask,
+                                                                  const uint8_t *r, uint64_t U,
                                                                   const uint64_t *cm, int64_t stride,
                                                                   const __m256i (*trow)[2], uint64_t *E) {
   __m256i ulo, uhi;
-  expand64(r, U, &ulo, &uhi);
+  expand64(bytemask, r, U, &ulo, &uhi);
   const __m256i flip = _mm256_set1_epi8((char)0x80);
   ulo = _mm256_xor_si256(ulo, flip);
   uhi = _mm256_xor_si256(uhi, flip);
@@ -829,9 +840,9 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       }
       uint64_t E, A;
       const uint8_t *r = as_bytes(st) + pos;
-      if (ng == 2) A = round0_avx2(2, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
-      else if (ng == 3) A = round0_avx2(3, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
-      else A = round0_avx2(ng, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      if (ng == 2) A = round0_avx2(2, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else if (ng == 3) A = round0_avx2(3, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else A = round0_avx2(ng, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
       const int n = __builtin_popcountll(U);
       pos += n;
       dec += n;
@@ -1346,7 +1357,7 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   }
   if (!rc) {
     const int simd = a->simd;
-    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async (64 replicas x %lld sites, "
+    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async/" PATH_NAME " (64 replicas x %lld sites, "
            "%s decisions), 1 core, %ld sweeps x %ld repeats\n",
            dim, (long long)L, T, (long long)a->N, !simd ? "portable" : SIMD_NAME, sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
