@@ -1090,6 +1090,41 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
   _mm512_storeu_si512(b[0], _mm512_xor_si512(s1, s2));
   _mm512_storeu_si512(b[1], _mm512_ternarylogic_epi64(c1, c2, k, 0x96));
   _mm512_storeu_si512(b[2], _mm512_ternarylogic_epi64(c1, c2, k, 0xE8));
+#elif defined(MSC_AVX2)
+  if (cnt == 4) { /* (the compiler's vector version of the loop below loads the
+                   * 2D lattice's absent z rows with masked loads from NULL:
+                   * a microcode assist per load on AMD, 15x slower) */
+    const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + j0));
+    const __m256i a0 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(xa + j0)));
+    const __m256i a1 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(xb + j0)));
+    const __m256i a2 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
+    const __m256i a3 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
+    __m256i s1, y1, s2, y2;
+    if (!d3) {
+      s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+      s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+    } else {
+      const __m256i a4 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
+      const __m256i a5 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
+      const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+      s1 = _mm256_xor_si256(t1, a2);
+      y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+      s2 = _mm256_xor_si256(t2, a5);
+      y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+    }
+    const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+    _mm256_storeu_si256((__m256i *)b[0], _mm256_xor_si256(s1, s2));
+    _mm256_storeu_si256((__m256i *)b[1], _mm256_xor_si256(t, k));
+    _mm256_storeu_si256((__m256i *)b[2], _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k)));
+    return;
+  }
+  for (int w = 0; w < cnt; w++) {
+    const int64_t j = j0 + w;
+    const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+    uint64_t t[3];
+    msc_count_aligned(d3, ~sc[j], n, t);
+    b[0][w] = t[0], b[1][w] = t[1], b[2][w] = t[2];
+  }
 #else
   for (int w = 0; w < cnt; w++) {
     const int64_t j = j0 + w;
@@ -1101,9 +1136,32 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
 #endif
 }
 
+#if defined(__AVX512BW__) || defined(MSC_AVX2)
+/* The vectors of the carry-save counts below: eight words (AVX-512) or
+ * four (AVX2) per register. */
 #if defined(__AVX512BW__)
+typedef __m512i hs_vec;
+#define HS_W 8
+static inline hs_vec hs_zero(void) { return _mm512_setzero_si512(); }
+static inline hs_vec hs_xor(hs_vec a, hs_vec b) { return _mm512_xor_si512(a, b); }
+static inline hs_vec hs_and(hs_vec a, hs_vec b) { return _mm512_and_si512(a, b); }
+static inline hs_vec hs_load(const uint64_t *p, int cnt) {
+  return _mm512_maskz_loadu_epi64((__mmask8)((1u << cnt) - 1), p);
+}
+#else
+typedef __m256i hs_vec;
+#define HS_W 4
+static inline hs_vec hs_zero(void) { return _mm256_setzero_si256(); }
+static inline hs_vec hs_xor(hs_vec a, hs_vec b) { return _mm256_xor_si256(a, b); }
+static inline hs_vec hs_and(hs_vec a, hs_vec b) { return _mm256_and_si256(a, b); }
+static inline hs_vec hs_load(const uint64_t *p, int cnt) {
+  if (cnt == HS_W) return _mm256_loadu_si256((const __m256i *)p);
+  return _mm256_maskload_epi64((const long long *)p,
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(cnt), _mm256_setr_epi64x(0, 1, 2, 3)));
+}
+#endif
 /* Large lattices: the per-lane counts by Harley-Seal carry-save adders on
- * eight words per register.  Each stream of count planes (weight w) goes
+ * HS_W words per register.  Each stream of count planes (weight w) goes
  * sixteen vectors at a time through a tree of carry-save adders into the
  * running ones/twos/fours/eights and one vector of sixteens, which is
  * added with carries into a bit-sliced counter V (plane k: 16 * 2^k); a
@@ -1113,29 +1171,35 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
  * the 256 MiB of spins bounds it (36 instead of 45 ms). */
 #define HS_PLANES 44
 typedef struct hs_acc {
-  __m512i in[16];
-  __m512i ones, twos, fours, eights;
-  __m512i V[HS_PLANES];
+  hs_vec in[16];
+  hs_vec ones, twos, fours, eights;
+  hs_vec V[HS_PLANES];
   int n;       /* buffered inputs */
   int64_t g;   /* groups of sixteen added to V: V <= g in every position */
 } hs_acc;
 
 static void hs_init(hs_acc *h) {
-  h->ones = h->twos = h->fours = h->eights = _mm512_setzero_si512();
-  for (int k = 0; k < HS_PLANES; k++) h->V[k] = _mm512_setzero_si512();
+  h->ones = h->twos = h->fours = h->eights = hs_zero();
+  for (int k = 0; k < HS_PLANES; k++) h->V[k] = hs_zero();
   h->n = 0;
   h->g = 0;
 }
 
 /* carry-save adder: *hi, *lo = majority and parity of a, b, c */
-static inline void hs_csa(__m512i *hi, __m512i *lo, __m512i a, __m512i b, __m512i c) {
+static inline void hs_csa(hs_vec *hi, hs_vec *lo, hs_vec a, hs_vec b, hs_vec c) {
+#if defined(__AVX512BW__)
   *hi = _mm512_ternarylogic_epi64(a, b, c, 0xE8);
   *lo = _mm512_ternarylogic_epi64(a, b, c, 0x96);
+#else
+  const hs_vec t = hs_xor(a, b);
+  *hi = _mm256_or_si256(hs_and(a, b), hs_and(t, c));
+  *lo = hs_xor(t, c);
+#endif
 }
 
 static void hs_group(hs_acc *h) {
-  const __m512i *d = h->in;
-  __m512i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+  const hs_vec *d = h->in;
+  hs_vec twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
   hs_csa(&twosA, &h->ones, h->ones, d[0], d[1]);
   hs_csa(&twosB, &h->ones, h->ones, d[2], d[3]);
   hs_csa(&foursA, &h->twos, h->twos, twosA, twosB);
@@ -1154,26 +1218,26 @@ static void hs_group(hs_acc *h) {
   h->g++;
   /* ripple through the planes that can be non-zero (V <= g) */
   const int used = 64 - __builtin_clzll((uint64_t)h->g);
-  __m512i carry = sixteens;
+  hs_vec carry = sixteens;
   for (int k = 0; k < used; k++) {
-    const __m512i t = _mm512_and_si512(h->V[k], carry);
-    h->V[k] = _mm512_xor_si512(h->V[k], carry);
+    const hs_vec t = hs_and(h->V[k], carry);
+    h->V[k] = hs_xor(h->V[k], carry);
     carry = t;
   }
   h->n = 0;
 }
 
-static inline void hs_push(hs_acc *h, __m512i x) {
+static inline void hs_push(hs_acc *h, hs_vec x) {
   h->in[h->n++] = x;
   if (h->n == 16) hs_group(h);
 }
 
-/* tot[l] += w * (lane l's count over the eight elements and all planes) */
+/* tot[l] += w * (lane l's count over the HS_W elements and all planes) */
 static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
   const int used = h->g ? 64 - __builtin_clzll((uint64_t)h->g) : 0;
   for (int k = -5 - h->n; k < used; k++) {
     /* k >= 0: V[k], weight 16 * 2^k; -1..-4: eights..ones; below: inputs */
-    __m512i P;
+    hs_vec P;
     int64_t pw;
     if (k >= 0) P = h->V[k], pw = (int64_t)16 << k;
     else if (k == -1) P = h->eights, pw = 8;
@@ -1182,6 +1246,7 @@ static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
     else if (k == -4) P = h->ones, pw = 1;
     else if (k == -5) continue;
     else P = h->in[-6 - k], pw = 1;
+#if defined(__AVX512BW__)
     uint64_t e[8];
     uint8_t c[LANES];
     _mm512_storeu_si512(e, P);
@@ -1189,6 +1254,15 @@ static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
     for (int i = 0; i < 8; i++) c8 = _mm512_mask_add_epi8(c8, e[i], c8, _mm512_set1_epi8(1));
     _mm512_storeu_si512(c, c8);
     for (int l = 0; l < LANES; l++) tot[l] += w * pw * c[l];
+#else
+    uint64_t e[HS_W];
+    _mm256_storeu_si256((__m256i *)e, P);
+    for (int l = 0; l < LANES; l++) {
+      int64_t c = 0;
+      for (int i = 0; i < HS_W; i++) c += (int64_t)(e[i] >> l & 1);
+      tot[l] += w * pw * c;
+    }
+#endif
   }
 }
 
@@ -1204,16 +1278,15 @@ static void sums_hs(const ising_msc_async *a, uint64_t *x, int64_t anti[LANES],
       const int p = (int)((y + z) & 1);
       const uint64_t *nb[4], *sc = a->s[0] + R * nh, *o = other_row(a, 0, y, z, x, nb);
       const uint64_t *xa = x + p, *xb = x + p + 1;
-      for (int64_t j0 = 0; j0 < nh; j0 += 8) {
+      for (int64_t j0 = 0; j0 < nh; j0 += HS_W) {
         /* a tail's unused elements load as zero words: no spin down, no
          * anti-aligned neighbour */
-        const __mmask8 lm = (__mmask8)(nh - j0 < 8 ? (1u << (nh - j0)) - 1 : 0xFF);
-        const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + j0);
+        const int cnt = nh - j0 < HS_W ? (int)(nh - j0) : HS_W;
         uint64_t b[3][8];
-        anti_planes8(d3, sc, xa, xb, nb, j0, (int)(nh - j0 < 8 ? nh - j0 : 8), b);
-        for (int i = 0; i < 3; i++) hs_push(&acc[i], _mm512_maskz_loadu_epi64(lm, b[i]));
-        hs_push(&acc[3], S);
-        hs_push(&acc[3], _mm512_maskz_loadu_epi64(lm, o + j0));
+        anti_planes8(d3, sc, xa, xb, nb, j0, cnt, b);
+        for (int i = 0; i < 3; i++) hs_push(&acc[i], hs_load(b[i], cnt));
+        hs_push(&acc[3], hs_load(sc + j0, cnt));
+        hs_push(&acc[3], hs_load(o + j0, cnt));
       }
     }
   memset(anti, 0, LANES * sizeof *anti);
@@ -1236,7 +1309,7 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
   const int d3 = a->dim == 3;
   uint64_t *ox = malloc((size_t)(nh + 2) * sizeof *ox);
   ISING_CHECK(ox, ISING_ERR_MEM, "msc-async: out of memory (sums)");
-#if defined(__AVX512BW__)
+#if defined(__AVX512BW__) || defined(MSC_AVX2)
   if (a->rows * nh >= 2048) { /* below, reading the counters out costs more than it saves */
     int64_t anti[LANES], down[LANES];
     sums_hs(a, ox, anti, down);
