@@ -165,10 +165,10 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
  * in every lane): _mm256_mul_epu32 multiplies the even lanes, the odd ones
  * are shifted down first; blends put the halves back in lane order. */
 static inline void mulhilo8(__m256i a, __m256i m, __m256i *hi, __m256i *lo) {
-  __m256i pe = _mm256_mul_epu32(a, m);                        /* even lanes */
-  __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m); /* odd lanes */
-  *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+  __m256i pe = _mm256_mul_epu32(a, m);                             /* even lanes */
+  __m256i po = _mm256_mul_epu32(_mm256_shuffle_epi32(a, 0xF5), m); /* odd lanes */
+  *lo = _mm256_mullo_epi32(a, m);
+  *hi = _mm256_blend_epi32(_mm256_shuffle_epi32(pe, 0xF5), po, 0xAA);
 }
 
 /* One Philox4x32 round on eight counters: the state a[0..3] is the four

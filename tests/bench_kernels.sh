@@ -55,7 +55,8 @@ EOF
       v=$(printf '%s\n' "$text" | sed -n 's/^bench: spin flips per ns: median \([0-9.]*\) per .*/\1/p' | head -n 1)
       ran=$(printf '%s\n' "$text" | sed -n 's/.*kernel \([a-z-]*\/[a-z0-9]*\).*/\1/p' | head -n 1)
       [ -n "$v" ] || { echo "bench_kernels.sh: no rate in the output of $p $k ${d}D" >&2; exit 1; }
-      [ "$ran" = "$k/$p" ] || { echo "bench_kernels.sh: asked for $k/$p, bench ran '$ran'" >&2; exit 1; }
+      # (older binaries do not name msc-async's path)
+      [ -z "$ran" ] || [ "$ran" = "$k/$p" ] || { echo "bench_kernels.sh: asked for $k/$p, bench ran '$ran'" >&2; exit 1; }
       echo "$p $k $d $L $T $v" >>"$out"
     done
   done
@@ -63,10 +64,12 @@ EOF
 done
 
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+number=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 flags=$(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1 | tr ' ' '\n' |
   grep -E '^(avx2|bmi2|fma|avx512f|avx512bw|avx512vl|avx512vbmi|avx512_vbmi2|avx512_vpopcntdq)$' |
   tr '\n' ' ' | sed 's/ $//')
-echo "CPU: ${model:-unknown} ($(nproc) cores visible); ISA flags: ${flags:-none found}"
+echo "CPU: ${model:-unknown} (family ${family:-?} model ${number:-?}, $(nproc) cores visible); ISA flags: ${flags:-none found}"
 echo "ising bench, 1 rank, median of $rounds rounds of --repeat $repeat medians; flips/ns (ratio to fast on the same path)"
 echo
 awk -v paths="$PATHS" -v order="$cases" '
