@@ -52,12 +52,14 @@ typedef struct msc_table {
   uint16_t need;     /* bit x: the move of x needs random bytes */
   uint8_t needv[64]; /* 0x80 where it does (a 64-entry byte table for vpermb) */
   uint8_t tb[4][64]; /* byte q of x's threshold, most significant first */
+#ifdef MSC_AVX2
   /* the AVX2 decisions: the needing classes in groups of equal byte 0 of
    * the threshold (gval), as terms of one class or of both spins of a v */
   int ng, nterm;
   uint8_t gval[16];
   msc_term term[16];  /* sorted by group: group g's are gstart[g] .. gstart[g + 1] - 1 */
   int gstart[17];
+#endif
 } msc_table;
 
 static void table_init(msc_table *t, const ising_model *m) {
@@ -72,6 +74,7 @@ static void table_init(msc_table *t, const ising_model *m) {
       t->need |= (uint16_t)(1u << x);
       t->needv[x] = 0x80;
     }
+#ifdef MSC_AVX2
   for (int v = 0; v <= m->z; v++)
     for (int sb = 0; sb < 2; sb++) {
       const int x = v + 8 * sb;
@@ -98,6 +101,7 @@ static void table_init(msc_table *t, const ising_model *m) {
     while (i < t->nterm && t->term[i].g < g) i++;
     t->gstart[g] = i;
   }
+#endif
 }
 
 /* A row's working set (kernel scratch, sized for nw words): the row's
@@ -111,20 +115,24 @@ typedef struct msc_row {
   uint64_t *B, *A, *E; /* B: three count planes of nw words each */
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
   int64_t *T;       /* nw: the words that still have tied lanes */
+#ifdef MSC_AVX2
   /* the AVX2 decisions: per word the lanes needing bytes (U) and those of
    * each group (M: 16 planes of nw words); per 64 bytes of the stream and
    * group, the bytes below and equal to the group's byte (bm, 32 words per
    * 64 bytes), made for bytes [0, bmdone) */
   uint64_t *U, *M, *bm;
   int64_t bmdone;
+#endif
 } msc_row;
 
 static void row_free(msc_row *w) {
   if (!w) return;
   free(w->rnd);
   free(w->B);
+#ifdef MSC_AVX2
   free(w->U);
   free(w->bm);
+#endif
   free(w);
 }
 

@@ -28,8 +28,12 @@
  * The row's random bytes are msc_impl.h's byte sequence (the same Philox
  * groups and planar 16-block chunks), made up to eight chunks per refill in
  * one fill, written in place, because at T_c in 2D 80% of the lanes need a
- * byte and the generator is the largest single cost.  The portable path (builds without
- * VBMI2, and the tests via ising_msc_async_use_simd) makes the same
+ * byte and the generator is the largest single cost.  The AVX2 path
+ * (x86-64-v3 builds) does (a) four words per register, (b) with the
+ * stream's bytes put into the undecided lanes by pdep eight lanes at a
+ * time and one compare per group (its class masks select the outcomes),
+ * (c) in the same loop, and (d) lane by lane.  The portable path (builds without
+ * either, and the tests via ising_msc_async_use_simd) makes the same
  * decisions word by word and lane by lane.
  */
 #include "ising/msc_async.h"
@@ -143,9 +147,11 @@ struct ising_msc_async {
   /* SIMD row scratch, nh + 8 words each: the lanes needing bytes, the class
    * masks of the groups (16 rows), round 0's moves and ties */
   uint64_t *rU, *rcm, *rlt, *req;
-  uint64_t bytemask[256]; /* byte i 0xFF where bit i of the index is set */
   as_stream st;
   int64_t stat[4];
+#ifdef MSC_AVX2
+  uint64_t bytemask[256]; /* byte i 0xFF where bit i of the index is set */
+#endif
 };
 
 /* The class split, the definition both the kernel and the reference use:
@@ -253,8 +259,10 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->J = J;
   a->H = H;
   a->active = ~(uint64_t)0;
+#ifdef MSC_AVX2
   for (int m = 0; m < 256; m++)
     for (int i = 0; i < 8; i++) a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
+#endif
 #if defined(MSC_SIMD) || defined(MSC_AVX2)
   a->simd = 1;
 #endif
@@ -1145,9 +1153,6 @@ typedef __m512i hs_vec;
 static inline hs_vec hs_zero(void) { return _mm512_setzero_si512(); }
 static inline hs_vec hs_xor(hs_vec a, hs_vec b) { return _mm512_xor_si512(a, b); }
 static inline hs_vec hs_and(hs_vec a, hs_vec b) { return _mm512_and_si512(a, b); }
-static inline hs_vec hs_load(const uint64_t *p, int cnt) {
-  return _mm512_maskz_loadu_epi64((__mmask8)((1u << cnt) - 1), p);
-}
 #else
 typedef __m256i hs_vec;
 #define HS_W 4
@@ -1281,12 +1286,22 @@ static void sums_hs(const ising_msc_async *a, uint64_t *x, int64_t anti[LANES],
       for (int64_t j0 = 0; j0 < nh; j0 += HS_W) {
         /* a tail's unused elements load as zero words: no spin down, no
          * anti-aligned neighbour */
+#if defined(__AVX512BW__)
+        const __mmask8 lm = (__mmask8)(nh - j0 < 8 ? (1u << (nh - j0)) - 1 : 0xFF);
+        const hs_vec S = _mm512_maskz_loadu_epi64(lm, sc + j0);
+        uint64_t b[3][8];
+        anti_planes8(d3, sc, xa, xb, nb, j0, (int)(nh - j0 < 8 ? nh - j0 : 8), b);
+        for (int i = 0; i < 3; i++) hs_push(&acc[i], _mm512_maskz_loadu_epi64(lm, b[i]));
+        hs_push(&acc[3], S);
+        hs_push(&acc[3], _mm512_maskz_loadu_epi64(lm, o + j0));
+#else
         const int cnt = nh - j0 < HS_W ? (int)(nh - j0) : HS_W;
         uint64_t b[3][8];
         anti_planes8(d3, sc, xa, xb, nb, j0, cnt, b);
         for (int i = 0; i < 3; i++) hs_push(&acc[i], hs_load(b[i], cnt));
         hs_push(&acc[3], hs_load(sc + j0, cnt));
         hs_push(&acc[3], hs_load(o + j0, cnt));
+#endif
       }
     }
   memset(anti, 0, LANES * sizeof *anti);
