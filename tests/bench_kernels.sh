@@ -42,6 +42,7 @@ cases="fast|2|$L2|2.269|$s2 fast|3|$L3|4.5115|$s3 msc|2|$L2|2.269|$s2 msc|3|$L3|
 cases="$cases msc-async|2|$A2|2.269|$sa msc-async|3|$A3|4.5115|$sa"
 [ "${REFERENCE:-0}" = 1 ] && cases="$cases reference|2|$L2|2.269|1 reference|3|$L3|4.5115|1"
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for r in $(seq "$rounds"); do
@@ -71,6 +72,7 @@ flags=$(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1
   tr '\n' ' ' | sed 's/ $//')
 echo "CPU: ${model:-unknown} (family ${family:-?} model ${number:-?}, $(nproc) cores visible); ISA flags: ${flags:-none found}"
 echo "ising bench, 1 rank, median of $rounds rounds of --repeat $repeat medians; flips/ns (ratio to fast on the same path)"
+echo "load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (a busy machine lowers every figure)"
 echo
 awk -v paths="$PATHS" -v order="$cases" '
   function med(key,   n, i, j, t, a) {
