@@ -376,14 +376,16 @@ static inline uint64_t groups_word(const msc_table *tab, const uint64_t b[3], ui
   return U;
 }
 
-/* The stream's bitmaps (msc_row.bm) up to the bytes made: bit i of word
- * 2g of 64-byte block i / 64 is byte i < gval[g], of word 2g + 1 byte i ==
- * gval[g] (a signed compare of the bytes with their top bits flipped). */
-static inline void bm_update(const msc_table *tab, msc_row *w) {
+/* The stream's bitmaps (msc_row.bm) of the bytes made below `upto` (in
+ * whole 64-byte blocks): bit i of word 2g of block i / 64 is byte i <
+ * gval[g], of word 2g + 1 byte i == gval[g] (a signed compare of the bytes
+ * with their top bits flipped). */
+static inline void bm_update(const msc_table *tab, msc_row *w, int64_t upto) {
   const uint8_t *rb = (const uint8_t *)w->rnd;
   const int ng = tab->ng;
   const __m256i flip = _mm256_set1_epi8((char)0x80);
-  for (int64_t i = w->bmdone; i < w->filled; i += 64) {
+  int64_t i = w->bmdone;
+  for (; i < w->filled && i < upto; i += 64) {
     const __m256i lo = _mm256_loadu_si256((const __m256i *)(rb + i));
     const __m256i hi = _mm256_loadu_si256((const __m256i *)(rb + i + 32));
     const __m256i lx = _mm256_xor_si256(lo, flip), hx = _mm256_xor_si256(hi, flip);
@@ -397,7 +399,7 @@ static inline void bm_update(const msc_table *tab, msc_row *w) {
                      (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, hi)) << 32;
     }
   }
-  w->bmdone = w->filled;
+  w->bmdone = i;
 }
 
 /* Round 0 of a word with ng groups: the byte of its i-th lane needing one
@@ -563,8 +565,12 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
    * expand does not use them) */
   row_stream_need(w, w->hint, key, base, c2, c3);
 #ifdef MSC_AVX2
+  /* bitmaps only of the bytes round 0 reads (and a word's window past
+   * them): short rows read a third of their chunk */
+  int64_t bm_upto = 64;
+  for (int64_t k = 0; k < nw; k++) bm_upto += __builtin_popcountll(w->U[k]);
   w->bmdone = 0;
-  bm_update(tab, w);
+  bm_update(tab, w, bm_upto);
 #endif
   int64_t pos = 0;
   int64_t *const tl = w->T, nt = 0; /* the words with tied lanes, in order */
@@ -575,7 +581,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     if (pos + 64 > w->filled) {
       row_stream_need(w, pos + 64, key, base, c2, c3);
 #ifdef MSC_AVX2
-      bm_update(tab, w);
+      bm_update(tab, w, bm_upto);
 #endif
     }
 #ifdef MSC_SIMD
