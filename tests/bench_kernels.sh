@@ -26,6 +26,7 @@ fi
 pin=""
 [ -n "${PIN:-}" ] && pin="taskset -c $PIN"
 [ -x "$ising" ] || { echo "bench_kernels.sh: no executable '$ising' (build it first)" >&2; exit 2; }
+case $ising in */*) ;; *) ising=./$ising ;; esac
 
 # The paths this CPU runs: ising refuses a forced path the CPU lacks (exit 2).
 if [ -z "${PATHS:-}" ]; then
@@ -35,6 +36,7 @@ if [ -z "${PATHS:-}" ]; then
       PATHS="$PATHS $p"
     fi
   done
+  [ -n "$PATHS" ] || { echo "bench_kernels.sh: '$ising bench' ran on no path" >&2; exit 1; }
 fi
 
 # kernel|dim|L|T|sweeps per case
