@@ -8,10 +8,11 @@
  * It uses Random123's constants and is tested against Random123's philox4x32
  * for every number (tests/test_rng.c), so the library stays the definition
  * of the generator.  An AVX-512 path is used when the build targets it
- * (-march=native on a machine that has it), an AVX2 path (two sets of eight
+ * (-march=native on a machine that has it), an AVX2 path (sets of eight
  * lanes) when the build targets AVX2 only (-march=x86-64-v3, AMD Zen 2/3,
- * Intel before Skylake-SP); the portable loop is written so that compilers
- * vectorise it too.
+ * Intel before Skylake-SP), for the 16-bit chunks and for the planar
+ * 32-bit blocks of the multi-spin-coding kernels alike; the portable loop
+ * is written so that compilers vectorise it too.
  */
 #include "ising/rng.h"
 
