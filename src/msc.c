@@ -42,11 +42,24 @@
  * down) and v aligned neighbours has the kernel index x = v + 8 sb and the
  * model's table index (sb ? z - v : z + 1 + v) (model.h, nb = s (2 v - z)).
  * Its move needs random bytes unless its threshold is 2^32 - 1 (p = 1). */
+typedef struct msc_term {
+  uint64_t k0, k1, k2, ks, ko; /* lanes of the class(es): (b_i ^ k_i) and ((s ^ ks) | ko) all ones */
+  int g;                       /* its group */
+} msc_term;
+
 typedef struct msc_table {
   int z;
   uint16_t need;     /* bit x: the move of x needs random bytes */
   uint8_t needv[64]; /* 0x80 where it does (a 64-entry byte table for vpermb) */
   uint8_t tb[4][64]; /* byte q of x's threshold, most significant first */
+#ifdef MSC_AVX2
+  /* the AVX2 decisions: the needing classes in groups of equal byte 0 of
+   * the threshold (gval), as terms of one class or of both spins of a v */
+  int ng, nterm;
+  uint8_t gval[16];
+  msc_term term[16];  /* sorted by group: group g's are gstart[g] .. gstart[g + 1] - 1 */
+  int gstart[17];
+#endif
 } msc_table;
 
 static void table_init(msc_table *t, const ising_model *m) {
@@ -61,6 +74,34 @@ static void table_init(msc_table *t, const ising_model *m) {
       t->need |= (uint16_t)(1u << x);
       t->needv[x] = 0x80;
     }
+#ifdef MSC_AVX2
+  for (int v = 0; v <= m->z; v++)
+    for (int sb = 0; sb < 2; sb++) {
+      const int x = v + 8 * sb;
+      if (!(t->need >> x & 1)) continue;
+      int g = 0;
+      while (g < t->ng && t->gval[g] != t->tb[0][x]) g++;
+      if (g == t->ng) t->gval[t->ng++] = t->tb[0][x];
+      const int both = sb == 0 && (t->need >> (x + 8) & 1) && t->tb[0][x + 8] == t->tb[0][x];
+      if (sb == 1 && (t->need & 1u << v) && t->tb[0][v] == t->tb[0][x]) continue; /* in v's term */
+      msc_term *e = &t->term[t->nterm++];
+      e->k0 = (v & 1) ? 0 : ~(uint64_t)0;
+      e->k1 = (v & 2) ? 0 : ~(uint64_t)0;
+      e->k2 = (v & 4) ? 0 : ~(uint64_t)0;
+      e->ks = sb ? 0 : ~(uint64_t)0;
+      e->ko = both ? ~(uint64_t)0 : 0;
+      e->g = g;
+      for (msc_term *f = e; f > t->term && f[-1].g > f->g; f--) { /* keep them sorted by group */
+        msc_term tmp = f[-1];
+        f[-1] = *f;
+        *f = tmp;
+      }
+    }
+  for (int g = 0, i = 0; g <= t->ng; g++) {
+    while (i < t->nterm && t->term[i].g < g) i++;
+    t->gstart[g] = i;
+  }
+#endif
 }
 
 /* A row's working set (kernel scratch, sized for nw words): the row's
@@ -74,12 +115,24 @@ typedef struct msc_row {
   uint64_t *B, *A, *E; /* B: three count planes of nw words each */
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
   int64_t *T;       /* nw: the words that still have tied lanes */
+#ifdef MSC_AVX2
+  /* the AVX2 decisions: per word the lanes needing bytes (U) and those of
+   * each group (M: 16 planes of nw words); per 64 bytes of the stream and
+   * group, the bytes below and equal to the group's byte (bm, 32 words per
+   * 64 bytes), made for bytes [0, bmdone) */
+  uint64_t *U, *M, *bm;
+  int64_t bmdone;
+#endif
 } msc_row;
 
 static void row_free(msc_row *w) {
   if (!w) return;
   free(w->rnd);
   free(w->B);
+#ifdef MSC_AVX2
+  free(w->U);
+  free(w->bm);
+#endif
   free(w);
 }
 
@@ -90,6 +143,15 @@ static msc_row *row_alloc(int64_t nw) {
    * the rounding up and the 64-byte SIMD reads past the last byte used */
   w->rnd = calloc((size_t)(nw + 2), MSC_CHUNK_BYTES);
   w->B = malloc((size_t)(7 * nw + 2) * sizeof *w->B);
+#ifdef MSC_AVX2
+  w->U = malloc((size_t)(17 * nw) * sizeof *w->U);
+  w->bm = calloc((size_t)(4 * (nw + 2) + 2) * 32, sizeof *w->bm);
+  if (!w->U || !w->bm) {
+    row_free(w);
+    return NULL;
+  }
+  w->M = w->U + nw;
+#endif
   if (!w->rnd || !w->B) {
     row_free(w);
     return NULL;
@@ -296,6 +358,71 @@ static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uin
   w->filled += chunks * MSC_CHUNK_BYTES;
 }
 
+#ifdef MSC_AVX2
+/* The group masks of word k (count planes b, spins s) into M, and the
+ * lanes that need bytes, returned. */
+static inline uint64_t groups_word(const msc_table *tab, const uint64_t b[3], uint64_t s,
+                                   uint64_t *M, int64_t nw, int64_t k) {
+  uint64_t U = 0;
+  for (int g = 0; g < tab->ng; g++) {
+    uint64_t m = 0;
+    for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
+      const msc_term *e = &tab->term[i];
+      m |= (b[0] ^ e->k0) & (b[1] ^ e->k1) & (b[2] ^ e->k2) & ((s ^ e->ks) | e->ko);
+    }
+    M[g * nw + k] = m;
+    U |= m;
+  }
+  return U;
+}
+
+/* The stream's bitmaps (msc_row.bm) of the bytes made below `upto` (in
+ * whole 64-byte blocks): bit i of word 2g of block i / 64 is byte i <
+ * gval[g], of word 2g + 1 byte i == gval[g] (a signed compare of the bytes
+ * with their top bits flipped). */
+static inline void bm_update(const msc_table *tab, msc_row *w, int64_t upto) {
+  const uint8_t *rb = (const uint8_t *)w->rnd;
+  const int ng = tab->ng;
+  const __m256i flip = _mm256_set1_epi8((char)0x80);
+  int64_t i = w->bmdone;
+  for (; i < w->filled && i < upto; i += 64) {
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)(rb + i));
+    const __m256i hi = _mm256_loadu_si256((const __m256i *)(rb + i + 32));
+    const __m256i lx = _mm256_xor_si256(lo, flip), hx = _mm256_xor_si256(hi, flip);
+    uint64_t *o = w->bm + (i / 64) * 2 * ng;
+    for (int g = 0; g < ng; g++) {
+      const __m256i t = _mm256_set1_epi8((char)tab->gval[g]);
+      const __m256i tx = _mm256_xor_si256(t, flip);
+      o[2 * g] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tx, lx)) |
+                 (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tx, hx)) << 32;
+      o[2 * g + 1] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, lo)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, hi)) << 32;
+    }
+  }
+  w->bmdone = i;
+}
+
+/* Round 0 of a word with ng groups: the byte of its i-th lane needing one
+ * is stream byte pos + i; the compare outcomes of those bytes (bits pos ..
+ * pos + 63 of the group's bitmaps) gathered by the group's lanes in U
+ * (pext) and deposited back into lane order (pdep). */
+static inline __attribute__((always_inline)) void round0_word(int ng, const uint64_t *bm,
+                                                               const uint64_t *M, int64_t nw,
+                                                               int64_t k, uint64_t U, int64_t pos,
+                                                               uint64_t *A, uint64_t *E) {
+  const uint64_t *b0 = bm + (pos >> 6) * 2 * ng, *b1 = b0 + 2 * ng;
+  const int r = (int)(pos & 63);
+  uint64_t lt = 0, eq = 0;
+  for (int g = 0; g < ng; g++) {
+    const uint64_t c = _pext_u64(M[g * nw + k], U);
+    lt |= c & ((b0[2 * g] >> r) | ((b1[2 * g] << 1) << (63 - r)));
+    eq |= c & ((b0[2 * g + 1] >> r) | ((b1[2 * g + 1] << 1) << (63 - r)));
+  }
+  *A = _pdep_u64(lt, U);
+  *E = _pdep_u64(eq, U);
+}
+#endif
+
 /* One row: words of colour c in sc, the other colour's words of this row in
  * o, of the rows beside it in nbr[0..2d-3].  Four passes: (1) counts;
  * (2) word by word, the lanes needing bytes and their round-0 decisions;
@@ -356,6 +483,63 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       _mm512_mask_storeu_epi64(B2 + k1, lm, _mm512_ternarylogic_epi64(q1, q2, kk, 0xE8));
     }
   }
+#elif defined(MSC_AVX2)
+  if (r_last == 64) {
+    uint64_t *op = w->O; /* as the AVX-512 pass: op[1 + k] = o[k], periodic ends */
+    memcpy(op + 1, o, (size_t)nw * sizeof *o);
+    op[0] = o[nw - 1];
+    op[nw + 1] = o[0];
+    const int ng = tab->ng;
+    for (; k1 + 4 <= nw; k1 += 4) {
+      const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + k1));
+      const __m256i O = _mm256_loadu_si256((const __m256i *)(op + 1 + k1));
+      const __m256i X =
+          p ? _mm256_or_si256(_mm256_srli_epi64(O, 1),
+                              _mm256_slli_epi64(_mm256_loadu_si256((const __m256i *)(op + 2 + k1)), 63))
+            : _mm256_or_si256(_mm256_slli_epi64(O, 1),
+                              _mm256_srli_epi64(_mm256_loadu_si256((const __m256i *)(op + k1)), 63));
+      /* aligned masks ~(s ^ n) = ~s ^ n, then msc_count_aligned's adders */
+      const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
+      const __m256i a0 = _mm256_xor_si256(nS, O), a1 = _mm256_xor_si256(nS, X);
+      const __m256i a2 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[0] + k1)));
+      const __m256i a3 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[1] + k1)));
+      __m256i s1, y1, s2, y2;
+      if (!d3) {
+        s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+        s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+      } else {
+        const __m256i a4 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[2] + k1)));
+        const __m256i a5 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[3] + k1)));
+        const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+        s1 = _mm256_xor_si256(t1, a2);
+        y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+        s2 = _mm256_xor_si256(t2, a5);
+        y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+      }
+      const __m256i kk = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+      const __m256i b0 = _mm256_xor_si256(s1, s2), b1 = _mm256_xor_si256(t, kk);
+      const __m256i b2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, kk));
+      _mm256_storeu_si256((__m256i *)(B0 + k1), b0);
+      _mm256_storeu_si256((__m256i *)(B1 + k1), b1);
+      _mm256_storeu_si256((__m256i *)(B2 + k1), b2);
+      __m256i Uv = _mm256_setzero_si256();
+      for (int g = 0; g < ng; g++) {
+        __m256i m = _mm256_setzero_si256();
+        for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
+          const msc_term *e = &tab->term[i];
+          __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)e->k0)),
+                                       _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)e->k1)));
+          x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)e->k2)));
+          x = _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)e->ks)),
+                                                  _mm256_set1_epi64x((long long)e->ko)));
+          m = _mm256_or_si256(m, x);
+        }
+        _mm256_storeu_si256((__m256i *)(w->M + g * nw + k1), m);
+        Uv = _mm256_or_si256(Uv, m);
+      }
+      _mm256_storeu_si256((__m256i *)(w->U + k1), Uv);
+    }
+  }
 #endif
   for (int64_t k = k1; k < nw; k++) {
     const uint64_t s = sc[k], ow = o[k];
@@ -371,19 +555,35 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     uint64_t b[3];
     msc_count_aligned(d3, s, n, b);
     B0[k] = b[0], B1[k] = b[1], B2[k] = b[2];
+#ifdef MSC_AVX2
+    w->U[k] = groups_word(tab, b, s, w->M, nw, k) & (k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0);
+#endif
   }
   /* (2) per word: the lanes that need bytes, and their round-0 decisions
    * (the row's stream is made a chunk ahead of the bytes read; the 64-byte
    * SIMD reads past the bytes used land in made or zeroed bytes and the
    * expand does not use them) */
   row_stream_need(w, w->hint, key, base, c2, c3);
+#ifdef MSC_AVX2
+  /* bitmaps only of the bytes round 0 reads (and a word's window past
+   * them): short rows read a third of their chunk */
+  int64_t bm_upto = 64;
+  for (int64_t k = 0; k < nw; k++) bm_upto += __builtin_popcountll(w->U[k]);
+  w->bmdone = 0;
+  bm_update(tab, w, bm_upto);
+#endif
   int64_t pos = 0;
   int64_t *const tl = w->T, nt = 0; /* the words with tied lanes, in order */
   for (int64_t k = 0; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t s = sc[k], b[3] = {B0[k], B1[k], B2[k]};
     uint64_t U, A, E = 0;
-    if (pos + 64 > w->filled) row_stream_need(w, pos + 64, key, base, c2, c3);
+    if (pos + 64 > w->filled) {
+      row_stream_need(w, pos + 64, key, base, c2, c3);
+#ifdef MSC_AVX2
+      bm_update(tab, w, bm_upto);
+#endif
+    }
 #ifdef MSC_SIMD
     __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
     x = _mm512_mask_add_epi8(x, b[1], x, _mm512_set1_epi8(2));
@@ -394,6 +594,14 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     const __m512i th = _mm512_permutexvar_epi8(x, _mm512_loadu_si512(tab->tb[0]));
     A = (valid & ~U) | _mm512_mask_cmplt_epu8_mask(U, u, th); /* p = 1, or u's byte < t's */
     E = _mm512_mask_cmpeq_epu8_mask(U, u, th);
+#elif defined(MSC_AVX2)
+    (void)s, (void)b;
+    U = w->U[k];
+    uint64_t Ad;
+    if (tab->ng == 2) round0_word(2, w->bm, w->M, nw, k, U, pos, &Ad, &E);
+    else if (tab->ng == 3) round0_word(3, w->bm, w->M, nw, k, U, pos, &Ad, &E);
+    else round0_word(tab->ng, w->bm, w->M, nw, k, U, pos, &Ad, &E);
+    A = (valid & ~U) | Ad;
 #else
     U = 0;
     for (int xx = 0; xx < 16; xx++)

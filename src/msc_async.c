@@ -28,8 +28,12 @@
  * The row's random bytes are msc_impl.h's byte sequence (the same Philox
  * groups and planar 16-block chunks), made up to eight chunks per refill in
  * one fill, written in place, because at T_c in 2D 80% of the lanes need a
- * byte and the generator is the largest single cost.  The portable path (builds without
- * VBMI2, and the tests via ising_msc_async_use_simd) makes the same
+ * byte and the generator is the largest single cost.  The AVX2 path
+ * (x86-64-v3 builds) does (a) four words per register, (b) with the
+ * stream's bytes put into the undecided lanes by pdep eight lanes at a
+ * time and one compare per group (its class masks select the outcomes),
+ * (c) in the same loop, and (d) lane by lane.  The portable path (builds without
+ * either, and the tests via ising_msc_async_use_simd) makes the same
  * decisions word by word and lane by lane.
  */
 #include "ising/msc_async.h"
@@ -48,6 +52,16 @@
 #endif
 
 #define LANES ISING_MSC_ASYNC_LANES
+#ifdef MSC_SIMD
+#define SIMD_NAME "AVX-512 VBMI2"
+#define PATH_NAME "avx512"
+#elif defined(MSC_AVX2)
+#define SIMD_NAME "AVX2 BMI2"
+#define PATH_NAME "avx2"
+#else
+#define SIMD_NAME "none"
+#define PATH_NAME "portable"
+#endif
 #define AS_MAX_CHUNKS 8 /* chunks per refill of the row stream (2 KiB) */
 
 /* ------------------------------------------------------------ stream */
@@ -135,6 +149,9 @@ struct ising_msc_async {
   uint64_t *rU, *rcm, *rlt, *req;
   as_stream st;
   int64_t stat[4];
+#ifdef MSC_AVX2
+  uint64_t bytemask[256]; /* byte i 0xFF where bit i of the index is set */
+#endif
 };
 
 /* The class split, the definition both the kernel and the reference use:
@@ -242,7 +259,11 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->J = J;
   a->H = H;
   a->active = ~(uint64_t)0;
-#ifdef MSC_SIMD
+#ifdef MSC_AVX2
+  for (int m = 0; m < 256; m++)
+    for (int i = 0; i < 8; i++) a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
+#endif
+#if defined(MSC_SIMD) || defined(MSC_AVX2)
   a->simd = 1;
 #endif
   size_t words = (size_t)(a->rows * a->nh);
@@ -334,8 +355,8 @@ int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes) {
 
 int ising_msc_async_use_simd(ising_msc_async *a, int on) {
   ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
-#ifndef MSC_SIMD
-  ISING_CHECK(!on, ISING_ERR_INPUT, "msc-async: this build has no AVX-512 VBMI2 path");
+#if !defined(MSC_SIMD) && !defined(MSC_AVX2)
+  ISING_CHECK(!on, ISING_ERR_INPUT, "msc-async: this build has no AVX-512 VBMI2 or AVX2 path");
 #endif
   a->simd = on != 0;
   return ISING_OK;
@@ -595,6 +616,58 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
 }
 #endif
 
+#ifdef MSC_AVX2
+/* The next popcount(U) stream bytes r[0 ..] put into the lanes of U in lane
+ * order (the others zero), 64 bytes in two registers: eight lanes at a time
+ * by pdep with the byte mask of their bits of U (bytemask[m]: byte i 0xFF
+ * where bit i of m is set; one pdep per eight lanes, not two; r must have 64 readable
+ * bytes: eight lanes starting at lane 8i read from byte <= 8i). */
+static inline void expand64(const uint64_t *bytemask, const uint8_t *r, uint64_t U, __m256i *lo,
+                            __m256i *hi) {
+  uint64_t x[8];
+  for (int i = 0; i < 8; i++) {
+    const uint64_t m = bytemask[U >> (8 * i) & 0xFF];
+    uint64_t v;
+    memcpy(&v, r + __builtin_popcountll(_bzhi_u64(U, (unsigned)(8 * i))), 8);
+    x[i] = _pdep_u64(v, m);
+  }
+  *lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
+  *hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
+}
+
+/* Lanes where the bytes u (sign bits flipped) are below / equal to t (sign
+ * bits flipped: a signed compare is the unsigned one). */
+static inline uint64_t lt64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
+  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tlo, ulo)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(thi, uhi)) << 32;
+}
+static inline uint64_t eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
+  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tlo, ulo)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(thi, uhi)) << 32;
+}
+
+/* Round 0 of word j on the AVX2 path with ng groups: the lanes needing
+ * bytes U, the groups' class masks cm (stride nh + 8); *E gets the ties. */
+static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const uint64_t *bytemask,
+                                                                  const uint8_t *r, uint64_t U,
+                                                                  const uint64_t *cm, int64_t stride,
+                                                                  const __m256i (*trow)[2], uint64_t *E) {
+  __m256i ulo, uhi;
+  expand64(bytemask, r, U, &ulo, &uhi);
+  const __m256i flip = _mm256_set1_epi8((char)0x80);
+  ulo = _mm256_xor_si256(ulo, flip);
+  uhi = _mm256_xor_si256(uhi, flip);
+  uint64_t lt = 0, eq = 0;
+  for (int g = 0; g < ng; g++) {
+    const uint64_t m = cm[g * stride];
+    lt |= m & lt64(ulo, uhi, trow[g][0], trow[g][1]);
+    eq |= m & eq64(ulo, uhi, trow[g][0], trow[g][1]);
+  }
+  *E = eq & U; /* the class masks hold frozen lanes too */
+  return lt & U;
+}
+#endif
+
 /* One row of colour c: its words sc, the other colour's row with periodic
  * ends in a->ox (site j's x neighbours are ox[j + p] and ox[j + p + 1]),
  * the other colour's words of the rows beside it in nb[0..2d-3]. */
@@ -699,6 +772,93 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       Dv = _mm512_mask_add_epi64(Dv, lm, Dv, _mm512_popcnt_epi64(Uv)); /* tail elements are not lanes */
     }
     a->stat[1] += _mm512_reduce_add_epi64(Dv);
+  } else
+#elif defined(MSC_AVX2)
+  if (a->simd) {
+    const int ng = a->ng;
+    const int64_t stride = nh + 8;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256i trow[16][2];
+    for (int i = 0; i < ng; i++)
+      for (int h = 0; h < 2; h++)
+        trow[i][h] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a->tb[0][a->g[i].x] + 32 * h)), flip);
+    as_stream *st = &a->st;
+    /* (a) counts and class masks, four words per register (a scalar tail) */
+    int64_t j0 = 0;
+    for (; j0 + 4 <= nh; j0 += 4) {
+      const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + j0));
+      const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
+      const __m256i a0 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(xa + j0)));
+      const __m256i a1 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(xb + j0)));
+      const __m256i a2 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
+      const __m256i a3 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
+      __m256i s1, y1, s2, y2;
+      if (!d3) {
+        s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+        s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+      } else {
+        const __m256i a4 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
+        const __m256i a5 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
+        const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+        s1 = _mm256_xor_si256(t1, a2);
+        y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+        s2 = _mm256_xor_si256(t2, a5);
+        y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+      }
+      const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+      const __m256i B0 = _mm256_xor_si256(s1, s2), B1 = _mm256_xor_si256(t, k);
+      const __m256i B2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k));
+      __m256i Uv = _mm256_setzero_si256();
+      for (int i = 0; i < ng; i++) {
+        const as_group *G = &a->g[i];
+        __m256i m = _mm256_and_si256(_mm256_xor_si256(B0, _mm256_set1_epi64x((long long)G->k0)),
+                                     _mm256_xor_si256(B1, _mm256_set1_epi64x((long long)G->k1)));
+        m = _mm256_and_si256(m, _mm256_xor_si256(B2, _mm256_set1_epi64x((long long)G->k2)));
+        m = _mm256_and_si256(m, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)G->ks)),
+                                                _mm256_set1_epi64x((long long)G->ko)));
+        _mm256_storeu_si256((__m256i *)(a->rcm + i * stride + j0), m);
+        Uv = _mm256_or_si256(Uv, m);
+      }
+      _mm256_storeu_si256((__m256i *)(a->rU + j0),
+                          _mm256_and_si256(Uv, _mm256_set1_epi64x((long long)a->active)));
+    }
+    for (; j0 < nh; j0++) {
+      const uint64_t s = sc[j0];
+      const uint64_t n[6] = {xa[j0], xb[j0], nb[0][j0], nb[1][j0], d3 ? nb[2][j0] : 0, d3 ? nb[3][j0] : 0};
+      uint64_t b[3], Us = 0;
+      msc_count_aligned(d3, s, n, b);
+      for (int i = 0; i < ng; i++) {
+        const as_group *G = &a->g[i];
+        const uint64_t m = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+        a->rcm[i * stride + j0] = m;
+        Us |= m;
+      }
+      a->rU[j0] = Us & a->active;
+    }
+    /* (b) round 0 word by word, (c) the flips and the tied words */
+    int pos = st->pos;
+    int64_t dec = 0;
+    for (int64_t j = 0; j < nh; j++) {
+      const uint64_t U = a->rU[j];
+      if (st->end - pos < 64) {
+        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
+        st->pos = pos;
+        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
+        pos = st->pos;
+      }
+      uint64_t E, A;
+      const uint8_t *r = as_bytes(st) + pos;
+      if (ng == 2) A = round0_avx2(2, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else if (ng == 3) A = round0_avx2(3, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else A = round0_avx2(ng, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      const int n = __builtin_popcountll(U);
+      pos += n;
+      dec += n;
+      sc[j] ^= (~U & a->active) | A;
+      tie_push(a, &nt, j, E);
+    }
+    st->pos = pos;
+    a->stat[1] += dec;
   } else
 #endif
   {
@@ -938,6 +1098,41 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
   _mm512_storeu_si512(b[0], _mm512_xor_si512(s1, s2));
   _mm512_storeu_si512(b[1], _mm512_ternarylogic_epi64(c1, c2, k, 0x96));
   _mm512_storeu_si512(b[2], _mm512_ternarylogic_epi64(c1, c2, k, 0xE8));
+#elif defined(MSC_AVX2)
+  if (cnt == 4) { /* (the compiler's vector version of the loop below loads the
+                   * 2D lattice's absent z rows with masked loads from NULL:
+                   * a microcode assist per load on AMD, 15x slower) */
+    const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + j0));
+    const __m256i a0 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(xa + j0)));
+    const __m256i a1 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(xb + j0)));
+    const __m256i a2 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
+    const __m256i a3 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
+    __m256i s1, y1, s2, y2;
+    if (!d3) {
+      s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+      s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+    } else {
+      const __m256i a4 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
+      const __m256i a5 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
+      const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+      s1 = _mm256_xor_si256(t1, a2);
+      y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+      s2 = _mm256_xor_si256(t2, a5);
+      y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+    }
+    const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+    _mm256_storeu_si256((__m256i *)b[0], _mm256_xor_si256(s1, s2));
+    _mm256_storeu_si256((__m256i *)b[1], _mm256_xor_si256(t, k));
+    _mm256_storeu_si256((__m256i *)b[2], _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k)));
+    return;
+  }
+  for (int w = 0; w < cnt; w++) {
+    const int64_t j = j0 + w;
+    const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+    uint64_t t[3];
+    msc_count_aligned(d3, ~sc[j], n, t);
+    b[0][w] = t[0], b[1][w] = t[1], b[2][w] = t[2];
+  }
 #else
   for (int w = 0; w < cnt; w++) {
     const int64_t j = j0 + w;
@@ -949,9 +1144,29 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
 #endif
 }
 
+#if defined(__AVX512BW__) || defined(MSC_AVX2)
+/* The vectors of the carry-save counts below: eight words (AVX-512) or
+ * four (AVX2) per register. */
 #if defined(__AVX512BW__)
+typedef __m512i hs_vec;
+#define HS_W 8
+static inline hs_vec hs_zero(void) { return _mm512_setzero_si512(); }
+static inline hs_vec hs_xor(hs_vec a, hs_vec b) { return _mm512_xor_si512(a, b); }
+static inline hs_vec hs_and(hs_vec a, hs_vec b) { return _mm512_and_si512(a, b); }
+#else
+typedef __m256i hs_vec;
+#define HS_W 4
+static inline hs_vec hs_zero(void) { return _mm256_setzero_si256(); }
+static inline hs_vec hs_xor(hs_vec a, hs_vec b) { return _mm256_xor_si256(a, b); }
+static inline hs_vec hs_and(hs_vec a, hs_vec b) { return _mm256_and_si256(a, b); }
+static inline hs_vec hs_load(const uint64_t *p, int cnt) {
+  if (cnt == HS_W) return _mm256_loadu_si256((const __m256i *)p);
+  return _mm256_maskload_epi64((const long long *)p,
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(cnt), _mm256_setr_epi64x(0, 1, 2, 3)));
+}
+#endif
 /* Large lattices: the per-lane counts by Harley-Seal carry-save adders on
- * eight words per register.  Each stream of count planes (weight w) goes
+ * HS_W words per register.  Each stream of count planes (weight w) goes
  * sixteen vectors at a time through a tree of carry-save adders into the
  * running ones/twos/fours/eights and one vector of sixteens, which is
  * added with carries into a bit-sliced counter V (plane k: 16 * 2^k); a
@@ -961,29 +1176,35 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
  * the 256 MiB of spins bounds it (36 instead of 45 ms). */
 #define HS_PLANES 44
 typedef struct hs_acc {
-  __m512i in[16];
-  __m512i ones, twos, fours, eights;
-  __m512i V[HS_PLANES];
+  hs_vec in[16];
+  hs_vec ones, twos, fours, eights;
+  hs_vec V[HS_PLANES];
   int n;       /* buffered inputs */
   int64_t g;   /* groups of sixteen added to V: V <= g in every position */
 } hs_acc;
 
 static void hs_init(hs_acc *h) {
-  h->ones = h->twos = h->fours = h->eights = _mm512_setzero_si512();
-  for (int k = 0; k < HS_PLANES; k++) h->V[k] = _mm512_setzero_si512();
+  h->ones = h->twos = h->fours = h->eights = hs_zero();
+  for (int k = 0; k < HS_PLANES; k++) h->V[k] = hs_zero();
   h->n = 0;
   h->g = 0;
 }
 
 /* carry-save adder: *hi, *lo = majority and parity of a, b, c */
-static inline void hs_csa(__m512i *hi, __m512i *lo, __m512i a, __m512i b, __m512i c) {
+static inline void hs_csa(hs_vec *hi, hs_vec *lo, hs_vec a, hs_vec b, hs_vec c) {
+#if defined(__AVX512BW__)
   *hi = _mm512_ternarylogic_epi64(a, b, c, 0xE8);
   *lo = _mm512_ternarylogic_epi64(a, b, c, 0x96);
+#else
+  const hs_vec t = hs_xor(a, b);
+  *hi = _mm256_or_si256(hs_and(a, b), hs_and(t, c));
+  *lo = hs_xor(t, c);
+#endif
 }
 
 static void hs_group(hs_acc *h) {
-  const __m512i *d = h->in;
-  __m512i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+  const hs_vec *d = h->in;
+  hs_vec twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
   hs_csa(&twosA, &h->ones, h->ones, d[0], d[1]);
   hs_csa(&twosB, &h->ones, h->ones, d[2], d[3]);
   hs_csa(&foursA, &h->twos, h->twos, twosA, twosB);
@@ -1002,26 +1223,26 @@ static void hs_group(hs_acc *h) {
   h->g++;
   /* ripple through the planes that can be non-zero (V <= g) */
   const int used = 64 - __builtin_clzll((uint64_t)h->g);
-  __m512i carry = sixteens;
+  hs_vec carry = sixteens;
   for (int k = 0; k < used; k++) {
-    const __m512i t = _mm512_and_si512(h->V[k], carry);
-    h->V[k] = _mm512_xor_si512(h->V[k], carry);
+    const hs_vec t = hs_and(h->V[k], carry);
+    h->V[k] = hs_xor(h->V[k], carry);
     carry = t;
   }
   h->n = 0;
 }
 
-static inline void hs_push(hs_acc *h, __m512i x) {
+static inline void hs_push(hs_acc *h, hs_vec x) {
   h->in[h->n++] = x;
   if (h->n == 16) hs_group(h);
 }
 
-/* tot[l] += w * (lane l's count over the eight elements and all planes) */
+/* tot[l] += w * (lane l's count over the HS_W elements and all planes) */
 static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
   const int used = h->g ? 64 - __builtin_clzll((uint64_t)h->g) : 0;
   for (int k = -5 - h->n; k < used; k++) {
     /* k >= 0: V[k], weight 16 * 2^k; -1..-4: eights..ones; below: inputs */
-    __m512i P;
+    hs_vec P;
     int64_t pw;
     if (k >= 0) P = h->V[k], pw = (int64_t)16 << k;
     else if (k == -1) P = h->eights, pw = 8;
@@ -1030,6 +1251,7 @@ static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
     else if (k == -4) P = h->ones, pw = 1;
     else if (k == -5) continue;
     else P = h->in[-6 - k], pw = 1;
+#if defined(__AVX512BW__)
     uint64_t e[8];
     uint8_t c[LANES];
     _mm512_storeu_si512(e, P);
@@ -1037,6 +1259,15 @@ static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
     for (int i = 0; i < 8; i++) c8 = _mm512_mask_add_epi8(c8, e[i], c8, _mm512_set1_epi8(1));
     _mm512_storeu_si512(c, c8);
     for (int l = 0; l < LANES; l++) tot[l] += w * pw * c[l];
+#else
+    uint64_t e[HS_W];
+    _mm256_storeu_si256((__m256i *)e, P);
+    for (int l = 0; l < LANES; l++) {
+      int64_t c = 0;
+      for (int i = 0; i < HS_W; i++) c += (int64_t)(e[i] >> l & 1);
+      tot[l] += w * pw * c;
+    }
+#endif
   }
 }
 
@@ -1052,16 +1283,25 @@ static void sums_hs(const ising_msc_async *a, uint64_t *x, int64_t anti[LANES],
       const int p = (int)((y + z) & 1);
       const uint64_t *nb[4], *sc = a->s[0] + R * nh, *o = other_row(a, 0, y, z, x, nb);
       const uint64_t *xa = x + p, *xb = x + p + 1;
-      for (int64_t j0 = 0; j0 < nh; j0 += 8) {
+      for (int64_t j0 = 0; j0 < nh; j0 += HS_W) {
         /* a tail's unused elements load as zero words: no spin down, no
          * anti-aligned neighbour */
+#if defined(__AVX512BW__)
         const __mmask8 lm = (__mmask8)(nh - j0 < 8 ? (1u << (nh - j0)) - 1 : 0xFF);
-        const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + j0);
+        const hs_vec S = _mm512_maskz_loadu_epi64(lm, sc + j0);
         uint64_t b[3][8];
         anti_planes8(d3, sc, xa, xb, nb, j0, (int)(nh - j0 < 8 ? nh - j0 : 8), b);
         for (int i = 0; i < 3; i++) hs_push(&acc[i], _mm512_maskz_loadu_epi64(lm, b[i]));
         hs_push(&acc[3], S);
         hs_push(&acc[3], _mm512_maskz_loadu_epi64(lm, o + j0));
+#else
+        const int cnt = nh - j0 < HS_W ? (int)(nh - j0) : HS_W;
+        uint64_t b[3][8];
+        anti_planes8(d3, sc, xa, xb, nb, j0, cnt, b);
+        for (int i = 0; i < 3; i++) hs_push(&acc[i], hs_load(b[i], cnt));
+        hs_push(&acc[3], hs_load(sc + j0, cnt));
+        hs_push(&acc[3], hs_load(o + j0, cnt));
+#endif
       }
     }
   memset(anti, 0, LANES * sizeof *anti);
@@ -1084,7 +1324,7 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
   const int d3 = a->dim == 3;
   uint64_t *ox = malloc((size_t)(nh + 2) * sizeof *ox);
   ISING_CHECK(ox, ISING_ERR_MEM, "msc-async: out of memory (sums)");
-#if defined(__AVX512BW__)
+#if defined(__AVX512BW__) || defined(MSC_AVX2)
   if (a->rows * nh >= 2048) { /* below, reading the counters out costs more than it saves */
     int64_t anti[LANES], down[LANES];
     sums_hs(a, ox, anti, down);
@@ -1205,9 +1445,9 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   }
   if (!rc) {
     const int simd = a->simd;
-    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async (64 replicas x %lld sites, "
+    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async/" PATH_NAME " (64 replicas x %lld sites, "
            "%s decisions), 1 core, %ld sweeps x %ld repeats\n",
-           dim, (long long)L, T, (long long)a->N, simd ? "AVX-512 VBMI2" : "portable", sweeps, repeat);
+           dim, (long long)L, T, (long long)a->N, !simd ? "portable" : SIMD_NAME, sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
     for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
     printf("\nbench: spin flips per ns: median %.3f per core (per CPU-second of this thread: "

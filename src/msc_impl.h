@@ -19,7 +19,10 @@
  * where this one ran at 3.5-3.9 (2D L = 4096, alternating runs): its list
  * rounds, loops of data-dependent length forward and back for every list
  * of every row, took 60 of its 89 TSC cycles per word.  One AVX-512
- * VBMI2 expand deposits a byte into every undecided lane at once.)
+ * VBMI2 expand deposits a byte into every undecided lane at once; on AVX2
+ * msc.c compares the stream's bytes with each threshold byte in order and
+ * gathers a word's outcomes by pext/pdep, msc_async.c deposits the bytes
+ * eight lanes at a time by pdep.)
  *
  * The random stream of a (replica, sweep, colour, global row) is a byte
  * sequence read in order by the words of the row, each taking one byte per
@@ -42,6 +45,9 @@
 #if defined(__AVX512VBMI2__) && defined(__AVX512BW__)
 #include <immintrin.h>
 #define MSC_SIMD 1
+#elif defined(__AVX2__) && defined(__BMI2__)
+#include <immintrin.h>
+#define MSC_AVX2 1 /* 256-bit vectors, pdep/pext: the x86-64-v3 decisions */
 #endif
 
 #define MSC_CHUNK_BLOCKS 16                   /* blocks per stream chunk */

@@ -8,10 +8,11 @@
  * It uses Random123's constants and is tested against Random123's philox4x32
  * for every number (tests/test_rng.c), so the library stays the definition
  * of the generator.  An AVX-512 path is used when the build targets it
- * (-march=native on a machine that has it), an AVX2 path (two sets of eight
+ * (-march=native on a machine that has it), an AVX2 path (sets of eight
  * lanes) when the build targets AVX2 only (-march=x86-64-v3, AMD Zen 2/3,
- * Intel before Skylake-SP); the portable loop is written so that compilers
- * vectorise it too.
+ * Intel before Skylake-SP), for the 16-bit chunks and for the planar
+ * 32-bit blocks of the multi-spin-coding kernels alike; the portable loop
+ * is written so that compilers vectorise it too.
  */
 #include "ising/rng.h"
 
@@ -165,10 +166,10 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
  * in every lane): _mm256_mul_epu32 multiplies the even lanes, the odd ones
  * are shifted down first; blends put the halves back in lane order. */
 static inline void mulhilo8(__m256i a, __m256i m, __m256i *hi, __m256i *lo) {
-  __m256i pe = _mm256_mul_epu32(a, m);                        /* even lanes */
-  __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m); /* odd lanes */
-  *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+  __m256i pe = _mm256_mul_epu32(a, m);                             /* even lanes */
+  __m256i po = _mm256_mul_epu32(_mm256_shuffle_epi32(a, 0xF5), m); /* odd lanes */
+  *lo = _mm256_mullo_epi32(a, m);
+  *hi = _mm256_blend_epi32(_mm256_shuffle_epi32(pe, 0xF5), po, 0xAA);
 }
 
 /* One Philox4x32 round on eight counters: the state a[0..3] is the four
@@ -266,6 +267,76 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
   }
   if (c < chunks) ising_rng_fill_blocks(key, first + 16 * (uint64_t)c, 16, c2, c3, out + 64 * c, 16);
 }
+#elif defined(__AVX2__)
+/* The counters of groups g .. g+7 (the low word may wrap into the high:
+ * an unsigned compare through the flipped sign bits finds the lanes). */
+static inline void counters8(uint64_t g, uint32_t c2, uint32_t c3, __m256i a[4]) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+  const __m256i lo = _mm256_set1_epi32((int)(uint32_t)g);
+  a[0] = _mm256_add_epi32(lo, lane);
+  const __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(lo, sign), _mm256_xor_si256(a[0], sign));
+  a[1] = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(g >> 32)), wrapped); /* -(-1) */
+  a[2] = _mm256_set1_epi32((int)c2);
+  a[3] = _mm256_set1_epi32((int)c3);
+}
+
+/* Ten Philox rounds on n sets of eight counters at once: the multiplies of
+ * one set fill the latency of the other's. */
+static inline __attribute__((always_inline)) void philox8n(int n, __m256i a[][4], ising_rng_key key) {
+  const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
+  const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
+  uint32_t k0 = key.k[0], k1 = key.k[1];
+  for (int r = 0; r < 10; r++) {
+    const __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
+    for (int i = 0; i < n; i++) round8(a[i], m0, m1, vk0, vk1);
+    k0 += PHILOX_W32_0;
+    k1 += PHILOX_W32_1;
+  }
+}
+
+void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
+                           uint32_t c3, uint32_t *out, int64_t stride) {
+  for (int64_t i = 0; i < count; i += 16) {
+    __m256i a[2][4];
+    counters8(first + (uint64_t)i, c2, c3, a[0]);
+    counters8(first + (uint64_t)i + 8, c2, c3, a[1]);
+    philox8n(2, a, key);
+    const int64_t left = count - i;
+    for (int h = 0; h < 2; h++) {
+      const int64_t m = left - 8 * h;
+      if (m <= 0) break;
+      if (m >= 8) {
+        for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(out + o * stride + i + 8 * h), a[h][o]);
+        continue;
+      }
+      uint32_t t[4][8]; /* a masked store is slow on some CPUs: copy the tail */
+      for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)t[o], a[h][o]);
+      for (int o = 0; o < 4; o++) memcpy(out + o * stride + i + 8 * h, t[o], (size_t)m * sizeof *out);
+    }
+  }
+}
+
+void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
+                             uint32_t c3, uint32_t *out) {
+  int64_t c = 0;
+  for (; c + 1 < chunks; c += 2) { /* two chunks, four sets of eight */
+    __m256i a[4][4];
+    for (int h = 0; h < 4; h++) counters8(first + 16 * (uint64_t)c + 8 * (uint64_t)h, c2, c3, a[h]);
+    philox8n(4, a, key);
+    for (int h = 0; h < 4; h++)
+      for (int o = 0; o < 4; o++)
+        _mm256_storeu_si256((__m256i *)(out + 64 * (c + h / 2) + 16 * o + 8 * (h % 2)), a[h][o]);
+  }
+  for (; c < chunks; c++) {
+    __m256i a[2][4];
+    counters8(first + 16 * (uint64_t)c, c2, c3, a[0]);
+    counters8(first + 16 * (uint64_t)c + 8, c2, c3, a[1]);
+    philox8n(2, a, key);
+    for (int h = 0; h < 2; h++)
+      for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(out + 64 * c + 16 * o + 8 * h), a[h][o]);
+  }
+}
 #else
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                            uint32_t c3, uint32_t *out, int64_t stride) {
@@ -286,7 +357,7 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
 }
 #endif
 
-#ifndef __AVX512F__
+#if !defined(__AVX512F__) && !defined(__AVX2__)
 void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
                              uint32_t c3, uint32_t *out) {
   for (int64_t c = 0; c < chunks; c++)

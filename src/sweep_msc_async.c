@@ -194,9 +194,9 @@ static void async_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 }
 
 static const char *async_path(void) {
-#ifdef MSC_SIMD /* the decision path of msc_async.c */
+#ifdef MSC_SIMD /* the decision paths of msc_async.c */
   return "msc-async/avx512";
-#elif defined(__AVX2__) /* the portable code, compiled for x86-64-v3 */
+#elif defined(MSC_AVX2)
   return "msc-async/avx2";
 #else
   return "msc-async/portable";

@@ -308,9 +308,11 @@ START_TEST(sums_equal_direct_count) {
   check_sums(2, 2, 6, 1, 0.3);
   check_sums(2, 34, 10, 1, 0.0);
   check_sums(2, 200, 150, 1, 0.0); /* enough sites to carry the byte counters over */
+  check_sums(2, 202, 150, 1, 0.0); /* rows ending in a partial register (101 words) */
   check_sums(3, 2, 2, 2, 0.1);
   check_sums(3, 6, 4, 8, 0.0);
   check_sums(3, 40, 30, 20, 0.0);
+  check_sums(3, 46, 30, 20, 0.0); /* 23 words per row */
 }
 END_TEST
 

@@ -114,7 +114,7 @@ void ising_msc_async_stats(const ising_msc_async *a, int64_t out[4]);
 int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes);
 
 /* Tests: on = 0 makes ising_msc_async_half take the portable lane-by-lane
- * decision path even where the AVX-512 VBMI2 one is built (they must make
+ * decision path even where a SIMD one (AVX-512 VBMI2, AVX2) is built (they must make
  * identical decisions); on = 1 asks for the SIMD path again
  * (ISING_ERR_INPUT where it is not built). */
 int ising_msc_async_use_simd(ising_msc_async *a, int on);

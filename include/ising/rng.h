@@ -71,15 +71,15 @@ void ising_rng_fill16(ising_rng_key key, uint64_t first, int64_t count, uint32_t
 
 /* Whole Philox blocks for groups first .. first+count-1 in four planes:
  * out[o * stride + i] = output word o of group first + i (stride >= count).
- * Vectorised where the build targets AVX-512 (the multi-spin-coding
- * kernels' random bits, msc.h). */
+ * Vectorised where the build targets AVX-512 or AVX2 (the
+ * multi-spin-coding kernels' random bits, msc.h). */
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                            uint32_t c3, uint32_t *out, int64_t stride);
 
 /* `chunks` runs of 16 consecutive blocks (groups first + 16 c .. + 15), each
  * in four planes of 16 words: out[64 c + 16 o + i] = output word o of group
  * first + 16 c + i.  The same words as ising_rng_fill_blocks with count 16
- * per run; two runs are computed together where AVX-512 allows. */
+ * per run; two runs are computed together where AVX-512 or AVX2 allows. */
 void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
                              uint32_t c3, uint32_t *out);
 
