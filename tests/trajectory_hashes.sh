@@ -5,7 +5,7 @@
 # in tests/trajectory_hashes.txt, recorded from the code before a change.
 # The decks cover every kernel (fast, reference, msc, msc-async), Metropolis
 # and heat bath (heat bath with fast and reference: the msc kernels do
-# Metropolis only), 2D and 3D, H != 0, J < 0, hot and cold starts, uneven
+# Metropolis only), the cluster algorithms (swendsen-wang, wolff), 2D and 3D, H != 0, J < 0, hot and cold starts, uneven
 # lattices, ladders (list and geometric) with copies and feedback adaptation,
 # correlations on, on 1 and 2 ranks.
 #
@@ -164,6 +164,28 @@ sk_every = 5
 ranks_per_replica = 1
 DECK
 
+# cluster updates: wolff on a ladder with copies (automatic clusters per
+# sweep learnt in the thermalization), J < 0
+cat > "$work/h.ini" <<'DECK'
+[lattice]
+L = 12 10
+[model]
+T = 1.8 2.3 2.9
+J = -1
+[montecarlo]
+algorithm = wolff
+copies = 2
+seed = 108
+thermalization = 40
+sweeps = 96
+[tempering]
+interval = 3
+[measurement]
+interval = 2
+[parallel]
+ranks_per_replica = 1
+DECK
+
 # NAME DECK RANKS [--set key=value ...]
 RUNS='
 a_fast_np1        a 1
@@ -181,6 +203,12 @@ e_msc_np2         e 2
 f_msc_np2         f 2 --set parallel.ranks_per_replica=1
 g_async_np1       g 1
 g_async_np2       g 2
+a_sw_np1          a 1 --set montecarlo.algorithm=swendsen-wang
+a_sw_np2          a 2 --set montecarlo.algorithm=swendsen-wang
+b_sw_np2          b 2 --set montecarlo.algorithm=swendsen-wang
+d_sw_np1          d 1 --set montecarlo.algorithm=swendsen-wang
+h_wolff_np1       h 1
+h_wolff_np2       h 2
 '
 
 # hashes FILE NAME: "NAME DATASET SHA256" for every dataset under
