@@ -340,6 +340,7 @@ int main(int argc, char **argv) {
     MPI_Abort(MPI_COMM_WORLD, EXIT_FAILURE_RUNTIME);
   }
   const char *cmd = argc > 1 ? argv[1] : "";
+  if (strcmp(cmd, "run") != 0 && strcmp(cmd, "resume") != 0) ising_signals_release();
   if (!strcmp(cmd, "run")) {
     rc = cmd_run(comm, argc - 2, argv + 2);
   } else if (!strcmp(cmd, "resume")) {

@@ -71,6 +71,11 @@ void ising_signals_install(void) {
   install_handlers(old);
 }
 
+void ising_signals_release(void) {
+  for (int i = 0; i < N_STOP_SIGNALS; i++) signal(stop_signals[i], SIG_DFL);
+  if (stop_signal) raise(stop_signal); /* one that came meanwhile ends the process now */
+}
+
 static void restore_handlers(const struct sigaction *old) {
   for (int i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &old[i], NULL);
 }

@@ -60,6 +60,10 @@ int ising_resume(MPI_Comm comm, const char *path, int nset, char *const *set, in
  * (before MPI_Init), so that a stop request that arrives early is kept and
  * honoured at the first agreement point of the run. */
 void ising_signals_install(void);
+/* The default dispositions again, for the commands without checkpoints
+ * (bench, baseline, info): a stop signal ends them at once, one caught
+ * before this call included. */
+void ising_signals_release(void);
 
 /* `ising bench` with its command-line arguments (after "bench"). */
 int ising_bench(MPI_Comm comm, int argc, char **argv);
