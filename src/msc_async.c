@@ -668,6 +668,37 @@ static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const 
 }
 #endif
 
+#ifdef MSC_AVX2
+/* The neighbour counts of four words on AVX2: the neighbours xa, xb, nb[0..1]
+ * (and nb[2..3] in 3D) of words j0 .. j0+3, each XORed with X, added as bits:
+ * the count's bit planes b[0..2] (X = ~spins: aligned neighbours, as
+ * msc_count_aligned; X = spins: anti-aligned ones). */
+static inline void avx2_count4(int d3, __m256i X, const uint64_t *xa, const uint64_t *xb,
+                               const uint64_t *const *nb, int64_t j0, __m256i b[3]) {
+  const __m256i a0 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(xa + j0)));
+  const __m256i a1 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(xb + j0)));
+  const __m256i a2 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
+  const __m256i a3 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
+  __m256i s1, y1, s2, y2;
+  if (!d3) {
+    s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+    s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+  } else {
+    const __m256i a4 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
+    const __m256i a5 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
+    const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+    s1 = _mm256_xor_si256(t1, a2);
+    y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+    s2 = _mm256_xor_si256(t2, a5);
+    y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+  }
+  const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+  b[0] = _mm256_xor_si256(s1, s2);
+  b[1] = _mm256_xor_si256(t, k);
+  b[2] = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k));
+}
+#endif
+
 /* One row of colour c: its words sc, the other colour's row with periodic
  * ends in a->ox (site j's x neighbours are ox[j + p] and ox[j + p + 1]),
  * the other colour's words of the rows beside it in nb[0..2d-3]. */
@@ -788,26 +819,9 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
     for (; j0 + 4 <= nh; j0 += 4) {
       const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + j0));
       const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
-      const __m256i a0 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(xa + j0)));
-      const __m256i a1 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(xb + j0)));
-      const __m256i a2 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
-      const __m256i a3 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
-      __m256i s1, y1, s2, y2;
-      if (!d3) {
-        s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
-        s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
-      } else {
-        const __m256i a4 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
-        const __m256i a5 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
-        const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
-        s1 = _mm256_xor_si256(t1, a2);
-        y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
-        s2 = _mm256_xor_si256(t2, a5);
-        y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
-      }
-      const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
-      const __m256i B0 = _mm256_xor_si256(s1, s2), B1 = _mm256_xor_si256(t, k);
-      const __m256i B2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k));
+      __m256i B[3];
+      avx2_count4(d3, nS, xa, xb, nb, j0, B);
+      const __m256i B0 = B[0], B1 = B[1], B2 = B[2];
       __m256i Uv = _mm256_setzero_si256();
       for (int i = 0; i < ng; i++) {
         const as_group *G = &a->g[i];
@@ -1102,28 +1116,9 @@ static inline void anti_planes8(int d3, const uint64_t *sc, const uint64_t *xa, 
   if (cnt == 4) { /* (the compiler's vector version of the loop below loads the
                    * 2D lattice's absent z rows with masked loads from NULL:
                    * a microcode assist per load on AMD, 15x slower) */
-    const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + j0));
-    const __m256i a0 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(xa + j0)));
-    const __m256i a1 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(xb + j0)));
-    const __m256i a2 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
-    const __m256i a3 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
-    __m256i s1, y1, s2, y2;
-    if (!d3) {
-      s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
-      s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
-    } else {
-      const __m256i a4 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
-      const __m256i a5 = _mm256_xor_si256(S, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
-      const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
-      s1 = _mm256_xor_si256(t1, a2);
-      y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
-      s2 = _mm256_xor_si256(t2, a5);
-      y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
-    }
-    const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
-    _mm256_storeu_si256((__m256i *)b[0], _mm256_xor_si256(s1, s2));
-    _mm256_storeu_si256((__m256i *)b[1], _mm256_xor_si256(t, k));
-    _mm256_storeu_si256((__m256i *)b[2], _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k)));
+    __m256i B[3];
+    avx2_count4(d3, _mm256_loadu_si256((const __m256i *)(sc + j0)), xa, xb, nb, j0, B);
+    for (int q = 0; q < 3; q++) _mm256_storeu_si256((__m256i *)b[q], B[q]);
     return;
   }
   for (int w = 0; w < cnt; w++) {
