@@ -789,7 +789,16 @@ static int sw_bench_report(void *p, FILE *out, double timed, long sweeps, double
   return ISING_OK;
 }
 
-static const char *sw_path(void) { return "swendsen-wang"; }
+/* The instruction-set path this copy was compiled for (sweeper.h). */
+static const char *sw_path(void) {
+#if defined(__AVX512F__)
+  return "swendsen-wang/avx512";
+#elif defined(__AVX2__)
+  return "swendsen-wang/avx2";
+#else
+  return "swendsen-wang/portable";
+#endif
+}
 
 const ising_sweeper_ops ising_sweep_swendsen_wang = {
     .name = "swendsen-wang", .deck = 2, .check = sw_check, .needs = sw_needs, .path = sw_path,

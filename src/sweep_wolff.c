@@ -339,7 +339,16 @@ static int wolff_bench_report(void *p, FILE *out, double timed, long sweeps, dou
   return ISING_OK;
 }
 
-static const char *wolff_path(void) { return "wolff"; }
+/* The instruction-set path this copy was compiled for (sweeper.h). */
+static const char *wolff_path(void) {
+#if defined(__AVX512F__)
+  return "wolff/avx512";
+#elif defined(__AVX2__)
+  return "wolff/avx2";
+#else
+  return "wolff/portable";
+#endif
+}
 
 const ising_sweeper_ops ising_sweep_wolff = {
     .name = "wolff", .deck = 2, .check = wolff_check, .needs = wolff_needs, .path = wolff_path,
