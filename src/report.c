@@ -109,11 +109,17 @@ static void print_summary(const ising_config *cfg, const ising_run_result *r) {
   print_row("c", s->c, s->c_err, fin ? fn : NULL, fin ? fin->c : NAN, inf ? "L=inf" : NULL, inf ? inf->c : NAN);
   print_row("chi", s->chi, s->chi_err, r->have_enum ? fn : NULL, r->have_enum ? fin->chi : NAN, NULL, NAN);
   print_row("chi'", s->chi_p, s->chi_p_err, r->have_enum ? fn : NULL, r->have_enum ? fin->chi_p : NAN, NULL, NAN);
+  if (isfinite(s->chi_p_improved)) /* a cluster algorithm at H = 0 */
+    print_row("chi'cl", s->chi_p_improved, s->chi_p_improved_err, r->have_enum ? fn : NULL,
+              r->have_enum ? fin->chi_p : NAN, NULL, NAN);
   print_row("U4", s->U4, s->U4_err, r->have_enum ? fn : NULL, r->have_enum ? fin->U4 : NAN, NULL, NAN);
   if (isfinite(s->xi)) {
     print_row("xi", s->xi, s->xi_err, NULL, NAN, NULL, NAN);
     print_row("xi/L", s->xi / (double)cfg->L[0], s->xi_err / (double)cfg->L[0], NULL, NAN, NULL, NAN);
   }
+  if (isfinite(s->cluster_mean_size))
+    printf("  clusters: mean size %.4g, the largest %.4g of the sites on average\n",
+           s->cluster_mean_size, s->cluster_largest);
   if (!s->converged)
     printf("  warning: the binning analysis did not reach a plateau: the run is too short for "
            "its autocorrelation time, error bars are underestimated\n");
