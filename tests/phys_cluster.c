@@ -51,10 +51,7 @@ static int world_rank, world_size;
  * (oversubscribed) ranks and the sanitizer build. */
 static int quick;
 
-typedef struct {
-  const char *name;
-  double mc, err, exact;
-} cmp;
+typedef ising_test_cmp cmp;
 
 static const char *alg_tag(ising_algorithm a) { return a == ISING_ALG_WOLFF ? "wolff" : "sw"; }
 
@@ -88,16 +85,7 @@ static void run_mc(const ising_config *cfg, ising_summary *s) {
 
 /* max |z| over the comparisons; prints the table on rank 0 */
 static double max_z(const char *label, const cmp *c, int n) {
-  double worst = 0;
-  for (int i = 0; i < n; i++) {
-    double z = fabs(c[i].mc - c[i].exact) / c[i].err;
-    if (!(c[i].err > 0)) z = INFINITY;
-    if (z > worst) worst = z;
-    if (world_rank == 0)
-      printf("  %-34s %-6s mc %.6f +- %.6f exact %.6f  z %+.2f\n", label, c[i].name, c[i].mc,
-             c[i].err, c[i].exact, (c[i].mc - c[i].exact) / c[i].err);
-  }
-  return worst;
+  return ising_test_max_z(label, c, n, world_rank == 0);
 }
 
 static void base_config(ising_config *cfg, ising_algorithm alg, int dim, int64_t Lx, int64_t Ly,
@@ -341,8 +329,6 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   for (int i = 1; i < argc; i++) quick |= strcmp(argv[i], "quick") == 0;
-  if (world_rank == 0) ising_test_tmpdir("phys_cluster", tmpdir, sizeof tmpdir);
-  MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
   Suite *s = suite_create("cluster physics");
   TCase *tc = tcase_create("exact");
   tcase_set_timeout(tc, 1200);
@@ -351,13 +337,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, kaufman_16_32);
   tcase_add_test(tc, tempering_ladders);
   suite_add_tcase(s, tc);
-  int rc = ising_test_run_suite(s);
-  MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (world_rank == 0) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-  }
+  int rc = ising_test_mpi_suite("phys_cluster", tmpdir, sizeof tmpdir, s);
   MPI_Finalize();
   return rc;
 }

@@ -45,10 +45,7 @@ static int msc;
 static const char *msc_kind = "msc";
 #define ASYNC_COPIES 16
 
-typedef struct {
-  const char *name;
-  double mc, err, exact;
-} cmp;
+typedef ising_test_cmp cmp;
 
 static void run_mc(ising_config *cfg, ising_summary *s) {
   static int counter;
@@ -68,16 +65,7 @@ static void run_mc(ising_config *cfg, ising_summary *s) {
 
 /* max |z| over the comparisons; prints the table on rank 0 */
 static double max_z(const char *label, const cmp *c, int n) {
-  double worst = 0;
-  for (int i = 0; i < n; i++) {
-    double z = fabs(c[i].mc - c[i].exact) / c[i].err;
-    if (!(c[i].err > 0)) z = INFINITY;
-    if (z > worst) worst = z;
-    if (world_rank == 0)
-      printf("  %-28s %-6s mc %.6f +- %.6f exact %.6f  z %+.2f\n", label, c[i].name, c[i].mc,
-             c[i].err, c[i].exact, (c[i].mc - c[i].exact) / c[i].err);
-  }
-  return worst;
+  return ising_test_max_z(label, c, n, world_rank == 0);
 }
 
 static void base_config(ising_config *cfg, int dim, int64_t Lx, int64_t Ly, int64_t Lz) {
@@ -412,8 +400,6 @@ int main(int argc, char **argv) {
       msc_kind = argv[i];
     }
   }
-  if (world_rank == 0) ising_test_tmpdir("phys", tmpdir, sizeof tmpdir);
-  MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
   Suite *s = suite_create("physics");
   TCase *tc = tcase_create("exact");
   tcase_set_timeout(tc, 1200);
@@ -425,13 +411,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, xi_crossing);
   tcase_add_test(tc, msc_vs_byte_kernel);
   suite_add_tcase(s, tc);
-  int rc = ising_test_run_suite(s);
-  MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (world_rank == 0) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-  }
+  int rc = ising_test_mpi_suite("phys", tmpdir, sizeof tmpdir, s);
   MPI_Finalize();
   return rc;
 }
