@@ -130,7 +130,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   if (!rc) rc = ising_lattice_fill_hot(lat, key, 0);
   const int id = 0, temp_of = 0;
   const ising_couplings cpl = ising_couplings_uniform(cfg.J, cfg.H);
-  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm, &cpl};
+  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm, &cpl, 1};
   if (!rc) rc = ising_sweeper_create(&in, &sw);
   if (!rc) rc = sw->ops->set_temperatures(sw->state, &m, &temp_of);
   if (!rc) rc = sw->ops->load(sw->state);

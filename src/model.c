@@ -36,15 +36,16 @@ double ising_model_probability(const ising_model *m, int s, int nb) {
 double ising_couplings_local_field(const ising_couplings *c, int dim, const int64_t L[3],
                                    const int64_t g[3], const int nbr[6]) {
   const int64_t site = g[0] + L[0] * (g[1] + L[1] * (dim == 3 ? g[2] : 0));
-  double local = 0;
+  int64_t nw = 0;
   for (int a = 0; a < dim; a++) {
     /* the bond to -e_a belongs to the neighbour there */
     int64_t h[3] = {g[0], g[1], dim == 3 ? g[2] : 0};
     h[a] = (h[a] + L[a] - 1) % L[a];
     const int64_t below = h[0] + L[0] * (h[1] + L[1] * h[2]);
-    local += ising_couplings_J(c, below, a) * nbr[2 * a] + ising_couplings_J(c, site, a) * nbr[2 * a + 1];
+    nw += (int64_t)ising_couplings_w(c, below, a) * nbr[2 * a] +
+          (int64_t)ising_couplings_w(c, site, a) * nbr[2 * a + 1];
   }
-  return local + ising_couplings_h(c, site);
+  return ising_couplings_local(c, nw, ising_couplings_f(c, site));
 }
 
 int ising_model_init(ising_model *m, int dim, double J, double H, double T,

@@ -411,7 +411,7 @@ static int create_backend(engine *E) {
     ids[k] = E->local[k].id;
     lats[k] = E->local[k].lat;
   }
-  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer, &E->couplings};
+  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer, &E->couplings, E->R};
   if (!rc) rc = ising_sweeper_create(&in, &E->sw);
   free(ids);
   free(lats);

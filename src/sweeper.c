@@ -269,7 +269,10 @@ void ising_sweeper_replicas_sums(const ising_sweeper_replicas *r, int64_t *bonds
 }
 
 int ising_sweeper_uniform_only(const ising_sweeper_init *in) {
-  ISING_CHECK(!in->couplings || ising_couplings_is_uniform(in->couplings), ISING_ERR_INPUT,
-              "kernel %s takes uniform couplings only", in->cfg->kernel);
+  for (int k = 0; in->couplings && k < in->n_local; k++)
+    ISING_CHECK(ising_couplings_is_uniform(ising_sweeper_couplings(in, in->ids[k])),
+                ISING_ERR_INPUT, "%s %s takes uniform couplings only (no [disorder])",
+                ising_algorithm_is_cluster(in->cfg->algorithm) ? "algorithm" : "kernel",
+                ising_config_backend(in->cfg));
   return ISING_OK;
 }

@@ -261,7 +261,7 @@ static int lrun_open(lrun *u, int dim, const int64_t L[3], double J, double H, c
   u->cpl = ising_couplings_uniform(J, H);
   u->key = ising_rng_key_from_seed(u->cfg.seed);
   ising_sweeper_init in = {&u->cfg, u->lay, u->R, u->n_local, u->ids,
-                           u->lats, u->key, NULL, &u->cpl};
+                           u->lats, u->key, NULL, &u->cpl, u->R};
   OK(ising_sweeper_create(&in, &u->sw));
   ck_assert_ptr_eq(u->sw->ops, ops);
   OK(u->sw->ops->set_temperatures(u->sw->state, u->models, u->temp_of));

@@ -78,13 +78,13 @@ END_TEST
 
 /* A per-bond and per-site source for the couplings provider: distinct
  * values for every bond and site. */
-static double test_bond(const void *ctx, int64_t site, int axis) {
+static int32_t test_bond(const void *ctx, int64_t site, int axis) {
   (void)ctx;
-  return 0.5 + 0.037 * (double)site - 0.21 * axis + ((site * 7 + axis) % 3 == 0 ? -1.3 : 0);
+  return (int32_t)(5 + 37 * site - 21 * axis + ((site * 7 + axis) % 3 == 0 ? -130 : 0));
 }
-static double test_field(const void *ctx, int64_t site) {
+static int32_t test_field(const void *ctx, int64_t site) {
   (void)ctx;
-  return 0.05 * (double)(site % 5) - 0.1;
+  return (int32_t)(5 * (site % 5) - 10);
 }
 
 /* E = -sum_bonds J_b s_i s_j - sum_i h_i s_i of a small periodic lattice,
@@ -112,6 +112,9 @@ START_TEST(couplings_local_field) {
   ising_couplings uni = ising_couplings_uniform(0.7, -0.3), var = uni;
   var.bond = test_bond;
   var.field = test_field;
+  var.J_unit = 0.01;
+  var.h_unit = 0.01;
+  var.bimodal = 0;
   ck_assert(ising_couplings_is_uniform(&uni));
   ck_assert(!ising_couplings_is_uniform(&var));
   for (int dim = 2; dim <= 3; dim++) {

@@ -29,37 +29,65 @@
 
 /* The couplings provider: the J of every bond and the h of every site, as
  * pure functions of global positions, so that a sample is the same on any
- * layout.  Uniform today (every bond J, every site H: the tables below cover
- * it); a per-bond or per-site source (quenched disorder) sets `bond` or
- * `field`, and kernels that cannot use tables ask for the local field.
+ * layout.  Couplings are integer multiples of a unit, so that energies are
+ * exact integer sums on any decomposition:
+ *     J_ij = J_unit w_ij,   h_i = H + h_unit f_i     (w, f int32)
+ * Uniform (bond and field NULL): every w = 1 with J_unit = J, no f.  A
+ * per-bond source (quenched disorder, disorder.h) sets `bond` (w of the
+ * bond), a per-site one `field` (f of the site); `bimodal` says every w is
+ * -1, 0 or +1 (kernels with sign bits or tables may rely on it).
  * Bond (site, axis) joins the global site `site` (natural index
  * gx + Lx (gy + Ly gz)) to its +e_axis neighbour on the periodic lattice. */
 typedef struct ising_couplings {
-  double J, H; /* the uniform parts */
-  double (*bond)(const void *ctx, int64_t site, int axis);   /* NULL: J */
-  double (*field)(const void *ctx, int64_t site);             /* NULL: H (added to it otherwise) */
+  double J, H;           /* [model] J and H */
+  double J_unit, h_unit; /* the units of w and f (J_unit = J when uniform) */
+  int32_t (*bond)(const void *ctx, int64_t site, int axis); /* NULL: w = 1 */
+  int32_t (*field)(const void *ctx, int64_t site);           /* NULL: f = 0 */
   const void *ctx;
+  int bimodal; /* every w in {-1, 0, +1} (true when uniform) */
 } ising_couplings;
 
 static inline ising_couplings ising_couplings_uniform(double J, double H) {
-  ising_couplings c = {J, H, 0, 0, 0};
+  ising_couplings c = {J, H, J, 0, 0, 0, 0, 1};
   return c;
 }
 static inline int ising_couplings_is_uniform(const ising_couplings *c) {
   return !c->bond && !c->field;
 }
-static inline double ising_couplings_J(const ising_couplings *c, int64_t site, int axis) {
-  return c->bond ? c->bond(c->ctx, site, axis) : c->J;
+static inline int32_t ising_couplings_w(const ising_couplings *c, int64_t site, int axis) {
+  return c->bond ? c->bond(c->ctx, site, axis) : 1;
 }
+static inline int32_t ising_couplings_f(const ising_couplings *c, int64_t site) {
+  return c->field ? c->field(c->ctx, site) : 0;
+}
+static inline double ising_couplings_J(const ising_couplings *c, int64_t site, int axis) {
+  return c->J_unit * (double)ising_couplings_w(c, site, axis);
+}
+/* h_i = H + h_unit f_i (H alone without a field source). */
 static inline double ising_couplings_h(const ising_couplings *c, int64_t site) {
-  return c->field ? c->H + c->field(c->ctx, site) : c->H;
+  return c->field ? c->H + c->h_unit * (double)c->field(c->ctx, site) : c->H;
+}
+/* The local field of a site from its weighted neighbour sum
+ * nw = sum_j w_ij s_j and its f: J_unit nw + h (this order and rounding in
+ * every kernel, so that they decide alike; uniform: J nb + H, the tables'). */
+static inline double ising_couplings_local(const ising_couplings *c, int64_t nw, int32_t f) {
+  return c->J_unit * (double)nw + (c->field ? c->H + c->h_unit * (double)f : c->H);
 }
 /* The local field sum_j J_ij s_j + h_i of the site at global coordinates
  * g[0..dim-1] of the periodic lattice L[], with neighbour spins
  * nbr[2 axis + side] (side 0: at -e_axis, 1: at +e_axis).  Flipping s costs
- * dE = 2 s local. */
+ * dE = 2 s local.  Equals ising_couplings_local of the site's nw and f. */
 double ising_couplings_local_field(const ising_couplings *c, int dim, const int64_t L[3],
                                    const int64_t g[3], const int nbr[6]);
+/* The energy of a replica from its exact sums (sweeper.h): the weighted bond
+ * sum B = sum w_ij s_i s_j, the magnetisation M and the field sum
+ * F = sum f_i s_i: E = -J_unit B - H M - h_unit F (uniform: -J B - H M,
+ * ising_model_energy). */
+static inline double ising_couplings_energy(const ising_couplings *c, int64_t B, int64_t M,
+                                            int64_t F) {
+  double e = -c->J_unit * (double)B - c->H * (double)M;
+  return c->field ? e - c->h_unit * (double)F : e;
+}
 
 typedef struct ising_model {
   int dim;

@@ -26,7 +26,8 @@
  * - `state_len`/`state_get`/`state_set`: int64 values a backend needs in a
  *   checkpoint beyond the spins (none for today's kernels); they are stored
  *   under /sweeper/<name> and must not depend on the rank count.
- * - The couplings come from the provider it is given (model.h); a backend
+ * - The couplings come from the providers it is given, one per disorder
+ *   sample (model.h; replica r belongs to sample r / per_sample); a backend
  *   that only knows uniform couplings refuses others in `create`.
  * Every function that can fail returns an error code (error.h).
  */
@@ -62,8 +63,15 @@ typedef struct ising_sweeper_init {
   ising_lattice *const *lats; /* [n_local] their int8 lattices (the engine's) */
   ising_rng_key key;          /* the Monte Carlo key (rng.h) */
   ising_timer *timer;         /* phases to charge (may be NULL) */
-  const ising_couplings *couplings; /* J per bond, h per site (model.h) */
+  const ising_couplings *couplings; /* [R / per_sample]: J per bond, h per site of each
+                                       disorder sample (model.h) */
+  int per_sample;             /* replicas per sample: replica r has couplings[r / per_sample] */
 } ising_sweeper_init;
+
+/* The couplings of global replica id r. */
+static inline const ising_couplings *ising_sweeper_couplings(const ising_sweeper_init *in, int r) {
+  return &in->couplings[r / in->per_sample];
+}
 
 /* Cluster statistics of a replica's last sweep (cluster backends). */
 enum {
@@ -95,6 +103,9 @@ typedef struct ising_sweeper_ops {
   int (*set_temperatures)(void *state, const ising_model *models, const int *temp_of);
   int (*sweep)(void *state, uint64_t t);
   int (*sums)(void *state, int64_t *bonds, int64_t *mag); /* [n_local] each */
+  /* [n_local] F = sum f_i s_i of the block after the last sweep: required of
+   * a backend that takes couplings with a field source (else NULL). */
+  int (*field_sums)(void *state, int64_t *F);
   int (*sync)(void *state);
   int (*load)(void *state);
   /* optional (NULL: nothing) */
@@ -154,7 +165,8 @@ void ising_sweeper_replicas_free(ising_sweeper_replicas *r);
 void ising_sweeper_replicas_set_temperatures(ising_sweeper_replicas *r, const ising_model *models,
                                              const int *temp_of);
 void ising_sweeper_replicas_sums(const ising_sweeper_replicas *r, int64_t *bonds, int64_t *mag);
-/* ISING_ERR_INPUT unless the couplings are uniform (kernels with tables). */
+/* ISING_ERR_INPUT unless every sample's couplings are uniform (kernels
+ * with tables only). */
 int ising_sweeper_uniform_only(const ising_sweeper_init *in);
 
 /* A created backend and its table. */
