@@ -71,18 +71,19 @@ struct ising_config_entry {
 /* In the order messages list them. */
 enum {
   SEC_LATTICE, SEC_MODEL, SEC_MONTECARLO, SEC_TEMPERING, SEC_MEASUREMENT, SEC_OUTPUT,
-  SEC_PARALLEL, SEC_CHECKPOINT, N_SECTIONS
+  SEC_PARALLEL, SEC_CHECKPOINT, SEC_DISORDER, N_SECTIONS
 };
 static const char *const section_names[N_SECTIONS] = {
     "lattice", "model", "montecarlo", "tempering", "measurement", "output", "parallel",
-    "checkpoint"};
+    "checkpoint", "disorder"};
 
 enum {
   K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
   K_THERMALIZATION, K_SWEEPS, K_COPIES, K_CLUSTERS, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
   K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
   K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, K_CORRELATION, K_SK_EVERY,
-  K_CORR_RMAX, N_KEYS
+  K_CORR_RMAX, K_OVERLAP, K_DIS_COUPLINGS, K_DIS_DILUTION, K_DIS_FIELDS, K_DIS_STRENGTH,
+  K_DIS_SAMPLES, K_DIS_SEED, K_DIS_FILE, N_KEYS
 };
 
 /* The L values as read, before dim (perhaps set later) says how to use them. */
@@ -132,6 +133,14 @@ static int key_correlation(const char *, ising_config *, lattice_values *, char 
 static int key_sk_every(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_corr_rmax(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_ckpt_minutes(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_overlap(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_couplings(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_dilution(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_fields(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_strength(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_samples(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_seed(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_dis_file(const char *, ising_config *, lattice_values *, char *, size_t);
 
 /* Indexed by the K_ enum; within a section in the order messages list them. */
 static const key_spec keys[N_KEYS] = {
@@ -164,6 +173,14 @@ static const key_spec keys[N_KEYS] = {
     [K_CORRELATION] = {SEC_MEASUREMENT, "correlation", "no", key_correlation},
     [K_SK_EVERY] = {SEC_MEASUREMENT, "sk_every", "100", key_sk_every},
     [K_CORR_RMAX] = {SEC_MEASUREMENT, "correlation_rmax", "0", key_corr_rmax},
+    [K_OVERLAP] = {SEC_MEASUREMENT, "overlap", "auto", key_overlap},
+    [K_DIS_COUPLINGS] = {SEC_DISORDER, "couplings", "uniform", key_dis_couplings},
+    [K_DIS_DILUTION] = {SEC_DISORDER, "bond_dilution", "0", key_dis_dilution},
+    [K_DIS_FIELDS] = {SEC_DISORDER, "fields", "none", key_dis_fields},
+    [K_DIS_STRENGTH] = {SEC_DISORDER, "field_strength", "0", key_dis_strength},
+    [K_DIS_SAMPLES] = {SEC_DISORDER, "samples", "1", key_dis_samples},
+    [K_DIS_SEED] = {SEC_DISORDER, "seed", "1", key_dis_seed},
+    [K_DIS_FILE] = {SEC_DISORDER, "file", NULL, key_dis_file},
 };
 
 /* `name` has `len` bytes and need not end there.  (strncmp first: the
@@ -609,6 +626,91 @@ static int key_ckpt_minutes(const char *v, ising_config *cfg, lattice_values *lv
   return real_key(v, 0.0, &cfg->ckpt_minutes,
                   "every_minutes must be a finite number >= 0 (a checkpoint every this many "
                   "minutes of wall time, 0 = off)", why, n);
+}
+
+static int key_overlap(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                       size_t n) {
+  (void)lv;
+  if (strcmp(v, "auto") == 0) cfg->overlap = -1;
+  else if (strcmp(v, "yes") == 0) cfg->overlap = 1;
+  else if (strcmp(v, "no") == 0) cfg->overlap = 0;
+  else return snprintf(why, n, "overlap must be auto (yes with [disorder] and copies >= 2), yes "
+                       "or no"), 0;
+  return 1;
+}
+
+static int key_dis_couplings(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                             size_t n) {
+  (void)lv;
+  if (strcmp(v, "uniform") == 0) cfg->dis_couplings = ISING_DIS_UNIFORM;
+  else if (strcmp(v, "bimodal") == 0) cfg->dis_couplings = ISING_DIS_BIMODAL;
+  else if (strcmp(v, "gaussian") == 0) cfg->dis_couplings = ISING_DIS_GAUSSIAN;
+  else return snprintf(why, n, "couplings must be uniform (every bond J), bimodal (+J or -J) or "
+                       "gaussian (mean 0, standard deviation |J|)"), 0;
+  return 1;
+}
+
+static int key_dis_dilution(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                            size_t n) {
+  (void)lv;
+  if (!real_key(v, 0.0, &cfg->bond_dilution, "", why, n) || !(cfg->bond_dilution <= 1.0))
+    return snprintf(why, n, "bond_dilution must be a number between 0 and 1 (the fraction of "
+                    "bonds set to 0)"), 0;
+  return 1;
+}
+
+static int key_dis_fields(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                          size_t n) {
+  (void)lv;
+  if (strcmp(v, "none") == 0) cfg->dis_fields = ISING_FIELDS_NONE;
+  else if (strcmp(v, "bimodal") == 0) cfg->dis_fields = ISING_FIELDS_BIMODAL;
+  else if (strcmp(v, "gaussian") == 0) cfg->dis_fields = ISING_FIELDS_GAUSSIAN;
+  else return snprintf(why, n, "fields must be none, bimodal (+-field_strength) or gaussian "
+                       "(mean 0, standard deviation field_strength)"), 0;
+  return 1;
+}
+
+static int key_dis_strength(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                            size_t n) {
+  (void)lv;
+  if (!real_key(v, 0.0, &cfg->field_strength, "", why, n) ||
+      !(cfg->field_strength <= ISING_ENERGY_MAX))
+    return snprintf(why, n, "field_strength must be a number between 0 and %g", ISING_ENERGY_MAX), 0;
+  return 1;
+}
+
+static int key_dis_samples(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                           size_t n) {
+  (void)lv;
+  int64_t x;
+  if (!int_key(v, 1, ISING_MAX_SAMPLES, &x, "", why, n))
+    return snprintf(why, n, "samples must be an integer between 1 and %d (disorder samples)",
+                    ISING_MAX_SAMPLES), 0;
+  cfg->samples = (int)x;
+  return 1;
+}
+
+static int key_dis_seed(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                        size_t n) {
+  (void)lv;
+  if (parse_uint64(v, &cfg->dis_seed) != NUM_OK)
+    return snprintf(why, n, "seed must be an integer between 0 and %llu (the disorder seed)",
+                    (unsigned long long)UINT64_MAX), 0;
+  return 1;
+}
+
+static int key_dis_file(const char *v, ising_config *cfg, lattice_values *lv, char *why,
+                        size_t n) {
+  (void)lv;
+  size_t len = strlen(v);
+  int ctrl = 0;
+  for (size_t i = 0; i < len; i++) ctrl |= esc_width((unsigned char)v[i]) != 1;
+  if (len == 0 || len >= ISING_PATH_MAX || ctrl || v[0] == '"' || v[0] == '\'')
+    return snprintf(why, n, "file must be a path of an HDF5 file of couplings (README: "
+                    "\"Disorder\"), shorter than %d bytes, without quotes or control characters",
+                    ISING_PATH_MAX), 0;
+  memcpy(cfg->dis_file, v, len + 1);
+  return 1;
 }
 
 static int key_clusters(const char *v, ising_config *cfg, lattice_values *lv, char *why,
@@ -1317,6 +1419,8 @@ static int check_scales(const parser *ps, const ising_config *cfg) {
 }
 
 /* Every value in the order given, then the checks that need several keys. */
+static int check_disorder(const parser *ps, ising_config *cfg);
+
 static int validate(parser *ps, ising_config *cfg) {
   char why[512];
   lattice_values lv = {0, {0}};
@@ -1353,7 +1457,61 @@ static int validate(parser *ps, ising_config *cfg) {
     return value_error(ps, K_CORR_RMAX, ps->final[K_CORR_RMAX], why);
   }
   int rc = check_tempering(ps, cfg);
+  if (rc == ISING_OK) rc = check_disorder(ps, cfg);
   return rc != ISING_OK ? rc : check_scales(ps, cfg);
+}
+
+/* The [disorder] keys against each other and the rest of the deck. */
+static int check_disorder(const parser *ps, ising_config *cfg) {
+  char why[1024];
+  size_t used;
+  cfg->disorder = 0;
+  for (int k = K_DIS_COUPLINGS; k <= K_DIS_FILE; k++) cfg->disorder |= ps->final[k] >= 0;
+  if (ps->final[K_DIS_FILE] >= 0) {
+    static const int drawn[] = {K_DIS_COUPLINGS, K_DIS_DILUTION, K_DIS_FIELDS, K_DIS_STRENGTH,
+                                K_DIS_SEED};
+    for (int j = 0; j < 5; j++)
+      if (ps->final[drawn[j]] >= 0) {
+        used = append(why, 0, sizeof why, "%s draws couplings, but ", keys[drawn[j]].name);
+        used = append_key(ps, K_DIS_FILE, why, used, sizeof why);
+        append(why, used, sizeof why, " gives them; remove one of the two");
+        return value_error(ps, drawn[j], ps->final[drawn[j]], why);
+      }
+  }
+  if (cfg->dis_fields == ISING_FIELDS_NONE && ps->final[K_DIS_STRENGTH] >= 0) {
+    used = append(why, 0, sizeof why, "field_strength needs random fields, but ");
+    used = append_key(ps, K_DIS_FIELDS, why, used, sizeof why);
+    append(why, used, sizeof why, "; set fields = bimodal or gaussian, or remove field_strength");
+    return value_error(ps, K_DIS_STRENGTH, ps->final[K_DIS_STRENGTH], why);
+  }
+  if (cfg->dis_fields != ISING_FIELDS_NONE && !(cfg->field_strength > 0)) {
+    used = append(why, 0, sizeof why, "random fields need field_strength > 0, but ");
+    append_key(ps, K_DIS_STRENGTH, why, used, sizeof why);
+    return value_error(ps, K_DIS_FIELDS, ps->final[K_DIS_FIELDS], why);
+  }
+  int64_t all = (int64_t)cfg->samples * cfg->n_temps * cfg->copies;
+  if (all > ISING_MAX_ALL_REPLICAS) {
+    snprintf(why, sizeof why, "%d samples x %d temperatures x %d copies = %lld replicas, more "
+             "than %d", cfg->samples, cfg->n_temps, cfg->copies, (long long)all,
+             ISING_MAX_ALL_REPLICAS);
+    return value_error(ps, K_DIS_SAMPLES, ps->final[K_DIS_SAMPLES], why);
+  }
+  if (cfg->overlap == 1 && cfg->copies < 2) {
+    used = append(why, 0, sizeof why, "overlaps are between copies of a sample: they need "
+                  "copies >= 2, but ");
+    append_key(ps, K_COPIES, why, used, sizeof why);
+    return value_error(ps, K_OVERLAP, ps->final[K_OVERLAP], why);
+  }
+  int uniform = ps->final[K_DIS_FILE] < 0 && cfg->dis_couplings == ISING_DIS_UNIFORM &&
+                cfg->bond_dilution == 0 && cfg->dis_fields == ISING_FIELDS_NONE;
+  if (!uniform && ising_algorithm_is_cluster(cfg->algorithm)) {
+    used = append(why, 0, sizeof why, "%s takes uniform couplings only (no random couplings, "
+                  "dilution, fields or couplings file in [disorder]); use metropolis or heatbath "
+                  "with ", ising_algorithm_name(cfg->algorithm));
+    append_key(ps, K_DIS_COUPLINGS, why, used, sizeof why);
+    return value_error(ps, K_ALGORITHM, ps->final[K_ALGORITHM], why);
+  }
+  return ISING_OK;
 }
 
 /* Fill entries and deck_text (deck, then "# --set ..." lines). */

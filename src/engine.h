@@ -42,7 +42,10 @@ typedef struct series {
   double *col[NCOL];
 } series;
 
-typedef struct replica replica; /* run.c: a replica id and its lattice */
+typedef struct replica {
+  int id;
+  ising_lattice *lat; /* the int8 spins; the backend keeps them up to date when asked (sync) */
+} replica;
 
 typedef struct engine {
   const ising_config *cfg;
@@ -54,7 +57,7 @@ typedef struct engine {
   ising_tempering *temper;
   ising_rng_key key;
   ising_output *out;
-  int64_t *sums;         /* [2 R]: bond sum and magnetisation per replica */
+  int64_t *sums;         /* [3 R]: weighted bond sum, magnetisation and field sum per replica */
   double *energy;        /* [R] */
   series *all;           /* [n_T copies] series by (temperature, copy), world rank 0 */
   int32_t *tindex;       /* [R x cap] temperature index history, world rank 0 */
@@ -75,7 +78,20 @@ typedef struct engine {
   ising_sweeper_needs needs;
   int64_t *lsums;         /* [2 n_local]: bond sums, then magnetisations, of the backend */
   ising_timer timer;      /* phases of this process's run (timer.h) */
-  ising_couplings couplings; /* uniform [model] J and H (model.h) */
+  struct ising_disorder *dis;     /* the samples' couplings (disorder.h) */
+  const ising_couplings *cpl;     /* [samples] */
+  int samples, cps;       /* disorder samples (1 without [disorder]); copies per sample */
+  int per_sample;         /* replicas per sample, n_T cps: replica r is of sample r / per_sample */
+  int fields;             /* the couplings have a field source: F sums gathered */
+  int deal;               /* replicas go to groups in blocks of this many (whole samples with
+                             overlaps) */
+  int *local_of;          /* [R]: local index of replica r, -1 elsewhere */
+  int pairs, n_pairs_all; /* copy pairs per sample and in all (0: no overlaps) */
+  int64_t *ovl;           /* overlap integers of the last measurement (overlap.c) */
+  double *pairvals;       /* [3 n_T n_pairs_all]: q, q_l, S_q(k_min) by (temperature, pair) */
+  int8_t *dbuf;           /* two blocks of spins (overlap.c) */
+  series *pall;           /* [n_T n_pairs_all] pair series by (temperature, pair), world rank 0 */
+  struct glass *glass;    /* disorder results (glass.c) */
   int n_bstate;           /* the backend's checkpoint state (sweeper.h) */
   int64_t *bstate;        /* [n_bstate] */
   int lock_fd;            /* OUTPUT.lock held by world rank 0 (h5io.h); -1: none */
@@ -111,6 +127,20 @@ int engine_ckpt_replicas(const engine *E, ising_ckpt_replica **loc);
  * an engine for `cfg` (collective); res is zeroed by the caller. */
 int engine_run(MPI_Comm comm, const ising_config *cfg, const ising_run_options *opt,
                ising_run_result *res, int resuming);
+
+/* overlap.c (with [measurement] overlap) */
+int engine_overlap_create(engine *E);
+void engine_overlap_free(engine *E);
+/* q, q_l, S_q(k_min) of every pair into E->pairvals (collective). */
+int engine_measure_overlaps(engine *E);
+
+/* glass.c: the results of a [disorder] run: compute (world rank 0; the
+ * summaries' e and c become disorder averages; collective), write the
+ * tables (collective), print (rank 0), free. */
+int engine_glass_results(engine *E, ising_run_result *res);
+int engine_glass_write(engine *E);
+void engine_glass_print(const engine *E);
+void engine_glass_free(engine *E);
 
 /* series.c: rows are kept on world rank 0 */
 int engine_series_create(engine *E);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "ising/disorder.h"
 #include "ising/error.h"
 #include "ising/layout.h"
 #include "ising/version.h"
@@ -31,7 +32,7 @@
 #define NSERIES ISING_SERIES_COLUMNS
 static const char *const series_names[NSERIES] = {
     "e", "m", "m_abs", "m2", "m4", "S0", "Skmin", "m2_improved", "cluster_mean_size",
-    "cluster_largest_fraction", "clusters"};
+    "cluster_largest_fraction", "clusters", "q", "ql", "sq_kmin"};
 
 struct ising_output;
 static int has_col(const struct ising_output *o, int i);
@@ -42,7 +43,7 @@ struct ising_output {
   hid_t series[NSERIES], sweep, replica, tindex; /* tindex < 0 without a ladder */
   int corr, clusters;                         /* which optional columns exist */
   int rank;
-  int n_T, copies, R;
+  int n_T, copies, R, pairs;
   int64_t rows;
   char path[ISING_PATH_MAX];
 };
@@ -51,7 +52,11 @@ struct ising_output {
  * that hit a full disk or quota: callers clear errno before raw-data
  * writes and flushes); a full disk is ISING_ERR_IO. */
 static int has_col(const struct ising_output *o, int i) {
-  return i < 5 || (i < 7 ? o->corr : o->clusters);
+  return i < 5 || (i < 7 ? o->corr : i < ISING_SERIES_FIRST_PAIR ? o->clusters : o->pairs > 0);
+}
+/* The second axis of column i: copies, or copy pairs. */
+static int col_width(const struct ising_output *o, int i) {
+  return i < ISING_SERIES_FIRST_PAIR ? o->copies : o->pairs;
 }
 
 static int h5fail(const char *what, const char *path, const char *file, int line) {
@@ -253,6 +258,18 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_i64(o, g, "adapt_rounds", 1, &rounds);
   if (!rc) rc = attr_i64(o, g, "ranks_per_replica", 1, &rpr);
   if (!rc) rc = attr_i64(o, g, "replica_groups", 1, &ngroups);
+  if (!rc && cfg->disorder) {
+    static const char *const ck[] = {"uniform", "bimodal", "gaussian"}, *const fk[] = {"none", "bimodal", "gaussian"};
+    int64_t ns = cfg->samples, ov = ising_config_overlap(cfg);
+    rc = attr_i64(o, g, "samples", 1, &ns);
+    if (!rc) rc = attr_str(o, g, "couplings", cfg->dis_file[0] ? "file" : ck[cfg->dis_couplings]);
+    if (!rc) rc = attr_f64(o, g, "bond_dilution", cfg->bond_dilution);
+    if (!rc) rc = attr_str(o, g, "fields", cfg->dis_file[0] ? "file" : fk[cfg->dis_fields]);
+    if (!rc) rc = attr_f64(o, g, "field_strength", cfg->field_strength);
+    if (!rc) rc = attr_u64(o, g, "disorder_seed", cfg->dis_seed);
+    if (!rc) rc = attr_str(o, g, "disorder_file", cfg->dis_file);
+    if (!rc) rc = attr_i64(o, g, "overlap", 1, &ov);
+  }
   if (H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose (/parameters)", o->path, __FILE__, __LINE__);
   if (rc) return rc;
 
@@ -322,16 +339,23 @@ static int create_series(ising_output *o, int64_t expect) {
   series_chunk(2, d3, expect, sizeof(double), c3d);
   series_chunk(2, d3, expect, sizeof(int32_t), c3i);
   series_chunk(0, NULL, expect, sizeof(int64_t), &c1);
+  hsize_t d3p[3] = {(hsize_t)o->n_T, (hsize_t)(o->pairs ? o->pairs : 1), 0},
+          m3p[3] = {(hsize_t)o->n_T, (hsize_t)(o->pairs ? o->pairs : 1), H5S_UNLIMITED}, c3p[3];
+  series_chunk(2, d3p, expect, sizeof(double), c3p);
   hid_t sp3 = H5Screate_simple(3, d3, m3), sp1 = H5Screate_simple(1, &d1, &m1);
+  hid_t sp3p = H5Screate_simple(3, d3p, m3p), p3p = H5Pcreate(H5P_DATASET_CREATE);
   hid_t p3 = H5Pcreate(H5P_DATASET_CREATE), p3i = H5Pcreate(H5P_DATASET_CREATE),
         p1 = H5Pcreate(H5P_DATASET_CREATE);
   int bad = sp3 < 0 || sp1 < 0 || p3 < 0 || p3i < 0 || p1 < 0 || H5Pset_chunk(p3, 3, c3d) < 0 ||
             H5Pset_chunk(p3i, 3, c3i) < 0 || H5Pset_chunk(p1, 1, &c1) < 0 ||
             H5Pset_fill_time(p3, H5D_FILL_TIME_NEVER) < 0 || H5Pset_fill_time(p3i, H5D_FILL_TIME_NEVER) < 0 ||
-            H5Pset_fill_time(p1, H5D_FILL_TIME_NEVER) < 0;
+            H5Pset_fill_time(p1, H5D_FILL_TIME_NEVER) < 0 || sp3p < 0 || p3p < 0 ||
+            H5Pset_chunk(p3p, 3, c3p) < 0 || H5Pset_fill_time(p3p, H5D_FILL_TIME_NEVER) < 0;
   for (int i = 0; i < NSERIES && !bad; i++) {
     if (!has_col(o, i)) continue;
-    o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, sp3, H5P_DEFAULT, p3, H5P_DEFAULT);
+    int pc = i >= ISING_SERIES_FIRST_PAIR;
+    o->series[i] = H5Dcreate2(g, series_names[i], H5T_NATIVE_DOUBLE, pc ? sp3p : sp3, H5P_DEFAULT,
+                              pc ? p3p : p3, H5P_DEFAULT);
     bad = o->series[i] < 0;
   }
   if (!bad) {
@@ -352,6 +376,8 @@ static int create_series(ising_output *o, int64_t expect) {
     }
   }
   if (p3 >= 0 && H5Pclose(p3) < 0) bad = 1;
+  if (p3p >= 0 && H5Pclose(p3p) < 0) bad = 1;
+  if (sp3p >= 0 && H5Sclose(sp3p) < 0) bad = 1;
   if (p3i >= 0 && H5Pclose(p3i) < 0) bad = 1;
   if (p1 >= 0 && H5Pclose(p1) < 0) bad = 1;
   if (sp3 >= 0 && H5Sclose(sp3) < 0) bad = 1;
@@ -373,8 +399,9 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
   o->comm = comm;
   o->file = o->fapl = o->sweep = o->replica = o->tindex = -1;
   o->n_T = cfg->n_temps;
-  o->copies = cfg->copies;
-  o->R = cfg->n_temps * cfg->copies;
+  o->copies = ising_series_copies(cfg);
+  o->pairs = ising_series_pairs(cfg);
+  o->R = cfg->n_temps * o->copies;
   for (int i = 0; i < NSERIES; i++) o->series[i] = -1;
   o->corr = cfg->correlation;
   o->clusters = ising_algorithm_is_cluster(cfg->algorithm);
@@ -478,9 +505,12 @@ int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
   hsize_t start3[3] = {0, 0, (hsize_t)o->rows};
   hsize_t count3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)n};
   for (int i = 0; i < NSERIES; i++)
-    if (has_col(o, i))
+    if (has_col(o, i)) {
+      total3[1] = count3[1] = (hsize_t)col_width(o, i);
       extend_write(o, o->series[i], 3, total3, start3, count3, H5T_NATIVE_DOUBLE,
-                 cols ? cols[i] : NULL, "H5Dwrite (/timeseries)", &rc);
+                   cols ? cols[i] : NULL, "H5Dwrite (/timeseries)", &rc);
+    }
+  total3[1] = count3[1] = (hsize_t)o->copies;
   extend_write(o, o->replica, 3, total3, start3, count3, H5T_NATIVE_INT32, replica,
                "H5Dwrite (/timeseries/replica)", &rc);
   hsize_t total1 = (hsize_t)(o->rows + n), start1 = (hsize_t)o->rows, count1 = (hsize_t)n;
@@ -496,6 +526,59 @@ int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
   o->rows += n;
   errno = 0;
   if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) rc = h5fail("H5Fflush", o->path, __FILE__, __LINE__);
+  return ising_h5_agree(o->comm, rc);
+}
+
+int ising_output_write_disorder(ising_output *o, const ising_config *cfg, const ising_disorder *d) {
+  const int S = ising_disorder_samples(d), dim = cfg->dim;
+  const ising_couplings *c = ising_disorder_couplings(d);
+  const int64_t N = ising_config_sites(cfg);
+  hsize_t dJ[5], dh[4];
+  int nJ = 0, nh = 0;
+  dJ[nJ++] = (hsize_t)S;
+  dJ[nJ++] = (hsize_t)dim;
+  dh[nh++] = (hsize_t)S;
+  for (int a = dim - 1; a >= 0; a--) dJ[nJ++] = dh[nh++] = (hsize_t)cfg->L[a];
+  const int fields = c[0].field != NULL;
+  int rc = ISING_OK;
+  hid_t g = H5Gcreate2(o->file, "disorder", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0) rc = h5fail("H5Gcreate2 (/disorder)", o->path, __FILE__, __LINE__);
+  if (!rc) rc = attr_f64(o, g, "J_unit", c[0].J_unit);
+  if (!rc && fields) rc = attr_f64(o, g, "h_unit", c[0].h_unit);
+  hid_t sJ = H5Screate_simple(nJ, dJ, NULL), sh = H5Screate_simple(nh, dh, NULL);
+  hid_t DJ = -1, Dh = -1;
+  if (!rc) {
+    DJ = H5Dcreate2(g, "J", H5T_NATIVE_DOUBLE, sJ, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (fields) Dh = H5Dcreate2(g, "h", H5T_NATIVE_DOUBLE, sh, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (DJ < 0 || (fields && Dh < 0)) rc = h5fail("creating /disorder", o->path, __FILE__, __LINE__);
+  }
+  rc = ising_h5_agree(o->comm, rc);
+  if (!rc && o->rank == 0) { /* one sample at a time */
+    double *J = malloc((size_t)(dim * N) * sizeof *J), *h = fields ? malloc((size_t)N * sizeof *h) : NULL;
+    if (!J || (fields && !h)) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (/disorder)");
+    for (int s = 0; s < S && !rc; s++) {
+      ising_disorder_arrays(d, s, J, h);
+      for (int k = 0; k < 1 + fields && !rc; k++) {
+        hid_t D = k ? Dh : DJ, fs = k ? sh : sJ;
+        int nd = k ? nh : nJ;
+        hsize_t st[5] = {(hsize_t)s, 0, 0, 0, 0}, ct[5];
+        for (int i = 0; i < nd; i++) ct[i] = i ? (k ? dh[i] : dJ[i]) : 1;
+        hid_t ms = H5Screate_simple(nd, ct, NULL);
+        errno = 0;
+        if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL) < 0 ||
+            H5Dwrite(D, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, k ? h : J) < 0)
+          rc = h5fail("H5Dwrite (/disorder)", o->path, __FILE__, __LINE__);
+        if (ms >= 0) H5Sclose(ms);
+      }
+    }
+    free(J);
+    free(h);
+  }
+  if (DJ >= 0 && H5Dclose(DJ) < 0 && !rc) rc = h5fail("H5Dclose", o->path, __FILE__, __LINE__);
+  if (Dh >= 0 && H5Dclose(Dh) < 0 && !rc) rc = h5fail("H5Dclose", o->path, __FILE__, __LINE__);
+  if (sJ >= 0) H5Sclose(sJ);
+  if (sh >= 0) H5Sclose(sh);
+  if (g >= 0 && H5Gclose(g) < 0 && !rc) rc = h5fail("H5Gclose", o->path, __FILE__, __LINE__);
   return ising_h5_agree(o->comm, rc);
 }
 
@@ -623,8 +706,9 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   o->file = o->fapl = o->sweep = o->replica = o->tindex = -1;
   for (int i = 0; i < NSERIES; i++) o->series[i] = -1;
   o->n_T = cfg->n_temps;
-  o->copies = cfg->copies;
-  o->R = cfg->n_temps * cfg->copies;
+  o->copies = ising_series_copies(cfg);
+  o->pairs = ising_series_pairs(cfg);
+  o->R = cfg->n_temps * o->copies;
   o->corr = cfg->correlation;
   o->clusters = ising_algorithm_is_cluster(cfg->algorithm);
   o->rows = rows;
@@ -647,8 +731,11 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   /* cut back to the checkpoint: rows written after it are written again */
   hsize_t t3[3] = {(hsize_t)o->n_T, (hsize_t)o->copies, (hsize_t)rows}, t1 = (hsize_t)rows,
           t2[2] = {(hsize_t)o->R, (hsize_t)rows};
-  for (int i = 0; i < NSERIES && !rc; i++)
+  for (int i = 0; i < NSERIES && !rc; i++) {
+    t3[1] = (hsize_t)col_width(o, i);
     if (has_col(o, i) && H5Dset_extent(o->series[i], t3) < 0) rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
+  }
+  t3[1] = (hsize_t)o->copies;
   if (!rc && (H5Dset_extent(o->replica, t3) < 0 || H5Dset_extent(o->sweep, &t1) < 0 ||
               (o->tindex >= 0 && H5Dset_extent(o->tindex, t2) < 0)))
     rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
@@ -694,6 +781,7 @@ int ising_output_read_rows(ising_output *o, int64_t rows, int64_t *sweep, double
     hid_t d = col ? o->series[i] : it == 0 ? o->replica : it == 1 ? o->sweep : o->tindex;
     if (d < 0 || (it == 2 && !tindex)) continue;
     int nd = col || it == 0 ? 3 : it == 1 ? 1 : 2;
+    c3[1] = (hsize_t)(col ? col_width(o, i) : o->copies);
     hsize_t *st = nd == 3 ? s3 : nd == 1 ? &s1 : s2, *ct = nd == 3 ? c3 : nd == 1 ? &c1 : c2;
     hid_t fs = H5Dget_space(d);
     herr_t e = fs >= 0 ? H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL) : -1;

@@ -45,10 +45,12 @@ void engine_print_banner(const engine *E, const ising_lattice *lat, int resuming
   ising_lattice_extent(lat, n, NULL);
   printf("ising: %s%dD lattice", resuming ? "resuming " : "", cfg->dim);
   for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)cfg->L[k]);
-  printf(", %d replica%s (%d temperature%s x %d cop%s) on %d rank%s: %d group%s of %d, grid",
-         E->R, E->R > 1 ? "s" : "", E->n_T, E->n_T > 1 ? "s" : "", E->copies,
-         E->copies > 1 ? "ies" : "y", E->lay->world_size, E->lay->world_size > 1 ? "s" : "",
-         E->lay->n_groups, E->lay->n_groups > 1 ? "s" : "", E->lay->group_size);
+  printf(", %d replica%s (", E->R, E->R > 1 ? "s" : "");
+  if (cfg->disorder) printf("%d disorder sample%s x ", E->samples, E->samples > 1 ? "s" : "");
+  printf("%d temperature%s x %d cop%s) on %d rank%s: %d group%s of %d, grid", E->n_T,
+         E->n_T > 1 ? "s" : "", E->cps, E->cps > 1 ? "ies" : "y", E->lay->world_size,
+         E->lay->world_size > 1 ? "s" : "", E->lay->n_groups, E->lay->n_groups > 1 ? "s" : "",
+         E->lay->group_size);
   for (int k = 0; k < cfg->dim; k++) printf("%s%d", k ? "x" : " ", E->lay->procs[k]);
   printf(" (x first), block");
   for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)n[k]);
@@ -61,6 +63,17 @@ void engine_print_banner(const engine *E, const ising_lattice *lat, int resuming
            cfg->adapt == ISING_ADAPT_FEEDBACK ? "feedback-adapted, " : "",
            cfg->ladder == ISING_LADDER_GEOMETRIC ? "geometric" : cfg->ladder == ISING_LADDER_LINEAR ? "linear" : "list");
   printf(", %lld+%lld sweeps -> %s\n", (long long)cfg->thermalization, (long long)cfg->sweeps, cfg->file);
+  if (cfg->disorder) {
+    static const char *const ck[] = {"uniform", "bimodal", "gaussian"}, *const fk[] = {"none", "bimodal", "gaussian"};
+    if (cfg->dis_file[0])
+      printf("ising: disorder: couplings%s of %d sample%s from %s", E->fields ? " and fields" : "",
+             E->samples, E->samples > 1 ? "s" : "", cfg->dis_file);
+    else
+      printf("ising: disorder: couplings %s, bond dilution %g, fields %s (strength %g), seed %llu",
+             ck[cfg->dis_couplings], cfg->bond_dilution, fk[cfg->dis_fields], cfg->field_strength,
+             (unsigned long long)cfg->dis_seed);
+    printf("; overlaps %s\n", E->pairs ? "between every pair of copies" : "not measured");
+  }
   const int B = E->needs.block, sets = (E->R + B - 1) / B;
   if (B > 1 && E->R < sets * B)
     printf("ising: note: kernel %s sweeps %d lanes in %d set%s of %d; %d carry replicas, "

@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "h5util.h"
+#include "ising/disorder.h"
 #include "ising/error.h"
 #include "ising/stats.h"
 
@@ -83,8 +84,8 @@ static void references(const ising_config *cfg, double T, engine_ref *x) {
 static int free_energy(const engine *E, const ising_run_result *r, engine_refs *ref) {
   const ising_config *cfg = E->cfg;
   ref->have_ti = 0;
-  if (E->n_T < 2 || cfg->H != 0.0) {
-    snprintf(ref->why, sizeof ref->why, "needs a ladder and H = 0");
+  if (E->n_T < 2 || cfg->H != 0.0 || !ising_disorder_is_uniform(E->dis)) {
+    snprintf(ref->why, sizeof ref->why, "needs a ladder, H = 0 and uniform couplings");
     return ISING_OK;
   }
   for (int k = 0; k < cfg->dim; k++)
@@ -115,7 +116,8 @@ int engine_refs_make(const engine *E, ising_run_result *res, engine_refs *ref) {
   ref->at = calloc((size_t)E->n_T, sizeof *ref->at);
   ref->ti = calloc((size_t)E->n_T, sizeof *ref->ti);
   ISING_CHECK(ref->at && ref->ti, ISING_ERR_MEM, "out of memory (references)");
-  for (int t = 0; t < E->n_T; t++) references(E->cfg, E->temper->T[t], &ref->at[t]);
+  for (int t = 0; t < E->n_T; t++) /* the uniform model's: none for quenched disorder */
+    if (ising_disorder_is_uniform(E->dis)) references(E->cfg, E->temper->T[t], &ref->at[t]);
   ising_err_clear();
   /* the single-temperature table's references, at the first temperature */
   const engine_ref *x = &ref->at[0];

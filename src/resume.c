@@ -54,6 +54,15 @@ static int physics_differences(const ising_config *a, const ising_config *b, cha
        (long long)a->exchange_interval, (long long)b->exchange_interval);
   DIFF(a->adapt != b->adapt, "[tempering] adapt changed");
   DIFF(a->adapt_rounds != b->adapt_rounds, "[tempering] adapt_rounds %d -> %d", a->adapt_rounds, b->adapt_rounds);
+  DIFF(ising_config_overlap(a) != ising_config_overlap(b), "[measurement] overlap changed");
+  DIFF(a->disorder != b->disorder, "[disorder] section %s", a->disorder ? "removed" : "added");
+  DIFF(a->dis_couplings != b->dis_couplings, "[disorder] couplings changed");
+  DIFF(a->bond_dilution != b->bond_dilution, "[disorder] bond_dilution %g -> %g", a->bond_dilution, b->bond_dilution);
+  DIFF(a->dis_fields != b->dis_fields, "[disorder] fields changed");
+  DIFF(a->field_strength != b->field_strength, "[disorder] field_strength %g -> %g", a->field_strength, b->field_strength);
+  DIFF(a->samples != b->samples, "[disorder] samples %d -> %d", a->samples, b->samples);
+  DIFF(a->dis_seed != b->dis_seed, "[disorder] seed %llu -> %llu", (unsigned long long)a->dis_seed, (unsigned long long)b->dis_seed);
+  DIFF(strcmp(a->dis_file, b->dis_file) != 0, "[disorder] file changed");
 #undef DIFF
   return count;
 }

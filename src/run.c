@@ -37,6 +37,7 @@
 
 #include "engine.h"
 #include "h5util.h"
+#include "ising/disorder.h"
 #include "ising/error.h"
 #include "ising/observe.h"
 #include "ising/sweeper.h"
@@ -44,10 +45,6 @@
 
 #define FLUSH_ROWS 4096
 
-typedef struct replica {
-  int id;
-  ising_lattice *lat; /* the int8 spins; the backend keeps them up to date when asked (sync) */
-} replica;
 
 /* Set by the signal handler; read at the agreement points of the loop. */
 static volatile sig_atomic_t stop_signal;
@@ -129,13 +126,15 @@ int models_init(engine *E, const double *T) {
 static int gather_sums(engine *E) {
   const int n = E->n_local;
   ISING_CALL(E->sw->ops->sums(E->sw->state, E->lsums, E->lsums + n));
-  memset(E->sums, 0, (size_t)(2 * E->R) * sizeof *E->sums);
+  if (E->fields) ISING_CALL(E->sw->ops->field_sums(E->sw->state, E->lsums + 2 * n));
+  memset(E->sums, 0, (size_t)(3 * E->R) * sizeof *E->sums);
   for (int k = 0; k < n; k++) {
     int r = E->local[k].id;
     E->sums[2 * r] = E->lsums[k];
     E->sums[2 * r + 1] = E->lsums[n + k];
+    if (E->fields) E->sums[2 * E->R + r] = E->lsums[2 * n + k];
   }
-  ISING_CALL(ising_world_sum_i64(E->lay, E->sums, 2 * E->R));
+  ISING_CALL(ising_world_sum_i64(E->lay, E->sums, (E->fields ? 3 : 2) * E->R));
   if (E->cstats) { /* the same on every rank of a group: group rank 0 gives them */
     const int S = ISING_CLUSTER_NSTATS;
     double *loc = calloc((size_t)(S * (n ? n : 1)), sizeof *loc);
@@ -148,8 +147,9 @@ static int gather_sums(engine *E) {
     ISING_CALL(rc);
     ISING_CALL(ising_world_sum_double(E->lay, E->cstats, S * E->R));
   }
-  const ising_model *m = &E->models[0]; /* J and H are the same at every T */
-  for (int r = 0; r < E->R; r++) E->energy[r] = ising_model_energy(m, E->sums[2 * r], E->sums[2 * r + 1]);
+  for (int r = 0; r < E->R; r++)
+    E->energy[r] = ising_couplings_energy(&E->cpl[r / E->per_sample], E->sums[2 * r],
+                                          E->sums[2 * r + 1], E->fields ? E->sums[2 * E->R + r] : 0);
   return ISING_OK;
 }
 
@@ -287,6 +287,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     if (measure_now || exchange_now) ISING_CALL(gather_sums(E));
     if (measure_now) {
       if (E->corr) ISING_CALL(measure_correlations(E));
+      if (E->pairvals) ISING_CALL(engine_measure_overlaps(E));
       ISING_CALL(engine_measure(E, t));
       tm = ising_timer_add(&E->timer, ISING_PHASE_MEASURE, tm);
       if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(engine_flush_rows(E));
@@ -383,13 +384,20 @@ static int check_measurements(const ising_config *cfg) {
 static int check_backend_layout(const engine *E) {
   const ising_config *cfg = E->cfg;
   char w[256];
-  const int B = E->needs.block, blocks = (E->R + B - 1) / B;
+  const int B = E->deal, blocks = (E->R + B - 1) / B;
   if (E->needs.whole_replica && E->lay->group_size != 1)
     return ISING_ERR(ISING_ERR_INPUT, "%s: %s = %s keeps each lattice whole on one rank; "
                      "set ranks_per_replica = 1 (%d ranks now share one)",
                      ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
                      ising_algorithm_is_cluster(cfg->algorithm) ? "algorithm" : "kernel",
                      ising_config_backend(cfg), E->lay->group_size);
+  if (B > 1 && E->lay->n_groups > blocks && E->deal != E->needs.block)
+    return ISING_ERR(ISING_ERR_INPUT, "%s: the %d ranks make %d replica groups, but overlaps keep "
+                     "the %d replicas of a sample (temperatures x copies) in one group and there "
+                     "are only %d such block%s; use at most %d group%s (ranks / ranks_per_replica)",
+                     ising_config_where(cfg, "parallel", "ranks_per_replica", w, sizeof w),
+                     E->lay->world_size, E->lay->n_groups, E->per_sample, blocks,
+                     blocks > 1 ? "s" : "", blocks, blocks > 1 ? "s" : "");
   if (B > 1 && E->lay->n_groups > blocks)
     return ISING_ERR(ISING_ERR_INPUT, "%s: kernel = %s packs the %d replicas (temperatures x "
                      "copies) into %d set%s of %d and never splits a set, so at most %d rank%s can "
@@ -411,7 +419,8 @@ static int create_backend(engine *E) {
     ids[k] = E->local[k].id;
     lats[k] = E->local[k].lat;
   }
-  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer, &E->couplings, E->R};
+  ising_sweeper_init in = {E->cfg, E->lay, E->R, n, ids, lats, E->key, &E->timer, E->cpl,
+                           E->per_sample};
   if (!rc) rc = ising_sweeper_create(&in, &E->sw);
   free(ids);
   free(lats);
@@ -433,10 +442,31 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   ISING_CALL(ising_sweeper_validate(cfg));
   ISING_CALL(check_measurements(cfg));
   E->n_T = cfg->n_temps;
-  E->copies = cfg->copies;
+  E->samples = cfg->disorder ? cfg->samples : 1;
+  E->cps = cfg->copies;
+  E->copies = E->samples * E->cps; /* the ladders: (sample, copy) */
   E->R = E->n_T * E->copies;
+  E->per_sample = E->n_T * E->cps;
+  E->pairs = ising_config_overlap(cfg) ? E->cps * (E->cps - 1) / 2 : 0;
+  E->n_pairs_all = E->pairs * E->samples;
   ising_sweeper_find(ising_config_backend(cfg))->needs(cfg, &E->needs);
-  E->couplings = ising_couplings_uniform(cfg->J, cfg->H);
+  E->deal = E->needs.block;
+  if (ising_config_overlap(cfg)) { /* whole samples per group: lcm(block, per_sample) */
+    int a = E->deal, b = E->per_sample;
+    while (b) {
+      int r = a % b;
+      a = b;
+      b = r;
+    }
+    E->deal = E->deal / a * E->per_sample;
+  }
+  ISING_CALL(ising_disorder_create(cfg, &E->dis));
+  E->cpl = ising_disorder_couplings(E->dis);
+  E->fields = E->cpl[0].field != NULL;
+  if (E->fields)
+    ISING_CHECK(ising_sweeper_find(ising_config_backend(cfg))->field_sums, ISING_ERR_INPUT,
+                "[montecarlo] kernel = %s does not take random fields ([disorder] fields)",
+                ising_config_backend(cfg));
   ISING_CALL(ising_layout_create_rows(comm, cfg, cfg->ranks_per_replica, E->needs.whole_x, &E->lay));
   ISING_CALL(check_backend_layout(E));
   if (E->lay->n_groups > E->R) {
@@ -457,12 +487,14 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   if (!resuming) ISING_CALL(ising_output_check(E->lay->world, cfg, opt->force));
   ISING_CALL(ising_output_lock(E->lay->world, cfg->file, &E->lock_fd));
   E->models = calloc((size_t)E->n_T, sizeof *E->models);
-  E->sums = calloc((size_t)(2 * E->R), sizeof *E->sums);
+  E->sums = calloc((size_t)(3 * E->R), sizeof *E->sums);
+  E->local_of = malloc((size_t)E->R * sizeof *E->local_of);
   E->energy = calloc((size_t)E->R, sizeof *E->energy);
   E->local = calloc((size_t)E->R, sizeof *E->local);
   E->ladder_hist = calloc((size_t)(cfg->adapt_rounds + 1) * (size_t)E->n_T, sizeof *E->ladder_hist);
   res->summaries = calloc((size_t)E->n_T, sizeof *res->summaries);
-  ISING_CHECK(E->models && E->sums && E->energy && E->local && E->ladder_hist && res->summaries,
+  ISING_CHECK(E->models && E->sums && E->energy && E->local && E->ladder_hist && res->summaries &&
+                  E->local_of,
               ISING_ERR_MEM, "out of memory");
   ISING_CALL(engine_series_create(E));
   ISING_CALL(ising_tempering_create(E->n_T, E->copies, cfg->temps, &E->temper));
@@ -479,8 +511,10 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   E->key = ising_rng_key_from_seed(cfg->seed);
   for (int r = 0; r < E->R; r++) {
     /* replicas round robin over the groups in blocks of the backend's
-     * (needs.block), in increasing order either way */
-    if ((r / E->needs.block) % E->lay->n_groups != E->lay->group_index) continue;
+     * (needs.block; whole samples with overlaps), in increasing order */
+    E->local_of[r] = -1;
+    if ((r / E->deal) % E->lay->n_groups != E->lay->group_index) continue;
+    E->local_of[r] = E->n_local;
     replica *rp = &E->local[E->n_local++];
     rp->id = r;
     ISING_CALL(ising_lattice_create(E->lay, &rp->lat));
@@ -491,6 +525,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
       ISING_CALL(ising_lattice_fill_cold(rp->lat, 1));
   }
   ISING_CALL(create_backend(E));
+  ISING_CALL(engine_overlap_create(E));
   if (!resuming) ISING_CALL(E->sw->ops->load(E->sw->state)); /* the start */
   const char *kname = E->sw->ops->path();
   if (E->lay->world_rank == 0 && !opt->quiet) engine_print_banner(E, E->local[0].lat, resuming);
@@ -504,6 +539,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
     }
     ISING_CALL(ising_output_create(E->lay->world, cfg, opt->force, E->lay->procs,
                                    E->lay->n_groups, kname, &E->out));
+    if (!ising_disorder_is_uniform(E->dis)) ISING_CALL(ising_output_write_disorder(E->out, cfg, E->dis));
   }
   return ISING_OK;
 }
@@ -519,12 +555,14 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
   int rc = E->lay->world_rank == 0 ? engine_summaries(E, res) : ISING_OK;
   ISING_CALL(ising_h5_agree(E->lay->world, rc));
   ISING_CALL(ising_world_bcast(E->lay, res->summaries, (int)((size_t)E->n_T * sizeof *res->summaries), 0));
+  if (E->cfg->disorder) ISING_CALL(engine_glass_results(E, res));
   res->n_temps = E->n_T;
   res->summary = res->summaries[0];
   for (int t = 0; t < E->n_T; t++) res->T[t] = E->temper->T[t];
   engine_refs ref;
   rc = engine_refs_make(E, res, &ref);
   if (!rc) rc = engine_write_tables(E, &ref, res);
+  if (!rc && E->glass) rc = engine_glass_write(E);
   /* the final state, so that --sweeps can extend the run */
   if (!rc) rc = checkpoint(E, res->sweeps_done);
   if (!rc) rc = note_checkpoints(E);
@@ -533,6 +571,7 @@ static int finish(engine *E, const ising_run_options *opt, ising_run_result *res
                              res->flips_per_ns);
   if (!rc) rc = ising_output_close(&E->out);
   if (!rc && E->lay->world_rank == 0 && !opt->quiet) engine_print_results(E, &ref, res);
+  if (!rc && E->lay->world_rank == 0 && !opt->quiet) engine_glass_print(E);
   engine_refs_free(&ref);
   return rc;
 }
@@ -569,6 +608,10 @@ static void engine_free(engine *E, int *rc2, int *rc3) {
   free(E->ladder_hist);
   free(E->corr_vals);
   free(E->cstats);
+  free(E->local_of);
+  engine_overlap_free(E);
+  engine_glass_free(E);
+  ising_disorder_destroy(&E->dis);
   ising_corr_destroy(&E->corr);
   ising_tempering_destroy(&E->temper);
 }

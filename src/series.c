@@ -15,13 +15,14 @@
 #include "h5util.h"
 #include "ising/error.h"
 
-static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
+/* Columns [lo, hi) of a row: the replica columns, or the pair columns. */
+static int series_push_cols(series *s, int64_t sweep, const double v[NCOL], int lo, int hi) {
   if (s->n == s->cap) {
     int64_t cap = s->cap ? 2 * s->cap : 1024;
     int64_t *sw = realloc(s->sweep, (size_t)cap * sizeof *sw);
     ISING_CHECK(sw, ISING_ERR_MEM, "out of memory (time series)");
     s->sweep = sw;
-    for (int i = 0; i < NCOL; i++) {
+    for (int i = lo; i < hi; i++) {
       double *c = realloc(s->col[i], (size_t)cap * sizeof *c);
       ISING_CHECK(c, ISING_ERR_MEM, "out of memory (time series)");
       s->col[i] = c;
@@ -29,9 +30,16 @@ static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
     s->cap = cap;
   }
   s->sweep[s->n] = sweep;
-  for (int i = 0; i < NCOL; i++) s->col[i][s->n] = v[i];
+  for (int i = lo; i < hi; i++) s->col[i][s->n] = v[i];
   s->n++;
   return ISING_OK;
+}
+#define FP ISING_SERIES_FIRST_PAIR
+static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
+  return series_push_cols(s, sweep, v, 0, FP);
+}
+static int pair_push(series *s, int64_t sweep, const double v[NCOL]) {
+  return series_push_cols(s, sweep, v, FP, NCOL);
 }
 
 static void series_free(series *s) {
@@ -43,14 +51,19 @@ static void series_free(series *s) {
 int engine_series_create(engine *E) {
   if (E->lay->world_rank != 0) return ISING_OK;
   E->all = calloc((size_t)E->R, sizeof *E->all);
-  ISING_CHECK(E->all, ISING_ERR_MEM, "out of memory");
+  E->pall = calloc((size_t)E->n_T * (size_t)(E->n_pairs_all ? E->n_pairs_all : 1), sizeof *E->pall);
+  ISING_CHECK(E->all && E->pall, ISING_ERR_MEM, "out of memory");
   return ISING_OK;
 }
 
 void engine_series_destroy(engine *E) {
   if (E->all)
     for (int r = 0; r < E->R; r++) series_free(&E->all[r]);
+  if (E->pall)
+    for (int j = 0; j < E->n_T * E->n_pairs_all; j++) series_free(&E->pall[j]);
   free(E->all);
+  free(E->pall);
+  E->pall = NULL;
   free(E->tindex);
   free(E->rep_hist);
   E->all = NULL;
@@ -87,6 +100,11 @@ int engine_measure(engine *E, int64_t sweep) {
         E->rep_hist[E->rows * E->R + t * E->copies + c] = r;
       }
     for (int r = 0; r < E->R; r++) E->tindex[E->rows * E->R + r] = E->temper->temp_of[r];
+    for (int j = 0; E->pairvals && j < E->n_T * E->n_pairs_all; j++) {
+      double row[NCOL];
+      for (int q = 0; q < 3; q++) row[FP + q] = E->pairvals[3 * j + q];
+      ISING_CALL(pair_push(&E->pall[j], sweep, row));
+    }
   }
   E->rows++;
   return ISING_OK;
@@ -100,11 +118,14 @@ int engine_flush_rows(engine *E) {
   int32_t *rep = NULL, *tix = NULL;
   const int64_t *sweep = NULL;
   if (E->lay->world_rank == 0) {
-    const int TC = E->n_T * E->copies;
+    const int TC = E->n_T * E->copies, TP = E->n_T * E->n_pairs_all;
     for (int q = 0; q < NCOL && !rc; q++) {
-      buf[q] = malloc((size_t)(TC * n) * sizeof *buf[q]);
+      const int pc = q >= FP, W = pc ? TP : TC;
+      if (pc && !TP) continue;
+      buf[q] = malloc((size_t)(W * n) * sizeof *buf[q]);
       if (!buf[q]) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
-      for (int tc = 0; tc < TC && !rc; tc++) memcpy(buf[q] + tc * n, E->all[tc].col[q] + o, (size_t)n * sizeof(double));
+      for (int tc = 0; tc < W && !rc; tc++)
+        memcpy(buf[q] + tc * n, (pc ? E->pall : E->all)[tc].col[q] + o, (size_t)n * sizeof(double));
     }
     rep = malloc((size_t)(TC * n) * sizeof *rep);
     tix = malloc((size_t)(E->R * n) * sizeof *tix);
@@ -128,12 +149,13 @@ int engine_flush_rows(engine *E) {
 
 /* World rank 0: the first n rows of the reopened output into the series. */
 static int read_rows(engine *E, int64_t n) {
-  const int TC = E->n_T * E->copies;
+  const int TC = E->n_T * E->copies, TP = E->n_T * E->n_pairs_all;
   double *cols[NCOL] = {0};
   int64_t *sweep = malloc((size_t)n * sizeof *sweep);
   int32_t *rep = malloc((size_t)(TC * n) * sizeof *rep), *tix = malloc((size_t)(E->R * n) * sizeof *tix);
   int ok = sweep && rep && tix;
-  for (int q = 0; q < NCOL; q++) ok = ok && (cols[q] = calloc((size_t)(TC * n), sizeof(double)));
+  for (int q = 0; q < NCOL; q++)
+    ok = ok && (cols[q] = calloc((size_t)((q >= FP ? (TP ? TP : 1) : TC) * n), sizeof(double)));
   int rc = ok ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory (reading the series back)");
   if (!rc) rc = ising_output_read_rows(E->out, n, sweep, cols, rep, E->n_T > 1 ? tix : NULL);
   E->rows = 0;
@@ -146,6 +168,11 @@ static int read_rows(engine *E, int64_t n) {
       E->rep_hist[k * E->R + tc] = rep[tc * n + k];
     }
     for (int r = 0; r < E->R && !rc; r++) E->tindex[k * E->R + r] = E->n_T > 1 ? tix[r * n + k] : 0;
+    for (int j = 0; j < TP && !rc; j++) {
+      double row[NCOL];
+      for (int q = FP; q < NCOL; q++) row[q] = cols[q][j * n + k];
+      rc = pair_push(&E->pall[j], sweep[k], row);
+    }
     E->rows++;
   }
   free(sweep);

@@ -44,6 +44,19 @@ expect 2 "finite number > 0" 1 run good.ini --set "model.T=1.0 -2"
 expect 2 "copies" 1 run good.ini --set montecarlo.copies=0
 expect 2 "multiple of ranks_per_replica" 3 run good.ini --set "model.T=1 2 3" --set parallel.ranks_per_replica=2
 expect 2 "groups would idle" 4 run good.ini --set "model.T=1 2" --set parallel.ranks_per_replica=1
+# quenched disorder: bad [disorder] and overlap input (nothing written: good.h5 does not exist yet)
+expect 2 "overlaps are between copies" 1 run good.ini --set measurement.overlap=yes
+expect 2 "bond_dilution must be a number between 0 and 1" 1 run good.ini --set disorder.bond_dilution=1.5
+expect 2 "field_strength needs random fields" 1 run good.ini --set disorder.field_strength=0.5
+expect 2 "random fields need field_strength > 0" 1 run good.ini --set disorder.fields=gaussian
+expect 2 "couplings must be uniform" 1 run good.ini --set disorder.couplings=cauchy
+expect 2 "draws couplings" 1 run good.ini --set disorder.file=x.h5 --set disorder.couplings=bimodal
+expect 2 "cannot open it as an HDF5 file" 1 run good.ini --set disorder.file=missing.h5
+expect 2 "takes uniform couplings only" 1 run good.ini --set disorder.couplings=bimodal --set montecarlo.algorithm=wolff
+expect 2 "samples must be an integer" 1 run good.ini --set disorder.samples=0
+expect 2 "replicas, more than" 1 run good.ini --set disorder.samples=1000000 --set "model.T=1 2 3 4 5"
+expect 2 "overlaps keep" 4 run good.ini --set disorder.couplings=bimodal --set disorder.samples=2 --set montecarlo.copies=2 --set parallel.ranks_per_replica=1
+[ ! -e good.h5 ] || { fail=$((fail + 1)); echo "FAIL: a refused disorder deck wrote good.h5"; }
 expect 0 "" 1 run good.ini --quiet
 cp good.h5 before.h5
 expect 2 "output file exists" 2 run good.ini --quiet

@@ -801,6 +801,37 @@ START_TEST(test_integer_values) {
 }
 END_TEST
 
+/* [disorder]: absent = the uniform model; given keys parsed; overlap auto
+ * follows [disorder] and copies. */
+START_TEST(test_disorder_keys) {
+  ising_config c;
+  parse_ok("[montecarlo]\ncopies = 2\n", 0, NULL, &c);
+  ck_assert_int_eq(c.disorder, 0);
+  ck_assert_int_eq(c.samples, 1);
+  ck_assert_int_eq(ising_config_overlap(&c), 0);
+  ising_config_free(&c);
+  parse_ok("[montecarlo]\ncopies = 2\n[disorder]\ncouplings = gaussian\nbond_dilution = 0.25\n"
+           "fields = bimodal\nfield_strength = 1.5\nsamples = 40\nseed = 77\n", 0, NULL, &c);
+  ck_assert_int_eq(c.disorder, 1);
+  ck_assert_int_eq(c.dis_couplings, ISING_DIS_GAUSSIAN);
+  ck_assert_double_eq(c.bond_dilution, 0.25);
+  ck_assert_int_eq(c.dis_fields, ISING_FIELDS_BIMODAL);
+  ck_assert_double_eq(c.field_strength, 1.5);
+  ck_assert_int_eq(c.samples, 40);
+  ck_assert_uint_eq(c.dis_seed, 77);
+  ck_assert_int_eq(ising_config_overlap(&c), 1);
+  ising_config_free(&c);
+  char *off[] = {"measurement.overlap=no"};
+  parse_ok("[montecarlo]\ncopies = 2\n[disorder]\nsamples = 3\n", 1, off, &c);
+  ck_assert_int_eq(ising_config_overlap(&c), 0);
+  ising_config_free(&c);
+  ck_assert_int_eq(parse_bad("[disorder]\nfields = gaussian\n", 0, NULL, &c), ISING_ERR_INPUT);
+  ck_assert_ptr_nonnull(strstr(ising_err_message(), "field_strength > 0"));
+  ck_assert_int_eq(parse_bad("[disorder]\nfile = a.h5\nseed = 3\n", 0, NULL, &c), ISING_ERR_INPUT);
+  ck_assert_ptr_nonnull(strstr(ising_err_message(), "deck.ini:3: [disorder] seed = 3: seed draws couplings"));
+}
+END_TEST
+
 START_TEST(test_seed_range) {
   ising_config c;
   parse_ok("[montecarlo]\nseed = 18446744073709551615\n", 0, NULL, &c);
@@ -948,7 +979,7 @@ START_TEST(test_error_unknown_key) {
                "(names are case-sensitive: T_min)");
   EXPECT_ERROR(parse_bad("count = 4\n[tempering]\n", 0, NULL, &c), &c,
                "deck.ini:1: count = 4: key outside any section; put it under one of [lattice], "
-               "[model], [montecarlo], [tempering], [measurement], [output], [parallel], [checkpoint] (count "
+               "[model], [montecarlo], [tempering], [measurement], [output], [parallel], [checkpoint], [disorder] (count "
                "belongs in [tempering])");
 }
 END_TEST
@@ -1668,6 +1699,7 @@ static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_defaults);
+  tcase_add_test(tc, test_disorder_keys);
   tcase_add_test(tc, test_empty_deck);
   tcase_add_test(tc, test_input_default);
   tcase_add_test(tc, test_input_3d);

@@ -51,6 +51,12 @@ static inline const char *ising_algorithm_name(int a) {
          : a == ISING_ALG_WOLFF ? "wolff" : "metropolis";
 }
 typedef enum { ISING_START_HOT = 0, ISING_START_COLD = 1 } ising_start;
+/* Quenched disorder ([disorder], disorder.h): the couplings and the random
+ * fields of a sample. */
+typedef enum { ISING_DIS_UNIFORM = 0, ISING_DIS_BIMODAL = 1, ISING_DIS_GAUSSIAN = 2 } ising_dis_couplings;
+typedef enum { ISING_FIELDS_NONE = 0, ISING_FIELDS_BIMODAL = 1, ISING_FIELDS_GAUSSIAN = 2 } ising_dis_fields;
+#define ISING_MAX_SAMPLES 1000000 /* disorder samples */
+#define ISING_MAX_ALL_REPLICAS (1 << 22) /* samples x temperatures x copies */
 /* How the temperature ladder is given: the explicit list [model] T, or
  * generated from [tempering] T_min, T_max, count. */
 typedef enum { ISING_LADDER_LIST = 0, ISING_LADDER_LINEAR = 1, ISING_LADDER_GEOMETRIC = 2 } ising_ladder_kind;
@@ -94,6 +100,17 @@ typedef struct ising_config {
   int correlation;  /* 1: S(0), S(k_min) at every measurement (corr.h) */
   int64_t sk_every; /* the full S(k) (FFT) every this many measurements, 0 = never */
   int64_t corr_rmax; /* largest r of the written G(r) profiles, 0 .. min_a L_a / 2; 0 = L/2 */
+  int overlap;       /* overlaps between copies: 1 yes, 0 no, -1 auto (yes with [disorder] and
+                       copies >= 2); ising_config_overlap() resolves it */
+  /* [disorder] (absent: the uniform model of [model], bit for bit) */
+  int disorder;      /* 1 when any [disorder] key is given */
+  ising_dis_couplings dis_couplings;
+  double bond_dilution;  /* fraction of bonds set to 0, 0 .. 1 */
+  ising_dis_fields dis_fields;
+  double field_strength; /* of the random fields, >= 0 */
+  int samples;           /* disorder samples, 1 .. ISING_MAX_SAMPLES (1 without [disorder]) */
+  uint64_t dis_seed;     /* the disorder seed (not the Monte Carlo seed) */
+  char dis_file[ISING_PATH_MAX]; /* couplings and fields from this HDF5 file ("" : drawn) */
   /* [output] */
   char file[ISING_PATH_MAX]; /* output HDF5 file, relative to the cwd */
   double progress;           /* seconds between progress lines, 0 = off */
@@ -159,6 +176,12 @@ int64_t ising_config_sites(const ising_config *cfg);
 static inline const char *ising_config_backend(const ising_config *cfg) {
   return ising_algorithm_is_cluster(cfg->algorithm) ? ising_algorithm_name(cfg->algorithm)
                                                     : cfg->kernel;
+}
+
+/* Whether overlaps between copies are measured: [measurement] overlap, auto
+ * = with [disorder] and copies >= 2. */
+static inline int ising_config_overlap(const ising_config *cfg) {
+  return cfg->overlap >= 0 ? cfg->overlap : cfg->disorder && cfg->copies >= 2;
 }
 
 /* Whether the key was given (in the deck, by --set or an option) rather

@@ -71,17 +71,38 @@ int ising_output_create(MPI_Comm comm, const ising_config *cfg, int force, const
 /* The time-series columns: e, m, m_abs, m2, m4; S0, Skmin (with
  * correlation); m2_improved, cluster_mean_size, cluster_largest_fraction,
  * clusters (with a cluster algorithm: sweeper.h ISING_CLUSTER_*; the first
- * is the cluster estimate of m^2).  Columns a deck does not have are
- * neither written nor read (their cols[] entries are ignored). */
-#define ISING_SERIES_COLUMNS 11
+ * is the cluster estimate of m^2); q, ql, sq_kmin (with overlaps: one row
+ * per (temperature, sample x copy pair) instead of (temperature, copy):
+ * ISING_SERIES_FIRST_PAIR on).  Columns a deck does not have are neither
+ * written nor read (their cols[] entries are ignored).  With [disorder]
+ * samples, "copy" is sample x copies + copy. */
+#define ISING_SERIES_COLUMNS 14
+#define ISING_SERIES_FIRST_PAIR 11
+/* The copies of the time series (samples x copies) and the copy pairs
+ * (samples x copies (copies - 1) / 2, 0 without overlaps). */
+static inline int ising_series_copies(const ising_config *cfg) {
+  return (cfg->disorder ? cfg->samples : 1) * cfg->copies;
+}
+static inline int ising_series_pairs(const ising_config *cfg) {
+  return ising_config_overlap(cfg) ? (cfg->disorder ? cfg->samples : 1) * cfg->copies *
+                                         (cfg->copies - 1) / 2 : 0;
+}
 
 /* Append `n` measurement rows.  cols[q] (the columns above) and
- * replica hold n_T x copies x n values in (temperature, copy, row) order;
+ * replica hold n_T x copies x n values in (temperature, copy, row) order
+ * (the pair columns n_T x pairs x n);
  * tindex holds R x n temperature indices (replica, row), R = n_T copies.
  * Only rank 0's data are written; the other ranks may pass NULLs. */
 int ising_output_append(ising_output *o, int64_t n, const int64_t *sweep,
                         const double *const cols[ISING_SERIES_COLUMNS], const int32_t *replica,
                         const int32_t *tindex);
+
+/* /disorder/J (sample, axis, [Lz,] Ly, Lx) and, with random fields,
+ * /disorder/h (sample, [Lz,] Ly, Lx), float64, attributes J_unit, h_unit
+ * (disorder.h): the couplings of every sample (collective; rank 0 writes). */
+struct ising_disorder;
+int ising_output_write_disorder(ising_output *o, const ising_config *cfg,
+                                const struct ising_disorder *d);
 
 /* A 2D float64 dataset rows x cols under `group` (ladder history). */
 int ising_output_write_matrix(ising_output *o, const char *group, const char *name,

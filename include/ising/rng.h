@@ -42,7 +42,10 @@ enum ising_rng_purpose {
   ISING_RNG_INIT = 2,  /* hot-start spins */
   ISING_RNG_TEMPER = 3, /* tempering decisions (keyed by pair, not site) */
   ISING_RNG_MSC = 5,   /* multi-spin coding: bits of one word of 64 sites (msc.h) */
-  ISING_RNG_MSC_ASYNC = 6 /* multi-replica multi-spin coding: one word per site */
+  ISING_RNG_MSC_ASYNC = 6, /* multi-replica multi-spin coding: one word per site */
+  /* 7 .. 11: the cluster algorithms (src/cluster_impl.h) */
+  ISING_RNG_DISORDER_BOND = 12, /* quenched couplings (disorder.h; key of the disorder seed) */
+  ISING_RNG_DISORDER_FIELD = 13 /* quenched random fields (disorder.h) */
 };
 
 /* Key of a run: a 64-bit mix (splitmix64 finaliser) of the seed. */
