@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ising/disorder.h"
 #include "ising/error.h"
 #include "ising/lattice.h"
 #include "ising/layout.h"
@@ -53,10 +54,13 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   long sweeps = 20, repeat = 5, dim = 2, L = 2048;
   char names[256], options[512];
   snprintf(options, sizeof options, "--dim 2|3, --L N (even), --T T, --H H, --sweeps N, "
-           "--repeat N, --algorithm metropolis|heatbath|swendsen-wang|wolff, --kernel %s",
+           "--repeat N, --algorithm metropolis|heatbath|swendsen-wang|wolff, --kernel %s, "
+           "--couplings uniform|bimodal|gaussian, --dilution P, --fields none|bimodal|gaussian, "
+           "--field-strength h",
            ising_sweeper_names(names, sizeof names, 1));
   static const char *const known[] = {"--dim", "--L", "--T", "--H", "--sweeps", "--repeat",
-                                      "--algorithm", "--kernel"};
+                                      "--algorithm", "--kernel", "--couplings", "--dilution",
+                                      "--fields", "--field-strength"};
   const char *T_text = "2.269", *H_text = "0";
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -87,14 +91,33 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       cfg.algorithm = ISING_ALG_SWENDSEN_WANG;
     else if (!strcmp(a, "--algorithm") && !strcmp(v, "wolff"))
       cfg.algorithm = ISING_ALG_WOLFF;
-    else if (!strcmp(a, "--kernel") && ising_sweeper_find(v) && ising_sweeper_find(v)->deck != 2)
+    else if (!strcmp(a, "--couplings") && (!strcmp(v, "uniform") || !strcmp(v, "bimodal") || !strcmp(v, "gaussian"))) {
+      cfg.disorder = 1;
+      cfg.dis_couplings = !strcmp(v, "uniform") ? ISING_DIS_UNIFORM : !strcmp(v, "bimodal") ? ISING_DIS_BIMODAL : ISING_DIS_GAUSSIAN;
+    } else if (!strcmp(a, "--fields") && (!strcmp(v, "none") || !strcmp(v, "bimodal") || !strcmp(v, "gaussian"))) {
+      cfg.disorder = 1;
+      cfg.dis_fields = !strcmp(v, "none") ? ISING_FIELDS_NONE : !strcmp(v, "bimodal") ? ISING_FIELDS_BIMODAL : ISING_FIELDS_GAUSSIAN;
+    } else if (!strcmp(a, "--dilution")) {
+      ISING_CALL(parse_double(a, v, &cfg.bond_dilution));
+      ISING_CHECK(cfg.bond_dilution >= 0 && cfg.bond_dilution <= 1, ISING_ERR_INPUT,
+                  "ising bench: --dilution %s: expected a number between 0 and 1", v);
+      cfg.disorder = 1;
+    } else if (!strcmp(a, "--field-strength")) {
+      ISING_CALL(parse_double(a, v, &cfg.field_strength));
+      ISING_CHECK(cfg.field_strength >= 0, ISING_ERR_INPUT,
+                  "ising bench: --field-strength %s: expected a number >= 0", v);
+    } else if (!strcmp(a, "--kernel") && ising_sweeper_find(v) && ising_sweeper_find(v)->deck != 2)
       snprintf(cfg.kernel, sizeof cfg.kernel, "%s", v);
     else
       return ISING_ERR(ISING_ERR_INPUT, "ising bench: %s %s: expected %s", a, v,
                        !strcmp(a, "--algorithm") ? "metropolis, heatbath, swendsen-wang or wolff"
+                       : !strcmp(a, "--couplings") ? "uniform, bimodal or gaussian"
+                       : !strcmp(a, "--fields") ? "none, bimodal or gaussian"
                                                  : ising_sweeper_names(names, sizeof names, 1));
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
+  ISING_CHECK((cfg.dis_fields != ISING_FIELDS_NONE) == (cfg.field_strength > 0), ISING_ERR_INPUT,
+              "ising bench: --fields bimodal|gaussian and --field-strength h > 0 go together");
   char scale_why[512];
   ISING_CHECK(ising_config_check_scales((int)dim, cfg.J, cfg.H, cfg.temps[0], scale_why,
                                         sizeof scale_why) == ISING_OK,
@@ -129,8 +152,9 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   const ising_rng_key key = ising_rng_key_from_seed(cfg.seed);
   if (!rc) rc = ising_lattice_fill_hot(lat, key, 0);
   const int id = 0, temp_of = 0;
-  const ising_couplings cpl = ising_couplings_uniform(cfg.J, cfg.H);
-  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm, &cpl, 1};
+  ising_disorder *dis = NULL; /* one sample: the deck's couplings (uniform without options) */
+  if (!rc) rc = ising_disorder_create(&cfg, &dis);
+  ising_sweeper_init in = {&cfg, lay, 1, 1, &id, &lat, key, &tm, dis ? ising_disorder_couplings(dis) : NULL, 1};
   if (!rc) rc = ising_sweeper_create(&in, &sw);
   if (!rc) rc = sw->ops->set_temperatures(sw->state, &m, &temp_of);
   if (!rc) rc = sw->ops->load(sw->state);
@@ -159,9 +183,12 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       double med = repeat % 2 ? sorted[repeat / 2] : 0.5 * (sorted[repeat / 2 - 1] + sorted[repeat / 2]);
       int64_t n[3];
       ising_lattice_extent(lat, n, NULL);
-      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, %d rank%s (grid", dim, L, cfg.temps[0], cfg.H,
-             ising_algorithm_name(cfg.algorithm), ops->path(),
-             lay->world_size, lay->world_size > 1 ? "s" : "");
+      static const char *const ck[] = {"uniform", "bimodal", "gaussian"}, *const fk[] = {"none", "bimodal", "gaussian"};
+      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, couplings %s%s", dim, L, cfg.temps[0], cfg.H,
+             ising_algorithm_name(cfg.algorithm), ops->path(), ck[cfg.dis_couplings],
+             cfg.bond_dilution > 0 ? " diluted" : "");
+      if (cfg.dis_fields != ISING_FIELDS_NONE) printf(", %s fields %g", fk[cfg.dis_fields], cfg.field_strength);
+      printf(", %d rank%s (grid", lay->world_size, lay->world_size > 1 ? "s" : "");
       for (int k = 0; k < cfg.dim; k++) printf("%s%d", k ? "x" : " ", lay->procs[k]);
       printf("), %ld sweeps x %ld repeats\n", sweeps, repeat);
       printf("bench: spin flips per ns: median %.3f per rank, %.3f in total; each repeat (total):",
@@ -183,6 +210,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
                            N * (double)sweeps * (double)repeat / lay->world_size);
   free(rate);
   ising_sweeper_destroy(&sw);
+  ising_disorder_destroy(&dis);
   ising_lattice_destroy(&lat);
   int rc2 = ising_layout_destroy(&lay);
   return rc ? rc : rc2;
