@@ -15,14 +15,23 @@
 #include "h5util.h"
 #include "ising/error.h"
 
-/* Columns [lo, hi) of a row: the replica columns, or the pair columns. */
-static int series_push_cols(series *s, int64_t sweep, const double v[NCOL], int lo, int hi) {
+/* Whether the deck has column q (h5io.h): only those are kept. */
+static int col_present(const engine *E, int q) {
+  return q < 5 || (q < 7 ? E->cfg->correlation : q < ISING_SERIES_FIRST_PAIR ? E->cstats != NULL
+                                                                               : E->n_pairs_all > 0);
+}
+
+/* Columns [lo, hi) of a row (those the deck has): the replica columns, or
+ * the pair columns. */
+static int series_push_cols(const engine *E, series *s, int64_t sweep, const double v[NCOL],
+                            int lo, int hi) {
   if (s->n == s->cap) {
     int64_t cap = s->cap ? 2 * s->cap : 1024;
     int64_t *sw = realloc(s->sweep, (size_t)cap * sizeof *sw);
     ISING_CHECK(sw, ISING_ERR_MEM, "out of memory (time series)");
     s->sweep = sw;
     for (int i = lo; i < hi; i++) {
+      if (!col_present(E, i)) continue;
       double *c = realloc(s->col[i], (size_t)cap * sizeof *c);
       ISING_CHECK(c, ISING_ERR_MEM, "out of memory (time series)");
       s->col[i] = c;
@@ -30,16 +39,17 @@ static int series_push_cols(series *s, int64_t sweep, const double v[NCOL], int 
     s->cap = cap;
   }
   s->sweep[s->n] = sweep;
-  for (int i = lo; i < hi; i++) s->col[i][s->n] = v[i];
+  for (int i = lo; i < hi; i++)
+    if (col_present(E, i)) s->col[i][s->n] = v[i];
   s->n++;
   return ISING_OK;
 }
 #define FP ISING_SERIES_FIRST_PAIR
-static int series_push(series *s, int64_t sweep, const double v[NCOL]) {
-  return series_push_cols(s, sweep, v, 0, FP);
+static int series_push(const engine *E, series *s, int64_t sweep, const double v[NCOL]) {
+  return series_push_cols(E, s, sweep, v, 0, FP);
 }
-static int pair_push(series *s, int64_t sweep, const double v[NCOL]) {
-  return series_push_cols(s, sweep, v, FP, NCOL);
+static int pair_push(const engine *E, series *s, int64_t sweep, const double v[NCOL]) {
+  return series_push_cols(E, s, sweep, v, FP, NCOL);
 }
 
 static void series_free(series *s) {
@@ -96,14 +106,14 @@ int engine_measure(engine *E, int64_t sweep) {
         for (int q = 0; E->cstats && q < ISING_CLUSTER_NSTATS; q++)
           row[COL_CLUSTER + q] = E->cstats[ISING_CLUSTER_NSTATS * r + q];
         if (E->cstats) row[COL_CLUSTER + ISING_CLUSTER_M2] /= N; /* N <m^2> -> m^2 */
-        ISING_CALL(series_push(&E->all[t * E->copies + c], sweep, row));
+        ISING_CALL(series_push(E, &E->all[t * E->copies + c], sweep, row));
         E->rep_hist[E->rows * E->R + t * E->copies + c] = r;
       }
     for (int r = 0; r < E->R; r++) E->tindex[E->rows * E->R + r] = E->temper->temp_of[r];
     for (int j = 0; E->pairvals && j < E->n_T * E->n_pairs_all; j++) {
       double row[NCOL];
       for (int q = 0; q < 3; q++) row[FP + q] = E->pairvals[3 * j + q];
-      ISING_CALL(pair_push(&E->pall[j], sweep, row));
+      ISING_CALL(pair_push(E, &E->pall[j], sweep, row));
     }
   }
   E->rows++;
@@ -121,7 +131,7 @@ int engine_flush_rows(engine *E) {
     const int TC = E->n_T * E->copies, TP = E->n_T * E->n_pairs_all;
     for (int q = 0; q < NCOL && !rc; q++) {
       const int pc = q >= FP, W = pc ? TP : TC;
-      if (pc && !TP) continue;
+      if (!col_present(E, q)) continue;
       buf[q] = malloc((size_t)(W * n) * sizeof *buf[q]);
       if (!buf[q]) rc = ISING_ERR(ISING_ERR_MEM, "out of memory (output buffer)");
       for (int tc = 0; tc < W && !rc; tc++)
@@ -163,15 +173,15 @@ static int read_rows(engine *E, int64_t n) {
     rc = grow_history(E);
     for (int tc = 0; tc < TC && !rc; tc++) {
       double row[NCOL];
-      for (int q = 0; q < NCOL; q++) row[q] = cols[q][tc * n + k];
-      rc = series_push(&E->all[tc], sweep[k], row);
+      for (int q = 0; q < FP; q++) row[q] = cols[q][tc * n + k];
+      rc = series_push(E, &E->all[tc], sweep[k], row);
       E->rep_hist[k * E->R + tc] = rep[tc * n + k];
     }
     for (int r = 0; r < E->R && !rc; r++) E->tindex[k * E->R + r] = E->n_T > 1 ? tix[r * n + k] : 0;
     for (int j = 0; j < TP && !rc; j++) {
       double row[NCOL];
       for (int q = FP; q < NCOL; q++) row[q] = cols[q][j * n + k];
-      rc = pair_push(&E->pall[j], sweep[k], row);
+      rc = pair_push(E, &E->pall[j], sweep[k], row);
     }
     E->rows++;
   }
