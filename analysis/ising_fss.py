@@ -800,9 +800,12 @@ def sg_pair(c1, c2, name):
     smaller (SGCurves).  Returns a dict: L1, L2, lo, hi (the common range),
     T and err (None when the curves do not cross in the range), z (the
     difference c1 - c2 in combined error bars at the ladder points), and
-    note: for a crossing "" or why it is weak (curves within Z_SEPARATED
-    error bars of each other on one side, or replicates without a crossing);
-    without one, which curve lies above throughout and what that means."""
+    significant (a crossing with error bars whose curves differ by more than
+    Z_SEPARATED error bars somewhere on each side of it, and that >= 90% of
+    the resamplings reproduce), note: for a crossing "" or its caveats (why
+    it is not significant; an error larger than the ladder spacing, where
+    the resampling underestimates it); without one, which curve lies above
+    throughout and what that means."""
     lo = max(c1.T_range[0], c2.T_range[0])
     hi = min(c1.T_range[1], c2.T_range[1])
     grid = _sg_grid(c1, c2, lo, hi)
@@ -846,6 +849,10 @@ def sg_pair(c1, c2, name):
             why.append(f"{100.0 * info['missed'] / info['reps']:.0f}% of the resamplings "
                        "do not cross (the error is a lower bound)")
     out["significant"] = not why
+    i = int(np.clip(np.searchsorted(grid, t) - 1, 0, len(grid) - 2))
+    if both and err > grid[i + 1] - grid[i]:
+        why.append("the error exceeds the ladder spacing there (curves nearly parallel "
+                   "within their errors; the error is then too small, by up to ~1.5x)")
     out["note"] = "; ".join(why)
     return out
 
@@ -898,7 +905,8 @@ def format_sg_report(r):
                 out.append(head + c["note"])
             else:
                 out.append(head + f"T* = {c['T']:.5f} +- {c['err']:.5f}"
-                           + (f"   (weak: {c['note']})" if c["note"] else ""))
+                           + ("" if c["significant"] else "   NOT SIGNIFICANT")
+                           + (f"   ({c['note']})" if c["note"] else ""))
     out.append("")
     for name, label in SG_CROSS:
         Tc = r[f"Tc_{name}"]
