@@ -1,9 +1,14 @@
-"""Finite-size scaling of ising tempering runs: T_c, nu, gamma/nu, beta/nu.
+"""Finite-size scaling of ising tempering runs: T_c, nu, gamma/nu, beta/nu;
+for spin glasses the crossings of xi_SG/L and of the Binder ratio g.
 
     python3 analysis/ising_fss.py DIR_OR_FILES... [--png PREFIX] [--report FILE]
+        [--mode auto|ferromagnet|spin-glass] [--resamples N] [--seed S]
 
 Input: one output file per lattice size L (a directory means its *.h5), each
 a finished temperature ladder of the same model (dim, J, H, algorithm).
+When every file has /summary/xi_sg_over_L (the overlaps' disorder averages
+of a [disorder] run with copies >= 2) it is a spin-glass study (step 5);
+otherwise steps 1-4.
 
 Steps (each a function usable on its own):
 
@@ -51,6 +56,19 @@ Steps (each a function usable on its own):
    Plots (--png PREFIX): PREFIX_U4.png (reweighted U4 curves with error bands,
    ladder points and crossings), PREFIX_chi.png (chi' with the peaks),
    PREFIX_collapse.png (U4 against (T - T_c) L^(1/nu)).
+5. Spin glass (_analyse_spin_glass): the disorder averages xi_SG/L and
+   g = (3 - [<q^4>]/[<q^2>]^2)/2 of /summary with their jackknife errors over
+   samples (no reweighting: each sample is its own Hamiltonian).  SGCurves
+   interpolates each curve linearly between the ladder points and resamples
+   it within its error bars (N_RESAMPLES, independent per temperature); the
+   crossings of consecutive sizes go through the same `crossing` as U4 (root
+   of the difference, each size's replicates in turn, spreads in
+   quadrature).  sg_pair flags a crossing as not significant when the
+   curves agree within Z_SEPARATED error bars on one side of it, and says
+   which curve lies above when there is none ("no crossing in [lo, hi]").
+   T_c estimate: the crossing of the largest significant pair.  The error
+   matches the scatter of T* while it is below the ladder spacing (beyond
+   that it is flagged: up to ~1.5x too small).  Plot: PREFIX_sg.png.
 """
 import argparse
 import glob
