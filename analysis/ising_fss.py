@@ -1,9 +1,14 @@
-"""Finite-size scaling of ising tempering runs: T_c, nu, gamma/nu, beta/nu.
+"""Finite-size scaling of ising tempering runs: T_c, nu, gamma/nu, beta/nu;
+for spin glasses the crossings of xi_SG/L and of the Binder ratio g.
 
     python3 analysis/ising_fss.py DIR_OR_FILES... [--png PREFIX] [--report FILE]
+        [--mode auto|ferromagnet|spin-glass] [--resamples N] [--seed S]
 
 Input: one output file per lattice size L (a directory means its *.h5), each
 a finished temperature ladder of the same model (dim, J, H, algorithm).
+When every file has /summary/xi_sg_over_L (the overlaps' disorder averages
+of a [disorder] run with copies >= 2) it is a spin-glass study (step 5);
+otherwise steps 1-4.
 
 Steps (each a function usable on its own):
 
@@ -51,6 +56,19 @@ Steps (each a function usable on its own):
    Plots (--png PREFIX): PREFIX_U4.png (reweighted U4 curves with error bands,
    ladder points and crossings), PREFIX_chi.png (chi' with the peaks),
    PREFIX_collapse.png (U4 against (T - T_c) L^(1/nu)).
+5. Spin glass (_analyse_spin_glass): the disorder averages xi_SG/L and
+   g = (3 - [<q^4>]/[<q^2>]^2)/2 of /summary with their jackknife errors over
+   samples (no reweighting: each sample is its own Hamiltonian).  SGCurves
+   interpolates each curve linearly between the ladder points and resamples
+   it within its error bars (N_RESAMPLES, independent per temperature); the
+   crossings of consecutive sizes go through the same `crossing` as U4 (root
+   of the difference, each size's replicates in turn, spreads in
+   quadrature).  sg_pair flags a crossing as not significant when the
+   curves agree within Z_SEPARATED error bars on one side of it, and says
+   which curve lies above when there is none ("no crossing in [lo, hi]").
+   T_c estimate: the crossing of the largest significant pair.  The error
+   matches the scatter of T* while it is below the ladder spacing (beyond
+   that it is flagged: up to ~1.5x too small).  Plot: PREFIX_sg.png.
 """
 import argparse
 import glob
@@ -340,6 +358,8 @@ class Reweighter:
     def n_reps(self):
         return self.res.n_blocks
 
+    rep_error = staticmethod(fe._jackknife_err)   # the replicates are jackknife blocks
+
     def _eval(self, T, rep=None):
         T = np.atleast_1d(np.asarray(T, dtype=float))
         beta = 1.0 / T
@@ -412,13 +432,17 @@ def _root_near(f, lo, hi, guess=None, n=200):
     return brentq(lambda t: float(f(np.array([t]))[0]), x[i], x[i + 1], xtol=1e-12)
 
 
-def crossing(rw1, rw2, name="U4"):
+def crossing(rw1, rw2, name="U4", info=None):
     """Crossing T* of U4 (or of another scale-invariant observable `name`,
     e.g. xi_L) of two sizes (rw1 the smaller): root of U4_1(T) - U4_2(T),
     which goes from < 0 (below T_c the larger lattice is more ordered; so for
-    xi/L) to > 0.  Error: jackknife over each run's blocks (the other
-    held at its full estimate), added in quadrature.  Returns (T*, err) or
-    raises FSSError when the curves do not cross inside the common range."""
+    xi/L) to > 0.  Error: the spread (rw.rep_error) of the roots over each
+    run's replicates (jackknife blocks of a Reweighter, resamplings of
+    SGCurves; the other run held at its full estimate), added in
+    quadrature; a replicate without a root counts as T* (and in
+    info["missed"] when a dict `info` is given, with info["reps"] the number
+    of replicates).  Returns (T*, err) or raises FSSError when the curves do
+    not cross inside the common range."""
     lo = max(rw1.T_range[0], rw2.T_range[0])
     hi = min(rw1.T_range[1], rw2.T_range[1])
     if hi <= lo:
@@ -430,18 +454,23 @@ def crossing(rw1, rw2, name="U4"):
 
     t0 = _root_near(d(None, None), lo, hi)
     if t0 is None:
-        label = "xi/L" if name == "xi_L" else name
+        label = {"xi_L": "xi/L", "xi_sg_over_L": "xi_SG/L"}.get(name, name)
         raise FSSError(f"{rw2.run.path}: {label} of L = {rw1.run.L} and L = {rw2.run.L} do not cross "
                        f"inside the common ladder range [{lo:g}, {hi:g}]")
     var = 0.0
+    missed = total = 0
     for which in (0, 1):
         rw = (rw1, rw2)[which]
         reps = []
         for b in range(rw.n_reps):
             f = d(b, None) if which == 0 else d(None, b)
             t = _root_near(f, lo, hi, guess=t0)
+            missed += t is None
             reps.append(t if t is not None else t0)
-        var += float(fe._jackknife_err(np.array(reps))) ** 2
+        total += rw.n_reps
+        var += float(rw.rep_error(np.array(reps))) ** 2
+    if info is not None:
+        info["missed"], info["reps"] = missed, total
     return t0, math.sqrt(var)
 
 
@@ -503,13 +532,13 @@ def tc_from_crossings(cross, dim):
     return Tc, Tc_err, method, fit
 
 
-def analyse(items, n_blocks=N_BLOCKS):
+def _analyse_ferromagnet(paths, n_blocks=N_BLOCKS):
     """The whole workflow on files / directories; returns a dict (see
     format_report for its use).  With S(0), S(k_min) series in every input
     (correlation = yes) the xi/L crossings and their T_c come too
     ("xi_crossings", "xi_fit", "Tc_xi", "Tc_xi_err", "Tc_xi_method"; None
     otherwise); the exponents use the U4 T_c."""
-    runs = load_runs(items)
+    runs = load_runs(paths)
     rws = [Reweighter(r, n_blocks) for r in runs]
     Ls = np.array([r.L for r in runs], dtype=float)
     dim = runs[0].dim
@@ -605,7 +634,7 @@ def analyse(items, n_blocks=N_BLOCKS):
                                "m_abs": binning(np.abs(r.m[k])),
                                "tau_e": float(r.tau_e[k]), "tau_m": float(r.tau_m[k])})
     return {
-        "runs": runs, "reweighters": rws, "dim": dim, "J": runs[0].J, "H": runs[0].H,
+        "kind": "ferromagnet", "runs": runs, "reweighters": rws, "dim": dim, "J": runs[0].J, "H": runs[0].H,
         "algorithm": runs[0].algorithm, "L": Ls, "crossings": cross, "fit": fit,
         "Tc": Tc, "Tc_err": Tc_err, "Tc_method": method, "T_eval": Tq,
         "xi_crossings": xi_cross, "xi_fit": xi_fit, "Tc_xi": Tc_xi, "Tc_xi_err": Tc_xi_err,
@@ -619,10 +648,401 @@ def analyse(items, n_blocks=N_BLOCKS):
 
 
 # --------------------------------------------------------------------------
+# 5. spin-glass studies (inputs with the disorder averages of the overlaps)
+
+SG_NAMES = ("q2", "q4", "g", "chi_sg", "xi_sg", "xi_sg_over_L", "ql")
+SG_CROSS = (("xi_sg_over_L", "xi_SG/L"), ("g", "g"))   # the scale-invariant curves
+SG_MODEL = ("dim", "J", "H", "algorithm", "couplings", "bond_dilution", "fields",
+            "field_strength")
+N_RESAMPLES = 400    # parametric resamplings of each curve for the crossing errors
+Z_SEPARATED = 2.0    # a crossing is significant when the curves differ by more
+                     # than this many error bars somewhere on each side of it
+
+
+@dataclass
+class SGRun:
+    path: str
+    L: int
+    N: int
+    dim: int
+    model: dict                     # SG_MODEL values (absent ones None)
+    samples: int                    # disorder samples (1 without [disorder])
+    copies: int
+    T: np.ndarray                   # (K) increasing
+    val: dict = field(repr=False)   # name -> (K) disorder average
+    err: dict = field(repr=False)   # name -> (K) its jackknife error over samples
+    warnings: list = field(default_factory=list)
+
+
+def has_sg_summary(path):
+    """Whether `path` (a valid ising output file) holds /summary/xi_sg_over_L,
+    the disorder averages of the overlaps ([measurement] overlap)."""
+    with ising_output.open_output(path) as f:
+        return "summary/xi_sg_over_L" in f
+
+
+def read_sg_run(path):
+    """Read and validate the spin-glass summary of one output file: /summary/T
+    and SG_NAMES with their *_err; returns an SGRun.  Non-finite values
+    (xi_SG where [<S_q(0)>] / [<S_q(k_min)>] < 1) are dropped from the curves
+    later; non-finite errors (one sample) are a warning."""
+    with ising_output.open_output(path) as f:
+        status = _s(f.attrs.get("status", ""))
+        if status != "finished":
+            raise FSSError(f"{path}: run not finished (status '{status}', "
+                           f"{f.attrs.get('sweeps_done', '?')} sweeps done); "
+                           "resume it with `ising resume` first")
+        for name in ("parameters", "summary/T") + tuple(
+                f"summary/{n}{s}" for n in SG_NAMES for s in ("", "_err")):
+            if name not in f:
+                raise FSSError(f"{path}: incomplete output file (no /{name})")
+        p = f["parameters"].attrs
+        try:
+            dim, N = int(p["dim"]), int(p["N"])
+            Ls = [int(v) for v in np.atleast_1d(p["L"])]
+            model = {k: (_s(p[k]) if isinstance(p[k], (bytes, str)) else float(p[k]))
+                     if k in p else None for k in SG_MODEL}
+            model["dim"] = dim
+            if model["dim"] is None or model["J"] is None:
+                raise KeyError("J")
+        except KeyError as exc:
+            raise FSSError(f"{path}: incomplete output file (no parameter {exc})") from None
+        samples = int(p.get("samples", 1))
+        copies = int(p.get("copies", 1))
+        T = np.asarray(f["summary/T"], dtype=float)
+        val = {n: np.asarray(f[f"summary/{n}"], dtype=float) for n in SG_NAMES}
+        err = {n: np.asarray(f[f"summary/{n}_err"], dtype=float) for n in SG_NAMES}
+    if len(set(Ls)) != 1:
+        raise FSSError(f"{path}: lattice {'x'.join(map(str, Ls))} is not hypercubic; "
+                       "finite-size scaling needs one L")
+    if T.ndim != 1 or len(T) < 2:
+        raise FSSError(f"{path}: not a temperature ladder ({T.size} temperature(s)); "
+                       "crossings need >= 2")
+    if np.any(np.diff(T) <= 0):
+        raise FSSError(f"{path}: /summary/T is not increasing")
+    for n in SG_NAMES:
+        if val[n].shape != T.shape or err[n].shape != T.shape:
+            raise FSSError(f"{path}: /summary/{n} {val[n].shape} or /summary/{n}_err "
+                           f"{err[n].shape} does not match /summary/T {T.shape}")
+    run = SGRun(path=path, L=Ls[0], N=N, dim=dim, model=model, samples=samples, copies=copies,
+                T=T, val=val, err=err)
+    for n, label in SG_CROSS:
+        ok = np.isfinite(val[n])
+        if ok.sum() < 2:
+            raise FSSError(f"{path}: /summary/{n} has fewer than 2 finite values; "
+                           f"no {label} curve")
+        if not ok.all():
+            run.warnings.append(f"{path}: {label} undefined (NaN) at T = "
+                                + ", ".join(f"{t:.4g}" for t in T[~ok])
+                                + "; the curve leaves those points out")
+        if not np.all(np.isfinite(err[n][ok])):
+            run.warnings.append(f"{path}: no error bars for {label} ({samples} sample(s): "
+                                "jackknife over samples needs >= 2); its crossings have none")
+    return run
+
+
+def load_sg_runs(paths):
+    """Validate the inputs as one spin-glass FSS data set (one model, one file
+    per size, >= 2 sizes); returns SGRuns sorted by L."""
+    runs = [read_sg_run(p) for p in paths]
+    ref = runs[0]
+    for r in runs[1:]:
+        for name in SG_MODEL:
+            a, b = ref.model[name], r.model[name]
+            if a != b:
+                raise FSSError(f"{r.path}: a different model from {ref.path} "
+                               f"({name} = {b} there, {a} here); FSS needs one model")
+    seen = {}
+    for r in runs:
+        if r.L in seen:
+            raise FSSError(f"{r.path}: size L = {r.L} also in {seen[r.L]}; one file per size")
+        seen[r.L] = r.path
+    if len(runs) < 2:
+        raise FSSError(f"{runs[0].path}: only one size (L = {runs[0].L}); a crossing "
+                       "needs >= 2 sizes")
+    return sorted(runs, key=lambda r: r.L)
+
+
+class SGCurves:
+    """The disorder-averaged curves of one SGRun as functions of T: linear
+    interpolation between the ladder points (non-finite points left out; NaN
+    outside the finite ones), and n_reps parametric resamplings, replicate b
+    being value + err * z_b with z_b standard normal, independent per
+    temperature and curve, reproducible from (seed, L).  The same interface
+    as Reweighter (run, T_range, n_reps, value(T, name, rep), rep_error), so
+    `crossing` works on either; rep_error is the standard deviation of the
+    replicates.  A curve without finite errors is not resampled (its
+    replicates are the curve: `has_err` is False)."""
+
+    def __init__(self, run, n_reps=N_RESAMPLES, seed=0):
+        self.run = run
+        self.n_reps = int(n_reps)
+        self.T_range = (float(run.T[0]), float(run.T[-1]))
+        rng = np.random.default_rng([int(seed), int(run.L)])
+        self._pts, self._reps, self.has_err = {}, {}, {}
+        for name in SG_NAMES:
+            ok = np.isfinite(run.val[name])
+            T, y, e = run.T[ok], run.val[name][ok], run.err[name][ok]
+            self._pts[name] = (T, y)
+            self.has_err[name] = bool(np.all(np.isfinite(e)))
+            z = rng.standard_normal((self.n_reps, len(T)))
+            self._reps[name] = y + (z * e if self.has_err[name] else 0.0 * z)
+
+    @staticmethod
+    def rep_error(reps):
+        reps = np.asarray(reps, dtype=float)
+        return np.std(reps, axis=0, ddof=1) if len(reps) > 1 else np.zeros(reps.shape[1:])
+
+    def value(self, T, name, rep=None):
+        T = np.atleast_1d(np.asarray(T, dtype=float))
+        x, y = self._pts[name]
+        if rep is not None:
+            y = self._reps[name][rep]
+        return np.interp(T, x, y, left=np.nan, right=np.nan)
+
+    def error(self, T, name):
+        """The error bar of the curve at T (linear between the ladder points)."""
+        ok = np.isfinite(self.run.val[name])
+        return np.interp(np.atleast_1d(np.asarray(T, dtype=float)), self.run.T[ok],
+                         self.run.err[name][ok], left=np.nan, right=np.nan)
+
+
+def _sg_grid(c1, c2, lo, hi):
+    """The ladder points of both runs inside [lo, hi]."""
+    T = np.union1d(c1.run.T, c2.run.T)
+    return T[(T >= lo - 1e-12) & (T <= hi + 1e-12)]
+
+
+def sg_pair(c1, c2, name):
+    """Crossing of the curve `name` (xi_sg_over_L or g) of two sizes, c1 the
+    smaller (SGCurves).  Returns a dict: L1, L2, lo, hi (the common range),
+    T and err (None when the curves do not cross in the range), z (the
+    difference c1 - c2 in combined error bars at the ladder points), and
+    significant (a crossing with error bars whose curves differ by more than
+    Z_SEPARATED error bars somewhere on each side of it, and that >= 90% of
+    the resamplings reproduce), note: for a crossing "" or its caveats (why
+    it is not significant; an error larger than the ladder spacing, where
+    the resampling underestimates it); without one, which curve lies above
+    throughout and what that means."""
+    lo = max(c1.T_range[0], c2.T_range[0])
+    hi = min(c1.T_range[1], c2.T_range[1])
+    grid = _sg_grid(c1, c2, lo, hi)
+    d = c1.value(grid, name) - c2.value(grid, name)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = d / np.hypot(c1.error(grid, name), c2.error(grid, name))
+    out = {"L1": c1.run.L, "L2": c2.run.L, "lo": lo, "hi": hi, "T": None, "err": None,
+           "grid": grid, "z": z, "significant": False, "note": ""}
+    info = {}
+    label = dict(SG_CROSS).get(name, name)
+    try:
+        t, err = crossing(c1, c2, name, info)
+    except FSSError:
+        fin = np.isfinite(d)
+        zf = z[fin & np.isfinite(z)]
+        closest = f"; closest {np.min(np.abs(zf)):.1f} error bars apart" if len(zf) else ""
+        if fin.any() and np.all(d[fin] > 0):
+            out["note"] = (f"no crossing in [{lo:g}, {hi:g}]: L = {c2.run.L} below L = {c1.run.L} "
+                           f"throughout (as in the disordered phase: a transition, if any, "
+                           f"lies below T = {lo:g}){closest}")
+        elif fin.any() and np.all(d[fin] < 0):
+            out["note"] = (f"no crossing in [{lo:g}, {hi:g}]: L = {c2.run.L} above L = {c1.run.L} "
+                           f"throughout (as in the ordered phase: a crossing, if any, lies "
+                           f"above T = {hi:g}){closest}")
+        else:
+            out["note"] = f"no crossing of {label} in [{lo:g}, {hi:g}]"
+        return out
+    both = c1.has_err[name] and c2.has_err[name]
+    out["T"], out["err"] = t, (err if both else float("nan"))
+    below = z[(grid < t) & np.isfinite(z)]
+    above = z[(grid > t) & np.isfinite(z)]
+    why = []
+    if not both:
+        why.append("no error bars")
+    else:
+        if not (len(below) and np.min(below) < -Z_SEPARATED):
+            why.append(f"below T* the curves agree within {Z_SEPARATED:g} error bars")
+        if not (len(above) and np.max(above) > Z_SEPARATED):
+            why.append(f"above T* the curves agree within {Z_SEPARATED:g} error bars")
+        if info.get("reps") and info["missed"] > 0.1 * info["reps"]:
+            why.append(f"{100.0 * info['missed'] / info['reps']:.0f}% of the resamplings "
+                       "do not cross (the error is a lower bound)")
+    out["significant"] = not why
+    i = int(np.clip(np.searchsorted(grid, t) - 1, 0, len(grid) - 2))
+    if both and err > grid[i + 1] - grid[i]:
+        why.append("the error exceeds the ladder spacing there (curves nearly parallel "
+                   "within their errors; the error is then too small, by up to ~1.5x)")
+    out["note"] = "; ".join(why)
+    return out
+
+
+def _analyse_spin_glass(paths, n_resamples=N_RESAMPLES, seed=0):
+    """The spin-glass study: per pair of consecutive sizes the crossings of
+    xi_SG/L and of g (sg_pair), and an estimate of T_c from each: the
+    crossing of the largest pair that crosses significantly."""
+    runs = load_sg_runs(paths)
+    curves = [SGCurves(r, n_resamples, seed) for r in runs]
+    warnings = [w for r in runs for w in r.warnings]
+    out = {"kind": "spin-glass", "runs": runs, "curves": curves, "dim": runs[0].dim,
+           "model": runs[0].model, "L": np.array([r.L for r in runs], dtype=float),
+           "n_resamples": int(n_resamples), "warnings": warnings}
+    for name, label in SG_CROSS:
+        pairs = [sg_pair(a, b, name) for a, b in zip(curves[:-1], curves[1:])]
+        est = [p for p in pairs if p["T"] is not None and p["significant"]]
+        out[f"{name}_crossings"] = pairs
+        out[f"Tc_{name}"] = est[-1]["T"] if est else None
+        out[f"Tc_{name}_err"] = est[-1]["err"] if est else None
+        out[f"Tc_{name}_from"] = (est[-1]["L1"], est[-1]["L2"]) if est else None
+    return out
+
+
+def _sg_model_line(r):
+    m = r["model"]
+    L = ", ".join(str(int(v)) for v in r["L"])
+    fields = m["fields"] or "none"
+    hs = f" (strength {m['field_strength']:g})" if fields not in ("none", "file") else ""
+    dil = f", bond dilution {m['bond_dilution']:g}" if m["bond_dilution"] else ""
+    return (f"Finite-size scaling (spin glass): {r['dim']}D, couplings {m['couplings']} "
+            f"(J = {m['J']:g}{dil}), fields {fields}{hs}, H = {m['H']:g}, {m['algorithm']}, "
+            f"L = {L}")
+
+
+def format_sg_report(r):
+    out = [_sg_model_line(r), ""]
+    out.append("Inputs (disorder averages over samples; errors by jackknife over the samples):")
+    for run in r["runs"]:
+        out.append(f"  L = {run.L:4d}  {run.path}: {len(run.T)} temperatures "
+                   f"{run.T[0]:g}..{run.T[-1]:g}, {run.samples} samples x {run.copies} copies")
+    out.append("")
+    out.append("Crossings of consecutive sizes (linear interpolation between the ladder points; "
+               f"errors from {r['n_resamples']} resamplings of each curve within its error bars):")
+    for name, label in SG_CROSS:
+        out.append(f"  {label}:")
+        for c in r[f"{name}_crossings"]:
+            head = f"    L = {c['L1']:4d} / {c['L2']:4d}: "
+            if c["T"] is None:
+                out.append(head + c["note"])
+            else:
+                out.append(head + f"T* = {c['T']:.5f} +- {c['err']:.5f}"
+                           + ("" if c["significant"] else "   NOT SIGNIFICANT")
+                           + (f"   ({c['note']})" if c["note"] else ""))
+    out.append("")
+    for name, label in SG_CROSS:
+        Tc = r[f"Tc_{name}"]
+        if Tc is None:
+            out.append(f"T_c ({label}): no estimate (no significant crossing in the range)")
+        else:
+            L1, L2 = r[f"Tc_{name}_from"]
+            out.append(f"T_c ({label}) = {Tc:.5f} +- {r[f'Tc_{name}_err']:.5f}   (crossing of "
+                       f"L = {L1}, {L2}, the largest pair that crosses; corrections to scaling "
+                       "are large in spin glasses: compare the pairs)")
+    out.append("")
+    runs = r["runs"]
+    head = f"{'T':>8s}" + "".join(f" {'xi_SG/L (L=' + str(q.L) + ')':>21s} {'g (L=' + str(q.L) + ')':>21s}"
+                                  for q in runs)
+    out.append("Curves at the ladder points:")
+    out.append(head)
+    Ts = np.unique(np.concatenate([q.T for q in runs]))
+    for t in Ts:
+        row = f"{t:8.4f}"
+        for q in runs:
+            k = np.nonzero(np.isclose(q.T, t, rtol=0, atol=1e-12))[0]
+            for n in ("xi_sg_over_L", "g"):
+                if len(k):
+                    row += f" {q.val[n][k[0]]:9.5f} +- {q.err[n][k[0]]:8.5f}"
+                else:
+                    row += f" {'':21s}"
+        out.append(row)
+    if r["warnings"]:
+        out.append("")
+        out.extend("warning: " + w for w in r["warnings"])
+    return "\n".join(out)
+
+
+def plot_sg(r, prefix):
+    """PREFIX_sg.png: xi_SG/L (top) and g (bottom) against T for every L,
+    the ladder points with error bars joined by the interpolation, the
+    crossings marked; returns [path]."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 8), sharex=True)
+    for ax, (name, label) in zip(axes, SG_CROSS):
+        for i, c in enumerate(r["curves"]):
+            x, y = c._pts[name]
+            ok = np.isfinite(c.run.val[name])
+            ax.errorbar(x, y, c.run.err[name][ok], fmt="o-", color=f"C{i}", ms=3, lw=1,
+                        capsize=2, label=f"L = {c.run.L}")
+        for p in r[f"{name}_crossings"]:
+            if p["T"] is not None:
+                ax.axvline(p["T"], color="gray", ls=":" if p["significant"] else "--", lw=0.8)
+        Tc = r[f"Tc_{name}"]
+        if Tc is not None and np.isfinite(r[f"Tc_{name}_err"]):
+            e = r[f"Tc_{name}_err"]
+            ax.axvspan(Tc - e, Tc + e, color="k", alpha=0.15,
+                       label=f"T* = {Tc:.4f} +- {e:.4f}")
+        ax.set_ylabel("xi_SG / L" if name == "xi_sg_over_L"
+                      else "g = (3 - [<q^4>] / [<q^2>]^2) / 2")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[-1].set_xlabel("T  [J/k_B]")
+    axes[0].set_title(_sg_model_line(r).split(": ", 1)[1], fontsize=8)
+    fig.tight_layout()
+    path = f"{prefix}_sg.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+def study_kind(paths, mode="auto"):
+    """'spin-glass' or 'ferromagnet' for the files `paths`: with mode 'auto'
+    spin-glass when every file holds /summary/xi_sg_over_L, ferromagnet when
+    none does, an FSSError when they are mixed.  A forced 'ferromagnet' on a
+    run with several disorder samples is an error (its series mix
+    Hamiltonians); a forced 'spin-glass' needs the columns in every file."""
+    flags = [has_sg_summary(p) for p in paths]
+    if mode == "ferromagnet":
+        for p in paths:
+            with ising_output.open_output(p) as f:
+                s = int(f["parameters"].attrs.get("samples", 1)) if "parameters" in f else 1
+            if s > 1:
+                raise FSSError(f"{p}: {s} disorder samples; the ferromagnet analysis "
+                               "(reweighting of the pooled series) needs one Hamiltonian; "
+                               "use --mode spin-glass")
+        return mode
+    if mode == "spin-glass" or (mode == "auto" and any(flags)):
+        for p, has in zip(paths, flags):
+            if not has:
+                other = paths[flags.index(True)] if any(flags) else None
+                raise FSSError(f"{p}: no /summary/xi_sg_over_L (overlaps)"
+                               + (f" while {other} has it; a spin-glass study needs them in "
+                                  "every file" if other else "; a spin-glass study needs "
+                                  "[measurement] overlap (copies >= 2)"))
+        return "spin-glass"
+    return "ferromagnet"
+
+
+def analyse(items, n_blocks=N_BLOCKS, mode="auto", n_resamples=N_RESAMPLES, seed=0):
+    """The whole workflow on files / directories; returns a dict whose "kind"
+    says which study it is (study_kind): "ferromagnet" (_analyse_ferromagnet:
+    U4 and xi/L crossings, T_c, exponents) or "spin-glass"
+    (_analyse_spin_glass: crossings of xi_SG/L and g, with n_resamples
+    resamplings from `seed`).  format_report and plot take either."""
+    paths = expand_inputs(items)
+    if not paths:
+        raise FSSError("no input files")
+    if study_kind(paths, mode) == "spin-glass":
+        return _analyse_spin_glass(paths, n_resamples, seed)
+    return _analyse_ferromagnet(paths, n_blocks)
+
+
+# --------------------------------------------------------------------------
 # report and plots
 
 
 def format_report(r):
+    if r.get("kind") == "spin-glass":
+        return format_sg_report(r)
     L = ", ".join(str(int(v)) for v in r["L"])
     out = [f"Finite-size scaling: {r['dim']}D Ising, J = {r['J']:g}, H = {r['H']:g}, "
            f"{r['algorithm']}, L = {L}", ""]
@@ -718,7 +1138,10 @@ def _save(fig, ax, path):
 
 
 def plot(r, prefix):
-    """PREFIX_U4.png, PREFIX_chi.png, PREFIX_collapse.png; returns the paths."""
+    """PREFIX_U4.png, PREFIX_chi.png, PREFIX_collapse.png (a spin-glass
+    study: PREFIX_sg.png, plot_sg); returns the paths."""
+    if r.get("kind") == "spin-glass":
+        return plot_sg(r, prefix)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -773,16 +1196,32 @@ def plot(r, prefix):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="ising_fss.py",
-                                 description="Finite-size scaling of ising tempering runs "
-                                             "(one file per L): T_c, nu, gamma/nu, beta/nu.")
+    ap = argparse.ArgumentParser(
+        prog="ising_fss.py",
+        description="Finite-size scaling of ising tempering runs (one file per L): "
+                    "T_c, nu, gamma/nu, beta/nu of a ferromagnet; for files with the "
+                    "overlaps' disorder averages (/summary/xi_sg_over_L) the crossings "
+                    "of xi_SG/L and of the Binder ratio g instead.")
     ap.add_argument("inputs", nargs="+", help="output files (HDF5) or directories of *.h5")
-    ap.add_argument("--png", metavar="PREFIX", help="write PREFIX_{U4,chi,collapse}.png")
+    ap.add_argument("--png", metavar="PREFIX",
+                    help="write PREFIX_{U4,chi,collapse}.png (spin glass: PREFIX_sg.png)")
     ap.add_argument("--report", metavar="FILE", help="also write the report to FILE")
-    ap.add_argument("--blocks", type=int, default=N_BLOCKS, help="jackknife blocks (default 20)")
+    ap.add_argument("--blocks", type=int, default=N_BLOCKS,
+                    help="jackknife blocks of the reweighting (default 20)")
+    ap.add_argument("--mode", choices=("auto", "ferromagnet", "spin-glass"), default="auto",
+                    help="auto (default): spin-glass when every file has "
+                         "/summary/xi_sg_over_L, else ferromagnet")
+    ap.add_argument("--resamples", type=int, default=N_RESAMPLES,
+                    help=f"spin glass: resamplings of each curve within its errors for the "
+                         f"crossing errors (default {N_RESAMPLES})")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="spin glass: seed of the resamplings (default 0)")
     a = ap.parse_args(argv)
+    if a.resamples < 2:
+        ap.error("--resamples must be >= 2")
     try:
-        r = analyse(a.inputs, n_blocks=a.blocks)
+        r = analyse(a.inputs, n_blocks=a.blocks, mode=a.mode, n_resamples=a.resamples,
+                    seed=a.seed)
     except ising_output.OutputError as exc:
         print(f"ising_fss: error: {exc}", file=sys.stderr)
         return 2

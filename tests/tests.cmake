@@ -224,6 +224,9 @@ if(SYSTEM_PYTHON3)
   # The FSS package: tau_int, binning, reweighting, an end-to-end study
   # (its runs use 2 ranks).
   ising_pytest(analysis_fss test_ising_fss.py 2 MPLBACKEND=Agg)
+  # Spin-glass FSS (crossings of xi_SG/L and g) on synthetic files with known
+  # crossings, a non-crossing family, and a small [disorder] run.
+  ising_pytest(analysis_fss_sg test_ising_fss_sg.py 1 MPLBACKEND=Agg)
 endif()
 
 # ---------------------------------------------------------------- slurm
