@@ -11,6 +11,10 @@
  *  - Kaufman's finite torus against enumeration (2x2 .. 4x6, L = 2 axes
  *    included: the double bond), and at L = 1024 against Onsager;
  *  - Onsager's e and c against numerical derivatives of its own f;
+ *  - one disorder sample (ising_exact_disorder, Walsh-Hadamard pair
+ *    distribution) against a brute-force double loop over all replica pairs,
+ *    against the enumeration at uniform couplings, against independent
+ *    spins in a field (closed form), and under a gauge transformation;
  *  - limits derived analytically (high-T expansion, ground state, self-duality
  *    sinh(2 K_c) = 1, e(T_c) = -sqrt 2, the Ferdinand-Fisher ln L amplitude).
  * Each comparison also checks that it has power: the same comparison at a
@@ -18,6 +22,7 @@
  */
 #include "ising/error.h"
 #include "ising/exact.h"
+#include "ising/model.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -585,6 +590,399 @@ START_TEST(test_onsager_bad_input) {
 }
 END_TEST
 
+
+/* ------------------------------------------------- one disorder sample */
+
+/* A couplings provider from tables: w[site * 3 + axis], f[site]. */
+typedef struct tab_ctx {
+  int32_t w[3 * 20], f[20];
+} tab_ctx;
+static int32_t tab_bond(const void *ctx, int64_t site, int axis) {
+  return ((const tab_ctx *)ctx)->w[site * 3 + axis];
+}
+static int32_t tab_field(const void *ctx, int64_t site) {
+  return ((const tab_ctx *)ctx)->f[site];
+}
+static ising_couplings tab_couplings(const tab_ctx *t, double J_unit, double H,
+                                     double h_unit, int fields) {
+  ising_couplings c = ising_couplings_uniform(J_unit, H);
+  c.bond = tab_bond;
+  c.field = fields ? tab_field : NULL;
+  c.h_unit = fields ? h_unit : 0;
+  c.ctx = t;
+  c.bimodal = 0;
+  return c;
+}
+
+/* Site coordinates and the +e_axis neighbour (x fastest). */
+static void site_coords(int dim, const int64_t *L, int i, int *x) {
+  for (int k = 0; k < 3; k++) x[k] = 0;
+  for (int k = 0; k < dim; k++) {
+    x[k] = i % (int)L[k];
+    i /= (int)L[k];
+  }
+}
+static int site_plus(int dim, const int64_t *L, int i, int axis) {
+  int x[3];
+  site_coords(dim, L, i, x);
+  x[axis] = (x[axis] + 1) % (int)L[axis];
+  int j = 0;
+  for (int a = dim - 1; a >= 0; a--) j = j * (int)L[a] + x[a];
+  return j;
+}
+
+/* Brute force: E bond by bond from ising_couplings_J/h, then the double loop
+ * over every pair (a, b) of states for the overlaps. */
+static void brute_disorder(int dim, const int64_t *L, const ising_couplings *c, double T,
+                           ising_exact_disorder_obs *o) {
+  int N = 1;
+  for (int k = 0; k < dim; k++) N *= (int)L[k];
+  const int n = 1 << N;
+  static double E[1 << 8], w[1 << 8];
+  ck_assert(N <= 8);
+  double E0 = INFINITY;
+  for (int st = 0; st < n; st++) {
+    double e = 0;
+    for (int i = 0; i < N; i++) {
+      const int si = (st >> i) & 1 ? -1 : 1;
+      e -= ising_couplings_h(c, i) * si;
+      for (int k = 0; k < dim; k++) {
+        const int j = site_plus(dim, L, i, k);
+        const int sj = (st >> j) & 1 ? -1 : 1;
+        e -= ising_couplings_J(c, i, k) * si * sj;
+      }
+    }
+    E[st] = e;
+    if (e < E0) E0 = e;
+  }
+  long double Z = 0, sE = 0, sE2 = 0, sA = 0, sM2 = 0, sM4 = 0;
+  for (int st = 0; st < n; st++) {
+    w[st] = exp(-(E[st] - E0) / T);
+    long double M = 0;
+    for (int i = 0; i < N; i++) M += (st >> i) & 1 ? -1 : 1;
+    Z += w[st];
+    sE += w[st] * (long double)E[st];
+    sE2 += w[st] * (long double)E[st] * E[st];
+    sA += w[st] * fabsl(M);
+    sM2 += w[st] * M * M;
+    sM4 += w[st] * M * M * M * M;
+  }
+  o->lnZ = (double)(logl(Z) - E0 / T);
+  o->e = (double)(sE / Z / N);
+  o->c = (double)((sE2 / Z - (sE / Z) * (sE / Z)) / ((long double)T * T) / N);
+  o->m_abs = (double)(sA / Z / N);
+  o->m2 = (double)(sM2 / Z / ((long double)N * N));
+  o->m4 = (double)(sM4 / Z / ((long double)N * N * N * N));
+  long double qa = 0, q2 = 0, q4 = 0, ql = 0, sk = 0;
+  for (int a = 0; a < n; a++)
+    for (int b = 0; b < n; b++) {
+      const long double pw = (long double)w[a] * w[b] / (Z * Z);
+      int qi[8];
+      long double q = 0, l = 0, s = 0;
+      for (int i = 0; i < N; i++) {
+        qi[i] = ((a >> i) & 1 ? -1 : 1) * ((b >> i) & 1 ? -1 : 1);
+        q += qi[i];
+      }
+      for (int i = 0; i < N; i++)
+        for (int k = 0; k < dim; k++) l += qi[i] * qi[site_plus(dim, L, i, k)];
+      for (int k = 0; k < dim; k++) {
+        double re = 0, im = 0;
+        for (int i = 0; i < N; i++) {
+          int x[3];
+          site_coords(dim, L, i, x);
+          re += qi[i] * cos(2 * TEST_PI * x[k] / (double)L[k]);
+          im += qi[i] * sin(2 * TEST_PI * x[k] / (double)L[k]);
+        }
+        s += (re * re + im * im) / N;
+      }
+      q /= N;
+      qa += pw * fabsl(q);
+      q2 += pw * q * q;
+      q4 += pw * q * q * q * q;
+      ql += pw * l / (dim * N);
+      sk += pw * s / dim;
+    }
+  o->q_abs = (double)qa;
+  o->q2 = (double)q2;
+  o->q4 = (double)q4;
+  o->ql = (double)ql;
+  o->sq0 = (double)(N * q2);
+  o->sq_kmin = (double)sk;
+}
+
+/* Relative tol, or absolute 1e-15 for values that are nearly 0. */
+#define ASSERT_CLOSE(a, b, tol)                                                 \
+  do {                                                                         \
+    double a_ = (a), b_ = (b), d_ = fabs(a_ - b_);                             \
+    ck_assert_msg(d_ <= (tol) * fabs(b_) || d_ <= 1e-15,                       \
+                  "%s = %.17g vs %s = %.17g: diff %.3g", #a, a_, #b, b_, d_);  \
+  } while (0)
+
+static void assert_dis_close(const ising_exact_disorder_obs *a,
+                             const ising_exact_disorder_obs *b, double tol, int with_m) {
+  ASSERT_CLOSE(a->e, b->e, tol);
+  ASSERT_CLOSE(a->c, b->c, 100 * tol); /* a difference of moments in the brute force */
+  if (with_m) {
+    ASSERT_CLOSE(a->lnZ, b->lnZ, tol);
+    ASSERT_CLOSE(a->m_abs, b->m_abs, tol);
+    ASSERT_CLOSE(a->m2, b->m2, tol);
+    ASSERT_CLOSE(a->m4, b->m4, tol);
+  }
+  ASSERT_CLOSE(a->q_abs, b->q_abs, tol);
+  ASSERT_CLOSE(a->q2, b->q2, tol);
+  ASSERT_CLOSE(a->q4, b->q4, tol);
+  ASSERT_CLOSE(a->ql, b->ql, tol);
+  ASSERT_CLOSE(a->sq0, b->sq0, tol);
+  ASSERT_CLOSE(a->sq_kmin, b->sq_kmin, tol);
+}
+
+/* A small deterministic generator for the samples. */
+static uint32_t lcg(uint32_t *s) {
+  *s = *s * 1664525u + 1013904223u;
+  return *s >> 8;
+}
+
+START_TEST(test_disorder_vs_brute) {
+  /* Mixed signs, a 0 weight, |w| > 1, fields; the L = 2 axes have two
+   * distinct bonds between the same sites, with different weights here. */
+  const int64_t shapes[][3] = {{2, 2, 2}, {4, 2, 1}};
+  const int dims[] = {3, 2};
+  const int32_t wpat[] = {1, -1, 2, 0, -3, 1, 1, -2, -1, 3, 0, 1};
+  const int32_t fpat[] = {1, -2, 0, 3, -1, 2, 1, -1};
+  tab_ctx t;
+  for (int i = 0; i < 60; i++) t.w[i] = wpat[i % 12];
+  for (int i = 0; i < 20; i++) t.f[i] = fpat[i % 8];
+  const double Ts[] = {0.8, 2.5};
+  for (int s = 0; s < 2; s++)
+    for (int fields = 0; fields <= 1; fields++)
+      for (int it = 0; it < 2; it++) {
+        const ising_couplings c = tab_couplings(&t, 0.7, 0.1, 0.3, fields);
+        ising_exact_disorder_obs a, b;
+        ck_assert_int_eq(ising_exact_disorder(dims[s], shapes[s], &c, Ts[it], &a), ISING_OK);
+        brute_disorder(dims[s], shapes[s], &c, Ts[it], &b);
+        assert_dis_close(&a, &b, 1e-12, 1);
+        /* power: 1% off in T */
+        brute_disorder(dims[s], shapes[s], &c, 1.01 * Ts[it], &b);
+        ASSERT_REL_FAR(a.q2, b.q2, 1e-12, 1000);
+        ASSERT_REL_FAR(a.ql, b.ql, 1e-12, 1000);
+        ASSERT_REL_FAR(a.sq_kmin, b.sq_kmin, 1e-12, 1000);
+        ASSERT_REL_FAR(a.e, b.e, 1e-12, 1000);
+      }
+}
+END_TEST
+
+START_TEST(test_disorder_uniform_vs_enumerate) {
+  const int64_t L44[3] = {4, 4, 1}, L223[3] = {2, 2, 3};
+  const double Ts[] = {1.5, 2.269185, 4.0};
+  const double Hs[] = {0.0, 0.2};
+  for (int h = 0; h < 2; h++)
+    for (int it = 0; it < 3; it++) {
+      const ising_couplings c = ising_couplings_uniform(1.0, Hs[h]);
+      ising_exact_disorder_obs a;
+      ising_exact_obs b;
+      ck_assert_int_eq(ising_exact_disorder(2, L44, &c, Ts[it], &a), ISING_OK);
+      ck_assert_int_eq(ising_exact_enumerate(2, L44, 1.0, Hs[h], Ts[it], &b), ISING_OK);
+      ASSERT_REL(a.lnZ, b.lnZ, 1e-13);
+      ASSERT_REL(a.e, b.e, 1e-12);
+      ASSERT_REL(a.c, b.c, 1e-12);
+      ASSERT_REL(a.m_abs, b.m_abs, 1e-12);
+      ASSERT_REL(a.m2, b.m2, 1e-12);
+      ASSERT_REL(a.m4, b.m4, 1e-12);
+      /* the same through a table provider with every w = 1 */
+      tab_ctx t;
+      for (int i = 0; i < 60; i++) t.w[i] = 1;
+      for (int i = 0; i < 20; i++) t.f[i] = 0;
+      const ising_couplings ct = tab_couplings(&t, 1.0, Hs[h], 0.5, 1);
+      ising_exact_disorder_obs d;
+      ck_assert_int_eq(ising_exact_disorder(2, L44, &ct, Ts[it], &d), ISING_OK);
+      ASSERT_REL(d.e, b.e, 1e-12);
+      ASSERT_REL(d.q2, a.q2, 1e-12);
+      ASSERT_REL(d.ql, a.ql, 1e-12);
+    }
+  /* 3D with L = 2 axes (double bonds) */
+  const ising_couplings c = ising_couplings_uniform(-0.7, 0.3);
+  ising_exact_disorder_obs a;
+  ising_exact_obs b;
+  ck_assert_int_eq(ising_exact_disorder(3, L223, &c, 1.7, &a), ISING_OK);
+  ck_assert_int_eq(ising_exact_enumerate(3, L223, -0.7, 0.3, 1.7, &b), ISING_OK);
+  ASSERT_REL(a.e, b.e, 1e-12);
+  ASSERT_REL(a.c, b.c, 1e-12);
+  ASSERT_REL(a.m_abs, b.m_abs, 1e-12);
+  ASSERT_REL(a.m2, b.m2, 1e-12);
+}
+END_TEST
+
+START_TEST(test_disorder_limits) {
+  const int64_t L44[3] = {4, 4, 1};
+  const int N = 16;
+  tab_ctx t;
+  uint32_t seed = 12345u;
+  for (int i = 0; i < 60; i++) t.w[i] = (lcg(&seed) & 1) ? 1 : -1;
+  for (int i = 0; i < 20; i++) t.f[i] = (int32_t)(lcg(&seed) % 5) - 2;
+  const ising_couplings c = tab_couplings(&t, 1.0, 0.0, 0.0, 0);
+  ising_exact_disorder_obs o;
+  /* T -> infinity: independent spins, <q^2> = 1/N, <q_l> = 0,
+   * <S_q(k)> = 1 for every k, <q^4> = (3N - 2)/N^3; corrections O(K^2). */
+  ck_assert_int_eq(ising_exact_disorder(2, L44, &c, 1e3, &o), ISING_OK);
+  ASSERT_ABS(o.q2, 1.0 / N, 1e-3);
+  ASSERT_ABS(o.ql, 0.0, 1e-3);
+  ASSERT_ABS(o.sq0, 1.0, 1e-3);
+  ASSERT_ABS(o.sq_kmin, 1.0, 1e-3);
+  ASSERT_ABS(o.q4, (3.0 * N - 2) / ((double)N * N * N), 1e-4);
+  ASSERT_ABS(o.e, 0.0, 1e-2);
+  /* power: at T = 1 the sample is correlated */
+  ck_assert_int_eq(ising_exact_disorder(2, L44, &c, 1.0, &o), ISING_OK);
+  ck_assert(o.q2 - 1.0 / N > 0.05);
+  ck_assert(o.ql > 0.05);
+  ck_assert(fabs(o.sq_kmin - 1.0) > 0.05);
+  ASSERT_REL(o.sq0, N * o.q2, 1e-15);
+
+  /* T -> 0, uniform ferromagnet at H = 0: the two ground states, so
+   * |q| = q^2 = q^4 = q_l = 1 and S_q(k_min) = 0 (corrections e^-40). */
+  const ising_couplings cu = ising_couplings_uniform(1.0, 0.0);
+  ck_assert_int_eq(ising_exact_disorder(2, L44, &cu, 0.2, &o), ISING_OK);
+  ASSERT_REL(o.q_abs, 1.0, 1e-12);
+  ASSERT_REL(o.q2, 1.0, 1e-12);
+  ASSERT_REL(o.q4, 1.0, 1e-12);
+  ASSERT_REL(o.ql, 1.0, 1e-12);
+  ASSERT_ABS(o.sq_kmin, 0.0, 1e-12);
+  ASSERT_REL(o.e, -2.0, 1e-12);
+
+  /* Independent spins in random fields (every w = 0): with t_i =
+   * tanh(beta h_i), <q_i q_j> = t_i^2 t_j^2 (i != j), so
+   *   <q^2> = (N + sum_{i!=j} t_i^2 t_j^2) / N^2,
+   *   <q_l> = (1/N_b) sum_bonds t_i^2 t_j^2,
+   *   <S_q(k)> = (N + sum_{i!=j} t_i^2 t_j^2 cos k(x_i - x_j)) / N,
+   *   m2 = (N + sum_{i!=j} t_i t_j) / N^2, e = -(1/N) sum h_i t_i,
+   *   c = (1/N) sum (beta h_i)^2 (1 - t_i^2). */
+  const int64_t L[3][3] = {{4, 4, 1}, {2, 3, 2}, {5, 3, 1}};
+  const int dims[] = {2, 3, 2};
+  for (int s = 0; s < 3; s++) {
+    int n = 1;
+    for (int k = 0; k < dims[s]; k++) n *= (int)L[s][k];
+    tab_ctx z;
+    for (int i = 0; i < 60; i++) z.w[i] = 0;
+    for (int i = 0; i < 20; i++) z.f[i] = (int32_t)(lcg(&seed) % 7) - 3;
+    const double T = 0.6;
+    const ising_couplings cz = tab_couplings(&z, 0.9, 0.15, 0.4, 1);
+    ck_assert_int_eq(ising_exact_disorder(dims[s], L[s], &cz, T, &o), ISING_OK);
+    double tt[20], h[20];
+    long double q2 = n, m2 = n, ql = 0, e = 0, cv = 0, sk = 0;
+    for (int i = 0; i < n; i++) {
+      h[i] = ising_couplings_h(&cz, i);
+      tt[i] = tanh(h[i] / T);
+      e -= h[i] * tt[i];
+      cv += (h[i] / T) * (h[i] / T) * (1 - tt[i] * tt[i]);
+    }
+    for (int k = 0; k < dims[s]; k++) sk += n;
+    for (int i = 0; i < n; i++) {
+      int xi[3], xj[3];
+      site_coords(dims[s], L[s], i, xi);
+      for (int k = 0; k < dims[s]; k++) {
+        const int j = site_plus(dims[s], L[s], i, k);
+        ql += (long double)tt[i] * tt[i] * tt[j] * tt[j];
+      }
+      for (int j = 0; j < n; j++) {
+        if (j == i) continue;
+        site_coords(dims[s], L[s], j, xj);
+        const long double r = (long double)tt[i] * tt[i] * tt[j] * tt[j];
+        q2 += r;
+        m2 += (long double)tt[i] * tt[j];
+        for (int k = 0; k < dims[s]; k++)
+          sk += r * cosl(2 * TEST_PI * (xi[k] - xj[k]) / (long double)L[s][k]);
+      }
+    }
+    ASSERT_REL(o.q2, (double)(q2 / ((long double)n * n)), 1e-12);
+    ASSERT_REL(o.sq0, (double)(q2 / n), 1e-12);
+    ASSERT_REL(o.ql, (double)(ql / (dims[s] * n)), 1e-12);
+    ASSERT_REL(o.sq_kmin, (double)(sk / ((long double)n * dims[s])), 1e-12);
+    ASSERT_REL(o.m2, (double)(m2 / ((long double)n * n)), 1e-12);
+    ASSERT_REL(o.e, (double)(e / n), 1e-12);
+    ASSERT_REL(o.c, (double)(cv / n), 1e-12);
+    ck_assert_msg(o.ql > 0.1 && o.q2 > 2.0 / n, "no power: ql %g q2 %g", o.ql, o.q2);
+  }
+}
+END_TEST
+
+/* Gauge transformation at `site`: every bond that touches it and its field
+ * change sign; s_site -> -s_site maps the states one to one with the same
+ * energy, so only the magnetisation-type averages may change. */
+static void gauge_flip(tab_ctx *t, int dim, const int64_t *L, int N, int site) {
+  for (int i = 0; i < N; i++)
+    for (int k = 0; k < dim; k++)
+      if (i == site || site_plus(dim, L, i, k) == site) t->w[i * 3 + k] = -t->w[i * 3 + k];
+  t->f[site] = -t->f[site];
+}
+
+START_TEST(test_disorder_gauge) {
+  const int64_t L44[3] = {4, 4, 1}, L24[3] = {2, 4, 1};
+  uint32_t seed = 777u;
+  for (int lat = 0; lat < 2; lat++)
+    for (int fields = 0; fields <= 1; fields++) {
+      const int64_t *L = lat ? L24 : L44;
+      const int N = (int)(L[0] * L[1]);
+      tab_ctx t, g;
+      for (int i = 0; i < 60; i++) t.w[i] = (lcg(&seed) & 1) ? 1 : -1;
+      for (int i = 0; i < 20; i++) t.f[i] = (int32_t)(lcg(&seed) % 3) - 1;
+      g = t;
+      gauge_flip(&g, 2, L, N, 5);
+      gauge_flip(&g, 2, L, N, 2);
+      const ising_couplings ct = tab_couplings(&t, 1.0, 0.0, 0.5, fields);
+      const ising_couplings cg = tab_couplings(&g, 1.0, 0.0, 0.5, fields);
+      const double Ts[] = {0.7, 1.8};
+      for (int it = 0; it < 2; it++) {
+        ising_exact_disorder_obs a, b;
+        ck_assert_int_eq(ising_exact_disorder(2, L, &ct, Ts[it], &a), ISING_OK);
+        ck_assert_int_eq(ising_exact_disorder(2, L, &cg, Ts[it], &b), ISING_OK);
+        ASSERT_REL(b.lnZ, a.lnZ, 1e-13);
+        ASSERT_REL(b.e, a.e, 1e-12);
+        ASSERT_REL(b.c, a.c, 1e-12);
+        ASSERT_REL(b.q_abs, a.q_abs, 1e-12);
+        ASSERT_REL(b.q2, a.q2, 1e-12);
+        ASSERT_REL(b.q4, a.q4, 1e-12);
+        ASSERT_REL(b.ql, a.ql, 1e-12);
+        ASSERT_REL(b.sq0, a.sq0, 1e-12);
+        ASSERT_REL(b.sq_kmin, a.sq_kmin, 1e-12);
+        /* power: the magnetisation is not gauge invariant */
+        ASSERT_REL_FAR(b.m2, a.m2, 1e-12, 1e6);
+      }
+    }
+}
+END_TEST
+
+START_TEST(test_disorder_bad_input) {
+  ising_exact_disorder_obs o;
+  const ising_couplings c = ising_couplings_uniform(1.0, 0.0);
+  ising_couplings cbad = c;
+  cbad.J_unit = NAN;
+  const int64_t L44[3] = {4, 4, 1}, L37[3] = {3, 7, 1}, L1[3] = {1, 4, 1},
+                L55[3] = {5, 5, 1}, L225[3] = {2, 2, 6};
+  struct {
+    int dim;
+    const int64_t *L;
+    const ising_couplings *c;
+    double T;
+  } bad[] = {{0, L44, &c, 1},   {4, L44, &c, 1},   {2, L37, &c, 1},    {2, L1, &c, 1},
+             {2, L55, &c, 1},   {3, L225, &c, 1},  {2, L44, &c, 0},    {2, L44, &c, -1},
+             {2, L44, &c, NAN}, {2, L44, &c, INFINITY}, {2, L44, &cbad, 1},
+             {2, L44, NULL, 1}, {2, NULL, &c, 1}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    ising_err_clear();
+    ck_assert_int_eq(ising_exact_disorder(bad[i].dim, bad[i].L, bad[i].c, bad[i].T, &o),
+                     ISING_ERR_INPUT);
+    ck_assert(ising_err_message()[0] != '\0');
+    ck_assert(isnan(o.e) || bad[i].c == NULL || bad[i].L == NULL);
+  }
+  ising_err_clear();
+  ck_assert_int_eq(ising_exact_disorder(2, L44, &c, 1, NULL), ISING_ERR_INPUT);
+  ising_err_clear();
+  /* N = 20 is allowed */
+  const int64_t L45[3] = {4, 5, 1};
+  ck_assert_int_eq(ising_exact_disorder(2, L45, &c, 2.0, &o), ISING_OK);
+  ck_assert(isfinite(o.q2) && isfinite(o.sq_kmin));
+}
+END_TEST
+
 static Suite *exact_suite(void) {
   Suite *s = suite_create("exact");
   TCase *tc = tcase_create("enumerate");
@@ -602,6 +1000,14 @@ static Suite *exact_suite(void) {
   tcase_add_test(tc, test_kaufman_large_lattice);
   tcase_add_test(tc, test_kaufman_branch_continuity);
   tcase_add_test(tc, test_kaufman_bad_input);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("disorder");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_disorder_vs_brute);
+  tcase_add_test(tc, test_disorder_uniform_vs_enumerate);
+  tcase_add_test(tc, test_disorder_limits);
+  tcase_add_test(tc, test_disorder_gauge);
+  tcase_add_test(tc, test_disorder_bad_input);
   suite_add_tcase(s, tc);
   tc = tcase_create("onsager");
   tcase_add_test(tc, test_onsager_thermodynamic_consistency);
