@@ -371,7 +371,9 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * 2 (2z + 1) thresholds by idx = (s > 0 ? 2z + 1 : 0) + nw + z, computed
  * from the rule itself (hence the same decisions as the reference), drives
  * rows like the uniform ones with nw = sum of sign(w) s products in place
- * of nb.  Otherwise every site evaluates the rule (exp per site). */
+ * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
+ * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
+ * site evaluates the rule (exp per site). */
 
 #define DIS_SLOTS 64 /* thresholds tables memoised per cache (temperatures) */
 
@@ -380,11 +382,14 @@ typedef struct dis_table {
   int algorithm, used;
   uint16_t hi[ISING_MODEL_TABLE], lo[ISING_MODEL_TABLE]; /* by idx above */
   uint16_t half[2][16]; /* hi by nw + z for s = -1 ([0]) and s = +1 ([1]) */
+  /* with field weights in {-1, 0, +1}: by (f + 1) (4z + 2) + idx */
+  uint16_t hi3[3 * ISING_MODEL_TABLE], lo3[3 * ISING_MODEL_TABLE];
 } dis_table;
 
 struct ising_update_cache {
   const ising_couplings *c;
   int dim, bimodal, field;
+  int f3;            /* field weights all in {-1, 0, +1} (with bimodal: the f table row) */
   int64_t L[3], start[3], n[3], W, ny2, nz2;
   int64_t len;       /* entries of each array: 2 W ny2 nz2 (+ SIMD slack) */
   int8_t *w8[3];     /* bimodal: w of (site, axis) at the site's position */
@@ -423,6 +428,7 @@ int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
   k->dim = l->dim;
   k->bimodal = c->bimodal;
   k->field = c->field != NULL;
+  k->f3 = k->field;
   for (int a = 0; a < 3; a++) {
     k->L[a] = l->L[a];
     k->start[a] = l->start[a];
@@ -471,14 +477,17 @@ int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
             else
               k->w32[a][at] = w;
           }
-          if (k->field) k->f[at] = ising_couplings_f(c, site);
+          if (k->field) {
+            k->f[at] = ising_couplings_f(c, site);
+            k->f3 &= k->f[at] >= -1 && k->f[at] <= 1;
+          }
         }
     }
   *out = k;
   return ISING_OK;
 }
 
-/* The table of model m's temperature and algorithm (bimodal, no field). */
+/* The tables of model m's temperature and algorithm (bimodal weights). */
 static const dis_table *dis_table_for(ising_update_cache *k, const ising_model *m) {
   for (int i = 0; i < DIS_SLOTS; i++)
     if (k->tab[i].used && k->tab[i].beta == m->beta && k->tab[i].algorithm == (int)m->algorithm)
@@ -495,6 +504,12 @@ static const dis_table *dis_table_for(ising_update_cache *k, const ising_model *
       t->hi[idx] = (uint16_t)(thr >> 16);
       t->lo[idx] = (uint16_t)thr;
       t->half[s > 0][nw + z] = (uint16_t)(thr >> 16);
+      for (int f = -1; k->f3 && f <= 1; f++) {
+        uint32_t t3 = ising_model_threshold(
+            ising_model_probability_local(m, s, ising_couplings_local(k->c, nw, f)));
+        t->hi3[(f + 1) * (4 * z + 2) + idx] = (uint16_t)(t3 >> 16);
+        t->lo3[(f + 1) * (4 * z + 2) + idx] = (uint16_t)t3;
+      }
     }
   t->beta = m->beta;
   t->algorithm = (int)m->algorithm;
@@ -642,6 +657,51 @@ static void drow_portable(const dis_row *d, const dis_table *T, const ising_mode
   }
   out->bonds += bonds;
   out->mag += mag;
+}
+
+/* The table row with field weights in {-1, 0, +1}, in plain C. */
+static void drow_field3(const dis_row *d, const dis_table *T, const ising_model *m,
+                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                        dis_sums *out) {
+  const row_ctx *r = &d->r;
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, z = m->z;
+  const int wc = r->colour, span = 4 * z + 2;
+  int64_t bonds = 0, mag = 0, F = 0;
+  for (int64_t b = h0; b <= h1; b += ROW_BLOCK) {
+    const int n = h1 - b + 1 < ROW_BLOCK ? (int)(h1 - b + 1) : ROW_BLOCK;
+    int8_t *s = r->sc + b;
+    const int32_t *f = d->f + b;
+    const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
+    const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
+    const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
+    const int8_t *w4 = d3 ? d->w8[4] + b : NULL, *w5 = d3 ? d->w8[5] + b : NULL;
+    uint8_t idx[ROW_BLOCK];
+    int8_t move[ROW_BLOCK], nws[ROW_BLOCK];
+    for (int i = 0; i < n; i++) {
+      int nw = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+               (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
+      nws[i] = (int8_t)nw;
+      idx[i] = (uint8_t)((f[i] + 1) * span + nw + z + (s[i] > 0 ? 2 * z + 1 : 0));
+    }
+    for (int i = 0; i < n; i++) {
+      uint16_t u = r->rnd[b + i + r->roff], t = T->hi3[idx[i]];
+      move[i] = (int8_t)(u != t ? u < t : row_lo(r, st, c2, c3lo, b + i) <= T->lo3[idx[i]]);
+    }
+    int bb = 0, mm = 0, ff = 0;
+    for (int i = 0; i < n; i++) {
+      int ns = heat ? (move[i] ? 1 : -1) : (move[i] ? -s[i] : s[i]);
+      bb += (ns - wc * s[i]) * nws[i];
+      mm += ns;
+      ff += f[i] * ns;
+      s[i] = (int8_t)ns;
+    }
+    bonds += bb;
+    mag += mm;
+    F += ff;
+  }
+  out->bonds += bonds;
+  out->mag += mag;
+  out->field += F;
 }
 
 #ifdef __AVX512BW__
@@ -804,8 +864,8 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
                                ising_stream st, uint64_t sweep, int c, int portable,
                                ising_half_sums *sums, int64_t *fsum) {
   dis_sums acc = {0, 0, 0};
-  const dis_table *T = k->bimodal && !k->field ? dis_table_for(k, m) : NULL;
-  const drow_fn row = portable ? drow_portable : DROW_FAST;
+  const dis_table *T = k->bimodal && (!k->field || k->f3) ? dis_table_for(k, m) : NULL;
+  const drow_fn row = k->field ? drow_field3 : portable ? drow_portable : DROW_FAST;
   const uint32_t c2 = (uint32_t)sweep;
   const uint32_t c3hi = ising_rng_c3(st.replica, ISING_RNG_SWEEP, c);
   const uint32_t c3lo = ising_rng_c3(st.replica, ISING_RNG_SWEEP_LO, c);

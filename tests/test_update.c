@@ -168,7 +168,7 @@ END_TEST
 /* A test couplings provider: w and f hashed from (seed, site, axis).
  * bonds: 0 bimodal with dilution (w = 0 for a quarter of the bonds),
  * 1 int32 "gaussian-like" weights in -2^24 .. 2^24 (some 0), 2 every w = +1;
- * fields: 0 none, 1 f = +-1, 2 f in -1000 .. 1000. */
+ * fields: 0 none, 1 f = +-1, 2 f in -1000 .. 1000, 3 f in {-1, 0, +1}. */
 typedef struct tprov {
   uint64_t seed;
   int bonds, fields;
@@ -194,6 +194,7 @@ static int32_t tp_field(const void *ctx, int64_t site) {
   const tprov *p = ctx;
   uint64_t r = mix64(~p->seed ^ mix64((uint64_t)site));
   if (p->fields == 1) return (r >> 9) & 1 ? 1 : -1;
+  if (p->fields == 3) return (int32_t)((r >> 9) % 3) - 1;
   return (int32_t)((r >> 20) % 2001) - 1000;
 }
 
@@ -317,8 +318,11 @@ START_TEST(disorder_bimodal) {
 END_TEST
 
 START_TEST(disorder_fields) {
-  /* per-site rule: bimodal bonds with +-1 or wide fields */
-  tprov b1 = {12, 0, 1}, b2 = {13, 0, 2};
+  /* bimodal bonds with fields f = +-1 or in {-1, 0, 1} (the f tables) and
+   * wide fields (the per-site rule) */
+  tprov b1 = {12, 0, 1}, b2 = {13, 0, 2}, b3 = {16, 0, 3};
+  ck_assert_int_gt(run_dis(2, 70, 10, 1, &b3, 1.0, 0.4, 0.2, 1.1, 6, ISING_ALG_METROPOLIS), 6);
+  ck_assert_int_gt(run_dis(3, 12, 6, 4, &b3, -1.0, 0.9, 0.0, 1.6, 6, ISING_ALG_HEATBATH), 6);
   ck_assert_int_gt(run_dis(2, 40, 38, 1, &b1, 1.0, 0.7, 0.1, 1.3, 6, ISING_ALG_METROPOLIS), 6);
   ck_assert_int_gt(run_dis(2, 100, 6, 1, &b2, -1.0, 0.002, -0.3, 2.0, 6, ISING_ALG_HEATBATH), 6);
   ck_assert_int_gt(run_dis(3, 8, 6, 4, &b1, 1.0, 1.5, 0.0, 2.5, 6, ISING_ALG_HEATBATH), 6);

@@ -79,9 +79,10 @@ int64_t ising_update_cache_bytes(const ising_update_cache *cache);
  * so that the two bonds add up to B = sum over bonds of w_ij s_i s_j;
  * *fsum = sum of f s_new over the colour's sites (0 without a field
  * source; the two colours add up to F).  sums and fsum may be NULL.
- * Bimodal couplings without a field source decide through a threshold
- * table per temperature (computed by the rule above and memoised in the
- * cache, which is why it is not const); others evaluate the rule per site.
+ * Bimodal couplings without a field source, or with field weights f in
+ * {-1, 0, +1}, decide through threshold tables per temperature (computed by
+ * the rule above and memoised in the cache, which is why it is not const);
+ * others evaluate the rule per site.
  * ISING_ERR_INTERNAL when the cache was made for another block geometry. */
 int ising_update_half_disorder(ising_lattice *lat, const ising_model *m, ising_update_cache *cache,
                                ising_byte_kernel kind, ising_stream stream, uint64_t sweep,
