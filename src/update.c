@@ -17,6 +17,9 @@
  */
 #include "ising/update.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "ising/error.h"
 
 #include "lattice_impl.h"
@@ -355,6 +358,587 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
   }
   sums->bonds = acc.bonds;
   sums->mag = acc.mag;
+}
+
+/* ------------------------------------------------------------ disorder */
+
+/* A half sweep with the couplings of a cache (update.h).  The cache stores
+ * every stored site's + bonds (w of (site, axis)) in the spins' colour-split
+ * layout, so a site's 2 dim weights are its own dim at its position and its
+ * - neighbours' at theirs: the x one at h + dl of the other colour, the y
+ * and z ones at h in the rows below.  With bimodal weights and no field
+ * source the rule depends on (s, nw) alone, nw in -z..z: a table of
+ * 2 (2z + 1) thresholds by idx = (s > 0 ? 2z + 1 : 0) + nw + z, computed
+ * from the rule itself (hence the same decisions as the reference), drives
+ * rows like the uniform ones with nw = sum of sign(w) s products in place
+ * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
+ * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
+ * site evaluates the rule (exp per site). */
+
+#define DIS_SLOTS 64 /* thresholds tables memoised per cache (temperatures) */
+
+typedef struct dis_table {
+  double beta; /* key: the model's beta and algorithm */
+  int algorithm, used;
+  uint16_t hi[ISING_MODEL_TABLE], lo[ISING_MODEL_TABLE]; /* by idx above */
+  uint16_t half[2][16]; /* hi by nw + z for s = -1 ([0]) and s = +1 ([1]) */
+  /* with field weights in {-1, 0, +1}: by (f + 1) (4z + 2) + idx */
+  uint16_t hi3[3 * ISING_MODEL_TABLE], lo3[3 * ISING_MODEL_TABLE];
+} dis_table;
+
+struct ising_update_cache {
+  const ising_couplings *c;
+  int dim, bimodal, field;
+  int f3;            /* field weights all in {-1, 0, +1} (with bimodal: the f table row) */
+  int64_t L[3], start[3], n[3], W, ny2, nz2;
+  int64_t len;       /* entries of each array: 2 W ny2 nz2 (+ SIMD slack) */
+  int8_t *w8[3];     /* bimodal: w of (site, axis) at the site's position */
+  int32_t *w32[3];   /* otherwise */
+  int32_t *f;        /* field source: f of the site */
+  dis_table tab[DIS_SLOTS];
+  int next;          /* the slot a new table takes */
+};
+
+void ising_update_cache_free(ising_update_cache **cache) {
+  if (!cache || !*cache) return;
+  ising_update_cache *k = *cache;
+  for (int a = 0; a < 3; a++) {
+    free(k->w8[a]);
+    free(k->w32[a]);
+  }
+  free(k->f);
+  free(k);
+  *cache = NULL;
+}
+
+int64_t ising_update_cache_bytes(const ising_update_cache *k) {
+  if (!k) return 0;
+  int64_t per = k->bimodal ? 1 : 4;
+  return (int64_t)sizeof *k + k->len * (k->dim * per + (k->field ? 4 : 0));
+}
+
+static int64_t wrap_coord(int64_t g, int64_t L) { return ((g % L) + L) % L; }
+
+int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
+                              ising_update_cache **out) {
+  *out = NULL;
+  ising_update_cache *k = calloc(1, sizeof *k);
+  ISING_CHECK(k, ISING_ERR_MEM, "out of memory");
+  k->c = c;
+  k->dim = l->dim;
+  k->bimodal = c->bimodal;
+  k->field = c->field != NULL;
+  k->f3 = k->field;
+  for (int a = 0; a < 3; a++) {
+    k->L[a] = l->L[a];
+    k->start[a] = l->start[a];
+    k->n[a] = l->n[a];
+  }
+  k->W = l->W;
+  k->ny2 = l->ny2;
+  k->nz2 = l->nz2;
+  k->len = 2 * l->W * l->ny2 * l->nz2 + 64;
+  int ok = 1;
+  for (int a = 0; a < k->dim; a++) {
+    if (k->bimodal)
+      ok &= (k->w8[a] = calloc((size_t)k->len, 1)) != NULL;
+    else
+      ok &= (k->w32[a] = calloc((size_t)k->len, sizeof(int32_t))) != NULL;
+  }
+  if (k->field) ok &= (k->f = calloc((size_t)k->len, sizeof(int32_t))) != NULL;
+  if (!ok) {
+    ising_update_cache_free(&k);
+    return ISING_ERR(ISING_ERR_MEM, "out of memory");
+  }
+  /* every stored position: row (y, z), colour cc, half index h is the site
+   * i = 2h + (cc ^ q) of the row (lattice_impl.h), local x = i - 1 */
+  for (int64_t z = 0; z < l->nz2; z++)
+    for (int64_t y = 0; y < l->ny2; y++) {
+      const int q = lat_row_parity(l, y, z);
+      const int64_t gy = wrap_coord(l->start[1] + y - 1, l->L[1]);
+      const int64_t gz = l->dim == 3 ? wrap_coord(l->start[2] + z - l->zh, l->L[2]) : 0;
+      for (int cc = 0; cc < 2; cc++)
+        for (int64_t h = 0; h < l->W; h++) {
+          const int64_t i = 2 * h + ((cc ^ q) & 1);
+          if (i > l->n[0] + 1) continue;
+          const int64_t gx = wrap_coord(l->start[0] + i - 1, l->L[0]);
+          const int64_t site = gx + l->L[0] * (gy + l->L[1] * gz);
+          const int64_t at = (2 * lat_row(l, y, z) + cc) * l->W + h;
+          for (int a = 0; a < k->dim; a++) {
+            int32_t w = ising_couplings_w(c, site, a);
+            if (k->bimodal && (w < -1 || w > 1)) {
+              ising_update_cache_free(&k);
+              return ISING_ERR(ISING_ERR_INTERNAL,
+                               "bimodal couplings with weight %ld (site %lld, axis %d)", (long)w,
+                               (long long)site, a);
+            }
+            if (k->bimodal)
+              k->w8[a][at] = (int8_t)w;
+            else
+              k->w32[a][at] = w;
+          }
+          if (k->field) {
+            k->f[at] = ising_couplings_f(c, site);
+            k->f3 &= k->f[at] >= -1 && k->f[at] <= 1;
+          }
+        }
+    }
+  *out = k;
+  return ISING_OK;
+}
+
+/* The tables of model m's temperature and algorithm (bimodal weights). */
+static const dis_table *dis_table_for(ising_update_cache *k, const ising_model *m) {
+  for (int i = 0; i < DIS_SLOTS; i++)
+    if (k->tab[i].used && k->tab[i].beta == m->beta && k->tab[i].algorithm == (int)m->algorithm)
+      return &k->tab[i];
+  dis_table *t = &k->tab[k->next];
+  k->next = (k->next + 1) % DIS_SLOTS;
+  memset(t, 0, sizeof *t);
+  const int z = 2 * k->dim;
+  for (int s = -1; s <= 1; s += 2)
+    for (int nw = -z; nw <= z; nw++) {
+      uint32_t thr = ising_model_threshold(
+          ising_model_probability_local(m, s, ising_couplings_local(k->c, nw, 0)));
+      int idx = (s > 0 ? 2 * z + 1 : 0) + nw + z;
+      t->hi[idx] = (uint16_t)(thr >> 16);
+      t->lo[idx] = (uint16_t)thr;
+      t->half[s > 0][nw + z] = (uint16_t)(thr >> 16);
+      for (int f = -1; k->f3 && f <= 1; f++) {
+        uint32_t t3 = ising_model_threshold(
+            ising_model_probability_local(m, s, ising_couplings_local(k->c, nw, f)));
+        t->hi3[(f + 1) * (4 * z + 2) + idx] = (uint16_t)(t3 >> 16);
+        t->lo3[(f + 1) * (4 * z + 2) + idx] = (uint16_t)t3;
+      }
+    }
+  t->beta = m->beta;
+  t->algorithm = (int)m->algorithm;
+  t->used = 1;
+  return t;
+}
+
+static void reference_half_disorder(ising_lattice *l, const ising_model *m,
+                                    const ising_couplings *cp, ising_stream st, uint64_t sweep,
+                                    int c, ising_half_sums *sums, int64_t *fsum) {
+  int64_t n[3], s0[3], bonds = 0, mag = 0, F = 0;
+  ising_lattice_extent(l, n, s0);
+  const int dim = l->dim;
+  for (int64_t z = 0; z < n[2]; z++)
+    for (int64_t y = 0; y < n[1]; y++)
+      for (int64_t x = 0; x < n[0]; x++) {
+        if (ising_lattice_colour(l, x, y, z) != c) continue;
+        int s = ising_lattice_get(l, x, y, z);
+        const int64_t g[3] = {s0[0] + x, s0[1] + y, dim == 3 ? s0[2] + z : 0};
+        const int64_t loc[3] = {x, y, z};
+        const int64_t site = g[0] + l->L[0] * (g[1] + l->L[1] * g[2]);
+        int64_t nw = 0;
+        for (int a = 0; a < dim; a++) {
+          int64_t gb[3] = {g[0], g[1], g[2]}, lm[3] = {loc[0], loc[1], loc[2]},
+                  lp[3] = {loc[0], loc[1], loc[2]};
+          gb[a] = wrap_coord(gb[a] - 1, l->L[a]);
+          lm[a]--;
+          lp[a]++;
+          const int64_t below = gb[0] + l->L[0] * (gb[1] + l->L[1] * gb[2]);
+          nw += (int64_t)ising_couplings_w(cp, below, a) * ising_lattice_get(l, lm[0], lm[1], lm[2]) +
+                (int64_t)ising_couplings_w(cp, site, a) * ising_lattice_get(l, lp[0], lp[1], lp[2]);
+        }
+        int32_t f = ising_couplings_f(cp, site);
+        uint32_t t = ising_model_threshold(
+            ising_model_probability_local(m, s, ising_couplings_local(cp, nw, f)));
+        uint32_t u = site_uniform(l, st, sweep, c, g[0], g[1], g[2]);
+        int move = u <= t;
+        int ns = m->algorithm == ISING_ALG_METROPOLIS ? (move ? -s : s) : (move ? 1 : -1);
+        ising_lattice_set(l, x, y, z, ns);
+        bonds += (c == 0 ? ns : ns - s) * nw;
+        mag += ns;
+        F += (int64_t)f * ns;
+      }
+  sums->bonds = bonds;
+  sums->mag = mag;
+  *fsum = F;
+}
+
+/* A row of the fast kernel with couplings: for j = 0 .. 2 dim - 1 the
+ * neighbour nb[j][h] of site h and the weight of that bond, w8[j][h]
+ * (bimodal) or w32[j][h]; j = 0, 1: -x, +x; 2, 3: -y, +y; 4, 5: -z, +z. */
+typedef struct dis_row {
+  row_ctx r;
+  const int8_t *nb[6];
+  const int8_t *w8[6];
+  const int32_t *w32[6];
+  const int32_t *f; /* NULL: no field source */
+  int nd;
+} dis_row;
+
+typedef struct dis_sums {
+  int64_t bonds, mag, field;
+} dis_sums;
+
+/* nw of site h (bimodal weights). */
+static inline int dis_nw8(const dis_row *d, int64_t h) {
+  int nw = 0;
+  for (int j = 0; j < d->nd; j++) nw += d->w8[j][h] * d->nb[j][h];
+  return nw;
+}
+
+static inline int dis_index(int z, int s, int nw) { return (s > 0 ? 2 * z + 1 : 0) + nw + z; }
+
+/* Every site evaluates the rule: field sources and non-bimodal weights. */
+static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                       ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                       dis_sums *out) {
+  const row_ctx *r = &d->r;
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, wc = r->colour;
+  int64_t bonds = 0, mag = 0, F = 0;
+  for (int64_t h = h0; h <= h1; h++) {
+    const int s = r->sc[h];
+    int64_t nw = 0;
+    if (d->w8[0])
+      nw = dis_nw8(d, h);
+    else
+      for (int j = 0; j < d->nd; j++) nw += (int64_t)d->w32[j][h] * d->nb[j][h];
+    const int32_t f = d->f ? d->f[h] : 0;
+    const uint32_t t = ising_model_threshold(
+        ising_model_probability_local(m, s, ising_couplings_local(cp, nw, f)));
+    const uint16_t u = r->rnd[h + r->roff], th = (uint16_t)(t >> 16);
+    const int move = u != th ? u < th : row_lo(r, st, c2, c3lo, h) <= (uint16_t)t;
+    const int ns = heat ? (move ? 1 : -1) : (move ? -s : s);
+    r->sc[h] = (int8_t)ns;
+    bonds += (ns - wc * s) * nw;
+    mag += ns;
+    F += (int64_t)f * ns;
+  }
+  out->bonds += bonds;
+  out->mag += mag;
+  out->field += F;
+}
+
+/* Whether site h moves, by the table (bimodal, no field). */
+static inline int dis_decide(const row_ctx *r, const dis_table *T, ising_stream st, uint32_t c2,
+                             uint32_t c3lo, int64_t h, int idx) {
+  uint16_t u = r->rnd[h + r->roff], t = T->hi[idx];
+  if (u != t) return u < t;
+  return row_lo(r, st, c2, c3lo, h) <= T->lo[idx];
+}
+
+/* The table row in plain C, in blocks like row_portable. */
+static void drow_portable(const dis_row *d, const dis_table *T, const ising_model *m,
+                          ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                          dis_sums *out) {
+  const row_ctx *r = &d->r;
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, z = m->z;
+  const int wc = r->colour;
+  int64_t bonds = 0, mag = 0;
+  for (int64_t b = h0; b <= h1; b += ROW_BLOCK) {
+    const int n = h1 - b + 1 < ROW_BLOCK ? (int)(h1 - b + 1) : ROW_BLOCK;
+    int8_t *s = r->sc + b;
+    const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
+    const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
+    const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
+    const int8_t *w4 = d3 ? d->w8[4] + b : NULL, *w5 = d3 ? d->w8[5] + b : NULL;
+    uint8_t idx[ROW_BLOCK];
+    int8_t move[ROW_BLOCK], nws[ROW_BLOCK];
+    for (int i = 0; i < n; i++) {
+      int nw = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+               (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
+      nws[i] = (int8_t)nw;
+      idx[i] = (uint8_t)(nw + z + (s[i] > 0 ? 2 * z + 1 : 0));
+    }
+    for (int i = 0; i < n; i++) move[i] = (int8_t)dis_decide(r, T, st, c2, c3lo, b + i, idx[i]);
+    int bb = 0, mm = 0;
+    for (int i = 0; i < n; i++) {
+      int ns = heat ? (move[i] ? 1 : -1) : (move[i] ? -s[i] : s[i]);
+      bb += (ns - wc * s[i]) * nws[i];
+      mm += ns;
+      s[i] = (int8_t)ns;
+    }
+    bonds += bb;
+    mag += mm;
+  }
+  out->bonds += bonds;
+  out->mag += mag;
+}
+
+/* The table row with field weights in {-1, 0, +1}, in plain C. */
+static void drow_field3(const dis_row *d, const dis_table *T, const ising_model *m,
+                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                        dis_sums *out) {
+  const row_ctx *r = &d->r;
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, z = m->z;
+  const int wc = r->colour, span = 4 * z + 2;
+  int64_t bonds = 0, mag = 0, F = 0;
+  for (int64_t b = h0; b <= h1; b += ROW_BLOCK) {
+    const int n = h1 - b + 1 < ROW_BLOCK ? (int)(h1 - b + 1) : ROW_BLOCK;
+    int8_t *s = r->sc + b;
+    const int32_t *f = d->f + b;
+    const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
+    const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
+    const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
+    const int8_t *w4 = d3 ? d->w8[4] + b : NULL, *w5 = d3 ? d->w8[5] + b : NULL;
+    uint8_t idx[ROW_BLOCK];
+    int8_t move[ROW_BLOCK], nws[ROW_BLOCK];
+    for (int i = 0; i < n; i++) {
+      int nw = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+               (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
+      nws[i] = (int8_t)nw;
+      idx[i] = (uint8_t)((f[i] + 1) * span + nw + z + (s[i] > 0 ? 2 * z + 1 : 0));
+    }
+    for (int i = 0; i < n; i++) {
+      uint16_t u = r->rnd[b + i + r->roff], t = T->hi3[idx[i]];
+      move[i] = (int8_t)(u != t ? u < t : row_lo(r, st, c2, c3lo, b + i) <= T->lo3[idx[i]]);
+    }
+    int bb = 0, mm = 0, ff = 0;
+    for (int i = 0; i < n; i++) {
+      int ns = heat ? (move[i] ? 1 : -1) : (move[i] ? -s[i] : s[i]);
+      bb += (ns - wc * s[i]) * nws[i];
+      mm += ns;
+      ff += f[i] * ns;
+      s[i] = (int8_t)ns;
+    }
+    bonds += bb;
+    mag += mm;
+    F += ff;
+  }
+  out->bonds += bonds;
+  out->mag += mag;
+  out->field += F;
+}
+
+#ifdef __AVX512BW__
+/* The table row for AVX-512: nw in bytes (sign products), then as
+ * row_avx512 with idx = nw + z (+ 2z + 1 for s > 0) into the 32-entry
+ * permute. */
+static void drow_avx512(const dis_row *d, const dis_table *T, const ising_model *m,
+                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                        dis_sums *out) {
+  const row_ctx *r = &d->r;
+  __m512i acc_b = _mm512_setzero_si512(), acc_m = _mm512_setzero_si512();
+  const __m512i ones = _mm512_set1_epi16(1);
+  const __m512i tbl = _mm512_loadu_si512((const void *)T->hi);
+  const __m512i zc = _mm512_set1_epi16((short)m->z), up = _mm512_set1_epi16((short)(2 * m->z + 1));
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1),
+                mone = _mm512_set1_epi16(-1);
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3;
+  for (int64_t h = h0; h <= h1; h += 32) {
+    int64_t cnt = h1 - h + 1;
+    __mmask32 km = cnt >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << cnt) - 1);
+#define SGN(j) \
+  _mm256_sign_epi8(_mm256_maskz_loadu_epi8(km, d->nb[j] + h), _mm256_maskz_loadu_epi8(km, d->w8[j] + h))
+    __m256i nw8 = _mm256_add_epi8(_mm256_add_epi8(SGN(0), SGN(1)), _mm256_add_epi8(SGN(2), SGN(3)));
+    if (d3) nw8 = _mm256_add_epi8(nw8, _mm256_add_epi8(SGN(4), SGN(5)));
+#undef SGN
+    __m512i s = load16(r->sc + h, km);
+    __m512i nw = _mm512_cvtepi8_epi16(nw8);
+    __m512i idx = _mm512_add_epi16(nw, zc);
+    idx = _mm512_mask_add_epi16(idx, _mm512_cmpgt_epi16_mask(s, zero), idx, up);
+    __m512i t = _mm512_permutexvar_epi16(idx, tbl);
+    __m512i u = _mm512_maskz_loadu_epi16(km, r->rnd + h + r->roff);
+    __mmask32 move = _mm512_mask_cmplt_epu16_mask(km, u, t);
+    __mmask32 tie = _mm512_mask_cmpeq_epu16_mask(km, u, t);
+    while (tie) {
+      int b = __builtin_ctz(tie);
+      tie &= tie - 1;
+      int64_t hh = h + b;
+      int ib = dis_index(m->z, r->sc[hh], dis_nw8(d, hh));
+      if (row_lo(r, st, c2, c3lo, hh) <= T->lo[ib]) move |= (__mmask32)(1u << b);
+    }
+    __m512i ns = heat ? _mm512_mask_blend_epi16(move, mone, one) : _mm512_mask_sub_epi16(s, move, zero, s);
+    ns = _mm512_maskz_mov_epi16(km, ns);
+    _mm512_mask_cvtepi16_storeu_epi8(r->sc + h, km, ns);
+    __m512i dd = r->colour ? _mm512_sub_epi16(ns, s) : ns;
+    acc_b = _mm512_add_epi32(acc_b, _mm512_madd_epi16(_mm512_mullo_epi16(dd, nw), ones));
+    acc_m = _mm512_add_epi32(acc_m, _mm512_madd_epi16(ns, ones));
+  }
+  out->bonds += _mm512_reduce_add_epi32(acc_b);
+  out->mag += _mm512_reduce_add_epi32(acc_m);
+}
+#define DROW_FAST drow_avx512
+#elif defined(__AVX2__)
+/* The constants of a table row for AVX2: the byte planes of the thresholds
+ * of s = -1 and s = +1 by nw + z (as avx2_row_init, high planes biased). */
+typedef struct avx2_drow {
+  __m256i lo[2], hi[2];
+  __m256i z;
+  int d3, heat;
+} avx2_drow;
+
+static inline void avx2_drow_init(avx2_drow *k, const dis_table *T, const ising_model *m) {
+  const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                         0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (int p = 0; p < 2; p++) {
+    __m256i t = _mm256_loadu_si256((const __m256i *)(const void *)T->half[p]);
+    t = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(t, split), 0xD8);
+    k->lo[p] = _mm256_permute2x128_si256(t, t, 0x00);
+    k->hi[p] = _mm256_xor_si256(_mm256_permute2x128_si256(t, t, 0x11), _mm256_set1_epi8(-128));
+  }
+  k->z = _mm256_set1_epi8((char)m->z);
+  k->d3 = m->dim == 3;
+  k->heat = m->algorithm == ISING_ALG_HEATBATH;
+}
+
+/* step_avx2 with couplings: nw from sign products, thresholds from the
+ * plane of each lane's s. */
+static inline void dstep_avx2(const dis_row *d, const avx2_drow *k, const dis_table *T,
+                              const ising_model *m, ising_stream st, uint32_t c2, uint32_t c3lo,
+                              int64_t h, int first, __m256i *acc_b, __m256i *acc_m) {
+  const row_ctx *r = &d->r;
+  const __m256i zero = _mm256_setzero_si256(), bias = _mm256_set1_epi16(-32768);
+  const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m256i keep = _mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)(first - 1)));
+#define LOAD32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define SGN(j) _mm256_sign_epi8(LOAD32(d->nb[j] + h), LOAD32(d->w8[j] + h))
+  __m256i s = LOAD32(r->sc + h);
+  __m256i nw = _mm256_add_epi8(_mm256_add_epi8(SGN(0), SGN(1)), _mm256_add_epi8(SGN(2), SGN(3)));
+  if (k->d3) nw = _mm256_add_epi8(nw, _mm256_add_epi8(SGN(4), SGN(5)));
+#undef SGN
+  __m256i pos = _mm256_cmpgt_epi8(s, zero);
+  /* lanes in the order 0 2 1 3 of 64-bit quarters, as in step_avx2 */
+  __m256i idx = _mm256_permute4x64_epi64(_mm256_add_epi8(nw, k->z), 0xD8);
+  __m256i posq = _mm256_permute4x64_epi64(pos, 0xD8);
+  __m256i tlo = _mm256_blendv_epi8(_mm256_shuffle_epi8(k->lo[0], idx),
+                                   _mm256_shuffle_epi8(k->lo[1], idx), posq);
+  __m256i thi = _mm256_blendv_epi8(_mm256_shuffle_epi8(k->hi[0], idx),
+                                   _mm256_shuffle_epi8(k->hi[1], idx), posq);
+  __m256i t0 = _mm256_unpacklo_epi8(tlo, thi), t1 = _mm256_unpackhi_epi8(tlo, thi);
+  const uint16_t *rnd = r->rnd + h + r->roff;
+  __m256i u0 = _mm256_xor_si256(LOAD32(rnd), bias), u1 = _mm256_xor_si256(LOAD32(rnd + 16), bias);
+#undef LOAD32
+  __m256i lt = _mm256_packs_epi16(_mm256_cmpgt_epi16(t0, u0), _mm256_cmpgt_epi16(t1, u1));
+  __m256i move = _mm256_permute4x64_epi64(lt, 0xD8);
+  __m256i eq0 = _mm256_cmpeq_epi16(t0, u0), eq1 = _mm256_cmpeq_epi16(t1, u1);
+  __m256i any = _mm256_or_si256(eq0, eq1);
+  if (!_mm256_testz_si256(any, any)) {
+    __m256i eq = _mm256_and_si256(_mm256_permute4x64_epi64(_mm256_packs_epi16(eq0, eq1), 0xD8), keep);
+    uint32_t tie = (uint32_t)_mm256_movemask_epi8(eq);
+    int8_t mv[32];
+    _mm256_storeu_si256((__m256i *)(void *)mv, move);
+    while (tie) {
+      int b = __builtin_ctz(tie);
+      tie &= tie - 1;
+      int64_t hh = h + b;
+      int ib = dis_index(m->z, r->sc[hh], dis_nw8(d, hh));
+      if (row_lo(r, st, c2, c3lo, hh) <= T->lo[ib]) mv[b] = -1;
+    }
+    move = _mm256_loadu_si256((const __m256i *)(const void *)mv);
+  }
+  __m256i flip = k->heat ? _mm256_xor_si256(move, pos) : move;
+  flip = _mm256_and_si256(flip, keep);
+  __m256i ns = _mm256_sub_epi8(_mm256_xor_si256(s, flip), flip);
+  _mm256_storeu_si256((__m256i *)(void *)(r->sc + h), ns);
+  const __m256i u8one = _mm256_set1_epi8(1), i16one = _mm256_set1_epi16(1);
+  __m256i p = _mm256_sign_epi8(nw, r->colour ? _mm256_sub_epi8(ns, s) : ns);
+  p = _mm256_and_si256(p, keep);
+  *acc_b = _mm256_add_epi32(*acc_b, _mm256_madd_epi16(_mm256_maddubs_epi16(u8one, p), i16one));
+  __m256i q = _mm256_and_si256(ns, keep);
+  *acc_m = _mm256_add_epi32(*acc_m, _mm256_madd_epi16(_mm256_maddubs_epi16(u8one, q), i16one));
+}
+
+/* The table row for AVX2, stepped like row_avx2. */
+static void drow_avx2(const dis_row *d, const dis_table *T, const ising_model *m, ising_stream st,
+                      uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, dis_sums *out) {
+  if (h1 - h0 + 1 < 32) {
+    drow_portable(d, T, m, st, c2, c3lo, h0, h1, out);
+    return;
+  }
+  const dis_row dd = *d;
+  avx2_drow k;
+  avx2_drow_init(&k, T, m);
+  __m256i acc_b = _mm256_setzero_si256(), acc_m = _mm256_setzero_si256();
+  int64_t h = h0;
+  for (; h + 31 <= h1; h += 32) dstep_avx2(&dd, &k, T, m, st, c2, c3lo, h, 0, &acc_b, &acc_m);
+  if (h <= h1)
+    dstep_avx2(&dd, &k, T, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)), &acc_b, &acc_m);
+  out->bonds += (d->r.colour ? 2 : 1) * hsum8(acc_b);
+  out->mag += hsum8(acc_m);
+}
+#define DROW_FAST drow_avx2
+#else
+#define DROW_FAST drow_portable
+#endif
+
+typedef void (*drow_fn)(const dis_row *, const dis_table *, const ising_model *, ising_stream,
+                        uint32_t, uint32_t, int64_t, int64_t, dis_sums *);
+
+static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_update_cache *k,
+                               ising_stream st, uint64_t sweep, int c, int portable,
+                               ising_half_sums *sums, int64_t *fsum) {
+  dis_sums acc = {0, 0, 0};
+  const dis_table *T = k->bimodal && (!k->field || k->f3) ? dis_table_for(k, m) : NULL;
+  const drow_fn row = k->field ? drow_field3 : portable ? drow_portable : DROW_FAST;
+  const uint32_t c2 = (uint32_t)sweep;
+  const uint32_t c3hi = ising_rng_c3(st.replica, ISING_RNG_SWEEP, c);
+  const uint32_t c3lo = ising_rng_c3(st.replica, ISING_RNG_SWEEP_LO, c);
+  const int64_t hx = l->L[0] / 2, W = l->W;
+  lat_window w = {0, 0};
+  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++) {
+    uint64_t cap_end = (uint64_t)((lat_global_row(l, l->n[1], z) + 1) * hx - 1) / ISING_RNG_CHUNK;
+    for (int64_t y = 1; y <= l->n[1]; y++) {
+      int q = lat_row_parity(l, y, z);
+      dis_row d;
+      row_ctx *r = &d.r;
+      int64_t h0, h1;
+      lat_row_range(l, q, c, &h0, &h1, &r->dl);
+      if (h1 < h0) continue;
+      r->base = lat_global_row(l, y, z) * hx + lat_global_half_offset(l, q, c);
+      lat_window_need(l, &w, st.key, c2, c3hi, (uint64_t)(r->base + h0) / ISING_RNG_CHUNK,
+                      (uint64_t)(r->base + h1) / ISING_RNG_CHUNK, cap_end);
+      r->rnd = l->rnd;
+      r->roff = r->base - (int64_t)w.first * ISING_RNG_CHUNK;
+      r->sc = lat_half(l, y, z, c);
+      r->so = lat_half(l, y, z, 1 - c);
+      r->su = lat_half(l, y - 1, z, 1 - c);
+      r->sd = lat_half(l, y + 1, z, 1 - c);
+      r->sf = l->dim == 3 ? lat_half(l, y, z - 1, 1 - c) : NULL;
+      r->sb = l->dim == 3 ? lat_half(l, y, z + 1, 1 - c) : NULL;
+      r->colour = c;
+      /* positions in the cache's arrays: the site's own + bonds, and each
+       * - neighbour's (the bond to it) */
+      const int64_t self = (2 * lat_row(l, y, z) + c) * W;
+      const int64_t at[6] = {(2 * lat_row(l, y, z) + 1 - c) * W + r->dl, self,
+                             (2 * lat_row(l, y - 1, z) + 1 - c) * W, self,
+                             l->dim == 3 ? (2 * lat_row(l, y, z - 1) + 1 - c) * W : 0, self};
+      d.nb[0] = r->so + r->dl;
+      d.nb[1] = r->so + r->dl + 1;
+      d.nb[2] = r->su;
+      d.nb[3] = r->sd;
+      d.nb[4] = r->sf;
+      d.nb[5] = r->sb;
+      d.nd = 2 * l->dim;
+      for (int j = 0; j < 6; j++) {
+        d.w8[j] = j < d.nd && k->bimodal ? k->w8[j / 2] + at[j] : NULL;
+        d.w32[j] = j < d.nd && !k->bimodal ? k->w32[j / 2] + at[j] : NULL;
+      }
+      d.f = k->field ? k->f + self : NULL;
+      if (T)
+        row(&d, T, m, st, c2, c3lo, h0, h1, &acc);
+      else
+        drow_exact(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
+    }
+  }
+  sums->bonds = acc.bonds;
+  sums->mag = acc.mag;
+  *fsum = acc.field;
+}
+
+int ising_update_half_disorder(ising_lattice *lat, const ising_model *m, ising_update_cache *cache,
+                               ising_byte_kernel kind, ising_stream stream, uint64_t sweep,
+                               int colour, ising_half_sums *sums, int64_t *fsum) {
+  ising_half_sums unused;
+  int64_t unused_f;
+  if (!sums) sums = &unused;
+  if (!fsum) fsum = &unused_f;
+  int same = cache && cache->dim == lat->dim && m->dim == lat->dim && cache->W == lat->W &&
+             cache->ny2 == lat->ny2 && cache->nz2 == lat->nz2;
+  for (int a = 0; same && a < 3; a++)
+    same = cache->L[a] == lat->L[a] && cache->start[a] == lat->start[a] && cache->n[a] == lat->n[a];
+  ISING_CHECK(same, ISING_ERR_INTERNAL, "couplings cache made for another block or dimension");
+  if (kind == ISING_BYTE_REFERENCE)
+    reference_half_disorder(lat, m, cache->c, stream, sweep, colour, sums, fsum);
+  else
+    fast_half_disorder(lat, m, cache, stream, sweep, colour, kind == ISING_BYTE_PORTABLE, sums,
+                       fsum);
+  return ISING_OK;
 }
 
 int ising_update_half(ising_lattice *lat, const ising_model *m, ising_byte_kernel kind,

@@ -50,6 +50,44 @@ typedef enum {
 int ising_update_half(ising_lattice *lat, const ising_model *m, ising_byte_kernel kind,
                       ising_stream stream, uint64_t sweep, int colour, ising_half_sums *sums);
 
+/* Quenched disorder: the couplings of a block from a provider (model.h).
+ *
+ * A cache holds what a half sweep needs of one disorder sample on one
+ * lattice block: for every site of the block and its halo the weight w of
+ * each of its dim bonds to the +e_axis neighbour (int8 when the provider is
+ * bimodal, else int32), colour-split like the spins, and f of every site
+ * when the provider has a field source.  It is made for one block geometry
+ * (layout) and may serve every lattice of that geometry with the sample's
+ * couplings (the replicas of one sample).  The provider must outlive the
+ * cache: the reference kernel reads it directly.
+ * ising_update_cache_create: ISING_ERR_MEM when out of memory.
+ * ising_update_cache_bytes: the memory it holds. */
+typedef struct ising_update_cache ising_update_cache;
+
+int ising_update_cache_create(const ising_couplings *c, const ising_lattice *lat,
+                              ising_update_cache **out);
+void ising_update_cache_free(ising_update_cache **cache);
+int64_t ising_update_cache_bytes(const ising_update_cache *cache);
+
+/* ising_update_half with the couplings of `cache`: a site with spin s,
+ * weighted neighbour sum nw = sum_j w_ij s_j and field weight f moves iff
+ * its uniform u = hi << 16 | lo (the same numbers as ising_update_half)
+ * satisfies u <= ising_model_threshold(ising_model_probability_local(m, s,
+ * ising_couplings_local(c, nw, f))), in every kernel kind; m gives beta and
+ * the algorithm, the provider J_unit, h_unit and H.  *sums as above with nw
+ * in place of nb (colour 0: sum s_new nw, colour 1: sum (s_new - s_old) nw),
+ * so that the two bonds add up to B = sum over bonds of w_ij s_i s_j;
+ * *fsum = sum of f s_new over the colour's sites (0 without a field
+ * source; the two colours add up to F).  sums and fsum may be NULL.
+ * Bimodal couplings without a field source, or with field weights f in
+ * {-1, 0, +1}, decide through threshold tables per temperature (computed by
+ * the rule above and memoised in the cache, which is why it is not const);
+ * others evaluate the rule per site.
+ * ISING_ERR_INTERNAL when the cache was made for another block geometry. */
+int ising_update_half_disorder(ising_lattice *lat, const ising_model *m, ising_update_cache *cache,
+                               ising_byte_kernel kind, ising_stream stream, uint64_t sweep,
+                               int colour, ising_half_sums *sums, int64_t *fsum);
+
 /* Name of the path `kind` runs in this build ("reference", "fast/avx512",
  * "fast/avx2", "fast/portable"). */
 const char *ising_update_kernel_name(ising_byte_kernel kind);
