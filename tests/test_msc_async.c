@@ -64,8 +64,10 @@ static void providers_init(double H) {
   }
 }
 
-/* The couplings make() gives every new object (NULL: uniform). */
+/* The couplings make() gives every new object (NULL: uniform; reset
+ * before every test, so that a failed one leaves no dangling pointer). */
 static const ising_couplings *const *make_cp;
+static void reset_make_cp(void) { make_cp = NULL; }
 
 static ising_msc_async *make(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H,
                              const double T[64]) {
@@ -696,6 +698,7 @@ int main(void) {
   Suite *s = suite_create("msc_async");
   TCase *tc = tcase_create("msc_async");
   tcase_set_timeout(tc, 300);
+  tcase_add_checked_fixture(tc, reset_make_cp, NULL);
   tcase_add_test(tc, api_errors);
   tcase_add_test(tc, packed_equals_reference_2d);
   tcase_add_test(tc, packed_equals_reference_3d);
