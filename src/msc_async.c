@@ -35,6 +35,11 @@
  * (c) in the same loop, and (d) lane by lane.  The portable path (builds without
  * either, and the tests via ising_msc_async_use_simd) makes the same
  * decisions word by word and lane by lane.
+ * With bimodal couplings (sign bits per lane and bond) every row's
+ * neighbour words are first XORed with the signs of the bonds to them
+ * (signed_row), and the passes above run unchanged on those words: an
+ * "aligned" lane is then a satisfied bond, so the classes, tables and
+ * stream are the uniform kernel's at nb = the weighted sum.
  */
 #include "ising/msc_async.h"
 

@@ -20,7 +20,14 @@
  *    (ising_exact_enumerate); the error bar is the standard error of the
  *    16 independent lanes' time averages (their spread, not an assumed
  *    autocorrelation time); |z| < 4.5 must hold at the lanes' temperatures
- *    and fail (|z| > 4.5) against the exact values at a 3% higher one.
+ *    and fail (|z| > 4.5) against the exact values at a 3% higher one;
+ *  - bimodal couplings (set_couplings), four hashed +-1 samples in blocks
+ *    of 16 lanes or interleaved lane by lane: the packed paths against the
+ *    reference (which reads the weights from the providers site by site),
+ *    all-(+1) bimodal against the uniform kernel bit for bit, the sums
+ *    against sum w_ij s_i s_j through the accessors, the refusals, and
+ *    3D 2x2x2 at T = 2, H = 0.1: each sample's <e> against the exact
+ *    enumeration of its 2^8 states, with power against the sign-blind rule.
  */
 #include <check.h>
 #include <math.h>

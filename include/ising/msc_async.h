@@ -19,7 +19,8 @@
  *     (y + Ly z) (Lx / 2) + x / 2
  * (ising_rng_site_index): rows of Lx / 2 words, row R = y + Ly z.
  *
- * Decisions (Metropolis only, J > 0, one field H for all lanes): a lane
+ * Decisions (Metropolis only, J > 0, one field H for all lanes; bond signs
+ * per lane with ising_msc_async_set_couplings): a lane
  * whose move has dE <= 0 flips without random bits (that class split does
  * not depend on T); the others compare a 32-bit uniform u with the lane's
  * exact 32-bit threshold t of model.h (move iff u <= t) byte-serially as
