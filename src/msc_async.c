@@ -35,6 +35,11 @@
  * (c) in the same loop, and (d) lane by lane.  The portable path (builds without
  * either, and the tests via ising_msc_async_use_simd) makes the same
  * decisions word by word and lane by lane.
+ * With bimodal couplings (sign bits per lane and bond) every row's
+ * neighbour words are first XORed with the signs of the bonds to them
+ * (signed_row), and the passes above run unchanged on those words: an
+ * "aligned" lane is then a satisfied bond, so the classes, tables and
+ * stream are the uniform kernel's at nb = the weighted sum.
  */
 #include "ising/msc_async.h"
 
@@ -147,6 +152,13 @@ struct ising_msc_async {
   /* SIMD row scratch, nh + 8 words each: the lanes needing bytes, the class
    * masks of the groups (16 rows), round 0's moves and ties */
   uint64_t *rU, *rcm, *rlt, *req;
+  /* bimodal couplings (ising_msc_async_set_couplings): sg[c][dir][h] has bit
+   * l set where lane l's bond from colour-c word h to its neighbour in
+   * direction dir (-x, +x, -y, +y, -z, +z) has w = -1; NULL when every lane
+   * is uniform.  eff: a row's neighbour words XOR their bond signs (2d rows
+   * of nh + 8 words). */
+  uint64_t *sg[2][6], *eff;
+  const ising_couplings *cp[LANES];
   as_stream st;
   int64_t stat[4];
 #ifdef MSC_AVX2
@@ -222,6 +234,8 @@ void ising_msc_async_destroy(ising_msc_async **pa) {
   free(a->tj);
   free(a->tE);
   free(a->rU);
+  free(a->sg[0][0]);
+  free(a->eff);
   free(a);
   *pa = NULL;
 }
@@ -353,6 +367,90 @@ int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes) {
   return ISING_OK;
 }
 
+static inline int64_t wrap(int64_t x, int64_t L) {
+  x %= L;
+  return x < 0 ? x + L : x;
+}
+
+/* Lane l's w on the bond from global site (x, y, z) to its neighbour in
+ * direction dir (-x, +x, -y, +y, -z, +z): the bond (site, axis) of the
+ * lower site of the two. */
+static int32_t lane_w(const ising_msc_async *a, const ising_couplings *c, int64_t x, int64_t y,
+                      int64_t z, int dir) {
+  if (!c) return 1;
+  const int axis = dir / 2;
+  if (!(dir & 1)) {
+    if (axis == 0) x--;
+    else if (axis == 1) y--;
+    else z--;
+  }
+  x = wrap(x, a->L[0]);
+  y = wrap(y, a->L[1]);
+  z = a->dim == 3 ? wrap(z, a->L[2]) : 0;
+  return ising_couplings_w(c, x + a->L[0] * (y + a->L[1] * z), axis);
+}
+
+int ising_msc_async_set_couplings(ising_msc_async *a, const ising_couplings *const c[64]) {
+  ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
+  int any = 0;
+  for (int l = 0; l < LANES; l++) {
+    const ising_couplings *p = c ? c[l] : NULL;
+    if (p && ising_couplings_is_uniform(p)) p = NULL;
+    if (p) {
+      ISING_CHECK(!p->field && p->bimodal, ISING_ERR_INPUT,
+                  "msc-async: lane %d: the kernel takes bimodal couplings without dilution or "
+                  "random fields", l);
+      ISING_CHECK(p->J_unit == a->J && p->H == a->H, ISING_ERR_INPUT,
+                  "msc-async: lane %d: couplings with J_unit %g and H %g, the object has J %g and H %g",
+                  l, p->J_unit, p->H, a->J, a->H);
+    }
+    a->cp[l] = p;
+    any |= p != NULL;
+  }
+  free(a->sg[0][0]);
+  free(a->eff);
+  memset(a->sg, 0, sizeof a->sg);
+  a->eff = NULL;
+  if (!any) return ISING_OK;
+  const int64_t words = a->rows * a->nh;
+  uint64_t *g = calloc((size_t)(2 * a->z * words), sizeof *g);
+  a->eff = malloc((size_t)(6 * (a->nh + 8)) * sizeof *a->eff);
+  if (!g || !a->eff) {
+    free(g);
+    free(a->eff);
+    a->eff = NULL;
+    return ISING_ERR(ISING_ERR_MEM, "msc-async: out of memory for the bond signs");
+  }
+  for (int cc = 0; cc < 2; cc++)
+    for (int d = 0; d < a->z; d++) a->sg[cc][d] = g + (cc * a->z + d) * words;
+  /* one pass per distinct provider, its lanes' bits at once */
+  uint64_t done = 0;
+  for (int l = 0; l < LANES; l++) {
+    if (!a->cp[l] || (done >> l & 1)) continue;
+    uint64_t mask = 0;
+    for (int k = l; k < LANES; k++) mask |= (uint64_t)(a->cp[k] == a->cp[l]) << k;
+    done |= mask;
+    for (int64_t z = 0; z < a->L[2]; z++)
+      for (int64_t y = 0; y < a->L[1]; y++)
+        for (int64_t x = 0; x < a->L[0]; x++) {
+          const int cc = (int)((x + y + z) & 1);
+          const int64_t h = (y + a->L[1] * z) * a->nh + x / 2;
+          for (int d = 0; d < a->z; d++) {
+            const int32_t w = lane_w(a, a->cp[l], x, y, z, d);
+            if (w != 1 && w != -1) {
+              ising_msc_async_set_couplings(a, NULL);
+              return ISING_ERR(ISING_ERR_INPUT,
+                               "msc-async: lane %d: bond weight %d at (%lld, %lld, %lld): the kernel "
+                               "takes bimodal couplings without dilution or random fields",
+                               l, (int)w, (long long)x, (long long)y, (long long)z);
+            }
+            if (w < 0) a->sg[cc][d][h] |= mask;
+          }
+        }
+  }
+  return ISING_OK;
+}
+
 int ising_msc_async_use_simd(ising_msc_async *a, int on) {
   ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
 #if !defined(MSC_SIMD) && !defined(MSC_AVX2)
@@ -367,11 +465,6 @@ void ising_msc_async_stats(const ising_msc_async *a, int64_t out[4]) {
 }
 
 /* ------------------------------------------------------------ spins */
-
-static inline int64_t wrap(int64_t x, int64_t L) {
-  x %= L;
-  return x < 0 ? x + L : x;
-}
 
 /* Row (y, z) of colour 1 - c as seen from colour c: ox[0 .. nh + 1] is the
  * row with its periodic ends (ox[0] = its last word, ox[nh + 1] its first),
@@ -703,10 +796,10 @@ static inline void avx2_count4(int d3, __m256i X, const uint64_t *xa, const uint
  * ends in a->ox (site j's x neighbours are ox[j + p] and ox[j + p + 1]),
  * the other colour's words of the rows beside it in nb[0..2d-3]. */
 static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a, int d3,
-                                                             uint64_t *sc, int p,
+                                                             uint64_t *sc, const uint64_t *xa,
+                                                             const uint64_t *xb,
                                                              const uint64_t *const *nb) {
   const int64_t nh = a->nh;
-  const uint64_t *xa = a->ox + p, *xb = a->ox + p + 1;
   int64_t nt = 0;
 #ifdef MSC_SIMD
   if (a->simd) {
@@ -894,11 +987,34 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
   if (nt) ties_finish(a, d3, sc, xa, xb, nb, nt);
 }
 
-static void row_kernel_2d(ising_msc_async *a, uint64_t *sc, int p, const uint64_t *const *nb) {
-  row_kernel(a, 0, sc, p, nb);
+static void row_kernel_2d(ising_msc_async *a, uint64_t *sc, const uint64_t *xa, const uint64_t *xb,
+                          const uint64_t *const *nb) {
+  row_kernel(a, 0, sc, xa, xb, nb);
 }
-static void row_kernel_3d(ising_msc_async *a, uint64_t *sc, int p, const uint64_t *const *nb) {
-  row_kernel(a, 1, sc, p, nb);
+static void row_kernel_3d(ising_msc_async *a, uint64_t *sc, const uint64_t *xa, const uint64_t *xb,
+                          const uint64_t *const *nb) {
+  row_kernel(a, 1, sc, xa, xb, nb);
+}
+
+/* The neighbour words of row R of colour c as the kernel reads them: xa,
+ * xb its x neighbours (ox + p, ox + p + 1), nb[] as other_row gives them.
+ * With bond signs, each is replaced by a row of eff holding the neighbour
+ * words XOR the signs of the bonds to them, so that the counts of aligned
+ * lanes count the satisfied bonds (s_i w_ij s_j = +1). */
+static void signed_row(const ising_msc_async *a, uint64_t *eff, int c, int64_t R, const uint64_t **xa,
+                       const uint64_t **xb, const uint64_t **nb) {
+  if (!a->sg[0][0]) return;
+  const int64_t nh = a->nh, st = nh + 8;
+  const int z = a->z;
+  const uint64_t *src[6] = {*xa, *xb, nb[0], nb[1], z == 6 ? nb[2] : NULL, z == 6 ? nb[3] : NULL};
+  for (int d = 0; d < z; d++) {
+    const uint64_t *g = a->sg[c][d] + R * nh;
+    uint64_t *e = eff + d * st;
+    for (int64_t j = 0; j < nh; j++) e[j] = src[d][j] ^ g[j];
+  }
+  *xa = eff;
+  *xb = eff + st;
+  for (int d = 2; d < z; d++) nb[d - 2] = eff + d * st;
 }
 
 static int check_half(const ising_msc_async *a, int c, uint32_t replica_set) {
@@ -920,11 +1036,12 @@ int ising_msc_async_half(ising_msc_async *a, int c, uint64_t sweep, ising_rng_ke
     for (int64_t y = 0; y < Ly; y++) {
       const int64_t R = y + Ly * z;
       const int p = (int)((c + y + z) & 1); /* colour-c sites of the row: x = 2 j + p */
-      const uint64_t *nb[4];
+      const uint64_t *nb[4], *xa = a->ox + p, *xb = a->ox + p + 1;
       other_row(a, c, y, z, a->ox, nb);
+      signed_row(a, a->eff, c, R, &xa, &xb, nb);
       as_start(&a->st, key, (uint64_t)R, c2, c3);
-      if (d3) row_kernel_3d(a, a->s[c] + R * nh, p, nb);
-      else row_kernel_2d(a, a->s[c] + R * nh, p, nb);
+      if (d3) row_kernel_3d(a, a->s[c] + R * nh, xa, xb, nb);
+      else row_kernel_2d(a, a->s[c] + R * nh, xa, xb, nb);
       /* bytes read: the row's chunks minus the unread tail */
       a->stat[2] += (int64_t)a->st.next * MSC_CHUNK_BYTES - (a->st.end - a->st.pos);
     }
@@ -981,13 +1098,25 @@ int ising_msc_async_half_reference(ising_msc_async *a, int c, uint64_t sweep, is
         for (int l = 0; l < LANES; l++) {
           const int64_t x = 2 * j + p, i = j * LANES + l;
           int s = lane_spin(a, x, y, z, l);
-          int nbs = lane_spin(a, x - 1, y, z, l) + lane_spin(a, x + 1, y, z, l) +
-                    lane_spin(a, x, y - 1, z, l) + lane_spin(a, x, y + 1, z, l);
-          if (a->dim == 3) nbs += lane_spin(a, x, y, z - 1, l) + lane_spin(a, x, y, z + 1, l);
-          spin[i] = s;
-          thr[i] = m[l].thr[ising_model_index(&m[l], s, nbs)];
           const int on = (int)(a->active >> l & 1); /* an inactive lane never moves */
-          open[i] = on && class_needs(a->J, a->H, s, nbs);
+          spin[i] = s;
+          if (!a->cp[l]) {
+            int nbs = lane_spin(a, x - 1, y, z, l) + lane_spin(a, x + 1, y, z, l) +
+                      lane_spin(a, x, y - 1, z, l) + lane_spin(a, x, y + 1, z, l);
+            if (a->dim == 3) nbs += lane_spin(a, x, y, z - 1, l) + lane_spin(a, x, y, z + 1, l);
+            thr[i] = m[l].thr[ising_model_index(&m[l], s, nbs)];
+            open[i] = on && class_needs(a->J, a->H, s, nbs);
+          } else { /* model.h's rule at the weighted neighbour sum */
+            static const int dx[6] = {-1, 1, 0, 0, 0, 0}, dy[6] = {0, 0, -1, 1, 0, 0},
+                             dz[6] = {0, 0, 0, 0, -1, 1};
+            int64_t nw = 0;
+            for (int d = 0; d < a->z; d++)
+              nw += (int64_t)lane_w(a, a->cp[l], x, y, z, d) *
+                    lane_spin(a, x + dx[d], y + dy[d], z + dz[d], l);
+            const double local = ising_couplings_local(a->cp[l], nw, 0);
+            thr[i] = ising_model_threshold(ising_model_probability_local(&m[l], s, local));
+            open[i] = on && 2.0 * s * local > 0; /* dE > 0 */
+          }
           move[i] = on && !open[i]; /* dE <= 0: p = 1 */
         }
       /* byte q of u (most significant first) for every open lane of the
@@ -1266,7 +1395,7 @@ static void hs_read(const hs_acc *h, int64_t w, int64_t tot[LANES]) {
   }
 }
 
-static void sums_hs(const ising_msc_async *a, uint64_t *x, int64_t anti[LANES],
+static void sums_hs(const ising_msc_async *a, uint64_t *x, uint64_t *eff, int64_t anti[LANES],
                     int64_t down[LANES]) {
   const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
   const int d3 = a->dim == 3;
@@ -1278,6 +1407,7 @@ static void sums_hs(const ising_msc_async *a, uint64_t *x, int64_t anti[LANES],
       const int p = (int)((y + z) & 1);
       const uint64_t *nb[4], *sc = a->s[0] + R * nh, *o = other_row(a, 0, y, z, x, nb);
       const uint64_t *xa = x + p, *xb = x + p + 1;
+      signed_row(a, eff, 0, R, &xa, &xb, nb);
       for (int64_t j0 = 0; j0 < nh; j0 += HS_W) {
         /* a tail's unused elements load as zero words: no spin down, no
          * anti-aligned neighbour */
@@ -1317,12 +1447,12 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
   ISING_CHECK(a && B && M, ISING_ERR_INPUT, "msc-async: no object or output");
   const int64_t nh = a->nh, Ly = a->L[1], Lz = a->L[2];
   const int d3 = a->dim == 3;
-  uint64_t *ox = malloc((size_t)(nh + 2) * sizeof *ox);
+  uint64_t *ox = malloc((size_t)(nh + 2 + 6 * (nh + 8)) * sizeof *ox), *eff = ox + nh + 2;
   ISING_CHECK(ox, ISING_ERR_MEM, "msc-async: out of memory (sums)");
 #if defined(__AVX512BW__) || defined(MSC_AVX2)
   if (a->rows * nh >= 2048) { /* below, reading the counters out costs more than it saves */
     int64_t anti[LANES], down[LANES];
-    sums_hs(a, ox, anti, down);
+    sums_hs(a, ox, eff, anti, down);
     for (int l = 0; l < LANES; l++) {
       M[l] = a->N - 2 * down[l];
       B[l] = a->dim * a->N - 2 * anti[l];
@@ -1340,10 +1470,12 @@ int ising_msc_async_sums(const ising_msc_async *a, int64_t B[64], int64_t M[64])
       const int64_t R = y + Ly * z;
       const int p = (int)((y + z) & 1);
       const uint64_t *nb[4], *sc = a->s[0] + R * nh, *o = other_row(a, 0, y, z, ox, nb);
+      const uint64_t *xa = ox + p, *xb = ox + p + 1;
+      signed_row(a, eff, 0, R, &xa, &xb, nb);
       for (int64_t j0 = 0; j0 < nh; j0 += 8) {
         const int cnt = nh - j0 < 8 ? (int)(nh - j0) : 8;
         uint64_t b[3][8];
-        anti_planes8(d3, sc, ox + p, ox + p + 1, nb, j0, cnt, b);
+        anti_planes8(d3, sc, xa, xb, nb, j0, cnt, b);
         for (int w = 0; w < cnt; w++) {
           lc_add(anti, b[0][w], 1);
           lc_add(anti, b[1][w], 2);

@@ -12,6 +12,13 @@
  * its replica's temperature (set only when it changed).  The engine's int8
  * lattices are refreshed from the packed words only when read (sync), and
  * loaded into the sets at the start and after a resume (load).
+ *
+ * Couplings: uniform ones take the plain kernel.  Otherwise every sample's
+ * must be bimodal without dilution or a field source (w = +-1, one J_unit
+ * > 0 and H for all): each lane gets its replica's provider
+ * (ising_msc_async_set_couplings: sign bits per lane, so the lanes of a set
+ * may be replicas of up to 64 samples), idle lanes the set's first
+ * replica's; sums then give B = sum w_ij s_i s_j.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +43,7 @@ typedef struct async_state {
   double (*want_T)[LANES];      /* lane temperatures for the next sweep */
   int ahead;                    /* the sets have sweeps the int8 lattices lack */
   ising_rng_key key;
+  int sign; /* bimodal couplings: the sets hold bond sign bits */
 } async_state;
 
 static void async_destroy(void *p) {
@@ -51,15 +59,43 @@ static void async_destroy(void *p) {
   free(s);
 }
 
+#define ASYNC_TAKES "[montecarlo] kernel = msc-async takes bimodal couplings without dilution or random fields"
+
+/* Whether the replicas' couplings are not all uniform, and then the J_unit
+ * and H every set runs with (the checks of the file comment). */
+static int couplings_scan(const ising_sweeper_init *in, int *sign, double *J, double *H) {
+  *sign = 0;
+  *J = in->cfg->J;
+  *H = in->cfg->H;
+  for (int k = 0; in->couplings && k < in->n_local; k++)
+    *sign |= !ising_couplings_is_uniform(ising_sweeper_couplings(in, in->ids[k]));
+  if (!*sign) return ISING_OK;
+  const ising_couplings *c0 = ising_sweeper_couplings(in, in->ids[0]);
+  *J = c0->J_unit;
+  *H = c0->H;
+  for (int k = 0; k < in->n_local; k++) {
+    const ising_couplings *c = ising_sweeper_couplings(in, in->ids[k]);
+    ISING_CHECK(!c->field && c->bimodal, ISING_ERR_INPUT, ASYNC_TAKES " (sample %d has %s)",
+                in->ids[k] / in->per_sample, c->field ? "a random field" : "weights other than +-1");
+    ISING_CHECK(c->J_unit == *J && c->H == *H && *J > 0, ISING_ERR_INPUT,
+                ASYNC_TAKES ", with one coupling unit J_unit > 0 for all samples (sample %d has %g)",
+                in->ids[k] / in->per_sample, c->J_unit);
+  }
+  return ISING_OK;
+}
+
 static int async_create(const ising_sweeper_init *in, void **out) {
   *out = NULL;
-  ISING_CALL(ising_sweeper_uniform_only(in));
+  int sign;
+  double J, H;
+  ISING_CALL(couplings_scan(in, &sign, &J, &H));
   const ising_config *cfg = in->cfg;
   async_state *s = calloc(1, sizeof *s);
   ISING_CHECK(s, ISING_ERR_MEM, "out of memory");
   s->cfg = cfg;
   s->n = in->n_local;
   s->key = in->key;
+  s->sign = sign;
   s->n_sets = (in->n_local + LANES - 1) / LANES;
   const size_t ns = (size_t)(s->n_sets ? s->n_sets : 1);
   s->lats = malloc((size_t)(s->n ? s->n : 1) * sizeof *s->lats);
@@ -82,7 +118,17 @@ static int async_create(const ising_sweeper_init *in, void **out) {
     s->set_id[j] = first / LANES;
     s->lanes[j] = n;
     memcpy(s->set_T[j], T, sizeof T);
-    if (!rc) rc = ising_msc_async_create(cfg->dim, cfg->L, cfg->J, cfg->H, T, &s->sets[j]);
+    if (!rc) rc = ising_msc_async_create(cfg->dim, cfg->L, J, H, T, &s->sets[j]);
+    if (!rc && sign) {
+      const ising_couplings *cp[LANES];
+      for (int l = 0; l < LANES; l++) cp[l] = ising_sweeper_couplings(in, in->ids[LANES * j + (l < n ? l : 0)]);
+      rc = ising_msc_async_set_couplings(s->sets[j], cp);
+      if (rc == ISING_ERR_INPUT) { /* a weight 0 (dilution) */
+        ising_err_clear();
+        rc = ISING_ERR(ISING_ERR_INPUT, ASYNC_TAKES " (a sample of replicas %d..%d has a bond weight 0)",
+                       first, first + n - 1);
+      }
+    }
     /* idle lanes stay frozen (msc_async.h) */
     if (!rc)
       rc = ising_msc_async_set_active(s->sets[j], n < LANES ? ((uint64_t)1 << n) - 1 : ~(uint64_t)0);
@@ -178,8 +224,10 @@ static int async_load(void *p) {
 
 static int64_t async_bytes(const void *p) {
   const async_state *s = p;
-  /* one word per site and lane group: 8 bytes per site of a set */
-  return (int64_t)s->n_sets * 8 * s->cfg->L[0] * s->cfg->L[1] * (s->cfg->dim == 3 ? s->cfg->L[2] : 1);
+  /* one word per site and lane group: 8 bytes per site of a set, and 2d
+   * words of bond signs per site with bimodal couplings */
+  return (int64_t)s->n_sets * 8 * (s->sign ? 1 + 2 * s->cfg->dim : 1) * s->cfg->L[0] * s->cfg->L[1] *
+         (s->cfg->dim == 3 ? s->cfg->L[2] : 1);
 }
 
 static int async_check(const ising_config *cfg, char *why, size_t size) {

@@ -20,12 +20,20 @@
  *    (ising_exact_enumerate); the error bar is the standard error of the
  *    16 independent lanes' time averages (their spread, not an assumed
  *    autocorrelation time); |z| < 4.5 must hold at the lanes' temperatures
- *    and fail (|z| > 4.5) against the exact values at a 3% higher one.
+ *    and fail (|z| > 4.5) against the exact values at a 3% higher one;
+ *  - bimodal couplings (set_couplings), four hashed +-1 samples in blocks
+ *    of 16 lanes or interleaved lane by lane: the packed paths against the
+ *    reference (which reads the weights from the providers site by site),
+ *    all-(+1) bimodal against the uniform kernel bit for bit, the sums
+ *    against sum w_ij s_i s_j through the accessors, the refusals, and
+ *    3D 2x2x2 at T = 2, H = 0.1: each sample's <e> against the exact
+ *    enumeration of its 2^8 states, with power against the sign-blind rule.
  */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ising/error.h"
 #include "ising/exact.h"
@@ -34,13 +42,58 @@
 
 #define LANES ISING_MSC_ASYNC_LANES
 
+/* Bimodal samples: w = +-1 from a hash of (seed, site, axis); seed 0: all
+ * +1 (a bimodal provider of the ferromagnet). */
+typedef struct sample {
+  uint64_t seed;
+} sample;
+
+static int32_t sample_w(const void *ctx, int64_t site, int axis) {
+  const uint64_t seed = ((const sample *)ctx)->seed;
+  if (!seed) return 1;
+  uint64_t h = seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)site * 3 + (uint64_t)axis) * 0xBF58476D1CE4E5B9ULL;
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBULL;
+  h ^= h >> 29;
+  return (h >> 7 & 1) ? -1 : 1;
+}
+
+#define NSAMPLES 4
+static sample samples[NSAMPLES + 1] = {{0}, {11}, {22}, {33}, {44}};
+static ising_couplings provider[NSAMPLES + 1];
+
+static void providers_init(double H) {
+  for (int k = 0; k <= NSAMPLES; k++) {
+    provider[k] = ising_couplings_uniform(1.0, H);
+    provider[k].bond = sample_w;
+    provider[k].ctx = &samples[k];
+    provider[k].bimodal = 1;
+  }
+}
+
+/* The couplings make() gives every new object (NULL: uniform; reset
+ * before every test, so that a failed one leaves no dangling pointer). */
+static const ising_couplings *const *make_cp;
+static void reset_make_cp(void) { make_cp = NULL; }
+
 static ising_msc_async *make(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H,
                              const double T[64]) {
   const int64_t L[3] = {Lx, Ly, Lz};
   ising_msc_async *a = NULL;
   int rc = ising_msc_async_create(dim, L, 1.0, H, T, &a);
   ck_assert_msg(rc == ISING_OK, "create: %s", ising_err_message());
+  if (make_cp) {
+    rc = ising_msc_async_set_couplings(a, make_cp);
+    ck_assert_msg(rc == ISING_OK, "set_couplings: %s", ising_err_message());
+  }
   return a;
+}
+
+/* Lanes in blocks of 16 per sample 1..4 (mixed = 0), or lane l of sample
+ * 1 + l % 4 (mixed = 1: the samples interleaved within every byte). */
+static void lanes_of_samples(const ising_couplings *cp[64], int mixed, double H) {
+  providers_init(H);
+  for (int l = 0; l < LANES; l++) cp[l] = &provider[1 + (mixed ? l % NSAMPLES : l / 16)];
 }
 
 /* Number of (site, lane) spins that differ. */
@@ -450,10 +503,209 @@ START_TEST(physics_3d_4x2x2_exact) {
 }
 END_TEST
 
+/* Bimodal couplings: packed (SIMD and portable) against the reference
+ * with the weights read from the providers site by site. */
+START_TEST(bimodal_equals_reference) {
+  double T[64];
+  wide_ladder(T);
+  const ising_couplings *cp[64];
+  for (int mixed = 0; mixed < 2; mixed++) {
+    lanes_of_samples(cp, mixed, 0.0);
+    make_cp = cp;
+    run_three(2, 16, 6, 1, 0.0, T, 4);
+    run_three(3, 4, 6, 2, 0.0, T, 4);
+    run_three(3, 34, 4, 4, 0.0, T, 3); /* 17 words per row */
+    lanes_of_samples(cp, mixed, 0.3);
+    run_three(2, 6, 2, 1, 0.3, T, 4);
+    run_three(3, 16, 4, 6, 0.3, T, 4);
+    run_three_masked(3, 8, 4, 2, 0.3, T, 4, 0x00FF00FF00FF00FFULL);
+    for (int l = 0; l < LANES; l++) T[l] = 0.8 + 0.05 * l; /* many random decisions */
+    run_three(3, 16, 16, 16, 0.3, T, 2);
+    wide_ladder(T);
+  }
+  make_cp = NULL;
+}
+END_TEST
+
+/* All w = +1 through the bimodal path: the ferromagnet's bits. */
+START_TEST(bimodal_ferromagnet_is_uniform) {
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = 1.5 + 0.1 * l;
+  providers_init(0.2);
+  const ising_couplings *cp[64];
+  for (int l = 0; l < LANES; l++) cp[l] = &provider[0];
+  for (int dim = 2; dim <= 3; dim++) {
+    const int64_t L[3] = {12, 8, 6};
+    ising_msc_async *u = make(dim, 12, 8, 6, 0.2, T), *b = make(dim, 12, 8, 6, 0.2, T);
+    ck_assert_int_eq(ising_msc_async_set_couplings(b, cp), ISING_OK);
+    ising_rng_key key = ising_rng_key_from_seed(99);
+    ck_assert_int_eq(ising_msc_async_fill_hot(u, key, 2), ISING_OK);
+    ck_assert_int_eq(ising_msc_async_fill_hot(b, key, 2), ISING_OK);
+    for (int t = 0; t < 6; t++)
+      for (int c = 0; c < 2; c++) {
+        ck_assert_int_eq(ising_msc_async_half(u, c, (uint64_t)t, key, 2), ISING_OK);
+        ck_assert_int_eq(ising_msc_async_half(b, c, (uint64_t)t, key, 2), ISING_OK);
+        ck_assert_int_eq(differences(u, b, dim, L), 0);
+      }
+    int64_t Bu[64], Mu[64], Bb[64], Mb[64];
+    ck_assert_int_eq(ising_msc_async_sums(u, Bu, Mu), ISING_OK);
+    ck_assert_int_eq(ising_msc_async_sums(b, Bb, Mb), ISING_OK);
+    for (int l = 0; l < LANES; l++) ck_assert(Bu[l] == Bb[l] && Mu[l] == Mb[l]);
+    ising_msc_async_destroy(&u);
+    ising_msc_async_destroy(&b);
+  }
+}
+END_TEST
+
+/* Sums with bond signs against sum w_ij s_i s_j through the accessors. */
+static void check_sums_bimodal(int dim, int64_t Lx, int64_t Ly, int64_t Lz) {
+  double T[64];
+  wide_ladder(T);
+  const ising_couplings *cp[64];
+  lanes_of_samples(cp, 1, 0.0);
+  make_cp = cp;
+  ising_msc_async *a = make(dim, Lx, Ly, Lz, 0.0, T);
+  make_cp = NULL;
+  ising_rng_key key = ising_rng_key_from_seed(8);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, key, 1), ISING_OK);
+  for (int round = 0; round < 2; round++) {
+    if (round == 1)
+      for (int t = 0; t < 3; t++)
+        for (int c = 0; c < 2; c++) ck_assert_int_eq(ising_msc_async_half(a, c, (uint64_t)t, key, 0), ISING_OK);
+    int64_t B[64], M[64];
+    ck_assert_int_eq(ising_msc_async_sums(a, B, M), ISING_OK);
+    const int64_t Lzz = dim == 3 ? Lz : 1;
+    for (int l = 0; l < LANES; l++) {
+      int64_t b = 0, m = 0;
+      for (int64_t z = 0; z < Lzz; z++)
+        for (int64_t y = 0; y < Ly; y++)
+          for (int64_t x = 0; x < Lx; x++) {
+            const int64_t site = x + Lx * (y + Ly * z);
+            int s, n;
+            ising_msc_async_get(a, l, x, y, z, &s);
+            m += s;
+            ising_msc_async_get(a, l, x + 1, y, z, &n);
+            b += ising_couplings_w(cp[l], site, 0) * s * n;
+            ising_msc_async_get(a, l, x, y + 1, z, &n);
+            b += ising_couplings_w(cp[l], site, 1) * s * n;
+            if (dim == 3) {
+              ising_msc_async_get(a, l, x, y, z + 1, &n);
+              b += ising_couplings_w(cp[l], site, 2) * s * n;
+            }
+          }
+      ck_assert_msg(B[l] == b && M[l] == m, "lane %d: sums B=%lld M=%lld, direct B=%lld M=%lld", l,
+                    (long long)B[l], (long long)M[l], (long long)b, (long long)m);
+    }
+  }
+  ising_msc_async_destroy(&a);
+}
+
+START_TEST(bimodal_sums) {
+  check_sums_bimodal(2, 4, 4, 1);
+  check_sums_bimodal(2, 2, 6, 1);
+  check_sums_bimodal(2, 202, 150, 1); /* the carry-save path, partial registers */
+  check_sums_bimodal(3, 2, 2, 2);
+  check_sums_bimodal(3, 6, 4, 8);
+  check_sums_bimodal(3, 46, 30, 20);
+}
+END_TEST
+
+/* Refused couplings: a field source, dilution, another J_unit. */
+START_TEST(bimodal_refused) {
+  double T[64];
+  wide_ladder(T);
+  ising_msc_async *a = make(3, 4, 4, 4, 0.0, T);
+  const ising_couplings *cp[64];
+  lanes_of_samples(cp, 0, 0.0);
+  ising_couplings bad = provider[1];
+  bad.bimodal = 0;
+  cp[5] = &bad;
+  ck_assert_int_eq(ising_msc_async_set_couplings(a, cp), ISING_ERR_INPUT);
+  ck_assert_ptr_nonnull(strstr(ising_err_message(), "without dilution or random fields"));
+  ising_err_clear();
+  bad = provider[1];
+  bad.J_unit = 2.0;
+  cp[5] = &bad;
+  ck_assert_int_eq(ising_msc_async_set_couplings(a, cp), ISING_ERR_INPUT);
+  ising_err_clear();
+  ising_msc_async_destroy(&a);
+}
+END_TEST
+
+/* 3D 2x2x2 with H = 0.1: lanes l of sample 1 + l % 4 at T = 2; each
+ * sample's <e> against the exact enumeration of its 2^8 states with its
+ * weights (E = -sum over bonds (site, axis) of w s s - H M), and with
+ * power against the sign-blind rule (the ferromagnet's exact <e>). */
+static double exact_e(const ising_couplings *c, double T, double H) {
+  double Z = 0, Es = 0;
+  for (int st = 0; st < 256; st++) {
+    int s[8];
+    for (int i = 0; i < 8; i++) s[i] = (st >> i & 1) ? -1 : 1;
+    double E = 0;
+    for (int i = 0; i < 8; i++) {
+      const int x = i & 1, y = i >> 1 & 1, z = i >> 2;
+      const int nb[3] = {(x ^ 1) + 2 * y + 4 * z, x + 2 * (y ^ 1) + 4 * z, x + 2 * y + 4 * (z ^ 1)};
+      for (int k = 0; k < 3; k++) E -= ising_couplings_w(c, i, k) * s[i] * s[nb[k]];
+      E -= H * s[i];
+    }
+    const double w = exp(-E / T);
+    Z += w;
+    Es += E * w;
+  }
+  return Es / Z / 8;
+}
+
+START_TEST(bimodal_physics_2x2x2_exact) {
+  const double H = 0.1, Tt = 2.0;
+  double T[64];
+  for (int l = 0; l < LANES; l++) T[l] = Tt;
+  const ising_couplings *cp[64];
+  lanes_of_samples(cp, 1, H);
+  make_cp = cp;
+  ising_msc_async *a = make(3, 2, 2, 2, H, T);
+  make_cp = NULL;
+  ising_rng_key key = ising_rng_key_from_seed(4242);
+  ck_assert_int_eq(ising_msc_async_fill_hot(a, key, 0), ISING_OK);
+  const long burn = 1000, sweeps = 200000;
+  double se_[64] = {0};
+  int64_t B[64], M[64];
+  int rc = ISING_OK;
+  for (long t = 0; t < burn + sweeps && !rc; t++) {
+    for (int c = 0; c < 2; c++) rc |= ising_msc_async_half(a, c, (uint64_t)t, key, 0);
+    if (t < burn) continue;
+    rc |= ising_msc_async_sums(a, B, M);
+    for (int l = 0; l < LANES; l++) se_[l] += (-(double)B[l] - H * (double)M[l]) / 8;
+  }
+  ck_assert_int_eq(rc, ISING_OK);
+  const double ferro = exact_e(&provider[0], Tt, H);
+  int powered = 0;
+  for (int k = 0; k < NSAMPLES; k++) {
+    double me = 0, ve = 0;
+    for (int l = k; l < LANES; l += NSAMPLES) me += se_[l] / (double)sweeps / 16;
+    for (int l = k; l < LANES; l += NSAMPLES) {
+      const double d = se_[l] / (double)sweeps - me;
+      ve += d * d / 15;
+    }
+    const double ee = sqrt(ve / 16), x = exact_e(&provider[1 + k], Tt, H);
+    const double z = (me - x) / ee, zf = (me - ferro) / ee;
+    printf("msc-async bimodal 2x2x2 sample %d T=%g H=%g: e = %.5f +- %.5f (exact %.5f, z %.2f; "
+           "sign-blind exact %.5f, z %.1f)\n", k + 1, Tt, H, me, ee, x, z, ferro, zf);
+    ck_assert_msg(fabs(z) < 4.5, "sample %d: z(e) = %.2f", k + 1, z);
+    if (fabs(x - ferro) > 0.05) {
+      ck_assert_msg(fabs(zf) > 4.5, "sample %d: no power against the sign-blind rule", k + 1);
+      powered++;
+    }
+  }
+  ck_assert_int_gt(powered, 0);
+  ising_msc_async_destroy(&a);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("msc_async");
   TCase *tc = tcase_create("msc_async");
   tcase_set_timeout(tc, 300);
+  tcase_add_checked_fixture(tc, reset_make_cp, NULL);
   tcase_add_test(tc, api_errors);
   tcase_add_test(tc, packed_equals_reference_2d);
   tcase_add_test(tc, packed_equals_reference_3d);
@@ -464,6 +716,11 @@ int main(void) {
   tcase_add_test(tc, bits_per_decision);
   tcase_add_test(tc, physics_2d_4x4_exact);
   tcase_add_test(tc, physics_3d_4x2x2_exact);
+  tcase_add_test(tc, bimodal_equals_reference);
+  tcase_add_test(tc, bimodal_ferromagnet_is_uniform);
+  tcase_add_test(tc, bimodal_sums);
+  tcase_add_test(tc, bimodal_refused);
+  tcase_add_test(tc, bimodal_physics_2x2x2_exact);
   suite_add_tcase(s, tc);
   return ising_test_run_suite(s);
 }

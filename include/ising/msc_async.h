@@ -19,7 +19,8 @@
  *     (y + Ly z) (Lx / 2) + x / 2
  * (ising_rng_site_index): rows of Lx / 2 words, row R = y + Ly z.
  *
- * Decisions (Metropolis only, J > 0, one field H for all lanes): a lane
+ * Decisions (Metropolis only, J > 0, one field H for all lanes; bond signs
+ * per lane with ising_msc_async_set_couplings): a lane
  * whose move has dE <= 0 flips without random bits (that class split does
  * not depend on T); the others compare a 32-bit uniform u with the lane's
  * exact 32-bit threshold t of model.h (move iff u <= t) byte-serially as
@@ -43,6 +44,7 @@
 
 #include <stdint.h>
 
+#include "ising/model.h"
 #include "ising/rng.h"
 
 #define ISING_MSC_ASYNC_LANES 64
@@ -57,6 +59,20 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
                            ising_msc_async **out);
 /* Accepts NULL and *a == NULL; sets *a to NULL. */
 void ising_msc_async_destroy(ising_msc_async **a);
+
+/* Bimodal couplings per lane: c[l] (NULL, or a uniform provider: w = 1)
+ * gives lane l's bond weights, each -1 or +1 (model.h: no dilution, no
+ * field source; J_unit and H those of the object).  Lanes with one provider
+ * are replicas of one sample.  A lane's move then follows model.h's rule at
+ * local = J_unit nw + H, nw = sum_j w_ij s_j, which for w = +-1 takes the
+ * table values at J nb + H, so the decisions and the stream are as above
+ * with the count of satisfied bonds (s_i w_ij s_j = +1) in place of the
+ * aligned neighbours; the sums give B[l] = sum w_ij s_i s_j.  The sign bits
+ * are stored (2d words per site); the providers must outlive the object
+ * (the reference reads them).  c == NULL or every lane uniform: the
+ * uniform kernel.  ISING_ERR_INPUT for other couplings or a weight not
+ * +-1 (the object is then uniform). */
+int ising_msc_async_set_couplings(ising_msc_async *a, const ising_couplings *const c[64]);
 
 /* Temperatures: all 64 lanes, one lane, read one lane, and the tempering
  * move (lanes l1 and l2 exchange temperatures; spins stay). */
@@ -81,7 +97,8 @@ int ising_msc_async_half(ising_msc_async *a, int colour, uint64_t sweep, ising_r
 int ising_msc_async_half_reference(ising_msc_async *a, int colour, uint64_t sweep,
                                    ising_rng_key key, uint32_t replica_set);
 
-/* Exact per-lane bond sums B[r] = sum_<ij> s_i s_j (d N bonds, DESIGN.md 2)
+/* Exact per-lane bond sums B[r] = sum_<ij> w_ij s_i s_j (d N bonds, DESIGN.md 2;
+ * w = 1 without couplings)
  * and magnetisations M[r] = sum_i s_i from the packed words (positional
  * population counts of s_i ^ s_j and of s; nothing is unpacked).  Lane r's
  * energy is E = -J B[r] - H M[r]. */
