@@ -156,7 +156,7 @@ static int to_weights(hid_t grp, const char *path, const char *name, const char 
   *bimodal = 1;
   for (size_t i = 0; i < n; i++) {
     double x = v[i] / *unit, r = nearbyint(x);
-    if (given && x != r)
+    if (given && !(fabs(x - r) <= 1e-6)) /* unit * w rounded, divided back: within 1e-6 */
       return ISING_ERR(ISING_ERR_INPUT, "%s: %s[flat index %zu] = %.17g is not a multiple of the "
                        "/disorder attribute %s = %.17g", path, name, i, v[i], attr, *unit);
     ISING_CHECK(fabs(r) < 2147483647.0, ISING_ERR_INPUT, "%s: %s[flat index %zu] = %g is more "

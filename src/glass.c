@@ -26,9 +26,9 @@
 enum { S_E, S_MABS, S_M2, S_Q2, S_Q4, S_QABS, S_QL, S_NVAL };
 static const char *const sample_names[S_NVAL] = {"e", "m_abs", "m2", "q2", "q4", "q_abs", "ql"};
 /* disorder averages per temperature */
-enum { D_Q2, D_Q4, D_G, D_CHI, D_XI, D_XIL, D_QL, D_E, D_C, D_EID, D_NVAL };
+enum { D_Q2, D_Q4, D_G, D_CHI, D_XI, D_XIL, D_QL, D_E, D_C, D_EID, D_EDIFF, D_NVAL };
 static const char *const dis_names[D_NVAL] = {"q2", "q4", "g", "chi_sg", "xi_sg", "xi_sg_over_L",
-                                             "ql", "e", "c", "e_identity"};
+                                             "ql", "e", "c", "e_identity", "e_identity_diff"};
 
 typedef struct glass {
   int S, n_T, levels, identity;
@@ -110,6 +110,7 @@ static void derived(const engine *E, const double *A, int t, double *f) {
   f[D_E] = A[A_E];
   f[D_C] = A[A_C];
   f[D_EID] = -(double)E->cfg->dim * beta * E->cfg->J * E->cfg->J * (1.0 - A[A_QL]);
+  f[D_EDIFF] = f[D_E] - f[D_EID];
 }
 
 static int averages(engine *E, glass *G) {
@@ -285,8 +286,8 @@ int engine_glass_write(engine *E) {
   int m = 0;
   for (int k = 0; k < D_NVAL; k++) {
     if (k == D_E || k == D_C) continue; /* in /summary already (the disorder averages) */
-    if (k == D_EID && !G->identity) continue;
-    if (k != D_EID && !E->pairs) continue;
+    if ((k == D_EID || k == D_EDIFF) && !G->identity) continue;
+    if (k != D_EID && k != D_EDIFF && !E->pairs) continue;
     snprintf(nbuf[k], sizeof nbuf[k], "%s_err", dis_names[k]);
     names[m] = dis_names[k];
     memcpy(v + (size_t)m * nT, G->dv[k], (size_t)nT * sizeof *v);
@@ -321,10 +322,10 @@ void engine_glass_print(const engine *E) {
   if (G->identity) {
     printf("gaussian-coupling identity e = -dim beta J^2 (1 - [<q_l>]) (holds in equilibrium):\n");
     for (int t = 0; t < G->n_T; t++)
-      printf("  T = %.6f: e = %.6f +- %.2g, identity %.6f +- %.2g (%+.1f sigma)\n", E->temper->T[t],
-             G->dv[D_E][t], G->de[D_E][t], G->dv[D_EID][t], G->de[D_EID][t],
-             (G->dv[D_E][t] - G->dv[D_EID][t]) /
-                 sqrt(G->de[D_E][t] * G->de[D_E][t] + G->de[D_EID][t] * G->de[D_EID][t]));
+      printf("  T = %.6f: e = %.6f +- %.2g, identity %.6f +- %.2g, difference %+.2g +- %.2g (%+.1f "
+             "sigma)\n", E->temper->T[t], G->dv[D_E][t], G->de[D_E][t], G->dv[D_EID][t],
+             G->de[D_EID][t], G->dv[D_EDIFF][t], G->de[D_EDIFF][t],
+             G->dv[D_EDIFF][t] / G->de[D_EDIFF][t]);
   }
   printf("equilibration at T = %.6f: [<q^2>] over the last", E->temper->T[0]);
   for (int k = 0; k < G->levels; k++)

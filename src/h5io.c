@@ -739,7 +739,7 @@ int ising_output_reopen(MPI_Comm comm, const ising_config *cfg, int64_t rows, is
   if (!rc && (H5Dset_extent(o->replica, t3) < 0 || H5Dset_extent(o->sweep, &t1) < 0 ||
               (o->tindex >= 0 && H5Dset_extent(o->tindex, t2) < 0)))
     rc = h5fail("H5Dset_extent", o->path, __FILE__, __LINE__);
-  static const char *const stale[] = {"summary", "reference", "baseline", "free_energy",
+  static const char *const stale[] = {"summary", "samples", "equilibration", "reference", "baseline", "free_energy",
                                       "correlation", "tempering/acceptance",
                                       "tempering/attempts", "tempering/accepted",
                                       "tempering/round_trips", "tempering/round_trip_rate",

@@ -413,7 +413,7 @@ static int create_backend(engine *E) {
   const int n = E->n_local;
   int *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
   ising_lattice **lats = malloc((size_t)(n ? n : 1) * sizeof *lats);
-  E->lsums = calloc((size_t)(2 * (n ? n : 1)), sizeof *E->lsums);
+  E->lsums = calloc((size_t)(3 * (n ? n : 1)), sizeof *E->lsums);
   int rc = ids && lats && E->lsums ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
   for (int k = 0; k < n && !rc; k++) {
     ids[k] = E->local[k].id;

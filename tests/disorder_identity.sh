@@ -5,7 +5,7 @@
 #     (time series, summaries, tempering); samples = 3 with copies = 2 = no
 #     [disorder] with copies = 6 (the samples of a uniform model are
 #     copies): the engine's sample axis changes nothing else.
-#  2. a 2D bimodal spin glass (ladder, two copies, 6 samples) and a 3D
+#  2. a 2D bimodal spin glass (ladder, two copies, 8 samples) and a 3D
 #     gaussian model with dilution and random fields on 1, 2, 3, 4 and 8
 #     ranks (replica groups of 1 rank, and all ranks splitting each
 #     lattice: overlaps across blocks): /timeseries (overlap columns
@@ -74,7 +74,7 @@ interval = 1
 interval = 3
 [disorder]
 couplings = bimodal
-samples = 6
+samples = 8
 seed = 9
 DECK
 cat > g3.ini <<'DECK'
@@ -145,7 +145,7 @@ with h5py.File("shape.h5", "w") as g:
     g["/disorder/J"] = np.ones(J.shape[:1] + (2, 5, 12))
 PY
 sed -e '/\[disorder\]/,$d' g2.ini > f0.ini
-mpi 1 run f0.ini --quiet --force --set output.file=f0.h5 --set montecarlo.copies=12 --set measurement.overlap=no || bad "ferromagnet"
+mpi 1 run f0.ini --quiet --force --set output.file=f0.h5 --set montecarlo.copies=16 --set measurement.overlap=no || bad "ferromagnet"
 mpi 1 run g2.ini --quiet --force --set output.file=f1.h5 --set disorder.file=ferro.h5 --set measurement.overlap=no || bad "all +J file"
 same f0.h5 f1.h5 "a file of all +J couplings = the uniform ferromagnet" /timeseries/e /timeseries/m /tempering
 for bad_file in nan shape; do
@@ -174,7 +174,7 @@ interval = 1
 interval = 3
 [disorder]
 couplings = bimodal
-samples = 6
+samples = 8
 seed = 99
 DECK
 mpi 1 run p.ini --quiet --force --set output.file=p.h5 || bad "power run"

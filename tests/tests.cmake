@@ -195,6 +195,18 @@ set_tests_properties(diskfull PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 if(NOT ISING_SANITIZE)
   ising_script_test(cluster_identity "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/cluster_identity.sh $<TARGET_FILE:ising>)
 endif()
+# Quenched disorder ([disorder]): every sample against exact enumeration
+# (tests/phys_disorder.c: byte kernels, msc-async, the gaussian identity),
+# full on 1 rank, the quick subset on 2 (the sanitizer build: that alone);
+# the same bits on 1, 2, 3, 4 and 8 ranks, across a resume and through a
+# couplings file (tests/disorder_identity.sh, Release only).
+if(ISING_SANITIZE)
+  ising_mpi_test(phys_disorder_np2 phys_disorder 2 "physics" quick)
+else()
+  ising_mpi_test(phys_disorder_np1 phys_disorder 1 "physics")
+  ising_mpi_test(phys_disorder_np2 phys_disorder 2 "physics" quick)
+  ising_script_test(disorder_identity "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/disorder_identity.sh $<TARGET_FILE:ising>)
+endif()
 # Checkpoint/restart with the MSC kernels (1 -> 3 ranks against 2 ranks).
 foreach(k msc msc-async)
   string(REPLACE "msc-async" "async" name ${k})
@@ -392,6 +404,9 @@ endfunction()
 ising_cost(phys_exact_msc_np1     48  0)
 ising_cost(slurm_jobs             44  0)
 ising_cost(cluster_identity       40  0)
+ising_cost(disorder_identity      25  0)
+ising_cost(phys_disorder_np1      22  0)
+ising_cost(phys_disorder_np2      12 30)
 ising_cost(phys_exact_np2          8  5)
 ising_cost(fuzz_deck              31  0)
 ising_cost(checkpoint_resume      31 51)

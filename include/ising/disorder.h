@@ -28,7 +28,8 @@
  * [model] H); the output of a run has this layout, so its samples can be
  * rerun.  The file must hold at least [disorder] samples samples (the first
  * ones are used).  Units: the attributes J_unit, h_unit of /disorder when
- * present (every value must then be an integer multiple of its unit); else
+ * present (every value must then be an integer multiple of its unit, to
+ * 10^-6 of the unit: unit x weight as a run writes it); else
  * a = the largest |J|: J_unit = a when every |J| is 0 or a, else a 2^-24
  * with the couplings rounded to it (likewise h).  A wrong shape, a
  * non-finite value, too few samples: ISING_ERR_INPUT naming the file and
