@@ -10,8 +10,9 @@
 # local.sh runs it without the slurm label.
 #
 # PROCESSORS is the number of cores a test keeps busy (its MPI ranks for
-# the compute-bound programs; 1 for the scripts that mostly wait: process
-# start-up, signals, SLURM), so that `ctest -j <cores>` neither
+# the compute-bound programs; 2 for the scripts whose jobs mostly run 2 or
+# more ranks; 1 for the scripts that mostly wait: process start-up, signals,
+# SLURM), so that `ctest -j <cores>` neither
 # oversubscribes the machine (ranks that wait for a descheduled partner spin)
 # nor leaves it idle; COST (end of this file) starts the long tests first.
 # jobs/local.sh goes one step further with the resource spec written at the
@@ -20,9 +21,15 @@
 # those run beside a full machine.
 
 # ---------------------------------------------------------------- environment
+# odls_base_sigkill_timeout=0: when a rank exits non-zero (every refused deck,
+# full disk, refused resume), mpiexec kills what is left at once instead of
+# holding the job 1-2 s more (its default grace of 1 s, polled), which costs
+# the suite about 2 minutes of held cores; a rank that is still alive gets
+# SIGKILL instead of SIGTERM then, as after a scheduler's grace period.
 set(ISING_TEST_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
-  "OMPI_MCA_rmaps_base_oversubscribe=1" "CK_FORK=no" "CK_DEFAULT_TIMEOUT=600"
+  "OMPI_MCA_rmaps_base_oversubscribe=1" "OMPI_MCA_odls_base_sigkill_timeout=0"
+  "CK_FORK=no" "CK_DEFAULT_TIMEOUT=600"
   "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1"
   "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
   "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
@@ -168,7 +175,7 @@ endif()
 # ---------------------------------------------------------------- end to end
 # The same decks on several rank layouts give bit-identical output (h5diff);
 # short runs, mostly MPI start-up (about 0.7 of a core).
-ising_script_test(identity_ranks "mpi" 1 ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
+ising_script_test(identity_ranks "mpi" 2 ${CMAKE_SOURCE_DIR}/tests/identity.sh $<TARGET_FILE:ising>
   1:1 2:1 2:2 3:1 4:2 4:1 8:2 8:1)
 # Every trajectory bit for bit: SHA-256 of the /timeseries and /tempering
 # datasets of small runs of every kernel against tests/trajectory_hashes.txt.
@@ -180,7 +187,7 @@ ising_script_test(cli_errors "cli" 1 ${CMAKE_SOURCE_DIR}/tests/cli_errors.sh $<T
 # Checkpoint/restart: resume equality on 1->2, 2->1, 2->4 ranks, signals,
 # SIGKILL fault injection, damaged checkpoints, refused physics changes
 # (waits for files and signals: about half a core).
-ising_script_test(checkpoint_resume "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
+ising_script_test(checkpoint_resume "mpi" 2 bash ${CMAKE_SOURCE_DIR}/tests/resume.sh $<TARGET_FILE:ising>)
 # A full disk (a 4 MiB tmpfs, mounted where the test may: root) on 1 and 2
 # ranks: exit 1 within seconds with one message, the output readable, the
 # checkpoints valid, and resume after freeing space equal to an
@@ -193,7 +200,7 @@ set_tests_properties(diskfull PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Release build only: the sanitizer build runs the cluster code through
 # mpi_cluster (every layout) and phys_cluster_np2 (engine, tempering).
 if(NOT ISING_SANITIZE)
-  ising_script_test(cluster_identity "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/cluster_identity.sh $<TARGET_FILE:ising>)
+  ising_script_test(cluster_identity "mpi" 2 bash ${CMAKE_SOURCE_DIR}/tests/cluster_identity.sh $<TARGET_FILE:ising>)
 endif()
 # Quenched disorder ([disorder]): every sample against exact enumeration
 # (tests/phys_disorder.c: byte kernels, msc-async, the gaussian identity),
@@ -205,7 +212,7 @@ if(ISING_SANITIZE)
 else()
   ising_mpi_test(phys_disorder_np1 phys_disorder 1 "physics")
   ising_mpi_test(phys_disorder_np2 phys_disorder 2 "physics" quick)
-  ising_script_test(disorder_identity "mpi" 1 bash ${CMAKE_SOURCE_DIR}/tests/disorder_identity.sh $<TARGET_FILE:ising>)
+  ising_script_test(disorder_identity "mpi" 2 bash ${CMAKE_SOURCE_DIR}/tests/disorder_identity.sh $<TARGET_FILE:ising>)
 endif()
 # Checkpoint/restart with the MSC kernels (1 -> 3 ranks against 2 ranks).
 foreach(k msc msc-async)
@@ -403,16 +410,16 @@ function(ising_cost name release sanitize)
 endfunction()
 ising_cost(phys_exact_msc_np1     48  0)
 ising_cost(slurm_jobs             44  0)
-ising_cost(cluster_identity       40  0)
-ising_cost(disorder_identity      25  0)
+ising_cost(cluster_identity       32  0)
+ising_cost(disorder_identity      16  0)
 ising_cost(phys_disorder_np1      22  0)
 ising_cost(phys_disorder_np2      12 30)
 ising_cost(phys_exact_np2          8  5)
 ising_cost(fuzz_deck              31  0)
-ising_cost(checkpoint_resume      31 51)
+ising_cost(checkpoint_resume      25 51)
 ising_cost(phys_exact_async_np1   30  3)
-ising_cost(cli_errors             24 23)
-ising_cost(identity_ranks         20 24)
+ising_cost(cli_errors             38 23)
+ising_cost(identity_ranks         22 24)
 ising_cost(phys_cluster_np1       20  0)
 ising_cost(phys_cluster_np4       20  0)
 ising_cost(phys_exact_np1         19  0)
