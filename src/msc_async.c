@@ -1519,7 +1519,8 @@ static double median(double *v, long n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat) {
+int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *const cpl[64],
+                          const char *what, long sweeps, long repeat) {
   ISING_CHECK(sweeps >= 1 && repeat >= 1, ISING_ERR_INPUT,
               "ising bench: --sweeps and --repeat must be >= 1");
   double Ts[LANES];
@@ -1531,6 +1532,7 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   double *crate = calloc((size_t)repeat, sizeof *crate);
   uint32_t *junk = malloc(4 * MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS * sizeof *junk);
   int rc = rate && ts && crate && junk ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
+  if (!rc && cpl) rc = ising_msc_async_set_couplings(a, cpl);
   const ising_rng_key key = ising_rng_key_from_seed(12345);
   if (!rc) rc = ising_msc_async_fill_hot(a, key, 0);
   uint64_t t = 0;
@@ -1573,12 +1575,17 @@ int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat
   if (!rc) {
     const int simd = a->simd;
     printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async/" PATH_NAME " (64 replicas x %lld sites, "
-           "%s decisions), 1 core, %ld sweeps x %ld repeats\n",
-           dim, (long long)L, T, (long long)a->N, !simd ? "portable" : SIMD_NAME, sweeps, repeat);
+           "%s decisions), couplings %s, 1 core, %ld sweeps x %ld repeats\n",
+           dim, (long long)L, T, (long long)a->N, !simd ? "portable" : SIMD_NAME, what, sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
     for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
     printf("\nbench: spin flips per ns: median %.3f per core (per CPU-second of this thread: "
            "median %.3f)\n", median(rate, repeat), median(crate, repeat));
+    /* the spin words (one bit per replica-site) and, with couplings, the
+     * sign words of the 2d bonds of every site */
+    const double words = a->sg[0][0] ? 1 + 2 * dim : 1;
+    printf("bench: memory %.3f bytes per replica-site (spin bits%s; %.3f MB for the 64 lanes)\n",
+           words / 8.0, a->sg[0][0] ? " and 2d bond-sign bits" : "", words * 8.0 * (double)a->N / 1e6);
     const double ls = sites * (double)sweeps * (double)repeat;
     if (st1[1] > 0)
       printf("bench: msc-async: %.4f decisions needing random bits per lane-site, %.4f random bits "

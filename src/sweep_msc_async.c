@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ising/disorder.h"
 #include "ising/error.h"
 #include "ising/msc.h"
 #include "ising/msc_async.h"
@@ -251,11 +252,31 @@ static const char *async_path(void) {
 #endif
 }
 
-/* One process's words at one temperature (msc_async.h has its own). */
+/* One process's words at one temperature (msc_async.h has its own).  With
+ * --couplings bimodal the 64 lanes are 32 samples of the bench's disorder
+ * seed, two replicas each (the shape of a spin-glass run with two real
+ * replicas). */
 static int async_bench(const ising_config *cfg, long sweeps, long repeat) {
   if (cfg->algorithm != ISING_ALG_METROPOLIS || cfg->H != 0)
     return ISING_ERR(ISING_ERR_INPUT, "ising bench: --kernel msc-async runs Metropolis at H = 0");
-  return ising_msc_async_bench(cfg->dim, cfg->L[0], cfg->temps[0], sweeps, repeat);
+  if (cfg->dis_couplings == ISING_DIS_UNIFORM && cfg->bond_dilution == 0 &&
+      cfg->dis_fields == ISING_FIELDS_NONE)
+    return ising_msc_async_bench(cfg->dim, cfg->L[0], cfg->temps[0], NULL, "uniform", sweeps,
+                                 repeat);
+  if (cfg->dis_couplings != ISING_DIS_BIMODAL || cfg->bond_dilution != 0 ||
+      cfg->dis_fields != ISING_FIELDS_NONE)
+    return ISING_ERR(ISING_ERR_INPUT, "ising bench: --kernel msc-async takes --couplings bimodal "
+                     "without --dilution and --fields (or uniform couplings)");
+  ising_config c2 = *cfg;
+  c2.samples = LANES / 2;
+  ising_disorder *dis = NULL;
+  ISING_CALL(ising_disorder_create(&c2, &dis));
+  const ising_couplings *c[LANES];
+  for (int l = 0; l < LANES; l++) c[l] = &ising_disorder_couplings(dis)[l / 2];
+  int rc = ising_msc_async_bench(cfg->dim, cfg->L[0], cfg->temps[0], c,
+                                 "bimodal (32 samples x 2 replicas)", sweeps, repeat);
+  ising_disorder_destroy(&dis);
+  return rc;
 }
 
 const ising_sweeper_ops ising_sweep_msc_async = {

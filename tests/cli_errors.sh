@@ -105,6 +105,10 @@ expect 2 "ising bench: unknown option '--bogus'" 1 bench --bogus 3
 expect 2 "ising bench: --L needs a value" 1 bench --L
 expect 2 "ising bench: --kernel slow: expected " 1 bench --kernel slow
 expect 2 "ising bench: --T 1e-320 --H 0: T = " 1 bench --T 1e-320
+expect 2 "ising bench: --kernel msc-async takes --couplings bimodal without" 1 bench --kernel msc-async --couplings gaussian
+expect 0 "" 1 bench --kernel msc-async --couplings bimodal --L 8 --sweeps 2 --repeat 1
+grep -q "couplings bimodal (32 samples x 2 replicas)" out.txt && grep -q "bytes per replica-site" out.txt &&
+  pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: bench msc-async with bimodal couplings:"; cat out.txt; }
 expect 2 "ising baseline: unknown option '--bogus'" 1 baseline good.ini --bogus
 if cmp -s good.h5 before.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: a refused option modified the output"; fi
 # measurement keys: an interval below 1, a G(r) range beyond L/2 (even with

@@ -137,10 +137,13 @@ int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes);
 int ising_msc_async_use_simd(ising_msc_async *a, int on);
 
 /* `ising bench --kernel msc-async`: hot start, all 64 lanes at T, H = 0,
- * `repeat` timed blocks of `sweeps` sweeps on the calling core; prints the
- * median spin flips per ns (64 replicas x N sites per sweep), random bits
+ * couplings cpl as ising_msc_async_set_couplings takes them (NULL: uniform;
+ * `what` names them in the first line), `repeat` timed blocks of `sweeps`
+ * sweeps on the calling core; prints the median spin flips per ns (64
+ * replicas x N sites per sweep), the memory per replica-site, random bits
  * per decision, the share of the time the Philox fills alone take, and the
  * cost of ising_msc_async_sums. */
-int ising_msc_async_bench(int dim, int64_t L, double T, long sweeps, long repeat);
+int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *const cpl[64],
+                          const char *what, long sweeps, long repeat);
 
 #endif
