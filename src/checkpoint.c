@@ -643,6 +643,7 @@ static int write_body(h5ctx *c, const ising_layout *lay, const ising_config *cfg
     snprintf(path, sizeof path, "sweeper/%s", st->sweeper);
     ISING_CALL(dset_write(c, path, H5T_NATIVE_INT64, st->n_sweeper, st->sweeper_state));
   }
+  if (st->disorder_sum) ISING_CALL(dset_write(c, "disorder_checksum", H5T_NATIVE_UINT64, 1, &st->disorder_sum));
   /* spins */
   hsize_t dims[4] = {(hsize_t)R};
   for (int k = 0; k < dim; k++) dims[dim - k] = (hsize_t)cfg->L[k];
@@ -971,6 +972,10 @@ static int load_one(const ising_layout *lay, const ising_config *cfg, const char
     snprintf(sp, sizeof sp, "sweeper/%s", st->sweeper);
     rc = dset_read(&c, sp, H5T_NATIVE_INT64, st->n_sweeper, st->sweeper_state);
   }
+  st->disorder_sum = 0;
+  htri_t has_sum = rc ? 0 : H5Lexists(c.file, "disorder_checksum", H5P_DEFAULT);
+  if (has_sum < 0) rc = DAMAGED(&c, "its links cannot be read");
+  if (has_sum > 0) rc = dset_read(&c, "disorder_checksum", H5T_NATIVE_UINT64, 1, &st->disorder_sum);
   /* spins, then the checksums of every replica */
   rc = agree(&c, rc);
   hid_t ds = rc ? -1 : H5Dopen2(c.file, "spins", H5P_DEFAULT);

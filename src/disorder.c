@@ -32,6 +32,7 @@ struct ising_disorder {
   sample_ctx *ctx;      /* [samples] */
   ising_couplings *cpl; /* [samples] */
   int uniform;
+  uint64_t checksum;    /* file: ising_disorder_checksum; drawn: 0 */
 };
 
 static double gauss(uint32_t o0, uint32_t o1) {
@@ -207,6 +208,31 @@ static int read_file(struct ising_disorder *d, const ising_config *cfg, double *
   return rc;
 }
 
+/* One step of the checksum: value v at position i, mixed (splitmix64's
+ * finaliser) so that a change of any one value changes the sum. */
+static uint64_t mix(uint64_t i, uint64_t v) {
+  uint64_t x = v + 0x9E3779B97F4A7C15ull * (i + 1);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/* The checksum of the couplings read from a file: shape, units and every
+ * weight; never 0. */
+static uint64_t file_checksum(const struct ising_disorder *d, double J_unit, double h_unit) {
+  uint64_t bits[2], acc = 0, i = 0;
+  memcpy(&bits[0], &J_unit, sizeof bits[0]);
+  memcpy(&bits[1], &h_unit, sizeof bits[1]);
+  const uint64_t head[] = {(uint64_t)d->samples, (uint64_t)d->dim, (uint64_t)d->N, bits[0], bits[1],
+                           d->f != NULL};
+  for (size_t k = 0; k < sizeof head / sizeof head[0]; k++, i++) acc += mix(i, head[k]);
+  const size_t nJ = (size_t)d->samples * (size_t)d->dim * (size_t)d->N;
+  for (size_t k = 0; k < nJ; k++, i++) acc += mix(i, (uint64_t)(uint32_t)d->w[k]);
+  for (size_t k = 0; d->f && k < (size_t)d->samples * (size_t)d->N; k++, i++)
+    acc += mix(i, (uint64_t)(uint32_t)d->f[k]);
+  return acc ? acc : 1;
+}
+
 /* ------------------------------------------------------------ public */
 
 int ising_disorder_create(const ising_config *cfg, ising_disorder **out) {
@@ -249,6 +275,7 @@ int ising_disorder_create(const ising_config *cfg, ising_disorder **out) {
     c->bond = file ? file_bond : drawn_bond;
     if (file ? d->f != NULL : d->fields != ISING_FIELDS_NONE) c->field = file ? file_field : drawn_field;
   }
+  if (!rc && file) d->checksum = file_checksum(d, J_unit, h_unit);
   if (rc) {
     ising_disorder_destroy(&d);
     return rc;
@@ -271,6 +298,7 @@ void ising_disorder_destroy(ising_disorder **dp) {
 int ising_disorder_samples(const ising_disorder *d) { return d->samples; }
 const ising_couplings *ising_disorder_couplings(const ising_disorder *d) { return d->cpl; }
 int ising_disorder_is_uniform(const ising_disorder *d) { return d->uniform; }
+uint64_t ising_disorder_checksum(const ising_disorder *d) { return d->checksum; }
 
 void ising_disorder_arrays(const ising_disorder *d, int s, double *J, double *h) {
   const ising_couplings *c = &d->cpl[s];

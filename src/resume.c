@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "ising/disorder.h"
 #include "ising/error.h"
 
 /* Everything that makes the trajectory, compared between the checkpoint's
@@ -120,10 +121,20 @@ int resume_state(engine *E, int64_t *from) {
   ising_ckpt_replica *loc;
   ISING_CALL(engine_ckpt_replicas(E, &loc));
   ising_ckpt_state st = {0, 0, 0, 1, 1, E->ladder_hist, E->temper, E->corr, ising_config_backend(cfg),
-                         E->n_bstate, E->bstate};
+                         E->n_bstate, E->bstate, 0};
   int rc = ising_ckpt_load(E->lay, cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);
+  /* couplings from a file: the file must still hold what the run started
+   * with (a checkpoint without the checksum cannot tell) */
+  const uint64_t sum = ising_disorder_checksum(E->dis);
+  if (sum && st.disorder_sum && sum != st.disorder_sum) {
+    char w[256];
+    return ISING_ERR(ISING_ERR_INPUT, "resume refused: %s: the couplings read from '%s' differ from "
+                     "those the run started with (checksum %016llx, checkpoint %016llx): the file "
+                     "changed", ising_config_where(cfg, "disorder", "file", w, sizeof w), cfg->dis_file,
+                     (unsigned long long)sum, (unsigned long long)st.disorder_sum);
+  }
   ISING_CALL(E->sw->ops->load(E->sw->state));
   if (E->n_bstate > 0) ISING_CALL(E->sw->ops->state_set(E->sw->state, E->bstate));
   E->n_hist = st.n_hist;

@@ -221,7 +221,7 @@ static int checkpoint(engine *E, int64_t done) {
   ISING_CALL(engine_ckpt_replicas(E, &loc));
   ising_ckpt_state st = {done, E->rows, E->generation + 1, E->next_round, E->n_hist,
                          E->ladder_hist, E->temper, E->corr, ising_config_backend(E->cfg), E->n_bstate,
-                         E->bstate};
+                         E->bstate, ising_disorder_checksum(E->dis)};
   int rc = ising_ckpt_write(E->lay, E->cfg, &st, E->n_local, loc);
   free(loc);
   ISING_CALL(rc);

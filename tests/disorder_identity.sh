@@ -13,7 +13,8 @@
 #     sample are the same on every layout).
 #  3. resume on another rank count = uninterrupted.
 #  4. file round trip: a run with [disorder] file = the output of (2) gives
-#     the same bits as (2); a file whose couplings are all +J equals the
+#     the same bits as (2), also stopped and resumed (a resume whose file
+#     changed meanwhile is refused); a file whose couplings are all +J equals the
 #     uniform ferromagnet; a file with NaN couplings or the wrong shape is
 #     a one-line error, exit 2, nothing written.
 #  5. power: another disorder seed gives other couplings and other series.
@@ -133,6 +134,30 @@ sed -i -e '/^fields/d' -e '/^field_strength/d' -e '/^couplings/d' -e '/^bond_dil
 mpi 1 run g3.ini --quiet --force --set output.file=g3-file.h5 --set disorder.file=g3-1.h5 \
   2> err.txt || { bad "g3 from file"; cat err.txt; }
 same g3-1.h5 g3-file.h5 "g3 (gaussian, fields) rerun from its own output's couplings = drawn" /timeseries /samples /summary
+# couplings from a file, stopped and resumed on another rank count: the same
+# file gives the uninterrupted run; a file changed in one field value is
+# refused (exit 2, one line naming the key and the file, output untouched)
+cp g3-1.h5 g3-cpl.h5
+mpi 1 run g3.ini --quiet --force --set output.file=g3-fref.h5 --set disorder.file=g3-cpl.h5 \
+  --set measurement.interval=1 || bad "g3 from file, interval 1"
+mpi 2 run g3.ini --quiet --force --set output.file=g3-fpart.h5 --set disorder.file=g3-cpl.h5 \
+  --set measurement.interval=1 --set montecarlo.sweeps=32 || bad "g3 from file, part"
+cp g3-fpart.h5 g3-fpart-copy.h5; cp g3-fpart.h5.ckpt g3-fpart-copy.h5.ckpt
+/usr/bin/python3 -c "
+import h5py
+with h5py.File('g3-cpl.h5', 'r+') as f:
+    f['/disorder/h'][2, 1, 1, 1] = -f['/disorder/h'][2, 1, 1, 1]
+" || bad "changing the couplings file"
+mpi 1 resume g3-fpart.h5 --sweeps 64 --quiet 2> err.txt; st=$?
+if [ $st -eq 2 ] && [ "$(wc -l < err.txt)" -eq 1 ] && grep -q "disorder.*file.*g3-cpl.h5.*the file changed" err.txt &&
+   cmp -s g3-fpart.h5 g3-fpart-copy.h5 && cmp -s g3-fpart.h5.ckpt g3-fpart-copy.h5.ckpt; then
+  ok "resume with a changed couplings file refused, output untouched: $(cat err.txt)"
+else
+  bad "resume with a changed couplings file (status $st)"; cat err.txt
+fi
+cp g3-1.h5 g3-cpl.h5
+mpi 1 resume g3-fpart.h5 --sweeps 64 --quiet || bad "g3 from file, resume"
+same g3-fref.h5 g3-fpart.h5 "g3 from a file: stopped on 2 ranks, resumed on 1 = uninterrupted" /timeseries /samples /summary
 /usr/bin/python3 - <<'PY' || bad "writing the test files"
 import h5py, numpy as np
 with h5py.File("g2-1.h5") as f:

@@ -80,6 +80,8 @@ typedef struct ising_ckpt_state {
   const char *sweeper;   /* the update backend's name (sweeper.h) */
   int n_sweeper;         /* values of its state (/sweeper/<name>, int64; 0: none) */
   int64_t *sweeper_state; /* [n_sweeper]: written from world rank 0, read by every rank */
+  uint64_t disorder_sum; /* ising_disorder_checksum of couplings from a file (/disorder_checksum;
+                            0: none, also when loading a file without it) */
 } ising_ckpt_state;
 
 /* "<output>.ckpt" and "<output>.ckpt.old" for an output path. */

@@ -54,6 +54,11 @@ int ising_disorder_samples(const ising_disorder *d);
 const ising_couplings *ising_disorder_couplings(const ising_disorder *d);
 /* Whether any sample has per-bond or per-site parts. */
 int ising_disorder_is_uniform(const ising_disorder *d);
+/* Couplings read from a file: a 64-bit checksum (never 0) of the samples
+ * used, their units and every weight, which a checkpoint keeps so that a
+ * resume can tell a changed file; drawn or uniform couplings: 0 (the deck's
+ * keys determine them). */
+uint64_t ising_disorder_checksum(const ising_disorder *d);
 
 /* The couplings of sample s as arrays of the whole lattice: J[a N + i] =
  * J of bond (i, a) and h[i] = h_i - H (the random part), i the natural
