@@ -36,21 +36,38 @@
 
 #define WOLFF_BLOCKS 64 /* Philox blocks per refill of a stream */
 
+#define WOLFF_SLACK 8 /* words kept before a refill (a site takes at most 6) */
+#define WOLFF_END (WOLFF_SLACK + 4 * WOLFF_BLOCKS)
+
+/* The stream's words, in order: each refill computes the next WOLFF_BLOCKS
+ * blocks into buf[WOLFF_SLACK ..] in ising_rng_fill_blocks's planes (word
+ * 0 of every block, then word 1, ...), and the words not yet taken move
+ * just before them. */
 typedef struct wolff_stream {
   ising_rng_key key;
   uint32_t c2, c3;
   uint64_t next; /* next block */
-  int used;      /* words of buf taken */
-  uint32_t buf[4 * WOLFF_BLOCKS];
+  int used;      /* index in buf of the next word */
+  uint32_t buf[WOLFF_END];
 } wolff_stream;
 
+static void stream_refill(wolff_stream *w) {
+  const int left = WOLFF_END - w->used;
+  memmove(w->buf + WOLFF_SLACK - left, w->buf + w->used, (size_t)left * sizeof w->buf[0]);
+  ising_rng_fill_blocks(w->key, w->next, WOLFF_BLOCKS, w->c2, w->c3, w->buf + WOLFF_SLACK,
+                        WOLFF_BLOCKS);
+  w->next += WOLFF_BLOCKS;
+  w->used = WOLFF_SLACK - left;
+}
+
 static inline uint32_t stream_word(wolff_stream *w) {
-  if (w->used == 4 * WOLFF_BLOCKS) {
-    ising_rng_fill_blocks(w->key, w->next, WOLFF_BLOCKS, w->c2, w->c3, w->buf, WOLFF_BLOCKS);
-    w->next += WOLFF_BLOCKS;
-    w->used = 0;
-  }
+  if (w->used == WOLFF_END) stream_refill(w);
   return w->buf[w->used++];
+}
+
+/* At least 6 words can be taken from buf[used ..] without a refill. */
+static inline void stream_reserve6(wolff_stream *w) {
+  if (w->used > WOLFF_END - 6) stream_refill(w);
 }
 
 typedef struct wolff_state {
@@ -107,7 +124,9 @@ static int wolff_create(const ising_sweeper_init *in, void **out) {
   s->tix = calloc(n, sizeof *s->tix);
   s->acc = calloc((size_t)(2 * s->n_T), sizeof *s->acc);
   s->inc = calloc((size_t)(2 * s->n_T), sizeof *s->inc);
-  s->stack = malloc((size_t)(in->n_local > 0 ? N : 1) * sizeof *s->stack);
+  /* a pass writes one entry past the stack's top (kept only when a site
+   * joins): at most N sites are on it, so N + 1 entries */
+  s->stack = malloc((size_t)(in->n_local > 0 ? N + 1 : 1) * sizeof *s->stack);
   s->nat = calloc(n, sizeof *s->nat);
   for (int k = 0; s->nat && k < in->n_local; k++)
     if (!(s->nat[k] = malloc((size_t)N))) {
@@ -169,9 +188,9 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
   uint64_t *stack = s->stack;
   const int b0 = s->b0, b01 = s->b0 + s->b1;
   const uint64_t m0 = ((uint64_t)1 << b0) - 1, m1 = ((uint64_t)1 << s->b1) - 1;
+  const uint64_t field[3] = {m0, m1, ~(uint64_t)0 >> b01}; /* each coordinate's bits, unshifted */
   wolff_stream w = {s->r.key, (uint32_t)t,
-                    ising_rng_c3((uint32_t)s->r.ids[k], CLUSTER_RNG_WOLFF, 0), 0,
-                    4 * WOLFF_BLOCKS, {0}};
+                    ising_rng_c3((uint32_t)s->r.ids[k], CLUSTER_RNG_WOLFF, 0), 0, WOLFF_END, {0}};
   const int64_t want = clusters_now(s, T, t);
   double sum_size = 0, sum_m2 = 0, big = 0;
   int64_t ncl = 0;
@@ -197,17 +216,29 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
       nb[3] = c[1] + 1 < n1 ? x + n0 : x - n01 + n0, q[3] = c[1] + 1 < n1 ? c[1] + 1 : 0;
       nb[4] = c[2] ? x - n01 : x + N - n01, q[4] = c[2] ? c[2] - 1 : n2 - 1;
       nb[5] = c[2] + 1 < n2 ? x + n01 : x - N + n01, q[5] = c[2] + 1 < n2 ? c[2] + 1 : 0;
+      /* without branches on the spins or the words: a neighbour whose bond
+       * is satisfied and that is not in the cluster yet takes the next
+       * word; it joins when the word is <= thr (the stack entry is written
+       * always and kept only then) */
+      stream_reserve6(&w);
+      const uint32_t *word = w.buf + w.used; /* the next word (kept in a register) */
       for (int d = 0; d < 2 * dim; d++) {
         const int64_t xn = nb[d];
-        if ((old == sp[xn]) != same) continue; /* bond not satisfied (or in the cluster) */
-        if (stream_word(&w) > thr) continue;
-        mag += sp[xn];
-        sp[xn] = (int8_t)-sp[xn];
-        uint64_t cc[3] = {(uint64_t)c[0], (uint64_t)c[1], (uint64_t)c[2]};
-        cc[d >> 1] = (uint64_t)q[d];
-        stack[top++] = cc[0] | cc[1] << b0 | cc[2] << b01;
-        size++;
+        const int8_t sn = sp[xn];
+        const int cand = (old == sn) == same;
+        const int join = cand & (*word <= thr);
+        word += cand;
+        mag += join ? sn : 0;
+        sp[xn] = join ? (int8_t)-sn : sn;
+        const int a = d >> 1, sh = a == 0 ? 0 : a == 1 ? b0 : b01;
+        stack[top] = (v & ~(field[a] << sh)) | (uint64_t)q[d] << sh;
+        /* the rows of the neighbour's own neighbours, wanted when it is popped */
+        __builtin_prefetch(sp + (xn >= n0 ? xn - n0 : xn));
+        __builtin_prefetch(sp + (xn + n0 < N ? xn + n0 : xn));
+        top += join;
+        size += join;
       }
+      w.used = (int)(word - w.buf);
     }
     sum_size += (double)size;
     sum_m2 += (double)mag * (double)mag / (double)size;
