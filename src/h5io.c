@@ -66,8 +66,13 @@ static int h5fail(const char *what, const char *path, const char *file, int line
                      (err == 0 && *cause)
                  ? ISING_ERR_IO
                  : ISING_ERR_HDF5;
-  return ising_err_set(code, file, line, "HDF5 error in %s while writing '%s'%s%s", what, path,
-                       *cause ? ": " : "", cause);
+  if (code == ISING_ERR_IO)
+    return ising_err_set(code, file, line, "HDF5 error in %s while writing '%s': %s", what, path, cause);
+  /* no I/O cause: HDF5's own (an errno left by an earlier call says little) */
+  char h5[300];
+  ising_h5_stack_text(h5, sizeof h5);
+  return ising_err_set(code, file, line, "HDF5 error in %s while writing '%s'%s%s%s%s", what, path,
+                       *h5 ? ": " : "", h5, err ? "; errno: " : "", err ? strerror(err) : "");
 }
 #define H5CHK(expr, what)                                                      \
   do {                                                                         \

@@ -194,6 +194,24 @@ const char *ising_h5_io_cause(const char *path, int err) {
   return "";
 }
 
+typedef struct stack_text {
+  char *buf;
+  size_t size;
+} stack_text;
+
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  stack_text *t = data;
+  if (n == 0) snprintf(t->buf, t->size, "%s (%s)", e->desc ? e->desc : "?", e->func_name ? e->func_name : "?");
+  return 0;
+}
+
+void ising_h5_stack_text(char *buf, size_t size) {
+  if (size == 0) return;
+  buf[0] = '\0';
+  stack_text t = {buf, size};
+  if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &t) < 0) buf[0] = '\0';
+}
+
 /* ------------------------------------------------------------- watchdog */
 
 static char dog_text[1400];

@@ -66,6 +66,11 @@ int ising_h5_space_check(MPI_Comm comm, const char *path, uint64_t bytes, const 
  * full, else "".  For messages: "...: %s". */
 const char *ising_h5_io_cause(const char *path, int err);
 
+/* The innermost entry of the calling thread's HDF5 error stack as
+ * "<description> (<function>)" in buf ("" when the stack is empty): the
+ * cause of a failed call when no errno names one. */
+void ising_h5_stack_text(char *buf, size_t size);
+
 /* A watchdog over HDF5's collective clean-up after a failure (closing a
  * file whose writes failed): HDF5 1.10 itself can leave the ranks in
  * different collective calls when its own metadata cannot be written (a
