@@ -45,7 +45,7 @@
 #include "ising/observe.h"
 #include "ising/sweeper.h"
 
-#ifdef __AVX512BW__
+#ifdef __AVX512F__
 #include <immintrin.h>
 #endif
 
@@ -89,7 +89,7 @@ typedef struct sw_state {
   uint64_t *ro[2];       /* the same for the outer axis: current, previous slab */
   uint64_t *gbits;       /* [nw + 2] uniforms' bits in Philox block order */
   uint64_t *fm;          /* [nw] flip mask of a row */
-  int32_t *starts;       /* [n0 + 1] a row's run starts */
+  int32_t *starts;       /* [n0 + 16] a row's run starts */
   int32_t *krun;         /* [n0] their components */
   int32_t *dk;           /* [n0 + 16] clusters to decide: component, */
   uint64_t *dl;          /* label, */
@@ -178,7 +178,7 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
     s->ro[1] = m ? m + 9 * sw : NULL;
     s->gbits = m ? m + 10 * sw : NULL;
     s->fm = m ? m + 10 * sw + (size_t)s->nw + 2 : NULL;
-    s->starts = malloc((n0 + 1) * sizeof *s->starts);
+    s->starts = malloc((n0 + 16) * sizeof *s->starts);
     s->krun = malloc(n0 * sizeof *s->krun);
     s->dk = malloc((n0 + 16) * sizeof *s->dk);
     s->dl = calloc(n0 + 16, sizeof *s->dl);
@@ -413,16 +413,33 @@ static void row_runs(sw_state *s, int64_t xr, const uint64_t *sb, const uint64_t
     jm[w] = (xm << 1) | carry;
     carry = xm >> 63;
   }
-  int32_t first = (int32_t)xr;
-  for (int64_t w = 0; w < nw; w++) {
-    uint64_t m = jm[w];
-    const int64_t i0 = 64 * w, n = n0 - i0 < 64 ? n0 - i0 : 64;
-    for (int64_t j = 0; j < n; j++, m >>= 1) {
-      const int32_t x = (int32_t)(xr + i0 + j);
-      first = (m & 1) ? first : x;
-      p[x] = (m & 1) ? (first | NOT_FIRST) : x;
-    }
+#ifdef __AVX512F__
+  /* sixteen sites at a time: a lane's run start is the largest start at
+   * or before it (a prefix maximum in four shifts) or the carried one */
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i zero = _mm512_setzero_si512(), nf = _mm512_set1_epi32(NOT_FIRST);
+  __m512i carry16 = _mm512_set1_epi32((int32_t)xr);
+  for (int64_t i0 = 0; i0 < n0; i0 += 16) {
+    const __mmask16 join = (__mmask16)(jm[i0 >> 6] >> (i0 & 63));
+    const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(xr + i0)), iota);
+    __m512i v = _mm512_mask_mov_epi32(carry16, (__mmask16)~join, idx);
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 15));
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 14));
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 12));
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 8));
+    const __mmask16 keep = n0 - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n0 - i0)) - 1);
+    _mm512_mask_storeu_epi32(p + xr + i0, keep, _mm512_mask_or_epi32(v, join, v, nf));
+    carry16 = _mm512_permutexvar_epi32(_mm512_set1_epi32(15), v);
   }
+#else
+  int32_t first = (int32_t)xr;
+  for (int64_t i = 0; i < n0; i++) {
+    const int32_t x = (int32_t)(xr + i);
+    const int32_t keep = -(int32_t)((jm[i >> 6] >> (i & 63)) & 1); /* all ones: joined */
+    first ^= (first ^ x) & ~keep;
+    p[x] = x ^ ((x ^ (first | NOT_FIRST)) & keep);
+  }
+#endif
 }
 
 /* Unions over the active bonds from the row `lo` (local indices from xl;
@@ -778,6 +795,10 @@ static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *
   const int64_t n0 = s->n[0], nw = s->nw;
   const int ferro = s->ferro;
   int8_t *b = s->buf;
+#ifdef __AVX512F__
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i one = _mm512_set1_epi32(1);
+#endif
   for (int64_t o = 0; o < s->nslab; o++) {
     pack_slab(s, l, o, b);
     for (int64_t y = 0; y < s->rows; y++) {
@@ -785,50 +806,67 @@ static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *
       int8_t *row = b + y * n0;
       const int32_t *pr = p + xr;
       int64_t nr = 0, nd = 0;
+#ifdef __AVX512F__
+      for (int64_t i0 = 0; i0 < n0; i0 += 16) { /* the first sites, sixteen at a time */
+        const __mmask16 in = n0 - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n0 - i0)) - 1);
+        const __m512i v = _mm512_maskz_loadu_epi32(in, pr + i0);
+        const __mmask16 f = _mm512_mask_cmpneq_epi32_mask(in, _mm512_srli_epi32(v, 30), one);
+        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)i0), iota);
+        _mm512_storeu_si512(starts + nr, _mm512_maskz_compress_epi32(f, idx));
+        nr += __builtin_popcount(f);
+      }
+#else
       for (int64_t i = 0; i < n0; i++) {
         starts[nr] = (int32_t)i;
         nr += is_first(pr[i]);
       }
+#endif
       starts[nr] = (int32_t)n0;
       const int64_t g0 = row_global(s, l, o, y);
-      for (int64_t r = 0; r < nr; r++) {
-        const int64_t i = starts[r], len = starts[r + 1] - i, x = xr + i;
-        const int32_t v = p[x];
-        int64_t k;
-        if (mode & PASS_NUMBER) {
-          if (v == x) { /* a root not numbered yet */
-            k = s->ncomp;
-            ISING_CALL(new_comp(s));
-            p[x] = (int32_t)(-1 - k);
-            s->dk[nd] = (int32_t)k;
-            s->dl[nd] = (uint64_t)(g0 + i);
-            s->dm[nd] = 0;
-            nd += (mode & PASS_FLIP) != 0;
-          } else if (v < 0) {
-            k = -1 - (int64_t)v;
-          } else { /* v, an earlier first site, holds its root or is one */
-            int32_t w = p[v];
-            if (w >= 0) {
-              p[x] = w;
-              w = p[w];
-            }
-            k = -1 - (int64_t)w;
-          }
+      if (mode & PASS_NUMBER) { /* without a branch per run: room for a row's new components first */
+        if (s->comp_cap < s->ncomp + n0)
+          ISING_CALL(resize_comps(s, s->ncomp + n0 > 2 * s->comp_cap ? s->ncomp + n0 : 2 * s->comp_cap));
+        int64_t nc = s->ncomp;
+        const int flip = (mode & PASS_FLIP) != 0;
+        for (int64_t r = 0; r < nr; r++) {
+          const int64_t i = starts[r], len = starts[r + 1] - i;
+          const int32_t x = (int32_t)(xr + i), v = p[x];
+          const int fresh = v == x; /* a root not numbered yet */
+          /* else v < 0: a numbered root; else v, an earlier first site,
+           * is the root or holds it */
+          const int32_t e = v >= 0 && !fresh ? v : x, w = p[e];
+          const int32_t root = w >= 0 && e != x ? w : e;
+          const int64_t k = fresh ? nc : -1 - (int64_t)p[root];
+          p[x] = fresh ? (int32_t)(-1 - nc) : v < 0 ? v : root;
+          s->dk[nd] = (int32_t)k;
+          s->dl[nd] = (uint64_t)(g0 + i);
+          s->dm[nd] = 0;
+          nd += fresh & flip;
+          nc += fresh;
           const int64_t mag = ferro ? row[i] * len : row[i] * (len & 1);
-          s->comp[k] += (int32_t)(4 * mag);
-          if (!ferro) s->size[k] += (int32_t)len;
-        } else if (v < 0) { /* a root */
-          k = -1 - (int64_t)v;
-          if (!(comp_state(s, k) & C_BOUNDARY)) {
-            s->dk[nd] = (int32_t)k;
-            s->dl[nd] = (uint64_t)(g0 + i);
-            s->dm[nd] = comp_mag(s, k);
-            nd++;
-          }
-        } else {
-          k = -1 - (int64_t)p[v];
+          s->comp[k] = (fresh ? 0 : s->comp[k]) + (int32_t)(4 * mag);
+          if (!ferro) s->size[k] = (fresh ? 0 : s->size[k]) + (int32_t)len;
+          kr[r] = (int32_t)k;
         }
-        kr[r] = (int32_t)k;
+        s->ncomp = nc;
+      } else {
+        for (int64_t r = 0; r < nr; r++) {
+          const int64_t i = starts[r];
+          const int32_t v = p[xr + i];
+          int64_t k;
+          if (v < 0) { /* a root */
+            k = -1 - (int64_t)v;
+            if (!(comp_state(s, k) & C_BOUNDARY)) {
+              s->dk[nd] = (int32_t)k;
+              s->dl[nd] = (uint64_t)(g0 + i);
+              s->dm[nd] = comp_mag(s, k);
+              nd++;
+            }
+          } else {
+            k = -1 - (int64_t)p[v];
+          }
+          kr[r] = (int32_t)k;
+        }
       }
       if (!(mode & PASS_FLIP)) continue;
       decide(s, m, c2, c3, half, nd);
@@ -977,7 +1015,7 @@ static void sw_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 static int64_t sw_bytes(const void *p) {
   const sw_state *s = p;
   return s->nloc * (int64_t)sizeof *s->parent + s->slab + mask_words(s) * 8 +
-         s->n[0] * (int64_t)(4 * sizeof(int32_t) + sizeof(uint64_t) + sizeof(int64_t)) +
+         (s->n[0] + 16) * (int64_t)(4 * sizeof(int32_t) + sizeof(uint64_t) + sizeof(int64_t)) +
          s->comp_cap * (int64_t)(sizeof *s->comp + (s->ferro ? 0 : sizeof *s->size)) +
          s->edge_cap * (int64_t)sizeof *s->edges + s->bnd_cap * (int64_t)sizeof *s->bnd +
          4 * s->rb_stride * 4;
