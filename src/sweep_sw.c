@@ -831,21 +831,22 @@ static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *
         for (int64_t r = 0; r < nr; r++) {
           const int64_t i = starts[r], len = starts[r + 1] - i;
           const int32_t x = (int32_t)(xr + i), v = p[x];
-          const int fresh = v == x; /* a root not numbered yet */
-          /* else v < 0: a numbered root; else v, an earlier first site,
-           * is the root or holds it */
-          const int32_t e = v >= 0 && !fresh ? v : x, w = p[e];
-          const int32_t root = w >= 0 && e != x ? w : e;
-          const int64_t k = fresh ? nc : -1 - (int64_t)p[root];
-          p[x] = fresh ? (int32_t)(-1 - nc) : v < 0 ? v : root;
-          s->dk[nd] = (int32_t)k;
+          /* fresh: a root not numbered yet; else v < 0: a numbered root;
+           * else (ptr) v, an earlier first site, is the root or holds it.
+           * Selects by masks (compilers turn conditionals into branches). */
+          const int32_t fresh = -(int32_t)(v == x), ptr = -(int32_t)(v >= 0 && v != x);
+          const int32_t e = x ^ ((x ^ v) & ptr), w = p[e];
+          const int32_t root = e ^ ((e ^ w) & ptr & ~(w >> 31));
+          const int32_t k32 = ~p[root], k = k32 ^ ((k32 ^ (int32_t)nc) & fresh);
+          const int32_t keep = v ^ ((v ^ ~(int32_t)nc) & fresh);
+          p[x] = keep ^ ((keep ^ root) & ptr);
+          s->dk[nd] = k;
           s->dl[nd] = (uint64_t)(g0 + i);
-          s->dm[nd] = 0;
           nd += fresh & flip;
-          nc += fresh;
-          const int64_t mag = ferro ? row[i] * len : row[i] * (len & 1);
-          s->comp[k] = (fresh ? 0 : s->comp[k]) + (int32_t)(4 * mag);
-          if (!ferro) s->size[k] = (fresh ? 0 : s->size[k]) + (int32_t)len;
+          nc -= fresh;
+          const int32_t mag = ferro ? row[i] * (int32_t)len : row[i] * (int32_t)(len & 1);
+          s->comp[k] = (s->comp[k] & ~fresh) + 4 * mag;
+          if (!ferro) s->size[k] = (s->size[k] & ~fresh) + (int32_t)len;
           kr[r] = (int32_t)k;
         }
         s->ncomp = nc;
