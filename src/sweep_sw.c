@@ -81,7 +81,7 @@ typedef struct sw_state {
   int64_t nw;            /* 64-bit words of a row's bit masks */
   int split[3];          /* axis divided between ranks of the group */
   int32_t *parent;       /* [nloc]: see "Labels" */
-  int8_t *buf;           /* one natural-order slab */
+  int8_t *buf;           /* one natural-order row (portable build) */
   /* bit masks of a slab, rows x nw words each (bit i of a row: site i) */
   uint64_t *sb[3];       /* the spin is -1: current, previous, first slab */
   uint64_t *jm[3];       /* the site's bond from its left neighbour is active */
@@ -166,7 +166,7 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
   if (!rc) {
     const size_t n0 = (size_t)s->n[0], sw = (size_t)(s->rows * s->nw);
     s->parent = malloc((size_t)s->nloc * sizeof *s->parent);
-    s->buf = malloc((size_t)s->slab);
+    s->buf = malloc((size_t)s->n[0]);
     uint64_t *m = calloc((size_t)mask_words(s), sizeof *m);
     for (int b = 0; b < 3; b++) {
       s->sb[b] = m ? m + b * sw : NULL;
@@ -247,20 +247,6 @@ static int add_edge(sw_state *s, int64_t bond, int64_t site) {
   return ISING_OK;
 }
 
-/* Natural-order slab o (0 .. nslab-1) into out. */
-static void pack_slab(const sw_state *s, const ising_lattice *l, int64_t o, int8_t *out) {
-  if (s->dim == 3)
-    ising_lattice_pack_rows(l, o, 0, s->n[1], out);
-  else
-    ising_lattice_pack_rows(l, 0, o, 1, out);
-}
-static void unpack_slab(const sw_state *s, ising_lattice *l, int64_t o, const int8_t *in) {
-  if (s->dim == 3)
-    ising_lattice_unpack_rows(l, o, 0, s->n[1], in);
-  else
-    ising_lattice_unpack_rows(l, 0, o, 1, in);
-}
-
 /* Global index of the local natural index x. */
 static int64_t global_of(const ising_lattice *l, const int64_t n[3], int64_t x) {
   const int64_t i = x % n[0], y = (x / n[0]) % n[1], z = x / (n[0] * n[1]);
@@ -323,37 +309,82 @@ static inline int active(int8_t a, int8_t b, int ferro, uint32_t u, uint32_t thr
   return ((a == b) == ferro) && u <= thr;
 }
 
-/* The -1 spins of a natural-order row of n0 as bits. */
-static void spin_bits(const int8_t *b, int64_t n0, uint64_t *out) {
+/* Row y (0-based) of slab o: its spins are bits of natural order (bit i
+ * of word i / 64: site i is -1), and flips by such a mask.  With AVX-512
+ * and BMI2 straight from the two colours' half rows (lattice_impl.h: the
+ * even sites of the row in one, the odd in the other, which starts with a
+ * halo site); else through a natural-order copy of the row. */
+#if defined(__AVX512BW__) && defined(__BMI2__)
+#define EVEN_BITS 0x5555555555555555ull
+static inline void row_halves(const sw_state *s, const ising_lattice *l, int64_t o, int64_t y,
+                              int8_t **he, int8_t **ho) {
+  const int64_t yy = s->dim == 3 ? y + 1 : o + 1, zz = s->dim == 3 ? o + lat_z0(l) : lat_z0(l);
+  const int q = lat_row_parity(l, yy, zz);
+  *he = lat_half(l, yy, zz, (q + 1) & 1); /* i = x + 1 odd */
+  *ho = lat_half(l, yy, zz, q & 1) + 1;
+}
+/* The half sites (even, odd) of word w that are in the row, as masks. */
+static inline __mmask32 half_mask(int64_t n) { return n >= 32 ? ~(__mmask32)0 : ((__mmask32)1 << n) - 1; }
+
+static void row_spin_bits(sw_state *s, const ising_lattice *l, int64_t o, int64_t y, uint64_t *out) {
+  int8_t *he, *ho;
+  row_halves(s, l, o, y, &he, &ho);
+  const int64_t n0 = s->n[0];
   for (int64_t w = 0; 64 * w < n0; w++) {
-    const int64_t n = n0 - 64 * w < 64 ? n0 - 64 * w : 64;
-#ifdef __AVX512BW__
-    const __mmask64 k = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
-    out[w] = (uint64_t)_mm512_movepi8_mask(_mm512_maskz_loadu_epi8(k, b + 64 * w));
-#else
-    uint64_t m = 0;
-    for (int64_t i = 0; i < n; i++) m |= (uint64_t)(b[64 * w + i] < 0) << i;
-    out[w] = m;
-#endif
+    const __mmask32 ke = half_mask((n0 - 64 * w + 1) / 2), ko = half_mask((n0 - 64 * w) / 2);
+    const uint64_t me = _mm256_movepi8_mask(_mm256_maskz_loadu_epi8(ke, he + 32 * w));
+    const uint64_t mo = _mm256_movepi8_mask(_mm256_maskz_loadu_epi8(ko, ho + 32 * w));
+    out[w] = _pdep_u64(me, EVEN_BITS) | _pdep_u64(mo, ~EVEN_BITS);
   }
 }
 
-/* Negate the spins of a row of n0 whose bit in fm is set. */
-static void flip_row(int8_t *b, int64_t n0, const uint64_t *fm) {
+static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const uint64_t *fm) {
+  int8_t *he, *ho;
+  row_halves(s, l, o, y, &he, &ho);
+  const int64_t n0 = s->n[0];
+  const __m256i zero = _mm256_setzero_si256();
   for (int64_t w = 0; 64 * w < n0; w++) {
-    const int64_t n = n0 - 64 * w < 64 ? n0 - 64 * w : 64;
-#ifdef __AVX512BW__
-    const __mmask64 k = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
-    const __m512i v = _mm512_maskz_loadu_epi8(k, b + 64 * w);
-    _mm512_mask_storeu_epi8(b + 64 * w, k & fm[w], _mm512_sub_epi8(_mm512_setzero_si512(), v));
-#else
-    for (int64_t i = 0; i < n; i++) {
-      const int8_t f = (int8_t)((fm[w] >> i) & 1);
-      b[64 * w + i] = (int8_t)((b[64 * w + i] ^ -f) + f);
-    }
-#endif
+    const __mmask32 ke = half_mask((n0 - 64 * w + 1) / 2) & (__mmask32)_pext_u64(fm[w], EVEN_BITS);
+    const __mmask32 ko = half_mask((n0 - 64 * w) / 2) & (__mmask32)_pext_u64(fm[w], ~EVEN_BITS);
+    const __m256i ve = _mm256_maskz_loadu_epi8(ke, he + 32 * w);
+    const __m256i vo = _mm256_maskz_loadu_epi8(ko, ho + 32 * w);
+    _mm256_mask_storeu_epi8(he + 32 * w, ke, _mm256_sub_epi8(zero, ve));
+    _mm256_mask_storeu_epi8(ho + 32 * w, ko, _mm256_sub_epi8(zero, vo));
   }
 }
+#else
+static void row_spin_bits(sw_state *s, const ising_lattice *l, int64_t o, int64_t y, uint64_t *out) {
+  const int64_t n0 = s->n[0];
+  int8_t *b = s->buf;
+  if (s->dim == 3)
+    ising_lattice_pack_rows(l, o, y, 1, b);
+  else
+    ising_lattice_pack_rows(l, 0, o, 1, b);
+  for (int64_t w = 0; 64 * w < n0; w++) {
+    const int64_t n = n0 - 64 * w < 64 ? n0 - 64 * w : 64;
+    uint64_t m = 0;
+    for (int64_t i = 0; i < n; i++) m |= (uint64_t)(b[64 * w + i] < 0) << i;
+    out[w] = m;
+  }
+}
+
+static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const uint64_t *fm) {
+  const int64_t n0 = s->n[0];
+  int8_t *b = s->buf;
+  if (s->dim == 3)
+    ising_lattice_pack_rows(l, o, y, 1, b);
+  else
+    ising_lattice_pack_rows(l, 0, o, 1, b);
+  for (int64_t i = 0; i < n0; i++) {
+    const int8_t f = (int8_t)((fm[i >> 6] >> (i & 63)) & 1);
+    b[i] = (int8_t)((b[i] ^ -f) + f); /* -b[i] when it flips */
+  }
+  if (s->dim == 3)
+    ising_lattice_unpack_rows(l, o, y, 1, b);
+  else
+    ising_lattice_unpack_rows(l, 0, o, 1, b);
+}
+#endif
 
 /*
  * Labels.  parent[x] of the local natural index x, after the unions:
@@ -474,11 +505,9 @@ static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_mod
   const int64_t n0 = s->n[0], n1 = s->n[1], nw = s->nw, rows = s->rows, z0 = lat_z0(l);
   int32_t *p = s->parent;
   s->nedge = 0;
-  int8_t *buf = s->buf;
   uint64_t *sb = s->sb[0], *sbp = s->sb[1], *jm = s->jm[0], *jmp = s->jm[1];
   uint64_t *ro = s->ro[0], *rop = s->ro[1];
   for (int64_t o = 0; o < s->nslab; o++) {
-    pack_slab(s, l, o, buf);
     const double t0 = ising_timer_now();
     for (int64_t y = 0; y < rows; y++) {
       const int64_t g0 = row_global(s, l, o, y);
@@ -489,7 +518,7 @@ static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_mod
     s->ph[PH_BONDS] += ising_timer_now() - t0;
     for (int64_t y = 0; y < rows; y++) {
       const int64_t xr = o * s->slab + y * n0, yw = y * nw;
-      spin_bits(buf + y * n0, n0, sb + yw);
+      row_spin_bits(s, l, o, y, sb + yw);
       row_runs(s, xr, sb + yw, s->rx + yw, jm + yw);
       if (!s->split[0]) { /* periodic x: the bond from the last site to the first */
         const int last = (int)((sb[yw + (n0 - 1) / 64] >> ((n0 - 1) & 63)) & 1);
@@ -793,16 +822,15 @@ static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *
   int32_t *p = s->parent, *starts = s->starts, *kr = s->krun;
   const int64_t n0 = s->n[0], nw = s->nw;
   const int ferro = s->ferro;
-  int8_t *b = s->buf;
+  uint64_t *sbits = s->sb[0];
 #ifdef __AVX512F__
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i one = _mm512_set1_epi32(1);
 #endif
   for (int64_t o = 0; o < s->nslab; o++) {
-    pack_slab(s, l, o, b);
     for (int64_t y = 0; y < s->rows; y++) {
       const int64_t xr = o * s->slab + y * n0;
-      int8_t *row = b + y * n0;
+      if (mode & PASS_NUMBER) row_spin_bits(s, l, o, y, sbits);
       const int32_t *pr = p + xr;
       int64_t nr = 0, nd = 0;
 #ifdef __AVX512F__
@@ -843,7 +871,8 @@ static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *
           s->dl[nd] = (uint64_t)(g0 + i);
           nd += fresh & flip;
           nc -= fresh;
-          const int32_t mag = ferro ? row[i] * (int32_t)len : row[i] * (int32_t)(len & 1);
+          const int32_t spin = 1 - 2 * (int32_t)((sbits[i >> 6] >> (i & 63)) & 1);
+          const int32_t mag = ferro ? spin * (int32_t)len : spin * (int32_t)(len & 1);
           s->comp[k] = (s->comp[k] & ~fresh) + 4 * mag;
           if (!ferro) s->size[k] = (s->size[k] & ~fresh) + (int32_t)len;
           kr[r] = (int32_t)k;
@@ -900,9 +929,8 @@ static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *
         fm[w] = x;
         carry = (uint64_t)0 - (x >> 63);
       }
-      flip_row(row, n0, fm);
+      row_flip(s, l, o, y, fm);
     }
-    if (mode & PASS_FLIP) unpack_slab(s, l, o, b);
   }
   return ISING_OK;
 }
@@ -1022,7 +1050,7 @@ static void sw_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 
 static int64_t sw_bytes(const void *p) {
   const sw_state *s = p;
-  return s->nloc * (int64_t)sizeof *s->parent + s->slab + mask_words(s) * 8 +
+  return s->nloc * (int64_t)sizeof *s->parent + s->n[0] + mask_words(s) * 8 +
          (s->n[0] + 16) * (int64_t)(4 * sizeof(int32_t) + sizeof(uint64_t) + sizeof(int64_t)) +
          s->comp_cap * (int64_t)(sizeof *s->comp + (s->ferro ? 0 : sizeof *s->size)) +
          s->edge_cap * (int64_t)sizeof *s->edges + s->bnd_cap * (int64_t)sizeof *s->bnd +
