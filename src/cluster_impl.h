@@ -1,13 +1,13 @@
 /*
  * cluster_impl.h -- what the cluster backends (sweep_sw.c, sweep_wolff.c)
  * share: the geometry of a lattice block in site terms (lattice_impl.h
- * stores the spins by colour), the random-number purposes of cluster
+ * stores the spins by colour) and the random-number purposes of cluster
  * updates.
  *
- * A site is named by its storage index in the int8 array (lattice_impl.h),
- * so that the union-find array has the shape of the spins; the local
- * coordinates (i, y, z) are those of lattice_impl.h (i = x + 1; y from 1;
- * z from zh), interior i in 1..n0, y in 1..n1, z in zh..zh+n2-1.
+ * A site's storage index is its index in the int8 array (lattice_impl.h);
+ * the local coordinates (i, y, z) are those of lattice_impl.h (i = x + 1;
+ * y from 1; z from zh), interior i in 1..n0, y in 1..n1, z in
+ * zh..zh+n2-1.
  */
 #ifndef ISING_CLUSTER_IMPL_H
 #define ISING_CLUSTER_IMPL_H

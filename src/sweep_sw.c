@@ -9,10 +9,13 @@
  *    block g / 4, word g % 4, counter c2 = sweep, purpose 7 + a: rng.h) is
  *    <= bond_thr (model.h): probability 1 - exp(-2 beta |J|).  A bond
  *    between two ranks is decided by both (the same numbers).
- * 2. Local labelling: union-find over the block's storage indices
- *    (cluster_impl.h), then one pass in natural order numbers the local
- *    components; a component's label is its first site in that order, the
- *    smallest global index it has.
+ * 2. Local labelling (see "Labels"): a row's bonds as bit masks (the
+ *    uniforms of whole Philox blocks against bond_thr, the satisfied bonds
+ *    by XOR of the rows' spin bits); the x runs first, then union-find
+ *    over the runs' first sites (Rem's union with splicing), parents
+ *    always at smaller indices; then one pass over the runs in natural
+ *    order numbers the local components.  A component's label is its root,
+ *    its first site in that order, the smallest global index it has.
  * 3. Merge across ranks (replica groups of more than one rank): every
  *    active bond between two ranks is reported by both ends as (bond,
  *    label of its end's component), with the size and magnetisation of
@@ -27,8 +30,9 @@
  *    (Philox block `label`, word 0, purpose 10) is <= the heat-bath
  *    threshold of model.h (1/2 at H = 0), else all its spins flip.
  * Hence a run is the same bits on any rank count and layout.  Memory: the
- * int8 spins, one int32 per site (union-find) and 17 bytes per local
- * cluster.
+ * int8 spins, one int32 per site (union-find), 4 bytes per local cluster
+ * (8 for J < 0), 10 bits per site of a slab (the masks) and the cluster
+ * merge's lists.
  *
  * Cluster statistics per sweep (sweeper.h: cluster_stats): sum over
  * clusters of M_C^2 / N (its mean is N <m^2> at H = 0: the improved
@@ -392,10 +396,11 @@ static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const 
  *   its x run) holds NOT_FIRST | the run's first site, unchanged until the
  *   next sweep;
  * - the first site of a run holds itself (a root) or another first site
- *   of its cluster with a smaller index (parents only point back, path
- *   halving keeps it so), hence every root is its cluster's smallest
- *   index, the first site of the cluster in natural order.
- * The numbering pass visits the first sites in natural order: a root gets
+ *   of its cluster with a smaller index (parents only point back: the
+ *   unions and finds keep it so), hence every root is its cluster's
+ *   smallest index, the first site of the cluster in natural order.
+ * The numbering pass visits the first sites in natural order, so that a
+ * first site's parent is resolved before it (no find loops): a root gets
  * -1 - its component (a negative entry, numbered in that order), another
  * first site its root.  Indices are < 2^29, so bit 30 is free for
  * NOT_FIRST and a negative entry is never read as one.
@@ -404,12 +409,17 @@ static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const 
 
 static inline int is_first(int32_t v) { return ((uint32_t)v >> 30) != 1; }
 
-/* Root of x's cluster (path halving over first sites). */
+/* First site of x's run (a select, not a branch: taken half the time). */
+static inline int32_t first_of(const int32_t *p, int32_t x) {
+  const int32_t v = p[x], nf = -(int32_t)!is_first(v);
+  return x ^ ((x ^ (v ^ NOT_FIRST)) & nf);
+}
+
+/* Root of x's cluster (a numbered root included; path halving over first
+ * sites). */
 static inline int32_t sw_find(int32_t *p, int32_t x) {
+  x = first_of(p, x);
   int32_t v = p[x];
-  const int32_t nf = -(int32_t)!is_first(v); /* a select, not a branch: taken half the time */
-  x ^= (x ^ (v ^ NOT_FIRST)) & nf;
-  v = p[x];
   while (v >= 0 && v != x) {
     const int32_t w = p[v];
     if (w < 0 || w == v) return v;
@@ -418,12 +428,6 @@ static inline int32_t sw_find(int32_t *p, int32_t x) {
     v = p[x];
   }
   return x;
-}
-
-/* First site of x's run (a select, not a branch: taken half the time). */
-static inline int32_t first_of(const int32_t *p, int32_t x) {
-  const int32_t v = p[x], nf = -(int32_t)!is_first(v);
-  return x ^ ((x ^ (v ^ NOT_FIRST)) & nf);
 }
 
 /* Join the clusters of a and b (before numbering): Rem's union with
