@@ -1,13 +1,13 @@
 /*
  * cluster_impl.h -- what the cluster backends (sweep_sw.c, sweep_wolff.c)
  * share: the geometry of a lattice block in site terms (lattice_impl.h
- * stores the spins by colour), the random-number purposes of cluster
- * updates, and a union-find over int32 indices.
+ * stores the spins by colour) and the random-number purposes of cluster
+ * updates.
  *
- * A site is named by its storage index in the int8 array (lattice_impl.h),
- * so that the union-find array has the shape of the spins; the local
- * coordinates (i, y, z) are those of lattice_impl.h (i = x + 1; y from 1;
- * z from zh), interior i in 1..n0, y in 1..n1, z in zh..zh+n2-1.
+ * A site's storage index is its index in the int8 array (lattice_impl.h);
+ * the local coordinates (i, y, z) are those of lattice_impl.h (i = x + 1;
+ * y from 1; z from zh), interior i in 1..n0, y in 1..n1, z in
+ * zh..zh+n2-1.
  */
 #ifndef ISING_CLUSTER_IMPL_H
 #define ISING_CLUSTER_IMPL_H
@@ -36,29 +36,6 @@ static inline int64_t cl_global(const ising_lattice *l, int64_t i, int64_t y, in
   int64_t g[3] = {l->start[0] - 1 + i, l->start[1] - 1 + y, l->dim == 3 ? l->start[2] - 1 + z : 0};
   for (int a = 0; a < l->dim; a++) g[a] = (g[a] % l->L[a] + l->L[a]) % l->L[a];
   return g[0] + l->L[0] * (g[1] + l->L[1] * g[2]);
-}
-
-/* Union-find over int32 indices: p[x] == x or p[x] < 0 marks a root (a
- * negative entry: a root numbered by the caller); path halving. */
-static inline int32_t uf_find(int32_t *p, int32_t x) {
-  for (;;) {
-    const int32_t q = p[x];
-    if (q < 0 || q == x) return x;
-    const int32_t r = p[q];
-    if (r < 0 || r == q) return q;
-    p[x] = r;
-    x = r;
-  }
-}
-
-/* Join the sets of a and b (unnumbered roots only): the larger root
- * index points to the smaller. */
-static inline void uf_union(int32_t *p, int32_t a, int32_t b) {
-  a = uf_find(p, a);
-  b = uf_find(p, b);
-  if (a == b) return;
-  if (a < b) p[b] = a;
-  else p[a] = b;
 }
 
 /* One 32-bit word of the Philox block for `counter` (rng.h layout). */

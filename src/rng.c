@@ -370,3 +370,42 @@ void ising_rng_fill16(ising_rng_key key, uint64_t first, int64_t count, uint32_t
   for (int64_t i = 0; i < count; i++)
     fill_chunk(key, first + (uint64_t)i, c2, c3, out + ISING_RNG_CHUNK * i);
 }
+
+#ifdef __AVX512F__
+void ising_rng_words_at(ising_rng_key key, const uint64_t *groups, int64_t n, int word,
+                        uint32_t c2, uint32_t c3, uint32_t *out) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const int m = n - i < 16 ? (int)(n - i) : 16;
+    const __mmask8 k0 = (__mmask8)(m >= 8 ? 0xFF : (1u << m) - 1);
+    const __mmask8 k1 = (__mmask8)(m >= 16 ? 0xFF : m > 8 ? (1u << (m - 8)) - 1 : 0);
+    const __m512i g0 = _mm512_maskz_loadu_epi64(k0, groups + i);
+    const __m512i g1 = _mm512_maskz_loadu_epi64(k1, groups + i + 8);
+    __m512i a[4];
+    a[0] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(g0)),
+                              _mm512_cvtepi64_epi32(g1), 1);
+    a[1] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_srli_epi64(g0, 32))),
+                              _mm512_cvtepi64_epi32(_mm512_srli_epi64(g1, 32)), 1);
+    a[2] = _mm512_set1_epi32((int)c2);
+    a[3] = _mm512_set1_epi32((int)c3);
+    philox16(a, key);
+    _mm512_mask_storeu_epi32(out + i, (__mmask16)(m == 16 ? 0xFFFF : (1u << m) - 1), a[word & 3]);
+  }
+}
+#else
+void ising_rng_words_at(ising_rng_key key, const uint64_t *groups, int64_t n, int word,
+                        uint32_t c2, uint32_t c3, uint32_t *out) {
+  for (int64_t i0 = 0; i0 < n; i0 += 16) {
+    uint32_t w[64];
+    const int m = n - i0 < 16 ? (int)(n - i0) : 16;
+    for (int i = 0; i < 16; i++) {
+      const uint64_t g = i < m ? groups[i0 + i] : 0;
+      w[i] = (uint32_t)g;
+      w[16 + i] = (uint32_t)(g >> 32);
+      w[32 + i] = c2;
+      w[48 + i] = c3;
+    }
+    philox16_c(w, key);
+    for (int i = 0; i < m; i++) out[i0 + i] = w[16 * (word & 3) + i];
+  }
+}
+#endif

@@ -9,10 +9,13 @@
  *    block g / 4, word g % 4, counter c2 = sweep, purpose 7 + a: rng.h) is
  *    <= bond_thr (model.h): probability 1 - exp(-2 beta |J|).  A bond
  *    between two ranks is decided by both (the same numbers).
- * 2. Local labelling: union-find over the block's storage indices
- *    (cluster_impl.h), then one pass in natural order numbers the local
- *    components; a component's label is its first site in that order, the
- *    smallest global index it has.
+ * 2. Local labelling (see "Labels"): a row's bonds as bit masks (the
+ *    uniforms of whole Philox blocks against bond_thr, the satisfied bonds
+ *    by XOR of the rows' spin bits); the x runs first, then union-find
+ *    over the runs' first sites (Rem's union with splicing), parents
+ *    always at smaller indices; then one pass over the runs in natural
+ *    order numbers the local components.  A component's label is its root,
+ *    its first site in that order, the smallest global index it has.
  * 3. Merge across ranks (replica groups of more than one rank): every
  *    active bond between two ranks is reported by both ends as (bond,
  *    label of its end's component), with the size and magnetisation of
@@ -27,8 +30,9 @@
  *    (Philox block `label`, word 0, purpose 10) is <= the heat-bath
  *    threshold of model.h (1/2 at H = 0), else all its spins flip.
  * Hence a run is the same bits on any rank count and layout.  Memory: the
- * int8 spins, one int32 per site (union-find) and 17 bytes per local
- * cluster.
+ * int8 spins, one int32 per site (union-find), 4 bytes per local cluster
+ * (8 for J < 0), 10 bits per site of a slab (the masks) and the cluster
+ * merge's lists.
  *
  * Cluster statistics per sweep (sweeper.h: cluster_stats): sum over
  * clusters of M_C^2 / N (its mean is N <m^2> at H = 0: the improved
@@ -44,6 +48,10 @@
 #include "ising/layout.h"
 #include "ising/observe.h"
 #include "ising/sweeper.h"
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /* The phases `ising bench` reports. */
 enum { PH_BONDS, PH_LABEL, PH_MERGE, PH_FLIP, N_PH };
@@ -73,9 +81,24 @@ typedef struct sw_state {
   int64_t n[3], nloc;    /* the block, local natural index i + n0 (y + n1 z) */
   int64_t slab;          /* sites of a slab: a row (2D) or a plane (3D) */
   int64_t nslab;         /* slabs: n1 (2D) or n2 (3D) */
+  int64_t rows;          /* rows of a slab: 1 (2D) or n1 (3D) */
+  int64_t nw;            /* 64-bit words of a row's bit masks */
   int split[3];          /* axis divided between ranks of the group */
-  int32_t *parent;       /* [nloc] */
-  int8_t *buf[3];        /* natural-order slabs: current, next, first */
+  int32_t *parent;       /* [nloc]: see "Labels" */
+  int8_t *buf;           /* one natural-order row (portable build) */
+  /* bit masks of a slab, rows x nw words each (bit i of a row: site i) */
+  uint64_t *sb[3];       /* the spin is -1: current, previous, first slab */
+  uint64_t *jm[3];       /* the site's bond from its left neighbour is active */
+  uint64_t *rx, *ry;     /* the uniform of the site's x (y) bond is <= bond_thr */
+  uint64_t *ro[2];       /* the same for the outer axis: current, previous slab */
+  uint64_t *gbits;       /* [nw + 2] uniforms' bits in Philox block order */
+  uint64_t *fm;          /* [nw] flip mask of a row */
+  int32_t *starts;       /* [n0 + 16] a row's run starts */
+  int32_t *krun;         /* [n0] their components */
+  int32_t *dk;           /* [n0 + 16] clusters to decide: component, */
+  uint64_t *dl;          /* label, */
+  int64_t *dm;           /* magnetisation; */
+  uint32_t *dw;          /* their uniforms */
   /* local components of the current sweep, numbered in natural order */
   int64_t ncomp, comp_cap;
   int32_t *comp;         /* 4 M + (C_FLIP | C_BOUNDARY): M the magnetisation of the
@@ -85,7 +108,7 @@ typedef struct sw_state {
   int64_t nedge, edge_cap;
   boundary *bnd;
   int64_t nbnd, bnd_cap;
-  uint32_t *rb;          /* bond words of one row, 4 planes x stride, per axis */
+  uint32_t *rb;          /* Philox blocks of a row, 4 planes x rb_stride */
   int64_t rb_stride;
   double *stats;         /* [ISING_CLUSTER_NSTATS n] */
   double ph[N_PH];       /* seconds per phase */
@@ -97,7 +120,14 @@ static void sw_destroy(void *p) {
   if (!s) return;
   ising_sweeper_replicas_free(&s->r);
   free(s->parent);
-  for (int b = 0; b < 3; b++) free(s->buf[b]);
+  free(s->buf);
+  free(s->sb[0]); /* all the bit masks */
+  free(s->starts);
+  free(s->krun);
+  free(s->dk);
+  free(s->dl);
+  free(s->dm);
+  free(s->dw);
   free(s->comp);
   free(s->size);
   free(s->edges);
@@ -106,6 +136,9 @@ static void sw_destroy(void *p) {
   free(s->stats);
   free(s);
 }
+
+/* Words of the bit masks: ten slabs and two rows. */
+static int64_t mask_words(const sw_state *s) { return 10 * s->rows * s->nw + 2 * s->nw + 2; }
 
 static int sw_create(const ising_sweeper_init *in, void **out) {
   *out = NULL;
@@ -127,18 +160,39 @@ static int sw_create(const ising_sweeper_init *in, void **out) {
   s->nloc = s->n[0] * s->n[1] * s->n[2];
   s->slab = s->dim == 3 ? s->n[0] * s->n[1] : s->n[0];
   s->nslab = s->dim == 3 ? s->n[2] : s->n[1];
-  s->rb_stride = s->n[0] / 4 + 2;
+  s->rows = s->dim == 3 ? s->n[1] : 1;
+  s->nw = (s->n[0] + 63) / 64;
+  s->rb_stride = (s->n[0] / 4 + 2 + 15) / 16 * 16;
   rc = s->nloc < ((int64_t)1 << 29)
            ? ISING_OK
            : ISING_ERR(ISING_ERR_INPUT, "swendsen-wang: a rank's block of %lld sites is more than "
                        "2^29; use more ranks", (long long)s->nloc);
   if (!rc) {
+    const size_t n0 = (size_t)s->n[0], sw = (size_t)(s->rows * s->nw);
     s->parent = malloc((size_t)s->nloc * sizeof *s->parent);
-    for (int b = 0; b < 3; b++) s->buf[b] = malloc((size_t)s->slab);
-    s->rb = malloc((size_t)(4 * s->rb_stride + 8 * s->rb_stride + s->n[0]) * sizeof *s->rb);
+    s->buf = malloc((size_t)s->n[0]);
+    uint64_t *m = calloc((size_t)mask_words(s), sizeof *m);
+    for (int b = 0; b < 3; b++) {
+      s->sb[b] = m ? m + b * sw : NULL;
+      s->jm[b] = m ? m + (3 + b) * sw : NULL;
+    }
+    s->rx = m ? m + 6 * sw : NULL;
+    s->ry = m ? m + 7 * sw : NULL;
+    s->ro[0] = m ? m + 8 * sw : NULL;
+    s->ro[1] = m ? m + 9 * sw : NULL;
+    s->gbits = m ? m + 10 * sw : NULL;
+    s->fm = m ? m + 10 * sw + (size_t)s->nw + 2 : NULL;
+    s->starts = malloc((n0 + 16) * sizeof *s->starts);
+    s->krun = malloc(n0 * sizeof *s->krun);
+    s->dk = malloc((n0 + 16) * sizeof *s->dk);
+    s->dl = calloc(n0 + 16, sizeof *s->dl);
+    s->dm = calloc(n0 + 16, sizeof *s->dm);
+    s->dw = malloc((n0 + 16) * sizeof *s->dw);
+    s->rb = calloc((size_t)(4 * s->rb_stride), sizeof *s->rb);
     s->stats = calloc((size_t)ISING_CLUSTER_NSTATS * (size_t)(in->n_local > 0 ? in->n_local : 1),
                       sizeof *s->stats);
-    if (!s->parent || !s->buf[0] || !s->buf[1] || !s->buf[2] || !s->rb || !s->stats)
+    if (!s->parent || !s->buf || !m || !s->starts || !s->krun || !s->dk || !s->dl || !s->dm || !s->dw ||
+        !s->rb || !s->stats)
       rc = ISING_ERR(ISING_ERR_MEM, "out of memory");
   }
   if (rc) {
@@ -197,43 +251,56 @@ static int add_edge(sw_state *s, int64_t bond, int64_t site) {
   return ISING_OK;
 }
 
-/* Whether the bond between spins a and b with uniform u is active. */
-static inline int active(int8_t a, int8_t b, int ferro, uint32_t u, uint32_t thr) {
-  return ((a == b) == ferro) && u <= thr;
-}
-
-/* Natural-order slab o (0 .. nslab-1) into out. */
-static void pack_slab(const sw_state *s, const ising_lattice *l, int64_t o, int8_t *out) {
-  if (s->dim == 3)
-    ising_lattice_pack_rows(l, o, 0, s->n[1], out);
-  else
-    ising_lattice_pack_rows(l, 0, o, 1, out);
-}
-static void unpack_slab(const sw_state *s, ising_lattice *l, int64_t o, const int8_t *in) {
-  if (s->dim == 3)
-    ising_lattice_unpack_rows(l, o, 0, s->n[1], in);
-  else
-    ising_lattice_unpack_rows(l, 0, o, 1, in);
-}
-
 /* Global index of the local natural index x. */
 static int64_t global_of(const ising_lattice *l, const int64_t n[3], int64_t x) {
   const int64_t i = x % n[0], y = (x / n[0]) % n[1], z = x / (n[0] * n[1]);
   return cl_global(l, i + 1, y + 1, z + lat_z0(l));
 }
 
-/* The bond words of axis a of the n0 sites of the row from global index
- * g0 on, in order: u[i] decides the bond of site g0 + i. */
-static void row_words(sw_state *s, int64_t g0, int a, uint32_t c2, uint32_t rep, uint32_t *u) {
-  const int64_t n0 = s->n[0], st = s->rb_stride;
+/* Global index of the first site of row y (0-based) of slab o. */
+static int64_t row_global(const sw_state *s, const ising_lattice *l, int64_t o, int64_t y) {
+  return s->dim == 3 ? cl_global(l, 1, y + 1, o + lat_z0(l)) : cl_global(l, 1, o + 1, lat_z0(l));
+}
+
+/* The bits i < n0 of a row's last word. */
+static inline uint64_t tail_mask(int64_t n0) {
+  return (n0 & 63) ? ((uint64_t)1 << (n0 & 63)) - 1 : ~(uint64_t)0;
+}
+
+/* Bit j of the 16-bit m at bit 4 j. */
+static inline uint64_t spread4(uint64_t m) {
+  m = (m | m << 24) & 0x000000FF000000FFull;
+  m = (m | m << 12) & 0x000F000F000F000Full;
+  m = (m | m << 6) & 0x0303030303030303ull;
+  return (m | m << 3) & 0x1111111111111111ull;
+}
+
+/* The bonds of axis a from the n0 sites of the row from global index g0
+ * whose uniform is <= thr: bit i of out[nw] for site g0 + i. */
+static void row_rand(sw_state *s, int64_t g0, int a, uint32_t c2, uint32_t rep, uint32_t thr,
+                     uint64_t *out) {
+  const int64_t n0 = s->n[0], st = s->rb_stride, nw = s->nw;
   const uint64_t first = (uint64_t)g0 >> 2;
+  const int sh = (int)(g0 & 3);
   const int64_t count = (int64_t)(((uint64_t)(g0 + n0 - 1) >> 2) - first + 1);
   ising_rng_fill_blocks(s->r.key, first, count, c2, ising_rng_c3(rep, CLUSTER_RNG_BOND + a, 0),
                         s->rb, st);
-  for (int64_t i = 0; i < n0; i++) {
-    const uint64_t g = (uint64_t)(g0 + i);
-    u[i] = s->rb[(int64_t)(g & 3) * st + (int64_t)((g >> 2) - first)];
+  uint64_t *gb = s->gbits; /* bit 4 j + o: word o of group first + j */
+  const int64_t ng = (count + 15) / 16;
+  for (int64_t c = 0; c < ng; c++) {
+    uint64_t w = 0;
+    for (int o = 0; o < 4; o++) {
+      const uint32_t *r = s->rb + o * st + 16 * c;
+      uint32_t m = 0;
+      for (int j = 0; j < 16; j++) m |= (uint32_t)(r[j] <= thr) << j;
+      w |= spread4(m) << o;
+    }
+    gb[c] = w;
   }
+  gb[ng] = 0;
+  for (int64_t w = 0; w < nw; w++)
+    out[w] = sh ? (gb[w] >> sh) | (gb[w + 1] << (64 - sh)) : gb[w];
+  out[nw - 1] &= tail_mask(n0);
 }
 
 /* The bond word of site g, axis a, alone. */
@@ -241,96 +308,269 @@ static uint32_t bond_word(const sw_state *s, int64_t g, int a, uint32_t c2, uint
   return cl_word(s->r.key, (uint64_t)g >> 2, (int)(g & 3), c2, ising_rng_c3(rep, CLUSTER_RNG_BOND + a, 0));
 }
 
-/* Unions over the active bonds from the row `lo` (local indices from xl)
- * to the row `hi` (from xh), decided by the words of `lo`'s row (from g0). */
-static void join_rows(sw_state *s, const int8_t *lo, const int8_t *hi, int64_t xl, int64_t xh,
-                      int64_t g0, int a, uint32_t c2, uint32_t rep, uint32_t thr) {
+/* Whether the bond between spins a and b with uniform u is active. */
+static inline int active(int8_t a, int8_t b, int ferro, uint32_t u, uint32_t thr) {
+  return ((a == b) == ferro) && u <= thr;
+}
+
+/* Row y (0-based) of slab o: its spins are bits of natural order (bit i
+ * of word i / 64: site i is -1), and flips by such a mask.  With AVX-512
+ * and BMI2 straight from the two colours' half rows (lattice_impl.h: the
+ * even sites of the row in one, the odd in the other, which starts with a
+ * halo site); else through a natural-order copy of the row. */
+#if defined(__AVX512BW__) && defined(__BMI2__)
+#define EVEN_BITS 0x5555555555555555ull
+static inline void row_halves(const sw_state *s, const ising_lattice *l, int64_t o, int64_t y,
+                              int8_t **he, int8_t **ho) {
+  const int64_t yy = s->dim == 3 ? y + 1 : o + 1, zz = s->dim == 3 ? o + lat_z0(l) : lat_z0(l);
+  const int q = lat_row_parity(l, yy, zz);
+  *he = lat_half(l, yy, zz, (q + 1) & 1); /* i = x + 1 odd */
+  *ho = lat_half(l, yy, zz, q & 1) + 1;
+}
+/* The half sites (even, odd) of word w that are in the row, as masks. */
+static inline __mmask32 half_mask(int64_t n) { return n >= 32 ? ~(__mmask32)0 : ((__mmask32)1 << n) - 1; }
+
+static void row_spin_bits(sw_state *s, const ising_lattice *l, int64_t o, int64_t y, uint64_t *out) {
+  int8_t *he, *ho;
+  row_halves(s, l, o, y, &he, &ho);
   const int64_t n0 = s->n[0];
-  uint32_t *u = s->rb + 12 * s->rb_stride;
-  double t0 = ising_timer_now();
-  row_words(s, g0, a, c2, rep, u);
-  s->ph[PH_BONDS] += ising_timer_now() - t0;
-  int32_t *p = s->parent;
-  const int8_t same = (int8_t)s->ferro;
-  /* the active bonds of 64 sites as bits (no branch per site), then the
-   * unions of the set bits */
-  for (int64_t w0 = 0; w0 < n0; w0 += 64) {
-    const int nb = n0 - w0 < 64 ? (int)(n0 - w0) : 64;
-    uint64_t mask = 0;
-    for (int i = 0; i < nb; i++)
-      mask |= (uint64_t)(((lo[w0 + i] == hi[w0 + i]) == same) & (u[w0 + i] <= thr)) << i;
-    int64_t prev = -2;
-    while (mask) {
-      const int64_t i = w0 + __builtin_ctzll(mask);
-      mask &= mask - 1;
-      /* nothing to do when both ends share a parent with the ends just joined */
-      if (prev == i - 1 && p[xh + i] == p[xh + i - 1] && p[xl + i] == p[xl + i - 1]) {
-        prev = i;
-        continue;
-      }
-      uf_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
-      prev = i;
+  for (int64_t w = 0; 64 * w < n0; w++) {
+    const __mmask32 ke = half_mask((n0 - 64 * w + 1) / 2), ko = half_mask((n0 - 64 * w) / 2);
+    const uint64_t me = _mm256_movepi8_mask(_mm256_maskz_loadu_epi8(ke, he + 32 * w));
+    const uint64_t mo = _mm256_movepi8_mask(_mm256_maskz_loadu_epi8(ko, ho + 32 * w));
+    out[w] = _pdep_u64(me, EVEN_BITS) | _pdep_u64(mo, ~EVEN_BITS);
+  }
+}
+
+static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const uint64_t *fm) {
+  int8_t *he, *ho;
+  row_halves(s, l, o, y, &he, &ho);
+  const int64_t n0 = s->n[0];
+  const __m256i zero = _mm256_setzero_si256();
+  for (int64_t w = 0; 64 * w < n0; w++) {
+    const __mmask32 ke = half_mask((n0 - 64 * w + 1) / 2) & (__mmask32)_pext_u64(fm[w], EVEN_BITS);
+    const __mmask32 ko = half_mask((n0 - 64 * w) / 2) & (__mmask32)_pext_u64(fm[w], ~EVEN_BITS);
+    const __m256i ve = _mm256_maskz_loadu_epi8(ke, he + 32 * w);
+    const __m256i vo = _mm256_maskz_loadu_epi8(ko, ho + 32 * w);
+    _mm256_mask_storeu_epi8(he + 32 * w, ke, _mm256_sub_epi8(zero, ve));
+    _mm256_mask_storeu_epi8(ho + 32 * w, ko, _mm256_sub_epi8(zero, vo));
+  }
+}
+#else
+static void row_spin_bits(sw_state *s, const ising_lattice *l, int64_t o, int64_t y, uint64_t *out) {
+  const int64_t n0 = s->n[0];
+  int8_t *b = s->buf;
+  if (s->dim == 3)
+    ising_lattice_pack_rows(l, o, y, 1, b);
+  else
+    ising_lattice_pack_rows(l, 0, o, 1, b);
+  for (int64_t w = 0; 64 * w < n0; w++) {
+    const int64_t n = n0 - 64 * w < 64 ? n0 - 64 * w : 64;
+    uint64_t m = 0;
+    for (int64_t i = 0; i < n; i++) m |= (uint64_t)(b[64 * w + i] < 0) << i;
+    out[w] = m;
+  }
+}
+
+static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const uint64_t *fm) {
+  const int64_t n0 = s->n[0];
+  int8_t *b = s->buf;
+  if (s->dim == 3)
+    ising_lattice_pack_rows(l, o, y, 1, b);
+  else
+    ising_lattice_pack_rows(l, 0, o, 1, b);
+  for (int64_t i = 0; i < n0; i++) {
+    const int8_t f = (int8_t)((fm[i >> 6] >> (i & 63)) & 1);
+    b[i] = (int8_t)((b[i] ^ -f) + f); /* -b[i] when it flips */
+  }
+  if (s->dim == 3)
+    ising_lattice_unpack_rows(l, o, y, 1, b);
+  else
+    ising_lattice_unpack_rows(l, 0, o, 1, b);
+}
+#endif
+
+/*
+ * Labels.  parent[x] of the local natural index x, after the unions:
+ * - a site whose bond from its left neighbour is active (not the first of
+ *   its x run) holds NOT_FIRST | the run's first site, unchanged until the
+ *   next sweep;
+ * - the first site of a run holds itself (a root) or another first site
+ *   of its cluster with a smaller index (parents only point back: the
+ *   unions and finds keep it so), hence every root is its cluster's
+ *   smallest index, the first site of the cluster in natural order.
+ * The numbering pass visits the first sites in natural order, so that a
+ * first site's parent is resolved before it (no find loops): a root gets
+ * -1 - its component (a negative entry, numbered in that order), another
+ * first site its root.  Indices are < 2^29, so bit 30 is free for
+ * NOT_FIRST and a negative entry is never read as one.
+ */
+#define NOT_FIRST ((int32_t)1 << 30)
+
+static inline int is_first(int32_t v) { return ((uint32_t)v >> 30) != 1; }
+
+/* First site of x's run (a select, not a branch: taken half the time). */
+static inline int32_t first_of(const int32_t *p, int32_t x) {
+  const int32_t v = p[x], nf = -(int32_t)!is_first(v);
+  return x ^ ((x ^ (v ^ NOT_FIRST)) & nf);
+}
+
+/* Root of x's cluster (a numbered root included; path halving over first
+ * sites). */
+static inline int32_t sw_find(int32_t *p, int32_t x) {
+  x = first_of(p, x);
+  int32_t v = p[x];
+  while (v >= 0 && v != x) {
+    const int32_t w = p[v];
+    if (w < 0 || w == v) return v;
+    p[x] = w;
+    x = w;
+    v = p[x];
+  }
+  return x;
+}
+
+/* Join the clusters of a and b (before numbering): Rem's union with
+ * splicing over first sites, which keeps every parent below its child (a
+ * root is its set's smallest index) and stops at the first common
+ * ancestor rather than at the roots. */
+static inline void sw_union(int32_t *p, int32_t a, int32_t b) {
+  a = first_of(p, a);
+  b = first_of(p, b);
+  for (;;) {
+    const int32_t pa = p[a], pb = p[b];
+    if (pa == pb) return;
+    if (pa > pb) {
+      p[a] = pb;
+      if (a == pa) return;
+      a = pa;
+    } else {
+      p[b] = pa;
+      if (b == pb) return;
+      b = pb;
     }
   }
 }
 
-/* Step 1 and the unions of step 2 for one replica: the bonds inside the
- * block (a row's x bonds make runs that share the run's first site as
- * parent; the bonds from the row or plane below join runs), the periodic
- * bonds of undivided axes, and the bonds to other ranks recorded as edges
- * by both ends. */
+/* A row's x runs (local indices from xr; sb its spin bits, rx its x
+ * uniforms' bits): jm, and the row's parents as in "Labels". */
+static void row_runs(sw_state *s, int64_t xr, const uint64_t *sb, const uint64_t *rx, uint64_t *jm) {
+  const int64_t n0 = s->n[0], nw = s->nw;
+  int32_t *p = s->parent;
+  uint64_t carry = 0;
+  for (int64_t w = 0; w < nw; w++) { /* bit i: the bond i -> i + 1 (i < n0 - 1) */
+    const uint64_t next = (sb[w] >> 1) | (w + 1 < nw ? sb[w + 1] << 63 : 0);
+    const uint64_t d = sb[w] ^ next;
+    uint64_t xm = (s->ferro ? ~d : d) & rx[w];
+    if (w == nw - 1) xm &= ((uint64_t)1 << (n0 - 1 - 64 * w)) - 1;
+    jm[w] = (xm << 1) | carry;
+    carry = xm >> 63;
+  }
+#ifdef __AVX512F__
+  /* sixteen sites at a time: a lane's run start is the largest start at
+   * or before it (a prefix maximum in four shifts) or the carried one */
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i zero = _mm512_setzero_si512(), nf = _mm512_set1_epi32(NOT_FIRST);
+  __m512i carry16 = _mm512_set1_epi32((int32_t)xr);
+  for (int64_t i0 = 0; i0 < n0; i0 += 16) {
+    const __mmask16 join = (__mmask16)(jm[i0 >> 6] >> (i0 & 63));
+    const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(xr + i0)), iota);
+    __m512i v = _mm512_mask_mov_epi32(carry16, (__mmask16)~join, idx);
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 15));
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 14));
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 12));
+    v = _mm512_max_epi32(v, _mm512_alignr_epi32(v, zero, 8));
+    const __mmask16 keep = n0 - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n0 - i0)) - 1);
+    _mm512_mask_storeu_epi32(p + xr + i0, keep, _mm512_mask_or_epi32(v, join, v, nf));
+    carry16 = _mm512_permutexvar_epi32(_mm512_set1_epi32(15), v);
+  }
+#else
+  int32_t first = (int32_t)xr;
+  for (int64_t i = 0; i < n0; i++) {
+    const int32_t x = (int32_t)(xr + i);
+    const int32_t keep = -(int32_t)((jm[i >> 6] >> (i & 63)) & 1); /* all ones: joined */
+    first ^= (first ^ x) & ~keep;
+    p[x] = x ^ ((x ^ (first | NOT_FIRST)) & keep);
+  }
+#endif
+}
+
+/* Unions over the active bonds from the row `lo` (local indices from xl;
+ * spin bits sbl, runs jml, its uniforms' bits rl for this axis) to the
+ * row `hi` (from xh): of neighbouring bonds that join the same two runs
+ * only the first. */
+static void join_rows(sw_state *s, const uint64_t *sbl, const uint64_t *jml, const uint64_t *rl,
+                      int64_t xl, const uint64_t *sbh, const uint64_t *jmh, int64_t xh) {
+  int32_t *p = s->parent;
+  uint64_t carry = 0;
+  for (int64_t w = 0; w < s->nw; w++) {
+    const uint64_t d = sbl[w] ^ sbh[w];
+    const uint64_t vm = (s->ferro ? ~d : d) & rl[w];
+    uint64_t need = vm & ~(((vm << 1) | carry) & jml[w] & jmh[w]);
+    carry = vm >> 63;
+    while (need) {
+      const int64_t i = 64 * w + __builtin_ctzll(need);
+      need &= need - 1;
+      sw_union(p, (int32_t)(xl + i), (int32_t)(xh + i));
+    }
+  }
+}
+
+/* Step 1 and the unions of step 2 for one replica, slab by slab: the
+ * uniforms' bits of the slab's rows (bond drawing), then per row its x
+ * runs and the unions with the row below (3D: in the plane) and the slab
+ * below; the periodic bonds of undivided axes; the bonds to other ranks
+ * recorded as edges by both ends. */
 static int bonds_and_unions(sw_state *s, const ising_lattice *l, const ising_model *m,
                             uint32_t c2, uint32_t rep) {
   const int dim = s->dim, ferro = s->ferro, outer = dim == 3 ? 2 : 1;
   const uint32_t thr = m->bond_thr;
-  const int64_t n0 = s->n[0], n1 = s->n[1], rows = dim == 3 ? n1 : 1, z0 = lat_z0(l);
-  const int64_t Lx = l->L[0], Lxy = l->L[0] * l->L[1];
+  const int64_t n0 = s->n[0], n1 = s->n[1], nw = s->nw, rows = s->rows, z0 = lat_z0(l);
   int32_t *p = s->parent;
-  uint32_t *u = s->rb + 12 * s->rb_stride;
   s->nedge = 0;
-  int8_t *cur = s->buf[0], *prev = s->buf[1], *first = s->buf[2];
+  uint64_t *sb = s->sb[0], *sbp = s->sb[1], *jm = s->jm[0], *jmp = s->jm[1];
+  uint64_t *ro = s->ro[0], *rop = s->ro[1];
   for (int64_t o = 0; o < s->nslab; o++) {
-    if (o > 0) {
-      int8_t *t = prev;
-      prev = cur;
-      cur = t;
-    }
-    pack_slab(s, l, o, cur);
-    if (o == 0) memcpy(first, cur, (size_t)s->slab);
+    const double t0 = ising_timer_now();
     for (int64_t y = 0; y < rows; y++) {
-      const int64_t gy = dim == 3 ? y : o, gz = dim == 3 ? o : 0;
-      const int64_t g0 = cl_global(l, 1, gy + 1, gz + z0), xr = o * s->slab + y * n0;
-      const int8_t *row = cur + y * n0;
-      double t0 = ising_timer_now();
-      row_words(s, g0, 0, c2, rep, u);
-      s->ph[PH_BONDS] += ising_timer_now() - t0;
-      /* runs along x: a site joined to its left neighbour shares its parent */
-      p[xr] = (int32_t)xr;
-      for (int64_t i = 1; i < n0; i++) {
-        const int act = ((row[i - 1] == row[i]) == ferro) & (u[i - 1] <= thr);
-        p[xr + i] = act ? p[xr + i - 1] : (int32_t)(xr + i);
-      }
-      if (!s->split[0] && active(row[n0 - 1], row[0], ferro, bond_word(s, g0 + n0 - 1, 0, c2, rep), thr))
-        uf_union(p, (int32_t)(xr + n0 - 1), (int32_t)xr);
-      /* y: from the row below (2D: the slab below) */
-      if (dim == 3 && y > 0)
-        join_rows(s, cur + (y - 1) * n0, row, xr - n0, xr, g0 - Lx, 1, c2, rep, thr);
-      else if (dim == 2 && o > 0)
-        join_rows(s, prev, row, xr - n0, xr, g0 - Lx, 1, c2, rep, thr);
-      if (dim == 3 && y == n1 - 1 && !s->split[1]) /* periodic y within the plane */
-        join_rows(s, row, cur, xr, o * s->slab, g0, 1, c2, rep, thr);
-      /* z: from the plane below */
-      if (dim == 3 && o > 0) join_rows(s, prev + y * n0, row, xr - s->slab, xr, g0 - Lxy, 2, c2, rep, thr);
+      const int64_t g0 = row_global(s, l, o, y);
+      row_rand(s, g0, 0, c2, rep, thr, s->rx + y * nw);
+      if (dim == 3 && (y < n1 - 1 || !s->split[1])) row_rand(s, g0, 1, c2, rep, thr, s->ry + y * nw);
+      if (o < s->nslab - 1 || !s->split[outer]) row_rand(s, g0, outer, c2, rep, thr, ro + y * nw);
     }
+    s->ph[PH_BONDS] += ising_timer_now() - t0;
+    for (int64_t y = 0; y < rows; y++) {
+      const int64_t xr = o * s->slab + y * n0, yw = y * nw;
+      row_spin_bits(s, l, o, y, sb + yw);
+      row_runs(s, xr, sb + yw, s->rx + yw, jm + yw);
+      if (!s->split[0]) { /* periodic x: the bond from the last site to the first */
+        const int last = (int)((sb[yw + (n0 - 1) / 64] >> ((n0 - 1) & 63)) & 1);
+        const int same = last == (int)(sb[yw] & 1);
+        if (same == ferro && ((s->rx[yw + (n0 - 1) / 64] >> ((n0 - 1) & 63)) & 1))
+          sw_union(p, (int32_t)(xr + n0 - 1), (int32_t)xr);
+      }
+      if (dim == 3 && y > 0) /* y: from the row below in the plane */
+        join_rows(s, sb + yw - nw, jm + yw - nw, s->ry + yw - nw, xr - n0, sb + yw, jm + yw, xr);
+      if (dim == 3 && y == n1 - 1 && !s->split[1]) /* periodic y within the plane */
+        join_rows(s, sb + yw, jm + yw, s->ry + yw, xr, sb, jm, o * s->slab);
+      if (o > 0) /* the outer axis: from the slab below */
+        join_rows(s, sbp + yw, jmp + yw, rop + yw, xr - s->slab, sb + yw, jm + yw, xr);
+    }
+    if (o == 0 && !s->split[outer]) {
+      memcpy(s->sb[2], sb, (size_t)(rows * nw) * sizeof *sb);
+      memcpy(s->jm[2], jm, (size_t)(rows * nw) * sizeof *jm);
+    }
+    uint64_t *t;
+    t = sb, sb = sbp, sbp = t;
+    t = jm, jm = jmp, jmp = t;
+    t = ro, ro = rop, rop = t;
   }
-  /* periodic along the outer axis: the last slab to the first */
+  /* periodic along the outer axis: the last slab (now "previous") to the first */
   if (!s->split[outer]) {
     const int64_t xl = (s->nslab - 1) * s->slab;
-    for (int64_t y = 0; y < rows; y++) {
-      const int64_t gy = dim == 3 ? y : s->nslab - 1, gz = dim == 3 ? s->nslab - 1 : 0;
-      const int64_t g0 = cl_global(l, 1, gy + 1, gz + z0);
-      join_rows(s, cur + y * n0, first + y * n0, xl + y * n0, y * n0, g0, outer, c2, rep, thr);
-    }
+    for (int64_t y = 0; y < rows; y++)
+      join_rows(s, sbp + y * nw, jmp + y * nw, rop + y * nw, xl + y * n0, s->sb[2] + y * nw,
+                s->jm[2] + y * nw, y * n0);
   }
   /* bonds to other ranks: from the last layers to the + halos, and from
    * the - halos into the first layers */
@@ -462,7 +702,7 @@ static int merge_labels(sw_state *s, const ising_lattice *l, MPI_Comm comm, int 
   s->nbnd = 0;
   int32_t *p = s->parent;
   for (int64_t e = 0; e < ne && !rc; e++) {
-    const int32_t r = uf_find(p, (int32_t)s->edges[e].site);
+    const int32_t r = sw_find(p, (int32_t)s->edges[e].site);
     const int64_t own = global_of(l, s->n, r);
     mine[2 * e] = s->edges[e].bond;
     mine[2 * e + 1] = own;
@@ -570,6 +810,19 @@ static inline int flips(const sw_state *s, const ising_model *m, uint32_t c2, ui
   return cl_word(s->r.key, (uint64_t)label, 0, c2, c3) > thr;
 }
 
+/* The orientations of the n clusters listed in dk, dl, dm (component,
+ * label, magnetisation). */
+static void decide(sw_state *s, const ising_model *m, uint32_t c2, uint32_t c3, uint32_t half,
+                   int64_t n) {
+  uint32_t *w = s->dw;
+  ising_rng_words_at(s->r.key, s->dl, n, 0, c2, c3, w);
+  if (m->H == 0)
+    for (int64_t i = 0; i < n; i++) set_state(s, s->dk[i], w[i] > half ? C_FLIP : 0);
+  else
+    for (int64_t i = 0; i < n; i++)
+      set_state(s, s->dk[i], w[i] > ising_model_cluster_threshold(m, s->dm[i]) ? C_FLIP : 0);
+}
+
 /* A cluster's statistics into S2 (sum of M^2), count and the largest. */
 static inline void tally(double *acc, int64_t size, int64_t mag) {
   acc[0] += (double)mag * (double)mag;
@@ -577,70 +830,132 @@ static inline void tally(double *acc, int64_t size, int64_t mag) {
   if ((double)size > acc[2]) acc[2] = (double)size;
 }
 
-/* Step 2's numbering pass: components in natural order (a root is its
- * component's smallest index, so it comes first; boundary components are
- * numbered by the merge already), magnetisations and sizes summed;
- * afterwards every site points at its root and a root holds -1 - its
- * component.  With `flip` (H = 0, where a cluster's orientation needs only
- * its label) it is step 4 too: each new component decided at its root,
- * the spins flipped. */
-static int number_components(sw_state *s, ising_lattice *l, int flip, const ising_model *m,
-                             uint32_t c2, uint32_t c3, uint32_t half) {
-  int32_t *p = s->parent;
-  int8_t *b = s->buf[0];
+enum { PASS_NUMBER = 1, PASS_FLIP = 2 };
+
+/* The passes over the x runs after the unions, in natural order (a run's
+ * sites share its first site's cluster).  PASS_NUMBER: step 2's numbering
+ * ("Labels"; boundary components are numbered by the merge already), the
+ * magnetisations and sizes summed.  PASS_FLIP: step 4, the clusters that
+ * are not decided yet decided at their roots (sixteen at a time per row),
+ * the spins flipped.  Both at once at H = 0, where a cluster's orientation
+ * needs only its label; at H != 0 PASS_FLIP follows the numbering and the
+ * merge (it needs the total magnetisation). */
+static int run_pass(sw_state *s, ising_lattice *l, int mode, const ising_model *m, uint32_t c2,
+                    uint32_t c3, uint32_t half) {
+  int32_t *p = s->parent, *starts = s->starts, *kr = s->krun;
+  const int64_t n0 = s->n[0], nw = s->nw;
+  const int ferro = s->ferro;
+  uint64_t *sbits = s->sb[0];
+#ifdef __AVX512F__
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i one = _mm512_set1_epi32(1);
+#endif
   for (int64_t o = 0; o < s->nslab; o++) {
-    pack_slab(s, l, o, b);
-    const int64_t xo = o * s->slab;
-    for (int64_t j = 0; j < s->slab; j++) {
-      const int32_t x = (int32_t)(xo + j);
-      int64_t k;
-      if (p[x] == x) {
-        k = s->ncomp;
-        ISING_CALL(new_comp(s));
-        p[x] = (int32_t)(-1 - k);
-        if (flip) set_state(s, k, flips(s, m, c2, c3, half, global_of(l, s->n, x), 0));
-      } else if (p[x] < 0) {
-        k = -1 - (int64_t)p[x];
-      } else {
-        const int32_t root = uf_find(p, x);
-        p[x] = root;
-        k = -1 - (int64_t)p[root];
+    for (int64_t y = 0; y < s->rows; y++) {
+      const int64_t xr = o * s->slab + y * n0;
+      if (mode & PASS_NUMBER) row_spin_bits(s, l, o, y, sbits);
+      const int32_t *pr = p + xr;
+      int64_t nr = 0, nd = 0;
+#ifdef __AVX512F__
+      for (int64_t i0 = 0; i0 < n0; i0 += 16) { /* the first sites, sixteen at a time */
+        const __mmask16 in = n0 - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n0 - i0)) - 1);
+        const __m512i v = _mm512_maskz_loadu_epi32(in, pr + i0);
+        const __mmask16 f = _mm512_mask_cmpneq_epi32_mask(in, _mm512_srli_epi32(v, 30), one);
+        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)i0), iota);
+        _mm512_storeu_si512(starts + nr, _mm512_maskz_compress_epi32(f, idx));
+        nr += __builtin_popcount(f);
       }
-      s->comp[k] += 4 * b[j];
-      if (!s->ferro) s->size[k]++;
-      const int8_t f = (int8_t)(flip & s->comp[k] & C_FLIP);
-      b[j] = (int8_t)((b[j] ^ -f) + f); /* -b[j] when it flips, without a branch */
+#else
+      for (int64_t i = 0; i < n0; i++) {
+        starts[nr] = (int32_t)i;
+        nr += is_first(pr[i]);
+      }
+#endif
+      starts[nr] = (int32_t)n0;
+      const int64_t g0 = row_global(s, l, o, y);
+      if (mode & PASS_NUMBER) { /* without a branch per run: room for a row's new components first */
+        if (s->comp_cap < s->ncomp + n0)
+          ISING_CALL(resize_comps(s, s->ncomp + n0 > 2 * s->comp_cap ? s->ncomp + n0 : 2 * s->comp_cap));
+        int64_t nc = s->ncomp;
+        const int flip = (mode & PASS_FLIP) != 0;
+        for (int64_t r = 0; r < nr; r++) {
+          const int64_t i = starts[r], len = starts[r + 1] - i;
+          const int32_t x = (int32_t)(xr + i), v = p[x];
+          /* fresh: a root not numbered yet; else v < 0: a numbered root;
+           * else (ptr) v, an earlier first site, is the root or holds it.
+           * Selects by masks (compilers turn conditionals into branches). */
+          const int32_t fresh = -(int32_t)(v == x), ptr = -(int32_t)(v >= 0 && v != x);
+          const int32_t e = x ^ ((x ^ v) & ptr), w = p[e];
+          const int32_t root = e ^ ((e ^ w) & ptr & ~(w >> 31));
+          const int32_t k32 = ~p[root], k = k32 ^ ((k32 ^ (int32_t)nc) & fresh);
+          const int32_t keep = v ^ ((v ^ ~(int32_t)nc) & fresh);
+          p[x] = keep ^ ((keep ^ root) & ptr);
+          s->dk[nd] = k;
+          s->dl[nd] = (uint64_t)(g0 + i);
+          nd += fresh & flip;
+          nc -= fresh;
+          const int32_t spin = 1 - 2 * (int32_t)((sbits[i >> 6] >> (i & 63)) & 1);
+          const int32_t mag = ferro ? spin * (int32_t)len : spin * (int32_t)(len & 1);
+          s->comp[k] = (s->comp[k] & ~fresh) + 4 * mag;
+          if (!ferro) s->size[k] = (s->size[k] & ~fresh) + (int32_t)len;
+          kr[r] = (int32_t)k;
+        }
+        s->ncomp = nc;
+      } else {
+        for (int64_t r = 0; r < nr; r++) {
+          const int64_t i = starts[r];
+          const int32_t v = p[xr + i];
+          int64_t k;
+          if (v < 0) { /* a root */
+            k = -1 - (int64_t)v;
+            if (!(comp_state(s, k) & C_BOUNDARY)) {
+              s->dk[nd] = (int32_t)k;
+              s->dl[nd] = (uint64_t)(g0 + i);
+              s->dm[nd] = comp_mag(s, k);
+              nd++;
+            }
+          } else {
+            k = -1 - (int64_t)p[v];
+          }
+          kr[r] = (int32_t)k;
+        }
+      }
+      if (!(mode & PASS_FLIP)) continue;
+      decide(s, m, c2, c3, half, nd);
+      /* the flip mask: its changes at run starts, then a prefix XOR */
+      uint64_t *fm = s->fm, acc = 0;
+      int64_t wi = 0;
+      int prev = 0;
+      for (int64_t r = 0; r < nr; r++) {
+        const int f = s->comp[kr[r]] & C_FLIP;
+        while (starts[r] >> 6 != wi) {
+          fm[wi++] = acc;
+          acc = 0;
+        }
+        acc |= (uint64_t)(f ^ prev) << (starts[r] & 63);
+        prev = f;
+      }
+      while (wi < nw) {
+        fm[wi++] = acc;
+        acc = 0;
+      }
+      uint64_t carry = 0;
+      for (int64_t w = 0; w < nw; w++) {
+        uint64_t x = fm[w];
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        x ^= carry;
+        fm[w] = x;
+        carry = (uint64_t)0 - (x >> 63);
+      }
+      row_flip(s, l, o, y, fm);
     }
-    if (flip) unpack_slab(s, l, o, b);
   }
   return ISING_OK;
-}
-
-/* Step 4 after the numbering pass (H != 0: a cluster's orientation needs
- * its magnetisation): each local cluster decided at its root, the spins
- * flipped. */
-static void decide_flip(sw_state *s, ising_lattice *l, const ising_model *m, uint32_t c2,
-                        uint32_t c3, uint32_t half) {
-  const int32_t *p = s->parent;
-  int8_t *b = s->buf[0];
-  for (int64_t o = 0; o < s->nslab; o++) {
-    pack_slab(s, l, o, b);
-    const int64_t xo = o * s->slab;
-    for (int64_t j = 0; j < s->slab; j++) {
-      const int64_t x = xo + j;
-      int64_t k;
-      if (p[x] < 0) { /* a root: the first site of its component */
-        k = -1 - (int64_t)p[x];
-        if (!(comp_state(s, k) & C_BOUNDARY))
-          set_state(s, k, flips(s, m, c2, c3, half, global_of(l, s->n, x), comp_mag(s, k)));
-      } else {
-        k = -1 - (int64_t)p[p[x]];
-      }
-      const int8_t f = (int8_t)(s->comp[k] & C_FLIP);
-      b[j] = (int8_t)((b[j] ^ -f) + f);
-    }
-    unpack_slab(s, l, o, b);
-  }
 }
 
 /* One replica's sweep. */
@@ -663,7 +978,7 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   s->ncomp = 0;
   s->nbnd = 0;
   ISING_CALL(bonds_and_unions(s, l, m, c2, rep));
-  if (!zero) ISING_CALL(number_components(s, l, 0, m, c2, c3, half));
+  if (!zero) ISING_CALL(run_pass(s, l, PASS_NUMBER, m, c2, c3, half));
   double t2 = ising_timer_now(), merge_s = 0;
   s->ph[PH_LABEL] += (t2 - t1) - (s->ph[PH_BONDS] - bonds0);
   if (multi) ISING_CALL(merge_labels(s, l, lay->group, lay->group_size));
@@ -675,9 +990,9 @@ static int sw_replica(sw_state *s, int k, uint64_t t) {
   double t3 = ising_timer_now();
   merge_s += t3 - t2;
   if (zero)
-    ISING_CALL(number_components(s, l, 1, m, c2, c3, half));
+    ISING_CALL(run_pass(s, l, PASS_NUMBER | PASS_FLIP, m, c2, c3, half));
   else
-    decide_flip(s, l, m, c2, c3, half);
+    ISING_CALL(run_pass(s, l, PASS_FLIP, m, c2, c3, half));
   double t4 = ising_timer_now();
   if (multi && zero) ISING_CALL(merge_totals(s, lay->group, lay->group_size));
   double t5 = ising_timer_now();
@@ -758,10 +1073,11 @@ static void sw_needs(const ising_config *cfg, ising_sweeper_needs *needs) {
 
 static int64_t sw_bytes(const void *p) {
   const sw_state *s = p;
-  return s->nloc * (int64_t)sizeof *s->parent + 3 * s->slab +
+  return s->nloc * (int64_t)sizeof *s->parent + s->n[0] + mask_words(s) * 8 +
+         (s->n[0] + 16) * (int64_t)(4 * sizeof(int32_t) + sizeof(uint64_t) + sizeof(int64_t)) +
          s->comp_cap * (int64_t)(sizeof *s->comp + (s->ferro ? 0 : sizeof *s->size)) +
          s->edge_cap * (int64_t)sizeof *s->edges + s->bnd_cap * (int64_t)sizeof *s->bnd +
-         12 * s->rb_stride * 4;
+         4 * s->rb_stride * 4;
 }
 
 static int sw_bench_report(void *p, FILE *out, double timed, long sweeps, double sites) {

@@ -86,6 +86,11 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
 void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
                              uint32_t c3, uint32_t *out);
 
+/* Output word `word` (0..3) of the blocks of the n groups groups[i] into
+ * out[i]: ising_rng_block at arbitrary counters, sixteen at a time
+ * (vectorised where the build targets AVX-512). */
+void ising_rng_words_at(ising_rng_key key, const uint64_t *groups, int64_t n, int word,
+                        uint32_t c2, uint32_t c3, uint32_t *out);
 /* Half-lattice index of a site (see above). */
 static inline int64_t ising_rng_site_index(const int64_t L[3], int64_t gx, int64_t gy, int64_t gz) {
   return (gy + L[1] * gz) * (L[0] / 2) + gx / 2;
