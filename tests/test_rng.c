@@ -37,6 +37,27 @@ START_TEST(fill_matches_random123) {
 }
 END_TEST
 
+/* Word w of the blocks at arbitrary counters (the Swendsen-Wang clusters'
+ * decisions): 37 groups, not a multiple of the sixteen computed together,
+ * some past 2^32, in no order. */
+START_TEST(words_at_match_random123) {
+  ising_rng_key key = ising_rng_key_from_seed(77);
+  uint64_t groups[37];
+  uint32_t out[37];
+  for (int i = 0; i < 37; i++)
+    groups[i] = (uint64_t)(i * 2654435761u) ^ (i % 3 == 0 ? (uint64_t)i << 33 : 0);
+  const uint32_t c2 = 99, c3 = ising_rng_c3(3, ISING_RNG_SWEEP, 0);
+  for (int w = 0; w < 4; w++) {
+    ising_rng_words_at(key, groups, 37, w, c2, c3, out);
+    for (int i = 0; i < 37; i++) {
+      philox4x32_ctr_t c = {{(uint32_t)groups[i], (uint32_t)(groups[i] >> 32), c2, c3}};
+      philox4x32_key_t kk = {{key.k[0], key.k[1]}};
+      ck_assert_uint_eq(out[i], philox4x32(c, kk).v[w]);
+    }
+  }
+}
+END_TEST
+
 START_TEST(streams_differ) {
   ising_rng_key a = ising_rng_key_from_seed(1), b = ising_rng_key_from_seed(2);
   ck_assert(a.k[0] != b.k[0] || a.k[1] != b.k[1]);
@@ -85,6 +106,7 @@ int main(void) {
   Suite *s = suite_create("rng");
   TCase *tc = tcase_create("philox");
   tcase_add_test(tc, fill_matches_random123);
+  tcase_add_test(tc, words_at_match_random123);
   tcase_add_test(tc, streams_differ);
   tcase_add_test(tc, uniformity);
   suite_add_tcase(s, tc);
