@@ -682,9 +682,12 @@ static inline float dis_exp(float y) {
 
 /* The clamped argument y of the rule (above) as float (rounded first:
  * the same values, and the selects stay in one width, which gcc
- * vectorises). */
-static inline float dis_clamp_metropolis(double y) {
-  float v = (float)y;
+ * vectorises).  Metropolis takes q = -2 beta local and the spin s:
+ * y = -beta (2 s local) = s q up to one rounding of the product (2^-53 |y|,
+ * far below the float rounding in the budget). */
+static inline float dis_clamp_metropolis(double q, int s) {
+  float v = (float)q;
+  v = s > 0 ? v : -v;
   v = v > 0 ? 0 : v;
   return v >= -DIS_YMAX ? v : -DIS_YMAX;
 }
@@ -703,93 +706,130 @@ static inline float dis_xt(float y, int heat) {
 float ising_update_approx_x(const ising_model *m, int s, double local) {
   if (m->algorithm == ISING_ALG_HEATBATH)
     return dis_xt(dis_clamp_heatbath(-2.0 * m->beta * local), 1);
-  return dis_xt(dis_clamp_metropolis(-m->beta * (2.0 * s * local)), 0);
+  return dis_xt(dis_clamp_metropolis(-2.0 * m->beta * local, s), 0);
 }
 
-/* The per-site rule by the approximation above, in blocks of ROW_BLOCK:
- * nw (int32: bimodal weights, or int32 weights the cache found small
- * enough), y, x~ and the cheap decisions as plain loops that the compiler
- * vectorises for the build's ISA, then the fallback sites by drow_exact's
- * rule, then the spins and sums. */
-static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising_model *m,
-                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
-                        dis_sums *out) {
+/* The per-site rule by the approximation above on the sites b .. b + n - 1
+ * of a row, deciding those from b + first on: nw (int32: bimodal weights,
+ * or int32 weights the cache found small enough), y, x~ and the cheap
+ * decisions as plain loops that the compiler vectorises for the build's
+ * ISA, then the fallback sites by drow_exact's rule, then the spins and
+ * sums.  Sites before b + first are only read (their spins are of this
+ * colour, which no site here reads). */
+#define DIS_BLOCK 32
+#ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
+#include <stdio.h>
+static long long dis_stats[2];
+__attribute__((destructor)) static void dis_stats_print(void) {
+  if (dis_stats[0])
+    fprintf(stderr, "drow_approx: %lld sites, %lld fallbacks (%.3g)\n", dis_stats[0], dis_stats[1],
+            (double)dis_stats[1] / (double)dis_stats[0]);
+}
+#endif
+
+static inline __attribute__((always_inline)) void dis_block(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t b, int n,
+                             int first, dis_sums *out) {
   const row_ctx *r = &d->r;
   const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, wc = r->colour;
   const double Ju = cp->J_unit, H = cp->H, hu = cp->h_unit;
-  const double nbeta = -m->beta, nb2 = -2.0 * m->beta;
-  int64_t bonds = 0, mag = 0, F = 0;
-  for (int64_t b = h0; b <= h1; b += ROW_BLOCK) {
-    const int n = h1 - b + 1 < ROW_BLOCK ? (int)(h1 - b + 1) : ROW_BLOCK;
-    int8_t *s = r->sc + b;
-    const uint16_t *u = r->rnd + b + r->roff;
-    const int32_t *f = d->f ? d->f + b : NULL;
-    const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
-    const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
-    int32_t nw[ROW_BLOCK];
-    float y[ROW_BLOCK];
-    int8_t code[ROW_BLOCK]; /* 1 move, 0 stay, 2 fallback */
-    if (d->w8[0]) {
-      const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
-      const int8_t *w4 = d3 ? d->w8[4] + b : NULL, *w5 = d3 ? d->w8[5] + b : NULL;
-      for (int i = 0; i < n; i++)
-        nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
-                (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
-    } else {
-      const int32_t *w0 = d->w32[0] + b, *w1 = d->w32[1] + b, *w2 = d->w32[2] + b,
-                    *w3 = d->w32[3] + b;
-      const int32_t *w4 = d3 ? d->w32[4] + b : NULL, *w5 = d3 ? d->w32[5] + b : NULL;
-      for (int i = 0; i < n; i++)
-        nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
-                (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
-    }
-    /* y by the operations of ising_couplings_local and
-     * ising_model_probability_local */
-    if (heat && f)
-      for (int i = 0; i < n; i++)
-        y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])));
-    else if (heat)
-      for (int i = 0; i < n; i++) y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + H));
-    else if (f)
-      for (int i = 0; i < n; i++)
-        y[i] = dis_clamp_metropolis(
-            nbeta * (2.0 * s[i] * (Ju * (double)nw[i] + (H + hu * (double)f[i]))));
-    else
-      for (int i = 0; i < n; i++)
-        y[i] = dis_clamp_metropolis(nbeta * (2.0 * s[i] * (Ju * (double)nw[i] + H)));
-    int fallback = 0;
-    for (int i = 0; i < n; i++) {
-      const float x = dis_xt(y[i], heat), ui = (float)u[i];
-      const int mv = ui + 1.0f < x * (1.0f - DIS_D), stay = ui > x * (1.0f + DIS_D);
-      const int fb = !mv & !stay;
-      code[i] = (int8_t)(mv | fb << 1);
-      fallback |= fb;
-    }
-    if (fallback)
-      for (int i = 0; i < n; i++) {
-        if (code[i] != 2) continue;
-        const uint32_t t = ising_model_threshold(ising_model_probability_local(
-            m, s[i], ising_couplings_local(cp, nw[i], f ? f[i] : 0)));
-        const uint16_t th = (uint16_t)(t >> 16);
-        code[i] = (int8_t)(u[i] != th ? u[i] < th : row_lo(r, st, c2, c3lo, b + i) <= (uint16_t)t);
-      }
-    int64_t bb = 0, ff = 0;
-    int mm = 0;
-    for (int i = 0; i < n; i++) {
-      const int ns = heat ? (code[i] ? 1 : -1) : (code[i] ? -s[i] : s[i]);
-      bb += (int64_t)(ns - wc * s[i]) * nw[i];
-      mm += ns;
-      s[i] = (int8_t)ns;
-    }
-    if (f)
-      for (int i = 0; i < n; i++) ff += (int64_t)f[i] * s[i];
-    bonds += bb;
-    mag += mm;
-    F += ff;
+  const double nb2 = -2.0 * m->beta;
+  int8_t *s = r->sc + b;
+  const uint16_t *u = r->rnd + b + r->roff;
+  const int32_t *f = d->f ? d->f + b : NULL;
+  const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
+  const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
+  int32_t nw[DIS_BLOCK];
+  float y[DIS_BLOCK];
+  int8_t code[DIS_BLOCK]; /* 1 move, 0 stay, 2 fallback */
+  if (d->w8[0]) {
+    const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
+    const int8_t *w4 = d3 ? d->w8[4] + b : NULL, *w5 = d3 ? d->w8[5] + b : NULL;
+    for (int i = 0; i < n; i++)
+      nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+              (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
+  } else {
+    const int32_t *w0 = d->w32[0] + b, *w1 = d->w32[1] + b, *w2 = d->w32[2] + b,
+                  *w3 = d->w32[3] + b;
+    const int32_t *w4 = d3 ? d->w32[4] + b : NULL, *w5 = d3 ? d->w32[5] + b : NULL;
+    for (int i = 0; i < n; i++)
+      nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+              (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
   }
-  out->bonds += bonds;
-  out->mag += mag;
-  out->field += F;
+  /* y by the operations of ising_couplings_local and
+   * ising_model_probability_local */
+  if (heat && f)
+    for (int i = 0; i < n; i++)
+      y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])));
+  else if (heat)
+    for (int i = 0; i < n; i++) y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + H));
+  else if (f)
+    for (int i = 0; i < n; i++)
+      y[i] = dis_clamp_metropolis(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])), s[i]);
+  else
+    for (int i = 0; i < n; i++)
+      y[i] = dis_clamp_metropolis(nb2 * (Ju * (double)nw[i] + H), s[i]);
+  int fallback = 0;
+  for (int i = 0; i < n; i++) {
+    const float x = dis_xt(y[i], heat), ui = (float)u[i];
+    const int mv = ui + 1.0f < x * (1.0f - DIS_D), stay = ui > x * (1.0f + DIS_D);
+    const int fb = !mv & !stay;
+    code[i] = (int8_t)(mv | fb << 1);
+    fallback |= fb;
+  }
+#ifdef ISING_DIS_STATS
+  dis_stats[0] += n - first;
+#endif
+  if (fallback)
+    for (int i = first; i < n; i++) {
+      if (code[i] != 2) continue;
+#ifdef ISING_DIS_STATS
+      dis_stats[1]++;
+#endif
+      const uint32_t t = ising_model_threshold(ising_model_probability_local(
+          m, s[i], ising_couplings_local(cp, nw[i], f ? f[i] : 0)));
+      const uint16_t th = (uint16_t)(t >> 16);
+      code[i] = (int8_t)(u[i] != th ? u[i] < th : row_lo(r, st, c2, c3lo, b + i) <= (uint16_t)t);
+    }
+  /* colour 0 adds s_new nw, colour 1 (s_new - s_old) nw = 2 s_new nw where
+   * the spin changed: sums of +-nw without a multiply */
+  int64_t bb = 0, ff = 0;
+  int mm = 0;
+  for (int i = first; i < n; i++) {
+    const int ns = heat ? (code[i] ? 1 : -1) : (code[i] ? -s[i] : s[i]);
+    const int64_t v = ns > 0 ? (int64_t)nw[i] : -(int64_t)nw[i];
+    bb += wc && ns == s[i] ? 0 : v;
+    mm += ns;
+    s[i] = (int8_t)ns;
+  }
+  if (f)
+    for (int i = first; i < n; i++) ff += (int64_t)f[i] * s[i];
+  out->bonds += wc ? 2 * bb : bb;
+  out->mag += mm;
+  out->field += ff;
+}
+
+/* The rows of the approximate rule: blocks of DIS_BLOCK sites (a constant
+ * trip count for the compiler), the last one ending at h1 and deciding only
+ * the sites not done before; rows shorter than a block in one block of
+ * their length. */
+static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                        dis_sums *out) {
+  dis_sums acc = {0, 0, 0};
+  if (h1 - h0 + 1 < DIS_BLOCK) {
+    dis_block(d, cp, m, st, c2, c3lo, h0, (int)(h1 - h0 + 1), 0, &acc);
+  } else {
+    int64_t b = h0;
+    for (; b + DIS_BLOCK - 1 <= h1; b += DIS_BLOCK)
+      dis_block(d, cp, m, st, c2, c3lo, b, DIS_BLOCK, 0, &acc);
+    if (b <= h1)
+      dis_block(d, cp, m, st, c2, c3lo, h1 - DIS_BLOCK + 1, DIS_BLOCK,
+                (int)(b - (h1 - DIS_BLOCK + 1)), &acc);
+  }
+  out->bonds += acc.bonds;
+  out->mag += acc.mag;
+  out->field += acc.field;
 }
 
 /* Whether site h moves, by the table (bimodal, no field). */
