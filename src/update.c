@@ -792,19 +792,23 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
       code[i] = (int8_t)(u[i] != th ? u[i] < th : row_lo(r, st, c2, c3lo, b + i) <= (uint16_t)t);
     }
   /* colour 0 adds s_new nw, colour 1 (s_new - s_old) nw = 2 s_new nw where
-   * the spin changed: sums of +-nw without a multiply */
+   * the spin changed */
   int64_t bb = 0, ff = 0;
   int mm = 0;
-  for (int i = first; i < n; i++) {
-    const int ns = heat ? (code[i] ? 1 : -1) : (code[i] ? -s[i] : s[i]);
-    const int64_t v = ns > 0 ? (int64_t)nw[i] : -(int64_t)nw[i];
-    bb += wc && ns == s[i] ? 0 : v;
-    mm += ns;
+  for (int i = 0; i < n; i++) { /* every lane, sites before first kept */
+    const int keep = i >= first, si = s[i];
+    /* heat bath: flip where the move differs from s > 0; Metropolis:
+     * where it moves (arithmetic, no selects: gcc vectorises it) */
+    const int flip = ((code[i] != 0) ^ (heat & (si > 0))) & keep;
+    const int ns = si * (1 - 2 * flip);
+    const int take = wc ? flip : keep;
+    bb += (int64_t)(take * ns) * nw[i];
+    mm += keep * ns;
     s[i] = (int8_t)ns;
   }
   if (f)
-    for (int i = first; i < n; i++) ff += (int64_t)f[i] * s[i];
-  out->bonds += wc ? 2 * bb : bb;
+    for (int i = 0; i < n; i++) ff += i >= first ? (int64_t)f[i] * s[i] : 0;
+  out->bonds += wc ? 2 * bb : bb; /* colour 1: (s_new - s_old) nw = 2 s_new nw */
   out->mag += mm;
   out->field += ff;
 }
