@@ -802,7 +802,7 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
     const int flip = ((code[i] != 0) ^ (heat & (si > 0))) & keep;
     const int ns = si * (1 - 2 * flip);
     const int take = wc ? flip : keep;
-    bb += (int64_t)(take * ns) * nw[i];
+    bb += take * ns * nw[i]; /* |nw| < 2^31: no overflow */
     mm += keep * ns;
     s[i] = (int8_t)ns;
   }

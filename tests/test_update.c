@@ -167,7 +167,9 @@ END_TEST
 
 /* A test couplings provider: w and f hashed from (seed, site, axis).
  * bonds: 0 bimodal with dilution (w = 0 for a quarter of the bonds),
- * 1 int32 "gaussian-like" weights in -2^24 .. 2^24 (some 0), 2 every w = +1;
+ * 1 int32 "gaussian-like" weights in -2^24 .. 2^24 (some 0), 2 every w = +1,
+ * 3 int32 weights over the whole range -(2^31 - 1) .. 2^31 - 1 (nw needs
+ * more than 32 bits: the kernels' exact path);
  * fields: 0 none, 1 f = +-1, 2 f in -1000 .. 1000, 3 f in {-1, 0, +1}. */
 typedef struct tprov {
   uint64_t seed;
@@ -187,6 +189,7 @@ static int32_t tp_bond(const void *ctx, int64_t site, int axis) {
   if (p->bonds == 2) return 1;
   if (p->bonds == 0) return r % 4 == 0 ? 0 : ((r >> 8) & 1 ? 1 : -1);
   if (r % 16 == 0) return 0;
+  if (p->bonds == 3) return (int32_t)((int64_t)((r >> 16) % 0xFFFFFFFFu) - 0x7FFFFFFF);
   return (int32_t)((r >> 16) % ((1u << 25) + 1)) - (1 << 24);
 }
 
@@ -205,7 +208,7 @@ static ising_couplings tp_couplings(const tprov *p, double J_unit, double h_unit
   c.bond = tp_bond;
   c.field = p->fields ? tp_field : NULL;
   c.ctx = p;
-  c.bimodal = p->bonds != 1;
+  c.bimodal = p->bonds != 1 && p->bonds != 3;
   return c;
 }
 
@@ -342,6 +345,11 @@ START_TEST(disorder_gaussian) {
   ck_assert_int_gt(run_dis(2, 256, 256, 1, &g2, u, 0.0005, 0.0, 0.8, 10, ISING_ALG_METROPOLIS), 10);
   run_dis(2, 32, 32, 1, &g0, u, 0, 0.0, 0.02, 4, ISING_ALG_METROPOLIS);
   ck_assert_int_gt(run_dis(2, 32, 32, 1, &g2, u, 0.001, 0.0, 1e3, 4, ISING_ALG_HEATBATH), 4);
+  /* weights over the whole int32 range (J_unit 2^-31): the exact path */
+  tprov w0 = {18, 3, 0}, w2 = {19, 3, 2};
+  const double v = 1.0 / 2147483648.0;
+  ck_assert_int_gt(run_dis(2, 40, 12, 1, &w0, v, 0, 0.1, 1.1, 6, ISING_ALG_METROPOLIS), 6);
+  ck_assert_int_gt(run_dis(3, 36, 6, 4, &w2, v, 0.002, 0.0, 2.0, 6, ISING_ALG_HEATBATH), 6);
 }
 END_TEST
 
