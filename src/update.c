@@ -716,7 +716,7 @@ float ising_update_approx_x(const ising_model *m, int s, double local) {
  * ISA, then the fallback sites by drow_exact's rule, then the spins and
  * sums.  Sites before b + first are only read (their spins are of this
  * colour, which no site here reads). */
-#define DIS_BLOCK 32
+#define DIS_BLOCK 64
 #ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
 #include <stdio.h>
 static long long dis_stats[2];
@@ -813,24 +813,30 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
   out->field += ff;
 }
 
-/* The rows of the approximate rule: blocks of DIS_BLOCK sites (a constant
- * trip count for the compiler), the last one ending at h1 and deciding only
- * the sites not done before; rows shorter than a block in one block of
- * their length. */
+/* The sites h0 .. h1 (at least B) in blocks of B, the last one ending at
+ * h1 and deciding only the sites not done before. */
+static inline __attribute__((always_inline)) void dis_blocks(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int B, dis_sums *acc) {
+  int64_t b = h0;
+  for (; b + B - 1 <= h1; b += B) dis_block(d, cp, m, st, c2, c3lo, b, B, 0, acc);
+  if (b <= h1) dis_block(d, cp, m, st, c2, c3lo, h1 - B + 1, B, (int)(b - (h1 - B + 1)), acc);
+}
+
+/* The rows of the approximate rule: blocks of DIS_BLOCK or DIS_BLOCK / 2
+ * sites (constant trip counts for the compiler); rows shorter than that in
+ * one block of their length. */
 static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                         ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
                         dis_sums *out) {
   dis_sums acc = {0, 0, 0};
-  if (h1 - h0 + 1 < DIS_BLOCK) {
-    dis_block(d, cp, m, st, c2, c3lo, h0, (int)(h1 - h0 + 1), 0, &acc);
-  } else {
-    int64_t b = h0;
-    for (; b + DIS_BLOCK - 1 <= h1; b += DIS_BLOCK)
-      dis_block(d, cp, m, st, c2, c3lo, b, DIS_BLOCK, 0, &acc);
-    if (b <= h1)
-      dis_block(d, cp, m, st, c2, c3lo, h1 - DIS_BLOCK + 1, DIS_BLOCK,
-                (int)(b - (h1 - DIS_BLOCK + 1)), &acc);
-  }
+  const int64_t len = h1 - h0 + 1;
+  if (len >= DIS_BLOCK)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, &acc);
+  else if (len >= DIS_BLOCK / 2)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 2, &acc);
+  else
+    dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, &acc);
   out->bonds += acc.bonds;
   out->mag += acc.mag;
   out->field += acc.field;
