@@ -716,7 +716,7 @@ float ising_update_approx_x(const ising_model *m, int s, double local) {
  * ISA, then the fallback sites by drow_exact's rule, then the spins and
  * sums.  Sites before b + first are only read (their spins are of this
  * colour, which no site here reads). */
-#define DIS_BLOCK 64
+#define DIS_BLOCK 128
 #ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
 #include <stdio.h>
 static long long dis_stats[2];
@@ -823,9 +823,9 @@ static inline __attribute__((always_inline)) void dis_blocks(
   if (b <= h1) dis_block(d, cp, m, st, c2, c3lo, h1 - B + 1, B, (int)(b - (h1 - B + 1)), acc);
 }
 
-/* The rows of the approximate rule: blocks of DIS_BLOCK or DIS_BLOCK / 2
- * sites (constant trip counts for the compiler); rows shorter than that in
- * one block of their length. */
+/* The rows of the approximate rule: blocks of DIS_BLOCK or DIS_BLOCK / 4
+ * sites (constant trip counts for the compiler; the larger blocks cost
+ * less per site); rows shorter than that in one block of their length. */
 static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                         ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
                         dis_sums *out) {
@@ -833,8 +833,8 @@ static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising
   const int64_t len = h1 - h0 + 1;
   if (len >= DIS_BLOCK)
     dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, &acc);
-  else if (len >= DIS_BLOCK / 2)
-    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 2, &acc);
+  else if (len >= DIS_BLOCK / 4)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, &acc);
   else
     dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, &acc);
   out->bonds += acc.bonds;
