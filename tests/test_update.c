@@ -340,9 +340,10 @@ START_TEST(disorder_gaussian) {
   const double u = 1.0 / 16777216.0;
   ck_assert_int_gt(run_dis(2, 30, 20, 1, &g0, u, 0, 0.0, 0.9, 6, ISING_ALG_METROPOLIS), 6);
   ck_assert_int_gt(run_dis(2, 66, 4, 1, &g0, -2 * u, 0, 0.2, 1.7, 6, ISING_ALG_HEATBATH), 6);
-  /* rows of 101 sites: blocks of 64 and a last block overlapping the one
-   * before */
+  /* rows of 101 and 150 sites: blocks of 32 and 128, a last block
+   * overlapping the one before */
   ck_assert_int_gt(run_dis(2, 202, 6, 1, &g2, u, 0.001, 0.05, 1.4, 6, ISING_ALG_METROPOLIS), 6);
+  ck_assert_int_gt(run_dis(2, 300, 4, 1, &g2, -u, 0.002, 0.0, 1.9, 6, ISING_ALG_HEATBATH), 6);
   ck_assert_int_gt(run_dis(3, 202, 4, 4, &g0, u, 0, 0.0, 2.5, 4, ISING_ALG_HEATBATH), 4);
   ck_assert_int_gt(run_dis(3, 10, 6, 4, &g2, u, 0.001, 0.1, 1.2, 6, ISING_ALG_METROPOLIS), 6);
   ck_assert_int_gt(run_dis(3, 6, 8, 6, &g2, u, 0.002, -0.1, 0.7, 6, ISING_ALG_HEATBATH), 6);
@@ -508,6 +509,7 @@ START_TEST(disorder_fallback_band) {
   fallback_band(2, 64, 64, 1, 1, ISING_ALG_METROPOLIS, 2.0);
   fallback_band(2, 70, 30, 1, 0, ISING_ALG_HEATBATH, 1.3);
   fallback_band(2, 202, 10, 1, 1, ISING_ALG_HEATBATH, 0.9);
+  fallback_band(2, 300, 8, 1, 1, ISING_ALG_METROPOLIS, 1.2);
   fallback_band(3, 34, 8, 8, 1, ISING_ALG_HEATBATH, 4.0);
   fallback_band(3, 64, 8, 4, 0, ISING_ALG_METROPOLIS, 1.0);
   fallback_band(2, 12, 6, 1, 1, ISING_ALG_METROPOLIS, 1.5);
