@@ -373,7 +373,9 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * rows like the uniform ones with nw = sum of sign(w) s products in place
  * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
  * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
- * site evaluates the rule (exp per site). */
+ * site evaluates the rule: drow_approx (a float exp approximation, the
+ * exact rule where it cannot decide), or drow_exact (libm exp per site)
+ * for int32 weights whose nw may not fit 32 bits. */
 
 #define DIS_SLOTS 64 /* thresholds tables memoised per cache (temperatures) */
 
@@ -587,7 +589,8 @@ static inline int dis_nw8(const dis_row *d, int64_t h) {
 
 static inline int dis_index(int z, int s, int nw) { return (s > 0 ? 2 * z + 1 : 0) + nw + z; }
 
-/* Every site evaluates the rule: field sources and non-bimodal weights. */
+/* Every site evaluates the rule by libm: int32 weights with
+ * 2 z max|w| >= 2^31 (drow_approx takes the other per-site cases). */
 static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
                        dis_sums *out) {
