@@ -373,7 +373,9 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * rows like the uniform ones with nw = sum of sign(w) s products in place
  * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
  * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
- * site evaluates the rule (exp per site). */
+ * site evaluates the rule: drow_approx (a float exp approximation, the
+ * exact rule where it cannot decide), or drow_exact (libm exp per site)
+ * for int32 weights whose nw may not fit 32 bits. */
 
 #define DIS_SLOTS 64 /* thresholds tables memoised per cache (temperatures) */
 
@@ -395,6 +397,7 @@ struct ising_update_cache {
   int8_t *w8[3];     /* bimodal: w of (site, axis) at the site's position */
   int32_t *w32[3];   /* otherwise */
   int32_t *f;        /* field source: f of the site */
+  int nw32;          /* int32 weights with 2 z max|w| < 2^31: nw fits int32 (drow_approx) */
   dis_table tab[DIS_SLOTS];
   int next;          /* the slot a new table takes */
 };
@@ -439,6 +442,7 @@ int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
   k->nz2 = l->nz2;
   k->len = 2 * l->W * l->ny2 * l->nz2 + 64;
   int ok = 1;
+  int64_t maxw = 0; /* largest |w| stored */
   for (int a = 0; a < k->dim; a++) {
     if (k->bimodal)
       ok &= (k->w8[a] = calloc((size_t)k->len, 1)) != NULL;
@@ -476,6 +480,7 @@ int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
               k->w8[a][at] = (int8_t)w;
             else
               k->w32[a][at] = w;
+            if (llabs((long long)w) > maxw) maxw = llabs((long long)w);
           }
           if (k->field) {
             k->f[at] = ising_couplings_f(c, site);
@@ -483,6 +488,7 @@ int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
           }
         }
     }
+  k->nw32 = !k->bimodal && 4 * k->dim * maxw < ((int64_t)1 << 31);
   *out = k;
   return ISING_OK;
 }
@@ -583,7 +589,8 @@ static inline int dis_nw8(const dis_row *d, int64_t h) {
 
 static inline int dis_index(int z, int s, int nw) { return (s > 0 ? 2 * z + 1 : 0) + nw + z; }
 
-/* Every site evaluates the rule: field sources and non-bimodal weights. */
+/* Every site evaluates the rule by libm: int32 weights with
+ * 2 z max|w| >= 2^31 (drow_approx takes the other per-site cases). */
 static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
                        dis_sums *out) {
@@ -611,6 +618,231 @@ static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_
   out->bonds += bonds;
   out->mag += mag;
   out->field += F;
+}
+
+/* The approximate rule of the per-site rows (drow_approx): the decisions of
+ * drow_exact without libm exp for all but about one site in 10^4.
+ *
+ * With p the rule's probability (libm), t = ceil(p 2^32) - 1 its threshold
+ * (model.c; t = UINT32_MAX for p >= 1, t = 0 for p = 0), t_hi = t >> 16,
+ * x = p 2^16 and u_hi the site's high half, for 0 < p <= 1:
+ *   u_hi < t_hi <=> (u_hi + 1) 2^16 <= t <=> (u_hi + 1) 2^16 < ceil(p 2^32)
+ *               <=> (u_hi + 1) 2^16 < p 2^32 <=> u_hi + 1 < x,
+ *   u_hi > t_hi <=> u_hi 2^16 > t <=> u_hi 2^16 >= ceil(p 2^32)
+ *               <=> u_hi >= x,
+ * (n < ceil(a) <=> n < a and n >= ceil(a) <=> n >= a for integers n), and
+ * the site moves iff u_hi < t_hi, stays iff u_hi > t_hi, the low half
+ * deciding a tie.  For p = 0 (t = 0) the first still holds and stays iff
+ * u_hi >= 1.  So with any x~, lo <= x and hi >= x:
+ *   move if u_hi + 1 < lo; stay if u_hi > hi (strict: right for p = 0);
+ * else (fallback) the site takes drow_exact's rule.  The band between has
+ * about 2 + 2 d x values of u_hi: the fallback takes a fraction
+ * <= 2^-15 + 2 d of the sites.  Also valid: any lo <= 1 and hi >= 0 where
+ * x < 1 (no u_hi moves; every u_hi >= 1 stays).
+ *
+ * x~: the rule's argument y = -beta dE (Metropolis, p = exp(y), y >= 0
+ * taken as 0 for dE <= 0) or y = -2 beta local (heat bath,
+ * p = 1 / (1 + exp(y))) is computed in double by the reference's own
+ * operations (the build uses -std=c11, so no contraction: the same bits),
+ * clamped to [-30, 30] (NaN to the side where p is 0, as the threshold of
+ * p = NaN is 0), rounded to float y_f, and E = dis_exp(y_f);
+ * x~ = 2^16 E or 2^16 / (1 + E) in float.  Clamping changes only sites
+ * with x < 2^16 e^-30 (x~ < 1 as well, valid as above) or heat-bath sites
+ * with exp(y) < e^-30 (x within 1e-13 of x~ = 2^16 / (1 + E(-30))).
+ * Error budget of E against exp(y) for |y| <= 30, relative:
+ *   y to float: |dy| <= 2^-20 (half an ulp below 32)   <= 9.6e-7
+ *   r = y - k ln2 (ln2 in two parts, k ln2hi exact for |k| <= 44,
+ *     |k| <= 44): |dr| <= 2^-25 + 2^-26 + 44 * 2^-45    <= 4.6e-8
+ *   degree-6 Taylor on |r| <= 0.3466: e^|r| r^7/7! / e^r <= 2.4e-7
+ *   Horner in float, 12 roundings and float coefficients:
+ *     (12 + 1) 2^-24 e^|r| / e^r (gamma_13 bound)      <= 1.6e-6
+ *   2^k from exponent bits: exact (2^-44 .. 2^44, normal)
+ * total <= 2.9e-6; 1 + E and the heat-bath division add 2^-23, libm's exp
+ * and double roundings 2^-50: |x~/x - 1| <= eps = 3.1e-6 < 2^-18 where
+ * not clamped (tests/test_update.c checks 2^-18 over the whole range).
+ * lo = x~ (1 - d), hi = x~ (1 + d) with d = 2^-16 (each one more float
+ * rounding) then satisfy lo <= x <= hi: (1 + eps)(1 - d)(1 + 2^-24) < 1. */
+#define DIS_D 0x1p-16f
+#define DIS_YMAX 30.0f
+
+/* e^y for float y in [-30, 30], within 2.9e-6 relative (above). */
+static inline float dis_exp(float y) {
+  const float magic = 0x1.8p23f; /* adding it rounds to an integer */
+  const float kf = (y * 0x1.715476p0f + magic) - magic; /* round(y log2 e) */
+  const float r = (y - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f;
+  float p = 0x1.6c16c2p-10f;
+  p = p * r + 0x1.111112p-7f;
+  p = p * r + 0x1.555556p-5f;
+  p = p * r + 0x1.555556p-3f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const uint32_t bits = (uint32_t)((int32_t)kf + 127) << 23;
+  float two_k;
+  memcpy(&two_k, &bits, sizeof two_k);
+  return p * two_k;
+}
+
+/* The clamped argument y of the rule (above) as float (rounded first:
+ * the same values, and the selects stay in one width, which gcc
+ * vectorises).  Metropolis takes q = -2 beta local and the spin s:
+ * y = -beta (2 s local) = s q up to one rounding of the product (2^-53 |y|,
+ * far below the float rounding in the budget). */
+static inline float dis_clamp_metropolis(double q, int s) {
+  float v = (float)q;
+  v = s > 0 ? v : -v;
+  v = v > 0 ? 0 : v;
+  return v >= -DIS_YMAX ? v : -DIS_YMAX;
+}
+static inline float dis_clamp_heatbath(double y) {
+  float v = (float)y;
+  v = v <= DIS_YMAX ? v : DIS_YMAX;
+  return v >= -DIS_YMAX ? v : -DIS_YMAX;
+}
+
+/* x~ from the clamped argument. */
+static inline float dis_xt(float y, int heat) {
+  const float e = dis_exp(y);
+  return heat ? 65536.0f / (1.0f + e) : 65536.0f * e;
+}
+
+float ising_update_approx_x(const ising_model *m, int s, double local) {
+  if (m->algorithm == ISING_ALG_HEATBATH)
+    return dis_xt(dis_clamp_heatbath(-2.0 * m->beta * local), 1);
+  return dis_xt(dis_clamp_metropolis(-2.0 * m->beta * local, s), 0);
+}
+
+/* The per-site rule by the approximation above on the sites b .. b + n - 1
+ * of a row, deciding those from b + first on: nw (int32: bimodal weights,
+ * or int32 weights the cache found small enough), y, x~ and the cheap
+ * decisions as plain loops that the compiler vectorises for the build's
+ * ISA, then the fallback sites by drow_exact's rule, then the spins and
+ * sums.  Sites before b + first are only read (their spins are of this
+ * colour, which no site here reads). */
+#define DIS_BLOCK 128
+#ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
+#include <stdio.h>
+static long long dis_stats[2];
+__attribute__((destructor)) static void dis_stats_print(void) {
+  if (dis_stats[0])
+    fprintf(stderr, "drow_approx: %lld sites, %lld fallbacks (%.3g)\n", dis_stats[0], dis_stats[1],
+            (double)dis_stats[1] / (double)dis_stats[0]);
+}
+#endif
+
+static inline __attribute__((always_inline)) void dis_block(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t b, int n,
+                             int first, dis_sums *out) {
+  const row_ctx *r = &d->r;
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, wc = r->colour;
+  const double Ju = cp->J_unit, H = cp->H, hu = cp->h_unit;
+  const double nb2 = -2.0 * m->beta;
+  int8_t *s = r->sc + b;
+  const uint16_t *u = r->rnd + b + r->roff;
+  const int32_t *f = d->f ? d->f + b : NULL;
+  const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
+  const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
+  int32_t nw[DIS_BLOCK];
+  float y[DIS_BLOCK];
+  int8_t code[DIS_BLOCK]; /* 1 move, 0 stay, 2 fallback */
+  if (d->w8[0]) {
+    const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
+    const int8_t *w4 = d3 ? d->w8[4] + b : NULL, *w5 = d3 ? d->w8[5] + b : NULL;
+    for (int i = 0; i < n; i++)
+      nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+              (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
+  } else {
+    const int32_t *w0 = d->w32[0] + b, *w1 = d->w32[1] + b, *w2 = d->w32[2] + b,
+                  *w3 = d->w32[3] + b;
+    const int32_t *w4 = d3 ? d->w32[4] + b : NULL, *w5 = d3 ? d->w32[5] + b : NULL;
+    for (int i = 0; i < n; i++)
+      nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
+              (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
+  }
+  /* y by the operations of ising_couplings_local and
+   * ising_model_probability_local */
+  if (heat && f)
+    for (int i = 0; i < n; i++)
+      y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])));
+  else if (heat)
+    for (int i = 0; i < n; i++) y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + H));
+  else if (f)
+    for (int i = 0; i < n; i++)
+      y[i] = dis_clamp_metropolis(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])), s[i]);
+  else
+    for (int i = 0; i < n; i++)
+      y[i] = dis_clamp_metropolis(nb2 * (Ju * (double)nw[i] + H), s[i]);
+  int fallback = 0;
+  for (int i = 0; i < n; i++) {
+    const float x = dis_xt(y[i], heat), ui = (float)u[i];
+    const int mv = ui + 1.0f < x * (1.0f - DIS_D), stay = ui > x * (1.0f + DIS_D);
+    const int fb = !mv & !stay;
+    code[i] = (int8_t)(mv | fb << 1);
+    fallback |= fb;
+  }
+#ifdef ISING_DIS_STATS
+  dis_stats[0] += n - first;
+#endif
+  if (fallback)
+    for (int i = first; i < n; i++) {
+      if (code[i] != 2) continue;
+#ifdef ISING_DIS_STATS
+      dis_stats[1]++;
+#endif
+      const uint32_t t = ising_model_threshold(ising_model_probability_local(
+          m, s[i], ising_couplings_local(cp, nw[i], f ? f[i] : 0)));
+      const uint16_t th = (uint16_t)(t >> 16);
+      code[i] = (int8_t)(u[i] != th ? u[i] < th : row_lo(r, st, c2, c3lo, b + i) <= (uint16_t)t);
+    }
+  /* colour 0 adds s_new nw, colour 1 (s_new - s_old) nw = 2 s_new nw where
+   * the spin changed */
+  int64_t bb = 0, ff = 0;
+  int mm = 0;
+  for (int i = 0; i < n; i++) { /* every lane, sites before first kept */
+    const int keep = i >= first, si = s[i];
+    /* heat bath: flip where the move differs from s > 0; Metropolis:
+     * where it moves (arithmetic, no selects: gcc vectorises it) */
+    const int flip = ((code[i] != 0) ^ (heat & (si > 0))) & keep;
+    const int ns = si * (1 - 2 * flip);
+    const int take = wc ? flip : keep;
+    bb += take * ns * nw[i]; /* |nw| < 2^31: no overflow */
+    mm += keep * ns;
+    s[i] = (int8_t)ns;
+  }
+  if (f)
+    for (int i = 0; i < n; i++) ff += i >= first ? (int64_t)f[i] * s[i] : 0;
+  out->bonds += wc ? 2 * bb : bb; /* colour 1: (s_new - s_old) nw = 2 s_new nw */
+  out->mag += mm;
+  out->field += ff;
+}
+
+/* The sites h0 .. h1 (at least B) in blocks of B, the last one ending at
+ * h1 and deciding only the sites not done before. */
+static inline __attribute__((always_inline)) void dis_blocks(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int B, dis_sums *acc) {
+  int64_t b = h0;
+  for (; b + B - 1 <= h1; b += B) dis_block(d, cp, m, st, c2, c3lo, b, B, 0, acc);
+  if (b <= h1) dis_block(d, cp, m, st, c2, c3lo, h1 - B + 1, B, (int)(b - (h1 - B + 1)), acc);
+}
+
+/* The rows of the approximate rule: blocks of DIS_BLOCK or DIS_BLOCK / 4
+ * sites (constant trip counts for the compiler; the larger blocks cost
+ * less per site); rows shorter than that in one block of their length. */
+static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                        ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                        dis_sums *out) {
+  dis_sums acc = {0, 0, 0};
+  const int64_t len = h1 - h0 + 1;
+  if (len >= DIS_BLOCK)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, &acc);
+  else if (len >= DIS_BLOCK / 4)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, &acc);
+  else
+    dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, &acc);
+  out->bonds += acc.bonds;
+  out->mag += acc.mag;
+  out->field += acc.field;
 }
 
 /* Whether site h moves, by the table (bimodal, no field). */
@@ -912,6 +1144,8 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
       d.f = k->field ? k->f + self : NULL;
       if (T)
         row(&d, T, m, st, c2, c3lo, h0, h1, &acc);
+      else if (k->bimodal || k->nw32)
+        drow_approx(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
       else
         drow_exact(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
     }

@@ -167,7 +167,9 @@ END_TEST
 
 /* A test couplings provider: w and f hashed from (seed, site, axis).
  * bonds: 0 bimodal with dilution (w = 0 for a quarter of the bonds),
- * 1 int32 "gaussian-like" weights in -2^24 .. 2^24 (some 0), 2 every w = +1;
+ * 1 int32 "gaussian-like" weights in -2^24 .. 2^24 (some 0), 2 every w = +1,
+ * 3 int32 weights over the whole range -(2^31 - 1) .. 2^31 - 1 (nw needs
+ * more than 32 bits: the kernels' exact path);
  * fields: 0 none, 1 f = +-1, 2 f in -1000 .. 1000, 3 f in {-1, 0, +1}. */
 typedef struct tprov {
   uint64_t seed;
@@ -187,6 +189,7 @@ static int32_t tp_bond(const void *ctx, int64_t site, int axis) {
   if (p->bonds == 2) return 1;
   if (p->bonds == 0) return r % 4 == 0 ? 0 : ((r >> 8) & 1 ? 1 : -1);
   if (r % 16 == 0) return 0;
+  if (p->bonds == 3) return (int32_t)((int64_t)((r >> 16) % 0xFFFFFFFFu) - 0x7FFFFFFF);
   return (int32_t)((r >> 16) % ((1u << 25) + 1)) - (1 << 24);
 }
 
@@ -205,7 +208,7 @@ static ising_couplings tp_couplings(const tprov *p, double J_unit, double h_unit
   c.bond = tp_bond;
   c.field = p->fields ? tp_field : NULL;
   c.ctx = p;
-  c.bimodal = p->bonds != 1;
+  c.bimodal = p->bonds != 1 && p->bonds != 3;
   return c;
 }
 
@@ -337,11 +340,179 @@ START_TEST(disorder_gaussian) {
   const double u = 1.0 / 16777216.0;
   ck_assert_int_gt(run_dis(2, 30, 20, 1, &g0, u, 0, 0.0, 0.9, 6, ISING_ALG_METROPOLIS), 6);
   ck_assert_int_gt(run_dis(2, 66, 4, 1, &g0, -2 * u, 0, 0.2, 1.7, 6, ISING_ALG_HEATBATH), 6);
+  /* rows of 101 and 150 sites: blocks of 32 and 128, a last block
+   * overlapping the one before */
+  ck_assert_int_gt(run_dis(2, 202, 6, 1, &g2, u, 0.001, 0.05, 1.4, 6, ISING_ALG_METROPOLIS), 6);
+  ck_assert_int_gt(run_dis(2, 300, 4, 1, &g2, -u, 0.002, 0.0, 1.9, 6, ISING_ALG_HEATBATH), 6);
+  ck_assert_int_gt(run_dis(3, 202, 4, 4, &g0, u, 0, 0.0, 2.5, 4, ISING_ALG_HEATBATH), 4);
   ck_assert_int_gt(run_dis(3, 10, 6, 4, &g2, u, 0.001, 0.1, 1.2, 6, ISING_ALG_METROPOLIS), 6);
   ck_assert_int_gt(run_dis(3, 6, 8, 6, &g2, u, 0.002, -0.1, 0.7, 6, ISING_ALG_HEATBATH), 6);
   ck_assert_int_gt(run_dis(2, 256, 256, 1, &g2, u, 0.0005, 0.0, 0.8, 10, ISING_ALG_METROPOLIS), 10);
   run_dis(2, 32, 32, 1, &g0, u, 0, 0.0, 0.02, 4, ISING_ALG_METROPOLIS);
   ck_assert_int_gt(run_dis(2, 32, 32, 1, &g2, u, 0.001, 0.0, 1e3, 4, ISING_ALG_HEATBATH), 4);
+  /* weights over the whole int32 range (J_unit 2^-31): the exact path */
+  tprov w0 = {18, 3, 0}, w2 = {19, 3, 2};
+  const double v = 1.0 / 2147483648.0;
+  ck_assert_int_gt(run_dis(2, 40, 12, 1, &w0, v, 0, 0.1, 1.1, 6, ISING_ALG_METROPOLIS), 6);
+  ck_assert_int_gt(run_dis(3, 36, 6, 4, &w2, v, 0.002, 0.0, 2.0, 6, ISING_ALG_HEATBATH), 6);
+}
+END_TEST
+
+/* ising_update_approx_x against 2^16 times the rule's probability (libm),
+ * densely over the arguments the kernels meet: y = -2 beta s local
+ * (Metropolis) or -2 beta local (heat bath) over [-40, 40], both spins,
+ * several beta, and the extremes.  Where x >= 1 the relative error must be
+ * <= 2^-18 (update.c's budget); where x < 1, 0 <= x~ < 1 or the same
+ * bound.  These are the conditions under which the kernels' cheap
+ * decisions equal the rule's. */
+START_TEST(approx_accuracy) {
+  const double betas[] = {0.03, 0.44, 1.0, 2.7, 50.0};
+  const ising_algorithm algs[] = {ISING_ALG_METROPOLIS, ISING_ALG_HEATBATH};
+  const double eps = 1.0 / 262144.0;
+  double worst = 0;
+  int64_t checked = 0;
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 5; b++) {
+      ising_model m;
+      ck_assert_int_eq(ising_model_init(&m, 2, 1.0, 0, 1.0 / betas[b], algs[a]), ISING_OK);
+      for (int s = -1; s <= 1; s += 2) {
+        enum { N = 1 << 18 };
+        for (int i = 0; i <= N + 8; i++) {
+          double local;
+          if (i <= N) { /* y from -40 to 40, jittered off a regular grid */
+            double y = -40.0 + 80.0 * (i + 0.5 * (double)(mix64((uint64_t)i) >> 11) * 0x1p-53) / N;
+            local = y / (-2.0 * m.beta * (a == 0 ? s : 1));
+          } else {
+            const double ext[8] = {0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300, 1e-9, -1e-9};
+            local = ext[i - N - 1];
+          }
+          const double x = 65536.0 * ising_model_probability_local(&m, s, local);
+          const double xt = ising_update_approx_x(&m, s, local);
+          const double rel = x > 0 ? fabs(xt / x - 1) : INFINITY;
+          ck_assert_msg(xt >= 0 && (rel <= eps || (x < 1 && xt < 1)),
+                        "beta %g %s s %d local %.17g: x %.9g, x~ %.9g (rel %.3g)", m.beta,
+                        a ? "heat bath" : "metropolis", s, local, x, xt, rel);
+          if (x >= 1 && rel > worst) worst = rel;
+          checked++;
+        }
+      }
+    }
+  ck_assert_int_gt(checked, 5000000);
+  ck_assert(worst > 0 && worst <= eps);
+}
+END_TEST
+
+/* A provider whose field weights come from a table (the bonds as tprov). */
+typedef struct band_prov {
+  tprov tp; /* first: tp_bond reads it through the same pointer */
+  int32_t *f;
+} band_prov;
+
+static int32_t band_field(const void *ctx, int64_t site) {
+  return ((const band_prov *)ctx)->f[site];
+}
+
+/* Decisions in the approximation's fallback band: every colour-0 site gets
+ * a field weight f that puts its x = 2^16 p within a few units of its own
+ * high half u_hi for sweep 0 (x = u_hi + delta, delta from -2 to 2, ties
+ * u_hi = t_hi at delta in (0, 1]), then one colour-0 half sweep with the
+ * reference, fast and portable kernels: identical spins and sums.  Checks
+ * that most sites really lie in the band, where the fast kernels must take
+ * the exact rule (and the low halves on ties). */
+static void fallback_band(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds,
+                          ising_algorithm alg, double T) {
+  pair p;
+  make(&p, dim, Lx, Ly, Lz, 77 + (uint64_t)Lx);
+  ising_lattice *port = NULL;
+  ck_assert_int_eq(ising_lattice_create(p.lay, &port), ISING_OK);
+  ck_assert_int_eq(ising_lattice_fill_hot(port, ising_rng_key_from_seed(77 + (uint64_t)Lx), 3),
+                   ISING_OK);
+  const int64_t L[3] = {Lx, Ly, Lz}, nsite = Lx * Ly * Lz;
+  band_prov bp = {{31 + (uint64_t)bonds, bonds, 1}, calloc((size_t)nsite, sizeof(int32_t))};
+  ck_assert_ptr_nonnull(bp.f);
+  const double J_unit = bonds == 1 ? 1.0 / 16777216.0 : 0.8, h_unit = 0x1p-27, H = 0.05;
+  ising_couplings c = ising_couplings_uniform(J_unit, H);
+  c.h_unit = h_unit;
+  c.bond = tp_bond;
+  c.field = band_field;
+  c.ctx = &bp;
+  c.bimodal = bonds != 1;
+  ising_model m;
+  ck_assert_int_eq(ising_model_init(&m, dim, J_unit, H, T, alg), ISING_OK);
+  ising_stream st = {ising_rng_key_from_seed(2024), 5};
+  const uint32_t c3 = ising_rng_c3(st.replica, ISING_RNG_SWEEP, 0);
+  const double deltas[] = {-2, -1.5, -1, -0.75, -0.5, -0.25, 0, 1e-4, 0.25, 0.5, 0.75, 0.9999, 1,
+                           1.25, 1.5, 2};
+  int64_t sites = 0, near = 0;
+  for (int64_t z = 0; z < Lz; z++)
+    for (int64_t y = 0; y < Ly; y++)
+      for (int64_t x = 0; x < Lx; x++) {
+        if (ising_lattice_colour(p.ref, x, y, z) != 0) continue;
+        const int64_t site = x + Lx * (y + Ly * z), g[3] = {x, y, z};
+        int nbr[6] = {0};
+        for (int a = 0; a < dim; a++)
+          for (int side = 0; side < 2; side++) {
+            int64_t h[3] = {x, y, z};
+            h[a] = (h[a] + (side ? 1 : L[a] - 1)) % L[a];
+            nbr[2 * a + side] = ising_lattice_get(p.ref, h[0], h[1], h[2]);
+          }
+        const int s = ising_lattice_get(p.ref, x, y, z);
+        bp.f[site] = 0;
+        const double local0 = ising_couplings_local_field(&c, dim, L, g, nbr);
+        const int64_t G = ising_rng_site_index(L, x, y, z);
+        const uint16_t uhi = ising_rng_number16(st.key, (uint64_t)(G / ISING_RNG_CHUNK),
+                                                (int)(G % ISING_RNG_CHUNK), 0, c3);
+        const double xt = uhi + deltas[sites % 16];
+        sites++;
+        if (xt <= 0 || xt >= 65535) continue;
+        const double pt = xt / 65536.0;
+        /* the local field with p(local) = pt */
+        const double want = alg == ISING_ALG_METROPOLIS ? -log(pt) / (2 * m.beta * s)
+                                                        : -log(1 / pt - 1) / (2 * m.beta);
+        const double fw = nearbyint((want - local0) / h_unit);
+        if (fabs(fw) > 2e9) continue;
+        bp.f[site] = (int32_t)fw;
+        const double xr = 65536.0 * ising_model_probability_local(
+                                        &m, s, ising_couplings_local_field(&c, dim, L, g, nbr));
+        near += fabs(xr - xt) < 0.01;
+      }
+  ck_assert_msg(near * 10 > sites * 8, "only %lld of %lld sites placed in the band",
+                (long long)near, (long long)sites);
+  ising_update_cache *cache = NULL;
+  ck_assert_int_eq(ising_update_cache_create(&c, p.ref, &cache), ISING_OK);
+  ising_half_sums hr, hf, hp;
+  int64_t fr, ff, fp;
+  ck_assert_int_eq(ising_update_half_disorder(p.ref, &m, cache, ISING_BYTE_REFERENCE, st, 0, 0,
+                                              &hr, &fr), ISING_OK);
+  ck_assert_int_eq(ising_update_half_disorder(p.fast, &m, cache, ISING_BYTE_FAST, st, 0, 0, &hf,
+                                              &ff), ISING_OK);
+  ck_assert_int_eq(ising_update_half_disorder(port, &m, cache, ISING_BYTE_PORTABLE, st, 0, 0, &hp,
+                                              &fp), ISING_OK);
+  ck_assert_msg(lattice_differences(p.ref, p.fast) == 0,
+                "%s differs from the reference in the band (%dD, bonds %d, %s)",
+                ising_update_kernel_name(ISING_BYTE_FAST), dim, bonds,
+                alg == ISING_ALG_METROPOLIS ? "metropolis" : "heat bath");
+  ck_assert_msg(lattice_differences(p.ref, port) == 0, "portable differs in the band");
+  ck_assert_int_eq(hf.bonds, hr.bonds);
+  ck_assert_int_eq(hf.mag, hr.mag);
+  ck_assert_int_eq(ff, fr);
+  ck_assert_int_eq(hp.bonds, hr.bonds);
+  ck_assert_int_eq(hp.mag, hr.mag);
+  ck_assert_int_eq(fp, fr);
+  ising_update_cache_free(&cache);
+  free(bp.f);
+  ising_lattice_destroy(&port);
+  drop(&p);
+}
+
+START_TEST(disorder_fallback_band) {
+  fallback_band(2, 64, 64, 1, 1, ISING_ALG_METROPOLIS, 2.0);
+  fallback_band(2, 70, 30, 1, 0, ISING_ALG_HEATBATH, 1.3);
+  fallback_band(2, 202, 10, 1, 1, ISING_ALG_HEATBATH, 0.9);
+  fallback_band(2, 300, 8, 1, 1, ISING_ALG_METROPOLIS, 1.2);
+  fallback_band(3, 34, 8, 8, 1, ISING_ALG_HEATBATH, 4.0);
+  fallback_band(3, 64, 8, 4, 0, ISING_ALG_METROPOLIS, 1.0);
+  fallback_band(2, 12, 6, 1, 1, ISING_ALG_METROPOLIS, 1.5);
 }
 END_TEST
 
@@ -516,6 +687,8 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, disorder_bimodal);
   tcase_add_test(tc, disorder_fields);
   tcase_add_test(tc, disorder_gaussian);
+  tcase_add_test(tc, approx_accuracy);
+  tcase_add_test(tc, disorder_fallback_band);
   tcase_add_test(tc, disorder_all_plus_is_uniform);
   tcase_add_test(tc, disorder_wrong_block);
   tcase_add_test(tc, disorder_acceptance);

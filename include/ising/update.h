@@ -82,11 +82,20 @@ int64_t ising_update_cache_bytes(const ising_update_cache *cache);
  * Bimodal couplings without a field source, or with field weights f in
  * {-1, 0, +1}, decide through threshold tables per temperature (computed by
  * the rule above and memoised in the cache, which is why it is not const);
- * others evaluate the rule per site.
+ * others evaluate the rule per site (by ising_update_approx_x, with the
+ * exact rule where that cannot decide, and wholly exactly for int32 weights
+ * with 2 z max|w| >= 2^31).
  * ISING_ERR_INTERNAL when the cache was made for another block geometry. */
 int ising_update_half_disorder(ising_lattice *lat, const ising_model *m, ising_update_cache *cache,
                                ising_byte_kernel kind, ising_stream stream, uint64_t sweep,
                                int colour, ising_half_sums *sums, int64_t *fsum);
+
+/* The fast kernels' stand-in x~ for x = 2^16 p, p =
+ * ising_model_probability_local(m, s, local) (for tests): where x >= 1,
+ * |x~/x - 1| <= 2^-18; where x < 1, 0 <= x~ < 1 or the same bound.  Sites
+ * whose high half lies within about 2^-16 x~ + 1 of x~ take the exact rule,
+ * so the decisions are those above in every case. */
+float ising_update_approx_x(const ising_model *m, int s, double local);
 
 /* Name of the path `kind` runs in this build ("reference", "fast/avx512",
  * "fast/avx2", "fast/portable"). */
