@@ -244,7 +244,9 @@ void ising_h5_watchdog_arm(const char *file, int world_rank, int seconds) {
   sigemptyset(&sa.sa_mask);
   if (sigaction(SIGALRM, &sa, &dog_old) != 0) return;
   dog_armed = 1;
-  alarm((unsigned)seconds);
+  /* the other ranks wait longer: rank 0 says why before the launcher, seeing
+   * a rank end with status 1, kills the rest (mpiexec may do so at once) */
+  alarm((unsigned)(world_rank != 0 ? seconds + ISING_H5_CLOSE_LAG : seconds));
 }
 
 void ising_h5_watchdog_disarm(void) {

@@ -77,9 +77,14 @@ void ising_h5_stack_text(char *buf, size_t size);
  * full disk or quota that the room check did not see), and would wait
  * forever.  Armed, the process ends with status 1 after `seconds`,
  * printing on rank 0 of the run the message recorded so far (error.h) and
- * that `file` could not be closed; Open MPI then ends the other ranks.
- * world_rank < 0: silent.  Disarm restores the previous SIGALRM action. */
+ * that `file` could not be closed; every other watchdog (other ranks, and
+ * the silent ones, world_rank < 0) waits ISING_H5_CLOSE_LAG seconds more,
+ * so that rank 0's line comes out before the launcher ends the job (Open
+ * MPI kills the rest when one rank exits 1, at once where
+ * odls_base_sigkill_timeout = 0).  Disarm restores the previous SIGALRM
+ * action. */
 #define ISING_H5_CLOSE_GRACE 10
+#define ISING_H5_CLOSE_LAG 3
 void ising_h5_watchdog_arm(const char *file, int world_rank, int seconds);
 void ising_h5_watchdog_disarm(void);
 
