@@ -65,11 +65,6 @@ static inline uint32_t stream_word(wolff_stream *w) {
   return w->buf[w->used++];
 }
 
-/* At least 6 words can be taken from buf[used ..] without a refill. */
-static inline void stream_reserve6(wolff_stream *w) {
-  if (w->used > WOLFF_END - 6) stream_refill(w);
-}
-
 typedef struct wolff_state {
   ising_sweeper_replicas r;
   const ising_config *cfg;
@@ -176,10 +171,30 @@ static void nat_sums(const int8_t *sp, const int64_t n[3], int dim, int64_t *bon
   *mag = M;
 }
 
-/* One replica's sweep. */
-static int wolff_replica(wolff_state *s, int k, uint64_t t) {
+/* One neighbour of a site being grown from: a neighbour whose spin is
+ * `spin` (its bond satisfied; not in the cluster yet) takes the next word
+ * and joins when the word is <= thr: its spin flips and its stack entry e
+ * is pushed.  Without branches on the spins or the words (the entry is
+ * written always). */
+static inline __attribute__((always_inline)) void visit(int8_t *sp, int64_t xn, uint64_t e,
+                                                        int8_t spin, uint32_t thr,
+                                                        const uint32_t **word, uint64_t *stack,
+                                                        int64_t *top) {
+  const int8_t sn = sp[xn];
+  const int cand = sn == spin;
+  const int join = cand & (**word <= thr);
+  *word += cand;
+  sp[xn] = join ? (int8_t)-spin : sn;
+  stack[*top] = e;
+  *top += join;
+}
+
+/* One replica's sweep, for a lattice of dimension dim (a constant where it
+ * is inlined, so that the neighbour loop is unrolled). */
+static inline __attribute__((always_inline)) int replica_dim(wolff_state *s, int k, uint64_t t,
+                                                             const int dim) {
   const ising_model *m = s->r.model[k];
-  const int dim = s->dim, T = s->tix[k];
+  const int T = s->tix[k];
   const int64_t n0 = s->cfg->L[0], n1 = s->cfg->L[1], n2 = dim == 3 ? s->cfg->L[2] : 1;
   const int64_t n01 = n0 * n1, N = s->N;
   const uint32_t thr = m->bond_thr;
@@ -188,7 +203,7 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
   uint64_t *stack = s->stack;
   const int b0 = s->b0, b01 = s->b0 + s->b1;
   const uint64_t m0 = ((uint64_t)1 << b0) - 1, m1 = ((uint64_t)1 << s->b1) - 1;
-  const uint64_t field[3] = {m0, m1, ~(uint64_t)0 >> b01}; /* each coordinate's bits, unshifted */
+  const uint64_t p1 = (uint64_t)1 << b0, p2 = (uint64_t)1 << b01; /* +1 in y, z of an entry */
   wolff_stream w = {s->r.key, (uint32_t)t,
                     ising_rng_c3((uint32_t)s->r.ids[k], CLUSTER_RNG_WOLFF, 0), 0, WOLFF_END, {0}};
   const int64_t want = clusters_now(s, T, t);
@@ -202,44 +217,40 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
     int64_t top = 0, size = 1, mag = sp[seed];
     sp[seed] = (int8_t)-sp[seed];
     stack[top++] = (uint64_t)(seed % n0) | (uint64_t)((seed / n0) % n1) << b0 |
-                   (uint64_t)(seed / n01) << b01;
+                    (uint64_t)(seed / n01) << b01;
+    const uint32_t *word = w.buf + w.used; /* the next word */
     while (top > 0) {
       const uint64_t v = stack[--top];
-      const int64_t c[3] = {(int64_t)(v & m0), (int64_t)((v >> b0) & m1), (int64_t)(v >> b01)};
-      const int64_t x = c[0] + n0 * c[1] + n01 * c[2];
-      const int8_t old = (int8_t)-sp[x];
-      /* the neighbours x-, x+, y-, y+, z-, z+ (periodic): index and coordinates */
-      int64_t nb[6], q[6];
-      nb[0] = c[0] ? x - 1 : x + n0 - 1, q[0] = c[0] ? c[0] - 1 : n0 - 1;
-      nb[1] = c[0] + 1 < n0 ? x + 1 : x - n0 + 1, q[1] = c[0] + 1 < n0 ? c[0] + 1 : 0;
-      nb[2] = c[1] ? x - n0 : x + n01 - n0, q[2] = c[1] ? c[1] - 1 : n1 - 1;
-      nb[3] = c[1] + 1 < n1 ? x + n0 : x - n01 + n0, q[3] = c[1] + 1 < n1 ? c[1] + 1 : 0;
-      nb[4] = c[2] ? x - n01 : x + N - n01, q[4] = c[2] ? c[2] - 1 : n2 - 1;
-      nb[5] = c[2] + 1 < n2 ? x + n01 : x - N + n01, q[5] = c[2] + 1 < n2 ? c[2] + 1 : 0;
-      /* without branches on the spins or the words: a neighbour whose bond
-       * is satisfied and that is not in the cluster yet takes the next
-       * word; it joins when the word is <= thr (the stack entry is written
-       * always and kept only then) */
-      stream_reserve6(&w);
-      const uint32_t *word = w.buf + w.used; /* the next word (kept in a register) */
-      for (int d = 0; d < 2 * dim; d++) {
-        const int64_t xn = nb[d];
-        const int8_t sn = sp[xn];
-        const int cand = (old == sn) == same;
-        const int join = cand & (*word <= thr);
-        word += cand;
-        mag += join ? sn : 0;
-        sp[xn] = join ? (int8_t)-sn : sn;
-        const int a = d >> 1, sh = a == 0 ? 0 : a == 1 ? b0 : b01;
-        stack[top] = (v & ~(field[a] << sh)) | (uint64_t)q[d] << sh;
-        /* the rows of the neighbour's own neighbours, wanted when it is popped */
-        __builtin_prefetch(sp + (xn >= n0 ? xn - n0 : xn));
-        __builtin_prefetch(sp + (xn + n0 < N ? xn + n0 : xn));
-        top += join;
-        size += join;
+      const int64_t c0 = (int64_t)(v & m0), c1 = (int64_t)((v >> b0) & m1);
+      const int64_t c2 = dim == 3 ? (int64_t)(v >> b01) : 0;
+      const int64_t x = c0 + n0 * c1 + n01 * c2;
+      /* the spin a neighbour needs to be bonded (the site itself is flipped) */
+      const int8_t spin = same ? (int8_t)-sp[x] : sp[x];
+      if (word > w.buf + WOLFF_END - 6) { /* at least 6 words from here */
+        w.used = (int)(word - w.buf);
+        stream_refill(&w);
+        word = w.buf + w.used;
       }
-      w.used = (int)(word - w.buf);
+      const int64_t before = top;
+      /* the neighbours x-, x+, y-, y+, z-, z+ (periodic): index and stack entry */
+      visit(sp, c0 ? x - 1 : x + n0 - 1, c0 ? v - 1 : v + (uint64_t)(n0 - 1), spin, thr, &word,
+            stack, &top);
+      visit(sp, c0 + 1 < n0 ? x + 1 : x - n0 + 1, c0 + 1 < n0 ? v + 1 : v - (uint64_t)(n0 - 1),
+            spin, thr, &word, stack, &top);
+      visit(sp, c1 ? x - n0 : x + n01 - n0, c1 ? v - p1 : v + (uint64_t)(n1 - 1) * p1, spin, thr,
+            &word, stack, &top);
+      visit(sp, c1 + 1 < n1 ? x + n0 : x - n01 + n0,
+            c1 + 1 < n1 ? v + p1 : v - (uint64_t)(n1 - 1) * p1, spin, thr, &word, stack, &top);
+      if (dim == 3) {
+        visit(sp, c2 ? x - n01 : x + N - n01, c2 ? v - p2 : v + (uint64_t)(n2 - 1) * p2, spin,
+              thr, &word, stack, &top);
+        visit(sp, c2 + 1 < n2 ? x + n01 : x - N + n01,
+              c2 + 1 < n2 ? v + p2 : v - (uint64_t)(n2 - 1) * p2, spin, thr, &word, stack, &top);
+      }
+      mag += spin * (top - before);
+      size += top - before;
     }
+    w.used = (int)(word - w.buf);
     sum_size += (double)size;
     sum_m2 += (double)mag * (double)mag / (double)size;
     if ((double)size > big) big = (double)size;
@@ -258,6 +269,10 @@ static int wolff_replica(wolff_state *s, int k, uint64_t t) {
   const int64_t ext[3] = {n0, n1, n2};
   nat_sums(sp, ext, dim, &s->r.bonds[k], &s->r.mag[k]);
   return ISING_OK;
+}
+
+static int wolff_replica(wolff_state *s, int k, uint64_t t) {
+  return s->dim == 2 ? replica_dim(s, k, t, 2) : replica_dim(s, k, t, 3);
 }
 
 /* The engine's lattices from the natural copies (and back). */
