@@ -12,7 +12,9 @@
 #     left is reported and the run finishes;
 #  3. fault injection: SIGKILL of the whole job at random instants (also
 #     while checkpoints are written, every 40 sweeps) until it finishes: the
-#     output equals the reference, nothing lost, nothing duplicated;
+#     output equals the reference, nothing lost, nothing duplicated; for a
+#     2D ladder (60 rounds), Swendsen-Wang on a lattice split over both
+#     ranks and bimodal disorder with two copies (12 rounds each);
 #  4. damaged, truncated, missing, foreign and other-version checkpoints:
 #     fallback to the previous generation (judged on its own deck) or a
 #     clear error (exit 2); an out-of-range replica index is refused;
@@ -50,6 +52,10 @@ same() { # same REF OUT LABEL [CORR]: output groups and final spins identical;
   # 1e-10 absolute (several groups' sums are pooled in another order)
   local r=0
   for o in /timeseries /summary /tempering; do
+    h5diff -q "$1" "$2" "$o" "$o" > /dev/null 2>&1 || { r=1; echo "  $o differs"; }
+  done
+  for o in /samples /equilibration; do # quenched disorder's
+    h5ls "$1$o" > /dev/null 2>&1 || continue
     h5diff -q "$1" "$2" "$o" "$o" > /dev/null 2>&1 || { r=1; echo "  $o differs"; }
   done
   case "${4:-}" in
@@ -200,33 +206,79 @@ wait $pid; st=$?
 [ $st -eq 0 ] && grep -q "SIGUSR1 received on rank 0 when no stopping point was left; the run finished" late.txt \
   && "$ising" info s.h5 | grep -q "status *finished" && ok "SIGUSR1 too late to stop: reported, run finished (exit 0)" \
   || { bad "late SIGUSR1 (pid ${r:-none}): status $st"; cat late.txt; }
-# 3. fault injection
-kills=0; during=0
+# 3. fault injection: killrounds DECK REF ROUNDS LABEL -- SIGKILL the job
+# (2 ranks) at random instants, resume, until it finishes; then the output
+# equals REF, the uninterrupted run of DECK
+killrounds() {
+  local deck=$1 ref=$2 rounds=$3 label=$4 round pid st
+  kills=0; during=0
+  rm -f $kfile $kfile.*
+  for round in $(seq "$rounds"); do
+    if [ -e $kfile.ckpt ] || [ -e $kfile.ckpt.old ]; then
+      setsid mpiexec -q -n 2 "$ising" resume $kfile --quiet > /dev/null 2>&1 & pid=$!
+    else
+      setsid mpiexec -q -n 2 "$ising" run "$deck" --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
+    fi
+    sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10))
+    if kill -0 $pid 2> /dev/null; then
+      [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
+      killjob $pid
+      kills=$((kills + 1))
+    else
+      wait $pid; st=$?
+      [ $st -eq 0 ] && break
+      bad "$label: a run between kills exited $st"; break
+    fi
+  done
+  # if the kills outpaced the progress, finish without them (still resumed)
+  if [ "$("$ising" info $kfile 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
+    mpi 2 resume $kfile --quiet || bad "$label: final resume after the kills"
+  fi
+  echo "fault injection, $label: $kills kills ($during while a checkpoint was being written)"
+  [ $kills -ge 3 ] && ok "$label: at least 3 kills" || bad "$label: only $kills kills: the run was too short"
+  same "$ref" $kfile "$label: after $kills SIGKILLs and resumes = uninterrupted"
+}
 RANDOM=2026
-for round in $(seq 60); do
-  if [ -e $kfile.ckpt ] || [ -e $kfile.ckpt.old ]; then
-    setsid mpiexec -q -n 2 "$ising" resume $kfile --quiet > /dev/null 2>&1 & pid=$!
-  else
-    setsid mpiexec -q -n 2 "$ising" run k.ini --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
-  fi
-  sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10))
-  if kill -0 $pid 2> /dev/null; then
-    [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
-    killjob $pid
-    kills=$((kills + 1))
-  else
-    wait $pid; st=$?
-    [ $st -eq 0 ] && break
-    bad "a run between kills exited $st"; break
-  fi
-done
-# if the kills outpaced the progress, finish without them (still resumed)
-if [ "$("$ising" info $kfile 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
-  mpi 2 resume $kfile --quiet || bad "final resume after the kills"
-fi
-echo "fault injection: $kills kills ($during while a checkpoint was being written)"
-[ $kills -ge 3 ] && ok "at least 3 kills" || bad "only $kills kills: the run was too short"
-same k-ref.h5 $kfile "after $kills SIGKILLs and resumes = uninterrupted"
+killrounds k.ini k-ref.h5 60 "2D ladder"
+# the same for a Swendsen-Wang lattice split over both ranks (cluster
+# merge state, no backend checkpoint state) and for quenched disorder with
+# two copies (samples, overlap series)
+cat > ksw.ini <<'DECK'
+[lattice]
+L = 64
+[model]
+T = 2.2 2.3
+[montecarlo]
+algorithm = swendsen-wang
+seed = 16
+thermalization = 100
+sweeps = 20000
+[tempering]
+interval = 1
+[checkpoint]
+every_sweeps = 40
+DECK
+cat > kdis.ini <<'DECK'
+[lattice]
+L = 16
+[model]
+T = 1.0 1.4 2.0
+[montecarlo]
+copies = 2
+seed = 17
+thermalization = 200
+sweeps = 30000
+[disorder]
+couplings = bimodal
+samples = 2
+seed = 5
+[checkpoint]
+every_sweeps = 40
+DECK
+mpi 2 run ksw.ini --quiet --set output.file=ksw-ref.h5 || bad "ksw reference"
+killrounds ksw.ini ksw-ref.h5 12 "swendsen-wang, lattice split over 2 ranks"
+mpi 2 run kdis.ini --quiet --set output.file=kdis-ref.h5 || bad "kdis reference"
+killrounds kdis.ini kdis-ref.h5 12 "bimodal disorder, 2 samples x 2 copies"
 # 4. damaged checkpoints
 cp a-1-2.h5 d.h5; cp a-1-2.h5.ckpt d.h5.ckpt; cp a-1-2.h5.ckpt.old d.h5.ckpt.old
 truncate -s 2000 d.h5.ckpt
