@@ -357,13 +357,18 @@ static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const 
   }
 }
 #else
+/* Row y of plane o (2D: row o) in natural order into s->buf. */
+static int8_t *row_pack(sw_state *s, const ising_lattice *l, int64_t o, int64_t y) {
+  if (s->dim == 3)
+    ising_lattice_pack_rows(l, o, y, 1, s->buf);
+  else
+    ising_lattice_pack_rows(l, 0, o, 1, s->buf);
+  return s->buf;
+}
+
 static void row_spin_bits(sw_state *s, const ising_lattice *l, int64_t o, int64_t y, uint64_t *out) {
   const int64_t n0 = s->n[0];
-  int8_t *b = s->buf;
-  if (s->dim == 3)
-    ising_lattice_pack_rows(l, o, y, 1, b);
-  else
-    ising_lattice_pack_rows(l, 0, o, 1, b);
+  const int8_t *b = row_pack(s, l, o, y);
   for (int64_t w = 0; 64 * w < n0; w++) {
     const int64_t n = n0 - 64 * w < 64 ? n0 - 64 * w : 64;
     uint64_t m = 0;
@@ -374,11 +379,7 @@ static void row_spin_bits(sw_state *s, const ising_lattice *l, int64_t o, int64_
 
 static void row_flip(sw_state *s, ising_lattice *l, int64_t o, int64_t y, const uint64_t *fm) {
   const int64_t n0 = s->n[0];
-  int8_t *b = s->buf;
-  if (s->dim == 3)
-    ising_lattice_pack_rows(l, o, y, 1, b);
-  else
-    ising_lattice_pack_rows(l, 0, o, 1, b);
+  int8_t *b = row_pack(s, l, o, y);
   for (int64_t i = 0; i < n0; i++) {
     const int8_t f = (int8_t)((fm[i >> 6] >> (i & 63)) & 1);
     b[i] = (int8_t)((b[i] ^ -f) + f); /* -b[i] when it flips */
