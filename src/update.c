@@ -17,6 +17,7 @@
  */
 #include "ising/update.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -642,28 +643,40 @@ static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_
  *
  * x~: the rule's argument y = -beta dE (Metropolis, p = exp(y), y >= 0
  * taken as 0 for dE <= 0) or y = -2 beta local (heat bath,
- * p = 1 / (1 + exp(y))) is computed in double by the reference's own
- * operations (the build uses -std=c11, so no contraction: the same bits),
- * clamped to [-30, 30] (NaN to the side where p is 0, as the threshold of
- * p = NaN is 0), rounded to float y_f, and E = dis_exp(y_f);
- * x~ = 2^16 E or 2^16 / (1 + E) in float.  Clamping changes only sites
- * with x < 2^16 e^-30 (x~ < 1 as well, valid as above) or heat-bath sites
- * with exp(y) < e^-30 (x within 1e-13 of x~ = 2^16 / (1 + E(-30))).
- * Error budget of E against exp(y) for |y| <= 30, relative:
- *   y to float: |dy| <= 2^-20 (half an ulp below 32)   <= 9.6e-7
+ * p = 1 / (1 + exp(y))), with local = J_unit nw + H + h_unit f, is
+ * computed in float: v = (a nw + b f) + c with a, b, c the floats of
+ * -2 beta J_unit, -2 beta h_unit, -2 beta H; Metropolis takes y = s v.
+ * With A, B, C the exact terms and S = |A| + |B| + |C|, the conversions of
+ * nw, f and the constants and the four operations give (u = 2^-24)
+ *   |v - y| <= ((1 + u)^5 - 1) (|A| + |B|) + ((1 + u)^2 - 1) |C|
+ *           <= 5.0001 u S,
+ * and the reference's double y differs from the exact one by < 2^-49 S.
+ * The site's bound err = 8 u S~ (S~ = |a| |nw| + |b| |f| + |c| in float,
+ * >= S (1 - 4u)) covers both.  y is then clamped to [-30, 30] (and
+ * Metropolis to <= 0), which moves no two arguments further apart;
+ * E = dis_exp(y_f), x~ = 2^16 E or 2^16 / (1 + E) in float.  Clamping
+ * changes only sites with x < 2^16 e^-30 (x~ < 1 as well, valid as above)
+ * or heat-bath sites with exp(y) < e^-30 (x within 1e-13 of
+ * x~ = 2^16 / (1 + E(-30))).
+ * Error budget of E against exp(y~) for |y~| <= 30, relative:
  *   r = y - k ln2 (ln2 in two parts, k ln2hi exact for |k| <= 44,
  *     |k| <= 44): |dr| <= 2^-25 + 2^-26 + 44 * 2^-45    <= 4.6e-8
  *   degree-6 Taylor on |r| <= 0.3466: e^|r| r^7/7! / e^r <= 2.4e-7
  *   Horner in float, 12 roundings and float coefficients:
  *     (12 + 1) 2^-24 e^|r| / e^r (gamma_13 bound)      <= 1.6e-6
  *   2^k from exponent bits: exact (2^-44 .. 2^44, normal)
- * total <= 2.9e-6; 1 + E and the heat-bath division add 2^-23, libm's exp
- * and double roundings 2^-50: |x~/x - 1| <= eps = 3.1e-6 < 2^-18 where
- * not clamped (tests/test_update.c checks 2^-18 over the whole range).
- * lo = x~ (1 - d), hi = x~ (1 + d) with d = 2^-16 (each one more float
- * rounding) then satisfy lo <= x <= hi: (1 + eps)(1 - d)(1 + 2^-24) < 1. */
+ * total <= 1.9e-6; 1 + E and the heat-bath division add 2^-23, libm's exp
+ * 2^-52: <= 2.1e-6 < 2^-18 (tests/test_update.c checks 2^-18 over the
+ * whole range for the double argument of ising_update_approx_x, where
+ * the float rounding of y adds 2^-20).  The argument's error adds
+ * e^err - 1 <= 1.0625 err (err <= 2^-6; a site with a larger err, or a
+ * NaN, takes the exact rule): |x~/x - 1| <= eps = 2^-18 + 1.0625 err.
+ * lo = x~ (1 - D), hi = x~ (1 + D) with D = 2^-16 + 1.0625 err (each a
+ * float rounding or two more) then satisfy lo <= x <= hi:
+ * (1 + eps)(1 - D)(1 + 2^-22) < 1. */
 #define DIS_D 0x1p-16f
 #define DIS_YMAX 30.0f
+#define DIS_ERRMAX 0x1p-6f
 
 /* e^y for float y in [-30, 30], within 2.9e-6 relative (above). */
 static inline float dis_exp(float y) {
@@ -683,19 +696,14 @@ static inline float dis_exp(float y) {
   return p * two_k;
 }
 
-/* The clamped argument y of the rule (above) as float (rounded first:
- * the same values, and the selects stay in one width, which gcc
- * vectorises).  Metropolis takes q = -2 beta local and the spin s:
- * y = -beta (2 s local) = s q up to one rounding of the product (2^-53 |y|,
- * far below the float rounding in the budget). */
-static inline float dis_clamp_metropolis(double q, int s) {
-  float v = (float)q;
-  v = s > 0 ? v : -v;
+/* The clamped argument y of the rule (above) in float; Metropolis takes
+ * q = -2 beta local and the spin s: y = -beta (2 s local) = s q. */
+static inline float dis_clamp_metropolis(float q, int s) {
+  float v = s > 0 ? q : -q;
   v = v > 0 ? 0 : v;
   return v >= -DIS_YMAX ? v : -DIS_YMAX;
 }
-static inline float dis_clamp_heatbath(double y) {
-  float v = (float)y;
+static inline float dis_clamp_heatbath(float v) {
   v = v <= DIS_YMAX ? v : DIS_YMAX;
   return v >= -DIS_YMAX ? v : -DIS_YMAX;
 }
@@ -708,8 +716,8 @@ static inline float dis_xt(float y, int heat) {
 
 float ising_update_approx_x(const ising_model *m, int s, double local) {
   if (m->algorithm == ISING_ALG_HEATBATH)
-    return dis_xt(dis_clamp_heatbath(-2.0 * m->beta * local), 1);
-  return dis_xt(dis_clamp_metropolis(-2.0 * m->beta * local, s), 0);
+    return dis_xt(dis_clamp_heatbath((float)(-2.0 * m->beta * local)), 1);
+  return dis_xt(dis_clamp_metropolis((float)(-2.0 * m->beta * local), s), 0);
 }
 
 /* The per-site rule by the approximation above on the sites b .. b + n - 1
@@ -743,7 +751,7 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
   const int8_t *n0 = d->nb[0] + b, *n1 = d->nb[1] + b, *n2 = d->nb[2] + b, *n3 = d->nb[3] + b;
   const int8_t *n4 = d3 ? d->nb[4] + b : NULL, *n5 = d3 ? d->nb[5] + b : NULL;
   int32_t nw[DIS_BLOCK];
-  float y[DIS_BLOCK];
+  float y[DIS_BLOCK], D[DIS_BLOCK];
   int8_t code[DIS_BLOCK]; /* 1 move, 0 stay, 2 fallback */
   if (d->w8[0]) {
     const int8_t *w0 = d->w8[0] + b, *w1 = d->w8[1] + b, *w2 = d->w8[2] + b, *w3 = d->w8[3] + b;
@@ -759,23 +767,30 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
       nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
               (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
   }
-  /* y by the operations of ising_couplings_local and
-   * ising_model_probability_local */
-  if (heat && f)
-    for (int i = 0; i < n; i++)
-      y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])));
-  else if (heat)
-    for (int i = 0; i < n; i++) y[i] = dis_clamp_heatbath(nb2 * (Ju * (double)nw[i] + H));
-  else if (f)
-    for (int i = 0; i < n; i++)
-      y[i] = dis_clamp_metropolis(nb2 * (Ju * (double)nw[i] + (H + hu * (double)f[i])), s[i]);
+  /* y and the band half-width D in float (above) */
+  const float a = (float)(nb2 * Ju), bf = (float)(nb2 * hu), c = (float)(nb2 * H);
+  const float aa = fabsf(a), ab = fabsf(bf), ac = fabsf(c);
+  if (f)
+    for (int i = 0; i < n; i++) {
+      const float w = (float)nw[i], ff = (float)f[i];
+      const float v = a * w + bf * ff + c;
+      const float err = (aa * fabsf(w) + ab * fabsf(ff) + ac) * 0x1p-21f;
+      y[i] = heat ? dis_clamp_heatbath(v) : dis_clamp_metropolis(v, s[i]);
+      D[i] = err <= DIS_ERRMAX ? DIS_D + 1.0625f * err : INFINITY;
+    }
   else
-    for (int i = 0; i < n; i++)
-      y[i] = dis_clamp_metropolis(nb2 * (Ju * (double)nw[i] + H), s[i]);
+    for (int i = 0; i < n; i++) {
+      const float w = (float)nw[i];
+      const float v = a * w + c;
+      const float err = (aa * fabsf(w) + ac) * 0x1p-21f;
+      y[i] = heat ? dis_clamp_heatbath(v) : dis_clamp_metropolis(v, s[i]);
+      D[i] = err <= DIS_ERRMAX ? DIS_D + 1.0625f * err : INFINITY;
+    }
   int fallback = 0;
   for (int i = 0; i < n; i++) {
     const float x = dis_xt(y[i], heat), ui = (float)u[i];
-    const int mv = ui + 1.0f < x * (1.0f - DIS_D), stay = ui > x * (1.0f + DIS_D);
+    /* D = inf: no cheap decision (x~ D is inf or NaN) */
+    const int mv = ui + 1.0f < x * (1.0f - D[i]), stay = ui > x * (1.0f + D[i]);
     const int fb = !mv & !stay;
     code[i] = (int8_t)(mv | fb << 1);
     fallback |= fb;

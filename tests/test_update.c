@@ -419,8 +419,8 @@ static int32_t band_field(const void *ctx, int64_t site) {
  * reference, fast and portable kernels: identical spins and sums.  Checks
  * that most sites really lie in the band, where the fast kernels must take
  * the exact rule (and the low halves on ties). */
-static void fallback_band(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds,
-                          ising_algorithm alg, double T) {
+static void fallback_band_h(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds,
+                            ising_algorithm alg, double T, double H, double h_unit) {
   pair p;
   make(&p, dim, Lx, Ly, Lz, 77 + (uint64_t)Lx);
   ising_lattice *port = NULL;
@@ -430,7 +430,7 @@ static void fallback_band(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds
   const int64_t L[3] = {Lx, Ly, Lz}, nsite = Lx * Ly * Lz;
   band_prov bp = {{31 + (uint64_t)bonds, bonds, 1}, calloc((size_t)nsite, sizeof(int32_t))};
   ck_assert_ptr_nonnull(bp.f);
-  const double J_unit = bonds == 1 ? 1.0 / 16777216.0 : 0.8, h_unit = 0x1p-27, H = 0.05;
+  const double J_unit = bonds == 1 ? 1.0 / 16777216.0 : 0.8;
   ising_couplings c = ising_couplings_uniform(J_unit, H);
   c.h_unit = h_unit;
   c.bond = tp_bond;
@@ -489,9 +489,9 @@ static void fallback_band(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds
   ck_assert_int_eq(ising_update_half_disorder(port, &m, cache, ISING_BYTE_PORTABLE, st, 0, 0, &hp,
                                               &fp), ISING_OK);
   ck_assert_msg(lattice_differences(p.ref, p.fast) == 0,
-                "%s differs from the reference in the band (%dD, bonds %d, %s)",
+                "%s differs from the reference in the band (%dD, bonds %d, %s, T %g, H %g)",
                 ising_update_kernel_name(ISING_BYTE_FAST), dim, bonds,
-                alg == ISING_ALG_METROPOLIS ? "metropolis" : "heat bath");
+                alg == ISING_ALG_METROPOLIS ? "metropolis" : "heat bath", T, H);
   ck_assert_msg(lattice_differences(p.ref, port) == 0, "portable differs in the band");
   ck_assert_int_eq(hf.bonds, hr.bonds);
   ck_assert_int_eq(hf.mag, hr.mag);
@@ -505,6 +505,11 @@ static void fallback_band(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds
   drop(&p);
 }
 
+static void fallback_band(int dim, int64_t Lx, int64_t Ly, int64_t Lz, int bonds,
+                          ising_algorithm alg, double T) {
+  fallback_band_h(dim, Lx, Ly, Lz, bonds, alg, T, 0.05, 0x1p-27);
+}
+
 START_TEST(disorder_fallback_band) {
   fallback_band(2, 64, 64, 1, 1, ISING_ALG_METROPOLIS, 2.0);
   fallback_band(2, 70, 30, 1, 0, ISING_ALG_HEATBATH, 1.3);
@@ -513,6 +518,11 @@ START_TEST(disorder_fallback_band) {
   fallback_band(3, 34, 8, 8, 1, ISING_ALG_HEATBATH, 4.0);
   fallback_band(3, 64, 8, 4, 0, ISING_ALG_METROPOLIS, 1.0);
   fallback_band(2, 12, 6, 1, 1, ISING_ALG_METROPOLIS, 1.5);
+  /* a large uniform field H cancelled by the field weights: the float
+   * argument's error grows with |H| + |h_unit f| (not with |local|), and
+   * the band must grow with it (a fixed band decides these sites wrongly) */
+  fallback_band_h(2, 64, 32, 1, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
+  fallback_band_h(3, 32, 8, 8, 1, ISING_ALG_HEATBATH, 1.0, -150.0, 0x1p-22);
 }
 END_TEST
 

@@ -92,9 +92,11 @@ int ising_update_half_disorder(ising_lattice *lat, const ising_model *m, ising_u
 
 /* The fast kernels' stand-in x~ for x = 2^16 p, p =
  * ising_model_probability_local(m, s, local) (for tests): where x >= 1,
- * |x~/x - 1| <= 2^-18; where x < 1, 0 <= x~ < 1 or the same bound.  Sites
- * whose high half lies within about 2^-16 x~ + 1 of x~ take the exact rule,
- * so the decisions are those above in every case. */
+ * |x~/x - 1| <= 2^-18; where x < 1, 0 <= x~ < 1 or the same bound.  (The
+ * kernels compute the argument in float from nw and f and widen the band
+ * by its error bound, update.c.)  Sites whose high half lies within about
+ * 2^-16 x~ + 1 of x~ take the exact rule, so the decisions are those above
+ * in every case. */
 float ising_update_approx_x(const ising_model *m, int s, double local);
 
 /* Name of the path `kind` runs in this build ("reference", "fast/avx512",
