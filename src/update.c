@@ -697,10 +697,9 @@ static inline float dis_exp(float y) {
 }
 
 /* The clamped argument y of the rule (above) in float; Metropolis takes
- * q = -2 beta local and the spin s: y = -beta (2 s local) = s q. */
-static inline float dis_clamp_metropolis(float q, int s) {
-  float v = s > 0 ? q : -q;
-  v = v > 0 ? 0 : v;
+ * y = s q with q = -2 beta local and the spin s (y = -beta (2 s local)). */
+static inline float dis_clamp_metropolis(float y) {
+  float v = y > 0 ? 0 : y;
   return v >= -DIS_YMAX ? v : -DIS_YMAX;
 }
 static inline float dis_clamp_heatbath(float v) {
@@ -717,7 +716,7 @@ static inline float dis_xt(float y, int heat) {
 float ising_update_approx_x(const ising_model *m, int s, double local) {
   if (m->algorithm == ISING_ALG_HEATBATH)
     return dis_xt(dis_clamp_heatbath((float)(-2.0 * m->beta * local)), 1);
-  return dis_xt(dis_clamp_metropolis((float)(-2.0 * m->beta * local), s), 0);
+  return dis_xt(dis_clamp_metropolis((float)(-2.0 * m->beta * local) * (float)s), 0);
 }
 
 /* The per-site rule by the approximation above on the sites b .. b + n - 1
@@ -740,9 +739,9 @@ __attribute__((destructor)) static void dis_stats_print(void) {
 
 static inline __attribute__((always_inline)) void dis_block(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                              ising_stream st, uint32_t c2, uint32_t c3lo, int64_t b, int n,
-                             int first, dis_sums *out) {
+                             int first, int heat, dis_sums *out) {
   const row_ctx *r = &d->r;
-  const int heat = m->algorithm == ISING_ALG_HEATBATH, d3 = m->dim == 3, wc = r->colour;
+  const int d3 = m->dim == 3, wc = r->colour;
   const double Ju = cp->J_unit, H = cp->H, hu = cp->h_unit;
   const double nb2 = -2.0 * m->beta;
   int8_t *s = r->sc + b;
@@ -767,30 +766,47 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
       nw[i] = w0[i] * n0[i] + w1[i] * n1[i] + w2[i] * n2[i] + w3[i] * n3[i] +
               (d3 ? w4[i] * n4[i] + w5[i] * n5[i] : 0);
   }
-  /* y and the band half-width D in float (above) */
+  /* y and the band half-width D in float (above); four plain loops, so
+   * that each vectorises on every path */
   const float a = (float)(nb2 * Ju), bf = (float)(nb2 * hu), c = (float)(nb2 * H);
   const float aa = fabsf(a), ab = fabsf(bf), ac = fabsf(c);
-  if (f)
+  /* D[] holds err, or inf where err > DIS_ERRMAX or NaN (a plain select,
+   * which gcc vectorises on every path); the band is made below */
+#define DIS_BAND(err) ((err) <= DIS_ERRMAX ? (err) : INFINITY)
+  if (f && heat)
     for (int i = 0; i < n; i++) {
       const float w = (float)nw[i], ff = (float)f[i];
-      const float v = a * w + bf * ff + c;
       const float err = (aa * fabsf(w) + ab * fabsf(ff) + ac) * 0x1p-21f;
-      y[i] = heat ? dis_clamp_heatbath(v) : dis_clamp_metropolis(v, s[i]);
-      D[i] = err <= DIS_ERRMAX ? DIS_D + 1.0625f * err : INFINITY;
+      y[i] = dis_clamp_heatbath(a * w + bf * ff + c);
+      D[i] = DIS_BAND(err);
+    }
+  else if (f)
+    for (int i = 0; i < n; i++) {
+      const float w = (float)nw[i], ff = (float)f[i];
+      const float err = (aa * fabsf(w) + ab * fabsf(ff) + ac) * 0x1p-21f;
+      y[i] = dis_clamp_metropolis((a * w + bf * ff + c) * (float)s[i]);
+      D[i] = DIS_BAND(err);
+    }
+  else if (heat)
+    for (int i = 0; i < n; i++) {
+      const float w = (float)nw[i];
+      const float err = (aa * fabsf(w) + ac) * 0x1p-21f;
+      y[i] = dis_clamp_heatbath(a * w + c);
+      D[i] = DIS_BAND(err);
     }
   else
     for (int i = 0; i < n; i++) {
       const float w = (float)nw[i];
-      const float v = a * w + c;
       const float err = (aa * fabsf(w) + ac) * 0x1p-21f;
-      y[i] = heat ? dis_clamp_heatbath(v) : dis_clamp_metropolis(v, s[i]);
-      D[i] = err <= DIS_ERRMAX ? DIS_D + 1.0625f * err : INFINITY;
+      y[i] = dis_clamp_metropolis((a * w + c) * (float)s[i]);
+      D[i] = DIS_BAND(err);
     }
+#undef DIS_BAND
   int fallback = 0;
   for (int i = 0; i < n; i++) {
-    const float x = dis_xt(y[i], heat), ui = (float)u[i];
-    /* D = inf: no cheap decision (x~ D is inf or NaN) */
-    const int mv = ui + 1.0f < x * (1.0f - D[i]), stay = ui > x * (1.0f + D[i]);
+    const float x = dis_xt(y[i], heat), ui = (float)u[i], Di = DIS_D + 1.0625f * D[i];
+    /* Di = inf: no cheap decision (x~ > 0, so x~ Di is inf) */
+    const int mv = ui + 1.0f < x * (1.0f - Di), stay = ui > x * (1.0f + Di);
     const int fb = !mv & !stay;
     code[i] = (int8_t)(mv | fb << 1);
     fallback |= fb;
@@ -835,10 +851,11 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
  * h1 and deciding only the sites not done before. */
 static inline __attribute__((always_inline)) void dis_blocks(
     const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
-    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int B, dis_sums *acc) {
+    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int B, int heat, dis_sums *acc) {
   int64_t b = h0;
-  for (; b + B - 1 <= h1; b += B) dis_block(d, cp, m, st, c2, c3lo, b, B, 0, acc);
-  if (b <= h1) dis_block(d, cp, m, st, c2, c3lo, h1 - B + 1, B, (int)(b - (h1 - B + 1)), acc);
+  for (; b + B - 1 <= h1; b += B) dis_block(d, cp, m, st, c2, c3lo, b, B, 0, heat, acc);
+  if (b <= h1)
+    dis_block(d, cp, m, st, c2, c3lo, h1 - B + 1, B, (int)(b - (h1 - B + 1)), heat, acc);
 }
 
 /* The rows of the approximate rule: blocks of DIS_BLOCK or DIS_BLOCK / 4
@@ -849,12 +866,23 @@ static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising
                         dis_sums *out) {
   dis_sums acc = {0, 0, 0};
   const int64_t len = h1 - h0 + 1;
-  if (len >= DIS_BLOCK)
-    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, &acc);
-  else if (len >= DIS_BLOCK / 4)
-    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, &acc);
-  else
-    dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, &acc);
+  /* heat bath and Metropolis compiled apart: the loops hold no select
+   * between a division and a product (which gcc would not vectorise) */
+  if (m->algorithm == ISING_ALG_HEATBATH) {
+    if (len >= DIS_BLOCK)
+      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, 1, &acc);
+    else if (len >= DIS_BLOCK / 4)
+      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, 1, &acc);
+    else
+      dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, 1, &acc);
+  } else {
+    if (len >= DIS_BLOCK)
+      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, 0, &acc);
+    else if (len >= DIS_BLOCK / 4)
+      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, 0, &acc);
+    else
+      dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, 0, &acc);
+  }
   out->bonds += acc.bonds;
   out->mag += acc.mag;
   out->field += acc.field;
