@@ -30,6 +30,7 @@
 
 #include "ising/error.h"
 #include "ising/halo.h"
+#include "ising/cpu.h"
 #include "lattice_impl.h"
 #include "msc_impl.h"
 #if defined(__AVX512BW__)
@@ -122,6 +123,8 @@ typedef struct msc_row {
    * 64 bytes), made for bytes [0, bmdone) */
   uint64_t *U, *M, *bm;
   int64_t bmdone;
+  int soft; /* pext/pdep emulated (ising_cpu_pdep_emulated): round0_word_soft */
+  uint64_t bytepat[256];
 #endif
 } msc_row;
 
@@ -151,6 +154,10 @@ static msc_row *row_alloc(int64_t nw) {
     return NULL;
   }
   w->M = w->U + nw;
+  w->soft = ising_cpu_pdep_emulated();
+  for (int m = 0; m < 256; m++)
+    for (int i = 0, r = 0; i < 8; i++)
+      w->bytepat[m] |= (uint64_t)(m >> i & 1 ? r++ : 0x80) << (8 * i);
 #endif
   if (!w->rnd || !w->B) {
     row_free(w);
@@ -421,6 +428,42 @@ static inline __attribute__((always_inline)) void round0_word(int ng, const uint
   *A = _pdep_u64(lt, U);
   *E = _pdep_u64(eq, U);
 }
+
+/* Round 0 of a word where pdep/pext are emulated (cpu.h): the same
+ * decisions without them.  The bytes pos .. pos + popcount(U) - 1 of the
+ * stream r go into the lanes of U in lane order, eight lanes at a time by
+ * a byte shuffle (bytepat[m]: byte i the rank of bit i among the set bits
+ * of m, 0x80 where bit i is clear), and every lane compares its byte with
+ * its group's byte. */
+static inline __attribute__((always_inline)) void round0_word_soft(int ng, const msc_table *tab,
+                                                                    const uint64_t *bytepat,
+                                                                    const uint8_t *r,
+                                                                    const uint64_t *M, int64_t nw,
+                                                                    int64_t k, uint64_t U,
+                                                                    uint64_t *A, uint64_t *E) {
+  uint64_t x[8];
+  for (int i = 0; i < 8; i++) {
+    uint64_t v;
+    memcpy(&v, r + __builtin_popcountll(U & ((UINT64_C(1) << (8 * i)) - 1)), 8);
+    x[i] = (uint64_t)_mm_cvtsi128_si64(_mm_shuffle_epi8(
+        _mm_cvtsi64_si128((long long)v), _mm_cvtsi64_si128((long long)bytepat[U >> (8 * i) & 0xFF])));
+  }
+  const __m256i lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
+  const __m256i hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
+  const __m256i flip = _mm256_set1_epi8((char)0x80);
+  const __m256i lx = _mm256_xor_si256(lo, flip), hx = _mm256_xor_si256(hi, flip);
+  uint64_t lt = 0, eq = 0;
+  for (int g = 0; g < ng; g++) {
+    const __m256i t = _mm256_set1_epi8((char)tab->gval[g]), tx = _mm256_xor_si256(t, flip);
+    const uint64_t m = M[g * nw + k];
+    lt |= m & ((uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tx, lx)) |
+               (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tx, hx)) << 32);
+    eq |= m & ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, lo)) |
+               (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, hi)) << 32);
+  }
+  *A = lt & U;
+  *E = eq & U;
+}
 #endif
 
 /* One row: words of colour c in sc, the other colour's words of this row in
@@ -570,6 +613,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   int64_t bm_upto = 64;
   for (int64_t k = 0; k < nw; k++) bm_upto += __builtin_popcountll(w->U[k]);
   w->bmdone = 0;
+  if (w->soft) bm_upto = 0; /* round0_word_soft reads the bytes themselves */
   bm_update(tab, w, bm_upto);
 #endif
   int64_t pos = 0;
@@ -598,7 +642,8 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     (void)s, (void)b;
     U = w->U[k];
     uint64_t Ad;
-    if (tab->ng == 2) round0_word(2, w->bm, w->M, nw, k, U, pos, &Ad, &E);
+    if (w->soft) round0_word_soft(tab->ng, tab, w->bytepat, rb + pos, w->M, nw, k, U, &Ad, &E);
+    else if (tab->ng == 2) round0_word(2, w->bm, w->M, nw, k, U, pos, &Ad, &E);
     else if (tab->ng == 3) round0_word(3, w->bm, w->M, nw, k, U, pos, &Ad, &E);
     else round0_word(tab->ng, w->bm, w->M, nw, k, U, pos, &Ad, &E);
     A = (valid & ~U) | Ad;

@@ -51,6 +51,7 @@
 
 #include "ising/error.h"
 #include "ising/model.h"
+#include "ising/cpu.h"
 #include "msc_impl.h"
 #if defined(__AVX512BW__)
 #include <immintrin.h>
@@ -163,6 +164,11 @@ struct ising_msc_async {
   int64_t stat[4];
 #ifdef MSC_AVX2
   uint64_t bytemask[256]; /* byte i 0xFF where bit i of the index is set */
+  /* pdep emulated (ising_cpu_pdep_emulated): the byte shuffle of each
+   * bytemask, byte i the rank of bit i among the index's set bits, 0x80
+   * where it is clear; soft = 0: pdep */
+  uint64_t bytepat[256];
+  int soft;
 #endif
 };
 
@@ -275,7 +281,11 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->active = ~(uint64_t)0;
 #ifdef MSC_AVX2
   for (int m = 0; m < 256; m++)
-    for (int i = 0; i < 8; i++) a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
+    for (int i = 0, k = 0; i < 8; i++) {
+      a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
+      a->bytepat[m] |= (uint64_t)(m >> i & 1 ? k++ : 0x80) << (8 * i);
+    }
+  a->soft = ising_cpu_pdep_emulated();
 #endif
 #if defined(MSC_SIMD) || defined(MSC_AVX2)
   a->simd = 1;
@@ -715,14 +725,18 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
  * by pdep with the byte mask of their bits of U (bytemask[m]: byte i 0xFF
  * where bit i of m is set; one pdep per eight lanes, not two; r must have 64 readable
  * bytes: eight lanes starting at lane 8i read from byte <= 8i). */
-static inline void expand64(const uint64_t *bytemask, const uint8_t *r, uint64_t U, __m256i *lo,
-                            __m256i *hi) {
+static inline void expand64(const uint64_t *bytemask, const uint64_t *bytepat, const uint8_t *r,
+                            uint64_t U, __m256i *lo, __m256i *hi) {
   uint64_t x[8];
   for (int i = 0; i < 8; i++) {
-    const uint64_t m = bytemask[U >> (8 * i) & 0xFF];
+    const unsigned mb = (unsigned)(U >> (8 * i) & 0xFF);
     uint64_t v;
     memcpy(&v, r + __builtin_popcountll(_bzhi_u64(U, (unsigned)(8 * i))), 8);
-    x[i] = _pdep_u64(v, m);
+    if (bytepat) /* pdep emulated: the same bytes by a byte shuffle */
+      x[i] = (uint64_t)_mm_cvtsi128_si64(_mm_shuffle_epi8(_mm_cvtsi64_si128((long long)v),
+                                                          _mm_cvtsi64_si128((long long)bytepat[mb])));
+    else
+      x[i] = _pdep_u64(v, bytemask[mb]);
   }
   *lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
   *hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
@@ -742,11 +756,12 @@ static inline uint64_t eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) 
 /* Round 0 of word j on the AVX2 path with ng groups: the lanes needing
  * bytes U, the groups' class masks cm (stride nh + 8); *E gets the ties. */
 static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const uint64_t *bytemask,
+                                                                  const uint64_t *bytepat,
                                                                   const uint8_t *r, uint64_t U,
                                                                   const uint64_t *cm, int64_t stride,
                                                                   const __m256i (*trow)[2], uint64_t *E) {
   __m256i ulo, uhi;
-  expand64(bytemask, r, U, &ulo, &uhi);
+  expand64(bytemask, bytepat, r, U, &ulo, &uhi);
   const __m256i flip = _mm256_set1_epi8((char)0x80);
   ulo = _mm256_xor_si256(ulo, flip);
   uhi = _mm256_xor_si256(uhi, flip);
@@ -945,6 +960,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
     /* (b) round 0 word by word, (c) the flips and the tied words */
     int pos = st->pos;
     int64_t dec = 0;
+    const uint64_t *const bp = a->soft ? a->bytepat : NULL;
     for (int64_t j = 0; j < nh; j++) {
       const uint64_t U = a->rU[j];
       if (st->end - pos < 64) {
@@ -955,9 +971,9 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       }
       uint64_t E, A;
       const uint8_t *r = as_bytes(st) + pos;
-      if (ng == 2) A = round0_avx2(2, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
-      else if (ng == 3) A = round0_avx2(3, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
-      else A = round0_avx2(ng, a->bytemask, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      if (ng == 2) A = round0_avx2(2, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else if (ng == 3) A = round0_avx2(3, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
+      else A = round0_avx2(ng, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
       const int n = __builtin_popcountll(U);
       pos += n;
       dec += n;
@@ -1574,9 +1590,14 @@ int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *c
   }
   if (!rc) {
     const int simd = a->simd;
-    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async/" PATH_NAME " (64 replicas x %lld sites, "
-           "%s decisions), couplings %s, 1 core, %ld sweeps x %ld repeats\n",
-           dim, (long long)L, T, (long long)a->N, !simd ? "portable" : SIMD_NAME, what, sweeps, repeat);
+#ifdef MSC_AVX2
+    const char *soft = a->soft ? "-softpdep" : "", *sname = a->soft ? "AVX2, pdep emulated" : SIMD_NAME;
+#else
+    const char *soft = "", *sname = SIMD_NAME;
+#endif
+    printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async/" PATH_NAME "%s (64 replicas x %lld "
+           "sites, %s decisions), couplings %s, 1 core, %ld sweeps x %ld repeats\n",
+           dim, (long long)L, T, soft, (long long)a->N, !simd ? "portable" : sname, what, sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
     for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
     printf("\nbench: spin flips per ns: median %.3f per core (per CPU-second of this thread: "

@@ -15,6 +15,7 @@
 
 #include "ising/error.h"
 #include "ising/msc.h"
+#include "ising/cpu.h"
 #include "ising/sweeper.h"
 
 typedef struct msc_state {
@@ -120,7 +121,7 @@ static const char *msc_path(void) {
 #if defined(__AVX512VBMI2__) && defined(__AVX512BW__)
   return "msc/avx512";
 #elif defined(__BMI2__)
-  return "msc/avx2";
+  return ising_cpu_pdep_emulated() ? "msc/avx2-softpdep" : "msc/avx2";
 #else
   return "msc/portable";
 #endif

@@ -27,6 +27,7 @@
 #include "ising/error.h"
 #include "ising/msc.h"
 #include "ising/msc_async.h"
+#include "ising/cpu.h"
 #include "ising/sweeper.h"
 #include "msc_impl.h"
 
@@ -246,7 +247,7 @@ static const char *async_path(void) {
 #ifdef MSC_SIMD /* the decision paths of msc_async.c */
   return "msc-async/avx512";
 #elif defined(MSC_AVX2)
-  return "msc-async/avx2";
+  return ising_cpu_pdep_emulated() ? "msc-async/avx2-softpdep" : "msc-async/avx2";
 #else
   return "msc-async/portable";
 #endif

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ising/cpu.h"
 #include "ising/error.h"
 
 /* The backends of this build, in the order their names are listed. */
@@ -97,6 +98,8 @@ static int isa_in_use(void) {
 }
 
 int ising_sweeper_isa_check(void) {
+  const int rc = ising_cpu_pdep_check();
+  if (rc != ISING_OK) return rc;
   const int f = isa_forced();
   if (f == -1) return ISING_OK;
   ISING_CHECK(f >= 0, ISING_ERR_INPUT, "ISING_ISA=%s: must be portable, avx2 or avx512",

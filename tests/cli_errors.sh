@@ -165,7 +165,11 @@ expect 2 "ISING_ISA=sse9: must be portable, avx2 or avx512" 1 run good.ini --for
 expect 2 "ISING_ISA=sse9: must be portable, avx2 or avx512" 2 run good.ini --force
 expect 2 "ISING_ISA=sse9: must be portable, avx2 or avx512" 1 bench --L 8 --sweeps 2
 unset ISING_ISA
-if cmp -s good.h5 keep.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: ISING_ISA=sse9 changed good.h5"; fi
+export ISING_PDEP=fast
+expect 2 "ISING_PDEP=fast: must be native or emulated" 1 run good.ini --force
+expect 2 "ISING_PDEP=fast: must be native or emulated" 1 bench --L 8 --sweeps 2
+unset ISING_PDEP
+if cmp -s good.h5 keep.h5; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: ISING_ISA=sse9 or ISING_PDEP=fast changed good.h5"; fi
 # A path this CPU lacks ("this CPU lacks the avx512 path", exit 2) can only
 # be staged on a CPU that lacks it: the check asks the CPU itself (cpuid),
 # and a test machine that runs all three paths has none to refuse.  Each

@@ -136,9 +136,11 @@ const char *ising_sweeper_names(char *buf, size_t size, int all);
  * ISING_ISA = portable | avx2 | avx512 where this CPU runs it, else the best
  * this CPU runs.  ising_sweeper_isa_check: ISING_ERR_INPUT, one line, when
  * ISING_ISA is set but names no path, one this CPU lacks, or any path in a
- * build without the choice.  ising_sweeper_isa: the path in use. */
+ * build without the choice, or ISING_PDEP is invalid (cpu.h).
+ * ising_sweeper_isa: the path in use. */
 int ising_sweeper_isa_check(void);
 const char *ising_sweeper_isa(void);
+
 /* Add a backend (tests; a name already there is ISING_ERR_INPUT). */
 int ising_sweeper_register(const ising_sweeper_ops *ops);
 
