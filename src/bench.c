@@ -138,6 +138,14 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   }
   ising_sweeper_needs needs;
   ops->needs(&cfg, &needs);
+  int nranks = 1;
+  ISING_MPI(MPI_Comm_size(comm, &nranks));
+  /* the bench spreads one lattice over every rank (run.c refuses the same
+   * for a deck, naming ranks_per_replica, which the bench does not have) */
+  ISING_CHECK(!needs.whole_replica || nranks == 1, ISING_ERR_INPUT,
+              "ising bench: --%s %s keeps a lattice whole on one rank and the bench spreads one "
+              "lattice over all %d ranks: run it on one rank",
+              ising_algorithm_is_cluster(cfg.algorithm) ? "algorithm" : "kernel", backend, nranks);
 
   ising_layout *lay = NULL;
   ising_lattice *lat = NULL;

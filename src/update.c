@@ -861,28 +861,28 @@ static inline __attribute__((always_inline)) void dis_blocks(
 /* The rows of the approximate rule: blocks of DIS_BLOCK or DIS_BLOCK / 4
  * sites (constant trip counts for the compiler; the larger blocks cost
  * less per site); rows shorter than that in one block of their length. */
+static inline __attribute__((always_inline)) void dis_row_blocks(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, dis_sums *acc) {
+  const int64_t len = h1 - h0 + 1;
+  if (len >= DIS_BLOCK)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, heat, acc);
+  else if (len >= DIS_BLOCK / 4)
+    dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, heat, acc);
+  else
+    dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, heat, acc);
+}
+
 static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                         ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
                         dis_sums *out) {
   dis_sums acc = {0, 0, 0};
-  const int64_t len = h1 - h0 + 1;
   /* heat bath and Metropolis compiled apart: the loops hold no select
    * between a division and a product (which gcc would not vectorise) */
-  if (m->algorithm == ISING_ALG_HEATBATH) {
-    if (len >= DIS_BLOCK)
-      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, 1, &acc);
-    else if (len >= DIS_BLOCK / 4)
-      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, 1, &acc);
-    else
-      dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, 1, &acc);
-  } else {
-    if (len >= DIS_BLOCK)
-      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK, 0, &acc);
-    else if (len >= DIS_BLOCK / 4)
-      dis_blocks(d, cp, m, st, c2, c3lo, h0, h1, DIS_BLOCK / 4, 0, &acc);
-    else
-      dis_block(d, cp, m, st, c2, c3lo, h0, (int)len, 0, 0, &acc);
-  }
+  if (m->algorithm == ISING_ALG_HEATBATH)
+    dis_row_blocks(d, cp, m, st, c2, c3lo, h0, h1, 1, &acc);
+  else
+    dis_row_blocks(d, cp, m, st, c2, c3lo, h0, h1, 0, &acc);
   out->bonds += acc.bonds;
   out->mag += acc.mag;
   out->field += acc.field;

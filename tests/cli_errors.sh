@@ -220,6 +220,7 @@ cp good.h5 before.h5
 ls -A | grep -v '^files_' > files_before.txt
 expect 2 "\[parallel\] ranks_per_replica = 0 (default): algorithm = wolff keeps each lattice whole on one rank; set ranks_per_replica = 1 (2 ranks now share one)" 2 run wolff.ini --force
 expect 2 "--set parallel.ranks_per_replica=2: algorithm = wolff keeps each lattice whole on one rank; set ranks_per_replica = 1 (2 ranks now share one)" 4 run wolff.ini --force --set "model.T=2 3" --set parallel.ranks_per_replica=2
+expect 2 "ising bench: --algorithm wolff keeps a lattice whole on one rank and the bench spreads one lattice over all 2 ranks: run it on one rank" 2 bench --algorithm wolff --L 8 --sweeps 2
 expect 2 "\[montecarlo\] clusters_per_sweep = -1: clusters_per_sweep must be an integer between 0 (automatic) and 1000000000" 1 run wolff.ini --force --set montecarlo.clusters_per_sweep=-1
 expect 2 "\[montecarlo\] clusters_per_sweep = 1000000001: clusters_per_sweep must be an integer between 0 (automatic) and 1000000000" 2 run wolff.ini --force --set montecarlo.clusters_per_sweep=1000000001
 expect 2 "cl.ini:5: \[montecarlo\] clusters_per_sweep = abc: clusters_per_sweep must be an integer between 0 (automatic) and 1000000000" 1 run cl.ini --force
