@@ -206,20 +206,25 @@ wait $pid; st=$?
 [ $st -eq 0 ] && grep -q "SIGUSR1 received on rank 0 when no stopping point was left; the run finished" late.txt \
   && "$ising" info s.h5 | grep -q "status *finished" && ok "SIGUSR1 too late to stop: reported, run finished (exit 0)" \
   || { bad "late SIGUSR1 (pid ${r:-none}): status $st"; cat late.txt; }
-# 3. fault injection: killrounds DECK REF ROUNDS LABEL -- SIGKILL the job
-# (2 ranks) at random instants, resume, until it finishes; then the output
-# equals REF, the uninterrupted run of DECK
+# 3. fault injection: killrounds DECK REF ROUNDS LABEL [EARLY] -- SIGKILL
+# the job (2 ranks) at random instants, resume, until it finishes; then the
+# output equals REF, the uninterrupted run of DECK.  With EARLY, at least
+# one resume must start from a checkpoint before sweep EARLY.
 killrounds() {
-  local deck=$1 ref=$2 rounds=$3 label=$4 round pid st
+  local deck=$1 ref=$2 rounds=$3 label=$4 early=${5:-} round pid st at starts=""
   kills=0; during=0
   rm -f $kfile $kfile.*
   for round in $(seq "$rounds"); do
     if [ -e $kfile.ckpt ] || [ -e $kfile.ckpt.old ]; then
+      if [ -n "$early" ]; then # the sweep the resume starts from (or the older generation's)
+        at=$(h5dump -a sweeps_done $kfile.ckpt 2> /dev/null | sed -n 's/^ *(0): \([0-9]*\)$/\1/p')
+        starts="$starts ${at:-old}"
+      fi
       setsid mpiexec -q -n 2 "$ising" resume $kfile --quiet > /dev/null 2>&1 & pid=$!
     else
       setsid mpiexec -q -n 2 "$ising" run "$deck" --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
     fi
-    sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10))
+    if [ -n "$early" ] && [ "$round" -eq 1 ]; then sleep 0.4; else sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10)); fi
     if kill -0 $pid 2> /dev/null; then
       [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
       killjob $pid
@@ -234,8 +239,16 @@ killrounds() {
   if [ "$("$ising" info $kfile 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
     mpi 2 resume $kfile --quiet || bad "$label: final resume after the kills"
   fi
-  echo "fault injection, $label: $kills kills ($during while a checkpoint was being written)"
+  echo "fault injection, $label: $kills kills ($during while a checkpoint was being written)${early:+; resumed from sweeps$starts}"
   [ $kills -ge 3 ] && ok "$label: at least 3 kills" || bad "$label: only $kills kills: the run was too short"
+  if [ -n "$early" ]; then
+    local a first=""
+    for a in $starts; do
+      [ "$a" != old ] && [ "$a" -gt 0 ] && [ "$a" -lt "$early" ] && { first=$a; break; }
+    done
+    [ -n "$first" ] && ok "$label: a resume started at sweep $first, before $early" \
+      || bad "$label: no resume started before sweep $early (starts:$starts)"
+  fi
   same "$ref" $kfile "$label: after $kills SIGKILLs and resumes = uninterrupted"
 }
 RANDOM=2026
@@ -279,6 +292,28 @@ mpi 2 run ksw.ini --quiet --set output.file=ksw-ref.h5 || bad "ksw reference"
 killrounds ksw.ini ksw-ref.h5 12 "swendsen-wang, lattice split over 2 ranks"
 mpi 2 run kdis.ini --quiet --set output.file=kdis-ref.h5 || bad "kdis reference"
 killrounds kdis.ini kdis-ref.h5 12 "bimodal disorder, 2 samples x 2 copies"
+# wolff with clusters_per_sweep chosen during the thermalization (its sums
+# are backend checkpoint state): the first kill comes 0.4 s after the
+# start, in the first half of the thermalization (the count is learnt in
+# the second half; about 9000 sweeps a second here)
+cat > kw.ini <<'DECK'
+[lattice]
+L = 64
+[model]
+T = 2.2 2.3
+[montecarlo]
+algorithm = wolff
+clusters_per_sweep = 0
+seed = 18
+thermalization = 24000
+sweeps = 16000
+[parallel]
+ranks_per_replica = 1
+[checkpoint]
+every_sweeps = 200
+DECK
+mpi 2 run kw.ini --quiet --set output.file=kw-ref.h5 || bad "kw reference"
+killrounds kw.ini kw-ref.h5 12 "wolff, automatic clusters_per_sweep" 12000
 # 4. damaged checkpoints
 cp a-1-2.h5 d.h5; cp a-1-2.h5.ckpt d.h5.ckpt; cp a-1-2.h5.ckpt.old d.h5.ckpt.old
 truncate -s 2000 d.h5.ckpt
