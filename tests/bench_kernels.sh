@@ -15,6 +15,9 @@
 # the CPU runs), QUICK=1 (2D L=1024 / 3D L=64, msc-async L=128 / 32, fewer
 # sweeps: a smoke run of a few seconds), REFERENCE=1 (add the slow
 # site-by-site `reference` kernel), PIN=CPU (run under taskset -c CPU).
+# ISING_PDEP=emulated (or native) passes through to `ising`: the avx2
+# column then times the packed kernels without (with) pdep/pext, as AMD
+# CPUs before Zen 3 run them by default (cpu.h).
 set -eu
 ising=${1:-build/ising}
 rounds=${ROUNDS:-3}; repeat=${REPEAT:-3}
@@ -47,6 +50,7 @@ cases="$cases msc-async|2|$A2|2.269|$sa msc-async|3|$A3|4.5115|$sa"
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+soft=""
 for r in $(seq "$rounds"); do
   for c in $cases; do
     IFS='|' read -r k d L T s <<EOF
@@ -56,8 +60,10 @@ EOF
       text=$(ISING_ISA=$p $pin "$ising" bench --kernel "$k" --dim "$d" --L "$L" --T "$T" \
         --sweeps "$s" --repeat "$repeat" 2>&1) || { echo "bench_kernels.sh: $p $k ${d}D failed: $text" >&2; exit 1; }
       v=$(printf '%s\n' "$text" | sed -n 's/^bench: spin flips per ns: median \([0-9.]*\) per .*/\1/p' | head -n 1)
-      ran=$(printf '%s\n' "$text" | sed -n 's/.*kernel \([a-z-]*\/[a-z0-9]*\).*/\1/p' | head -n 1)
+      ran=$(printf '%s\n' "$text" | sed -n 's/.*kernel \([a-z-]*\/[a-z0-9-]*\).*/\1/p' | head -n 1)
       [ -n "$v" ] || { echo "bench_kernels.sh: no rate in the output of $p $k ${d}D" >&2; exit 1; }
+      # pdep/pext emulated on this path (cpu.h): said under the table
+      case $ran in *-softpdep) soft="$soft $ran"; ran=${ran%-softpdep} ;; esac
       # (older binaries do not name msc-async's path)
       [ -z "$ran" ] || [ "$ran" = "$k/$p" ] || { echo "bench_kernels.sh: asked for $k/$p, bench ran '$ran'" >&2; exit 1; }
       echo "$p $k $d $L $T $v" >>"$out"
@@ -98,3 +104,7 @@ awk -v paths="$PATHS" -v order="$cases" '
       print row
     }
   }' "$out"
+if [ -n "$soft" ]; then
+  echo
+  echo "pdep/pext emulated (AMD before Zen 3, or ISING_PDEP=emulated): $(printf '%s\n' $soft | sort -u | tr '\n' ' ' | sed 's/ $//')"
+fi
