@@ -677,8 +677,9 @@ static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_
  * 2^-52: <= 2.1e-6 < 2^-18 (tests/test_update.c checks 2^-18 over the
  * whole range for the double argument of ising_update_approx_x, where
  * the float rounding of y adds 2^-20).  The argument's error adds
- * e^err - 1 <= 1.0625 err (err <= 2^-6; a site with a larger err, or a
- * NaN, takes the exact rule): |x~/x - 1| <= eps = 2^-18 + 1.0625 err.
+ * e^err - 1 <= 1.008 err to E (err <= 2^-6; a site with a larger err, or
+ * a NaN, takes the exact rule), and at most 1.025 err to the heat bath's
+ * 1 / (1 + E): |x~/x - 1| <= eps = 2^-18 + 1.0625 err.
  * lo = x~ (1 - D), hi = x~ (1 + D) with D = 2^-16 + 1.0625 err (each a
  * float rounding or two more) then satisfy lo <= x <= hi:
  * (1 + eps)(1 - D)(1 + 2^-22) < 1. */
