@@ -267,6 +267,18 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
   }
   if (c < chunks) ising_rng_fill_blocks(key, first + 16 * (uint64_t)c, 16, c2, c3, out + 64 * c, 16);
 }
+
+void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
+                               uint32_t c3, uint32_t *out0, uint32_t *out1) {
+  __m512i a[4], b[4];
+  counters16(first0, c2, c3, a);
+  counters16(first1, c2, c3, b);
+  philox16x2(a, b, key);
+  for (int o = 0; o < 4; o++) {
+    _mm512_storeu_si512(out0 + 16 * o, a[o]);
+    _mm512_storeu_si512(out1 + 16 * o, b[o]);
+  }
+}
 #elif defined(__AVX2__)
 /* The counters of groups g .. g+7 (the low word may wrap into the high:
  * an unsigned compare through the flipped sign bits finds the lanes). */
@@ -337,6 +349,16 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
       for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(out + 64 * c + 16 * o + 8 * h), a[h][o]);
   }
 }
+
+void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
+                               uint32_t c3, uint32_t *out0, uint32_t *out1) {
+  __m256i a[4][4]; /* four sets of eight: the two runs' halves */
+  for (int h = 0; h < 4; h++) counters8((h < 2 ? first0 : first1) + 8 * (uint64_t)(h % 2), c2, c3, a[h]);
+  philox8n(4, a, key);
+  for (int h = 0; h < 4; h++)
+    for (int o = 0; o < 4; o++)
+      _mm256_storeu_si256((__m256i *)((h < 2 ? out0 : out1) + 16 * o + 8 * (h % 2)), a[h][o]);
+}
 #else
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                            uint32_t c3, uint32_t *out, int64_t stride) {
@@ -362,6 +384,12 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
                              uint32_t c3, uint32_t *out) {
   for (int64_t c = 0; c < chunks; c++)
     ising_rng_fill_blocks(key, first + 16 * (uint64_t)c, 16, c2, c3, out + 64 * c, 16);
+}
+
+void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
+                               uint32_t c3, uint32_t *out0, uint32_t *out1) {
+  ising_rng_fill_chunks16(key, first0, 1, c2, c3, out0);
+  ising_rng_fill_chunks16(key, first1, 1, c2, c3, out1);
 }
 #endif
 

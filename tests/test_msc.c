@@ -56,6 +56,20 @@ START_TEST(fill_blocks_matches_random123) {
                           (long long)c, (long long)n, i, o);
         }
     }
+  /* two runs at unrelated offsets (two rows' first chunks) */
+  uint32_t p0[64], p1[64];
+  for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++)
+    for (size_t b = 0; b < sizeof firsts / sizeof *firsts; b++) {
+      const uint64_t f0 = firsts[a], f1 = firsts[b] + 4194304 * (uint64_t)(b + 1);
+      ising_rng_fill_chunk_pair(key, f0, f1, 5, 0x99, p0, p1);
+      for (int r = 0; r < 2; r++)
+        for (int i = 0; i < 16; i++) {
+          uint32_t x[4];
+          ising_rng_block(key, (r ? f1 : f0) + (uint64_t)i, 5, 0x99, x);
+          for (int o = 0; o < 4; o++)
+            ck_assert_msg((r ? p1 : p0)[16 * o + i] == x[o], "pair run %d, block %d word %d", r, i, o);
+        }
+    }
 }
 END_TEST
 

@@ -85,6 +85,12 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
  * per run; two runs are computed together where AVX-512 or AVX2 allows. */
 void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
                              uint32_t c3, uint32_t *out);
+/* One such run at first0 into out0 and one at first1 into out1 (two rows'
+ * first chunks, msc.c): the words of two ising_rng_fill_chunks16 calls with
+ * chunks = 1, computed together (one run alone leaves the multipliers
+ * waiting on its own latency). */
+void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
+                               uint32_t c3, uint32_t *out0, uint32_t *out1);
 
 /* Output word `word` (0..3) of the blocks of the n groups groups[i] into
  * out[i]: ising_rng_block at arbitrary counters, sixteen at a time
