@@ -224,7 +224,7 @@ killrounds() {
     else
       setsid mpiexec -q -n 2 "$ising" run "$deck" --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
     fi
-    if [ -n "$early" ] && [ "$round" -eq 1 ]; then sleep 0.4; else sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10)); fi
+    if [ -n "$early" ] && [ "$round" -eq 1 ]; then sleep 0.3; else sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10)); fi
     if kill -0 $pid 2> /dev/null; then
       [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
       killjob $pid
@@ -293,27 +293,27 @@ killrounds ksw.ini ksw-ref.h5 12 "swendsen-wang, lattice split over 2 ranks"
 mpi 2 run kdis.ini --quiet --set output.file=kdis-ref.h5 || bad "kdis reference"
 killrounds kdis.ini kdis-ref.h5 12 "bimodal disorder, 2 samples x 2 copies"
 # wolff with clusters_per_sweep chosen during the thermalization (its sums
-# are backend checkpoint state): the first kill comes 0.4 s after the
+# are backend checkpoint state): the first kill comes 0.3 s after the
 # start, in the first half of the thermalization (the count is learnt in
-# the second half; about 9000 sweeps a second here)
+# the second half; about 16000 sweeps a second here)
 cat > kw.ini <<'DECK'
 [lattice]
-L = 64
+L = 48
 [model]
 T = 2.2 2.3
 [montecarlo]
 algorithm = wolff
 clusters_per_sweep = 0
 seed = 18
-thermalization = 24000
-sweeps = 16000
+thermalization = 32000
+sweeps = 8000
 [parallel]
 ranks_per_replica = 1
 [checkpoint]
 every_sweeps = 200
 DECK
 mpi 2 run kw.ini --quiet --set output.file=kw-ref.h5 || bad "kw reference"
-killrounds kw.ini kw-ref.h5 12 "wolff, automatic clusters_per_sweep" 12000
+killrounds kw.ini kw-ref.h5 8 "wolff, automatic clusters_per_sweep" 16000
 # 4. damaged checkpoints
 cp a-1-2.h5 d.h5; cp a-1-2.h5.ckpt d.h5.ckpt; cp a-1-2.h5.ckpt.old d.h5.ckpt.old
 truncate -s 2000 d.h5.ckpt
