@@ -162,9 +162,7 @@ static msc_row *row_alloc(int64_t nw) {
   }
   w->M = w->U + nw;
   w->soft = ising_cpu_pdep_emulated();
-  for (int m = 0; m < 256; m++)
-    for (int i = 0, r = 0; i < 8; i++)
-      w->bytepat[m] |= (uint64_t)(m >> i & 1 ? r++ : 0x80) << (8 * i);
+  msc_bytepat_init(w->bytepat);
 #endif
   if (!w->rnd || !w->pre || !w->B) {
     row_free(w);
@@ -438,35 +436,25 @@ static inline __attribute__((always_inline)) void round0_word(int ng, const uint
 
 /* Round 0 of a word where pdep/pext are emulated (cpu.h): the same
  * decisions without them.  The bytes pos .. pos + popcount(U) - 1 of the
- * stream r go into the lanes of U in lane order, eight lanes at a time by
- * a byte shuffle (bytepat[m]: byte i the rank of bit i among the set bits
- * of m, 0x80 where bit i is clear), and every lane compares its byte with
- * its group's byte. */
+ * stream r go into the lanes of U in lane order (msc_expand64 by byte
+ * shuffles), and every lane compares its byte with its group's byte. */
 static inline __attribute__((always_inline)) void round0_word_soft(int ng, const msc_table *tab,
                                                                     const uint64_t *bytepat,
                                                                     const uint8_t *r,
                                                                     const uint64_t *M, int64_t nw,
                                                                     int64_t k, uint64_t U,
                                                                     uint64_t *A, uint64_t *E) {
-  uint64_t x[8];
-  for (int i = 0; i < 8; i++) {
-    uint64_t v;
-    memcpy(&v, r + __builtin_popcountll(U & ((UINT64_C(1) << (8 * i)) - 1)), 8);
-    x[i] = (uint64_t)_mm_cvtsi128_si64(_mm_shuffle_epi8(
-        _mm_cvtsi64_si128((long long)v), _mm_cvtsi64_si128((long long)bytepat[U >> (8 * i) & 0xFF])));
-  }
-  const __m256i lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
-  const __m256i hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
+  __m256i lo, hi;
+  msc_expand64(NULL, bytepat, r, U, &lo, &hi);
   const __m256i flip = _mm256_set1_epi8((char)0x80);
-  const __m256i lx = _mm256_xor_si256(lo, flip), hx = _mm256_xor_si256(hi, flip);
+  lo = _mm256_xor_si256(lo, flip);
+  hi = _mm256_xor_si256(hi, flip);
   uint64_t lt = 0, eq = 0;
   for (int g = 0; g < ng; g++) {
-    const __m256i t = _mm256_set1_epi8((char)tab->gval[g]), tx = _mm256_xor_si256(t, flip);
+    const __m256i t = _mm256_xor_si256(_mm256_set1_epi8((char)tab->gval[g]), flip);
     const uint64_t m = M[g * nw + k];
-    lt |= m & ((uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tx, lx)) |
-               (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tx, hx)) << 32);
-    eq |= m & ((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, lo)) |
-               (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, hi)) << 32);
+    lt |= m & msc_lt64(lo, hi, t, t);
+    eq |= m & msc_eq64(lo, hi, t, t);
   }
   *A = lt & U;
   *E = eq & U;

@@ -164,9 +164,8 @@ struct ising_msc_async {
   int64_t stat[4];
 #ifdef MSC_AVX2
   uint64_t bytemask[256]; /* byte i 0xFF where bit i of the index is set */
-  /* pdep emulated (ising_cpu_pdep_emulated): the byte shuffle of each
-   * bytemask, byte i the rank of bit i among the index's set bits, 0x80
-   * where it is clear; soft = 0: pdep */
+  /* pdep emulated (ising_cpu_pdep_emulated): the byte shuffles of
+   * msc_bytepat_init; soft = 0: pdep */
   uint64_t bytepat[256];
   int soft;
 #endif
@@ -281,10 +280,8 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   a->active = ~(uint64_t)0;
 #ifdef MSC_AVX2
   for (int m = 0; m < 256; m++)
-    for (int i = 0, k = 0; i < 8; i++) {
-      a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
-      a->bytepat[m] |= (uint64_t)(m >> i & 1 ? k++ : 0x80) << (8 * i);
-    }
+    for (int i = 0; i < 8; i++) a->bytemask[m] |= (uint64_t)(m >> i & 1) * (0xFFULL << (8 * i));
+  msc_bytepat_init(a->bytepat);
   a->soft = ising_cpu_pdep_emulated();
 #endif
 #if defined(MSC_SIMD) || defined(MSC_AVX2)
@@ -720,39 +717,6 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
 #endif
 
 #ifdef MSC_AVX2
-/* The next popcount(U) stream bytes r[0 ..] put into the lanes of U in lane
- * order (the others zero), 64 bytes in two registers: eight lanes at a time
- * by pdep with the byte mask of their bits of U (bytemask[m]: byte i 0xFF
- * where bit i of m is set; one pdep per eight lanes, not two; r must have 64 readable
- * bytes: eight lanes starting at lane 8i read from byte <= 8i). */
-static inline void expand64(const uint64_t *bytemask, const uint64_t *bytepat, const uint8_t *r,
-                            uint64_t U, __m256i *lo, __m256i *hi) {
-  uint64_t x[8];
-  for (int i = 0; i < 8; i++) {
-    const unsigned mb = (unsigned)(U >> (8 * i) & 0xFF);
-    uint64_t v;
-    memcpy(&v, r + __builtin_popcountll(_bzhi_u64(U, (unsigned)(8 * i))), 8);
-    if (bytepat) /* pdep emulated: the same bytes by a byte shuffle */
-      x[i] = (uint64_t)_mm_cvtsi128_si64(_mm_shuffle_epi8(_mm_cvtsi64_si128((long long)v),
-                                                          _mm_cvtsi64_si128((long long)bytepat[mb])));
-    else
-      x[i] = _pdep_u64(v, bytemask[mb]);
-  }
-  *lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
-  *hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
-}
-
-/* Lanes where the bytes u (sign bits flipped) are below / equal to t (sign
- * bits flipped: a signed compare is the unsigned one). */
-static inline uint64_t lt64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
-  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tlo, ulo)) |
-         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(thi, uhi)) << 32;
-}
-static inline uint64_t eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
-  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tlo, ulo)) |
-         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(thi, uhi)) << 32;
-}
-
 /* Round 0 of word j on the AVX2 path with ng groups: the lanes needing
  * bytes U, the groups' class masks cm (stride nh + 8); *E gets the ties. */
 static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const uint64_t *bytemask,
@@ -761,15 +725,15 @@ static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const 
                                                                   const uint64_t *cm, int64_t stride,
                                                                   const __m256i (*trow)[2], uint64_t *E) {
   __m256i ulo, uhi;
-  expand64(bytemask, bytepat, r, U, &ulo, &uhi);
+  msc_expand64(bytemask, bytepat, r, U, &ulo, &uhi);
   const __m256i flip = _mm256_set1_epi8((char)0x80);
   ulo = _mm256_xor_si256(ulo, flip);
   uhi = _mm256_xor_si256(uhi, flip);
   uint64_t lt = 0, eq = 0;
   for (int g = 0; g < ng; g++) {
     const uint64_t m = cm[g * stride];
-    lt |= m & lt64(ulo, uhi, trow[g][0], trow[g][1]);
-    eq |= m & eq64(ulo, uhi, trow[g][0], trow[g][1]);
+    lt |= m & msc_lt64(ulo, uhi, trow[g][0], trow[g][1]);
+    eq |= m & msc_eq64(ulo, uhi, trow[g][0], trow[g][1]);
   }
   *E = eq & U; /* the class masks hold frozen lanes too */
   return lt & U;

@@ -50,6 +50,56 @@
 #define MSC_AVX2 1 /* 256-bit vectors, pdep/pext: the x86-64-v3 decisions */
 #endif
 
+#ifdef MSC_AVX2
+#include <string.h>
+
+/* Byte shuffles that deposit consecutive bytes into the lanes of a byte
+ * mask (the pdep of msc_expand64 without pdep): byte i of pat[m] is the rank
+ * of bit i among the set bits of m, 0x80 (a zero byte) where bit i is clear. */
+static inline void msc_bytepat_init(uint64_t pat[256]) {
+  for (int m = 0; m < 256; m++) {
+    pat[m] = 0;
+    for (int i = 0, k = 0; i < 8; i++) pat[m] |= (uint64_t)(m >> i & 1 ? k++ : 0x80) << (8 * i);
+  }
+}
+
+/* The next popcount(U) stream bytes r[0 ..] put into the lanes of U in lane
+ * order (the others zero), 64 bytes in two registers: eight lanes at a time
+ * by pdep with the byte mask of their bits of U (bytemask[m]: byte i 0xFF
+ * where bit i of m is set; one pdep per eight lanes, not two), or where
+ * pdep is emulated (bytepat != NULL) by a byte shuffle of msc_bytepat_init.
+ * r must have 64 readable bytes: eight lanes starting at lane 8i read from
+ * byte <= 8i. */
+static inline void msc_expand64(const uint64_t *bytemask, const uint64_t *bytepat, const uint8_t *r,
+                                uint64_t U, __m256i *lo, __m256i *hi) {
+  uint64_t x[8];
+  for (int i = 0; i < 8; i++) {
+    const unsigned mb = (unsigned)(U >> (8 * i) & 0xFF);
+    uint64_t v;
+    memcpy(&v, r + __builtin_popcountll(_bzhi_u64(U, (unsigned)(8 * i))), 8);
+    if (bytepat) /* pdep emulated: the same bytes by a byte shuffle */
+      x[i] = (uint64_t)_mm_cvtsi128_si64(_mm_shuffle_epi8(_mm_cvtsi64_si128((long long)v),
+                                                          _mm_cvtsi64_si128((long long)bytepat[mb])));
+    else
+      x[i] = _pdep_u64(v, bytemask[mb]);
+  }
+  *lo = _mm256_setr_epi64x((long long)x[0], (long long)x[1], (long long)x[2], (long long)x[3]);
+  *hi = _mm256_setr_epi64x((long long)x[4], (long long)x[5], (long long)x[6], (long long)x[7]);
+}
+
+/* Lanes where the bytes u (sign bits flipped) are below / equal to t (sign
+ * bits flipped: a signed compare is the unsigned one). */
+static inline uint64_t msc_lt64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
+  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tlo, ulo)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(thi, uhi)) << 32;
+}
+static inline uint64_t msc_eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
+  return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tlo, ulo)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(thi, uhi)) << 32;
+}
+
+#endif
+
 #define MSC_CHUNK_BLOCKS 16                   /* blocks per stream chunk */
 #define MSC_CHUNK_BYTES (16 * MSC_CHUNK_BLOCKS) /* 256 bytes */
 /* Blocks a row's stream may use per half sweep: the group of block b of

@@ -385,9 +385,6 @@ typedef struct dis_table {
   int algorithm, used;
   uint16_t hi[ISING_MODEL_TABLE], lo[ISING_MODEL_TABLE]; /* by idx above */
   uint16_t half[2][16]; /* hi by nw + z for s = -1 ([0]) and s = +1 ([1]) */
-  /* half's byte planes for the AVX2 row (drow_avx2's pshufb tables): low
-   * bytes, high bytes with the sign bit flipped, each 16 entries twice */
-  uint8_t plane_lo[2][32], plane_hi[2][32];
   /* with field weights in {-1, 0, +1}: by (f + 1) (4z + 2) + idx */
   uint16_t hi3[3 * ISING_MODEL_TABLE], lo3[3 * ISING_MODEL_TABLE];
 } dis_table;
@@ -520,11 +517,6 @@ static const dis_table *dis_table_for(ising_update_cache *k, const ising_model *
         t->hi3[(f + 1) * (4 * z + 2) + idx] = (uint16_t)(t3 >> 16);
         t->lo3[(f + 1) * (4 * z + 2) + idx] = (uint16_t)t3;
       }
-    }
-  for (int p = 0; p < 2; p++)
-    for (int j = 0; j < 32; j++) {
-      t->plane_lo[p][j] = (uint8_t)(t->half[p][j % 16] & 0xFF);
-      t->plane_hi[p][j] = (uint8_t)((t->half[p][j % 16] >> 8) ^ 0x80);
     }
   t->beta = m->beta;
   t->algorithm = (int)m->algorithm;
@@ -1047,9 +1039,13 @@ typedef struct avx2_drow {
 } avx2_drow;
 
 static inline void avx2_drow_init(avx2_drow *k, const dis_table *T, const ising_model *m) {
+  const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                         0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   for (int p = 0; p < 2; p++) {
-    k->lo[p] = _mm256_loadu_si256((const __m256i *)(const void *)T->plane_lo[p]);
-    k->hi[p] = _mm256_loadu_si256((const __m256i *)(const void *)T->plane_hi[p]);
+    __m256i t = _mm256_loadu_si256((const __m256i *)(const void *)T->half[p]);
+    t = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(t, split), 0xD8);
+    k->lo[p] = _mm256_permute2x128_si256(t, t, 0x00);
+    k->hi[p] = _mm256_xor_si256(_mm256_permute2x128_si256(t, t, 0x11), _mm256_set1_epi8(-128));
   }
   k->z = _mm256_set1_epi8((char)m->z);
   k->d3 = m->dim == 3;
