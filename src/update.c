@@ -375,7 +375,8 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
  * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
  * site evaluates the rule: drow_approx (a float exp approximation, the
- * exact rule where it cannot decide), or drow_exact (libm exp per site)
+ * exact rule where it cannot decide; drow_approx_avx512 on the AVX-512
+ * path, the same arithmetic in registers), or drow_exact (libm exp per site)
  * for int32 weights whose nw may not fit 32 bits. */
 
 #define DIS_SLOTS 64 /* thresholds tables memoised per cache (temperatures) */
@@ -889,6 +890,211 @@ static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising
   out->field += acc.field;
 }
 
+#ifdef __AVX512BW__
+/* drow_approx's rule in 512-bit registers: 16 sites per step, every value
+ * of the step in registers (nw, the float argument and its error bound,
+ * dis_exp, the band, the decisions as masks, the new spins and the sums),
+ * the row's tail by masked loads and stores.  The argument and its bound
+ * are dis_block's operations in the same order (the same proof of the
+ * band); dis_exp's polynomial is evaluated by Estrin's scheme with fused
+ * multiply-adds, fewer roundings than the Horner form the budget counts.
+ * The fallback sites take the same exact rule: the decisions are the
+ * reference's. */
+
+/* The constants of a row (dis_block's a, b, c and their magnitudes). */
+typedef struct dis512_k {
+  __m512 a, b, c, aa, ab, ac;
+} dis512_k;
+
+/* Sixteen sites h .. h + 15 (those <= h1) decided as far as registers go:
+ * their spins, nw, field weights, and the move and fallback masks. */
+typedef struct dis512_q {
+  __m512i nw, fi;
+  __m128i s8;
+  __mmask16 km, kneg, kmv, fb;
+} dis512_q;
+
+static inline __attribute__((always_inline)) dis512_q dis512_decide(const dis_row *d,
+    const dis512_k *k, int64_t h, int64_t h1, int heat, int field, int d3) {
+  const row_ctx *r = &d->r;
+  const int nd = d3 ? 6 : 4;
+  const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+  const __m512i izero = _mm512_setzero_si512();
+  const __m128i bzero = _mm_setzero_si128();
+  dis512_q q;
+  const int64_t left = h1 - h + 1;
+  const int full = left >= 16; /* plain loads; masked ones in a row's tail */
+  q.km = full ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+  const __mmask16 km = q.km;
+#define LD8(p) \
+  (full ? _mm_loadu_si128((const __m128i *)(const void *)(p)) : _mm_maskz_loadu_epi8(km, (p)))
+#define LD32(p) (full ? _mm512_loadu_si512((const void *)(p)) : _mm512_maskz_loadu_epi32(km, (p)))
+#define LD16(p)                                                \
+  (full ? _mm256_loadu_si256((const __m256i *)(const void *)(p)) \
+        : _mm256_maskz_loadu_epi16(km, (p)))
+  q.s8 = LD8(r->sc + h);
+  q.kneg = _mm_movepi8_mask(q.s8);
+  if (d->w8[0]) { /* bimodal: |nw| <= 6, summed in bytes */
+    __m128i n8 = bzero;
+    for (int j = 0; j < nd; j++) {
+      const __m128i w = LD8(d->w8[j] + h);
+      const __mmask16 kn = _mm_movepi8_mask(LD8(d->nb[j] + h));
+      n8 = _mm_add_epi8(n8, _mm_mask_sub_epi8(w, kn, bzero, w));
+    }
+    q.nw = _mm512_cvtepi8_epi32(n8);
+  } else {
+    q.nw = izero;
+    for (int j = 0; j < nd; j++) {
+      const __m512i w = LD32(d->w32[j] + h);
+      const __mmask16 kn = _mm_movepi8_mask(LD8(d->nb[j] + h));
+      q.nw = _mm512_add_epi32(q.nw, _mm512_mask_sub_epi32(w, kn, izero, w));
+    }
+  }
+  const __m512 wf = _mm512_cvtepi32_ps(q.nw);
+  __m512 v = _mm512_mul_ps(k->a, wf), err = _mm512_mul_ps(k->aa, _mm512_abs_ps(wf));
+  q.fi = izero;
+  if (field) {
+    q.fi = LD32(d->f + h);
+    const __m512 ff = _mm512_cvtepi32_ps(q.fi);
+    v = _mm512_add_ps(v, _mm512_mul_ps(k->b, ff));
+    err = _mm512_add_ps(err, _mm512_mul_ps(k->ab, _mm512_abs_ps(ff)));
+  }
+  v = _mm512_add_ps(v, k->c);
+  err = _mm512_mul_ps(_mm512_add_ps(err, k->ac), _mm512_set1_ps(0x1p-21f));
+  __m512 y;
+  if (heat) {
+    y = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(DIS_YMAX)), _mm512_set1_ps(-DIS_YMAX));
+  } else { /* y = s v, then <= 0 */
+    v = _mm512_mask_sub_ps(v, q.kneg, zero, v);
+    y = _mm512_max_ps(_mm512_min_ps(v, zero), _mm512_set1_ps(-DIS_YMAX));
+  }
+  /* err, or inf where err > DIS_ERRMAX or NaN (no cheap decision) */
+  const __mmask16 kok = _mm512_cmp_ps_mask(err, _mm512_set1_ps(DIS_ERRMAX), _CMP_LE_OQ);
+  const __m512 Dv = _mm512_mask_blend_ps(kok, _mm512_set1_ps(INFINITY), err);
+  const __m512 Di =
+      _mm512_add_ps(_mm512_set1_ps(DIS_D), _mm512_mul_ps(_mm512_set1_ps(1.0625f), Dv));
+  /* dis_exp */
+  const __m512 magic = _mm512_set1_ps(0x1.8p23f);
+  const __m512 kf =
+      _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(y, _mm512_set1_ps(0x1.715476p0f)), magic), magic);
+  const __m512 rr = _mm512_sub_ps(_mm512_sub_ps(y, _mm512_mul_ps(kf, _mm512_set1_ps(0x1.62e4p-1f))),
+                                  _mm512_mul_ps(kf, _mm512_set1_ps(0x1.7f7d1cp-20f)));
+  /* the same polynomial by Estrin's scheme with fused multiply-adds: a
+   * chain of 4 operations instead of Horner's 12, and at most 5 roundings
+   * on any term's path (within the budget above) */
+  const __m512 r2 = _mm512_mul_ps(rr, rr), r4 = _mm512_mul_ps(r2, r2);
+  const __m512 p01 = _mm512_fmadd_ps(rr, one, one);
+  const __m512 p23 = _mm512_fmadd_ps(rr, _mm512_set1_ps(0x1.555556p-3f), _mm512_set1_ps(0.5f));
+  const __m512 p45 =
+      _mm512_fmadd_ps(rr, _mm512_set1_ps(0x1.111112p-7f), _mm512_set1_ps(0x1.555556p-5f));
+  const __m512 p46 = _mm512_fmadd_ps(r2, _mm512_set1_ps(0x1.6c16c2p-10f), p45);
+  const __m512 p = _mm512_fmadd_ps(r4, p46, _mm512_fmadd_ps(r2, p23, p01));
+  const __m512i bits =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(kf), _mm512_set1_epi32(127)), 23);
+  const __m512 E = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+  const __m512 x = heat ? _mm512_div_ps(_mm512_set1_ps(65536.0f), _mm512_add_ps(one, E))
+                        : _mm512_mul_ps(_mm512_set1_ps(65536.0f), E);
+  const __m512 ui = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(LD16(r->rnd + h + r->roff)));
+  const __m512 lo = _mm512_mul_ps(x, _mm512_sub_ps(one, Di)),
+               hi = _mm512_mul_ps(x, _mm512_add_ps(one, Di));
+  q.kmv = _mm512_mask_cmp_ps_mask(km, _mm512_add_ps(ui, one), lo, _CMP_LT_OQ);
+  const __mmask16 kst = _mm512_cmp_ps_mask(ui, hi, _CMP_GT_OQ);
+  q.fb = (__mmask16)(km & ~q.kmv & ~kst);
+#undef LD8
+#undef LD32
+#undef LD16
+  return q;
+}
+
+/* The fallback sites of q by the exact rule (drow_exact's), then the new
+ * spins and the sums. */
+static inline __attribute__((always_inline)) void dis512_commit(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, dis512_q *q, int64_t h, int heat, int field, __m512i *acc_b,
+    __m512i *acc_f, int64_t *mag) {
+  const row_ctx *r = &d->r;
+  const __m512i izero = _mm512_setzero_si512();
+  if (q->fb) {
+    int32_t nwa[16];
+    _mm512_storeu_si512((void *)nwa, q->nw);
+    unsigned fb = q->fb;
+    while (fb) {
+      const int i = __builtin_ctz(fb);
+      fb &= fb - 1;
+      const int64_t hh = h + i;
+      const uint32_t t = ising_model_threshold(ising_model_probability_local(
+          m, r->sc[hh], ising_couplings_local(cp, nwa[i], field ? d->f[hh] : 0)));
+      const uint16_t u = r->rnd[hh + r->roff], th = (uint16_t)(t >> 16);
+      if (u != th ? u < th : row_lo(r, st, c2, c3lo, hh) <= (uint16_t)t)
+        q->kmv = (__mmask16)(q->kmv | (1u << i));
+    }
+  }
+  /* heat bath: flip where the move differs from s > 0; Metropolis: where
+   * it moves */
+  const __mmask16 km = q->km;
+  const __mmask16 flip = heat ? (__mmask16)((q->kmv ^ ~q->kneg) & km) : q->kmv;
+  _mm_mask_storeu_epi8(r->sc + h, flip, _mm_sub_epi8(_mm_setzero_si128(), q->s8));
+  const __mmask16 knew = (__mmask16)((q->kneg ^ flip) & km); /* new spin -1 */
+  const __mmask16 take = r->colour ? flip : km;
+  const __m512i pb = _mm512_maskz_mov_epi32(take, _mm512_mask_sub_epi32(q->nw, knew, izero, q->nw));
+  *acc_b = _mm512_add_epi64(*acc_b, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(pb)));
+  *acc_b = _mm512_add_epi64(*acc_b, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(pb, 1)));
+  if (field) {
+    const __m512i pf = _mm512_mask_sub_epi32(q->fi, knew, izero, q->fi); /* 0 outside km */
+    *acc_f = _mm512_add_epi64(*acc_f, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(pf)));
+    *acc_f = _mm512_add_epi64(*acc_f, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(pf, 1)));
+  }
+  *mag += __builtin_popcount((unsigned)km) - 2 * __builtin_popcount((unsigned)knew);
+}
+
+/* Two steps of 16 at a time, both decided before either is committed: the
+ * two dependency chains (nw, argument, exp, band) interleave. */
+static inline __attribute__((always_inline)) void drow_approx_avx512_t(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, int field, int d3,
+    dis_sums *out) {
+  const double nb2 = -2.0 * m->beta;
+  const float a = (float)(nb2 * cp->J_unit), bf = (float)(nb2 * cp->h_unit),
+              c = (float)(nb2 * cp->H);
+  const dis512_k k = {_mm512_set1_ps(a),        _mm512_set1_ps(bf),
+                      _mm512_set1_ps(c),        _mm512_set1_ps(fabsf(a)),
+                      _mm512_set1_ps(fabsf(bf)), _mm512_set1_ps(fabsf(c))};
+  __m512i acc_b = _mm512_setzero_si512(), acc_f = _mm512_setzero_si512();
+  int64_t mag = 0;
+  for (int64_t h = h0; h <= h1; h += 32) {
+    dis512_q q0 = dis512_decide(d, &k, h, h1, heat, field, d3);
+    dis512_q q1 = dis512_decide(d, &k, h + 16, h1, heat, field, d3);
+    dis512_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
+    dis512_commit(d, cp, m, st, c2, c3lo, &q1, h + 16, heat, field, &acc_b, &acc_f, &mag);
+  }
+  out->bonds += (d->r.colour ? 2 : 1) * _mm512_reduce_add_epi64(acc_b);
+  out->mag += mag;
+  out->field += _mm512_reduce_add_epi64(acc_f);
+}
+
+static void drow_approx_avx512(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                               ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                               dis_sums *out) {
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, field = d->f != NULL, d3 = d->nd == 6;
+#define DIS_AVX512(H, F, D3) drow_approx_avx512_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
+  if (d3) {
+    if (heat)
+      field ? DIS_AVX512(1, 1, 1) : DIS_AVX512(1, 0, 1);
+    else
+      field ? DIS_AVX512(0, 1, 1) : DIS_AVX512(0, 0, 1);
+  } else {
+    if (heat)
+      field ? DIS_AVX512(1, 1, 0) : DIS_AVX512(1, 0, 0);
+    else
+      field ? DIS_AVX512(0, 1, 0) : DIS_AVX512(0, 0, 0);
+  }
+#undef DIS_AVX512
+}
+#define DROW_APPROX_FAST drow_approx_avx512
+#else
+#define DROW_APPROX_FAST drow_approx
+#endif
+
 /* Whether site h moves, by the table (bimodal, no field). */
 static inline int dis_decide(const row_ctx *r, const dis_table *T, ising_stream st, uint32_t c2,
                              uint32_t c3lo, int64_t h, int idx) {
@@ -1188,7 +1394,7 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
       if (T)
         row(&d, T, m, st, c2, c3lo, h0, h1, &acc);
       else if (k->bimodal || k->nw32)
-        drow_approx(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
+        (portable ? drow_approx : DROW_APPROX_FAST)(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
       else
         drow_exact(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
     }
