@@ -899,7 +899,9 @@ static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising
  * band); dis_exp's polynomial is evaluated by Estrin's scheme with fused
  * multiply-adds, fewer roundings than the Horner form the budget counts.
  * The fallback sites take the same exact rule: the decisions are the
- * reference's. */
+ * reference's.  It takes the rows shorter than DIS_BLOCK (3D L < 256,
+ * where drow_approx's blocks of 32 or fewer sites cost most per site);
+ * longer rows keep drow_approx, as fast or faster there. */
 
 /* The constants of a row (dis_block's a, b, c and their magnitudes). */
 typedef struct dis512_k {
@@ -1075,6 +1077,10 @@ static inline __attribute__((always_inline)) void drow_approx_avx512_t(
 static void drow_approx_avx512(const dis_row *d, const ising_couplings *cp, const ising_model *m,
                                ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
                                dis_sums *out) {
+  if (h1 - h0 + 1 >= DIS_BLOCK) { /* rows of 128 sites and more: drow_approx's blocks */
+    drow_approx(d, cp, m, st, c2, c3lo, h0, h1, out);
+    return;
+  }
   const int heat = m->algorithm == ISING_ALG_HEATBATH, field = d->f != NULL, d3 = d->nd == 6;
 #define DIS_AVX512(H, F, D3) drow_approx_avx512_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
   if (d3) {
