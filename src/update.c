@@ -1065,9 +1065,13 @@ static inline __attribute__((always_inline)) void drow_approx_avx512_t(
   int64_t mag = 0;
   for (int64_t h = h0; h <= h1; h += 32) {
     dis512_q q0 = dis512_decide(d, &k, h, h1, heat, field, d3);
-    dis512_q q1 = dis512_decide(d, &k, h + 16, h1, heat, field, d3);
-    dis512_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
-    dis512_commit(d, cp, m, st, c2, c3lo, &q1, h + 16, heat, field, &acc_b, &acc_f, &mag);
+    if (h + 16 <= h1) {
+      dis512_q q1 = dis512_decide(d, &k, h + 16, h1, heat, field, d3);
+      dis512_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
+      dis512_commit(d, cp, m, st, c2, c3lo, &q1, h + 16, heat, field, &acc_b, &acc_f, &mag);
+    } else { /* at most 16 sites left: one step */
+      dis512_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
+    }
   }
   out->bonds += (d->r.colour ? 2 : 1) * _mm512_reduce_add_epi64(acc_b);
   out->mag += mag;
