@@ -1101,6 +1101,200 @@ static void drow_approx_avx512(const dis_row *d, const ising_couplings *cp, cons
 #undef DIS_AVX512
 }
 #define DROW_APPROX_FAST drow_approx_avx512
+#elif defined(__AVX2__)
+/* drow_approx_avx512 in 256-bit registers: 8 sites per step, two steps
+ * interleaved, sign operations for the products with spins (+-1), the
+ * masks as bits of movemask.  A row's last step reads whole registers past
+ * its end (the arrays have slack) and decides, writes and sums only the
+ * lanes in the row (the others are written back unchanged). */
+#ifndef DIS_AVX2_MAX
+#define DIS_AVX2_MAX 32
+#endif
+typedef struct dis256_k {
+  __m256 a, b, c, aa, ab, ac;
+} dis256_k;
+
+typedef struct dis256_q {
+  __m256i nw, fi, s32;
+  __m128i s8;
+  unsigned km, kneg, kmv, fb; /* km: the lanes <= h1 */
+} dis256_q;
+
+static inline __attribute__((always_inline)) dis256_q dis256_decide(const dis_row *d,
+    const dis256_k *k, int64_t h, int64_t h1, int heat, int field, int d3) {
+  const row_ctx *r = &d->r;
+  const int nd = d3 ? 6 : 4;
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MIN));
+  dis256_q q;
+  q.km = h1 - h + 1 >= 8 ? 0xFFu : (1u << (h1 - h + 1)) - 1;
+#define LD8(p) _mm_loadl_epi64((const __m128i *)(const void *)(p))
+  q.s8 = LD8(r->sc + h);
+  q.s32 = _mm256_cvtepi8_epi32(q.s8);
+  q.kneg = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(q.s32));
+  if (d->w8[0]) { /* bimodal: |nw| <= 6, summed in bytes */
+    __m128i n8 = _mm_setzero_si128();
+    for (int j = 0; j < nd; j++) n8 = _mm_add_epi8(n8, _mm_sign_epi8(LD8(d->w8[j] + h), LD8(d->nb[j] + h)));
+    q.nw = _mm256_cvtepi8_epi32(n8);
+  } else {
+    q.nw = _mm256_setzero_si256();
+    for (int j = 0; j < nd; j++) {
+      const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(d->w32[j] + h));
+      q.nw = _mm256_add_epi32(q.nw, _mm256_sign_epi32(w, _mm256_cvtepi8_epi32(LD8(d->nb[j] + h))));
+    }
+  }
+#undef LD8
+  const __m256 wf = _mm256_cvtepi32_ps(q.nw);
+  __m256 v = _mm256_mul_ps(k->a, wf), err = _mm256_mul_ps(k->aa, _mm256_andnot_ps(sign, wf));
+  q.fi = _mm256_setzero_si256();
+  if (field) {
+    q.fi = _mm256_loadu_si256((const __m256i *)(const void *)(d->f + h));
+    const __m256 ff = _mm256_cvtepi32_ps(q.fi);
+    v = _mm256_add_ps(v, _mm256_mul_ps(k->b, ff));
+    err = _mm256_add_ps(err, _mm256_mul_ps(k->ab, _mm256_andnot_ps(sign, ff)));
+  }
+  v = _mm256_add_ps(v, k->c);
+  err = _mm256_mul_ps(_mm256_add_ps(err, k->ac), _mm256_set1_ps(0x1p-21f));
+  __m256 y;
+  if (heat) {
+    y = _mm256_max_ps(_mm256_min_ps(v, _mm256_set1_ps(DIS_YMAX)), _mm256_set1_ps(-DIS_YMAX));
+  } else { /* y = s v (the sign bit of s), then <= 0 */
+    v = _mm256_xor_ps(v, _mm256_and_ps(_mm256_castsi256_ps(q.s32), sign));
+    y = _mm256_max_ps(_mm256_min_ps(v, zero), _mm256_set1_ps(-DIS_YMAX));
+  }
+  /* err, or inf where err > DIS_ERRMAX or NaN (no cheap decision) */
+  const __m256 ok = _mm256_cmp_ps(err, _mm256_set1_ps(DIS_ERRMAX), _CMP_LE_OQ);
+  const __m256 Dv = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), err, ok);
+  const __m256 Di = _mm256_fmadd_ps(_mm256_set1_ps(1.0625f), Dv, _mm256_set1_ps(DIS_D));
+  /* dis_exp, the polynomial as in drow_approx_avx512 */
+  const __m256 magic = _mm256_set1_ps(0x1.8p23f);
+  const __m256 kf =
+      _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(y, _mm256_set1_ps(0x1.715476p0f)), magic), magic);
+  const __m256 rr = _mm256_sub_ps(_mm256_sub_ps(y, _mm256_mul_ps(kf, _mm256_set1_ps(0x1.62e4p-1f))),
+                                  _mm256_mul_ps(kf, _mm256_set1_ps(0x1.7f7d1cp-20f)));
+  const __m256 r2 = _mm256_mul_ps(rr, rr), r4 = _mm256_mul_ps(r2, r2);
+  const __m256 p01 = _mm256_fmadd_ps(rr, one, one);
+  const __m256 p23 = _mm256_fmadd_ps(rr, _mm256_set1_ps(0x1.555556p-3f), _mm256_set1_ps(0.5f));
+  const __m256 p45 =
+      _mm256_fmadd_ps(rr, _mm256_set1_ps(0x1.111112p-7f), _mm256_set1_ps(0x1.555556p-5f));
+  const __m256 p46 = _mm256_fmadd_ps(r2, _mm256_set1_ps(0x1.6c16c2p-10f), p45);
+  const __m256 p = _mm256_fmadd_ps(r4, p46, _mm256_fmadd_ps(r2, p23, p01));
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(kf), _mm256_set1_epi32(127)), 23);
+  const __m256 E = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+  const __m256 x = heat ? _mm256_div_ps(_mm256_set1_ps(65536.0f), _mm256_add_ps(one, E))
+                        : _mm256_mul_ps(_mm256_set1_ps(65536.0f), E);
+  const __m256 ui = _mm256_cvtepi32_ps(
+      _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(r->rnd + h + r->roff))));
+  const __m256 lo = _mm256_mul_ps(x, _mm256_sub_ps(one, Di)),
+               hi = _mm256_mul_ps(x, _mm256_add_ps(one, Di));
+  q.kmv = q.km & (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_add_ps(ui, one), lo, _CMP_LT_OQ));
+  const unsigned kst = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(ui, hi, _CMP_GT_OQ));
+  q.fb = q.km & ~q.kmv & ~kst;
+  return q;
+}
+
+/* 32-bit lanes of -1 where bit i of b is set. */
+static inline __m256i dis256_lanes(unsigned b) {
+  const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)b), bit), bit);
+}
+
+static inline __attribute__((always_inline)) void dis256_commit(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, dis256_q *q, int64_t h, int heat, int field, __m256i *acc_b,
+    __m256i *acc_f, int64_t *mag) {
+  const row_ctx *r = &d->r;
+  if (q->fb) { /* the exact rule (drow_exact's) */
+    int32_t nwa[8];
+    _mm256_storeu_si256((__m256i *)(void *)nwa, q->nw);
+    unsigned fb = q->fb;
+    while (fb) {
+      const int i = __builtin_ctz(fb);
+      fb &= fb - 1;
+      const int64_t hh = h + i;
+      const uint32_t t = ising_model_threshold(ising_model_probability_local(
+          m, r->sc[hh], ising_couplings_local(cp, nwa[i], field ? d->f[hh] : 0)));
+      const uint16_t u = r->rnd[hh + r->roff], th = (uint16_t)(t >> 16);
+      if (u != th ? u < th : row_lo(r, st, c2, c3lo, hh) <= (uint16_t)t) q->kmv |= 1u << i;
+    }
+  }
+  /* heat bath: flip where the move differs from s > 0; Metropolis: where
+   * it moves */
+  const unsigned flip = heat ? (q->kmv ^ ~q->kneg) & q->km : q->kmv;
+  const __m256i fv = dis256_lanes(flip);
+  const __m256i ns = _mm256_sub_epi32(_mm256_xor_si256(q->s32, fv), fv);
+  const __m128i f8 = _mm_cmpeq_epi8(
+      _mm_and_si128(_mm_set1_epi8((char)flip), _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0)),
+      _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 1, 1, 1, 1, 1, 1, 1));
+  _mm_storel_epi64((__m128i *)(void *)(r->sc + h), _mm_sub_epi8(_mm_xor_si128(q->s8, f8), f8));
+  const __m256i pb = _mm256_sign_epi32(q->nw, ns);
+  const __m256i pt = _mm256_and_si256(pb, r->colour ? fv : dis256_lanes(q->km));
+  *acc_b = _mm256_add_epi64(*acc_b, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pt)));
+  *acc_b = _mm256_add_epi64(*acc_b, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pt, 1)));
+  if (field) {
+    const __m256i pf = _mm256_and_si256(_mm256_sign_epi32(q->fi, ns), dis256_lanes(q->km));
+    *acc_f = _mm256_add_epi64(*acc_f, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pf)));
+    *acc_f = _mm256_add_epi64(*acc_f, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pf, 1)));
+  }
+  *mag += __builtin_popcount(q->km) - 2 * __builtin_popcount((q->kneg ^ flip) & q->km);
+}
+
+static inline int64_t dis256_hsum64(__m256i v) {
+  const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+}
+
+static inline __attribute__((always_inline)) void drow_approx_avx2_t(
+    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
+    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, int field, int d3,
+    dis_sums *out) {
+  const double nb2 = -2.0 * m->beta;
+  const float a = (float)(nb2 * cp->J_unit), bf = (float)(nb2 * cp->h_unit),
+              c = (float)(nb2 * cp->H);
+  const dis256_k k = {_mm256_set1_ps(a),         _mm256_set1_ps(bf),
+                      _mm256_set1_ps(c),         _mm256_set1_ps(fabsf(a)),
+                      _mm256_set1_ps(fabsf(bf)), _mm256_set1_ps(fabsf(c))};
+  __m256i acc_b = _mm256_setzero_si256(), acc_f = _mm256_setzero_si256();
+  int64_t mag = 0;
+  for (int64_t h = h0; h <= h1; h += 16) {
+    dis256_q q0 = dis256_decide(d, &k, h, h1, heat, field, d3);
+    if (h + 8 <= h1) {
+      dis256_q q1 = dis256_decide(d, &k, h + 8, h1, heat, field, d3);
+      dis256_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
+      dis256_commit(d, cp, m, st, c2, c3lo, &q1, h + 8, heat, field, &acc_b, &acc_f, &mag);
+    } else { /* at most 8 sites left: one step */
+      dis256_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
+    }
+  }
+  out->bonds += (d->r.colour ? 2 : 1) * dis256_hsum64(acc_b);
+  out->mag += mag;
+  out->field += dis256_hsum64(acc_f);
+}
+
+static void drow_approx_avx2(const dis_row *d, const ising_couplings *cp, const ising_model *m,
+                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
+                             dis_sums *out) {
+  if (h1 - h0 + 1 >= DIS_AVX2_MAX) { /* longer rows: drow_approx's blocks */
+    drow_approx(d, cp, m, st, c2, c3lo, h0, h1, out);
+    return;
+  }
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, field = d->f != NULL, d3 = d->nd == 6;
+#define DIS_AVX2(H, F, D3) drow_approx_avx2_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
+  if (d3) {
+    if (heat)
+      field ? DIS_AVX2(1, 1, 1) : DIS_AVX2(1, 0, 1);
+    else
+      field ? DIS_AVX2(0, 1, 1) : DIS_AVX2(0, 0, 1);
+  } else {
+    if (heat)
+      field ? DIS_AVX2(1, 1, 0) : DIS_AVX2(1, 0, 0);
+    else
+      field ? DIS_AVX2(0, 1, 0) : DIS_AVX2(0, 0, 0);
+  }
+#undef DIS_AVX2
+}
+#define DROW_APPROX_FAST drow_approx_avx2
 #else
 #define DROW_APPROX_FAST drow_approx
 #endif

@@ -523,6 +523,10 @@ START_TEST(disorder_fallback_band) {
    * the band must grow with it (a fixed band decides these sites wrongly) */
   fallback_band_h(2, 64, 32, 1, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
   fallback_band_h(3, 32, 8, 8, 1, ISING_ALG_HEATBATH, 1.0, -150.0, 0x1p-22);
+  /* rows of 24 and 12 sites: the register rows of short rows (avx2 below
+   * 32 sites, avx512 below 128), whole and partial steps */
+  fallback_band_h(2, 48, 32, 1, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
+  fallback_band_h(3, 24, 16, 8, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
 }
 END_TEST
 
