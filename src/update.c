@@ -890,6 +890,44 @@ static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising
   out->field += acc.field;
 }
 
+/* The exact rule (drow_exact's) for the lanes set in fb of the sites
+ * h .. h + 15 of a register row, nw[i] the weighted sum of lane i: the
+ * lanes among them that move. */
+static inline unsigned dis_exact_lanes(const dis_row *d, const ising_couplings *cp,
+                                       const ising_model *m, ising_stream st, uint32_t c2,
+                                       uint32_t c3lo, int64_t h, const int32_t *nw, unsigned fb,
+                                       int field) {
+  const row_ctx *r = &d->r;
+  unsigned mv = 0;
+  while (fb) {
+    const int i = __builtin_ctz(fb);
+    fb &= fb - 1;
+    const int64_t hh = h + i;
+    const uint32_t t = ising_model_threshold(ising_model_probability_local(
+        m, r->sc[hh], ising_couplings_local(cp, nw[i], field ? d->f[hh] : 0)));
+    const uint16_t u = r->rnd[hh + r->roff], th = (uint16_t)(t >> 16);
+    if (u != th ? u < th : row_lo(r, st, c2, c3lo, hh) <= (uint16_t)t) mv |= 1u << i;
+  }
+  return mv;
+}
+
+/* A register row's instances by algorithm, field source and dimension. */
+#define DIS_INSTANCES(T)                                                         \
+  do {                                                                           \
+    const int heat_ = m->algorithm == ISING_ALG_HEATBATH, field_ = d->f != NULL; \
+    if (d->nd == 6) {                                                            \
+      if (heat_)                                                                 \
+        field_ ? T(1, 1, 1) : T(1, 0, 1);                                        \
+      else                                                                       \
+        field_ ? T(0, 1, 1) : T(0, 0, 1);                                        \
+    } else {                                                                     \
+      if (heat_)                                                                 \
+        field_ ? T(1, 1, 0) : T(1, 0, 0);                                        \
+      else                                                                       \
+        field_ ? T(0, 1, 0) : T(0, 0, 0);                                        \
+    }                                                                            \
+  } while (0)
+
 #ifdef __AVX512BW__
 /* drow_approx's rule in 512-bit registers: 16 sites per step, every value
  * of the step in registers (nw, the float argument and its error bound,
@@ -1016,20 +1054,10 @@ static inline __attribute__((always_inline)) void dis512_commit(
     __m512i *acc_f, int64_t *mag) {
   const row_ctx *r = &d->r;
   const __m512i izero = _mm512_setzero_si512();
-  if (q->fb) {
+  if (q->fb) { /* the exact rule */
     int32_t nwa[16];
     _mm512_storeu_si512((void *)nwa, q->nw);
-    unsigned fb = q->fb;
-    while (fb) {
-      const int i = __builtin_ctz(fb);
-      fb &= fb - 1;
-      const int64_t hh = h + i;
-      const uint32_t t = ising_model_threshold(ising_model_probability_local(
-          m, r->sc[hh], ising_couplings_local(cp, nwa[i], field ? d->f[hh] : 0)));
-      const uint16_t u = r->rnd[hh + r->roff], th = (uint16_t)(t >> 16);
-      if (u != th ? u < th : row_lo(r, st, c2, c3lo, hh) <= (uint16_t)t)
-        q->kmv = (__mmask16)(q->kmv | (1u << i));
-    }
+    q->kmv = (__mmask16)(q->kmv | dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb, field));
   }
   /* heat bath: flip where the move differs from s > 0; Metropolis: where
    * it moves */
@@ -1085,19 +1113,8 @@ static void drow_approx_avx512(const dis_row *d, const ising_couplings *cp, cons
     drow_approx(d, cp, m, st, c2, c3lo, h0, h1, out);
     return;
   }
-  const int heat = m->algorithm == ISING_ALG_HEATBATH, field = d->f != NULL, d3 = d->nd == 6;
 #define DIS_AVX512(H, F, D3) drow_approx_avx512_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
-  if (d3) {
-    if (heat)
-      field ? DIS_AVX512(1, 1, 1) : DIS_AVX512(1, 0, 1);
-    else
-      field ? DIS_AVX512(0, 1, 1) : DIS_AVX512(0, 0, 1);
-  } else {
-    if (heat)
-      field ? DIS_AVX512(1, 1, 0) : DIS_AVX512(1, 0, 0);
-    else
-      field ? DIS_AVX512(0, 1, 0) : DIS_AVX512(0, 0, 0);
-  }
+  DIS_INSTANCES(DIS_AVX512);
 #undef DIS_AVX512
 }
 #define DROW_APPROX_FAST drow_approx_avx512
@@ -1205,19 +1222,10 @@ static inline __attribute__((always_inline)) void dis256_commit(
     uint32_t c2, uint32_t c3lo, dis256_q *q, int64_t h, int heat, int field, __m256i *acc_b,
     __m256i *acc_f, int64_t *mag) {
   const row_ctx *r = &d->r;
-  if (q->fb) { /* the exact rule (drow_exact's) */
+  if (q->fb) { /* the exact rule */
     int32_t nwa[8];
     _mm256_storeu_si256((__m256i *)(void *)nwa, q->nw);
-    unsigned fb = q->fb;
-    while (fb) {
-      const int i = __builtin_ctz(fb);
-      fb &= fb - 1;
-      const int64_t hh = h + i;
-      const uint32_t t = ising_model_threshold(ising_model_probability_local(
-          m, r->sc[hh], ising_couplings_local(cp, nwa[i], field ? d->f[hh] : 0)));
-      const uint16_t u = r->rnd[hh + r->roff], th = (uint16_t)(t >> 16);
-      if (u != th ? u < th : row_lo(r, st, c2, c3lo, hh) <= (uint16_t)t) q->kmv |= 1u << i;
-    }
+    q->kmv |= dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb, field);
   }
   /* heat bath: flip where the move differs from s > 0; Metropolis: where
    * it moves */
@@ -1279,19 +1287,8 @@ static void drow_approx_avx2(const dis_row *d, const ising_couplings *cp, const 
     drow_approx(d, cp, m, st, c2, c3lo, h0, h1, out);
     return;
   }
-  const int heat = m->algorithm == ISING_ALG_HEATBATH, field = d->f != NULL, d3 = d->nd == 6;
 #define DIS_AVX2(H, F, D3) drow_approx_avx2_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
-  if (d3) {
-    if (heat)
-      field ? DIS_AVX2(1, 1, 1) : DIS_AVX2(1, 0, 1);
-    else
-      field ? DIS_AVX2(0, 1, 1) : DIS_AVX2(0, 0, 1);
-  } else {
-    if (heat)
-      field ? DIS_AVX2(1, 1, 0) : DIS_AVX2(1, 0, 0);
-    else
-      field ? DIS_AVX2(0, 1, 0) : DIS_AVX2(0, 0, 0);
-  }
+  DIS_INSTANCES(DIS_AVX2);
 #undef DIS_AVX2
 }
 #define DROW_APPROX_FAST drow_approx_avx2
