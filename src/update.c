@@ -375,8 +375,9 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
  * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
  * site evaluates the rule: drow_approx (a float exp approximation, the
- * exact rule where it cannot decide; drow_approx_avx512 on the AVX-512
- * path, the same arithmetic in registers), or drow_exact (libm exp per site)
+ * exact rule where it cannot decide; on the AVX-512 and AVX2 paths short
+ * rows take drow_approx_avx512 / drow_approx_avx2, the same arithmetic in
+ * registers), or drow_exact (libm exp per site)
  * for int32 weights whose nw may not fit 32 bits. */
 
 #define DIS_SLOTS 64 /* thresholds tables memoised per cache (temperatures) */
@@ -591,6 +592,19 @@ static inline int dis_nw8(const dis_row *d, int64_t h) {
 
 static inline int dis_index(int z, int s, int nw) { return (s > 0 ? 2 * z + 1 : 0) + nw + z; }
 
+/* Whether site h of a row with weighted neighbour sum nw moves, by the
+ * exact rule (libm exp): threshold t of the site's local field, u <= t
+ * with the low half of u drawn only when the high halves tie. */
+static inline int dis_exact_move(const dis_row *d, const ising_couplings *cp,
+                                 const ising_model *m, ising_stream st, uint32_t c2,
+                                 uint32_t c3lo, int64_t h, int64_t nw) {
+  const row_ctx *r = &d->r;
+  const uint32_t t = ising_model_threshold(ising_model_probability_local(
+      m, r->sc[h], ising_couplings_local(cp, nw, d->f ? d->f[h] : 0)));
+  const uint16_t u = r->rnd[h + r->roff], th = (uint16_t)(t >> 16);
+  return u != th ? u < th : row_lo(r, st, c2, c3lo, h) <= (uint16_t)t;
+}
+
 /* Every site evaluates the rule by libm: int32 weights with
  * 2 z max|w| >= 2^31 (drow_approx takes the other per-site cases). */
 static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_model *m,
@@ -607,10 +621,7 @@ static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_
     else
       for (int j = 0; j < d->nd; j++) nw += (int64_t)d->w32[j][h] * d->nb[j][h];
     const int32_t f = d->f ? d->f[h] : 0;
-    const uint32_t t = ising_model_threshold(
-        ising_model_probability_local(m, s, ising_couplings_local(cp, nw, f)));
-    const uint16_t u = r->rnd[h + r->roff], th = (uint16_t)(t >> 16);
-    const int move = u != th ? u < th : row_lo(r, st, c2, c3lo, h) <= (uint16_t)t;
+    const int move = dis_exact_move(d, cp, m, st, c2, c3lo, h, nw);
     const int ns = heat ? (move ? 1 : -1) : (move ? -s : s);
     r->sc[h] = (int8_t)ns;
     bonds += (ns - wc * s) * nw;
@@ -729,6 +740,17 @@ float ising_update_approx_x(const ising_model *m, int s, double local) {
  * sums.  Sites before b + first are only read (their spins are of this
  * colour, which no site here reads). */
 #define DIS_BLOCK 128
+
+/* The floats of the rule's argument v = (a nw + b f) + c (above): a, b, c
+ * = -2 beta J_unit, -2 beta h_unit, -2 beta H. */
+typedef struct dis_abc {
+  float a, b, c;
+} dis_abc;
+
+static inline dis_abc dis_constants(const ising_model *m, const ising_couplings *cp) {
+  const double nb2 = -2.0 * m->beta;
+  return (dis_abc){(float)(nb2 * cp->J_unit), (float)(nb2 * cp->h_unit), (float)(nb2 * cp->H)};
+}
 #ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
 #include <stdio.h>
 static long long dis_stats[2];
@@ -744,8 +766,6 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
                              int first, int heat, dis_sums *out) {
   const row_ctx *r = &d->r;
   const int d3 = m->dim == 3, wc = r->colour;
-  const double Ju = cp->J_unit, H = cp->H, hu = cp->h_unit;
-  const double nb2 = -2.0 * m->beta;
   int8_t *s = r->sc + b;
   const uint16_t *u = r->rnd + b + r->roff;
   const int32_t *f = d->f ? d->f + b : NULL;
@@ -770,7 +790,8 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
   }
   /* y and the band half-width D in float (above); four plain loops, so
    * that each vectorises on every path */
-  const float a = (float)(nb2 * Ju), bf = (float)(nb2 * hu), c = (float)(nb2 * H);
+  const dis_abc k = dis_constants(m, cp);
+  const float a = k.a, bf = k.b, c = k.c;
   const float aa = fabsf(a), ab = fabsf(bf), ac = fabsf(c);
   /* D[] holds err, or inf where err > DIS_ERRMAX or NaN (a plain select,
    * which gcc vectorises on every path); the band is made below */
@@ -822,10 +843,7 @@ static inline __attribute__((always_inline)) void dis_block(const dis_row *d, co
 #ifdef ISING_DIS_STATS
       dis_stats[1]++;
 #endif
-      const uint32_t t = ising_model_threshold(ising_model_probability_local(
-          m, s[i], ising_couplings_local(cp, nw[i], f ? f[i] : 0)));
-      const uint16_t th = (uint16_t)(t >> 16);
-      code[i] = (int8_t)(u[i] != th ? u[i] < th : row_lo(r, st, c2, c3lo, b + i) <= (uint16_t)t);
+      code[i] = (int8_t)dis_exact_move(d, cp, m, st, c2, c3lo, b + i, nw[i]);
     }
   /* colour 0 adds s_new nw, colour 1 (s_new - s_old) nw = 2 s_new nw where
    * the spin changed */
@@ -890,23 +908,17 @@ static void drow_approx(const dis_row *d, const ising_couplings *cp, const ising
   out->field += acc.field;
 }
 
-/* The exact rule (drow_exact's) for the lanes set in fb of the sites
- * h .. h + 15 of a register row, nw[i] the weighted sum of lane i: the
- * lanes among them that move. */
+/* The exact rule for the lanes set in fb of the sites h .. h + 15 of a
+ * register row, nw[i] the weighted sum of lane i: the lanes among them
+ * that move. */
 static inline unsigned dis_exact_lanes(const dis_row *d, const ising_couplings *cp,
                                        const ising_model *m, ising_stream st, uint32_t c2,
-                                       uint32_t c3lo, int64_t h, const int32_t *nw, unsigned fb,
-                                       int field) {
-  const row_ctx *r = &d->r;
+                                       uint32_t c3lo, int64_t h, const int32_t *nw, unsigned fb) {
   unsigned mv = 0;
   while (fb) {
     const int i = __builtin_ctz(fb);
     fb &= fb - 1;
-    const int64_t hh = h + i;
-    const uint32_t t = ising_model_threshold(ising_model_probability_local(
-        m, r->sc[hh], ising_couplings_local(cp, nw[i], field ? d->f[hh] : 0)));
-    const uint16_t u = r->rnd[hh + r->roff], th = (uint16_t)(t >> 16);
-    if (u != th ? u < th : row_lo(r, st, c2, c3lo, hh) <= (uint16_t)t) mv |= 1u << i;
+    if (dis_exact_move(d, cp, m, st, c2, c3lo, h + i, nw[i])) mv |= 1u << i;
   }
   return mv;
 }
@@ -1057,7 +1069,7 @@ static inline __attribute__((always_inline)) void dis512_commit(
   if (q->fb) { /* the exact rule */
     int32_t nwa[16];
     _mm512_storeu_si512((void *)nwa, q->nw);
-    q->kmv = (__mmask16)(q->kmv | dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb, field));
+    q->kmv = (__mmask16)(q->kmv | dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb));
   }
   /* heat bath: flip where the move differs from s > 0; Metropolis: where
    * it moves */
@@ -1083,9 +1095,8 @@ static inline __attribute__((always_inline)) void drow_approx_avx512_t(
     const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
     uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, int field, int d3,
     dis_sums *out) {
-  const double nb2 = -2.0 * m->beta;
-  const float a = (float)(nb2 * cp->J_unit), bf = (float)(nb2 * cp->h_unit),
-              c = (float)(nb2 * cp->H);
+  const dis_abc f = dis_constants(m, cp);
+  const float a = f.a, bf = f.b, c = f.c;
   const dis512_k k = {_mm512_set1_ps(a),        _mm512_set1_ps(bf),
                       _mm512_set1_ps(c),        _mm512_set1_ps(fabsf(a)),
                       _mm512_set1_ps(fabsf(bf)), _mm512_set1_ps(fabsf(c))};
@@ -1124,9 +1135,7 @@ static void drow_approx_avx512(const dis_row *d, const ising_couplings *cp, cons
  * masks as bits of movemask.  A row's last step reads whole registers past
  * its end (the arrays have slack) and decides, writes and sums only the
  * lanes in the row (the others are written back unchanged). */
-#ifndef DIS_AVX2_MAX
-#define DIS_AVX2_MAX 32
-#endif
+#define DIS_AVX2_MAX 32 /* rows shorter than this */
 typedef struct dis256_k {
   __m256 a, b, c, aa, ab, ac;
 } dis256_k;
@@ -1225,7 +1234,7 @@ static inline __attribute__((always_inline)) void dis256_commit(
   if (q->fb) { /* the exact rule */
     int32_t nwa[8];
     _mm256_storeu_si256((__m256i *)(void *)nwa, q->nw);
-    q->kmv |= dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb, field);
+    q->kmv |= dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb);
   }
   /* heat bath: flip where the move differs from s > 0; Metropolis: where
    * it moves */
@@ -1236,12 +1245,12 @@ static inline __attribute__((always_inline)) void dis256_commit(
       _mm_and_si128(_mm_set1_epi8((char)flip), _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0)),
       _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 1, 1, 1, 1, 1, 1, 1));
   _mm_storel_epi64((__m128i *)(void *)(r->sc + h), _mm_sub_epi8(_mm_xor_si128(q->s8, f8), f8));
-  const __m256i pb = _mm256_sign_epi32(q->nw, ns);
-  const __m256i pt = _mm256_and_si256(pb, r->colour ? fv : dis256_lanes(q->km));
+  const __m256i kv = dis256_lanes(q->km), pb = _mm256_sign_epi32(q->nw, ns);
+  const __m256i pt = _mm256_and_si256(pb, r->colour ? fv : kv);
   *acc_b = _mm256_add_epi64(*acc_b, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pt)));
   *acc_b = _mm256_add_epi64(*acc_b, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pt, 1)));
   if (field) {
-    const __m256i pf = _mm256_and_si256(_mm256_sign_epi32(q->fi, ns), dis256_lanes(q->km));
+    const __m256i pf = _mm256_and_si256(_mm256_sign_epi32(q->fi, ns), kv);
     *acc_f = _mm256_add_epi64(*acc_f, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pf)));
     *acc_f = _mm256_add_epi64(*acc_f, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pf, 1)));
   }
@@ -1257,9 +1266,8 @@ static inline __attribute__((always_inline)) void drow_approx_avx2_t(
     const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
     uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, int field, int d3,
     dis_sums *out) {
-  const double nb2 = -2.0 * m->beta;
-  const float a = (float)(nb2 * cp->J_unit), bf = (float)(nb2 * cp->h_unit),
-              c = (float)(nb2 * cp->H);
+  const dis_abc f = dis_constants(m, cp);
+  const float a = f.a, bf = f.b, c = f.c;
   const dis256_k k = {_mm256_set1_ps(a),         _mm256_set1_ps(bf),
                       _mm256_set1_ps(c),         _mm256_set1_ps(fabsf(a)),
                       _mm256_set1_ps(fabsf(bf)), _mm256_set1_ps(fabsf(c))};
