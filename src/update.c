@@ -375,8 +375,8 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * of nb.  Bimodal weights with field weights f in {-1, 0, +1} use a plain C
  * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
  * site evaluates the rule: drow_approx (a float exp approximation, the
- * exact rule where it cannot decide; on the AVX-512 and AVX2 paths short
- * rows take drow_approx_avx512 / drow_approx_avx2, the same arithmetic in
+ * exact rule where it cannot decide; on the AVX-512 and AVX2 paths a
+ * lattice of short rows takes dis_regs_half, the same arithmetic in
  * registers), or drow_exact (libm exp per site)
  * for int32 weights whose nw may not fit 32 bits. */
 
@@ -923,22 +923,121 @@ static inline unsigned dis_exact_lanes(const dis_row *d, const ising_couplings *
   return mv;
 }
 
-/* A register row's instances by algorithm, field source and dimension. */
-#define DIS_INSTANCES(T)                                                         \
-  do {                                                                           \
-    const int heat_ = m->algorithm == ISING_ALG_HEATBATH, field_ = d->f != NULL; \
-    if (d->nd == 6) {                                                            \
-      if (heat_)                                                                 \
-        field_ ? T(1, 1, 1) : T(1, 0, 1);                                        \
-      else                                                                       \
-        field_ ? T(0, 1, 1) : T(0, 0, 1);                                        \
-    } else {                                                                     \
-      if (heat_)                                                                 \
-        field_ ? T(1, 1, 0) : T(1, 0, 0);                                        \
-      else                                                                       \
-        field_ ? T(0, 1, 0) : T(0, 0, 0);                                        \
-    }                                                                            \
+/* A register half's instances by algorithm, field source and dimension. */
+#define DIS_INSTANCES(T, heat, field, d3)         \
+  do {                                            \
+    if (d3) {                                     \
+      if (heat)                                   \
+        (field) ? T(1, 1, 1) : T(1, 0, 1);        \
+      else                                        \
+        (field) ? T(0, 1, 1) : T(0, 0, 1);        \
+    } else {                                      \
+      if (heat)                                   \
+        (field) ? T(1, 1, 0) : T(1, 0, 0);        \
+      else                                        \
+        (field) ? T(0, 1, 0) : T(0, 0, 0);        \
+    }                                             \
   } while (0)
+
+/* The rows of a half sweep with couplings, one at a time: each row's
+ * dis_row (its spins, neighbours, weights, numbers) and sites h0 .. h1. */
+typedef struct dis_iter {
+  ising_lattice *l;
+  const ising_update_cache *k;
+  ising_rng_key key;
+  uint32_t c2, c3hi;
+  int c;
+  int64_t y, z;
+  uint64_t cap_end; /* the plane's last chunk (lat_window_need) */
+  lat_window w;
+} dis_iter;
+
+/* The last chunk of plane it->z's rows (lat_window_need's cap_end). */
+static uint64_t dis_iter_cap(const dis_iter *it) {
+  const ising_lattice *l = it->l;
+  return (uint64_t)((lat_global_row(l, l->n[1], it->z) + 1) * (l->L[0] / 2) - 1) /
+         ISING_RNG_CHUNK;
+}
+
+static void dis_iter_init(dis_iter *it, ising_lattice *l, const ising_update_cache *k,
+                          ising_rng_key key, uint32_t c2, uint32_t c3hi, int c) {
+  *it = (dis_iter){l, k, key, c2, c3hi, c, 0, lat_z0(l), 0, {0, 0}};
+  it->cap_end = dis_iter_cap(it);
+}
+
+/* Row (y, z)'s dis_row but its numbers (dis_iter_numbers), and its sites
+ * of the colour h0 .. h1 (none: h1 < h0). */
+static inline __attribute__((always_inline)) void dis_row_at(const dis_iter *it, int64_t y,
+                                                              int64_t z, dis_row *d, int64_t *h0,
+                       int64_t *h1) {
+  const ising_lattice *l = it->l;
+  const ising_update_cache *k = it->k;
+  const int c = it->c;
+  const int64_t W = l->W;
+  const int q = lat_row_parity(l, y, z);
+  row_ctx *r = &d->r;
+  lat_row_range(l, q, c, h0, h1, &r->dl);
+  r->base = lat_global_row(l, y, z) * (l->L[0] / 2) + lat_global_half_offset(l, q, c);
+  r->rnd = l->rnd;
+  r->roff = 0;
+  r->sc = lat_half(l, y, z, c);
+  r->so = lat_half(l, y, z, 1 - c);
+  r->su = lat_half(l, y - 1, z, 1 - c);
+  r->sd = lat_half(l, y + 1, z, 1 - c);
+  r->sf = l->dim == 3 ? lat_half(l, y, z - 1, 1 - c) : NULL;
+  r->sb = l->dim == 3 ? lat_half(l, y, z + 1, 1 - c) : NULL;
+  r->colour = c;
+  /* positions in the cache's arrays: the site's own + bonds, and each
+   * - neighbour's (the bond to it) */
+  const int64_t self = (2 * lat_row(l, y, z) + c) * W;
+  const int64_t at[6] = {(2 * lat_row(l, y, z) + 1 - c) * W + r->dl, self,
+                         (2 * lat_row(l, y - 1, z) + 1 - c) * W, self,
+                         l->dim == 3 ? (2 * lat_row(l, y, z - 1) + 1 - c) * W : 0, self};
+  d->nb[0] = r->so + r->dl;
+  d->nb[1] = r->so + r->dl + 1;
+  d->nb[2] = r->su;
+  d->nb[3] = r->sd;
+  d->nb[4] = r->sf;
+  d->nb[5] = r->sb;
+  d->nd = 2 * l->dim;
+  for (int j = 0; j < 6; j++) {
+    d->w8[j] = j < d->nd && k->bimodal ? k->w8[j / 2] + at[j] : NULL;
+    d->w32[j] = j < d->nd && !k->bimodal ? k->w32[j / 2] + at[j] : NULL;
+  }
+  d->f = k->field ? k->f + self : NULL;
+}
+
+/* The numbers of the sites from d's h0 to db's h1 (rows of plane it->z, d
+ * before or equal to db) in the window, and both rows pointed at them.
+ * A refill overwrites the numbers of rows before: their decisions,
+ * fallbacks included, are made before. */
+static inline __attribute__((always_inline)) void dis_iter_numbers(dis_iter *it, dis_row *d,
+                                                                    int64_t h0, dis_row *db,
+                                                                    int64_t h1) {
+  lat_window_need(it->l, &it->w, it->key, it->c2, it->c3hi,
+                  (uint64_t)(d->r.base + h0) / ISING_RNG_CHUNK,
+                  (uint64_t)(db->r.base + h1) / ISING_RNG_CHUNK, it->cap_end);
+  d->r.roff = d->r.base - (int64_t)it->w.first * ISING_RNG_CHUNK;
+  db->r.roff = db->r.base - (int64_t)it->w.first * ISING_RNG_CHUNK;
+}
+
+/* The next row with sites of the colour, with its numbers (0 when none is
+ * left). */
+static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row *d, int64_t *h0,
+                                                   int64_t *h1) {
+  const ising_lattice *l = it->l;
+  for (;;) {
+    if (++it->y > l->n[1]) {
+      it->y = 1;
+      if (++it->z > lat_z1(l)) return 0;
+      it->cap_end = dis_iter_cap(it);
+    }
+    dis_row_at(it, it->y, it->z, d, h0, h1);
+    if (*h1 < *h0) continue;
+    dis_iter_numbers(it, d, *h0, d, *h1);
+    return 1;
+  }
+}
 
 #ifdef __AVX512BW__
 /* drow_approx's rule in 512-bit registers: 16 sites per step, every value
@@ -949,8 +1048,9 @@ static inline unsigned dis_exact_lanes(const dis_row *d, const ising_couplings *
  * band); dis_exp's polynomial is evaluated by Estrin's scheme with fused
  * multiply-adds, fewer roundings than the Horner form the budget counts.
  * The fallback sites take the same exact rule: the decisions are the
- * reference's.  It takes the rows shorter than DIS_BLOCK (3D L < 256,
- * where drow_approx's blocks of 32 or fewer sites cost most per site);
+ * reference's.  dis_regs_half takes it for rows shorter than DIS_BLOCK
+ * (3D L < 256, where drow_approx's blocks of 32 or fewer sites cost most
+ * per site), two rows per step where rows have at most 8 sites;
  * longer rows keep drow_approx, as fast or faster there. */
 
 /* The constants of a row (dis_block's a, b, c and their magnitudes). */
@@ -966,39 +1066,64 @@ typedef struct dis512_q {
   __mmask16 km, kneg, kmv, fb;
 } dis512_q;
 
-static inline __attribute__((always_inline)) dis512_q dis512_decide(const dis_row *d,
-    const dis512_k *k, int64_t h, int64_t h1, int heat, int field, int d3) {
-  const row_ctx *r = &d->r;
+/* Loads of a step's lanes: plain (16 sites of one row), masked (a row's
+ * tail, km), or a pair of rows (lanes 0-7 of row a by ka, 8-15 of row b
+ * by kb, each its row's first sites: rows of at most 8 sites). */
+static inline __m128i dis512_ld8(int pair, int full, __mmask16 ka, __mmask16 kb, const int8_t *pa,
+                                 const int8_t *pb) {
+  if (pair) return _mm_mask_loadu_epi8(_mm_maskz_loadu_epi8(ka, pa), kb, pb - 8);
+  return full ? _mm_loadu_si128((const __m128i *)(const void *)pa) : _mm_maskz_loadu_epi8(ka, pa);
+}
+static inline __m512i dis512_ld32(int pair, int full, __mmask16 ka, __mmask16 kb,
+                                  const int32_t *pa, const int32_t *pb) {
+  if (pair) return _mm512_mask_loadu_epi32(_mm512_maskz_loadu_epi32(ka, pa), kb, pb - 8);
+  return full ? _mm512_loadu_si512((const void *)pa) : _mm512_maskz_loadu_epi32(ka, pa);
+}
+static inline __m256i dis512_ld16(int pair, int full, __mmask16 ka, __mmask16 kb,
+                                  const uint16_t *pa, const uint16_t *pb) {
+  if (pair) return _mm256_mask_loadu_epi16(_mm256_maskz_loadu_epi16(ka, pa), kb, pb - 8);
+  return full ? _mm256_loadu_si256((const __m256i *)(const void *)pa)
+              : _mm256_maskz_loadu_epi16(ka, pa);
+}
+
+/* Sixteen sites decided as far as registers go: h .. h + 15 of row d
+ * (those <= h1), or with pair the sites h .. h1 of row d in lanes 0-7 and
+ * hb .. hb1 of row db in lanes 8-15 (rows of at most 8 sites). */
+static inline __attribute__((always_inline)) dis512_q dis512_decide_t(const dis_row *d,
+    const dis512_k *k, int64_t h, int64_t h1, const dis_row *db, int64_t hb, int64_t hb1,
+    int heat, int field, int d3, int pair) {
   const int nd = d3 ? 6 : 4;
   const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
   const __m512i izero = _mm512_setzero_si512();
   const __m128i bzero = _mm_setzero_si128();
   dis512_q q;
-  const int64_t left = h1 - h + 1;
-  const int full = left >= 16; /* plain loads; masked ones in a row's tail */
-  q.km = full ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
-  const __mmask16 km = q.km;
-#define LD8(p) \
-  (full ? _mm_loadu_si128((const __m128i *)(const void *)(p)) : _mm_maskz_loadu_epi8(km, (p)))
-#define LD32(p) (full ? _mm512_loadu_si512((const void *)(p)) : _mm512_maskz_loadu_epi32(km, (p)))
-#define LD16(p)                                                \
-  (full ? _mm256_loadu_si256((const __m256i *)(const void *)(p)) \
-        : _mm256_maskz_loadu_epi16(km, (p)))
-  q.s8 = LD8(r->sc + h);
+  const int64_t left = h1 - h + 1, leftb = pair ? hb1 - hb + 1 : 0;
+  const int full = !pair && left >= 16; /* plain loads; masked ones otherwise */
+  const __mmask16 ka = full ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+  const __mmask16 kb = leftb > 0 ? (__mmask16)(((1u << leftb) - 1) << 8) : 0;
+  q.km = (__mmask16)(ka | kb);
+#define LD8(X) dis512_ld8(pair, full, ka, kb, X(d, h), pair ? X(db, hb) : NULL)
+#define LD32(X) dis512_ld32(pair, full, ka, kb, X(d, h), pair ? X(db, hb) : NULL)
+#define A_SC(D, H) ((D)->r.sc + (H))
+#define A_W8(D, H) ((D)->w8[j] + (H))
+#define A_NB(D, H) ((D)->nb[j] + (H))
+#define A_W32(D, H) ((D)->w32[j] + (H))
+#define A_F(D, H) ((D)->f + (H))
+  q.s8 = LD8(A_SC);
   q.kneg = _mm_movepi8_mask(q.s8);
   if (d->w8[0]) { /* bimodal: |nw| <= 6, summed in bytes */
     __m128i n8 = bzero;
     for (int j = 0; j < nd; j++) {
-      const __m128i w = LD8(d->w8[j] + h);
-      const __mmask16 kn = _mm_movepi8_mask(LD8(d->nb[j] + h));
+      const __m128i w = LD8(A_W8);
+      const __mmask16 kn = _mm_movepi8_mask(LD8(A_NB));
       n8 = _mm_add_epi8(n8, _mm_mask_sub_epi8(w, kn, bzero, w));
     }
     q.nw = _mm512_cvtepi8_epi32(n8);
   } else {
     q.nw = izero;
     for (int j = 0; j < nd; j++) {
-      const __m512i w = LD32(d->w32[j] + h);
-      const __mmask16 kn = _mm_movepi8_mask(LD8(d->nb[j] + h));
+      const __m512i w = LD32(A_W32);
+      const __mmask16 kn = _mm_movepi8_mask(LD8(A_NB));
       q.nw = _mm512_add_epi32(q.nw, _mm512_mask_sub_epi32(w, kn, izero, w));
     }
   }
@@ -1006,7 +1131,7 @@ static inline __attribute__((always_inline)) dis512_q dis512_decide(const dis_ro
   __m512 v = _mm512_mul_ps(k->a, wf), err = _mm512_mul_ps(k->aa, _mm512_abs_ps(wf));
   q.fi = izero;
   if (field) {
-    q.fi = LD32(d->f + h);
+    q.fi = LD32(A_F);
     const __m512 ff = _mm512_cvtepi32_ps(q.fi);
     v = _mm512_add_ps(v, _mm512_mul_ps(k->b, ff));
     err = _mm512_add_ps(err, _mm512_mul_ps(k->ab, _mm512_abs_ps(ff)));
@@ -1046,38 +1171,71 @@ static inline __attribute__((always_inline)) dis512_q dis512_decide(const dis_ro
   const __m512 E = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
   const __m512 x = heat ? _mm512_div_ps(_mm512_set1_ps(65536.0f), _mm512_add_ps(one, E))
                         : _mm512_mul_ps(_mm512_set1_ps(65536.0f), E);
-  const __m512 ui = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(LD16(r->rnd + h + r->roff)));
+  const __m512 ui = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(dis512_ld16(
+      pair, full, ka, kb, d->r.rnd + h + d->r.roff, pair ? db->r.rnd + hb + db->r.roff : NULL)));
   const __m512 lo = _mm512_mul_ps(x, _mm512_sub_ps(one, Di)),
                hi = _mm512_mul_ps(x, _mm512_add_ps(one, Di));
-  q.kmv = _mm512_mask_cmp_ps_mask(km, _mm512_add_ps(ui, one), lo, _CMP_LT_OQ);
+  q.kmv = _mm512_mask_cmp_ps_mask(q.km, _mm512_add_ps(ui, one), lo, _CMP_LT_OQ);
   const __mmask16 kst = _mm512_cmp_ps_mask(ui, hi, _CMP_GT_OQ);
-  q.fb = (__mmask16)(km & ~q.kmv & ~kst);
+  q.fb = (__mmask16)(q.km & ~q.kmv & ~kst);
 #undef LD8
 #undef LD32
-#undef LD16
+#undef A_SC
+#undef A_W8
+#undef A_NB
+#undef A_W32
+#undef A_F
   return q;
 }
 
-/* The fallback sites of q by the exact rule (drow_exact's), then the new
- * spins and the sums. */
-static inline __attribute__((always_inline)) void dis512_commit(
+static inline __attribute__((always_inline)) dis512_q dis512_decide(const dis_row *d,
+    const dis512_k *k, int64_t h, int64_t h1, int heat, int field, int d3) {
+  return dis512_decide_t(d, k, h, h1, NULL, 0, -1, heat, field, d3, 0);
+}
+
+/* The fallback sites of q by the exact rule (drow_exact's). */
+static inline __attribute__((always_inline)) void dis512_resolve(
     const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
-    uint32_t c2, uint32_t c3lo, dis512_q *q, int64_t h, int heat, int field, __m512i *acc_b,
-    __m512i *acc_f, int64_t *mag) {
-  const row_ctx *r = &d->r;
-  const __m512i izero = _mm512_setzero_si512();
-  if (q->fb) { /* the exact rule */
+    uint32_t c2, uint32_t c3lo, dis512_q *q, int64_t h) {
+  if (q->fb) {
     int32_t nwa[16];
     _mm512_storeu_si512((void *)nwa, q->nw);
     q->kmv = (__mmask16)(q->kmv | dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb));
   }
+}
+
+/* The same for a pair of rows (dis512_decide_t). */
+static inline __attribute__((always_inline)) void dis512_resolve2(
+    const dis_row *d, const dis_row *db, const ising_couplings *cp, const ising_model *m,
+    ising_stream st, uint32_t c2, uint32_t c3lo, dis512_q *q, int64_t h, int64_t hb) {
+  if (q->fb) {
+    int32_t nwa[16];
+    _mm512_storeu_si512((void *)nwa, q->nw);
+    const unsigned fb = q->fb;
+    q->kmv = (__mmask16)(q->kmv | dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, fb & 0xFFu) |
+                         dis_exact_lanes(db, cp, m, st, c2, c3lo, hb, nwa + 8, fb >> 8) << 8);
+  }
+}
+
+/* The new spins of a resolved q (of row d from h, or with pair of rows d
+ * from h and db from hb) and the sums. */
+static inline __attribute__((always_inline)) void dis512_commit_t(const dis_row *d,
+    const dis512_q *q, int64_t h, const dis_row *db, int64_t hb, int heat, int field,
+    __m512i *acc_b, __m512i *acc_f, int64_t *mag, int pair) {
+  const __m512i izero = _mm512_setzero_si512();
   /* heat bath: flip where the move differs from s > 0; Metropolis: where
    * it moves */
   const __mmask16 km = q->km;
   const __mmask16 flip = heat ? (__mmask16)((q->kmv ^ ~q->kneg) & km) : q->kmv;
-  _mm_mask_storeu_epi8(r->sc + h, flip, _mm_sub_epi8(_mm_setzero_si128(), q->s8));
+  const __m128i neg = _mm_sub_epi8(_mm_setzero_si128(), q->s8);
+  if (pair) {
+    _mm_mask_storeu_epi8(d->r.sc + h, (__mmask16)(flip & 0xFFu), neg);
+    _mm_mask_storeu_epi8(db->r.sc + hb - 8, (__mmask16)(flip & 0xFF00u), neg);
+  } else {
+    _mm_mask_storeu_epi8(d->r.sc + h, flip, neg);
+  }
   const __mmask16 knew = (__mmask16)((q->kneg ^ flip) & km); /* new spin -1 */
-  const __mmask16 take = r->colour ? flip : km;
+  const __mmask16 take = d->r.colour ? flip : km;
   const __m512i pb = _mm512_maskz_mov_epi32(take, _mm512_mask_sub_epi32(q->nw, knew, izero, q->nw));
   *acc_b = _mm512_add_epi64(*acc_b, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(pb)));
   *acc_b = _mm512_add_epi64(*acc_b, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(pb, 1)));
@@ -1089,52 +1247,43 @@ static inline __attribute__((always_inline)) void dis512_commit(
   *mag += __builtin_popcount((unsigned)km) - 2 * __builtin_popcount((unsigned)knew);
 }
 
-/* Two steps of 16 at a time, both decided before either is committed: the
- * two dependency chains (nw, argument, exp, band) interleave. */
-static inline __attribute__((always_inline)) void drow_approx_avx512_t(
-    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
-    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, int field, int d3,
-    dis_sums *out) {
-  const dis_abc f = dis_constants(m, cp);
-  const float a = f.a, bf = f.b, c = f.c;
-  const dis512_k k = {_mm512_set1_ps(a),        _mm512_set1_ps(bf),
-                      _mm512_set1_ps(c),        _mm512_set1_ps(fabsf(a)),
-                      _mm512_set1_ps(fabsf(bf)), _mm512_set1_ps(fabsf(c))};
-  __m512i acc_b = _mm512_setzero_si512(), acc_f = _mm512_setzero_si512();
-  int64_t mag = 0;
-  for (int64_t h = h0; h <= h1; h += 32) {
-    dis512_q q0 = dis512_decide(d, &k, h, h1, heat, field, d3);
-    if (h + 16 <= h1) {
-      dis512_q q1 = dis512_decide(d, &k, h + 16, h1, heat, field, d3);
-      dis512_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
-      dis512_commit(d, cp, m, st, c2, c3lo, &q1, h + 16, heat, field, &acc_b, &acc_f, &mag);
-    } else { /* at most 16 sites left: one step */
-      dis512_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
-    }
-  }
-  out->bonds += (d->r.colour ? 2 : 1) * _mm512_reduce_add_epi64(acc_b);
-  out->mag += mag;
-  out->field += _mm512_reduce_add_epi64(acc_f);
+static inline __attribute__((always_inline)) void dis512_commit(const dis_row *d, const dis512_q *q,
+    int64_t h, int heat, int field, __m512i *acc_b, __m512i *acc_f, int64_t *mag) {
+  dis512_commit_t(d, q, h, NULL, 0, heat, field, acc_b, acc_f, mag, 0);
 }
 
-static void drow_approx_avx512(const dis_row *d, const ising_couplings *cp, const ising_model *m,
-                               ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
-                               dis_sums *out) {
-  if (h1 - h0 + 1 >= DIS_BLOCK) { /* rows of 128 sites and more: drow_approx's blocks */
-    drow_approx(d, cp, m, st, c2, c3lo, h0, h1, out);
-    return;
-  }
-#define DIS_AVX512(H, F, D3) drow_approx_avx512_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
-  DIS_INSTANCES(DIS_AVX512);
-#undef DIS_AVX512
+/* The register row's glue (dis_regs_half): 16 lanes, rows shorter than
+ * DIS_BLOCK (longer ones keep drow_approx, as fast or faster there). */
+#define DISR_LANES 16
+#define DISR_MAX DIS_BLOCK
+typedef dis512_k disr_k;
+typedef dis512_q disr_q;
+typedef __m512i disr_acc;
+static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp) {
+  const dis_abc f = dis_constants(m, cp);
+  return (disr_k){_mm512_set1_ps(f.a),        _mm512_set1_ps(f.b),
+                  _mm512_set1_ps(f.c),        _mm512_set1_ps(fabsf(f.a)),
+                  _mm512_set1_ps(fabsf(f.b)), _mm512_set1_ps(fabsf(f.c))};
 }
-#define DROW_APPROX_FAST drow_approx_avx512
+static inline disr_acc disr_zero(void) { return _mm512_setzero_si512(); }
+static inline int64_t disr_hsum(disr_acc v) { return _mm512_reduce_add_epi64(v); }
+#define disr_decide dis512_decide
+#define disr_resolve dis512_resolve
+#define disr_commit dis512_commit
+#define DISR_PAIR 1 /* rows of at most 8 sites go two to a step */
+#define disr_decide2(d, db, k, h, h1, hb, hb1, heat, field, d3) \
+  dis512_decide_t(d, k, h, h1, db, hb, hb1, heat, field, d3, 1)
+#define disr_resolve2 dis512_resolve2
+#define disr_commit2(d, db, q, h, hb, heat, field, acc_b, acc_f, mag) \
+  dis512_commit_t(d, q, h, db, hb, heat, field, acc_b, acc_f, mag, 1)
 #elif defined(__AVX2__)
-/* drow_approx_avx512 in 256-bit registers: 8 sites per step, two steps
- * interleaved, sign operations for the products with spins (+-1), the
+/* The AVX-512 register rule in 256-bit registers: 8 sites per step, sign
+ * operations for the products with spins (+-1), the
  * masks as bits of movemask.  A row's last step reads whole registers past
  * its end (the arrays have slack) and decides, writes and sums only the
- * lanes in the row (the others are written back unchanged). */
+ * lanes in the row (the others are written back unchanged: bytes past a
+ * row are its x halo and slack, or the next half row in memory, which is
+ * of the other colour; no kernel changes them during the half sweep). */
 #define DIS_AVX2_MAX 32 /* rows shorter than this */
 typedef struct dis256_k {
   __m256 a, b, c, aa, ab, ac;
@@ -1192,7 +1341,7 @@ static inline __attribute__((always_inline)) dis256_q dis256_decide(const dis_ro
   const __m256 ok = _mm256_cmp_ps(err, _mm256_set1_ps(DIS_ERRMAX), _CMP_LE_OQ);
   const __m256 Dv = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), err, ok);
   const __m256 Di = _mm256_fmadd_ps(_mm256_set1_ps(1.0625f), Dv, _mm256_set1_ps(DIS_D));
-  /* dis_exp, the polynomial as in drow_approx_avx512 */
+  /* dis_exp, the polynomial as in dis512_decide_t */
   const __m256 magic = _mm256_set1_ps(0x1.8p23f);
   const __m256 kf =
       _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(y, _mm256_set1_ps(0x1.715476p0f)), magic), magic);
@@ -1226,16 +1375,21 @@ static inline __m256i dis256_lanes(unsigned b) {
   return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)b), bit), bit);
 }
 
-static inline __attribute__((always_inline)) void dis256_commit(
+/* The fallback sites of q by the exact rule (drow_exact's). */
+static inline __attribute__((always_inline)) void dis256_resolve(
     const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
-    uint32_t c2, uint32_t c3lo, dis256_q *q, int64_t h, int heat, int field, __m256i *acc_b,
-    __m256i *acc_f, int64_t *mag) {
-  const row_ctx *r = &d->r;
-  if (q->fb) { /* the exact rule */
+    uint32_t c2, uint32_t c3lo, dis256_q *q, int64_t h) {
+  if (q->fb) {
     int32_t nwa[8];
     _mm256_storeu_si256((__m256i *)(void *)nwa, q->nw);
     q->kmv |= dis_exact_lanes(d, cp, m, st, c2, c3lo, h, nwa, q->fb);
   }
+}
+
+/* The new spins of a resolved q and the sums. */
+static inline __attribute__((always_inline)) void dis256_commit(const dis_row *d, const dis256_q *q,
+    int64_t h, int heat, int field, __m256i *acc_b, __m256i *acc_f, int64_t *mag) {
+  const row_ctx *r = &d->r;
   /* heat bath: flip where the move differs from s > 0; Metropolis: where
    * it moves */
   const unsigned flip = heat ? (q->kmv ^ ~q->kneg) & q->km : q->kmv;
@@ -1262,46 +1416,110 @@ static inline int64_t dis256_hsum64(__m256i v) {
   return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
 }
 
-static inline __attribute__((always_inline)) void drow_approx_avx2_t(
-    const dis_row *d, const ising_couplings *cp, const ising_model *m, ising_stream st,
-    uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, int heat, int field, int d3,
-    dis_sums *out) {
+#define DISR_LANES 8
+#define DISR_MAX DIS_AVX2_MAX
+typedef dis256_k disr_k;
+typedef dis256_q disr_q;
+typedef __m256i disr_acc;
+static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp) {
   const dis_abc f = dis_constants(m, cp);
-  const float a = f.a, bf = f.b, c = f.c;
-  const dis256_k k = {_mm256_set1_ps(a),         _mm256_set1_ps(bf),
-                      _mm256_set1_ps(c),         _mm256_set1_ps(fabsf(a)),
-                      _mm256_set1_ps(fabsf(bf)), _mm256_set1_ps(fabsf(c))};
-  __m256i acc_b = _mm256_setzero_si256(), acc_f = _mm256_setzero_si256();
-  int64_t mag = 0;
-  for (int64_t h = h0; h <= h1; h += 16) {
-    dis256_q q0 = dis256_decide(d, &k, h, h1, heat, field, d3);
-    if (h + 8 <= h1) {
-      dis256_q q1 = dis256_decide(d, &k, h + 8, h1, heat, field, d3);
-      dis256_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
-      dis256_commit(d, cp, m, st, c2, c3lo, &q1, h + 8, heat, field, &acc_b, &acc_f, &mag);
-    } else { /* at most 8 sites left: one step */
-      dis256_commit(d, cp, m, st, c2, c3lo, &q0, h, heat, field, &acc_b, &acc_f, &mag);
+  return (disr_k){_mm256_set1_ps(f.a),        _mm256_set1_ps(f.b),
+                  _mm256_set1_ps(f.c),        _mm256_set1_ps(fabsf(f.a)),
+                  _mm256_set1_ps(fabsf(f.b)), _mm256_set1_ps(fabsf(f.c))};
+}
+static inline disr_acc disr_zero(void) { return _mm256_setzero_si256(); }
+#define disr_hsum dis256_hsum64
+#define disr_decide dis256_decide
+#define disr_resolve dis256_resolve
+#define disr_commit dis256_commit
+#define DISR_PAIR 0
+#endif
+
+#if defined(__AVX512BW__) || defined(__AVX2__)
+/* The register rows of a half sweep (rows shorter than DISR_MAX): steps of
+ * DISR_LANES sites, the last of a row masked, in one stream over the rows.
+ * Each step is decided (its fallback lanes included) before the step
+ * before it is committed, so consecutive steps' dependency chains overlap
+ * also across rows (a row of 3D L <= 32 is one step), and the constants
+ * and sums are set up and reduced once per half sweep.  A step's commit
+ * writes only its own row's sites of the colour, which no decision reads. */
+static inline __attribute__((always_inline)) void dis_regs_half_t(
+    dis_iter *it, const ising_couplings *cp, const ising_model *m, ising_stream st, uint32_t c2,
+    uint32_t c3lo, int heat, int field, int d3, dis_sums *out) {
+  const disr_k k = disr_init(m, cp);
+  disr_acc acc_b = disr_zero(), acc_f = disr_zero();
+  int64_t mag = 0, h0, h1;
+  dis_row d[2];     /* the rows of the pending step and of the new one */
+  disr_q q[2];      /* the pending step (q[1 - cur]) and the new one */
+  int64_t hq[2];
+  const dis_row *dq[2];
+  int row = 0, cur = 0, pending = 0;
+#if DISR_PAIR
+  if ((it->l->n[0] + 1) / 2 <= DISR_LANES / 2) { /* rows y, y + 1 of a plane in one step */
+    const ising_lattice *l = it->l;
+    dis_row dp[2][2];
+    const dis_row *dqb[2];
+    int64_t hqb[2];
+    for (it->z = lat_z0(l); it->z <= lat_z1(l); it->z++) {
+      it->cap_end = dis_iter_cap(it);
+      for (int64_t y = 1; y <= l->n[1]; y += 2) {
+        dis_row *da = &dp[row][0], *db = &dp[row][1];
+        int64_t b0 = 0, b1 = -1;
+        dis_row_at(it, y, it->z, da, &h0, &h1);
+        if (y < l->n[1])
+          dis_row_at(it, y + 1, it->z, db, &b0, &b1);
+        else
+          *db = *da; /* no second row: lanes 8-15 empty */
+        const int ea = h1 < h0, eb = b1 < b0;
+        if (ea && eb) continue;
+        dis_iter_numbers(it, ea ? db : da, ea ? b0 : h0, eb ? da : db, eb ? h1 : b1);
+        q[cur] = disr_decide2(da, db, &k, h0, h1, b0, b1, heat, field, d3);
+        disr_resolve2(da, db, cp, m, st, c2, c3lo, &q[cur], h0, b0);
+        dq[cur] = da;
+        dqb[cur] = db;
+        hq[cur] = h0;
+        hqb[cur] = b0;
+        if (pending)
+          disr_commit2(dq[1 - cur], dqb[1 - cur], &q[1 - cur], hq[1 - cur], hqb[1 - cur], heat,
+                       field, &acc_b, &acc_f, &mag);
+        pending = 1;
+        cur ^= 1;
+        row ^= 1;
+      }
     }
+    if (pending)
+      disr_commit2(dq[1 - cur], dqb[1 - cur], &q[1 - cur], hq[1 - cur], hqb[1 - cur], heat, field,
+                   &acc_b, &acc_f, &mag);
+    pending = 0;
+  } else
+#endif
+  while (dis_iter_next(it, &d[row], &h0, &h1)) {
+    for (int64_t h = h0; h <= h1; h += DISR_LANES) {
+      q[cur] = disr_decide(&d[row], &k, h, h1, heat, field, d3);
+      disr_resolve(&d[row], cp, m, st, c2, c3lo, &q[cur], h);
+      hq[cur] = h;
+      dq[cur] = &d[row];
+      if (pending)
+        disr_commit(dq[1 - cur], &q[1 - cur], hq[1 - cur], heat, field, &acc_b, &acc_f, &mag);
+      pending = 1;
+      cur ^= 1;
+    }
+    row ^= 1;
   }
-  out->bonds += (d->r.colour ? 2 : 1) * dis256_hsum64(acc_b);
+  if (pending)
+    disr_commit(dq[1 - cur], &q[1 - cur], hq[1 - cur], heat, field, &acc_b, &acc_f, &mag);
+  out->bonds += (it->c ? 2 : 1) * disr_hsum(acc_b); /* colour 1: 2 s_new nw */
   out->mag += mag;
-  out->field += dis256_hsum64(acc_f);
+  out->field += disr_hsum(acc_f);
 }
 
-static void drow_approx_avx2(const dis_row *d, const ising_couplings *cp, const ising_model *m,
-                             ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1,
-                             dis_sums *out) {
-  if (h1 - h0 + 1 >= DIS_AVX2_MAX) { /* longer rows: drow_approx's blocks */
-    drow_approx(d, cp, m, st, c2, c3lo, h0, h1, out);
-    return;
-  }
-#define DIS_AVX2(H, F, D3) drow_approx_avx2_t(d, cp, m, st, c2, c3lo, h0, h1, H, F, D3, out)
-  DIS_INSTANCES(DIS_AVX2);
-#undef DIS_AVX2
+static void dis_regs_half(dis_iter *it, const ising_couplings *cp, const ising_model *m,
+                          ising_stream st, uint32_t c2, uint32_t c3lo, dis_sums *out) {
+  const int heat = m->algorithm == ISING_ALG_HEATBATH, field = it->k->field;
+#define DIS_REGS(H, F, D3) dis_regs_half_t(it, cp, m, st, c2, c3lo, H, F, D3, out)
+  DIS_INSTANCES(DIS_REGS, heat, field, it->l->dim == 3);
+#undef DIS_REGS
 }
-#define DROW_APPROX_FAST drow_approx_avx2
-#else
-#define DROW_APPROX_FAST drow_approx
 #endif
 
 /* Whether site h moves, by the table (bimodal, no field). */
@@ -1559,51 +1777,22 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
   const uint32_t c2 = (uint32_t)sweep;
   const uint32_t c3hi = ising_rng_c3(st.replica, ISING_RNG_SWEEP, c);
   const uint32_t c3lo = ising_rng_c3(st.replica, ISING_RNG_SWEEP_LO, c);
-  const int64_t hx = l->L[0] / 2, W = l->W;
-  lat_window w = {0, 0};
-  for (int64_t z = lat_z0(l); z <= lat_z1(l); z++) {
-    uint64_t cap_end = (uint64_t)((lat_global_row(l, l->n[1], z) + 1) * hx - 1) / ISING_RNG_CHUNK;
-    for (int64_t y = 1; y <= l->n[1]; y++) {
-      int q = lat_row_parity(l, y, z);
-      dis_row d;
-      row_ctx *r = &d.r;
-      int64_t h0, h1;
-      lat_row_range(l, q, c, &h0, &h1, &r->dl);
-      if (h1 < h0) continue;
-      r->base = lat_global_row(l, y, z) * hx + lat_global_half_offset(l, q, c);
-      lat_window_need(l, &w, st.key, c2, c3hi, (uint64_t)(r->base + h0) / ISING_RNG_CHUNK,
-                      (uint64_t)(r->base + h1) / ISING_RNG_CHUNK, cap_end);
-      r->rnd = l->rnd;
-      r->roff = r->base - (int64_t)w.first * ISING_RNG_CHUNK;
-      r->sc = lat_half(l, y, z, c);
-      r->so = lat_half(l, y, z, 1 - c);
-      r->su = lat_half(l, y - 1, z, 1 - c);
-      r->sd = lat_half(l, y + 1, z, 1 - c);
-      r->sf = l->dim == 3 ? lat_half(l, y, z - 1, 1 - c) : NULL;
-      r->sb = l->dim == 3 ? lat_half(l, y, z + 1, 1 - c) : NULL;
-      r->colour = c;
-      /* positions in the cache's arrays: the site's own + bonds, and each
-       * - neighbour's (the bond to it) */
-      const int64_t self = (2 * lat_row(l, y, z) + c) * W;
-      const int64_t at[6] = {(2 * lat_row(l, y, z) + 1 - c) * W + r->dl, self,
-                             (2 * lat_row(l, y - 1, z) + 1 - c) * W, self,
-                             l->dim == 3 ? (2 * lat_row(l, y, z - 1) + 1 - c) * W : 0, self};
-      d.nb[0] = r->so + r->dl;
-      d.nb[1] = r->so + r->dl + 1;
-      d.nb[2] = r->su;
-      d.nb[3] = r->sd;
-      d.nb[4] = r->sf;
-      d.nb[5] = r->sb;
-      d.nd = 2 * l->dim;
-      for (int j = 0; j < 6; j++) {
-        d.w8[j] = j < d.nd && k->bimodal ? k->w8[j / 2] + at[j] : NULL;
-        d.w32[j] = j < d.nd && !k->bimodal ? k->w32[j / 2] + at[j] : NULL;
-      }
-      d.f = k->field ? k->f + self : NULL;
+  dis_iter it;
+  dis_iter_init(&it, l, k, st.key, c2, c3hi, c);
+  const int approx = !T && (k->bimodal || k->nw32);
+#if defined(__AVX512BW__) || defined(__AVX2__)
+  if (approx && !portable && (l->n[0] + 1) / 2 < DISR_MAX) /* every row in registers */
+    dis_regs_half(&it, k->c, m, st, c2, c3lo, &acc);
+  else
+#endif
+  {
+    dis_row d;
+    int64_t h0, h1;
+    while (dis_iter_next(&it, &d, &h0, &h1)) {
       if (T)
         row(&d, T, m, st, c2, c3lo, h0, h1, &acc);
-      else if (k->bimodal || k->nw32)
-        (portable ? drow_approx : DROW_APPROX_FAST)(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
+      else if (approx)
+        drow_approx(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
       else
         drow_exact(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
     }

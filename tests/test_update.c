@@ -527,6 +527,11 @@ START_TEST(disorder_fallback_band) {
    * 32 sites, avx512 below 128), whole and partial steps */
   fallback_band_h(2, 48, 32, 1, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
   fallback_band_h(3, 24, 16, 8, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
+  /* rows of 8 and 7 sites: avx512 takes two rows per step (lanes 8-15 the
+   * second row's); a block's plane with an odd row count, whose last row
+   * goes alone, is in tests/disorder_identity.sh */
+  fallback_band_h(3, 16, 8, 8, 1, ISING_ALG_METROPOLIS, 1.0, 200.0, 0x1p-22);
+  fallback_band_h(3, 14, 8, 6, 1, ISING_ALG_HEATBATH, 1.0, -150.0, 0x1p-22);
 }
 END_TEST
 
