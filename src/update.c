@@ -401,6 +401,7 @@ struct ising_update_cache {
   int32_t *w32[3];   /* otherwise */
   int32_t *f;        /* field source: f of the site */
   int nw32;          /* int32 weights with 2 z max|w| < 2^31: nw fits int32 (drow_approx) */
+  int64_t maxw, maxf; /* the largest |w| and |f| stored (dis_band_all) */
   dis_table tab[DIS_SLOTS];
   int next;          /* the slot a new table takes */
 };
@@ -488,10 +489,12 @@ int ising_update_cache_create(const ising_couplings *c, const ising_lattice *l,
           if (k->field) {
             k->f[at] = ising_couplings_f(c, site);
             k->f3 &= k->f[at] >= -1 && k->f[at] <= 1;
+            if (llabs((long long)k->f[at]) > k->maxf) k->maxf = llabs((long long)k->f[at]);
           }
         }
     }
   k->nw32 = !k->bimodal && 4 * k->dim * maxw < ((int64_t)1 << 31);
+  k->maxw = maxw;
   *out = k;
   return ISING_OK;
 }
@@ -664,7 +667,9 @@ static void drow_exact(const dis_row *d, const ising_couplings *cp, const ising_
  *           <= 5.0001 u S,
  * and the reference's double y differs from the exact one by < 2^-49 S.
  * The site's bound err = 8 u S~ (S~ = |a| |nw| + |b| |f| + |c| in float,
- * >= S (1 - 4u)) covers both.  y is then clamped to [-30, 30] (and
+ * >= S (1 - 4u)) covers both; the register rows (dis_regs_half) take
+ * one err for every site of the lattice, 8 u (|a| z max|w| + |b| max|f|
+ * + |c|) rounded up (dis_band_all), at least every site's.  y is then clamped to [-30, 30] (and
  * Metropolis to <= 0), which moves no two arguments further apart;
  * E = dis_exp(y_f), x~ = 2^16 E or 2^16 / (1 + E) in float.  Clamping
  * changes only sites with x < 2^16 e^-30 (x~ < 1 as well, valid as above)
@@ -750,6 +755,18 @@ typedef struct dis_abc {
 static inline dis_abc dis_constants(const ising_model *m, const ising_couplings *cp) {
   const double nb2 = -2.0 * m->beta;
   return (dis_abc){(float)(nb2 * cp->J_unit), (float)(nb2 * cp->h_unit), (float)(nb2 * cp->H)};
+}
+
+/* The band half-width of dis_block, 2^-16 + 1.0625 err, with one err for
+ * every site of cache k: 8 u (|a| z max|w| + |b| max|f| + |c|), computed
+ * in double and rounded up to float; inf (every site takes the exact
+ * rule) where that err exceeds DIS_ERRMAX or is NaN. */
+static inline float dis_band_all(const ising_update_cache *k, dis_abc f) {
+  const double e = ((double)fabsf(f.a) * (double)(2 * k->dim) * (double)k->maxw +
+                    (double)fabsf(f.b) * (double)k->maxf + (double)fabsf(f.c)) *
+                   0x1p-21;
+  if (!(e <= DIS_ERRMAX)) return INFINITY;
+  return DIS_D + 1.0625f * nextafterf((float)e, INFINITY);
 }
 #ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
 #include <stdio.h>
@@ -1053,9 +1070,11 @@ static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row *d, int
  * per site), two rows per step where rows have at most 8 sites;
  * longer rows keep drow_approx, as fast or faster there. */
 
-/* The constants of a row (dis_block's a, b, c and their magnitudes). */
+/* The constants of a half sweep: dis_block's a, b, c, and the band's
+ * factors lo = 1 - D, hi = 1 + D (dis_band_all; Metropolis: times 2^16,
+ * so that they apply to E, not to x~ = 2^16 E). */
 typedef struct dis512_k {
-  __m512 a, b, c, aa, ab, ac;
+  __m512 a, b, c, lo, hi;
 } dis512_k;
 
 /* Sixteen sites h .. h + 15 (those <= h1) decided as far as registers go:
@@ -1127,17 +1146,13 @@ static inline __attribute__((always_inline)) dis512_q dis512_decide_t(const dis_
       q.nw = _mm512_add_epi32(q.nw, _mm512_mask_sub_epi32(w, kn, izero, w));
     }
   }
-  const __m512 wf = _mm512_cvtepi32_ps(q.nw);
-  __m512 v = _mm512_mul_ps(k->a, wf), err = _mm512_mul_ps(k->aa, _mm512_abs_ps(wf));
+  __m512 v = _mm512_mul_ps(k->a, _mm512_cvtepi32_ps(q.nw));
   q.fi = izero;
   if (field) {
     q.fi = LD32(A_F);
-    const __m512 ff = _mm512_cvtepi32_ps(q.fi);
-    v = _mm512_add_ps(v, _mm512_mul_ps(k->b, ff));
-    err = _mm512_add_ps(err, _mm512_mul_ps(k->ab, _mm512_abs_ps(ff)));
+    v = _mm512_add_ps(v, _mm512_mul_ps(k->b, _mm512_cvtepi32_ps(q.fi)));
   }
   v = _mm512_add_ps(v, k->c);
-  err = _mm512_mul_ps(_mm512_add_ps(err, k->ac), _mm512_set1_ps(0x1p-21f));
   __m512 y;
   if (heat) {
     y = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(DIS_YMAX)), _mm512_set1_ps(-DIS_YMAX));
@@ -1145,11 +1160,6 @@ static inline __attribute__((always_inline)) dis512_q dis512_decide_t(const dis_
     v = _mm512_mask_sub_ps(v, q.kneg, zero, v);
     y = _mm512_max_ps(_mm512_min_ps(v, zero), _mm512_set1_ps(-DIS_YMAX));
   }
-  /* err, or inf where err > DIS_ERRMAX or NaN (no cheap decision) */
-  const __mmask16 kok = _mm512_cmp_ps_mask(err, _mm512_set1_ps(DIS_ERRMAX), _CMP_LE_OQ);
-  const __m512 Dv = _mm512_mask_blend_ps(kok, _mm512_set1_ps(INFINITY), err);
-  const __m512 Di =
-      _mm512_add_ps(_mm512_set1_ps(DIS_D), _mm512_mul_ps(_mm512_set1_ps(1.0625f), Dv));
   /* dis_exp */
   const __m512 magic = _mm512_set1_ps(0x1.8p23f);
   const __m512 kf =
@@ -1166,15 +1176,14 @@ static inline __attribute__((always_inline)) dis512_q dis512_decide_t(const dis_
       _mm512_fmadd_ps(rr, _mm512_set1_ps(0x1.111112p-7f), _mm512_set1_ps(0x1.555556p-5f));
   const __m512 p46 = _mm512_fmadd_ps(r2, _mm512_set1_ps(0x1.6c16c2p-10f), p45);
   const __m512 p = _mm512_fmadd_ps(r4, p46, _mm512_fmadd_ps(r2, p23, p01));
-  const __m512i bits =
-      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(kf), _mm512_set1_epi32(127)), 23);
-  const __m512 E = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-  const __m512 x = heat ? _mm512_div_ps(_mm512_set1_ps(65536.0f), _mm512_add_ps(one, E))
-                        : _mm512_mul_ps(_mm512_set1_ps(65536.0f), E);
+  const __m512 E = _mm512_scalef_ps(p, kf); /* p 2^kf, exact */
+  /* x~ (heat bath), or E (Metropolis: x~ = 2^16 E, the 2^16 in lo, hi) */
+  const __m512 x = heat ? _mm512_div_ps(_mm512_set1_ps(65536.0f), _mm512_add_ps(one, E)) : E;
   const __m512 ui = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(dis512_ld16(
       pair, full, ka, kb, d->r.rnd + h + d->r.roff, pair ? db->r.rnd + hb + db->r.roff : NULL)));
-  const __m512 lo = _mm512_mul_ps(x, _mm512_sub_ps(one, Di)),
-               hi = _mm512_mul_ps(x, _mm512_add_ps(one, Di));
+  /* lo = x~ (1 - D), hi = x~ (1 + D); inf D: -inf or NaN, inf or NaN,
+   * no cheap decision */
+  const __m512 lo = _mm512_mul_ps(x, k->lo), hi = _mm512_mul_ps(x, k->hi);
   q.kmv = _mm512_mask_cmp_ps_mask(q.km, _mm512_add_ps(ui, one), lo, _CMP_LT_OQ);
   const __mmask16 kst = _mm512_cmp_ps_mask(ui, hi, _CMP_GT_OQ);
   q.fb = (__mmask16)(q.km & ~q.kmv & ~kst);
@@ -1259,11 +1268,12 @@ static inline __attribute__((always_inline)) void dis512_commit(const dis_row *d
 typedef dis512_k disr_k;
 typedef dis512_q disr_q;
 typedef __m512i disr_acc;
-static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp) {
+static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp,
+                               const ising_update_cache *uc, int heat) {
   const dis_abc f = dis_constants(m, cp);
-  return (disr_k){_mm512_set1_ps(f.a),        _mm512_set1_ps(f.b),
-                  _mm512_set1_ps(f.c),        _mm512_set1_ps(fabsf(f.a)),
-                  _mm512_set1_ps(fabsf(f.b)), _mm512_set1_ps(fabsf(f.c))};
+  const float D = dis_band_all(uc, f), s = heat ? 1.0f : 65536.0f;
+  return (disr_k){_mm512_set1_ps(f.a), _mm512_set1_ps(f.b), _mm512_set1_ps(f.c),
+                  _mm512_set1_ps(s * (1.0f - D)), _mm512_set1_ps(s * (1.0f + D))};
 }
 static inline disr_acc disr_zero(void) { return _mm512_setzero_si512(); }
 static inline int64_t disr_hsum(disr_acc v) { return _mm512_reduce_add_epi64(v); }
@@ -1285,8 +1295,8 @@ static inline int64_t disr_hsum(disr_acc v) { return _mm512_reduce_add_epi64(v);
  * row are its x halo and slack, or the next half row in memory, which is
  * of the other colour; no kernel changes them during the half sweep). */
 #define DIS_AVX2_MAX 32 /* rows shorter than this */
-typedef struct dis256_k {
-  __m256 a, b, c, aa, ab, ac;
+typedef struct dis256_k { /* as dis512_k */
+  __m256 a, b, c, lo, hi;
 } dis256_k;
 
 typedef struct dis256_q {
@@ -1319,17 +1329,13 @@ static inline __attribute__((always_inline)) dis256_q dis256_decide(const dis_ro
     }
   }
 #undef LD8
-  const __m256 wf = _mm256_cvtepi32_ps(q.nw);
-  __m256 v = _mm256_mul_ps(k->a, wf), err = _mm256_mul_ps(k->aa, _mm256_andnot_ps(sign, wf));
+  __m256 v = _mm256_mul_ps(k->a, _mm256_cvtepi32_ps(q.nw));
   q.fi = _mm256_setzero_si256();
   if (field) {
     q.fi = _mm256_loadu_si256((const __m256i *)(const void *)(d->f + h));
-    const __m256 ff = _mm256_cvtepi32_ps(q.fi);
-    v = _mm256_add_ps(v, _mm256_mul_ps(k->b, ff));
-    err = _mm256_add_ps(err, _mm256_mul_ps(k->ab, _mm256_andnot_ps(sign, ff)));
+    v = _mm256_add_ps(v, _mm256_mul_ps(k->b, _mm256_cvtepi32_ps(q.fi)));
   }
   v = _mm256_add_ps(v, k->c);
-  err = _mm256_mul_ps(_mm256_add_ps(err, k->ac), _mm256_set1_ps(0x1p-21f));
   __m256 y;
   if (heat) {
     y = _mm256_max_ps(_mm256_min_ps(v, _mm256_set1_ps(DIS_YMAX)), _mm256_set1_ps(-DIS_YMAX));
@@ -1337,10 +1343,6 @@ static inline __attribute__((always_inline)) dis256_q dis256_decide(const dis_ro
     v = _mm256_xor_ps(v, _mm256_and_ps(_mm256_castsi256_ps(q.s32), sign));
     y = _mm256_max_ps(_mm256_min_ps(v, zero), _mm256_set1_ps(-DIS_YMAX));
   }
-  /* err, or inf where err > DIS_ERRMAX or NaN (no cheap decision) */
-  const __m256 ok = _mm256_cmp_ps(err, _mm256_set1_ps(DIS_ERRMAX), _CMP_LE_OQ);
-  const __m256 Dv = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), err, ok);
-  const __m256 Di = _mm256_fmadd_ps(_mm256_set1_ps(1.0625f), Dv, _mm256_set1_ps(DIS_D));
   /* dis_exp, the polynomial as in dis512_decide_t */
   const __m256 magic = _mm256_set1_ps(0x1.8p23f);
   const __m256 kf =
@@ -1357,12 +1359,10 @@ static inline __attribute__((always_inline)) dis256_q dis256_decide(const dis_ro
   const __m256i bits =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(kf), _mm256_set1_epi32(127)), 23);
   const __m256 E = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-  const __m256 x = heat ? _mm256_div_ps(_mm256_set1_ps(65536.0f), _mm256_add_ps(one, E))
-                        : _mm256_mul_ps(_mm256_set1_ps(65536.0f), E);
+  const __m256 x = heat ? _mm256_div_ps(_mm256_set1_ps(65536.0f), _mm256_add_ps(one, E)) : E;
   const __m256 ui = _mm256_cvtepi32_ps(
       _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(r->rnd + h + r->roff))));
-  const __m256 lo = _mm256_mul_ps(x, _mm256_sub_ps(one, Di)),
-               hi = _mm256_mul_ps(x, _mm256_add_ps(one, Di));
+  const __m256 lo = _mm256_mul_ps(x, k->lo), hi = _mm256_mul_ps(x, k->hi);
   q.kmv = q.km & (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_add_ps(ui, one), lo, _CMP_LT_OQ));
   const unsigned kst = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(ui, hi, _CMP_GT_OQ));
   q.fb = q.km & ~q.kmv & ~kst;
@@ -1421,11 +1421,12 @@ static inline int64_t dis256_hsum64(__m256i v) {
 typedef dis256_k disr_k;
 typedef dis256_q disr_q;
 typedef __m256i disr_acc;
-static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp) {
+static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp,
+                               const ising_update_cache *uc, int heat) {
   const dis_abc f = dis_constants(m, cp);
-  return (disr_k){_mm256_set1_ps(f.a),        _mm256_set1_ps(f.b),
-                  _mm256_set1_ps(f.c),        _mm256_set1_ps(fabsf(f.a)),
-                  _mm256_set1_ps(fabsf(f.b)), _mm256_set1_ps(fabsf(f.c))};
+  const float D = dis_band_all(uc, f), s = heat ? 1.0f : 65536.0f;
+  return (disr_k){_mm256_set1_ps(f.a), _mm256_set1_ps(f.b), _mm256_set1_ps(f.c),
+                  _mm256_set1_ps(s * (1.0f - D)), _mm256_set1_ps(s * (1.0f + D))};
 }
 static inline disr_acc disr_zero(void) { return _mm256_setzero_si256(); }
 #define disr_hsum dis256_hsum64
@@ -1436,78 +1437,94 @@ static inline disr_acc disr_zero(void) { return _mm256_setzero_si256(); }
 #endif
 
 #if defined(__AVX512BW__) || defined(__AVX2__)
-/* The register rows of a half sweep (rows shorter than DISR_MAX): steps of
- * DISR_LANES sites, the last of a row masked, in one stream over the rows.
- * Each step is decided (its fallback lanes included) before the step
- * before it is committed, so consecutive steps' dependency chains overlap
- * also across rows (a row of 3D L <= 32 is one step), and the constants
- * and sums are set up and reduced once per half sweep.  A step's commit
- * writes only its own row's sites of the colour, which no decision reads. */
+/* The register rows of a half sweep (rows shorter than DISR_MAX) in units
+ * of two steps of DISR_LANES sites: two rows y, y + 1 of a plane where
+ * rows have at most DISR_LANES sites (on AVX-512 in one packed step where
+ * they have at most 8), otherwise two consecutive steps of a row (a row's
+ * last step masked).  A unit's two steps are decided back to back, so that
+ * their dependency chains interleave in the instruction stream, then their
+ * fallback lanes, then both are committed (deferring commits to after the
+ * next unit's decisions measured slower).  The constants and sums are set
+ * up and reduced once per half sweep, not per row.  A commit writes only
+ * its rows' sites of the colour, which no decision reads. */
+typedef struct disr_unit {
+  disr_q q[2];
+  const dis_row *d[2];
+  int64_t h[2];
+  int packed, two; /* one step of two rows; a second step (q[1]) */
+} disr_unit;
+
+static inline __attribute__((always_inline)) void disr_unit_commit(const disr_unit *u, int heat,
+    int field, disr_acc *acc_b, disr_acc *acc_f, int64_t *mag) {
+#if DISR_PAIR
+  if (u->packed) {
+    disr_commit2(u->d[0], u->d[1], &u->q[0], u->h[0], u->h[1], heat, field, acc_b, acc_f, mag);
+    return;
+  }
+#endif
+  disr_commit(u->d[0], &u->q[0], u->h[0], heat, field, acc_b, acc_f, mag);
+  /* only a step there is: the AVX2 commit writes its lanes past the row
+   * back as decide read them */
+  if (u->two) disr_commit(u->d[1], &u->q[1], u->h[1], heat, field, acc_b, acc_f, mag);
+}
+
 static inline __attribute__((always_inline)) void dis_regs_half_t(
     dis_iter *it, const ising_couplings *cp, const ising_model *m, ising_stream st, uint32_t c2,
     uint32_t c3lo, int heat, int field, int d3, dis_sums *out) {
-  const disr_k k = disr_init(m, cp);
+  const disr_k k = disr_init(m, cp, it->k, heat);
   disr_acc acc_b = disr_zero(), acc_f = disr_zero();
   int64_t mag = 0, h0, h1;
-  dis_row d[2];     /* the rows of the pending step and of the new one */
-  disr_q q[2];      /* the pending step (q[1 - cur]) and the new one */
-  int64_t hq[2];
-  const dis_row *dq[2];
-  int row = 0, cur = 0, pending = 0;
-#if DISR_PAIR
-  if ((it->l->n[0] + 1) / 2 <= DISR_LANES / 2) { /* rows y, y + 1 of a plane in one step */
-    const ising_lattice *l = it->l;
-    dis_row dp[2][2];
-    const dis_row *dqb[2];
-    int64_t hqb[2];
+  dis_row d[2]; /* the unit's rows */
+  disr_unit u;
+  const ising_lattice *l = it->l;
+  const int64_t longest = (l->n[0] + 1) / 2; /* sites of a row, at most */
+  if (longest <= DISR_LANES) { /* rows y, y + 1 of a plane at a time */
+    const int packed = DISR_PAIR && longest <= DISR_LANES / 2;
     for (it->z = lat_z0(l); it->z <= lat_z1(l); it->z++) {
       it->cap_end = dis_iter_cap(it);
       for (int64_t y = 1; y <= l->n[1]; y += 2) {
-        dis_row *da = &dp[row][0], *db = &dp[row][1];
+        dis_row *da = &d[0], *db = &d[1];
         int64_t b0 = 0, b1 = -1;
         dis_row_at(it, y, it->z, da, &h0, &h1);
         if (y < l->n[1])
           dis_row_at(it, y + 1, it->z, db, &b0, &b1);
         else
-          *db = *da; /* no second row: lanes 8-15 empty */
+          *db = *da; /* no second row: its lanes or step empty */
         const int ea = h1 < h0, eb = b1 < b0;
         if (ea && eb) continue;
         dis_iter_numbers(it, ea ? db : da, ea ? b0 : h0, eb ? da : db, eb ? h1 : b1);
-        q[cur] = disr_decide2(da, db, &k, h0, h1, b0, b1, heat, field, d3);
-        disr_resolve2(da, db, cp, m, st, c2, c3lo, &q[cur], h0, b0);
-        dq[cur] = da;
-        dqb[cur] = db;
-        hq[cur] = h0;
-        hqb[cur] = b0;
-        if (pending)
-          disr_commit2(dq[1 - cur], dqb[1 - cur], &q[1 - cur], hq[1 - cur], hqb[1 - cur], heat,
-                       field, &acc_b, &acc_f, &mag);
-        pending = 1;
-        cur ^= 1;
-        row ^= 1;
+        disr_unit *n = &u;
+        *n = (disr_unit){.d = {da, db}, .h = {h0, b0}, .packed = packed, .two = !eb};
+#if DISR_PAIR
+        if (packed) {
+          n->q[0] = disr_decide2(da, db, &k, h0, h1, b0, b1, heat, field, d3);
+          disr_resolve2(da, db, cp, m, st, c2, c3lo, &n->q[0], h0, b0);
+        } else
+#endif
+        {
+          n->q[0] = disr_decide(da, &k, h0, h1, heat, field, d3);
+          if (n->two) n->q[1] = disr_decide(db, &k, b0, b1, heat, field, d3);
+          disr_resolve(da, cp, m, st, c2, c3lo, &n->q[0], h0);
+          if (n->two) disr_resolve(db, cp, m, st, c2, c3lo, &n->q[1], b0);
+        }
+        disr_unit_commit(n, heat, field, &acc_b, &acc_f, &mag);
       }
     }
-    if (pending)
-      disr_commit2(dq[1 - cur], dqb[1 - cur], &q[1 - cur], hq[1 - cur], hqb[1 - cur], heat, field,
-                   &acc_b, &acc_f, &mag);
-    pending = 0;
-  } else
-#endif
-  while (dis_iter_next(it, &d[row], &h0, &h1)) {
-    for (int64_t h = h0; h <= h1; h += DISR_LANES) {
-      q[cur] = disr_decide(&d[row], &k, h, h1, heat, field, d3);
-      disr_resolve(&d[row], cp, m, st, c2, c3lo, &q[cur], h);
-      hq[cur] = h;
-      dq[cur] = &d[row];
-      if (pending)
-        disr_commit(dq[1 - cur], &q[1 - cur], hq[1 - cur], heat, field, &acc_b, &acc_f, &mag);
-      pending = 1;
-      cur ^= 1;
+  } else { /* two steps of a row at a time */
+    while (dis_iter_next(it, &d[0], &h0, &h1)) {
+      const dis_row *dr = &d[0];
+      for (int64_t h = h0; h <= h1; h += 2 * DISR_LANES) {
+        disr_unit *n = &u;
+        *n = (disr_unit){.d = {dr, dr}, .h = {h, h + DISR_LANES}, .packed = 0,
+                         .two = h + DISR_LANES <= h1};
+        n->q[0] = disr_decide(dr, &k, h, h1, heat, field, d3);
+        if (n->two) n->q[1] = disr_decide(dr, &k, h + DISR_LANES, h1, heat, field, d3);
+        disr_resolve(dr, cp, m, st, c2, c3lo, &n->q[0], h);
+        if (n->two) disr_resolve(dr, cp, m, st, c2, c3lo, &n->q[1], h + DISR_LANES);
+        disr_unit_commit(n, heat, field, &acc_b, &acc_f, &mag);
+      }
     }
-    row ^= 1;
   }
-  if (pending)
-    disr_commit(dq[1 - cur], &q[1 - cur], hq[1 - cur], heat, field, &acc_b, &acc_f, &mag);
   out->bonds += (it->c ? 2 : 1) * disr_hsum(acc_b); /* colour 1: 2 s_new nw */
   out->mag += mag;
   out->field += disr_hsum(acc_f);
