@@ -376,7 +376,7 @@ static void fast_half(ising_lattice *l, const ising_model *m, ising_stream st, u
  * table row with 3 x 2 (2z + 1) thresholds by (f, s, nw).  Otherwise every
  * site evaluates the rule: drow_approx (a float exp approximation, the
  * exact rule where it cannot decide; on the AVX-512 and AVX2 paths a
- * lattice of short rows takes dis_regs_half, the same arithmetic in
+ * lattice takes dis_regs_half, the same arithmetic in
  * registers), or drow_exact (libm exp per site)
  * for int32 weights whose nw may not fit 32 bits. */
 
@@ -1058,17 +1058,15 @@ static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row *d, int
 
 #ifdef __AVX512BW__
 /* drow_approx's rule in 512-bit registers: 16 sites per step, every value
- * of the step in registers (nw, the float argument and its error bound,
- * dis_exp, the band, the decisions as masks, the new spins and the sums),
- * the row's tail by masked loads and stores.  The argument and its bound
- * are dis_block's operations in the same order (the same proof of the
- * band); dis_exp's polynomial is evaluated by Estrin's scheme with fused
+ * of the step in registers (nw, the float argument, dis_exp, the band,
+ * the decisions as masks, the new spins and the sums), the row's tail by
+ * masked loads and stores.  The argument is dis_block's operations in the
+ * same order, the band dis_block's with the lattice's largest error bound
+ * (dis_band_all: the same proof); dis_exp's polynomial is evaluated by Estrin's scheme with fused
  * multiply-adds, fewer roundings than the Horner form the budget counts.
  * The fallback sites take the same exact rule: the decisions are the
- * reference's.  dis_regs_half takes it for rows shorter than DIS_BLOCK
- * (3D L < 256, where drow_approx's blocks of 32 or fewer sites cost most
- * per site), two rows per step where rows have at most 8 sites;
- * longer rows keep drow_approx, as fast or faster there. */
+ * reference's.  dis_regs_half takes it for every row, two rows per step
+ * where rows have at most 8 sites. */
 
 /* The constants of a half sweep: dis_block's a, b, c, and the band's
  * factors lo = 1 - D, hi = 1 + D (dis_band_all; Metropolis: times 2^16,
@@ -1261,10 +1259,8 @@ static inline __attribute__((always_inline)) void dis512_commit(const dis_row *d
   dis512_commit_t(d, q, h, NULL, 0, heat, field, acc_b, acc_f, mag, 0);
 }
 
-/* The register row's glue (dis_regs_half): 16 lanes, rows shorter than
- * DIS_BLOCK (longer ones keep drow_approx, as fast or faster there). */
+/* The register rows' glue (dis_regs_half): 16 lanes. */
 #define DISR_LANES 16
-#define DISR_MAX DIS_BLOCK
 typedef dis512_k disr_k;
 typedef dis512_q disr_q;
 typedef __m512i disr_acc;
@@ -1294,7 +1290,6 @@ static inline int64_t disr_hsum(disr_acc v) { return _mm512_reduce_add_epi64(v);
  * lanes in the row (the others are written back unchanged: bytes past a
  * row are its x halo and slack, or the next half row in memory, which is
  * of the other colour; no kernel changes them during the half sweep). */
-#define DIS_AVX2_MAX 32 /* rows shorter than this */
 typedef struct dis256_k { /* as dis512_k */
   __m256 a, b, c, lo, hi;
 } dis256_k;
@@ -1417,7 +1412,6 @@ static inline int64_t dis256_hsum64(__m256i v) {
 }
 
 #define DISR_LANES 8
-#define DISR_MAX DIS_AVX2_MAX
 typedef dis256_k disr_k;
 typedef dis256_q disr_q;
 typedef __m256i disr_acc;
@@ -1437,7 +1431,7 @@ static inline disr_acc disr_zero(void) { return _mm256_setzero_si256(); }
 #endif
 
 #if defined(__AVX512BW__) || defined(__AVX2__)
-/* The register rows of a half sweep (rows shorter than DISR_MAX) in units
+/* The register rows of a half sweep (every row: the AVX-512 and AVX2 paths) in units
  * of two steps of DISR_LANES sites: two rows y, y + 1 of a plane where
  * rows have at most DISR_LANES sites (on AVX-512 in one packed step where
  * they have at most 8), otherwise two consecutive steps of a row (a row's
@@ -1798,7 +1792,7 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
   dis_iter_init(&it, l, k, st.key, c2, c3hi, c);
   const int approx = !T && (k->bimodal || k->nw32);
 #if defined(__AVX512BW__) || defined(__AVX2__)
-  if (approx && !portable && (l->n[0] + 1) / 2 < DISR_MAX) /* every row in registers */
+  if (approx && !portable) /* every row in registers */
     dis_regs_half(&it, k->c, m, st, c2, c3lo, &acc);
   else
 #endif
