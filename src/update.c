@@ -768,6 +768,20 @@ static inline float dis_band_all(const ising_update_cache *k, dis_abc f) {
   if (!(e <= DIS_ERRMAX)) return INFINITY;
   return DIS_D + 1.0625f * nextafterf((float)e, INFINITY);
 }
+
+/* The register rows' constants: a, b, c and the band's factors 1 - D,
+ * 1 + D (dis_band_all), times 2^16 for Metropolis (they multiply E there,
+ * x~ / 2^16, and x~ itself in the heat bath). */
+typedef struct dis_regc {
+  float a, b, c, lo, hi;
+} dis_regc;
+
+static inline dis_regc dis_reg_constants(const ising_model *m, const ising_couplings *cp,
+                                         const ising_update_cache *uc, int heat) {
+  const dis_abc f = dis_constants(m, cp);
+  const float D = dis_band_all(uc, f), s = heat ? 1.0f : 65536.0f;
+  return (dis_regc){f.a, f.b, f.c, s * (1.0f - D), s * (1.0f + D)};
+}
 #ifdef ISING_DIS_STATS /* debug builds: sites decided, fallbacks (stderr at exit) */
 #include <stdio.h>
 static long long dis_stats[2];
@@ -1068,9 +1082,7 @@ static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row *d, int
  * reference's.  dis_regs_half takes it for every row, two rows per step
  * where rows have at most 8 sites. */
 
-/* The constants of a half sweep: dis_block's a, b, c, and the band's
- * factors lo = 1 - D, hi = 1 + D (dis_band_all; Metropolis: times 2^16,
- * so that they apply to E, not to x~ = 2^16 E). */
+/* The constants of a half sweep (dis_regc) in registers. */
 typedef struct dis512_k {
   __m512 a, b, c, lo, hi;
 } dis512_k;
@@ -1264,12 +1276,9 @@ static inline __attribute__((always_inline)) void dis512_commit(const dis_row *d
 typedef dis512_k disr_k;
 typedef dis512_q disr_q;
 typedef __m512i disr_acc;
-static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp,
-                               const ising_update_cache *uc, int heat) {
-  const dis_abc f = dis_constants(m, cp);
-  const float D = dis_band_all(uc, f), s = heat ? 1.0f : 65536.0f;
+static inline disr_k disr_init(dis_regc f) {
   return (disr_k){_mm512_set1_ps(f.a), _mm512_set1_ps(f.b), _mm512_set1_ps(f.c),
-                  _mm512_set1_ps(s * (1.0f - D)), _mm512_set1_ps(s * (1.0f + D))};
+                  _mm512_set1_ps(f.lo), _mm512_set1_ps(f.hi)};
 }
 static inline disr_acc disr_zero(void) { return _mm512_setzero_si512(); }
 static inline int64_t disr_hsum(disr_acc v) { return _mm512_reduce_add_epi64(v); }
@@ -1415,12 +1424,9 @@ static inline int64_t dis256_hsum64(__m256i v) {
 typedef dis256_k disr_k;
 typedef dis256_q disr_q;
 typedef __m256i disr_acc;
-static inline disr_k disr_init(const ising_model *m, const ising_couplings *cp,
-                               const ising_update_cache *uc, int heat) {
-  const dis_abc f = dis_constants(m, cp);
-  const float D = dis_band_all(uc, f), s = heat ? 1.0f : 65536.0f;
+static inline disr_k disr_init(dis_regc f) {
   return (disr_k){_mm256_set1_ps(f.a), _mm256_set1_ps(f.b), _mm256_set1_ps(f.c),
-                  _mm256_set1_ps(s * (1.0f - D)), _mm256_set1_ps(s * (1.0f + D))};
+                  _mm256_set1_ps(f.lo), _mm256_set1_ps(f.hi)};
 }
 static inline disr_acc disr_zero(void) { return _mm256_setzero_si256(); }
 #define disr_hsum dis256_hsum64
@@ -1465,7 +1471,7 @@ static inline __attribute__((always_inline)) void disr_unit_commit(const disr_un
 static inline __attribute__((always_inline)) void dis_regs_half_t(
     dis_iter *it, const ising_couplings *cp, const ising_model *m, ising_stream st, uint32_t c2,
     uint32_t c3lo, int heat, int field, int d3, dis_sums *out) {
-  const disr_k k = disr_init(m, cp, it->k, heat);
+  const disr_k k = disr_init(dis_reg_constants(m, cp, it->k, heat));
   disr_acc acc_b = disr_zero(), acc_f = disr_zero();
   int64_t mag = 0, h0, h1;
   dis_row d[2]; /* the unit's rows */
