@@ -579,6 +579,7 @@ typedef struct dis_row {
   const int8_t *w8[6];
   const int32_t *w32[6];
   const int32_t *f; /* NULL: no field source */
+  const int64_t *g; /* NULL: site h's half-lattice index is h + r.base; else g[h] (dis_gather) */
   int nd;
 } dis_row;
 
@@ -605,7 +606,11 @@ static inline int dis_exact_move(const dis_row *d, const ising_couplings *cp,
   const uint32_t t = ising_model_threshold(ising_model_probability_local(
       m, r->sc[h], ising_couplings_local(cp, nw, d->f ? d->f[h] : 0)));
   const uint16_t u = r->rnd[h + r->roff], th = (uint16_t)(t >> 16);
-  return u != th ? u < th : row_lo(r, st, c2, c3lo, h) <= (uint16_t)t;
+  if (u != th) return u < th;
+  if (!d->g) return row_lo(r, st, c2, c3lo, h) <= (uint16_t)t;
+  const int64_t g = d->g[h];
+  return ising_rng_number16(st.key, (uint64_t)(g / ISING_RNG_CHUNK), (int)(g % ISING_RNG_CHUNK),
+                            c2, c3lo) <= (uint16_t)t;
 }
 
 /* Every site evaluates the rule by libm: int32 weights with
@@ -1036,6 +1041,7 @@ static inline __attribute__((always_inline)) void dis_row_at(const dis_iter *it,
     d->w32[j] = j < d->nd && !k->bimodal ? k->w32[j / 2] + at[j] : NULL;
   }
   d->f = k->field ? k->f + self : NULL;
+  d->g = NULL;
 }
 
 /* The numbers of the sites from d's h0 to db's h1 (rows of plane it->z, d
@@ -1785,6 +1791,81 @@ static void drow_avx2(const dis_row *d, const dis_table *T, const ising_model *m
 typedef void (*drow_fn)(const dis_row *, const dis_table *, const ising_model *, ising_stream,
                         uint32_t, uint32_t, int64_t, int64_t, dis_sums *);
 
+/* Rows of at most DIS_GATHER_MAX sites on the portable path (3D and 2D
+ * L <= 16; rows of 8 sites 1.3x faster, rows of 16 slower): whole rows copied
+ * into one block (their spins, numbers, neighbours, weights, field weights
+ * and half-lattice indices, the last for the low halves of ties), decided
+ * by dis_block with constant trip counts, their spins copied back.  A
+ * batch's n sites sit at DIS_BLOCK .. DIS_BLOCK + n - 1 and dis_block
+ * reads DIS_BLOCK sites ending there, deciding only those (the ones
+ * before are stale or zero and only read).  Numbers are copied when a row
+ * joins, so later refills of the window do not matter. */
+#define DIS_GATHER_MAX 8
+typedef struct dis_gather {
+  int8_t s[2 * DIS_BLOCK], nb[6][2 * DIS_BLOCK];
+  int32_t w[6][2 * DIS_BLOCK], f[2 * DIS_BLOCK];
+  uint16_t u[2 * DIS_BLOCK];
+  int64_t g[2 * DIS_BLOCK];
+  int8_t *home[DIS_BLOCK]; /* each row's first spin and its length */
+  int len[DIS_BLOCK];
+  int rows, n;
+} dis_gather;
+
+static void dis_gather_flush(dis_gather *G, const ising_couplings *cp, const ising_model *m,
+                             ising_stream st, uint32_t c2, uint32_t c3lo, int c, int nd,
+                             int field, dis_sums *acc) {
+  if (!G->n) return;
+  dis_row d;
+  memset(&d, 0, sizeof d);
+  d.r.sc = G->s;
+  d.r.rnd = G->u;
+  d.r.colour = c;
+  for (int j = 0; j < nd; j++) {
+    d.nb[j] = G->nb[j];
+    d.w32[j] = G->w[j];
+  }
+  d.f = field ? G->f : NULL;
+  d.g = G->g;
+  d.nd = nd;
+  if (m->algorithm == ISING_ALG_HEATBATH)
+    dis_block(&d, cp, m, st, c2, c3lo, G->n, DIS_BLOCK, DIS_BLOCK - G->n, 1, acc);
+  else
+    dis_block(&d, cp, m, st, c2, c3lo, G->n, DIS_BLOCK, DIS_BLOCK - G->n, 0, acc);
+  for (int i = 0, at = DIS_BLOCK; i < G->rows; at += G->len[i], i++)
+    memcpy(G->home[i], G->s + at, (size_t)G->len[i]);
+  G->rows = G->n = 0;
+}
+
+static void dis_gather_half(dis_iter *it, const ising_couplings *cp, const ising_model *m,
+                            ising_stream st, uint32_t c2, uint32_t c3lo, dis_sums *acc) {
+  dis_gather *G = calloc(1, sizeof *G);
+  dis_row d;
+  int64_t h0, h1;
+  const int nd = 2 * it->l->dim, field = it->k->field;
+  if (!G) { /* no scratch: row by row */
+    while (dis_iter_next(it, &d, &h0, &h1)) drow_approx(&d, cp, m, st, c2, c3lo, h0, h1, acc);
+    return;
+  }
+  while (dis_iter_next(it, &d, &h0, &h1)) {
+    const int len = (int)(h1 - h0 + 1);
+    if (G->n + len > DIS_BLOCK) dis_gather_flush(G, cp, m, st, c2, c3lo, it->c, nd, field, acc);
+    const int at = DIS_BLOCK + G->n;
+    memcpy(G->s + at, d.r.sc + h0, (size_t)len);
+    memcpy(G->u + at, d.r.rnd + h0 + d.r.roff, 2 * (size_t)len);
+    for (int j = 0; j < nd; j++) {
+      memcpy(G->nb[j] + at, d.nb[j] + h0, (size_t)len);
+      memcpy(G->w[j] + at, d.w32[j] + h0, 4 * (size_t)len);
+    }
+    if (field) memcpy(G->f + at, d.f + h0, 4 * (size_t)len);
+    for (int i = 0; i < len; i++) G->g[at + i] = d.r.base + h0 + i;
+    G->home[G->rows] = d.r.sc + h0;
+    G->len[G->rows++] = len;
+    G->n += len;
+  }
+  dis_gather_flush(G, cp, m, st, c2, c3lo, it->c, nd, field, acc);
+  free(G);
+}
+
 static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_update_cache *k,
                                ising_stream st, uint64_t sweep, int c, int portable,
                                ising_half_sums *sums, int64_t *fsum) {
@@ -1802,7 +1883,9 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
     dis_regs_half(&it, k->c, m, st, c2, c3lo, &acc);
   else
 #endif
-  {
+  if (approx && !k->bimodal && (l->n[0] + 1) / 2 <= DIS_GATHER_MAX)
+    dis_gather_half(&it, k->c, m, st, c2, c3lo, &acc);
+  else {
     dis_row d;
     int64_t h0, h1;
     while (dis_iter_next(&it, &d, &h0, &h1)) {

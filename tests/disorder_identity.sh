@@ -118,14 +118,15 @@ for d in g2 g3; do
   done
 done
 # 2b. the fast kernel's per-site rule (gaussian, fields): rows of 4 sites
-# (two rows per step on AVX-512, two steps back to back on AVX2), and on 4
-# ranks (grid z 2, y 2) blocks of 3 rows per plane, whose last row goes
-# alone; each register path this CPU has on 4 ranks = the 1-rank run
+# (two rows per step on AVX-512, two steps back to back on AVX2, rows
+# gathered into blocks on the portable path), and on 4 ranks (grid z 2,
+# y 2) blocks of 3 rows per plane, whose last row goes alone; each path
+# this CPU has on 4 ranks = the 1-rank run
 for alg in heatbath metropolis; do
   set -- --quiet --force --set montecarlo.kernel=fast --set montecarlo.algorithm=$alg \
     --set lattice.L="8 6 4" --set parallel.ranks_per_replica=0
   mpi 1 run g3.ini "$@" --set output.file=g3f-1.h5 || bad "g3 fast $alg on 1 rank"
-  for isa in avx512 avx2; do
+  for isa in avx512 avx2 portable; do
     ISING_ISA=$isa "$ising" bench --kernel fast --L 8 --sweeps 1 --repeat 1 > /dev/null 2>&1 || continue
     ISING_ISA=$isa mpi 4 run g3.ini "$@" --set output.file=g3f-4.h5 || bad "g3 fast $alg $isa on 4 ranks"
     same g3f-1.h5 g3f-4.h5 "g3 fast $alg (rows of 4 sites, blocks of 3 rows): $isa on 4 ranks = 1 rank"
