@@ -92,12 +92,17 @@ static inline int row_nb(const row_ctx *r, int dim, int64_t h) {
 }
 #endif
 
-/* The low half of site h's number, for a tie of the high halves. */
-static inline uint16_t row_lo(const row_ctx *r, ising_stream st, uint32_t c2, uint32_t c3lo,
-                              int64_t h) {
-  int64_t g = h + r->base;
+/* The low half of the number of half-lattice index g, for a tie of the
+ * high halves. */
+static inline uint16_t rng_lo_at(ising_stream st, uint32_t c2, uint32_t c3lo, int64_t g) {
   return ising_rng_number16(st.key, (uint64_t)(g / ISING_RNG_CHUNK), (int)(g % ISING_RNG_CHUNK),
                             c2, c3lo);
+}
+
+/* The low half of site h's number. */
+static inline uint16_t row_lo(const row_ctx *r, ising_stream st, uint32_t c2, uint32_t c3lo,
+                              int64_t h) {
+  return rng_lo_at(st, c2, c3lo, h + r->base);
 }
 
 /* Whether site h moves: u <= thr[idx] with its 32-bit uniform u, the low
@@ -607,10 +612,7 @@ static inline int dis_exact_move(const dis_row *d, const ising_couplings *cp,
       m, r->sc[h], ising_couplings_local(cp, nw, d->f ? d->f[h] : 0)));
   const uint16_t u = r->rnd[h + r->roff], th = (uint16_t)(t >> 16);
   if (u != th) return u < th;
-  if (!d->g) return row_lo(r, st, c2, c3lo, h) <= (uint16_t)t;
-  const int64_t g = d->g[h];
-  return ising_rng_number16(st.key, (uint64_t)(g / ISING_RNG_CHUNK), (int)(g % ISING_RNG_CHUNK),
-                            c2, c3lo) <= (uint16_t)t;
+  return rng_lo_at(st, c2, c3lo, d->g ? d->g[h] : h + r->base) <= (uint16_t)t;
 }
 
 /* Every site evaluates the rule by libm: int32 weights with
@@ -1798,8 +1800,9 @@ typedef void (*drow_fn)(const dis_row *, const dis_table *, const ising_model *,
  * by dis_block with constant trip counts, their spins copied back.  A
  * batch's n sites sit at DIS_BLOCK .. DIS_BLOCK + n - 1 and dis_block
  * reads DIS_BLOCK sites ending there, deciding only those (the ones
- * before are stale or zero and only read).  Numbers are copied when a row
- * joins, so later refills of the window do not matter. */
+ * before, below DIS_BLOCK, are never written: zero, only read).  Numbers
+ * are copied when a row joins, so later refills of the window do not
+ * matter.  The scratch (13 KB) is on the stack: no allocation per sweep. */
 #define DIS_GATHER_MAX 8
 typedef struct dis_gather {
   int8_t s[2 * DIS_BLOCK], nb[6][2 * DIS_BLOCK];
@@ -1838,14 +1841,11 @@ static void dis_gather_flush(dis_gather *G, const ising_couplings *cp, const isi
 
 static void dis_gather_half(dis_iter *it, const ising_couplings *cp, const ising_model *m,
                             ising_stream st, uint32_t c2, uint32_t c3lo, dis_sums *acc) {
-  dis_gather *G = calloc(1, sizeof *G);
+  dis_gather scratch, *G = &scratch;
+  memset(G, 0, sizeof *G);
   dis_row d;
   int64_t h0, h1;
   const int nd = 2 * it->l->dim, field = it->k->field;
-  if (!G) { /* no scratch: row by row */
-    while (dis_iter_next(it, &d, &h0, &h1)) drow_approx(&d, cp, m, st, c2, c3lo, h0, h1, acc);
-    return;
-  }
   while (dis_iter_next(it, &d, &h0, &h1)) {
     const int len = (int)(h1 - h0 + 1);
     if (G->n + len > DIS_BLOCK) dis_gather_flush(G, cp, m, st, c2, c3lo, it->c, nd, field, acc);
@@ -1863,7 +1863,6 @@ static void dis_gather_half(dis_iter *it, const ising_couplings *cp, const ising
     G->n += len;
   }
   dis_gather_flush(G, cp, m, st, c2, c3lo, it->c, nd, field, acc);
-  free(G);
 }
 
 static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_update_cache *k,
