@@ -105,18 +105,28 @@ static void table_init(msc_table *t, const ising_model *m) {
 #endif
 }
 
+/* Chunks per Philox call: two sets of sixteen counters on AVX-512, four
+ * sets of eight on AVX2. */
+#define MSC_PRE_RUNS 8
+/* Row streams in flight: rows of at most MSC_PRE_RUNS / 2 chunks are made
+ * in batches of up to MSC_PRE_RUNS rows, one batch ahead. */
+#define MSC_RING (2 * MSC_PRE_RUNS)
+
 /* A row's working set (kernel scratch, sized for nw words): the row's
  * random bytes (chunks of msc_impl.h made on demand), and per word its
  * count planes, lanes decided to move and lanes still tied; the list of
  * words with tied lanes. */
 typedef struct msc_row {
-  uint32_t *rnd;    /* the row's stream, nw + 2 chunks */
-  int64_t filled;   /* bytes of it made: filled / MSC_CHUNK_BYTES chunks */
-  /* the next row's first chunk, made with this row's (ising_msc_half):
-   * valid when pre_ok, for the row whose stream starts at group pre_base */
-  uint32_t *pre;
-  uint64_t pre_base;
-  int pre_ok;
+  uint32_t *rnd;    /* the row's stream, (nw + 2) 256 bytes: a ring buffer */
+  int64_t filled;   /* bytes of it made, whole chunks */
+  int64_t nb;       /* blocks per chunk (msc_run_blocks) */
+  /* with 4-block chunks, the streams of the rows of a half sweep made
+   * ahead (row_start): rows t < pre_end have the first pre_filled[t %
+   * MSC_RING] bytes of theirs made in ring buffer t % MSC_RING; longer
+   * rows use buffer 0 */
+  uint32_t *ring;
+  int64_t ring_words; /* words per buffer */
+  int64_t pre_end, pre_filled[MSC_RING];
   int64_t hint;     /* bytes to make at the start of the next row */
   uint64_t *B, *A, *E; /* B: three count planes of nw words each */
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
@@ -135,8 +145,7 @@ typedef struct msc_row {
 
 static void row_free(msc_row *w) {
   if (!w) return;
-  free(w->rnd);
-  free(w->pre);
+  free(w->ring);
   free(w->B);
 #ifdef MSC_AVX2
   free(w->U);
@@ -145,13 +154,17 @@ static void row_free(msc_row *w) {
   free(w);
 }
 
-static msc_row *row_alloc(int64_t nw) {
+static msc_row *row_alloc(int64_t nw, int64_t nb) {
   msc_row *w = calloc(1, sizeof *w);
   if (!w) return NULL;
-  /* a row reads at most 4 bytes per lane, 256 nw bytes = nw chunks; +2 for
-   * the rounding up and the 64-byte SIMD reads past the last byte used */
-  w->rnd = calloc((size_t)(nw + 2), MSC_CHUNK_BYTES);
-  w->pre = calloc(1, MSC_CHUNK_BYTES);
+  /* a row reads at most 4 bytes per lane, 256 nw bytes = 4 nw chunks; +8
+   * for the rounding up and the 64-byte SIMD reads past the last byte used */
+  w->nb = nb;
+  w->ring_words = 64 * (nw + 2);
+  const size_t ring_bytes = (size_t)((nb == 4 ? MSC_RING : 1) * w->ring_words) * sizeof *w->ring;
+  w->ring = aligned_alloc(64, ring_bytes); /* whole cache lines per chunk */
+  if (w->ring) memset(w->ring, 0, ring_bytes);
+  w->rnd = w->ring;
   w->B = malloc((size_t)(7 * nw + 2) * sizeof *w->B);
 #ifdef MSC_AVX2
   w->U = malloc((size_t)(17 * nw) * sizeof *w->U);
@@ -164,7 +177,7 @@ static msc_row *row_alloc(int64_t nw) {
   w->soft = ising_cpu_pdep_emulated();
   msc_bytepat_init(w->bytepat);
 #endif
-  if (!w->rnd || !w->pre || !w->B) {
+  if (!w->ring || !w->B) {
     row_free(w);
     return NULL;
   }
@@ -243,7 +256,7 @@ int ising_msc_create(const ising_lattice *l, ising_msc **out) {
   p->zh = l->zh;
   p->nw = (p->L[0] / 2 + 63) / 64;
   p->bits = calloc((size_t)(2 * p->nw * p->ny2 * p->nz2), sizeof *p->bits);
-  p->w = row_alloc(p->nw);
+  p->w = row_alloc(p->nw, msc_run_blocks(p->L[0]));
   if (!p->bits || !p->w) {
     const long long words = (long long)(2 * p->nw * p->ny2 * p->nz2);
     ising_msc_destroy(&p);
@@ -356,18 +369,47 @@ static inline int lane_index(const uint64_t b[3], uint64_t s, int l) {
   return (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
 }
 
+/* Words per row from which the flips and sums of a row take registers. */
+#ifndef MSC_PASS1_MIN
+#define MSC_PASS1_MIN 4
+#endif
+#ifndef MSC_VECTOR_SUMS
+#define MSC_VECTOR_SUMS 4
+#endif
+
 typedef struct msc_sums {
   int64_t bonds, mag, words, decisions, bits, blocks;
 } msc_sums;
 
-/* At least n bytes of the row's stream. */
+/* At least n bytes of the row's stream (whose chunk 0 starts at group
+ * base), MSC_PRE_RUNS chunks per Philox call; at least four chunks at a
+ * time where the buffer has room (fewer leave SIMD counters empty). */
+static __attribute__((noinline)) void row_stream_make(msc_row *w, int64_t n, ising_rng_key key,
+                                                      uint64_t base, uint32_t c2, uint32_t c3) {
+  const int64_t bytes = 16 * w->nb, c0 = w->filled / bytes;
+  int64_t chunks = (n - w->filled + bytes - 1) / bytes;
+  if (w->nb == 16) {
+    ising_rng_fill_chunks16(key, base + (uint64_t)c0 * 16, chunks, c2, c3, w->rnd + 64 * c0);
+  } else {
+    const int64_t room = w->ring_words / 16 - 1 - c0;
+    if (chunks < 4) chunks = room < 4 ? chunks : 4;
+    uint64_t first[MSC_PRE_RUNS];
+    uint32_t *out[MSC_PRE_RUNS];
+    for (int64_t i = 0; i < chunks; i += MSC_PRE_RUNS) {
+      const int64_t m = chunks - i < MSC_PRE_RUNS ? chunks - i : MSC_PRE_RUNS;
+      for (int64_t r = 0; r < m; r++) {
+        first[r] = base + (uint64_t)(c0 + i + r) * 4;
+        out[r] = w->rnd + 16 * (c0 + i + r);
+      }
+      ising_rng_fill_runs4(key, first, m, c2, c3, out);
+    }
+  }
+  w->filled += chunks * bytes;
+}
+
 static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uint64_t base,
                                    uint32_t c2, uint32_t c3) {
-  if (w->filled >= n) return;
-  int64_t chunks = (n - w->filled + MSC_CHUNK_BYTES - 1) / MSC_CHUNK_BYTES;
-  ising_rng_fill_chunks16(key, base + (uint64_t)(w->filled / MSC_CHUNK_BYTES) * MSC_CHUNK_BLOCKS,
-                          chunks, c2, c3, w->rnd + w->filled / 4);
-  w->filled += chunks * MSC_CHUNK_BYTES;
+  if (w->filled < n) row_stream_make(w, n, key, base, c2, c3);
 }
 
 #ifdef MSC_AVX2
@@ -481,20 +523,35 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   /* (1) counts: eight words per register where the row is whole words */
   int64_t k1 = 0;
 #if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
-  if (r_last == 64) {
+  if (r_last == 64 && nw >= MSC_PASS1_MIN) {
     /* the other colour's row with the periodic neighbours of its ends:
-     * op[1 + k] = o[k], op[0] = o[nw - 1], op[nw + 1] = o[0] */
+     * op[1 + k] = o[k], op[0] = o[nw - 1], op[nw + 1] = o[0]; a row of at
+     * most eight words has them by a permute instead (the copy's narrow
+     * stores would stall the wide loads that follow them) */
     uint64_t *op = w->O;
-    memcpy(op + 1, o, (size_t)nw * sizeof *o);
-    op[0] = o[nw - 1];
-    op[nw + 1] = o[0];
+    const int whole = nw <= 8;
+    if (!whole) {
+      memcpy(op + 1, o, (size_t)nw * sizeof *o);
+      op[0] = o[nw - 1];
+      op[nw + 1] = o[0];
+    }
     for (; k1 < nw; k1 += 8) {
       const __mmask8 lm = (__mmask8)(nw - k1 < 8 ? (1u << (nw - k1)) - 1 : 0xFF);
       const __m512i S = _mm512_maskz_loadu_epi64(lm, sc + k1);
-      const __m512i O = _mm512_maskz_loadu_epi64(lm, op + 1 + k1);
-      /* x neighbour j+1 (p = 1) or j-1 (p = 0): a one-bit funnel shift */
-      const __m512i X = p ? _mm512_shrdi_epi64(O, _mm512_maskz_loadu_epi64(lm, op + 2 + k1), 1)
-                          : _mm512_shldi_epi64(O, _mm512_maskz_loadu_epi64(lm, op + k1), 1);
+      __m512i O, X;
+      if (whole) { /* word k's neighbours k + 1 and k - 1 modulo nw */
+        const __m512i idx = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), zero = _mm512_setzero_si512();
+        const __m512i one = _mm512_set1_epi64(1), vnw = _mm512_set1_epi64(nw);
+        O = _mm512_maskz_loadu_epi64(lm, o);
+        const __m512i up = _mm512_add_epi64(idx, one), down = _mm512_sub_epi64(idx, one);
+        X = p ? _mm512_shrdi_epi64(O, _mm512_permutexvar_epi64(_mm512_mask_mov_epi64(up, _mm512_cmpeq_epi64_mask(up, vnw), zero), O), 1)
+              : _mm512_shldi_epi64(O, _mm512_permutexvar_epi64(_mm512_mask_mov_epi64(down, _mm512_cmpeq_epi64_mask(idx, zero), _mm512_sub_epi64(vnw, one)), O), 1);
+      } else {
+        O = _mm512_maskz_loadu_epi64(lm, op + 1 + k1);
+        /* x neighbour j+1 (p = 1) or j-1 (p = 0): a one-bit funnel shift */
+        X = p ? _mm512_shrdi_epi64(O, _mm512_maskz_loadu_epi64(lm, op + 2 + k1), 1)
+              : _mm512_shldi_epi64(O, _mm512_maskz_loadu_epi64(lm, op + k1), 1);
+      }
       /* anti-aligned masks s ^ n; the count of aligned ones is the count of
        * zeros: add the complements */
       const __m512i a0 = _mm512_xor_si512(S, O), a1 = _mm512_xor_si512(S, X);
@@ -598,10 +655,10 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
 #endif
   }
   /* (2) per word: the lanes that need bytes, and their round-0 decisions
-   * (the row's stream is made a chunk ahead of the bytes read; the 64-byte
-   * SIMD reads past the bytes used land in made or zeroed bytes and the
-   * expand does not use them) */
-  row_stream_need(w, w->hint, key, base, c2, c3);
+   * (the row's stream is made up to the bytes a word reads; the 64-byte
+   * SIMD reads past them land in the buffer, in bytes of earlier rows or
+   * zeros, which the expand and the compares do not use) */
+  row_stream_need(w, w->hint - w->hint / 8, key, base, c2, c3);
 #ifdef MSC_AVX2
   /* bitmaps only of the bytes round 0 reads (and a word's window past
    * them): short rows read a third of their chunk */
@@ -617,13 +674,8 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t s = sc[k], b[3] = {B0[k], B1[k], B2[k]};
     uint64_t U, A, E = 0;
-    if (pos + 64 > w->filled) {
-      row_stream_need(w, pos + 64, key, base, c2, c3);
-#ifdef MSC_AVX2
-      bm_update(tab, w, bm_upto);
-#endif
-    }
 #ifdef MSC_SIMD
+    row_stream_need(w, pos + 64, key, base, c2, c3); /* at most 64 lanes read */
     __m512i x = _mm512_maskz_mov_epi8(b[0], _mm512_set1_epi8(1));
     x = _mm512_mask_add_epi8(x, b[1], x, _mm512_set1_epi8(2));
     x = _mm512_mask_add_epi8(x, b[2], x, _mm512_set1_epi8(4));
@@ -636,6 +688,10 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
 #elif defined(MSC_AVX2)
     (void)s, (void)b;
     U = w->U[k];
+    if (pos + __builtin_popcountll(U) > w->filled) {
+      row_stream_need(w, pos + __builtin_popcountll(U), key, base, c2, c3);
+      bm_update(tab, w, bm_upto);
+    }
     uint64_t Ad;
     if (w->soft) round0_word_soft(tab->ng, tab, w->bytepat, rb + pos, w->M, nw, k, U, &Ad, &E);
     else if (tab->ng == 2) round0_word(2, w->bm, w->M, nw, k, U, pos, &Ad, &E);
@@ -649,6 +705,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
         U |= sel(b[0], xx & 1) & sel(b[1], xx & 2) & sel(b[2], xx & 4) & sel(s, xx & 8);
     U &= valid;
     A = valid & ~U; /* p = 1 */
+    row_stream_need(w, pos + __builtin_popcountll(U), key, base, c2, c3);
     const uint8_t *r = rb + pos;
     for (uint64_t m = U; m; m &= m - 1) {
       int l = __builtin_ctzll(m);
@@ -665,7 +722,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   }
   dec = pos;
   /* the next row of this half sweep will likely read about as many */
-  w->hint = pos - pos / 8;
+  w->hint = pos;
   /* (3) */
   for (int q = 1; q < 4 && nt; q++) {
     int64_t nt2 = 0;
@@ -691,7 +748,10 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   /* (4) flips and the popcount sums */
   int64_t k4 = 0;
 #if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
-  if (r_last == 64) {
+  /* registers where the row is long: A and E were just stored word by
+   * word, and a wide load of them waits for those stores (short rows,
+   * 3D L <= 256, are faster word by word) */
+  if (r_last == 64 && nw >= MSC_VECTOR_SUMS) {
     __m512i vAo = _mm512_setzero_si512(), vAf = vAo, vnf = vAo, vdn = vAo;
     for (; k4 < nw; k4 += 8) {
       const __mmask8 lm = (__mmask8)(nw - k4 < 8 ? (1u << (nw - k4)) - 1 : 0xFF);
@@ -744,7 +804,50 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   acc->words += nw;
   acc->decisions += dec;
   acc->bits += 8 * bytes;
-  acc->blocks += w->filled / MSC_CHUNK_BYTES * MSC_CHUNK_BLOCKS;
+  acc->blocks += w->filled / 16;
+}
+
+/* Row t's stream buffer, with the first chunks of its stream made: rows
+ * that read at most MSC_PRE_RUNS / 2 chunks (about as many as the last
+ * row read, w->hint) have theirs made in batches, MSC_PRE_RUNS chunks of
+ * several rows in one Philox call (one row's alone would leave most SIMD
+ * counters empty), a batch ahead of the row that reads them (a read right
+ * after the wide stores of its bytes would wait for them).  Rows that read
+ * more make theirs in row_kernel. */
+static void row_start(const ising_msc *p, msc_row *w, int64_t t, int64_t nrows, ising_rng_key key,
+                      uint32_t c2, uint32_t c3) {
+  if (w->nb != 4) { /* long rows: row_kernel makes the stream */
+    w->filled = 0;
+    return;
+  }
+  w->rnd = w->ring + w->ring_words * (t % MSC_RING);
+  /* a quarter more than the last row read: a refill of a row made in a
+   * batch costs a Philox call of its own (3D L = 256 reads 83 +- 5 bytes
+   * per row) */
+  const int64_t k = (w->hint + w->hint / 4 + 63) / 64;
+  if (k >= 1 && 2 * k <= MSC_PRE_RUNS) {
+    const int64_t per = MSC_PRE_RUNS / k; /* rows per batch, at most MSC_RING / 2 */
+    while (w->pre_end <= t + per && w->pre_end < nrows) {
+      const int64_t t0 = w->pre_end > t ? w->pre_end : t;
+      const int64_t rows = nrows - t0 < per ? nrows - t0 : per;
+      int64_t y = 1 + t0 % p->n[1], z = p->zh + t0 / p->n[1]; /* row t0 */
+      uint64_t first[MSC_PRE_RUNS];
+      uint32_t *out[MSC_PRE_RUNS];
+      for (int64_t r = 0; r < rows; r++) {
+        const uint64_t base = (uint64_t)global_row(p, y, z) * MSC_ROW_BLOCKS;
+        if (++y > p->n[1]) y = 1, z++;
+        uint32_t *buf = w->ring + w->ring_words * ((t0 + r) % MSC_RING);
+        for (int64_t i = 0; i < k; i++) {
+          first[r * k + i] = base + (uint64_t)i * 4;
+          out[r * k + i] = buf + 16 * i;
+        }
+        w->pre_filled[(t0 + r) % MSC_RING] = k * 64;
+      }
+      ising_rng_fill_runs4(key, first, rows * k, c2, c3, out);
+      w->pre_end = t0 + rows;
+    }
+  }
+  w->filled = t < w->pre_end ? w->pre_filled[t % MSC_RING] : 0;
 }
 
 int ising_msc_half(ising_msc *p, const ising_model *m, ising_stream st, uint64_t sweep, int c,
@@ -757,33 +860,17 @@ int ising_msc_half(ising_msc *p, const ising_model *m, ising_stream st, uint64_t
   const int d3 = p->dim == 3;
   msc_sums acc = {0, 0, 0, 0, 0, 0};
   const int64_t zlast = p->zh + p->n[2] - 1;
-  w->pre_ok = 0;
+  const int64_t n1 = p->n[1], nrows = n1 * (zlast - p->zh + 1);
+  w->pre_end = 0;
+  int64_t t = 0; /* rows in (z, y) order */
   for (int64_t z = p->zh; z <= zlast; z++)
-    for (int64_t y = 1; y <= p->n[1]; y++) {
+    for (int64_t y = 1; y <= n1; y++, t++) {
       const int q = row_parity(p, y, z);
       const uint64_t *nbr[4] = {bits_row(p, y - 1, z, 1 - c), bits_row(p, y + 1, z, 1 - c),
                                 d3 ? bits_row(p, y, z - 1, 1 - c) : NULL,
                                 d3 ? bits_row(p, y, z + 1, 1 - c) : NULL};
       const uint64_t base = (uint64_t)global_row(p, y, z) * MSC_ROW_BLOCKS;
-      w->filled = 0;
-#ifdef MSC_AVX2
-      /* rows that read one chunk (3D L = 256 reads about 83 bytes) make
-       * their chunks in pairs, this row's and the next's: the same bytes,
-       * but one chunk alone leaves the AVX2 multipliers waiting (3D L = 256
-       * 1.35 -> 1.52 flips/ns; on AVX-512, and for rows of several chunks,
-       * pairs measured slower) */
-      if (w->pre_ok && w->pre_base == base) {
-        memcpy(w->rnd, w->pre, MSC_CHUNK_BYTES);
-        w->filled = MSC_CHUNK_BYTES;
-        w->pre_ok = 0;
-      } else if (w->hint <= MSC_CHUNK_BYTES && (y < p->n[1] || z < zlast)) {
-        const int64_t ny = y < p->n[1] ? y + 1 : 1, nz = y < p->n[1] ? z : z + 1;
-        w->pre_base = (uint64_t)global_row(p, ny, nz) * MSC_ROW_BLOCKS;
-        ising_rng_fill_chunk_pair(st.key, base, w->pre_base, c2, c3, w->rnd, w->pre);
-        w->filled = MSC_CHUNK_BYTES;
-        w->pre_ok = 1;
-      }
-#endif
+      row_start(p, w, t, nrows, st.key, c2, c3);
       if (d3)
         row_kernel(1, tab, bits_row(p, y, z, c), bits_row(p, y, z, 1 - c), nbr, (c + q + 1) & 1,
                    wg, nw, w, st.key, base, c2, c3, c, &acc);
@@ -806,22 +893,32 @@ void ising_msc_rng_only(ising_msc *p, ising_stream st, int64_t blocks, int64_t w
   const uint32_t c2 = 0, c3 = ising_rng_c3(st.replica, ISING_RNG_MSC, 0);
   msc_row *w = p->w;
   if (blocks <= 0 || words <= 0) return;
-  /* the fills the sweeps made: per row and half sweep one of the mean
-   * size (rows of one chunk in pairs on the AVX2 path, as ising_msc_half),
-   * into the row buffer */
+  /* the fills the sweeps made (ising_msc_half): per row and half sweep
+   * the mean number of chunks, into the row buffer; 16-block chunks in one
+   * call per row, 4-block ones of rows of up to MSC_PRE_RUNS / 2 chunks
+   * in batches of rows */
   const int64_t calls = words / p->nw > 0 ? words / p->nw : 1;
-  const int64_t chunks = blocks / MSC_CHUNK_BLOCKS, per = (chunks + calls - 1) / calls;
-#ifdef MSC_AVX2
-  if (per <= 1) {
-    for (int64_t done = 0; done < chunks; done += 2)
-      ising_rng_fill_chunk_pair(st.key, (uint64_t)done * MSC_CHUNK_BLOCKS,
-                                (uint64_t)(done + 1) * MSC_CHUNK_BLOCKS, c2, c3, w->rnd, w->pre);
+  const int64_t nb = w->nb, runs = blocks / nb, per = runs / calls > 0 ? runs / calls : 1;
+  const int64_t cap = w->ring_words / (4 * nb) - 1; /* chunks of w->rnd */
+  if (nb == 16) {
+    for (int64_t done = 0; done < runs; done += per)
+      ising_rng_fill_chunks16(st.key, (uint64_t)done * 16, runs - done < per ? runs - done : per, c2,
+                              c3, w->rnd);
     return;
   }
-#endif
-  for (int64_t done = 0; done < chunks; done += per)
-    ising_rng_fill_chunks16(st.key, (uint64_t)done * MSC_CHUNK_BLOCKS,
-                            chunks - done < per ? chunks - done : per, c2, c3, w->rnd);
+  const int64_t batch = 2 * per <= MSC_PRE_RUNS ? MSC_PRE_RUNS / per * per : per;
+  uint64_t first[MSC_PRE_RUNS];
+  uint32_t *out[MSC_PRE_RUNS];
+  for (int64_t done = 0; done < runs; done += batch)
+    for (int64_t i = 0; i < batch && done + i < runs; i += MSC_PRE_RUNS) {
+      int64_t m = batch - i < MSC_PRE_RUNS ? batch - i : MSC_PRE_RUNS;
+      if (m > runs - done - i) m = runs - done - i;
+      for (int64_t r = 0; r < m; r++) {
+        first[r] = (uint64_t)(done + i + r) * 4;
+        out[r] = w->rnd + 16 * ((i + r) % cap);
+      }
+      ising_rng_fill_runs4(st.key, first, m, c2, c3, out);
+    }
 }
 
 /* ------------------------------------------------------------ reference */
@@ -831,6 +928,7 @@ void ising_msc_rng_only(ising_msc *p, ising_stream st, int64_t blocks, int64_t w
  * o = (n % 16 nb) / 4 nb of its block i = (n % 4 nb) / 4, byte n % 4 of
  * that word from the least significant. */
 typedef struct byte_stream {
+  int64_t nb; /* msc_run_blocks */
   ising_rng_key key;
   uint64_t row;
   uint32_t c2, c3;
@@ -838,7 +936,7 @@ typedef struct byte_stream {
 } byte_stream;
 
 static unsigned next_byte(byte_stream *b) {
-  const int64_t nb = MSC_CHUNK_BLOCKS, chunk = b->n / (16 * nb), o = (b->n % (16 * nb)) / (4 * nb),
+  const int64_t nb = b->nb, chunk = b->n / (16 * nb), o = (b->n % (16 * nb)) / (4 * nb),
                 i = (b->n % (4 * nb)) / 4, byte = b->n % 4;
   uint32_t x[4];
   ising_rng_block(b->key, b->row * MSC_ROW_BLOCKS + (uint64_t)(chunk * nb + i), b->c2, b->c3, x);
@@ -878,7 +976,7 @@ int ising_msc_half_reference(ising_lattice *l, const ising_model *m, ising_strea
       /* byte q of u (most significant first) for every undecided site of the
        * row in order (its words in order, lanes in order), q = 0..3; the
        * first byte that differs from t's decides */
-      byte_stream bs = {st.key, (uint64_t)(gy + l->L[1] * gz), (uint32_t)sweep,
+      byte_stream bs = {msc_run_blocks(l->L[0]), st.key, (uint64_t)(gy + l->L[1] * gz), (uint32_t)sweep,
                         ising_rng_c3(st.replica, ISING_RNG_MSC, c), 0};
       for (int qb = 0; qb < 4; qb++)
         for (int64_t j = 0; j < wg; j++) {

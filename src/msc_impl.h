@@ -27,11 +27,11 @@
  * The random stream of a (replica, sweep, colour, global row) is a byte
  * sequence read in order by the words of the row, each taking one byte per
  * undecided lane in increasing lane order, round by round: chunk C of the
- * stream (MSC_CHUNK_BLOCKS Philox blocks, groups row_base + C
- * MSC_CHUNK_BLOCKS + i, i < MSC_CHUNK_BLOCKS) is the output words of those
- * blocks in planar order (word o of block i at byte offset 4 (o
- * MSC_CHUNK_BLOCKS + i), little-endian).  Whole rows live on one rank, so
- * the stream and every decision are the same on any rank count.
+ * stream (nb = msc_run_blocks(Lx) Philox blocks, groups row_base + C nb +
+ * i, i < nb) is the output words of those blocks in planar order (word o
+ * of block i at byte offset 4 (o nb + i), little-endian).  Whole rows live
+ * on one rank, so the stream and every decision are the same on any rank
+ * count.
  */
 #ifndef ISING_MSC_IMPL_H
 #define ISING_MSC_IMPL_H
@@ -100,7 +100,14 @@ static inline uint64_t msc_eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i t
 
 #endif
 
-#define MSC_CHUNK_BLOCKS 16                   /* blocks per stream chunk */
+/* Blocks per chunk of an msc row's stream for rows of Lx sites: 4 (64
+ * bytes) for rows of up to 512 sites, whose streams are short (a 3D row of
+ * L = 256 reads about 83 bytes, a whole 256-byte chunk would be mostly
+ * waste), 16 for longer ones (sixteen blocks fill a SIMD register's
+ * counters and store without a transpose). */
+#define MSC_SHORT_ROW 512
+static inline int64_t msc_run_blocks(int64_t Lx) { return Lx <= MSC_SHORT_ROW ? 4 : 16; }
+#define MSC_CHUNK_BLOCKS 16                   /* blocks per chunk of an msc-async stream */
 #define MSC_CHUNK_BYTES (16 * MSC_CHUNK_BLOCKS) /* 256 bytes */
 /* Blocks a row's stream may use per half sweep: the group of block b of
  * row R is R * MSC_ROW_BLOCKS + b (a row of 2^20 sites needs < 2^19). */

@@ -268,15 +268,54 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
   if (c < chunks) ising_rng_fill_blocks(key, first + 16 * (uint64_t)c, 16, c2, c3, out + 64 * c, 16);
 }
 
-void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
-                               uint32_t c3, uint32_t *out0, uint32_t *out1) {
-  __m512i a[4], b[4];
-  counters16(first0, c2, c3, a);
-  counters16(first1, c2, c3, b);
-  philox16x2(a, b, key);
-  for (int o = 0; o < 4; o++) {
-    _mm512_storeu_si512(out0 + 16 * o, a[o]);
-    _mm512_storeu_si512(out1 + 16 * o, b[o]);
+/* The counters of runs r < m (at most four) of four blocks: group
+ * first[r] + i in lane 4 r + i, group 0 in the lanes of missing runs. */
+static inline void counters_runs4(const uint64_t *first, int64_t m, uint32_t c2, uint32_t c3,
+                                  __m512i a[4]) {
+  if (m >= 4 && first[1] == first[0] + 4 && first[2] == first[0] + 8 && first[3] == first[0] + 12) {
+    counters16(first[0], c2, c3, a); /* consecutive runs: sixteen consecutive groups */
+    return;
+  }
+  /* built in registers: a load of an array just written word by word
+   * would wait for those stores */
+  const __m512i x = _mm512_castsi256_si512(
+      _mm256_setr_epi64x((long long)first[0], m > 1 ? (long long)first[1] : 0,
+                         m > 2 ? (long long)first[2] : 0, m > 3 ? (long long)first[3] : 0));
+  const __m512i lo = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
+  const __m512i hi = _mm512_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7);
+  const __m512i block = _mm512_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+  a[0] = _mm512_add_epi32(_mm512_permutexvar_epi32(lo, x), block);
+  a[1] = _mm512_permutexvar_epi32(hi, x);
+  a[2] = _mm512_set1_epi32((int)c2);
+  a[3] = _mm512_set1_epi32((int)c3);
+}
+
+/* Runs r < m of the four planes a (run r in the 128-bit lanes r) to
+ * out[r] in planes of four: a 4 x 4 transpose of 128-bit lanes. */
+static inline void store_runs4(const __m512i a[4], int64_t m, uint32_t *const *out) {
+  const __m512i t0 = _mm512_shuffle_i64x2(a[0], a[1], 0x44), t1 = _mm512_shuffle_i64x2(a[2], a[3], 0x44);
+  const __m512i t2 = _mm512_shuffle_i64x2(a[0], a[1], 0xEE), t3 = _mm512_shuffle_i64x2(a[2], a[3], 0xEE);
+  const __m512i run[4] = {_mm512_shuffle_i64x2(t0, t1, 0x88), _mm512_shuffle_i64x2(t0, t1, 0xDD),
+                          _mm512_shuffle_i64x2(t2, t3, 0x88), _mm512_shuffle_i64x2(t2, t3, 0xDD)};
+  for (int64_t r = 0; r < m && r < 4; r++) _mm512_storeu_si512(out[r], run[r]);
+}
+
+void ising_rng_fill_runs4(ising_rng_key key, const uint64_t *first, int64_t n, uint32_t c2,
+                          uint32_t c3, uint32_t *const *out) {
+  int64_t j = 0;
+  for (; j + 4 < n; j += 8) { /* five to eight runs: two sets of sixteen counters */
+    __m512i a[4], b[4];
+    counters_runs4(first + j, 4, c2, c3, a);
+    counters_runs4(first + j + 4, n - j - 4, c2, c3, b);
+    philox16x2(a, b, key);
+    store_runs4(a, 4, out + j);
+    store_runs4(b, n - j - 4, out + j + 4);
+  }
+  if (j < n) {
+    __m512i a[4];
+    counters_runs4(first + j, n - j, c2, c3, a);
+    philox16(a, key);
+    store_runs4(a, n - j, out + j);
   }
 }
 #elif defined(__AVX2__)
@@ -350,14 +389,43 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
   }
 }
 
-void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
-                               uint32_t c3, uint32_t *out0, uint32_t *out1) {
-  __m256i a[4][4]; /* four sets of eight: the two runs' halves */
-  for (int h = 0; h < 4; h++) counters8((h < 2 ? first0 : first1) + 8 * (uint64_t)(h % 2), c2, c3, a[h]);
-  philox8n(4, a, key);
-  for (int h = 0; h < 4; h++)
-    for (int o = 0; o < 4; o++)
-      _mm256_storeu_si256((__m256i *)((h < 2 ? out0 : out1) + 16 * o + 8 * (h % 2)), a[h][o]);
+/* The counters of runs r < m (at most two) of four blocks: group
+ * first[r] + i in lane 4 r + i, group 0 in the lanes of a missing run. */
+static inline void counters_runs4(const uint64_t *first, int64_t m, uint32_t c2, uint32_t c3,
+                                  __m256i a[4]) {
+  if (m >= 2 && first[1] == first[0] + 4) {
+    counters8(first[0], c2, c3, a); /* consecutive runs: eight consecutive groups */
+    return;
+  }
+  const __m256i x = _mm256_castsi128_si256( /* in registers, as on AVX-512 */
+      _mm_set_epi64x(m > 1 ? (long long)first[1] : 0, (long long)first[0]));
+  a[0] = _mm256_add_epi32(_mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2)),
+                          _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3));
+  a[1] = _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
+  a[2] = _mm256_set1_epi32((int)c2);
+  a[3] = _mm256_set1_epi32((int)c3);
+}
+
+void ising_rng_fill_runs4(ising_rng_key key, const uint64_t *first, int64_t n, uint32_t c2,
+                          uint32_t c3, uint32_t *const *out) {
+  for (int64_t j = 0; j < n; j += 8) { /* up to eight runs: four sets of eight counters */
+    const int64_t m = n - j < 8 ? n - j : 8;
+    const int sets = (int)((m + 1) / 2);
+    __m256i a[4][4];
+    for (int h = 0; h < sets; h++) counters_runs4(first + j + 2 * h, m - 2 * h, c2, c3, a[h]);
+    switch (sets) { /* constant set counts: the rounds unrolled over the sets */
+    case 1: philox8n(1, a, key); break;
+    case 2: philox8n(2, a, key); break;
+    case 3: philox8n(3, a, key); break;
+    default: philox8n(4, a, key); break;
+    }
+    for (int64_t r = 0; r < m; r++) {
+      const __m256i *p = a[r / 2];
+      for (int o = 0; o < 4; o++)
+        _mm_storeu_si128((__m128i *)(out[j + r] + 4 * o),
+                         r % 2 ? _mm256_extracti128_si256(p[o], 1) : _mm256_castsi256_si128(p[o]));
+    }
+  }
 }
 #else
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
@@ -386,10 +454,23 @@ void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, 
     ising_rng_fill_blocks(key, first + 16 * (uint64_t)c, 16, c2, c3, out + 64 * c, 16);
 }
 
-void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
-                               uint32_t c3, uint32_t *out0, uint32_t *out1) {
-  ising_rng_fill_chunks16(key, first0, 1, c2, c3, out0);
-  ising_rng_fill_chunks16(key, first1, 1, c2, c3, out1);
+void ising_rng_fill_runs4(ising_rng_key key, const uint64_t *first, int64_t n, uint32_t c2,
+                          uint32_t c3, uint32_t *const *out) {
+  for (int64_t j = 0; j < n; j += 4) {
+    const int64_t m = n - j < 4 ? n - j : 4;
+    uint32_t w[64];
+    for (int l = 0; l < 16; l++) {
+      const uint64_t g = l / 4 < m ? first[j + l / 4] + (uint64_t)(l % 4) : 0;
+      w[l] = (uint32_t)g;
+      w[16 + l] = (uint32_t)(g >> 32);
+      w[32 + l] = c2;
+      w[48 + l] = c3;
+    }
+    philox16_c(w, key);
+    for (int64_t r = 0; r < m; r++)
+      for (int o = 0; o < 4; o++)
+        for (int i = 0; i < 4; i++) out[j + r][4 * o + i] = w[16 * o + 4 * r + i];
+  }
 }
 #endif
 

@@ -5,7 +5,7 @@
  * and ending in a partial word, hot and extreme temperatures; the sums
  * against the natural-order bond sum and magnetisation; switching between
  * the MSC and the byte kernels on one lattice (through load and store);
- * the planar Philox fill
+ * the planar Philox fills
  * against Random123; and the random-bit economy: 8.03 bits per decision
  * (whole bytes until the first that differs), measured, not assumed.  One rank (the rank-count
  * identity is tests/identity.sh).
@@ -14,6 +14,7 @@
 #include <math.h>
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../src/msc_impl.h"
 #include "ising/error.h"
@@ -56,18 +57,32 @@ START_TEST(fill_blocks_matches_random123) {
                           (long long)c, (long long)n, i, o);
         }
     }
-  /* two runs at unrelated offsets (two rows' first chunks) */
-  uint32_t p0[64], p1[64];
-  for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++)
-    for (size_t b = 0; b < sizeof firsts / sizeof *firsts; b++) {
-      const uint64_t f0 = firsts[a], f1 = firsts[b] + 4194304 * (uint64_t)(b + 1);
-      ising_rng_fill_chunk_pair(key, f0, f1, 5, 0x99, p0, p1);
-      for (int r = 0; r < 2; r++)
-        for (int i = 0; i < 16; i++) {
-          uint32_t x[4];
-          ising_rng_block(key, (r ? f1 : f0) + (uint64_t)i, 5, 0x99, x);
-          for (int o = 0; o < 4; o++)
-            ck_assert_msg((r ? p1 : p0)[16 * o + i] == x[o], "pair run %d, block %d word %d", r, i, o);
+  /* runs of four blocks at unrelated offsets (the first chunks of several
+   * rows, msc.c), 1 to 11 runs: every set size of every path, partial sets */
+  uint32_t rb[11][16];
+  uint32_t *outs[11];
+  uint64_t first[11];
+  for (int64_t n = 1; n <= 11; n++)
+    for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++) {
+      for (int64_t r = 0; r < n; r++) {
+        first[r] = (firsts[(a + (size_t)r) % (sizeof firsts / sizeof *firsts)] & ~(uint64_t)3) +
+                   4194304 * (uint64_t)r;
+        outs[r] = rb[r];
+      }
+      memset(rb, 0xAB, sizeof rb);
+      ising_rng_fill_runs4(key, first, n, 5, 0x99, outs);
+      for (int64_t r = 0; r < 11; r++)
+        for (int i = 0; i < 4; i++) {
+          uint32_t x[4] = {0, 0, 0, 0};
+          if (r < n) ising_rng_block(key, first[r] + (uint64_t)i, 5, 0x99, x);
+          for (int o = 0; o < 4; o++) {
+            if (r < n)
+              ck_assert_msg(rb[r][4 * o + i] == x[o], "%lld runs: run %lld, block %d word %d",
+                            (long long)n, (long long)r, i, o);
+            else /* runs past n untouched */
+              ck_assert_msg(rb[r][4 * o + i] == 0xABABABABu, "%lld runs: run %lld written",
+                            (long long)n, (long long)r);
+          }
         }
     }
 }
@@ -172,8 +187,9 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
 START_TEST(packed_equals_reference_2d) {
   /* rows of 2, 8, 16, 64 (one word), 100 (partial second word) and 9 x 64
    * (whole words: the eight-words-per-register passes, with a tail) sites
-   * per colour */
-  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}, {1152, 4}};
+   * per colour; 256 (the longest rows of 4-block chunks, made by the row
+   * itself) and 258 (the shortest of 16-block chunks, msc_impl.h) */
+  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}, {1152, 4}, {512, 20}, {516, 4}};
   for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
     ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.0, 2.269, 6, (int)(1 + i % 3)), 0);
     ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.3, 1.8, 4, 2), 0);
@@ -183,7 +199,9 @@ START_TEST(packed_equals_reference_2d) {
 END_TEST
 
 START_TEST(packed_equals_reference_3d) {
-  const int64_t Ls[][3] = {{4, 4, 4}, {6, 4, 2}, {130, 4, 4}, {128, 4, 2}, {1152, 2, 2}};
+  /* with 256 x 6 x 4 and 64 x 8 x 6, more rows than row streams made ahead
+   * (msc.c, MSC_RING) in batches of 4 and 8 rows */
+  const int64_t Ls[][3] = {{4, 4, 4}, {6, 4, 2}, {130, 4, 4}, {128, 4, 2}, {1152, 2, 2}, {256, 6, 4}, {64, 8, 6}};
   for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
     ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.0, 4.5115, 4, 1), 0);
     ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, 3.0, 3, 2), 0);

@@ -85,12 +85,13 @@ void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uin
  * per run; two runs are computed together where AVX-512 or AVX2 allows. */
 void ising_rng_fill_chunks16(ising_rng_key key, uint64_t first, int64_t chunks, uint32_t c2,
                              uint32_t c3, uint32_t *out);
-/* One such run at first0 into out0 and one at first1 into out1 (two rows'
- * first chunks, msc.c): the words of two ising_rng_fill_chunks16 calls with
- * chunks = 1, computed together (one run alone leaves the multipliers
- * waiting on its own latency). */
-void ising_rng_fill_chunk_pair(ising_rng_key key, uint64_t first0, uint64_t first1, uint32_t c2,
-                               uint32_t c3, uint32_t *out0, uint32_t *out1);
+/* n runs of four consecutive blocks, each into its own 16 words in four
+ * planes of four: out[j][4 o + i] = output word o of group first[j] + i.
+ * Every first[j] is a multiple of 4 (the low word never carries).  The
+ * multi-spin-coding rows' streams (msc.c): a row's 64-byte chunks, or the
+ * first chunks of several rows, four runs to sixteen SIMD counters. */
+void ising_rng_fill_runs4(ising_rng_key key, const uint64_t *first, int64_t n, uint32_t c2,
+                          uint32_t c3, uint32_t *const *out);
 
 /* Output word `word` (0..3) of the blocks of the n groups groups[i] into
  * out[i]: ising_rng_block at arbitrary counters, sixteen at a time
