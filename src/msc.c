@@ -370,12 +370,10 @@ static inline int lane_index(const uint64_t b[3], uint64_t s, int l) {
 }
 
 /* Words per row from which the flips and sums of a row take registers. */
-#ifndef MSC_PASS1_MIN
-#define MSC_PASS1_MIN 4
-#endif
-#ifndef MSC_VECTOR_SUMS
-#define MSC_VECTOR_SUMS 4
-#endif
+/* Words per row from which the counts, flips and sums of a row take
+ * SIMD registers: shorter rows go word by word (a wide load of words just
+ * stored one by one waits for those stores). */
+#define MSC_WIDE_ROW 4
 
 typedef struct msc_sums {
   int64_t bonds, mag, words, decisions, bits, blocks;
@@ -523,7 +521,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   /* (1) counts: eight words per register where the row is whole words */
   int64_t k1 = 0;
 #if defined(MSC_SIMD) && defined(__AVX512VPOPCNTDQ__)
-  if (r_last == 64 && nw >= MSC_PASS1_MIN) {
+  if (r_last == 64 && nw >= MSC_WIDE_ROW) {
     /* the other colour's row with the periodic neighbours of its ends:
      * op[1 + k] = o[k], op[0] = o[nw - 1], op[nw + 1] = o[0]; a row of at
      * most eight words has them by a permute instead (the copy's narrow
@@ -707,11 +705,11 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     A = valid & ~U; /* p = 1 */
     row_stream_need(w, pos + __builtin_popcountll(U), key, base, c2, c3);
     const uint8_t *r = rb + pos;
-    for (uint64_t m = U; m; m &= m - 1) {
-      int l = __builtin_ctzll(m);
-      uint8_t ub = *r++, tb = tab->tb[0][lane_index(b, s, l)];
-      if (ub < tb) A |= (uint64_t)1 << l;
-      else if (ub == tb) E |= (uint64_t)1 << l;
+    for (uint64_t m = U; m; m &= m - 1) { /* no branch on the random outcome */
+      const int l = __builtin_ctzll(m);
+      const unsigned ub = *r++, tb = tab->tb[0][lane_index(b, s, l)];
+      A |= (uint64_t)(ub < tb) << l;
+      E |= (uint64_t)(ub == tb) << l;
     }
 #endif
     w->A[k] = A;
@@ -751,7 +749,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   /* registers where the row is long: A and E were just stored word by
    * word, and a wide load of them waits for those stores (short rows,
    * 3D L <= 256, are faster word by word) */
-  if (r_last == 64 && nw >= MSC_VECTOR_SUMS) {
+  if (r_last == 64 && nw >= MSC_WIDE_ROW) {
     __m512i vAo = _mm512_setzero_si512(), vAf = vAo, vnf = vAo, vdn = vAo;
     for (; k4 < nw; k4 += 8) {
       const __mmask8 lm = (__mmask8)(nw - k4 < 8 ? (1u << (nw - k4)) - 1 : 0xFF);
