@@ -610,11 +610,11 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
   const uint8_t *r = as_bytes(st) + st->pos;
   st->pos += __builtin_popcountll(U);
   uint64_t A = ~U & a->active, T = 0;
-  for (uint64_t m = U; m; m &= m - 1) {
-    int l = __builtin_ctzll(m);
-    uint8_t ub = *r++, tb = a->tb[0][lane_class(b[0], b[1], b[2], s, l)][l];
-    if (ub < tb) A |= (uint64_t)1 << l;
-    else if (ub == tb) T |= (uint64_t)1 << l;
+  for (uint64_t m = U; m; m &= m - 1) { /* no branch on the random outcome */
+    const int l = __builtin_ctzll(m);
+    const unsigned ub = *r++, tb = a->tb[0][lane_class(b[0], b[1], b[2], s, l)][l];
+    A |= (uint64_t)(ub < tb) << l;
+    T |= (uint64_t)(ub == tb) << l;
   }
   a->stat[1] += __builtin_popcountll(U);
   *E = T;
