@@ -108,8 +108,8 @@ static void table_init(msc_table *t, const ising_model *m) {
 /* Chunks per Philox call: two sets of sixteen counters on AVX-512, four
  * sets of eight on AVX2. */
 #define MSC_PRE_RUNS 8
-/* Row streams in flight: rows of at most MSC_PRE_RUNS / 2 chunks are made
- * in batches of up to MSC_PRE_RUNS rows, one batch ahead. */
+/* Row streams in flight (a power of 2): rows of at most MSC_PRE_RUNS / 2
+ * chunks are made in batches of up to MSC_PRE_RUNS rows, one batch ahead. */
 #define MSC_RING (2 * MSC_PRE_RUNS)
 
 /* A row's working set (kernel scratch, sized for nw words): the row's
@@ -126,7 +126,7 @@ typedef struct msc_row {
    * rows use buffer 0 */
   uint32_t *ring;
   int64_t ring_words; /* words per buffer */
-  int64_t pre_end, pre_filled[MSC_RING];
+  int64_t pre_end, pre_next, pre_filled[MSC_RING]; /* pre_next: the row at which to make more */
   int64_t hint;     /* bytes to make at the start of the next row */
   uint64_t *B, *A, *E; /* B: three count planes of nw words each */
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
@@ -730,12 +730,14 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
       row_stream_need(w, pos + __builtin_popcountll(E), key, base, c2, c3);
       uint64_t E2 = 0;
       const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = sc[k];
-      for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one */
-        int l = __builtin_ctzll(m);
-        uint8_t ub = rb[pos++], tb = tab->tb[q][lane_index(b, sk, l)];
-        if (ub < tb) w->A[k] |= (uint64_t)1 << l;
-        else if (ub == tb) E2 |= (uint64_t)1 << l;
+      uint64_t Ak = w->A[k];
+      for (uint64_t m = E; m; m &= m - 1) { /* a few lanes: one by one, no branch on the outcome */
+        const int l = __builtin_ctzll(m);
+        const unsigned ub = rb[pos++], tb = tab->tb[q][lane_index(b, sk, l)];
+        Ak |= (uint64_t)(ub < tb) << l;
+        E2 |= (uint64_t)(ub == tb) << l;
       }
+      w->A[k] = Ak;
       w->E[k] = E2;
       tl[nt2] = k;
       nt2 += E2 != 0;
@@ -805,47 +807,57 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   acc->blocks += w->filled / 16;
 }
 
-/* Row t's stream buffer, with the first chunks of its stream made: rows
- * that read at most MSC_PRE_RUNS / 2 chunks (about as many as the last
- * row read, w->hint) have theirs made in batches, MSC_PRE_RUNS chunks of
- * several rows in one Philox call (one row's alone would leave most SIMD
- * counters empty), a batch ahead of the row that reads them (a read right
- * after the wide stores of its bytes would wait for them).  Rows that read
- * more make theirs in row_kernel. */
-static void row_start(const ising_msc *p, msc_row *w, int64_t t, int64_t nrows, ising_rng_key key,
-                      uint32_t c2, uint32_t c3) {
-  if (w->nb != 4) { /* long rows: row_kernel makes the stream */
-    w->filled = 0;
-    return;
-  }
-  w->rnd = w->ring + w->ring_words * (t % MSC_RING);
+/* Row streams made ahead (rows of 4-block chunks): rows that read at most
+ * MSC_PRE_RUNS / 2 chunks (about as many as the last row read, w->hint)
+ * have their first chunks made in batches, MSC_PRE_RUNS chunks of several
+ * rows in one Philox call (one row's alone would leave most SIMD counters
+ * empty), a batch ahead of the row that reads them (a read right after the
+ * wide stores of its bytes would wait for them).  Rows that read more
+ * make theirs in row_kernel.  row_batches makes the batches due at row t,
+ * row_start gives row t its buffer. */
+static void row_batches(const ising_msc *p, msc_row *w, int64_t t, int64_t nrows,
+                        ising_rng_key key, uint32_t c2, uint32_t c3) {
   /* a quarter more than the last row read: a refill of a row made in a
    * batch costs a Philox call of its own (3D L = 256 reads 83 +- 5 bytes
    * per row) */
   const int64_t k = (w->hint + w->hint / 4 + 63) / 64;
-  if (k >= 1 && 2 * k <= MSC_PRE_RUNS) {
-    const int64_t per = MSC_PRE_RUNS / k; /* rows per batch, at most MSC_RING / 2 */
-    while (w->pre_end <= t + per && w->pre_end < nrows) {
-      const int64_t t0 = w->pre_end > t ? w->pre_end : t;
-      const int64_t rows = nrows - t0 < per ? nrows - t0 : per;
-      int64_t y = 1 + t0 % p->n[1], z = p->zh + t0 / p->n[1]; /* row t0 */
-      uint64_t first[MSC_PRE_RUNS];
-      uint32_t *out[MSC_PRE_RUNS];
-      for (int64_t r = 0; r < rows; r++) {
-        const uint64_t base = (uint64_t)global_row(p, y, z) * MSC_ROW_BLOCKS;
-        if (++y > p->n[1]) y = 1, z++;
-        uint32_t *buf = w->ring + w->ring_words * ((t0 + r) % MSC_RING);
-        for (int64_t i = 0; i < k; i++) {
-          first[r * k + i] = base + (uint64_t)i * 4;
-          out[r * k + i] = buf + 16 * i;
-        }
-        w->pre_filled[(t0 + r) % MSC_RING] = k * 64;
-      }
-      ising_rng_fill_runs4(key, first, rows * k, c2, c3, out);
-      w->pre_end = t0 + rows;
-    }
+  if (k < 1 || 2 * k > MSC_PRE_RUNS) {
+    w->pre_next = t + 1; /* not this row: ask again at the next */
+    return;
   }
-  w->filled = t < w->pre_end ? w->pre_filled[t % MSC_RING] : 0;
+  const int64_t per = MSC_PRE_RUNS / k; /* rows per batch, at most MSC_RING / 2 */
+  while (w->pre_end <= t + per && w->pre_end < nrows) {
+    const int64_t t0 = w->pre_end > t ? w->pre_end : t;
+    const int64_t rows = nrows - t0 < per ? nrows - t0 : per;
+    int64_t y = 1 + t0 % p->n[1], z = p->zh + t0 / p->n[1]; /* row t0 */
+    uint64_t first[MSC_PRE_RUNS];
+    uint32_t *out[MSC_PRE_RUNS];
+    for (int64_t r = 0; r < rows; r++) {
+      const uint64_t base = (uint64_t)global_row(p, y, z) * MSC_ROW_BLOCKS;
+      if (++y > p->n[1]) y = 1, z++;
+      uint32_t *buf = w->ring + w->ring_words * ((t0 + r) & (MSC_RING - 1));
+      for (int64_t i = 0; i < k; i++) {
+        first[r * k + i] = base + (uint64_t)i * 4;
+        out[r * k + i] = buf + 16 * i;
+      }
+      w->pre_filled[(t0 + r) & (MSC_RING - 1)] = k * 64;
+    }
+    ising_rng_fill_runs4(key, first, rows * k, c2, c3, out);
+    w->pre_end = t0 + rows;
+  }
+  /* the next batch is due when a row is per rows before pre_end */
+  w->pre_next = w->pre_end < nrows ? w->pre_end - per : INT64_MAX;
+}
+
+static inline void row_start(const ising_msc *p, msc_row *w, int64_t t, int64_t nrows,
+                             ising_rng_key key, uint32_t c2, uint32_t c3) {
+  if (w->nb != 4) { /* long rows: row_kernel makes the stream */
+    w->filled = 0;
+    return;
+  }
+  w->rnd = w->ring + w->ring_words * (t & (MSC_RING - 1));
+  if (t >= w->pre_next) row_batches(p, w, t, nrows, key, c2, c3);
+  w->filled = t < w->pre_end ? w->pre_filled[t & (MSC_RING - 1)] : 0;
 }
 
 int ising_msc_half(ising_msc *p, const ising_model *m, ising_stream st, uint64_t sweep, int c,
@@ -859,7 +871,7 @@ int ising_msc_half(ising_msc *p, const ising_model *m, ising_stream st, uint64_t
   msc_sums acc = {0, 0, 0, 0, 0, 0};
   const int64_t zlast = p->zh + p->n[2] - 1;
   const int64_t n1 = p->n[1], nrows = n1 * (zlast - p->zh + 1);
-  w->pre_end = 0;
+  w->pre_end = w->pre_next = 0;
   int64_t t = 0; /* rows in (z, y) order */
   for (int64_t z = p->zh; z <= zlast; z++)
     for (int64_t y = 1; y <= n1; y++, t++) {
