@@ -209,9 +209,13 @@ wait $pid; st=$?
 # 3. fault injection: killrounds DECK REF ROUNDS LABEL [EARLY] -- SIGKILL
 # the job (2 ranks) at random instants, resume, until it finishes; then the
 # output equals REF, the uninterrupted run of DECK.  With EARLY, at least
-# one resume must start from a checkpoint before sweep EARLY.
+# one resume must start from a checkpoint before sweep EARLY.  The kill
+# instants are 0.1-0.8 s after the start; while a kill leaves no checkpoint
+# at all (a slow machine: every kill came before the first checkpoint was
+# whole) the later ones come 0.25 s later each time, up to 4 s, so that the
+# job gets past its first checkpoint and the kills hit resumed runs.
 killrounds() {
-  local deck=$1 ref=$2 rounds=$3 label=$4 early=${5:-} round pid st at starts=""
+  local deck=$1 ref=$2 rounds=$3 label=$4 early=${5:-} round pid st at starts="" ms extra=0
   kills=0; during=0
   rm -f $kfile $kfile.*
   for round in $(seq "$rounds"); do
@@ -224,11 +228,15 @@ killrounds() {
     else
       setsid mpiexec -q -n 2 "$ising" run "$deck" --quiet --force --set output.file=$kfile > /dev/null 2>&1 & pid=$!
     fi
-    if [ -n "$early" ] && [ "$round" -eq 1 ]; then sleep 0.3; else sleep 0.$((RANDOM % 7 + 1))$((RANDOM % 10)); fi
+    if [ -n "$early" ] && [ "$round" -eq 1 ]; then ms=300; else ms=$(( (RANDOM % 7 + 1) * 100 + (RANDOM % 10) * 10 + extra )); fi
+    sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
     if kill -0 $pid 2> /dev/null; then
       [ -e $kfile.ckpt.tmp ] && during=$((during + 1))
       killjob $pid
       kills=$((kills + 1))
+      if [ ! -e $kfile.ckpt ] && [ ! -e $kfile.ckpt.old ] && [ $extra -lt 4000 ]; then
+        extra=$((extra + 250))
+      fi
     else
       wait $pid; st=$?
       [ $st -eq 0 ] && break
@@ -239,7 +247,7 @@ killrounds() {
   if [ "$("$ising" info $kfile 2> /dev/null | sed -n 's/^ *status *//p')" != finished ]; then
     mpi 2 resume $kfile --quiet || bad "$label: final resume after the kills"
   fi
-  echo "fault injection, $label: $kills kills ($during while a checkpoint was being written)${early:+; resumed from sweeps$starts}"
+  echo "fault injection, $label: $kills kills ($during while a checkpoint was being written; kill delays raised by $extra ms)${early:+; resumed from sweeps$starts}"
   [ $kills -ge 3 ] && ok "$label: at least 3 kills" || bad "$label: only $kills kills: the run was too short"
   if [ -n "$early" ]; then
     local a first=""
