@@ -117,7 +117,7 @@ static void table_init(msc_table *t, const ising_model *m) {
  * count planes, lanes decided to move and lanes still tied; the list of
  * words with tied lanes. */
 typedef struct msc_row {
-  uint32_t *rnd;    /* the row's stream, (nw + 2) 256 bytes: a ring buffer */
+  uint32_t *rnd;    /* the row's stream, (nw + 2) 256 bytes: one of the ring's buffers */
   int64_t filled;   /* bytes of it made, whole chunks */
   int64_t nb;       /* blocks per chunk (msc_run_blocks) */
   /* with 4-block chunks, the streams of the rows of a half sweep made
@@ -157,8 +157,9 @@ static void row_free(msc_row *w) {
 static msc_row *row_alloc(int64_t nw, int64_t nb) {
   msc_row *w = calloc(1, sizeof *w);
   if (!w) return NULL;
-  /* a row reads at most 4 bytes per lane, 256 nw bytes = 4 nw chunks; +8
-   * for the rounding up and the 64-byte SIMD reads past the last byte used */
+  /* a row reads at most 4 bytes per lane, 256 nw bytes; 512 more for the
+   * rounding up to whole chunks (refills of at least four 64-byte chunks)
+   * and the 64-byte SIMD reads past the last byte used */
   w->nb = nb;
   w->ring_words = 64 * (nw + 2);
   const size_t ring_bytes = (size_t)((nb == 4 ? MSC_RING : 1) * w->ring_words) * sizeof *w->ring;
@@ -369,7 +370,6 @@ static inline int lane_index(const uint64_t b[3], uint64_t s, int l) {
   return (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
 }
 
-/* Words per row from which the flips and sums of a row take registers. */
 /* Words per row from which the counts, flips and sums of a row take
  * SIMD registers: shorter rows go word by word (a wide load of words just
  * stored one by one waits for those stores). */
