@@ -577,7 +577,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     }
   }
 #elif defined(MSC_AVX2)
-  if (r_last == 64) {
+  if (r_last == 64 && nw >= MSC_WIDE_ROW) { /* four words per register: shorter rows go word by word */
     uint64_t *op = w->O; /* as the AVX-512 pass: op[1 + k] = o[k], periodic ends */
     memcpy(op + 1, o, (size_t)nw * sizeof *o);
     op[0] = o[nw - 1];

@@ -58,15 +58,18 @@ START_TEST(fill_blocks_matches_random123) {
         }
     }
   /* runs of four blocks at unrelated offsets (the first chunks of several
-   * rows, msc.c), 1 to 11 runs: every set size of every path, partial sets */
+   * rows, msc.c) and consecutive ones (a row's chunks: the paths take those
+   * as one run of counters), 1 to 11 runs: every set size of every path,
+   * partial sets */
   uint32_t rb[11][16];
   uint32_t *outs[11];
   uint64_t first[11];
   for (int64_t n = 1; n <= 11; n++)
-    for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++) {
+    for (size_t a = 0; a < 2 * (sizeof firsts / sizeof *firsts); a++) {
+      const size_t nf = sizeof firsts / sizeof *firsts;
       for (int64_t r = 0; r < n; r++) {
-        first[r] = (firsts[(a + (size_t)r) % (sizeof firsts / sizeof *firsts)] & ~(uint64_t)3) +
-                   4194304 * (uint64_t)r;
+        first[r] = a < nf ? (firsts[(a + (size_t)r) % nf] & ~(uint64_t)3) + 4194304 * (uint64_t)r
+                          : (firsts[a - nf] & ~(uint64_t)3) + 4 * (uint64_t)r; /* consecutive */
         outs[r] = rb[r];
       }
       memset(rb, 0xAB, sizeof rb);
