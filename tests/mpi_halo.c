@@ -113,6 +113,7 @@ static void check_packed(int dim, int64_t Lx, int64_t Ly, int64_t Lz) {
   int64_t n[3], s0[3];
   ising_lattice_extent(lat, n, s0);
   const int zlo = dim == 3 ? -1 : 0, zhi = dim == 3 ? (int)n[2] : 0;
+  ising_test_tally tally = {0};
   for (int colour = 0; colour < 2; colour++) {
     for (int64_t z = zlo; z <= zhi; z++)
       for (int64_t y = -1; y <= n[1]; y++)
@@ -133,14 +134,15 @@ static void check_packed(int dim, int64_t Lx, int64_t Ly, int64_t Lz) {
           /* interior rows: every site (x halos from the periodic row);
            * halo rows: the refreshed colour, the rest still poisoned */
           int want = oy + oz == 0 || ising_lattice_colour(lat, x, y, z) == colour ? q : -q;
-          ck_assert_msg(ising_lattice_get(lat, x, y, z) == want,
-                        "packed %dD %lldx%lldx%lld colour %d: site (%lld,%lld,%lld) of block at "
-                        "(%lld,%lld,%lld)",
-                        dim, (long long)Lx, (long long)Ly, (long long)Lz, colour, (long long)x,
-                        (long long)y, (long long)z, (long long)s0[0], (long long)s0[1],
-                        (long long)s0[2]);
+          ising_test_check(&tally, ising_lattice_get(lat, x, y, z) == want,
+                           "packed %dD %lldx%lldx%lld colour %d: site (%lld,%lld,%lld) of block "
+                           "at (%lld,%lld,%lld)",
+                           dim, (long long)Lx, (long long)Ly, (long long)Lz, colour, (long long)x,
+                           (long long)y, (long long)z, (long long)s0[0], (long long)s0[1],
+                           (long long)s0[2]);
         }
   }
+  ising_test_tally_assert(&tally);
   ck_assert_int_eq(ising_msc_bytes(p),
                    8 * 2 * ((Lx / 2 + 63) / 64) * (n[1] + 2) * (dim == 3 ? n[2] + 2 : 1));
   ising_msc_destroy(&p);

@@ -22,6 +22,7 @@ START_TEST(swap_probability) {
    * exp((1 - 0.5)(E0 - E1)) with E0 - E1 = -1.2 after we keep energies tied
    * to the replica at each temperature */
   int64_t tried = 0, swapped = 0;
+  ising_test_tally odd = {0};
   for (uint64_t s = 0; s < 200000; s++) {
     double E[2];
     E[t->rep_at[0]] = -3.0; /* energy of whoever is at T = 1 */
@@ -31,10 +32,11 @@ START_TEST(swap_probability) {
     if (s % 2 == 0) {
       tried++;
       swapped += t->rep_at[0] != before;
-    } else {
-      ck_assert_int_eq(t->rep_at[0], before); /* odd step: no pair for n_T = 2 */
+    } else { /* odd step: no pair for n_T = 2 */
+      ising_test_check(&odd, t->rep_at[0] == before, "step %llu swapped", (unsigned long long)s);
     }
   }
+  ising_test_tally_assert(&odd);
   double p = exp((1.0 - 0.5) * (-3.0 - -1.8)), rate = (double)swapped / (double)tried;
   double sigma = sqrt(p * (1 - p) / (double)tried);
   ck_assert_msg(fabs(rate - p) < 5 * sigma, "swap rate %g, exact %g +- %g", rate, p, sigma);
@@ -54,6 +56,7 @@ START_TEST(labels_and_round_trips) {
   ising_rng_key key = ising_rng_key_from_seed(9);
   int dir[N * C] = {0};
   int64_t trips[N * C] = {0};
+  ising_test_tally tally = {0};
   for (uint64_t s = 0; s < 4000; s++) {
     double E[N * C];
     for (int r = 0; r < N * C; r++) E[r] = -(double)((r * 7 + (int)s) % 11); /* arbitrary */
@@ -62,11 +65,18 @@ START_TEST(labels_and_round_trips) {
       int seen[N * C] = {0};
       for (int i = 0; i < N; i++) {
         int r = t->rep_at[c * N + i];
-        ck_assert_int_eq(r / N, c); /* replicas never leave their copy */
-        ck_assert_int_eq(t->temp_of[r], i);
+        /* replicas never leave their copy */
+        const int own = r >= c * N && r < (c + 1) * N;
+        ising_test_check(&tally, own, "step %llu: copy %d holds replica %d",
+                         (unsigned long long)s, c, r);
+        if (!own) continue;
+        ising_test_check(&tally, t->temp_of[r] == i, "step %llu: temp_of[%d] = %d, rep_at says %d",
+                         (unsigned long long)s, r, t->temp_of[r], i);
         seen[r]++;
       }
-      for (int i = 0; i < N; i++) ck_assert_int_eq(seen[c * N + i], 1);
+      for (int i = 0; i < N; i++)
+        ising_test_check(&tally, seen[c * N + i] == 1, "step %llu: replica %d seen %d times",
+                         (unsigned long long)s, c * N + i, seen[c * N + i]);
     }
     /* independent round-trip count from the labels */
     for (int r = 0; r < N * C; r++) {
@@ -76,6 +86,7 @@ START_TEST(labels_and_round_trips) {
       if (i == N - 1) dir[r] = -1;
     }
   }
+  ising_test_tally_assert(&tally);
   int64_t total = 0;
   for (int r = 0; r < N * C; r++) {
     ck_assert_int_eq(t->round_trips[r], trips[r]);

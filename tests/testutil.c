@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,4 +55,13 @@ double ising_test_max_z(const char *label, const ising_test_cmp *c, int n, int p
              c[i].err, c[i].exact, (c[i].mc - c[i].exact) / c[i].err);
   }
   return worst;
+}
+
+void ising_test_tally_fail(ising_test_tally *t, const char *fmt, ...) {
+  if (t->failed++ == 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->first, sizeof t->first, fmt, ap);
+    va_end(ap);
+  }
 }

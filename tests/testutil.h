@@ -27,4 +27,22 @@ typedef struct ising_test_cmp {
 /* The largest |mc - exact| / err of the n comparisons (infinite where an
  * error bar is not > 0); with `print`, one line per comparison. */
 double ising_test_max_z(const char *label, const ising_test_cmp *c, int n, int print);
+
+/* Checks inside loops of many iterations.  Check records every ck_assert
+ * that passes (a write system call, for the location of a later crash), so
+ * a loop of millions of ck_asserts spends seconds in the kernel; the loop
+ * tallies its failures here instead, keeping the message of the first, and
+ * ising_test_tally_assert fails the test once after the loop if any failed. */
+typedef struct ising_test_tally {
+  long checked, failed;
+  char first[512];
+} ising_test_tally;
+void ising_test_tally_fail(ising_test_tally *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Count one check of `cond`; on failure keep the printf-style message. */
+#define ising_test_check(t, cond, ...)                                     \
+  ((t)->checked++, (cond) ? (void)0 : ising_test_tally_fail((t), __VA_ARGS__))
+#define ising_test_tally_assert(t)                                         \
+  ck_assert_msg((t)->failed == 0, "%ld of %ld checks failed, the first: %s", \
+                (t)->failed, (t)->checked, (t)->first)
 #endif
