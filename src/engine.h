@@ -95,6 +95,10 @@ typedef struct engine {
   int n_bstate;           /* the backend's checkpoint state (sweeper.h) */
   int64_t *bstate;        /* [n_bstate] */
   int lock_fd;            /* OUTPUT.lock held by world rank 0 (h5io.h); -1: none */
+  int64_t *batch;         /* [batch_cap x (2 or 3) R]: local sums of measured sweeps not yet
+                             added over the world (run.c); NULL: every measurement adds at once */
+  int64_t *batch_t;       /* [batch_cap]: their sweep indices */
+  int batch_n, batch_cap;
 } engine;
 
 /* Reference values at one temperature of the final ladder; a have_ flag is

@@ -121,22 +121,80 @@ int models_init(engine *E, const double *T) {
 
 /* ------------------------------------------------------------ engine */
 
-/* Bond sums and magnetisations of all replicas on every rank: the kernels'
- * block sums of the last sweep, added over the world. */
-static int gather_sums(engine *E) {
+/* The sums of one sweep: bond sums and magnetisations (and field sums) of
+ * all replicas. */
+static int sums_len(const engine *E) { return (E->fields ? 3 : 2) * E->R; }
+
+/* This group's share of the sums of the last sweep into dst[sums_len]
+ * (zero for the replicas of other groups). */
+static int local_sums(engine *E, int64_t *dst) {
   const int n = E->n_local;
   ISING_CALL(E->sw->ops->sums(E->sw->state, E->lsums, E->lsums + n));
   if (E->fields) ISING_CALL(E->sw->ops->field_sums(E->sw->state, E->lsums + 2 * n));
-  memset(E->sums, 0, (size_t)(3 * E->R) * sizeof *E->sums);
+  memset(dst, 0, (size_t)sums_len(E) * sizeof *dst);
   for (int k = 0; k < n; k++) {
     int r = E->local[k].id;
-    E->sums[2 * r] = E->lsums[k];
-    E->sums[2 * r + 1] = E->lsums[n + k];
-    if (E->fields) E->sums[2 * E->R + r] = E->lsums[2 * n + k];
+    dst[2 * r] = E->lsums[k];
+    dst[2 * r + 1] = E->lsums[n + k];
+    if (E->fields) dst[2 * E->R + r] = E->lsums[2 * n + k];
   }
-  ISING_CALL(ising_world_sum_i64(E->lay, E->sums, (E->fields ? 3 : 2) * E->R));
+  return ISING_OK;
+}
+
+static void set_energies(engine *E) {
+  for (int r = 0; r < E->R; r++)
+    E->energy[r] = ising_couplings_energy(&E->cpl[r / E->per_sample], E->sums[2 * r],
+                                          E->sums[2 * r + 1], E->fields ? E->sums[2 * E->R + r] : 0);
+}
+
+/* Measurements whose rows need nothing else of the world (no correlations,
+ * overlaps or cluster statistics) wait in a batch: their sums are added
+ * over the world in one call when the batch is full (64 sweeps, or 1 MiB)
+ * or before anything reads them (an exchange, a ladder update, a
+ * checkpoint, the end), so that small lattices on several ranks do not
+ * wait for a sum over the world after every sweep.  Integer sums: the rows
+ * are the same bits as with one sum per sweep. */
+#define BATCH_MAX_ROWS 64
+#define BATCH_MAX_BYTES (1 << 20)
+
+static int batch_create(engine *E) {
+  if (E->corr || E->pairvals || E->cstats) return ISING_OK;
+  int64_t rows = BATCH_MAX_BYTES / ((int64_t)sums_len(E) * (int64_t)sizeof(int64_t));
+  if (rows > BATCH_MAX_ROWS) rows = BATCH_MAX_ROWS;
+  if (rows < 2) return ISING_OK;
+  E->batch = malloc((size_t)(rows * sums_len(E)) * sizeof *E->batch);
+  E->batch_t = malloc((size_t)rows * sizeof *E->batch_t);
+  ISING_CHECK(E->batch && E->batch_t, ISING_ERR_MEM, "out of memory (measurement batch)");
+  E->batch_cap = (int)rows;
+  return ISING_OK;
+}
+
+/* The batch's sums over the world, then their rows, in sweep order
+ * (collective). */
+static int batch_flush(engine *E) {
+  if (E->batch_n == 0) return ISING_OK;
+  const int S = sums_len(E);
+  const double t0 = ising_timer_now();
+  ISING_CALL(ising_world_sum_i64(E->lay, E->batch, E->batch_n * S));
+  for (int b = 0; b < E->batch_n; b++) {
+    memcpy(E->sums, E->batch + (int64_t)b * S, (size_t)S * sizeof *E->sums);
+    set_energies(E);
+    ISING_CALL(engine_measure(E, E->batch_t[b]));
+  }
+  E->batch_n = 0;
+  double tm = ising_timer_add(&E->timer, ISING_PHASE_MEASURE, t0);
+  if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(engine_flush_rows(E));
+  ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tm);
+  return ISING_OK;
+}
+
+/* Bond sums and magnetisations of all replicas on every rank: the kernels'
+ * block sums of the last sweep, added over the world. */
+static int gather_sums(engine *E) {
+  ISING_CALL(local_sums(E, E->sums));
+  ISING_CALL(ising_world_sum_i64(E->lay, E->sums, sums_len(E)));
   if (E->cstats) { /* the same on every rank of a group: group rank 0 gives them */
-    const int S = ISING_CLUSTER_NSTATS;
+    const int S = ISING_CLUSTER_NSTATS, n = E->n_local;
     double *loc = calloc((size_t)(S * (n ? n : 1)), sizeof *loc);
     ISING_CHECK(loc, ISING_ERR_MEM, "out of memory");
     int rc = E->sw->ops->cluster_stats(E->sw->state, loc);
@@ -147,9 +205,7 @@ static int gather_sums(engine *E) {
     ISING_CALL(rc);
     ISING_CALL(ising_world_sum_double(E->lay, E->cstats, S * E->R));
   }
-  for (int r = 0; r < E->R; r++)
-    E->energy[r] = ising_couplings_energy(&E->cpl[r / E->per_sample], E->sums[2 * r],
-                                          E->sums[2 * r + 1], E->fields ? E->sums[2 * E->R + r] : 0);
+  set_energies(E);
   return ISING_OK;
 }
 
@@ -284,7 +340,18 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     int measure_now = done > 0 && done % cfg->interval == 0;
     int exchange_now = tempering && (t + 1) % cfg->exchange_interval == 0;
     double tm = ising_timer_now();
-    if (measure_now || exchange_now) ISING_CALL(gather_sums(E));
+    if (measure_now && !exchange_now && E->batch) {
+      ISING_CALL(local_sums(E, E->batch + (int64_t)E->batch_n * sums_len(E)));
+      E->batch_t[E->batch_n++] = t;
+      ising_timer_add(&E->timer, ISING_PHASE_MEASURE, tm);
+      if (E->batch_n == E->batch_cap) ISING_CALL(batch_flush(E));
+      measure_now = 0;
+    }
+    if (measure_now || exchange_now) {
+      ISING_CALL(batch_flush(E));
+      tm = ising_timer_now();
+      ISING_CALL(gather_sums(E));
+    }
     if (measure_now) {
       if (E->corr) ISING_CALL(measure_correlations(E));
       if (E->pairvals) ISING_CALL(engine_measure_overlaps(E));
@@ -298,6 +365,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       ising_timer_add(&E->timer, ISING_PHASE_EXCHANGE, tm);
     }
     if (adapting && E->next_round <= cfg->adapt_rounds && t == round_end(cfg, E->next_round)) {
+      ISING_CALL(batch_flush(E));
       int rc = ising_tempering_adapt(E->temper);
       if (rc) return rc;
       ISING_CALL(models_init(E, E->temper->T));
@@ -326,6 +394,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     }
     if (t + 1 == total) do_ckpt = stop = 0; /* the final checkpoint follows the loop */
     if (do_ckpt) {
+      ISING_CALL(batch_flush(E));
       ISING_CALL(checkpoint(E, t + 1));
       last_ckpt = ising_timer_now();
     }
@@ -347,6 +416,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
     }
   }
   if (!res->stopped) {
+    ISING_CALL(batch_flush(E));
     double tf = ising_timer_now();
     ISING_CALL(engine_flush_rows(E));
     ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tf);
@@ -526,6 +596,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   }
   ISING_CALL(create_backend(E));
   ISING_CALL(engine_overlap_create(E));
+  ISING_CALL(batch_create(E));
   if (!resuming) ISING_CALL(E->sw->ops->load(E->sw->state)); /* the start */
   const char *kname = E->sw->ops->path();
   if (E->lay->world_rank == 0 && !opt->quiet) engine_print_banner(E, E->local[0].lat, resuming);
@@ -604,6 +675,8 @@ static void engine_free(engine *E, int *rc2, int *rc3) {
   free(E->local);
   free(E->models);
   free(E->sums);
+  free(E->batch);
+  free(E->batch_t);
   free(E->energy);
   free(E->ladder_hist);
   free(E->corr_vals);
