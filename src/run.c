@@ -169,12 +169,22 @@ static int batch_create(engine *E) {
   return ISING_OK;
 }
 
+/* Charge the time since *tm to measuring, append the buffered rows to the
+ * output once FLUSH_ROWS are waiting and charge that to output (collective);
+ * *tm becomes now. */
+static int rows_filed(engine *E, double *tm) {
+  *tm = ising_timer_add(&E->timer, ISING_PHASE_MEASURE, *tm);
+  if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(engine_flush_rows(E));
+  *tm = ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, *tm);
+  return ISING_OK;
+}
+
 /* The batch's sums over the world, then their rows, in sweep order
  * (collective). */
 static int batch_flush(engine *E) {
   if (E->batch_n == 0) return ISING_OK;
   const int S = sums_len(E);
-  const double t0 = ising_timer_now();
+  double tm = ising_timer_now();
   ISING_CALL(ising_world_sum_i64(E->lay, E->batch, E->batch_n * S));
   for (int b = 0; b < E->batch_n; b++) {
     memcpy(E->sums, E->batch + (int64_t)b * S, (size_t)S * sizeof *E->sums);
@@ -182,10 +192,7 @@ static int batch_flush(engine *E) {
     ISING_CALL(engine_measure(E, E->batch_t[b]));
   }
   E->batch_n = 0;
-  double tm = ising_timer_add(&E->timer, ISING_PHASE_MEASURE, t0);
-  if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(engine_flush_rows(E));
-  ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tm);
-  return ISING_OK;
+  return rows_filed(E, &tm);
 }
 
 /* Bond sums and magnetisations of all replicas on every rank: the kernels'
@@ -356,9 +363,7 @@ static int engine_loop(engine *E, const ising_run_options *opt, ising_run_result
       if (E->corr) ISING_CALL(measure_correlations(E));
       if (E->pairvals) ISING_CALL(engine_measure_overlaps(E));
       ISING_CALL(engine_measure(E, t));
-      tm = ising_timer_add(&E->timer, ISING_PHASE_MEASURE, tm);
-      if (E->rows - E->flushed >= FLUSH_ROWS) ISING_CALL(engine_flush_rows(E));
-      tm = ising_timer_add(&E->timer, ISING_PHASE_OUTPUT, tm);
+      ISING_CALL(rows_filed(E, &tm));
     }
     if (exchange_now) {
       ising_tempering_exchange(E->temper, E->key, (uint64_t)t, E->energy);

@@ -2,8 +2,8 @@
 #include "testutil.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <mpi.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
