@@ -53,13 +53,17 @@ typedef struct msc_table {
   uint16_t need;     /* bit x: the move of x needs random bytes */
   uint8_t needv[64]; /* 0x80 where it does (a 64-entry byte table for vpermb) */
   uint8_t tb[4][64]; /* byte q of x's threshold, most significant first */
-#ifdef MSC_AVX2
-  /* the AVX2 decisions: the needing classes in groups of equal byte 0 of
-   * the threshold (gval), as terms of one class or of both spins of a v */
+#ifndef MSC_SIMD
+  /* the AVX2 and portable decisions: the needing classes in groups of
+   * equal byte 0 of the threshold (gval), as terms of one class or of both
+   * spins of a v */
   int ng, nterm;
   uint8_t gval[16];
   msc_term term[16];  /* sorted by group: group g's are gstart[g] .. gstart[g + 1] - 1 */
   int gstart[17];
+#endif
+#ifdef MSC_PORTABLE
+  int g3[3]; /* three groups: theirs in decreasing order of byte */
 #endif
 } msc_table;
 
@@ -75,7 +79,7 @@ static void table_init(msc_table *t, const ising_model *m) {
       t->need |= (uint16_t)(1u << x);
       t->needv[x] = 0x80;
     }
-#ifdef MSC_AVX2
+#ifndef MSC_SIMD
   for (int v = 0; v <= m->z; v++)
     for (int sb = 0; sb < 2; sb++) {
       const int x = v + 8 * sb;
@@ -101,6 +105,13 @@ static void table_init(msc_table *t, const ising_model *m) {
   for (int g = 0, i = 0; g <= t->ng; g++) {
     while (i < t->nterm && t->term[i].g < g) i++;
     t->gstart[g] = i;
+  }
+#endif
+#ifdef MSC_PORTABLE
+  for (int g = 0; g < t->ng && t->ng == 3; g++) {
+    int above = 0;
+    for (int h = 0; h < 3; h++) above += t->gval[h] > t->gval[g];
+    t->g3[above] = g;
   }
 #endif
 }
@@ -131,12 +142,18 @@ typedef struct msc_row {
   uint64_t *B, *A, *E; /* B: three count planes of nw words each */
   uint64_t *O;      /* nw + 2: the other colour's row with its periodic ends */
   int64_t *T;       /* nw: the words that still have tied lanes */
+#ifndef MSC_SIMD
+  /* the AVX2 and portable decisions: per word the lanes needing bytes (U)
+   * and those of each group (M: 16 planes of nw words) */
+  uint64_t *U, *M;
+#endif
+#ifdef MSC_PORTABLE
+  uint8_t (*dep8)[256]; /* msc_dep8_init */
+#endif
 #ifdef MSC_AVX2
-  /* the AVX2 decisions: per word the lanes needing bytes (U) and those of
-   * each group (M: 16 planes of nw words); per 64 bytes of the stream and
-   * group, the bytes below and equal to the group's byte (bm, 32 words per
-   * 64 bytes), made for bytes [0, bmdone) */
-  uint64_t *U, *M, *bm;
+  /* per 64 bytes of the stream and group, the bytes below and equal to the
+   * group's byte (bm, 32 words per 64 bytes), made for bytes [0, bmdone) */
+  uint64_t *bm;
   int64_t bmdone;
   int soft; /* pext/pdep emulated (ising_cpu_pdep_emulated): round0_word_soft */
   uint64_t bytepat[256];
@@ -147,8 +164,13 @@ static void row_free(msc_row *w) {
   if (!w) return;
   free(w->ring);
   free(w->B);
-#ifdef MSC_AVX2
+#ifndef MSC_SIMD
   free(w->U);
+#endif
+#ifdef MSC_PORTABLE
+  free(w->dep8);
+#endif
+#ifdef MSC_AVX2
   free(w->bm);
 #endif
   free(w);
@@ -167,14 +189,28 @@ static msc_row *row_alloc(int64_t nw, int64_t nb) {
   if (w->ring) memset(w->ring, 0, ring_bytes);
   w->rnd = w->ring;
   w->B = malloc((size_t)(7 * nw + 2) * sizeof *w->B);
-#ifdef MSC_AVX2
+#ifndef MSC_SIMD
   w->U = malloc((size_t)(17 * nw) * sizeof *w->U);
-  w->bm = calloc((size_t)(4 * (nw + 2) + 2) * 32, sizeof *w->bm);
-  if (!w->U || !w->bm) {
+  if (!w->U) {
     row_free(w);
     return NULL;
   }
   w->M = w->U + nw;
+#endif
+#ifdef MSC_PORTABLE
+  w->dep8 = malloc(256 * sizeof *w->dep8);
+  if (!w->dep8) {
+    row_free(w);
+    return NULL;
+  }
+  msc_dep8_init(w->dep8);
+#endif
+#ifdef MSC_AVX2
+  w->bm = calloc((size_t)(4 * (nw + 2) + 2) * 32, sizeof *w->bm);
+  if (!w->bm) {
+    row_free(w);
+    return NULL;
+  }
   w->soft = ising_cpu_pdep_emulated();
   msc_bytepat_init(w->bytepat);
 #endif
@@ -364,7 +400,6 @@ int ising_msc_store(const ising_msc *p, ising_lattice *l) {
 
 /* ------------------------------------------------------------ packed kernel */
 
-static inline uint64_t sel(uint64_t x, int bit) { return bit ? x : ~x; }
 /* Table index x = v + 8 sb (msc_table) of lane l from the count planes b and spins s. */
 static inline int lane_index(const uint64_t b[3], uint64_t s, int l) {
   return (int)((b[0] >> l & 1) | (b[1] >> l & 1) << 1 | (b[2] >> l & 1) << 2 | (s >> l & 1) << 3);
@@ -410,7 +445,7 @@ static inline void row_stream_need(msc_row *w, int64_t n, ising_rng_key key, uin
   if (w->filled < n) row_stream_make(w, n, key, base, c2, c3);
 }
 
-#ifdef MSC_AVX2
+#ifndef MSC_SIMD
 /* The group masks of word k (count planes b, spins s) into M, and the
  * lanes that need bytes, returned. */
 static inline uint64_t groups_word(const msc_table *tab, const uint64_t b[3], uint64_t s,
@@ -427,7 +462,9 @@ static inline uint64_t groups_word(const msc_table *tab, const uint64_t b[3], ui
   }
   return U;
 }
+#endif
 
+#ifdef MSC_AVX2
 /* The stream's bitmaps (msc_row.bm) of the bytes made below `upto` (in
  * whole 64-byte blocks): bit i of word 2g of block i / 64 is byte i <
  * gval[g], of word 2g + 1 byte i == gval[g] (a signed compare of the bytes
@@ -648,7 +685,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     uint64_t b[3];
     msc_count_aligned(d3, s, n, b);
     B0[k] = b[0], B1[k] = b[1], B2[k] = b[2];
-#ifdef MSC_AVX2
+#ifndef MSC_SIMD
     w->U[k] = groups_word(tab, b, s, w->M, nw, k) & (k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0);
 #endif
   }
@@ -661,7 +698,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
   /* bitmaps only of the bytes round 0 reads (and a word's window past
    * them): short rows read a third of their chunk */
   int64_t bm_upto = 64;
-  for (int64_t k = 0; k < nw; k++) bm_upto += __builtin_popcountll(w->U[k]);
+  for (int64_t k = 0; k < nw; k++) bm_upto += msc_popcount(w->U[k]);
   w->bmdone = 0;
   if (w->soft) bm_upto = 0; /* round0_word_soft reads the bytes themselves */
   bm_update(tab, w, bm_upto);
@@ -686,8 +723,8 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
 #elif defined(MSC_AVX2)
     (void)s, (void)b;
     U = w->U[k];
-    if (pos + __builtin_popcountll(U) > w->filled) {
-      row_stream_need(w, pos + __builtin_popcountll(U), key, base, c2, c3);
+    if (pos + msc_popcount(U) > w->filled) {
+      row_stream_need(w, pos + msc_popcount(U), key, base, c2, c3);
       bm_update(tab, w, bm_upto);
     }
     uint64_t Ad;
@@ -697,24 +734,36 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     else round0_word(tab->ng, w->bm, w->M, nw, k, U, pos, &Ad, &E);
     A = (valid & ~U) | Ad;
 #else
-    U = 0;
-    for (int xx = 0; xx < 16; xx++)
-      if (tab->need >> xx & 1)
-        U |= sel(b[0], xx & 1) & sel(b[1], xx & 2) & sel(b[2], xx & 4) & sel(s, xx & 8);
-    U &= valid;
-    A = valid & ~U; /* p = 1 */
-    row_stream_need(w, pos + __builtin_popcountll(U), key, base, c2, c3);
+    /* the bytes' compare bitmaps per group deposited into the lanes of U
+     * (msc_dep), each kept in its group's lanes */
+    (void)s, (void)b;
+    U = w->U[k];
+    msc_dep_split d;
+    msc_dep_split_init(&d, w->dep8, U);
+    row_stream_need(w, pos + d.n, key, base, c2, c3);
     const uint8_t *r = rb + pos;
-    for (uint64_t m = U; m; m &= m - 1) { /* no branch on the random outcome */
-      const int l = __builtin_ctzll(m);
-      const unsigned ub = *r++, tb = tab->tb[0][lane_index(b, s, l)];
-      A |= (uint64_t)(ub < tb) << l;
-      E |= (uint64_t)(ub == tb) << l;
-    }
+    A = valid & ~U; /* p = 1 */
+    uint64_t eqany = 0, ltg[16], eqg[16];
+    msc_cmp_bits(r, tab->gval, tab->ng, ltg, eqg);
+    if (tab->ng == 3) {
+      /* bytes below the lowest group byte are below all three: deposit
+       * the rank of each byte among the three (0..3) in two bit planes */
+      const int hi = tab->g3[0], mid = tab->g3[1], lo = tab->g3[2];
+      const uint64_t r0 = msc_dep(&d, ltg[hi] ^ ltg[mid] ^ ltg[lo]), r1 = msc_dep(&d, ltg[mid]);
+      A |= (w->M[hi * nw + k] & (r0 | r1)) | (w->M[mid * nw + k] & r1) | (w->M[lo * nw + k] & r0 & r1);
+      eqany = eqg[0] | eqg[1] | eqg[2];
+    } else
+      for (int g = 0; g < tab->ng; g++) {
+        A |= w->M[g * nw + k] & msc_dep(&d, ltg[g]);
+        eqany |= eqg[g];
+      }
+    if (d.n < 64) eqany &= ((uint64_t)1 << d.n) - 1; /* bytes past the word's */
+    if (eqany)
+      for (int g = 0; g < tab->ng; g++) E |= w->M[g * nw + k] & msc_dep(&d, eqg[g]);
 #endif
     w->A[k] = A;
     w->E[k] = E;
-    pos += __builtin_popcountll(U);
+    pos += msc_popcount(U);
     tl[nt] = k;
     nt += E != 0;
   }
@@ -727,7 +776,7 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     for (int64_t i = 0; i < nt; i++) {
       const int64_t k = tl[i];
       const uint64_t E = w->E[k];
-      row_stream_need(w, pos + __builtin_popcountll(E), key, base, c2, c3);
+      row_stream_need(w, pos + msc_popcount(E), key, base, c2, c3);
       uint64_t E2 = 0;
       const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sk = sc[k];
       uint64_t Ak = w->A[k];
@@ -779,20 +828,45 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     ndown += _mm512_reduce_add_epi64(vdn);
     nvalid += 64 * nw;
   }
+#elif defined(MSC_PORTABLE) && defined(__SSE2__) && !defined(__POPCNT__) && !defined(MSC_SWAR)
+  { /* no popcount instruction: two words' bit counts per register */
+    __m128i s1 = _mm_setzero_si128(), s2 = s1, s3 = s1, s4 = s1;
+    nvalid += wg - 64 * k4;
+    for (; k4 < nw; k4++) {
+      const uint64_t valid = k4 == nw - 1 ? valid_mask(wg, k4) : ~(uint64_t)0;
+      const uint64_t f = w->A[k4] | w->E[k4];
+      const uint64_t b0 = B0[k4], b1 = B1[k4], b2 = B2[k4], sn = sc[k4] ^ f;
+      sc[k4] = sn;
+      s1 = _mm_add_epi64(s1, msc_popcount2(_mm_set_epi64x((long long)(b1 & f), (long long)(b0 & f))));
+      s2 = _mm_add_epi64(s2, msc_popcount2(_mm_set_epi64x((long long)f, (long long)(b2 & f))));
+      if (colour == 0)
+        s3 = _mm_add_epi64(s3, msc_popcount2(_mm_set_epi64x((long long)(b1 & valid), (long long)(b0 & valid))));
+      s4 = _mm_add_epi64(s4, msc_popcount2(_mm_set_epi64x((long long)sn, colour == 0 ? (long long)(b2 & valid) : 0)));
+    }
+    int64_t v[8];
+    _mm_storeu_si128((__m128i *)v, s1);
+    _mm_storeu_si128((__m128i *)(v + 2), s2);
+    _mm_storeu_si128((__m128i *)(v + 4), s3);
+    _mm_storeu_si128((__m128i *)(v + 6), s4);
+    A_f += v[0] + 2 * v[1] + 4 * v[2];
+    nf += v[3];
+    A_old += v[4] + 2 * v[5] + 4 * v[6];
+    ndown += v[7];
+  }
 #endif
   for (int64_t k = k4; k < nw; k++) {
     const uint64_t valid = k == nw - 1 ? valid_mask(wg, k) : ~(uint64_t)0;
     const uint64_t f = w->A[k] | w->E[k]; /* still tied after four bytes: u == t */
     const uint64_t b[3] = {B0[k], B1[k], B2[k]}, sn = sc[k] ^ f;
     sc[k] = sn;
-    nvalid += __builtin_popcountll(valid);
-    nf += __builtin_popcountll(f);
-    A_f += __builtin_popcountll(b[0] & f) + 2 * __builtin_popcountll(b[1] & f) +
-           4 * __builtin_popcountll(b[2] & f);
+    nvalid += msc_popcount(valid);
+    nf += msc_popcount(f);
+    A_f += msc_popcount(b[0] & f) + 2 * msc_popcount(b[1] & f) +
+           4 * msc_popcount(b[2] & f);
     if (colour == 0)
-      A_old += __builtin_popcountll(b[0] & valid) + 2 * __builtin_popcountll(b[1] & valid) +
-               4 * __builtin_popcountll(b[2] & valid);
-    ndown += __builtin_popcountll(sn);
+      A_old += msc_popcount(b[0] & valid) + 2 * msc_popcount(b[1] & valid) +
+               4 * msc_popcount(b[2] & valid);
+    ndown += msc_popcount(sn);
   }
   /* colour 0: sum of s_new nb = sum of (2 a_new - z); colour 1: sum of
    * (s_new - s_old) nb = sum over flips of (2 z - 4 a_old) */

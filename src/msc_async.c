@@ -608,7 +608,7 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
   as_stream *st = &a->st;
   as_ensure(st, INT64_MAX / 2);
   const uint8_t *r = as_bytes(st) + st->pos;
-  st->pos += __builtin_popcountll(U);
+  st->pos += msc_popcount(U);
   uint64_t A = ~U & a->active, T = 0;
   for (uint64_t m = U; m; m &= m - 1) { /* no branch on the random outcome */
     const int l = __builtin_ctzll(m);
@@ -616,7 +616,7 @@ static inline uint64_t decide_portable(ising_msc_async *a, const uint64_t b[3], 
     A |= (uint64_t)(ub < tb) << l;
     T |= (uint64_t)(ub == tb) << l;
   }
-  a->stat[1] += __builtin_popcountll(U);
+  a->stat[1] += msc_popcount(U);
   *E = T;
   return A;
 }
@@ -703,7 +703,7 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
         pos = st->pos;
       }
       const __m512i u = _mm512_maskz_expand_epi8(E, _mm512_loadu_si512(as_bytes(st) + pos));
-      pos += __builtin_popcountll(E);
+      pos += msc_popcount(E);
       const uint64_t E2 = _mm512_mask_cmpeq_epu8_mask(E, u, th);
       sc[j] = s ^ _mm512_mask_cmplt_epu8_mask(E, u, th);
       a->tE[i] = E2;
@@ -850,7 +850,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
         pos = st->pos;
       }
       const __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(as_bytes(st) + pos));
-      pos += __builtin_popcountll(U);
+      pos += msc_popcount(U);
       a->rlt[j] = _mm512_mask_cmplt_epu8_mask(U, u, th);
       a->req[j] = _mm512_mask_cmpeq_epu8_mask(U, u, th);
     }
@@ -867,7 +867,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       _mm512_storeu_si512(a->tE + nt, _mm512_maskz_compress_epi64(te, Ev));
       _mm512_storeu_si512(a->tj + nt, _mm512_maskz_compress_epi64(
           te, _mm512_add_epi64(_mm512_set1_epi64(j0), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7))));
-      nt += __builtin_popcount(te);
+      nt += msc_popcount(te);
       /* the active lanes without random bytes (p = 1) and the accepted ones */
       const __m512i F = _mm512_or_si512(_mm512_andnot_si512(Uv, act),
                                         _mm512_maskz_loadu_epi64(lm, a->rlt + j0));
@@ -938,7 +938,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       if (ng == 2) A = round0_avx2(2, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
       else if (ng == 3) A = round0_avx2(3, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
       else A = round0_avx2(ng, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
-      const int n = __builtin_popcountll(U);
+      const int n = msc_popcount(U);
       pos += n;
       dec += n;
       sc[j] ^= (~U & a->active) | A;

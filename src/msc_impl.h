@@ -38,6 +38,8 @@
 
 #include <stdint.h>
 
+#include <string.h>
+
 #include "ising/rng.h"
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the multi-spin-coding stream reads Philox words as little-endian bytes"
@@ -50,8 +52,119 @@
 #define MSC_AVX2 1 /* 256-bit vectors, pdep/pext: the x86-64-v3 decisions */
 #endif
 
+#if !defined(MSC_SIMD) && !defined(MSC_AVX2)
+#define MSC_PORTABLE 1 /* the portable decisions: compare bitmaps, pdep by table */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#endif
+
+/* Set bits of x: the instruction where the target has one, else the SWAR
+ * sum (x86-64 without POPCNT would call libgcc for __builtin_popcountll). */
+static inline int msc_popcount(uint64_t x) {
+#if defined(__x86_64__) && !defined(__POPCNT__)
+  x -= (x >> 1) & 0x5555555555555555u;
+  x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Fu;
+  return (int)((x * 0x0101010101010101u) >> 56);
+#else
+  return __builtin_popcountll(x);
+#endif
+}
+
+#ifdef MSC_PORTABLE
+/* Bit i of lt[g] (eq[g]): byte r[i] below (equal to) t[g], g < ng, for
+ * the 64 bytes r[0..63] (all readable). */
+#if defined(__SSE2__) && !defined(MSC_SWAR) /* MSC_SWAR: the SWAR code on x86-64 too (a check) */
+static inline void msc_cmp_bits(const uint8_t *r, const uint8_t *t, int ng, uint64_t *lt,
+                                uint64_t *eq) {
+  const __m128i flip = _mm_set1_epi8((char)0x80);
+  __m128i x[4], xf[4];
+  for (int i = 0; i < 4; i++) {
+    x[i] = _mm_loadu_si128((const __m128i *)(r + 16 * i));
+    xf[i] = _mm_xor_si128(x[i], flip); /* a signed compare of these is the unsigned one */
+  }
+  for (int g = 0; g < ng; g++) {
+    const __m128i tv = _mm_set1_epi8((char)t[g]), tx = _mm_xor_si128(tv, flip);
+    uint64_t l = 0, e = 0;
+    for (int i = 0; i < 4; i++) {
+      l |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmplt_epi8(xf[i], tx)) << (16 * i);
+      e |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x[i], tv)) << (16 * i);
+    }
+    lt[g] = l;
+    eq[g] = e;
+  }
+}
+/* The set bits of each 64-bit half of x (psadbw sums the byte counts). */
+static inline __m128i msc_popcount2(__m128i x) {
+  const __m128i m1 = _mm_set1_epi8(0x55), m2 = _mm_set1_epi8(0x33), m4 = _mm_set1_epi8(0x0F);
+  x = _mm_sub_epi8(x, _mm_and_si128(_mm_srli_epi64(x, 1), m1));
+  x = _mm_add_epi8(_mm_and_si128(x, m2), _mm_and_si128(_mm_srli_epi64(x, 2), m2));
+  x = _mm_and_si128(_mm_add_epi8(x, _mm_srli_epi64(x, 4)), m4);
+  return _mm_sad_epu8(x, _mm_setzero_si128());
+}
+#else
+/* SWAR on eight bytes at a time: the top bit of each byte, gathered. */
+#define MSC_H8 0x8080808080808080u
+#define MSC_L8 0x7F7F7F7F7F7F7F7Fu
+static inline unsigned msc_top_bits(uint64_t h) { return (unsigned)(((h >> 7) * 0x0102040810204080u) >> 56); }
+static inline void msc_cmp_bits(const uint8_t *r, const uint8_t *t, int ng, uint64_t *lt,
+                                uint64_t *eq) {
+  for (int g = 0; g < ng; g++) lt[g] = eq[g] = 0;
+  for (int i = 0; i < 8; i++) {
+    uint64_t x;
+    memcpy(&x, r + 8 * i, 8);
+    for (int g = 0; g < ng; g++) {
+      /* top bit of d: the low 7 bits of x's byte at least t's */
+      const uint64_t d = ((x & MSC_L8) | MSC_H8) - (t[g] & 0x7F) * 0x0101010101010101u;
+      const uint64_t ge = (t[g] & 0x80) ? x & d : x | d;
+      const uint64_t y = x ^ (t[g] * 0x0101010101010101u); /* zero bytes where equal */
+      lt[g] |= (uint64_t)msc_top_bits(~ge & MSC_H8) << (8 * i);
+      eq[g] |= (uint64_t)msc_top_bits(~(((y & MSC_L8) + MSC_L8) | y) & MSC_H8) << (8 * i);
+    }
+  }
+}
+#endif
+
+/* pdep without the instruction: per byte of the mask a table lookup.
+ * dep8[m][v] (msc_dep8_init) is pdep of v into the 8-bit mask m; a word's
+ * mask U is split once (msc_dep_split), then every msc_dep deposits the
+ * low popcount(U) bits of x into U's lanes. */
+static inline void msc_dep8_init(uint8_t (*dep8)[256]) {
+  for (int m = 0; m < 256; m++)
+    for (int v = 0; v < 256; v++) {
+      unsigned o = 0;
+      for (int i = 0, k = 0; i < 8; i++)
+        if (m >> i & 1) o |= (unsigned)(v >> k++ & 1) << i;
+      dep8[m][v] = (uint8_t)o;
+    }
+}
+typedef struct msc_dep_split {
+  const uint8_t *row[8]; /* dep8[byte i of U] */
+  int off[8];            /* bits of x taken by the bytes below i */
+  int n;                 /* popcount(U) */
+} msc_dep_split;
+static inline void msc_dep_split_init(msc_dep_split *d, uint8_t (*dep8)[256], uint64_t U) {
+  /* the set bits of each byte of U, then their prefix sums: byte i of
+   * pre is the count in bytes 0..i */
+  uint64_t x = U - ((U >> 1) & 0x5555555555555555u);
+  x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Fu;
+  const uint64_t pre = x * 0x0101010101010101u;
+  for (int i = 0; i < 8; i++) {
+    d->row[i] = dep8[U >> (8 * i) & 0xFF];
+    d->off[i] = i ? (int)(pre >> (8 * i - 8) & 0xFF) : 0;
+  }
+  d->n = (int)(pre >> 56);
+}
+static inline uint64_t msc_dep(const msc_dep_split *d, uint64_t x) {
+  uint64_t o = 0;
+  for (int i = 0; i < 8; i++) o |= (uint64_t)d->row[i][x >> d->off[i] & 0xFF] << (8 * i);
+  return o;
+}
+#endif
+
 #ifdef MSC_AVX2
-#include <string.h>
 
 /* Byte shuffles that deposit consecutive bytes into the lanes of a byte
  * mask (the pdep of msc_expand64 without pdep): byte i of pat[m] is the rank
