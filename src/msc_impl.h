@@ -22,7 +22,10 @@
  * VBMI2 expand deposits a byte into every undecided lane at once; on AVX2
  * msc.c compares the stream's bytes with each threshold byte in order and
  * gathers a word's outcomes by pext/pdep, msc_async.c deposits the bytes
- * eight lanes at a time by pdep.)
+ * eight lanes at a time by pdep; the portable msc.c compares 64 bytes of
+ * the stream with every group's byte (SSE2, or eight bytes per 64-bit
+ * word elsewhere) and deposits the outcome bitmaps into the lanes by a
+ * table of 8-bit pdeps, msc_dep.)
  *
  * The random stream of a (replica, sweep, colour, global row) is a byte
  * sequence read in order by the words of the row, each taking one byte per
