@@ -32,9 +32,12 @@
  * (x86-64-v3 builds) does (a) four words per register, (b) with the
  * stream's bytes put into the undecided lanes by pdep eight lanes at a
  * time and one compare per group (its class masks select the outcomes),
- * (c) in the same loop, and (d) lane by lane.  The portable path (builds without
- * either, and the tests via ising_msc_async_use_simd) makes the same
- * decisions word by word and lane by lane.
+ * (c) in the same loop, and (d) lane by lane.  The portable build does
+ * (a) word by word and (b) with the bytes moved into the undecided lanes by
+ * msc_bexp (masked shifts, eight lanes per 64-bit word) and one compare per
+ * group (SSE2, or eight bytes per word elsewhere).  The lane-by-lane code
+ * (decide_portable; the tests' second oracle, via ising_msc_async_use_simd)
+ * makes the same decisions word by word and lane by lane.
  * With bimodal couplings (sign bits per lane and bond) every row's
  * neighbour words are first XORed with the signs of the bonds to them
  * (signed_row), and the passes above run unchanged on those words: an
@@ -65,7 +68,7 @@
 #define SIMD_NAME "AVX2 BMI2"
 #define PATH_NAME "avx2"
 #else
-#define SIMD_NAME "none"
+#define SIMD_NAME "expand-and-compare"
 #define PATH_NAME "portable"
 #endif
 #define AS_MAX_CHUNKS 8 /* chunks per refill of the row stream (2 KiB) */
@@ -168,6 +171,9 @@ struct ising_msc_async {
    * msc_bytepat_init; soft = 0: pdep */
   uint64_t bytepat[256];
   int soft;
+#endif
+#ifdef MSC_PORTABLE
+  uint64_t bexp[256][3]; /* msc_bexp_init */
 #endif
 };
 
@@ -284,9 +290,10 @@ int ising_msc_async_create(int dim, const int64_t L[3], double J, double H, cons
   msc_bytepat_init(a->bytepat);
   a->soft = ising_cpu_pdep_emulated();
 #endif
-#if defined(MSC_SIMD) || defined(MSC_AVX2)
-  a->simd = 1;
+#ifdef MSC_PORTABLE
+  msc_bexp_init(a->bexp);
 #endif
+  a->simd = 1;
   size_t words = (size_t)(a->rows * a->nh);
   a->s[0] = calloc(words, sizeof(uint64_t));
   a->s[1] = calloc(words, sizeof(uint64_t));
@@ -460,9 +467,6 @@ int ising_msc_async_set_couplings(ising_msc_async *a, const ising_couplings *con
 
 int ising_msc_async_use_simd(ising_msc_async *a, int on) {
   ISING_CHECK(a, ISING_ERR_INPUT, "msc-async: no object");
-#if !defined(MSC_SIMD) && !defined(MSC_AVX2)
-  ISING_CHECK(!on, ISING_ERR_INPUT, "msc-async: this build has no AVX-512 VBMI2 or AVX2 path");
-#endif
   a->simd = on != 0;
   return ISING_OK;
 }
@@ -943,6 +947,45 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       dec += n;
       sc[j] ^= (~U & a->active) | A;
       tie_push(a, &nt, j, E);
+    }
+    st->pos = pos;
+    a->stat[1] += dec;
+  } else
+#else
+  if (a->simd) { /* portable: a word's bytes expanded into its lanes, one compare per group */
+    const int ng = a->ng;
+    as_stream *st = &a->st;
+    int pos = st->pos;
+    int64_t dec = 0;
+    for (int64_t j = 0; j < nh; j++) {
+      const uint64_t s = sc[j];
+      const uint64_t n[6] = {xa[j], xb[j], nb[0][j], nb[1][j], d3 ? nb[2][j] : 0, d3 ? nb[3][j] : 0};
+      uint64_t b[3], cm[16], U = 0;
+      msc_count_aligned(d3, s, n, b);
+      for (int i = 0; i < ng; i++) {
+        const as_group *G = &a->g[i];
+        U |= cm[i] = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+      }
+      U &= a->active;
+      if (st->end - pos < 64) {
+        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
+        st->pos = pos;
+        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
+        pos = st->pos;
+      }
+      uint64_t u[8], A = 0, E = 0;
+      msc_bexp(a->bexp, as_bytes(st) + pos, U, u);
+      for (int i = 0; i < ng; i++) {
+        uint64_t lt, eq;
+        msc_cmp_lanes(u, a->tb[0][a->g[i].x], &lt, &eq);
+        A |= cm[i] & lt;
+        E |= cm[i] & eq;
+      }
+      const int k = msc_popcount(U);
+      pos += k;
+      dec += k;
+      sc[j] = s ^ ((~U & a->active) | (A & U));
+      tie_push(a, &nt, j, E & U);
     }
     st->pos = pos;
     a->stat[1] += dec;

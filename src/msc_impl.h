@@ -165,6 +165,77 @@ static inline uint64_t msc_dep(const msc_dep_split *d, uint64_t x) {
   for (int i = 0; i < 8; i++) o |= (uint64_t)d->row[i][x >> d->off[i] & 0xFF] << (8 * i);
   return o;
 }
+
+/* The stream's next popcount(U) bytes r[0 ..] put into the lanes of U in
+ * lane order, byte l of u[l / 8] for lane l (the others zero), without a
+ * byte shuffle: the bytes of each eight lanes moved up in three steps of
+ * 4, 2 and 1 bytes (the largest first: a byte's distance to its lane grows
+ * with its rank, so no step moves a byte onto one that stays), under the
+ * masks mv[m][0..2] of msc_bexp_init for the lanes' bit mask m.  r must
+ * have 64 readable bytes. */
+static inline void msc_bexp_init(uint64_t (*mv)[3]) {
+  for (int m = 0; m < 256; m++) {
+    int pos[8], d[8], n = 0;
+    for (int l = 0; l < 8; l++)
+      if (m >> l & 1) pos[n] = n, d[n] = l - n, n++;
+    for (int k = 2; k >= 0; k--) {
+      uint64_t x = 0;
+      for (int i = 0; i < n; i++)
+        if (d[i] >> k & 1) x |= (uint64_t)0xFF << (8 * pos[i]), pos[i] += 1 << k;
+      mv[m][2 - k] = x;
+    }
+  }
+}
+static inline void msc_bexp(const uint64_t (*mv)[3], const uint8_t *r, uint64_t U, uint64_t u[8]) {
+  uint64_t x = U - ((U >> 1) & 0x5555555555555555u); /* bits per byte of U, then prefix sums */
+  x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Fu;
+  const uint64_t pre = x * 0x0101010101010101u;
+  for (int i = 0; i < 8; i++) {
+    const unsigned m = (unsigned)(U >> (8 * i) & 0xFF), n = (unsigned)(x >> (8 * i) & 0xFF);
+    uint64_t v;
+    memcpy(&v, r + (i ? (pre >> (8 * i - 8) & 0xFF) : 0), 8);
+    v &= n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1; /* the next lanes' bytes */
+    const uint64_t *k = mv[m];
+    v = (v & ~k[0]) | ((v & k[0]) << 32);
+    v = (v & ~k[1]) | ((v & k[1]) << 16);
+    v = (v & ~k[2]) | ((v & k[2]) << 8);
+    u[i] = v;
+  }
+}
+
+/* Bit l of *lt (*eq): byte l of u below (equal to) byte l of t, 64 bytes. */
+#if defined(__SSE2__) && !defined(MSC_SWAR)
+static inline void msc_cmp_lanes(const uint64_t u[8], const uint8_t *t, uint64_t *lt, uint64_t *eq) {
+  const __m128i flip = _mm_set1_epi8((char)0x80);
+  uint64_t l = 0, e = 0;
+  for (int i = 0; i < 4; i++) {
+    const __m128i x = _mm_set_epi64x((long long)u[2 * i + 1], (long long)u[2 * i]);
+    const __m128i y = _mm_loadu_si128((const __m128i *)(t + 16 * i));
+    l |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmplt_epi8(_mm_xor_si128(x, flip), _mm_xor_si128(y, flip)))
+         << (16 * i);
+    e |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) << (16 * i);
+  }
+  *lt = l;
+  *eq = e;
+}
+#else
+static inline void msc_cmp_lanes(const uint64_t u[8], const uint8_t *t, uint64_t *lt, uint64_t *eq) {
+  uint64_t l = 0, e = 0;
+  for (int i = 0; i < 8; i++) {
+    uint64_t y;
+    memcpy(&y, t + 8 * i, 8);
+    const uint64_t x = u[i];
+    /* top bit of d: the low 7 bits of x's byte at least y's */
+    const uint64_t d = ((x & MSC_L8) | MSC_H8) - (y & MSC_L8);
+    const uint64_t ge = (x & ~y) | (~(x ^ y) & d), z = x ^ y;
+    l |= (uint64_t)msc_top_bits(~ge & MSC_H8) << (8 * i);
+    e |= (uint64_t)msc_top_bits(~(((z & MSC_L8) + MSC_L8) | z) & MSC_H8) << (8 * i);
+  }
+  *lt = l;
+  *eq = e;
+}
+#endif
 #endif
 
 #ifdef MSC_AVX2

@@ -130,10 +130,10 @@ void ising_msc_async_stats(const ising_msc_async *a, int64_t out[4]);
  * restores everything that decides the trajectory.  All lanes by default. */
 int ising_msc_async_set_active(ising_msc_async *a, uint64_t lanes);
 
-/* Tests: on = 0 makes ising_msc_async_half take the portable lane-by-lane
- * decision path even where a SIMD one (AVX-512 VBMI2, AVX2) is built (they must make
- * identical decisions); on = 1 asks for the SIMD path again
- * (ISING_ERR_INPUT where it is not built). */
+/* Tests: on = 0 makes ising_msc_async_half take the lane-by-lane decision
+ * code instead of the word-at-once path of its build (AVX-512 VBMI2, AVX2,
+ * or the portable expand-and-compare; they must make identical
+ * decisions); on = 1 (the default) asks for the word-at-once path again. */
 int ising_msc_async_use_simd(ising_msc_async *a, int on);
 
 /* `ising bench --kernel msc-async`: hot start, all 64 lanes at T, H = 0,
