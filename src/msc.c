@@ -538,6 +538,65 @@ static inline __attribute__((always_inline)) void round0_word_soft(int ng, const
 }
 #endif
 
+#ifdef MSC_AVX2
+/* Words k1 .. k1 + m - 1 (m = 4, or 2 in the registers' low halves) of a
+ * row: their count planes into B (msc_count_aligned's adders on the
+ * aligned masks), group masks into M and needing lanes into U, from their
+ * spins S, the other colour's words O, the x neighbours X (O moved by a
+ * bit) and the rows beside them, nbr. */
+static inline __attribute__((always_inline)) void counts_groups4(int d3, const msc_table *tab,
+                                                                 msc_row *w, int64_t nw, int64_t k1,
+                                                                 __m256i S, __m256i O, __m256i X,
+                                                                 const uint64_t *const *nbr, int m) {
+  const __m256i keep = m == 4 ? _mm256_set1_epi64x(-1) : _mm256_setr_epi64x(-1, -1, 0, 0);
+#define LOADN(q) (m == 4 ? _mm256_loadu_si256((const __m256i *)(q)) : _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(q))))
+#define STOREN(q, v) (m == 4 ? _mm256_storeu_si256((__m256i *)(q), v) : _mm_storeu_si128((__m128i *)(q), _mm256_castsi256_si128(v)))
+  /* aligned masks ~(s ^ n) = ~s ^ n, then msc_count_aligned's adders */
+  const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
+  const __m256i a0 = _mm256_xor_si256(nS, O), a1 = _mm256_xor_si256(nS, X);
+  const __m256i a2 = _mm256_xor_si256(nS, LOADN(nbr[0] + k1));
+  const __m256i a3 = _mm256_xor_si256(nS, LOADN(nbr[1] + k1));
+  __m256i s1, y1, s2, y2;
+  if (!d3) {
+    s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
+    s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
+  } else {
+    const __m256i a4 = _mm256_xor_si256(nS, LOADN(nbr[2] + k1));
+    const __m256i a5 = _mm256_xor_si256(nS, LOADN(nbr[3] + k1));
+    const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
+    s1 = _mm256_xor_si256(t1, a2);
+    y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
+    s2 = _mm256_xor_si256(t2, a5);
+    y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
+  }
+  const __m256i kk = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+  const __m256i b0 = _mm256_xor_si256(s1, s2), b1 = _mm256_xor_si256(t, kk);
+  const __m256i b2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, kk));
+  STOREN(w->B + k1, b0);
+  STOREN(w->B + nw + k1, b1);
+  STOREN(w->B + 2 * nw + k1, b2);
+  __m256i Uv = _mm256_setzero_si256();
+  const int ng = tab->ng;
+  for (int g = 0; g < ng; g++) {
+    __m256i mg = _mm256_setzero_si256();
+    for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
+      const msc_term *e = &tab->term[i];
+      __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)e->k0)),
+                                   _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)e->k1)));
+      x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)e->k2)));
+      x = _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)e->ks)),
+                                              _mm256_set1_epi64x((long long)e->ko)));
+      mg = _mm256_or_si256(mg, x);
+    }
+    STOREN(w->M + g * nw + k1, mg);
+    Uv = _mm256_or_si256(Uv, mg);
+  }
+  STOREN(w->U + k1, m == 4 ? Uv : _mm256_and_si256(Uv, keep));
+#undef LOADN
+#undef STOREN
+}
+#endif
+
 /* One row: words of colour c in sc, the other colour's words of this row in
  * o, of the rows beside it in nbr[0..2d-3].  Four passes: (1) counts;
  * (2) word by word, the lanes needing bytes and their round-0 decisions;
@@ -619,56 +678,25 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
     memcpy(op + 1, o, (size_t)nw * sizeof *o);
     op[0] = o[nw - 1];
     op[nw + 1] = o[0];
-    const int ng = tab->ng;
     for (; k1 + 4 <= nw; k1 += 4) {
-      const __m256i S = _mm256_loadu_si256((const __m256i *)(sc + k1));
       const __m256i O = _mm256_loadu_si256((const __m256i *)(op + 1 + k1));
       const __m256i X =
           p ? _mm256_or_si256(_mm256_srli_epi64(O, 1),
                               _mm256_slli_epi64(_mm256_loadu_si256((const __m256i *)(op + 2 + k1)), 63))
             : _mm256_or_si256(_mm256_slli_epi64(O, 1),
                               _mm256_srli_epi64(_mm256_loadu_si256((const __m256i *)(op + k1)), 63));
-      /* aligned masks ~(s ^ n) = ~s ^ n, then msc_count_aligned's adders */
-      const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
-      const __m256i a0 = _mm256_xor_si256(nS, O), a1 = _mm256_xor_si256(nS, X);
-      const __m256i a2 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[0] + k1)));
-      const __m256i a3 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[1] + k1)));
-      __m256i s1, y1, s2, y2;
-      if (!d3) {
-        s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
-        s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
-      } else {
-        const __m256i a4 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[2] + k1)));
-        const __m256i a5 = _mm256_xor_si256(nS, _mm256_loadu_si256((const __m256i *)(nbr[3] + k1)));
-        const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
-        s1 = _mm256_xor_si256(t1, a2);
-        y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
-        s2 = _mm256_xor_si256(t2, a5);
-        y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
-      }
-      const __m256i kk = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
-      const __m256i b0 = _mm256_xor_si256(s1, s2), b1 = _mm256_xor_si256(t, kk);
-      const __m256i b2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, kk));
-      _mm256_storeu_si256((__m256i *)(B0 + k1), b0);
-      _mm256_storeu_si256((__m256i *)(B1 + k1), b1);
-      _mm256_storeu_si256((__m256i *)(B2 + k1), b2);
-      __m256i Uv = _mm256_setzero_si256();
-      for (int g = 0; g < ng; g++) {
-        __m256i m = _mm256_setzero_si256();
-        for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
-          const msc_term *e = &tab->term[i];
-          __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)e->k0)),
-                                       _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)e->k1)));
-          x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)e->k2)));
-          x = _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)e->ks)),
-                                                  _mm256_set1_epi64x((long long)e->ko)));
-          m = _mm256_or_si256(m, x);
-        }
-        _mm256_storeu_si256((__m256i *)(w->M + g * nw + k1), m);
-        Uv = _mm256_or_si256(Uv, m);
-      }
-      _mm256_storeu_si256((__m256i *)(w->U + k1), Uv);
+      counts_groups4(d3, tab, w, nw, k1, _mm256_loadu_si256((const __m256i *)(sc + k1)), O, X, nbr, 4);
     }
+  } else if (r_last == 64 && nw == 2) {
+    /* two words (3D L = 256): in the low half of a register, the x
+     * neighbours' other word being the row's other word */
+    const __m256i O = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)o));
+    const __m256i Os = _mm256_permute4x64_epi64(O, 0x01); /* o[1], o[0] */
+    const __m256i X = p ? _mm256_or_si256(_mm256_srli_epi64(O, 1), _mm256_slli_epi64(Os, 63))
+                        : _mm256_or_si256(_mm256_slli_epi64(O, 1), _mm256_srli_epi64(Os, 63));
+    counts_groups4(d3, tab, w, nw, 0, _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)sc)), O,
+                   X, nbr, 2);
+    k1 = 2;
   }
 #endif
   for (int64_t k = k1; k < nw; k++) {

@@ -190,9 +190,10 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
 START_TEST(packed_equals_reference_2d) {
   /* rows of 2, 8, 16, 64 (one word), 100 (partial second word) and 9 x 64
    * (whole words: the eight-words-per-register passes, with a tail) sites
-   * per colour; 256 (the longest rows of 4-block chunks, made by the row
-   * itself) and 258 (the shortest of 16-block chunks, msc_impl.h) */
-  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}, {1152, 4}, {512, 20}, {516, 4}};
+   * per colour; 128 (two whole words: the AVX2 two-word pass); 256 (the
+   * longest rows of 4-block chunks, made by the row itself) and 258 (the
+   * shortest of 16-block chunks, msc_impl.h) */
+  const int64_t Ls[][2] = {{4, 4}, {16, 16}, {32, 6}, {128, 8}, {200, 6}, {1152, 4}, {512, 20}, {516, 4}, {256, 6}};
   for (size_t i = 0; i < sizeof Ls / sizeof *Ls; i++) {
     ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.0, 2.269, 6, (int)(1 + i % 3)), 0);
     ck_assert_int_gt(run_pair(2, Ls[i][0], Ls[i][1], 1, 0.3, 1.8, 4, 2), 0);
