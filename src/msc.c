@@ -597,6 +597,50 @@ static inline __attribute__((always_inline)) void counts_groups4(int d3, const m
 }
 #endif
 
+#ifdef MSC_PORTABLE
+/* counts_groups4 for two words in a 128-bit vector of the compiler's
+ * vector extensions (SSE2 on x86-64, NEON on arm64). */
+typedef uint64_t msc_v2 __attribute__((vector_size(16)));
+static inline msc_v2 msc_v2_load(const uint64_t *q) {
+  msc_v2 v;
+  memcpy(&v, q, sizeof v);
+  return v;
+}
+static inline __attribute__((always_inline)) void counts_groups2(int d3, const msc_table *tab,
+                                                                 msc_row *w, int64_t nw, int64_t k1,
+                                                                 msc_v2 S, msc_v2 O, msc_v2 X,
+                                                                 const uint64_t *const *nbr) {
+  const msc_v2 nS = ~S;
+  const msc_v2 a0 = nS ^ O, a1 = nS ^ X, a2 = nS ^ msc_v2_load(nbr[0] + k1), a3 = nS ^ msc_v2_load(nbr[1] + k1);
+  msc_v2 s1, y1, s2, y2;
+  if (!d3) {
+    s1 = a0 ^ a1, y1 = a0 & a1, s2 = a2 ^ a3, y2 = a2 & a3;
+  } else {
+    const msc_v2 a4 = nS ^ msc_v2_load(nbr[2] + k1), a5 = nS ^ msc_v2_load(nbr[3] + k1);
+    const msc_v2 t1 = a0 ^ a1, t2 = a3 ^ a4;
+    s1 = t1 ^ a2, y1 = (a0 & a1) | (t1 & a2);
+    s2 = t2 ^ a5, y2 = (a3 & a4) | (t2 & a5);
+  }
+  const msc_v2 kk = s1 & s2, t = y1 ^ y2;
+  const msc_v2 b0 = s1 ^ s2, b1 = t ^ kk, b2 = (y1 & y2) | (t & kk);
+  memcpy(w->B + k1, &b0, sizeof b0);
+  memcpy(w->B + nw + k1, &b1, sizeof b1);
+  memcpy(w->B + 2 * nw + k1, &b2, sizeof b2);
+  msc_v2 U = {0, 0};
+  const int ng = tab->ng;
+  for (int g = 0; g < ng; g++) {
+    msc_v2 mg = {0, 0};
+    for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
+      const msc_term *e = &tab->term[i];
+      mg |= (b0 ^ e->k0) & (b1 ^ e->k1) & (b2 ^ e->k2) & ((S ^ e->ks) | e->ko);
+    }
+    memcpy(w->M + g * nw + k1, &mg, sizeof mg);
+    U |= mg;
+  }
+  memcpy(w->U + k1, &U, sizeof U);
+}
+#endif
+
 /* One row: words of colour c in sc, the other colour's words of this row in
  * o, of the rows beside it in nbr[0..2d-3].  Four passes: (1) counts;
  * (2) word by word, the lanes needing bytes and their round-0 decisions;
@@ -698,6 +742,16 @@ static inline void row_kernel(int d3, const msc_table *tab, uint64_t *sc, const 
                    X, nbr, 2);
     k1 = 2;
   }
+#elif defined(MSC_PORTABLE)
+  if (r_last == 64) /* two words per 128-bit vector (SSE2, NEON, ...) */
+    for (; k1 + 2 <= nw; k1 += 2) {
+      const msc_v2 O = msc_v2_load(o + k1);
+      const uint64_t e0 = p ? o[k1 + 1] : (k1 > 0 ? o[k1 - 1] : o[nw - 1]);
+      const uint64_t e1 = p ? (k1 + 2 < nw ? o[k1 + 2] : o[0]) : o[k1];
+      const msc_v2 Xn = {e0, e1}; /* the words whose end bits move in */
+      const msc_v2 X = p ? (O >> 1) | (Xn << 63) : (O << 1) | (Xn >> 63);
+      counts_groups2(d3, tab, w, nw, k1, msc_v2_load(sc + k1), O, X, nbr);
+    }
 #endif
   for (int64_t k = k1; k < nw; k++) {
     const uint64_t s = sc[k], ow = o[k];
