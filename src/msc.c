@@ -553,25 +553,14 @@ static inline __attribute__((always_inline)) void counts_groups4(int d3, const m
 #define STOREN(q, v) (m == 4 ? _mm256_storeu_si256((__m256i *)(q), v) : _mm_storeu_si128((__m128i *)(q), _mm256_castsi256_si128(v)))
   /* aligned masks ~(s ^ n) = ~s ^ n, then msc_count_aligned's adders */
   const __m256i nS = _mm256_xor_si256(S, _mm256_set1_epi64x(-1));
-  const __m256i a0 = _mm256_xor_si256(nS, O), a1 = _mm256_xor_si256(nS, X);
-  const __m256i a2 = _mm256_xor_si256(nS, LOADN(nbr[0] + k1));
-  const __m256i a3 = _mm256_xor_si256(nS, LOADN(nbr[1] + k1));
-  __m256i s1, y1, s2, y2;
-  if (!d3) {
-    s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
-    s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
-  } else {
-    const __m256i a4 = _mm256_xor_si256(nS, LOADN(nbr[2] + k1));
-    const __m256i a5 = _mm256_xor_si256(nS, LOADN(nbr[3] + k1));
-    const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
-    s1 = _mm256_xor_si256(t1, a2);
-    y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
-    s2 = _mm256_xor_si256(t2, a5);
-    y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
-  }
-  const __m256i kk = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
-  const __m256i b0 = _mm256_xor_si256(s1, s2), b1 = _mm256_xor_si256(t, kk);
-  const __m256i b2 = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, kk));
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i a[6] = {_mm256_xor_si256(nS, O), _mm256_xor_si256(nS, X),
+                        _mm256_xor_si256(nS, LOADN(nbr[0] + k1)), _mm256_xor_si256(nS, LOADN(nbr[1] + k1)),
+                        d3 ? _mm256_xor_si256(nS, LOADN(nbr[2] + k1)) : zero,
+                        d3 ? _mm256_xor_si256(nS, LOADN(nbr[3] + k1)) : zero};
+  __m256i B[3];
+  msc_count4(d3, a, B);
+  const __m256i b0 = B[0], b1 = B[1], b2 = B[2];
   STOREN(w->B + k1, b0);
   STOREN(w->B + nw + k1, b1);
   STOREN(w->B + 2 * nw + k1, b2);
@@ -581,12 +570,7 @@ static inline __attribute__((always_inline)) void counts_groups4(int d3, const m
     __m256i mg = _mm256_setzero_si256();
     for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
       const msc_term *e = &tab->term[i];
-      __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)e->k0)),
-                                   _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)e->k1)));
-      x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)e->k2)));
-      x = _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)e->ks)),
-                                              _mm256_set1_epi64x((long long)e->ko)));
-      mg = _mm256_or_si256(mg, x);
+      mg = _mm256_or_si256(mg, msc_match4(b0, b1, b2, S, e->k0, e->k1, e->k2, e->ks, e->ko));
     }
     STOREN(w->M + g * nw + k1, mg);
     Uv = _mm256_or_si256(Uv, mg);

@@ -751,27 +751,14 @@ static inline __attribute__((always_inline)) uint64_t round0_avx2(int ng, const 
  * msc_count_aligned; X = spins: anti-aligned ones). */
 static inline void avx2_count4(int d3, __m256i X, const uint64_t *xa, const uint64_t *xb,
                                const uint64_t *const *nb, int64_t j0, __m256i b[3]) {
-  const __m256i a0 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(xa + j0)));
-  const __m256i a1 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(xb + j0)));
-  const __m256i a2 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[0] + j0)));
-  const __m256i a3 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[1] + j0)));
-  __m256i s1, y1, s2, y2;
-  if (!d3) {
-    s1 = _mm256_xor_si256(a0, a1), y1 = _mm256_and_si256(a0, a1);
-    s2 = _mm256_xor_si256(a2, a3), y2 = _mm256_and_si256(a2, a3);
-  } else {
-    const __m256i a4 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[2] + j0)));
-    const __m256i a5 = _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[3] + j0)));
-    const __m256i t1 = _mm256_xor_si256(a0, a1), t2 = _mm256_xor_si256(a3, a4);
-    s1 = _mm256_xor_si256(t1, a2);
-    y1 = _mm256_or_si256(_mm256_and_si256(a0, a1), _mm256_and_si256(t1, a2));
-    s2 = _mm256_xor_si256(t2, a5);
-    y2 = _mm256_or_si256(_mm256_and_si256(a3, a4), _mm256_and_si256(t2, a5));
-  }
-  const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
-  b[0] = _mm256_xor_si256(s1, s2);
-  b[1] = _mm256_xor_si256(t, k);
-  b[2] = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k));
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i a[6] = {_mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(xa + j0))),
+                        _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(xb + j0))),
+                        _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[0] + j0))),
+                        _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[1] + j0))),
+                        d3 ? _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[2] + j0))) : zero,
+                        d3 ? _mm256_xor_si256(X, _mm256_loadu_si256((const __m256i *)(nb[3] + j0))) : zero};
+  msc_count4(d3, a, b);
 }
 #endif
 
@@ -901,11 +888,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       __m256i Uv = _mm256_setzero_si256();
       for (int i = 0; i < ng; i++) {
         const as_group *G = &a->g[i];
-        __m256i m = _mm256_and_si256(_mm256_xor_si256(B0, _mm256_set1_epi64x((long long)G->k0)),
-                                     _mm256_xor_si256(B1, _mm256_set1_epi64x((long long)G->k1)));
-        m = _mm256_and_si256(m, _mm256_xor_si256(B2, _mm256_set1_epi64x((long long)G->k2)));
-        m = _mm256_and_si256(m, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)G->ks)),
-                                                _mm256_set1_epi64x((long long)G->ko)));
+        const __m256i m = msc_match4(B0, B1, B2, S, G->k0, G->k1, G->k2, G->ks, G->ko);
         _mm256_storeu_si256((__m256i *)(a->rcm + i * stride + j0), m);
         Uv = _mm256_or_si256(Uv, m);
       }

@@ -280,6 +280,37 @@ static inline uint64_t msc_lt64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i t
   return (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(tlo, ulo)) |
          (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(thi, uhi)) << 32;
 }
+/* msc_count_aligned on four words per register: the count's bit planes
+ * b[0..2] of the aligned masks a[0..3] (and a[4..5] in 3D). */
+static inline void msc_count4(int d3, const __m256i a[6], __m256i b[3]) {
+  __m256i s1, y1, s2, y2;
+  if (!d3) {
+    s1 = _mm256_xor_si256(a[0], a[1]), y1 = _mm256_and_si256(a[0], a[1]);
+    s2 = _mm256_xor_si256(a[2], a[3]), y2 = _mm256_and_si256(a[2], a[3]);
+  } else {
+    const __m256i t1 = _mm256_xor_si256(a[0], a[1]), t2 = _mm256_xor_si256(a[3], a[4]);
+    s1 = _mm256_xor_si256(t1, a[2]);
+    y1 = _mm256_or_si256(_mm256_and_si256(a[0], a[1]), _mm256_and_si256(t1, a[2]));
+    s2 = _mm256_xor_si256(t2, a[5]);
+    y2 = _mm256_or_si256(_mm256_and_si256(a[3], a[4]), _mm256_and_si256(t2, a[5]));
+  }
+  const __m256i k = _mm256_and_si256(s1, s2), t = _mm256_xor_si256(y1, y2);
+  b[0] = _mm256_xor_si256(s1, s2);
+  b[1] = _mm256_xor_si256(t, k);
+  b[2] = _mm256_or_si256(_mm256_and_si256(y1, y2), _mm256_and_si256(t, k));
+}
+
+/* The lanes of four words in a class term: count planes b ^ k all ones and
+ * (spins ^ ks) | ko all ones (msc.c's msc_term, msc_async.c's as_group). */
+static inline __m256i msc_match4(__m256i b0, __m256i b1, __m256i b2, __m256i S, uint64_t k0, uint64_t k1,
+                                 uint64_t k2, uint64_t ks, uint64_t ko) {
+  __m256i x = _mm256_and_si256(_mm256_xor_si256(b0, _mm256_set1_epi64x((long long)k0)),
+                               _mm256_xor_si256(b1, _mm256_set1_epi64x((long long)k1)));
+  x = _mm256_and_si256(x, _mm256_xor_si256(b2, _mm256_set1_epi64x((long long)k2)));
+  return _mm256_and_si256(x, _mm256_or_si256(_mm256_xor_si256(S, _mm256_set1_epi64x((long long)ks)),
+                                             _mm256_set1_epi64x((long long)ko)));
+}
+
 static inline uint64_t msc_eq64(__m256i ulo, __m256i uhi, __m256i tlo, __m256i thi) {
   return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tlo, ulo)) |
          (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(thi, uhi)) << 32;
