@@ -455,7 +455,7 @@ static inline uint64_t groups_word(const msc_table *tab, const uint64_t b[3], ui
     uint64_t m = 0;
     for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
       const msc_term *e = &tab->term[i];
-      m |= (b[0] ^ e->k0) & (b[1] ^ e->k1) & (b[2] ^ e->k2) & ((s ^ e->ks) | e->ko);
+      m |= MSC_MATCH(b[0], b[1], b[2], s, e);
     }
     M[g * nw + k] = m;
     U |= m;
@@ -548,7 +548,6 @@ static inline __attribute__((always_inline)) void counts_groups4(int d3, const m
                                                                  msc_row *w, int64_t nw, int64_t k1,
                                                                  __m256i S, __m256i O, __m256i X,
                                                                  const uint64_t *const *nbr, int m) {
-  const __m256i keep = m == 4 ? _mm256_set1_epi64x(-1) : _mm256_setr_epi64x(-1, -1, 0, 0);
 #define LOADN(q) (m == 4 ? _mm256_loadu_si256((const __m256i *)(q)) : _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(q))))
 #define STOREN(q, v) (m == 4 ? _mm256_storeu_si256((__m256i *)(q), v) : _mm_storeu_si128((__m128i *)(q), _mm256_castsi256_si128(v)))
   /* aligned masks ~(s ^ n) = ~s ^ n, then msc_count_aligned's adders */
@@ -575,16 +574,14 @@ static inline __attribute__((always_inline)) void counts_groups4(int d3, const m
     STOREN(w->M + g * nw + k1, mg);
     Uv = _mm256_or_si256(Uv, mg);
   }
-  STOREN(w->U + k1, m == 4 ? Uv : _mm256_and_si256(Uv, keep));
+  STOREN(w->U + k1, Uv);
 #undef LOADN
 #undef STOREN
 }
 #endif
 
 #ifdef MSC_PORTABLE
-/* counts_groups4 for two words in a 128-bit vector of the compiler's
- * vector extensions (SSE2 on x86-64, NEON on arm64). */
-typedef uint64_t msc_v2 __attribute__((vector_size(16)));
+/* counts_groups4 for two words in a 128-bit vector (msc_v2). */
 static inline msc_v2 msc_v2_load(const uint64_t *q) {
   msc_v2 v;
   memcpy(&v, q, sizeof v);
@@ -594,30 +591,18 @@ static inline __attribute__((always_inline)) void counts_groups2(int d3, const m
                                                                  msc_row *w, int64_t nw, int64_t k1,
                                                                  msc_v2 S, msc_v2 O, msc_v2 X,
                                                                  const uint64_t *const *nbr) {
-  const msc_v2 nS = ~S;
-  const msc_v2 a0 = nS ^ O, a1 = nS ^ X, a2 = nS ^ msc_v2_load(nbr[0] + k1), a3 = nS ^ msc_v2_load(nbr[1] + k1);
-  msc_v2 s1, y1, s2, y2;
-  if (!d3) {
-    s1 = a0 ^ a1, y1 = a0 & a1, s2 = a2 ^ a3, y2 = a2 & a3;
-  } else {
-    const msc_v2 a4 = nS ^ msc_v2_load(nbr[2] + k1), a5 = nS ^ msc_v2_load(nbr[3] + k1);
-    const msc_v2 t1 = a0 ^ a1, t2 = a3 ^ a4;
-    s1 = t1 ^ a2, y1 = (a0 & a1) | (t1 & a2);
-    s2 = t2 ^ a5, y2 = (a3 & a4) | (t2 & a5);
-  }
-  const msc_v2 kk = s1 & s2, t = y1 ^ y2;
-  const msc_v2 b0 = s1 ^ s2, b1 = t ^ kk, b2 = (y1 & y2) | (t & kk);
-  memcpy(w->B + k1, &b0, sizeof b0);
-  memcpy(w->B + nw + k1, &b1, sizeof b1);
-  memcpy(w->B + 2 * nw + k1, &b2, sizeof b2);
-  msc_v2 U = {0, 0};
+  const msc_v2 zero = {0, 0};
+  const msc_v2 n[6] = {O, X, msc_v2_load(nbr[0] + k1), msc_v2_load(nbr[1] + k1),
+                       d3 ? msc_v2_load(nbr[2] + k1) : zero, d3 ? msc_v2_load(nbr[3] + k1) : zero};
+  msc_v2 b[3];
+  msc_count_aligned2(d3, S, n, b);
+  for (int i = 0; i < 3; i++) memcpy(w->B + i * nw + k1, &b[i], sizeof b[i]);
+  msc_v2 U = zero;
   const int ng = tab->ng;
   for (int g = 0; g < ng; g++) {
-    msc_v2 mg = {0, 0};
-    for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++) {
-      const msc_term *e = &tab->term[i];
-      mg |= (b0 ^ e->k0) & (b1 ^ e->k1) & (b2 ^ e->k2) & ((S ^ e->ks) | e->ko);
-    }
+    msc_v2 mg = zero;
+    for (int i = tab->gstart[g]; i < tab->gstart[g + 1]; i++)
+      mg |= MSC_MATCH(b[0], b[1], b[2], S, &tab->term[i]);
     memcpy(w->M + g * nw + k1, &mg, sizeof mg);
     U |= mg;
   }

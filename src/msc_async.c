@@ -126,6 +126,17 @@ static inline void as_ensure(as_stream *s, int64_t want) {
 
 static inline const uint8_t *as_bytes(const as_stream *s) { return (const uint8_t *)s->w; }
 
+/* as_ensure before word j of a row of nh words whose read position the
+ * caller keeps in a register (pos; returned, moved by a refill): the rest
+ * of the row is estimated at the row's rate so far. */
+static inline int as_ensure_row(as_stream *s, int pos, int64_t j, int64_t nh) {
+  if (s->end - pos >= 64) return pos;
+  const int64_t done = (int64_t)s->next * MSC_CHUNK_BYTES - (s->end - pos);
+  s->pos = pos;
+  as_refill(s, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
+  return s->pos;
+}
+
 /* ------------------------------------------------------------ object */
 
 /* A group of lanes' classes that share one threshold row: lanes whose count
@@ -698,7 +709,7 @@ static void ties_finish_simd(ising_msc_async *a, int d3, uint64_t *sc, const uin
       __m512i th = tlast;
       for (int g = 0; g < ng - 1; g++) {
         const as_group *G = &a->g[g];
-        const uint64_t m = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+        const uint64_t m = MSC_MATCH(b[0], b[1], b[2], s, G);
         th = _mm512_mask_mov_epi8(th, m, trow[g]);
       }
       if (st->end - pos < 64) {
@@ -833,13 +844,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       const uint64_t U = a->rU[j];
       __m512i th = tlast;
       for (int i = 0; i < ng - 1; i++) th = _mm512_mask_mov_epi8(th, cm[i * (nh + 8) + j], trow[i]);
-      if (st->end - pos < 64) {
-        /* the rest of the row at the row's rate so far */
-        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
-        st->pos = pos;
-        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
-        pos = st->pos;
-      }
+      pos = as_ensure_row(st, pos, j, nh);
       const __m512i u = _mm512_maskz_expand_epi8(U, _mm512_loadu_si512(as_bytes(st) + pos));
       pos += msc_popcount(U);
       a->rlt[j] = _mm512_mask_cmplt_epu8_mask(U, u, th);
@@ -902,7 +907,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       msc_count_aligned(d3, s, n, b);
       for (int i = 0; i < ng; i++) {
         const as_group *G = &a->g[i];
-        const uint64_t m = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+        const uint64_t m = MSC_MATCH(b[0], b[1], b[2], s, G);
         a->rcm[i * stride + j0] = m;
         Us |= m;
       }
@@ -914,12 +919,7 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
     const uint64_t *const bp = a->soft ? a->bytepat : NULL;
     for (int64_t j = 0; j < nh; j++) {
       const uint64_t U = a->rU[j];
-      if (st->end - pos < 64) {
-        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
-        st->pos = pos;
-        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
-        pos = st->pos;
-      }
+      pos = as_ensure_row(st, pos, j, nh);
       uint64_t E, A;
       const uint8_t *r = as_bytes(st) + pos;
       if (ng == 2) A = round0_avx2(2, a->bytemask, bp, r, U, a->rcm + j, stride, (const __m256i(*)[2])trow, &E);
@@ -947,15 +947,10 @@ static inline __attribute__((always_inline)) void row_kernel(ising_msc_async *a,
       msc_count_aligned(d3, s, n, b);
       for (int i = 0; i < ng; i++) {
         const as_group *G = &a->g[i];
-        U |= cm[i] = (b[0] ^ G->k0) & (b[1] ^ G->k1) & (b[2] ^ G->k2) & ((s ^ G->ks) | G->ko);
+        U |= cm[i] = MSC_MATCH(b[0], b[1], b[2], s, G);
       }
       U &= a->active;
-      if (st->end - pos < 64) {
-        const int64_t done = (int64_t)st->next * MSC_CHUNK_BYTES - (st->end - pos);
-        st->pos = pos;
-        as_refill(st, j > 0 ? (nh - j) * (done / j + 1) + 64 : INT64_MAX / 2);
-        pos = st->pos;
-      }
+      pos = as_ensure_row(st, pos, j, nh);
       uint64_t u[8], A = 0, E = 0;
       msc_bexp(a->bexp, as_bytes(st) + pos, U, u);
       for (int i = 0; i < ng; i++) {

@@ -333,22 +333,37 @@ static inline int64_t msc_run_blocks(int64_t Lx) { return Lx <= MSC_SHORT_ROW ? 
 
 /* Aligned-neighbour count of every lane as bit planes b0 b1 b2 (bitwise
  * adders over the aligned masks ~(s ^ n) of the 2d neighbour words n[0..]:
- * in 3D two full adders of three, then the two 2-bit partial sums added). */
-static inline void msc_count_aligned(int d3, uint64_t s, const uint64_t *n, uint64_t b[3]) {
-  uint64_t a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]);
-  uint64_t s1, c1, s2, c2;
-  if (!d3) {
-    s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;
-  } else {
-    uint64_t a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);
-    uint64_t t1 = a0 ^ a1, t2 = a3 ^ a4;
-    s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);
-    s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);
+ * in 3D two full adders of three, then the two 2-bit partial sums added),
+ * for one word (msc_count_aligned) or, in the portable build, two words in
+ * a vector of the compiler's vector extensions (msc_count_aligned2: SSE2
+ * on x86-64, NEON on arm64). */
+#define MSC_COUNT_ALIGNED(NAME, T)                                                \
+  static inline void NAME(int d3, T s, const T *n, T b[3]) {                      \
+    const T a0 = ~(s ^ n[0]), a1 = ~(s ^ n[1]), a2 = ~(s ^ n[2]), a3 = ~(s ^ n[3]); \
+    T s1, c1, s2, c2;                                                             \
+    if (!d3) {                                                                    \
+      s1 = a0 ^ a1, c1 = a0 & a1, s2 = a2 ^ a3, c2 = a2 & a3;                     \
+    } else {                                                                      \
+      const T a4 = ~(s ^ n[4]), a5 = ~(s ^ n[5]);                                 \
+      const T t1 = a0 ^ a1, t2 = a3 ^ a4;                                         \
+      s1 = t1 ^ a2, c1 = (a0 & a1) | (t1 & a2);                                   \
+      s2 = t2 ^ a5, c2 = (a3 & a4) | (t2 & a5);                                   \
+    }                                                                             \
+    const T k = s1 & s2, t = c1 ^ c2;                                             \
+    b[0] = s1 ^ s2;                                                               \
+    b[1] = t ^ k;                                                                 \
+    b[2] = (c1 & c2) | (t & k);                                                   \
   }
-  uint64_t k = s1 & s2, t = c1 ^ c2;
-  b[0] = s1 ^ s2;
-  b[1] = t ^ k;
-  b[2] = (c1 & c2) | (t & k);
-}
+MSC_COUNT_ALIGNED(msc_count_aligned, uint64_t)
+#ifdef MSC_PORTABLE
+typedef uint64_t msc_v2 __attribute__((vector_size(16)));
+MSC_COUNT_ALIGNED(msc_count_aligned2, msc_v2)
+#endif
+
+/* The lanes in a class term e (msc.c's msc_term, msc_async.c's as_group):
+ * count planes b0 b1 b2 ^ k all ones and (spins s ^ ks) | ko all ones; for
+ * a word or a vector of words. */
+#define MSC_MATCH(b0, b1, b2, s, e) \
+  (((b0) ^ (e)->k0) & ((b1) ^ (e)->k1) & ((b2) ^ (e)->k2) & (((s) ^ (e)->ks) | (e)->ko))
 
 #endif
