@@ -56,11 +56,11 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   snprintf(options, sizeof options, "--dim 2|3, --L N (even), --T T, --H H, --sweeps N, "
            "--repeat N, --algorithm metropolis|heatbath|swendsen-wang|wolff, --kernel %s, "
            "--couplings uniform|bimodal|gaussian, --dilution P, --fields none|bimodal|gaussian, "
-           "--field-strength h",
+           "--field-strength h, --rng philox|ars",
            ising_sweeper_names(names, sizeof names, 1));
   static const char *const known[] = {"--dim", "--L", "--T", "--H", "--sweeps", "--repeat",
                                       "--algorithm", "--kernel", "--couplings", "--dilution",
-                                      "--fields", "--field-strength"};
+                                      "--fields", "--field-strength", "--rng"};
   const char *T_text = "2.269", *H_text = "0";
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -106,6 +106,10 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       ISING_CALL(parse_double(a, v, &cfg.field_strength));
       ISING_CHECK(cfg.field_strength >= 0, ISING_ERR_INPUT,
                   "ising bench: --field-strength %s: expected a number >= 0", v);
+    } else if (!strcmp(a, "--rng") && (!strcmp(v, "philox") || !strcmp(v, "ars"))) {
+      cfg.rng = !strcmp(v, "ars") ? ISING_RNG_ARS : ISING_RNG_PHILOX;
+      ISING_CHECK(cfg.rng != ISING_RNG_ARS || ising_rng_ars_available(), ISING_ERR_INPUT,
+                  "ising bench: --rng ars needs a CPU with AES-NI, which this one lacks");
     } else if (!strcmp(a, "--kernel") && ising_sweeper_find(v) && ising_sweeper_find(v)->deck != 2)
       snprintf(cfg.kernel, sizeof cfg.kernel, "%s", v);
     else
@@ -113,6 +117,7 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
                        !strcmp(a, "--algorithm") ? "metropolis, heatbath, swendsen-wang or wolff"
                        : !strcmp(a, "--couplings") ? "uniform, bimodal or gaussian"
                        : !strcmp(a, "--fields") ? "none, bimodal or gaussian"
+                       : !strcmp(a, "--rng") ? "philox or ars"
                                                  : ising_sweeper_names(names, sizeof names, 1));
   }
   ISING_CHECK(L % 2 == 0, ISING_ERR_INPUT, "ising bench: --L %ld: L must be even", L);
@@ -157,7 +162,8 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
   if (!rc) rc = ising_lattice_create(lay, &lat);
   ising_model m;
   if (!rc) rc = ising_model_init(&m, cfg.dim, cfg.J, cfg.H, cfg.temps[0], cfg.algorithm);
-  const ising_rng_key key = ising_rng_key_from_seed(cfg.seed);
+  ising_rng_key key = ising_rng_key_from_seed(cfg.seed);
+  key.alg = (uint32_t)cfg.rng;
   if (!rc) rc = ising_lattice_fill_hot(lat, key, 0);
   const int id = 0, temp_of = 0;
   ising_disorder *dis = NULL; /* one sample: the deck's couplings (uniform without options) */
@@ -192,9 +198,9 @@ int ising_bench(MPI_Comm comm, int argc, char **argv) {
       int64_t n[3];
       ising_lattice_extent(lat, n, NULL);
       static const char *const ck[] = {"uniform", "bimodal", "gaussian"}, *const fk[] = {"none", "bimodal", "gaussian"};
-      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, couplings %s%s", dim, L, cfg.temps[0], cfg.H,
-             ising_algorithm_name(cfg.algorithm), ops->path(), ck[cfg.dis_couplings],
-             cfg.bond_dilution > 0 ? " diluted" : "");
+      printf("bench: %ldD L=%ld T=%g H=%g %s, kernel %s, rng %s, couplings %s%s", dim, L,
+             cfg.temps[0], cfg.H, ising_algorithm_name(cfg.algorithm), ops->path(),
+             ising_rng_alg_name(cfg.rng), ck[cfg.dis_couplings], cfg.bond_dilution > 0 ? " diluted" : "");
       if (cfg.dis_fields != ISING_FIELDS_NONE) printf(", %s fields %g", fk[cfg.dis_fields], cfg.field_strength);
       printf(", %d rank%s (grid", lay->world_size, lay->world_size > 1 ? "s" : "");
       for (int k = 0; k < cfg.dim; k++) printf("%s%d", k ? "x" : " ", lay->procs[k]);

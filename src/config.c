@@ -78,7 +78,7 @@ static const char *const section_names[N_SECTIONS] = {
     "checkpoint", "disorder"};
 
 enum {
-  K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_SEED,
+  K_DIM, K_L, K_J, K_H, K_T, K_ALGORITHM, K_START, K_KERNEL, K_RNG, K_SEED,
   K_THERMALIZATION, K_SWEEPS, K_COPIES, K_CLUSTERS, K_LADDER, K_T_MIN, K_T_MAX, K_COUNT,
   K_EXCHANGE_INTERVAL, K_ADAPT, K_ADAPT_ROUNDS, K_INTERVAL, K_FILE, K_PROGRESS,
   K_RANKS_PER_REPLICA, K_CKPT_SWEEPS, K_CKPT_MINUTES, K_CORRELATION, K_SK_EVERY,
@@ -112,6 +112,7 @@ static int key_T(const char *, ising_config *, lattice_values *, char *, size_t)
 static int key_algorithm(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_start(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_kernel(const char *, ising_config *, lattice_values *, char *, size_t);
+static int key_rng(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_seed(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_thermalization(const char *, ising_config *, lattice_values *, char *, size_t);
 static int key_sweeps(const char *, ising_config *, lattice_values *, char *, size_t);
@@ -152,6 +153,7 @@ static const key_spec keys[N_KEYS] = {
     [K_ALGORITHM] = {SEC_MONTECARLO, "algorithm", "metropolis", key_algorithm},
     [K_START] = {SEC_MONTECARLO, "start", "hot", key_start},
     [K_KERNEL] = {SEC_MONTECARLO, "kernel", "fast", key_kernel},
+    [K_RNG] = {SEC_MONTECARLO, "rng", "philox", key_rng},
     [K_SEED] = {SEC_MONTECARLO, "seed", "1", key_seed},
     [K_THERMALIZATION] = {SEC_MONTECARLO, "thermalization", "1000", key_thermalization},
     [K_SWEEPS] = {SEC_MONTECARLO, "sweeps", "10000", key_sweeps},
@@ -511,6 +513,16 @@ static int key_kernel(const char *v, ising_config *cfg, lattice_values *lv, char
     return snprintf(why, n, "kernel must be a backend name of at most %d characters a-z, 0-9, '-'",
                     (int)sizeof cfg->kernel - 1), 0;
   memcpy(cfg->kernel, v, len + 1);
+  return 1;
+}
+
+/* The generator (rng.h); whether this CPU runs ars is the engine's check. */
+static int key_rng(const char *v, ising_config *cfg, lattice_values *lv, char *why, size_t n) {
+  (void)lv;
+  if (strcmp(v, "philox") == 0) cfg->rng = ISING_RNG_PHILOX;
+  else if (strcmp(v, "ars") == 0) cfg->rng = ISING_RNG_ARS;
+  else
+    return snprintf(why, n, "rng must be philox (Philox4x32-10) or ars (ARS-7, needs AES-NI)"), 0;
   return 1;
 }
 

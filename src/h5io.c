@@ -249,6 +249,7 @@ static int write_parameters(ising_output *o, const ising_config *cfg, const int 
   if (!rc) rc = attr_str(o, g, "algorithm", ising_algorithm_name(cfg->algorithm));
   if (!rc) rc = attr_str(o, g, "start", cfg->start == ISING_START_COLD ? "cold" : "hot");
   if (!rc) rc = attr_str(o, g, "kernel", ising_config_backend(cfg));
+  if (!rc) rc = attr_str(o, g, "rng", ising_rng_alg_name(cfg->rng));
   if (!rc) rc = attr_u64(o, g, "seed", cfg->seed);
   if (!rc) rc = attr_i64(o, g, "thermalization", 1, &cfg->thermalization);
   if (!rc) rc = attr_i64(o, g, "sweeps", 1, &cfg->sweeps);

@@ -1521,7 +1521,7 @@ static double median(double *v, long n) {
 }
 
 int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *const cpl[64],
-                          const char *what, long sweeps, long repeat) {
+                          const char *what, int rng, long sweeps, long repeat) {
   ISING_CHECK(sweeps >= 1 && repeat >= 1, ISING_ERR_INPUT,
               "ising bench: --sweeps and --repeat must be >= 1");
   double Ts[LANES];
@@ -1534,7 +1534,8 @@ int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *c
   uint32_t *junk = malloc(4 * MSC_CHUNK_BLOCKS * AS_MAX_CHUNKS * sizeof *junk);
   int rc = rate && ts && crate && junk ? ISING_OK : ISING_ERR(ISING_ERR_MEM, "out of memory");
   if (!rc && cpl) rc = ising_msc_async_set_couplings(a, cpl);
-  const ising_rng_key key = ising_rng_key_from_seed(12345);
+  ising_rng_key key = ising_rng_key_from_seed(12345);
+  key.alg = (uint32_t)rng;
   if (!rc) rc = ising_msc_async_fill_hot(a, key, 0);
   uint64_t t = 0;
   for (int w = 0; w < 3 && !rc; w++, t++)
@@ -1581,8 +1582,9 @@ int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *c
     const char *soft = "", *sname = SIMD_NAME;
 #endif
     printf("bench: %dD L=%lld T=%g H=0 Metropolis, kernel msc-async/" PATH_NAME "%s (64 replicas x %lld "
-           "sites, %s decisions), couplings %s, 1 core, %ld sweeps x %ld repeats\n",
-           dim, (long long)L, T, soft, (long long)a->N, !simd ? "portable" : sname, what, sweeps, repeat);
+           "sites, %s decisions), couplings %s, rng %s, 1 core, %ld sweeps x %ld repeats\n",
+           dim, (long long)L, T, soft, (long long)a->N, !simd ? "portable" : sname, what,
+           ising_rng_alg_name(rng), sweeps, repeat);
     printf("bench: spin flips per ns (64 x N per sweep): each repeat:");
     for (long r = 0; r < repeat; r++) printf(" %.3f", rate[r]);
     printf("\nbench: spin flips per ns: median %.3f per core (per CPU-second of this thread: "
@@ -1595,11 +1597,12 @@ int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *c
     const double ls = sites * (double)sweeps * (double)repeat;
     if (st1[1] > 0)
       printf("bench: msc-async: %.4f decisions needing random bits per lane-site, %.4f random bits "
-             "per such decision, %.3f random bits per lane-site (%.3f drawn from Philox)\n",
+             "per such decision, %.3f random bits per lane-site (%.3f drawn from the generator)\n",
              (double)st1[1] / ls, 8.0 * (double)st1[2] / (double)st1[1], 8.0 * (double)st1[2] / ls,
              128.0 * (double)st1[3] / ls);
-    printf("bench: msc-async: drawing those Philox blocks alone takes %.1f%% of the sweep time "
-           "(%.1f%% of its CPU time)\n", 100.0 * t_rng / t_sweeps, 100.0 * c_rng / c_sweeps);
+    printf("bench: msc-async: drawing those %s blocks alone takes %.1f%% of the sweep time "
+           "(%.1f%% of its CPU time)\n", rng == ISING_RNG_ARS ? "ARS" : "Philox",
+           100.0 * t_rng / t_sweeps, 100.0 * c_rng / c_sweeps);
     const double sweep_s = t_sweeps / (double)(sweeps * repeat);
     const double med_sums = median(ts, repeat);
     printf("bench: msc-async: per-lane sums B_r, M_r: median %.3f ms, %.1f%% of a sweep\n",

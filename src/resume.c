@@ -38,6 +38,7 @@ static int physics_differences(const ising_config *a, const ising_config *b, cha
   for (int i = 0; i < a->n_temps && i < b->n_temps; i++)
     DIFF(a->temps[i] != b->temps[i], "temperature %d: %.17g -> %.17g", i, a->temps[i], b->temps[i]);
   DIFF(a->copies != b->copies, "[montecarlo] copies %d -> %d", a->copies, b->copies);
+  DIFF(a->rng != b->rng, "[montecarlo] rng %s -> %s", ising_rng_alg_name(a->rng), ising_rng_alg_name(b->rng));
   DIFF(a->seed != b->seed, "[montecarlo] seed %llu -> %llu", (unsigned long long)a->seed, (unsigned long long)b->seed);
   DIFF(a->algorithm != b->algorithm, "[montecarlo] algorithm changed");
   DIFF(a->start != b->start, "[montecarlo] start changed");

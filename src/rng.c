@@ -16,10 +16,91 @@
  */
 #include "ising/rng.h"
 
+#if defined(__x86_64__)
+#define ISING_ARS 1
+/* Random123's ARS needs its AES-NI feature on; the functions that use it
+ * are compiled for AES-NI alone (target pragmas below), and are reached
+ * only where ising_rng_ars_available() said yes. */
+#define R123_USE_AES_NI 1
+#endif
 #include <Random123/philox.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(ISING_ARS)
 #include <immintrin.h>
+#endif
+
+#ifdef ISING_ARS
+#pragma GCC push_options
+#pragma GCC target("sse4.1,aes")
+#include <Random123/ars.h>
+
+/* One ARS block through Random123: the definition the vector code below
+ * is tested against (tests/test_rng.c). */
+static void ars_block(ising_rng_key key, uint64_t group, uint32_t c2, uint32_t c3,
+                      uint32_t out[4]) {
+  ars4x32_ctr_t ctr = {{(uint32_t)group, (uint32_t)(group >> 32), c2, c3}};
+  ars4x32_key_t k = {{key.k[0], key.k[1], 0, 0}};
+  ars4x32_ctr_t r = ars4x32_R(ISING_RNG_ARS_ROUNDS, ctr, k);
+  memcpy(out, r.v, sizeof r.v);
+}
+
+/* ARS's round keys: the key, then Weyl increments of its two 64-bit
+ * halves (ars1xm128i_R). */
+static inline void ars_round_keys(ising_rng_key key, __m128i rk[ISING_RNG_ARS_ROUNDS + 1]) {
+  const __m128i weyl = _mm_set_epi64x((long long)0xBB67AE8584CAA73BULL,
+                                      (long long)0x9E3779B97F4A7C15ULL);
+  rk[0] = _mm_set_epi32(0, 0, (int)key.k[1], (int)key.k[0]);
+  for (int r = 1; r <= ISING_RNG_ARS_ROUNDS; r++) rk[r] = _mm_add_epi64(rk[r - 1], weyl);
+}
+
+/* ARS on sixteen counters in the planar layout of philox16_c (word j of
+ * counter i in w[16 j + i]), one 128-bit block per counter. */
+static void ars16_c(uint32_t w[64], ising_rng_key key) {
+  __m128i rk[ISING_RNG_ARS_ROUNDS + 1], v[16];
+  ars_round_keys(key, rk);
+  for (int i = 0; i < 16; i++)
+    v[i] = _mm_xor_si128(_mm_set_epi32((int)w[48 + i], (int)w[32 + i], (int)w[16 + i], (int)w[i]),
+                         rk[0]);
+  for (int r = 1; r < ISING_RNG_ARS_ROUNDS; r++)
+    for (int i = 0; i < 16; i++) v[i] = _mm_aesenc_si128(v[i], rk[r]);
+  for (int i = 0; i < 16; i++) {
+    uint32_t b[4];
+    _mm_storeu_si128((__m128i *)(void *)b, _mm_aesenclast_si128(v[i], rk[ISING_RNG_ARS_ROUNDS]));
+    for (int j = 0; j < 4; j++) w[16 * j + i] = b[j];
+  }
+}
+#pragma GCC pop_options
+#endif
+
+int ising_rng_ars_available(void) {
+#ifdef ISING_ARS
+  return __builtin_cpu_supports("aes") != 0;
+#else
+  return 0;
+#endif
+}
+
+/* Whether the vector paths may use VAES (-DISING_NO_VAES: never, to check
+ * the AES-NI fallback on a CPU that has VAES). */
+static inline int have_vaes(void) {
+#if defined(ISING_ARS) && !defined(ISING_NO_VAES)
+  return __builtin_cpu_supports("vaes") != 0;
+#else
+  return 0;
+#endif
+}
+
+const char *ising_rng_alg_name(int alg) { return alg == ISING_RNG_ARS ? "ars" : "philox"; }
+
+#ifndef ISING_ARS
+/* A key asking for ARS where this build has none: configuration refuses
+ * it first (ising_rng_ars_available), so this is an internal error. */
+static void no_ars(void) {
+  fprintf(stderr, "ising: internal error: ARS random numbers asked for, but this build has no AES-NI code\n");
+  abort();
+}
 #endif
 
 ising_rng_key ising_rng_key_from_seed(uint64_t seed) {
@@ -28,12 +109,20 @@ ising_rng_key ising_rng_key_from_seed(uint64_t seed) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z ^= z >> 31;
-  ising_rng_key key = {{(uint32_t)z, (uint32_t)(z >> 32)}};
+  ising_rng_key key = {{(uint32_t)z, (uint32_t)(z >> 32)}, ISING_RNG_PHILOX};
   return key;
 }
 
 void ising_rng_block(ising_rng_key key, uint64_t group, uint32_t c2, uint32_t c3,
                      uint32_t out[4]) {
+  if (key.alg == ISING_RNG_ARS) {
+#ifdef ISING_ARS
+    ars_block(key, group, c2, c3, out);
+    return;
+#else
+    no_ars();
+#endif
+  }
   philox4x32_ctr_t ctr = {{(uint32_t)group, (uint32_t)(group >> 32), c2, c3}};
   philox4x32_key_t k = {{key.k[0], key.k[1]}};
   philox4x32_ctr_t r = philox4x32_R(10, ctr, k);
@@ -51,6 +140,14 @@ uint16_t ising_rng_number16(ising_rng_key key, uint64_t chunk, int k, uint32_t c
 /* Ten Philox rounds on sixteen counters in plain C, word j of counter i in
  * w[16 j + i] (a loop compilers vectorise): the portable fills. */
 static inline void philox16_c(uint32_t w[64], ising_rng_key key) {
+  if (key.alg == ISING_RNG_ARS) {
+#ifdef ISING_ARS
+    ars16_c(w, key);
+    return;
+#else
+    no_ars();
+#endif
+  }
   uint32_t *a0 = w, *a1 = w + 16, *a2 = w + 32, *a3 = w + 48;
   uint32_t k0 = key.k[0], k1 = key.k[1];
   for (int r = 0; r < 10; r++) {
@@ -69,6 +166,137 @@ static inline void philox16_c(uint32_t w[64], ising_rng_key key) {
   }
 }
 
+#if defined(ISING_ARS) && defined(__AVX2__) && !defined(__AVX512F__)
+/* Sixteen or eight counters' words in SIMD registers, x[o] = word o of each
+ * counter (the Philox layout), and ARS on them: a 4 x 4 transpose within
+ * each 128-bit lane makes x[j]'s lane l the block of counter 4 l + j, the
+ * rounds run on whole blocks (VAES: two or four blocks per instruction),
+ * and the same transpose puts the words back. */
+static inline void ars_tr256(__m256i x[4]) {
+  const __m256i t0 = _mm256_unpacklo_epi32(x[0], x[1]), t1 = _mm256_unpackhi_epi32(x[0], x[1]);
+  const __m256i t2 = _mm256_unpacklo_epi32(x[2], x[3]), t3 = _mm256_unpackhi_epi32(x[2], x[3]);
+  x[0] = _mm256_unpacklo_epi64(t0, t2);
+  x[1] = _mm256_unpackhi_epi64(t0, t2);
+  x[2] = _mm256_unpacklo_epi64(t1, t3);
+  x[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+#pragma GCC push_options
+#pragma GCC target("aes,vaes")
+/* ARS on n sets of eight counters (VAES), the sets in registers. */
+static inline __attribute__((always_inline)) void ars8_vaes_n(const int n, __m256i a[][4],
+                                                             const __m256i k[]) {
+  __m256i v[4][4];
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < 4; j++) v[i][j] = a[i][j];
+    ars_tr256(v[i]);
+    for (int j = 0; j < 4; j++) v[i][j] = _mm256_xor_si256(v[i][j], k[0]);
+  }
+  for (int r = 1; r < ISING_RNG_ARS_ROUNDS; r++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < 4; j++) v[i][j] = _mm256_aesenc_epi128(v[i][j], k[r]);
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < 4; j++) v[i][j] = _mm256_aesenclast_epi128(v[i][j], k[ISING_RNG_ARS_ROUNDS]);
+    ars_tr256(v[i]);
+    for (int j = 0; j < 4; j++) a[i][j] = v[i][j];
+  }
+}
+
+/* ARS on n <= 4 sets of eight counters (VAES). */
+static void ars8n_vaes(int n, __m256i a[][4], ising_rng_key key) {
+  __m128i rk[ISING_RNG_ARS_ROUNDS + 1];
+  __m256i k[ISING_RNG_ARS_ROUNDS + 1];
+  ars_round_keys(key, rk);
+  for (int r = 0; r <= ISING_RNG_ARS_ROUNDS; r++) k[r] = _mm256_broadcastsi128_si256(rk[r]);
+  switch (n) {
+  case 1: ars8_vaes_n(1, a, k); break;
+  case 2: ars8_vaes_n(2, a, k); break;
+  case 3: ars8_vaes_n(3, a, k); break;
+  default: ars8_vaes_n(4, a, k); break;
+  }
+}
+#pragma GCC pop_options
+
+/* ARS on n sets of eight counters: VAES where the CPU has it, else AES-NI
+ * on two sets at a time (ars16_c). */
+static void ars8n(int n, __m256i a[][4], ising_rng_key key) {
+  if (have_vaes()) {
+    ars8n_vaes(n, a, key);
+    return;
+  }
+  for (int i = 0; i < n; i += 2) {
+    uint32_t w[64] = {0};
+    const int m = n - i < 2 ? 1 : 2;
+    for (int h = 0; h < m; h++)
+      for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(void *)(w + 16 * o + 8 * h), a[i + h][o]);
+    ars16_c(w, key);
+    for (int h = 0; h < m; h++)
+      for (int o = 0; o < 4; o++) a[i + h][o] = _mm256_loadu_si256((const __m256i *)(const void *)(w + 16 * o + 8 * h));
+  }
+}
+#endif
+
+#if defined(ISING_ARS) && defined(__AVX512F__)
+static inline void ars_tr512(__m512i x[4]) {
+  const __m512i t0 = _mm512_unpacklo_epi32(x[0], x[1]), t1 = _mm512_unpackhi_epi32(x[0], x[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(x[2], x[3]), t3 = _mm512_unpackhi_epi32(x[2], x[3]);
+  x[0] = _mm512_unpacklo_epi64(t0, t2);
+  x[1] = _mm512_unpackhi_epi64(t0, t2);
+  x[2] = _mm512_unpacklo_epi64(t1, t3);
+  x[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+#pragma GCC push_options
+#pragma GCC target("aes,vaes")
+/* ARS on n sets of sixteen counters (VAES), the sets in registers. */
+static inline __attribute__((always_inline)) void ars16_vaes_n(const int n, __m512i *const s[2],
+                                                              const __m512i k[]) {
+  __m512i v[2][4];
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < 4; j++) v[i][j] = s[i][j];
+    ars_tr512(v[i]);
+    for (int j = 0; j < 4; j++) v[i][j] = _mm512_xor_si512(v[i][j], k[0]);
+  }
+  for (int r = 1; r < ISING_RNG_ARS_ROUNDS; r++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < 4; j++) v[i][j] = _mm512_aesenc_epi128(v[i][j], k[r]);
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < 4; j++) v[i][j] = _mm512_aesenclast_epi128(v[i][j], k[ISING_RNG_ARS_ROUNDS]);
+    ars_tr512(v[i]);
+    for (int j = 0; j < 4; j++) s[i][j] = v[i][j];
+  }
+}
+
+/* ARS on sixteen counters a, and sixteen more b unless NULL (VAES). */
+static void ars16v_vaes(__m512i a[4], __m512i b[4], ising_rng_key key) {
+  __m128i rk[ISING_RNG_ARS_ROUNDS + 1];
+  __m512i k[ISING_RNG_ARS_ROUNDS + 1];
+  ars_round_keys(key, rk);
+  for (int r = 0; r <= ISING_RNG_ARS_ROUNDS; r++) k[r] = _mm512_broadcast_i32x4(rk[r]);
+  __m512i *const s[2] = {a, b};
+  if (b)
+    ars16_vaes_n(2, s, k);
+  else
+    ars16_vaes_n(1, s, k);
+}
+#pragma GCC pop_options
+
+/* ARS on sixteen counters a (and b): VAES, else AES-NI (ars16_c). */
+static void ars16v(__m512i a[4], __m512i b[4], ising_rng_key key) {
+  if (have_vaes()) {
+    ars16v_vaes(a, b, key);
+    return;
+  }
+  __m512i *s[2] = {a, b};
+  for (int i = 0; i < (b ? 2 : 1); i++) {
+    uint32_t w[64];
+    for (int o = 0; o < 4; o++) _mm512_storeu_si512((void *)(w + 16 * o), s[i][o]);
+    ars16_c(w, key);
+    for (int o = 0; o < 4; o++) s[i][o] = _mm512_loadu_si512((const void *)(w + 16 * o));
+  }
+}
+#endif
+
 #ifdef __AVX512F__
 /* hi and lo 32-bit halves of m * a for sixteen 32-bit lanes. */
 static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo) {
@@ -82,6 +310,10 @@ static inline void mulhilo16(__m512i a, __m512i m, __m512i *hi, __m512i *lo) {
 
 /* Ten Philox rounds on sixteen counters, one word of each per register. */
 static inline void philox16(__m512i a[4], ising_rng_key key) {
+  if (key.alg == ISING_RNG_ARS) {
+    ars16v(a, NULL, key);
+    return;
+  }
   __m512i a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
   const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M4x32_0);
   const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M4x32_1);
@@ -107,6 +339,10 @@ static inline void philox16(__m512i a[4], ising_rng_key key) {
  * one set fill the latency of the other's (about 20% more blocks per
  * second here than one set at a time). */
 static inline void philox16x2(__m512i a[4], __m512i b[4], ising_rng_key key) {
+  if (key.alg == ISING_RNG_ARS) {
+    ars16v(a, b, key);
+    return;
+  }
   const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M4x32_0);
   const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M4x32_1);
   uint32_t k0 = key.k[0], k1 = key.k[1];
@@ -207,13 +443,25 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
   const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
   const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
   uint32_t k0 = key.k[0], k1 = key.k[1];
-  for (int r = 0; r < 10; r++) {
-    __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
-    round8(a, m0, m1, vk0, vk1);
-    round8(b, m0, m1, vk0, vk1);
-    k0 += PHILOX_W32_0;
-    k1 += PHILOX_W32_1;
-  }
+  if (key.alg == ISING_RNG_ARS) {
+#ifdef ISING_ARS
+    __m256i s[2][4] = {{a[0], a[1], a[2], a[3]}, {b[0], b[1], b[2], b[3]}};
+    ars8n(2, s, key);
+    for (int o = 0; o < 4; o++) {
+      a[o] = s[0][o];
+      b[o] = s[1][o];
+    }
+#else
+    no_ars();
+#endif
+  } else
+    for (int r = 0; r < 10; r++) {
+      __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
+      round8(a, m0, m1, vk0, vk1);
+      round8(b, m0, m1, vk0, vk1);
+      k0 += PHILOX_W32_0;
+      k1 += PHILOX_W32_1;
+    }
   /* a[j], b[j] hold words 16 j .. 16 j + 15 (word j of counters 0..15);
    * numbers 0..63 are the low halves of words 0..63, 64..127 the high ones */
   for (int j = 0; j < 4; j++) {
@@ -335,6 +583,10 @@ static inline void counters8(uint64_t g, uint32_t c2, uint32_t c3, __m256i a[4])
 /* Ten Philox rounds on n sets of eight counters at once: the multiplies of
  * one set fill the latency of the other's. */
 static inline __attribute__((always_inline)) void philox8n(int n, __m256i a[][4], ising_rng_key key) {
+  if (key.alg == ISING_RNG_ARS) {
+    ars8n(n, a, key);
+    return;
+  }
   const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
   const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
   uint32_t k0 = key.k[0], k1 = key.k[1];

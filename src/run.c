@@ -535,6 +535,12 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
     }
     E->deal = E->deal / a * E->per_sample;
   }
+  if (cfg->rng == ISING_RNG_ARS && !ising_rng_ars_available()) {
+    char w[256];
+    return ISING_ERR(ISING_ERR_INPUT, "%s: rng = ars needs a CPU with AES-NI, which this one "
+                     "lacks (use rng = philox)",
+                     ising_config_where(cfg, "montecarlo", "rng", w, sizeof w));
+  }
   ISING_CALL(ising_disorder_create(cfg, &E->dis));
   E->cpl = ising_disorder_couplings(E->dis);
   E->fields = E->cpl[0].field != NULL;
@@ -584,6 +590,7 @@ static int setup(engine *E, MPI_Comm comm, const ising_run_options *opt, ising_r
   ISING_CALL(record_ladder(E));
   E->next_round = 1;
   E->key = ising_rng_key_from_seed(cfg->seed);
+  E->key.alg = (uint32_t)cfg->rng;
   for (int r = 0; r < E->R; r++) {
     /* replicas round robin over the groups in blocks of the backend's
      * (needs.block; whole samples with overlaps), in increasing order */

@@ -127,8 +127,8 @@ static const char *msc_path(void) {
 #endif
 }
 
-/* The random-bit economy of the timed sweeps, and the time the same Philox
- * fills alone take (first call, out == NULL: mark the start). */
+/* The random-bit economy of the timed sweeps, and the time the same
+ * generator fills alone take (first call, out == NULL: mark the start). */
 static int msc_bench_report(void *p, FILE *out, double timed, long sweeps, double sites) {
   msc_state *s = p;
   if (s->r.n < 1) return ISING_OK;
@@ -147,11 +147,11 @@ static int msc_bench_report(void *p, FILE *out, double timed, long sweeps, doubl
   (void)sweeps;
   if (s->r.lay->world_rank != 0 || now[1] <= 0) return ISING_OK;
   fprintf(out, "bench: msc on rank 0: %.4f decisions needing random bits per site, %.4f random "
-          "bits per such decision, %.3f random bits per site (%.3f drawn from Philox)\n",
+          "bits per such decision, %.3f random bits per site (%.3f drawn from the generator)\n",
           (double)now[1] / sites, (double)now[2] / (double)now[1], (double)now[2] / sites,
           128.0 * (double)now[3] / sites);
-  fprintf(out, "bench: msc: drawing those Philox blocks alone takes %.1f%% of the sweep time\n",
-          100.0 * t_rng / timed);
+  fprintf(out, "bench: msc: drawing those %s blocks alone takes %.1f%% of the sweep time\n",
+          s->r.key.alg == ISING_RNG_ARS ? "ARS" : "Philox", 100.0 * t_rng / timed);
   return ISING_OK;
 }
 

@@ -262,8 +262,8 @@ static int async_bench(const ising_config *cfg, long sweeps, long repeat) {
     return ISING_ERR(ISING_ERR_INPUT, "ising bench: --kernel msc-async runs Metropolis at H = 0");
   if (cfg->dis_couplings == ISING_DIS_UNIFORM && cfg->bond_dilution == 0 &&
       cfg->dis_fields == ISING_FIELDS_NONE)
-    return ising_msc_async_bench(cfg->dim, cfg->L[0], cfg->temps[0], NULL, "uniform", sweeps,
-                                 repeat);
+    return ising_msc_async_bench(cfg->dim, cfg->L[0], cfg->temps[0], NULL, "uniform", cfg->rng,
+                                 sweeps, repeat);
   if (cfg->dis_couplings != ISING_DIS_BIMODAL || cfg->bond_dilution != 0 ||
       cfg->dis_fields != ISING_FIELDS_NONE)
     return ISING_ERR(ISING_ERR_INPUT, "ising bench: --kernel msc-async takes --couplings bimodal "
@@ -275,7 +275,7 @@ static int async_bench(const ising_config *cfg, long sweeps, long repeat) {
   const ising_couplings *c[LANES];
   for (int l = 0; l < LANES; l++) c[l] = &ising_disorder_couplings(dis)[l / 2];
   int rc = ising_msc_async_bench(cfg->dim, cfg->L[0], cfg->temps[0], c,
-                                 "bimodal (32 samples x 2 replicas)", sweeps, repeat);
+                                 "bimodal (32 samples x 2 replicas)", cfg->rng, sweeps, repeat);
   ising_disorder_destroy(&dis);
   return rc;
 }

@@ -10,7 +10,9 @@
 # a partial second word) with correlations and a 3D ladder; deck g the
 # multi-replica kernel (160 replicas in three sets of 64 lanes, the last
 # half idle; one set per rank at most, so it runs on layouts of 1 to 3 ranks,
-# always in groups of one rank) with a feedback-adapted ladder.
+# always in groups of one rank) with a feedback-adapted ladder.  Decks b, f
+# and g draw ARS random numbers ([montecarlo] rng = ars) where the CPU has
+# AES-NI, the others Philox.
 set -eu
 ising=$1; shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/ising-identity-XXXXXX")
@@ -138,6 +140,12 @@ sk_every = 5
 DECK
 status=0
 first=$1
+if "$ising" bench --rng ars --L 8 --sweeps 1 --repeat 1 > /dev/null 2>&1; then
+  ars_decks="b f g"
+else
+  ars_decks=""; echo "note: no AES-NI here: every deck runs Philox (rng = ars skipped)"
+fi
+rng_of() { case " $ars_decks " in *" $1 "*) echo ars ;; *) echo philox ;; esac; }
 for deck in a b c d e f g; do
   for layout in "$@"; do
     np=${layout%%:*}; rpr=${layout#*:}
@@ -145,14 +153,15 @@ for deck in a b c d e f g; do
     out="$work/$deck-$np-$rpr.h5"
     [ -e "$out" ] && continue
     mpiexec -n "$np" --oversubscribe "$ising" run "$work/$deck.ini" --quiet --set "output.file=$out" \
-      --set "parallel.ranks_per_replica=$rpr" || { echo "FAIL: $deck on $layout exited $?"; status=1; continue; }
+      --set "parallel.ranks_per_replica=$rpr" --set "montecarlo.rng=$(rng_of $deck)" ||
+      { echo "FAIL: $deck on $layout exited $?"; status=1; continue; }
     ref="$work/$deck-${first%%:*}-$(case $deck in a|b|e) echo 0 ;; g) echo 1 ;; *) echo ${first#*:} ;; esac).h5"
     [ "$out" = "$ref" ] && continue
     objs="/timeseries /summary"
     case $deck in c|d|f|g) objs="$objs /tempering" ;; esac
     for obj in $objs; do
       if h5diff -r "$ref" "$out" "$obj" "$obj" > "$work/diff.txt" 2>&1; then
-        echo "ok: $deck $obj identical on layouts $first and $np:$rpr"
+        echo "ok: $deck ($(rng_of $deck)) $obj identical on layouts $first and $np:$rpr"
       else
         echo "FAIL: $deck $obj differs between layouts $first and $np:$rpr:"; head -20 "$work/diff.txt"; status=1
       fi
@@ -165,6 +174,16 @@ if h5diff "$work/a-${first%%:*}-0.h5" "$work/seed.h5" /timeseries/e /timeseries/
   echo "FAIL: a different seed gave the same series: the comparison cannot see differences"; status=1
 else
   echo "ok: a different seed gives a different series"
+fi
+# and the generator is what the deck says: b with Philox differs from b with ARS
+if [ -n "$ars_decks" ]; then
+  mpiexec -n 1 "$ising" run "$work/b.ini" --quiet --set "output.file=$work/b-philox.h5" \
+    --set parallel.ranks_per_replica=0
+  if h5diff "$work/b-${first%%:*}-0.h5" "$work/b-philox.h5" /timeseries/e /timeseries/e > /dev/null 2>&1; then
+    echo "FAIL: rng = ars gave the same series as Philox"; status=1
+  else
+    echo "ok: rng = ars gives a different series from Philox"
+  fi
 fi
 [ $status -eq 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
 exit $status

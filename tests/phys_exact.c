@@ -16,7 +16,8 @@
  * multi-spin-coding kernel instead (msc.h; the others are skipped); with
  * "msc-async" with the multi-replica kernel (msc_async.h), where the single-
  * temperature cases run 16 copies (16 of a set's 64 lanes) for 1/16 of the
- * sweeps each.
+ * sweeps each.  With "ars" every run draws its numbers from ARS instead of
+ * Philox ([montecarlo] rng = ars; skipped, saying so, without AES-NI).
  */
 #include <check.h>
 #include <math.h>
@@ -43,6 +44,7 @@ static int quick;
 /* "msc" or "msc-async" (any argument): a multi-spin-coding kernel, msc_kind */
 static int msc;
 static const char *msc_kind = "msc";
+static int ars; /* "ars": rng = ars */
 #define ASYNC_COPIES 16
 
 typedef ising_test_cmp cmp;
@@ -77,6 +79,7 @@ static void base_config(ising_config *cfg, int dim, int64_t Lx, int64_t Ly, int6
   cfg->thermalization = 2000;
   cfg->interval = 1;
   if (msc) snprintf(cfg->kernel, sizeof cfg->kernel, "%s", msc_kind);
+  if (ars) cfg->rng = ISING_RNG_ARS;
 }
 
 /* Enumeration case: e, |m|, m^2, U4, chi and c; with a power run at 1.03 T. */
@@ -395,10 +398,16 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   for (int i = 1; i < argc; i++) {
     quick |= strcmp(argv[i], "quick") == 0;
+    ars |= strcmp(argv[i], "ars") == 0;
     if (strcmp(argv[i], "msc") == 0 || strcmp(argv[i], "msc-async") == 0) {
       msc = 1;
       msc_kind = argv[i];
     }
+  }
+  if (ars && !ising_rng_ars_available()) {
+    if (world_rank == 0) printf("phys_exact ars: skipped (this CPU has no AES-NI)\n");
+    MPI_Finalize();
+    return 0;
   }
   Suite *s = suite_create("physics");
   TCase *tc = tcase_create("exact");

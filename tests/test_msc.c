@@ -13,6 +13,7 @@
 #include <check.h>
 #include <math.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +27,9 @@
 #include "ising/update.h"
 #include "testutil.h"
 
-START_TEST(fill_blocks_matches_random123) {
-  ising_rng_key key = ising_rng_key_from_seed(99);
+/* Every planar fill of the key's generator against its blocks one at a
+ * time (ising_rng_block: Random123's philox4x32_R or ars4x32_R). */
+static void check_fills(ising_rng_key key) {
   const uint64_t firsts[] = {0, 5, 16, 0xFFFFFFF7ULL, (3ULL << 48) + 11};
   const int64_t counts[] = {1, 16, 17, 40};
   uint32_t out[4 * 41];
@@ -89,6 +91,16 @@ START_TEST(fill_blocks_matches_random123) {
         }
     }
 }
+
+START_TEST(fill_blocks_matches_random123) {
+  ising_rng_key key = ising_rng_key_from_seed(99);
+  check_fills(key);
+  if (ising_rng_ars_available()) {
+    key.alg = ISING_RNG_ARS;
+    check_fills(key);
+  } else
+    printf("test_msc: ARS fills skipped (no AES-NI)\n");
+}
 END_TEST
 
 typedef struct {
@@ -96,6 +108,16 @@ typedef struct {
   ising_lattice *a, *b; /* a: the int8 copy of the packed kernel's spins, b: reference */
   ising_msc *p;         /* the packed kernel's spins */
 } pair;
+
+/* The generator of the runs below: Philox, or ARS for the ars_ test (the
+ * same kernels, the same comparisons, the other stream). */
+static uint32_t test_alg = ISING_RNG_PHILOX;
+static void philox_again(void) { test_alg = ISING_RNG_PHILOX; } /* each test starts so */
+static ising_rng_key test_key(uint64_t seed) {
+  ising_rng_key k = ising_rng_key_from_seed(seed);
+  k.alg = test_alg;
+  return k;
+}
 
 static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t seed) {
   ising_config cfg;
@@ -108,7 +130,7 @@ static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t 
   ck_assert_int_eq(ising_layout_create(MPI_COMM_WORLD, &cfg, 1, &p->lay), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->a), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->b), ISING_OK);
-  ising_rng_key key = ising_rng_key_from_seed(seed);
+  ising_rng_key key = test_key(seed);
   ck_assert_int_eq(ising_lattice_fill_hot(p->a, key, 1), ISING_OK);
   ck_assert_int_eq(ising_lattice_fill_hot(p->b, key, 1), ISING_OK);
   ck_assert_int_eq(ising_msc_create(p->a, &p->p), ISING_OK);
@@ -150,7 +172,7 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double H, d
   ising_model m;
   ck_assert_msg(ising_model_init(&m, dim, 1.0, H, T, ISING_ALG_METROPOLIS) == ISING_OK, "%s",
                 ising_err_message());
-  ising_stream st = {ising_rng_key_from_seed(4321), 2};
+  ising_stream st = {test_key(4321), 2};
   int64_t flips = 0, half = 0, looks = 0;
   for (int t = 0; t < sweeps; t++) {
     ising_half_sums ha[2], hb[2];
@@ -210,6 +232,21 @@ START_TEST(packed_equals_reference_3d) {
     ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.0, 4.5115, 4, 1), 0);
     ck_assert_int_gt(run_pair(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, 3.0, 3, 2), 0);
   }
+}
+END_TEST
+
+/* ARS (AES-NI): the packed kernel equals the reference on its stream too. */
+START_TEST(ars_stream) {
+  if (!ising_rng_ars_available()) {
+    printf("test_msc: ARS skipped (no AES-NI)\n");
+    return;
+  }
+  test_alg = ISING_RNG_ARS;
+  ck_assert_int_gt(run_pair(2, 200, 6, 1, 0.0, 2.269, 6, 1), 0);
+  ck_assert_int_gt(run_pair(2, 512, 20, 1, 0.3, 1.8, 4, 2), 0);
+  ck_assert_int_gt(run_pair(3, 256, 6, 4, 0.0, 4.5115, 4, 1), 0);
+  ck_assert_int_gt(run_pair(3, 130, 4, 4, 0.5, 3.0, 3, 2), 0);
+  test_alg = ISING_RNG_PHILOX;
 }
 END_TEST
 
@@ -298,6 +335,8 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, fill_blocks_matches_random123);
   tcase_add_test(tc, packed_equals_reference_2d);
   tcase_add_test(tc, packed_equals_reference_3d);
+  tcase_add_checked_fixture(tc, philox_again, NULL);
+  tcase_add_test(tc, ars_stream);
   tcase_add_test(tc, extreme_temperatures);
   tcase_add_test(tc, switching_kernels);
   tcase_add_test(tc, bits_per_decision);

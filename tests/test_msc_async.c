@@ -121,6 +121,16 @@ static void wide_ladder(double T[64]) {
 
 static int64_t total_ties; /* bytes read beyond one per decision, over the tests */
 
+/* The generator of the runs below: Philox, or ARS for the ars_ test (the
+ * same kernels, the same comparisons, the other stream). */
+static uint32_t test_alg = ISING_RNG_PHILOX;
+static void philox_again(void) { test_alg = ISING_RNG_PHILOX; } /* each test starts so */
+static ising_rng_key test_key(uint64_t seed) {
+  ising_rng_key k = ising_rng_key_from_seed(seed);
+  k.alg = test_alg;
+  return k;
+}
+
 /* Three copies (word-at-once path, lane-by-lane code, reference), the same hot start,
  * the lanes of `active` moving, `sweeps` sweeps, compared after every half
  * sweep; temperatures swapped between some sweeps. */
@@ -133,10 +143,10 @@ static void run_three_masked(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double
     ck_assert_int_eq(ising_msc_async_set_active(k == 0 ? f : k == 1 ? p : r, active), ISING_OK);
   ck_assert_int_eq(ising_msc_async_use_simd(f, 1), ISING_OK); /* every build has a word-at-once path */
   ck_assert_int_eq(ising_msc_async_use_simd(p, 0), ISING_OK);
-  ising_rng_key key = ising_rng_key_from_seed(77 + (uint64_t)Lx);
+  ising_rng_key key = test_key(77 + (uint64_t)Lx);
   for (int k = 0; k < 3; k++)
     ck_assert_int_eq(ising_msc_async_fill_hot(k == 0 ? f : k == 1 ? p : r, key, 5), ISING_OK);
-  ising_rng_key run = ising_rng_key_from_seed(2024);
+  ising_rng_key run = test_key(2024);
   int64_t changed = 0;
   for (int t = 0; t < sweeps; t++) {
     if (t % 2 == 1)
@@ -210,6 +220,25 @@ START_TEST(packed_equals_reference_3d) {
     run_three(3, Ls[i][0], Ls[i][1], Ls[i][2], 0.5, T, 2);
   }
   run_three(3, 6, 4, 2, -0.2, T, 2);
+}
+END_TEST
+
+/* ARS (AES-NI): the word-at-once and lane-by-lane paths equal the
+ * reference on its stream too. */
+START_TEST(ars_stream) {
+  if (!ising_rng_ars_available()) {
+    printf("test_msc_async: ARS skipped (no AES-NI)\n");
+    return;
+  }
+  double T[64], Tc[64];
+  wide_ladder(T);
+  for (int l = 0; l < LANES; l++) Tc[l] = 1.5 + 0.05 * l;
+  test_alg = ISING_RNG_ARS;
+  run_three(2, 34, 4, 1, 0.0, Tc, 4);
+  run_three(2, 128, 2, 1, 0.3, T, 3);
+  for (int l = 0; l < LANES; l++) Tc[l] = 3.0 + 0.05 * l;
+  run_three(3, 6, 4, 2, 0.0, Tc, 3);
+  test_alg = ISING_RNG_PHILOX;
 }
 END_TEST
 
@@ -709,6 +738,8 @@ int main(void) {
   tcase_add_test(tc, api_errors);
   tcase_add_test(tc, packed_equals_reference_2d);
   tcase_add_test(tc, packed_equals_reference_3d);
+  tcase_add_checked_fixture(tc, philox_again, NULL);
+  tcase_add_test(tc, ars_stream);
   tcase_add_test(tc, ties_were_exercised);
   tcase_add_test(tc, frozen_lanes);
   tcase_add_test(tc, row_transfers);

@@ -3,28 +3,67 @@
  * Random123 philox4x32 output the layout in rng.h names, streams differ by
  * purpose, colour, replica, sweep and seed, and the numbers are uniform.
  */
+#if defined(__x86_64__)
+#define R123_USE_AES_NI 1
+#endif
 #include <Random123/philox.h>
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "ising/rng.h"
 #include "testutil.h"
 
-/* rng.h's definition, written out independently of src/rng.c */
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("sse4.1,aes")
+#include <Random123/ars.h>
+/* ARS-7 of rng.h, through Random123 */
+static void ars_direct(ising_rng_key key, uint64_t g, uint32_t c2, uint32_t c3, uint32_t out[4]) {
+  ars4x32_ctr_t c = {{(uint32_t)g, (uint32_t)(g >> 32), c2, c3}};
+  ars4x32_key_t kk = {{key.k[0], key.k[1], 0, 0}};
+  ars4x32_ctr_t r = ars4x32_R(ISING_RNG_ARS_ROUNDS, c, kk);
+  for (int i = 0; i < 4; i++) out[i] = r.v[i];
+}
+#pragma GCC pop_options
+#endif
+
+/* rng.h's definition of one block, written out independently of src/rng.c */
+static uint32_t direct_word(ising_rng_key key, uint64_t g, int w, uint32_t c2, uint32_t c3) {
+#if defined(__x86_64__)
+  if (key.alg == ISING_RNG_ARS) {
+    uint32_t out[4];
+    ars_direct(key, g, c2, c3, out);
+    return out[w];
+  }
+#endif
+  ck_assert_int_eq(key.alg, ISING_RNG_PHILOX);
+  philox4x32_ctr_t c = {{(uint32_t)g, (uint32_t)(g >> 32), c2, c3}};
+  philox4x32_key_t kk = {{key.k[0], key.k[1]}};
+  return philox4x32(c, kk).v[w];
+}
+
+/* rng.h's layout of the chunked numbers */
 static uint16_t direct(ising_rng_key key, uint64_t chunk, int k, uint32_t c2, uint32_t c3) {
   int w = k % 64;
   uint64_t g = 16 * chunk + (uint64_t)(w % 16);
-  philox4x32_ctr_t c = {{(uint32_t)g, (uint32_t)(g >> 32), c2, c3}};
-  philox4x32_key_t kk = {{key.k[0], key.k[1]}};
-  philox4x32_ctr_t r = philox4x32(c, kk);
-  return (uint16_t)(r.v[w / 16] >> (k < 64 ? 0 : 16));
+  return (uint16_t)(direct_word(key, g, w / 16, c2, c3) >> (k < 64 ? 0 : 16));
+}
+
+/* The generators this CPU runs: Philox, and ARS where it has AES-NI. */
+static int n_algs(void) {
+  if (ising_rng_ars_available()) return 2;
+  printf("test_rng: ARS skipped (no AES-NI)\n");
+  return 1;
 }
 
 START_TEST(fill_matches_random123) {
   ising_rng_key key = ising_rng_key_from_seed(2026);
   static uint16_t buf[40 * ISING_RNG_CHUNK];
   uint64_t firsts[3] = {0, 123456789, (1ULL << 36) - 20}; /* crosses 2^32 groups */
+  for (int a = 0, na = n_algs(); a < na; a++)
   for (int f = 0; f < 3; f++) {
+    key.alg = (uint32_t)a;
     ising_rng_fill16(key, firsts[f], 40, 17, ising_rng_c3(5, ISING_RNG_SWEEP, 1), buf);
     for (int i = 0; i < 40; i++)
       for (int k = 0; k < ISING_RNG_CHUNK; k++) {
@@ -47,12 +86,15 @@ START_TEST(words_at_match_random123) {
   for (int i = 0; i < 37; i++)
     groups[i] = (uint64_t)(i * 2654435761u) ^ (i % 3 == 0 ? (uint64_t)i << 33 : 0);
   const uint32_t c2 = 99, c3 = ising_rng_c3(3, ISING_RNG_SWEEP, 0);
+  for (int a = 0, na = n_algs(); a < na; a++)
   for (int w = 0; w < 4; w++) {
+    key.alg = (uint32_t)a;
     ising_rng_words_at(key, groups, 37, w, c2, c3, out);
     for (int i = 0; i < 37; i++) {
-      philox4x32_ctr_t c = {{(uint32_t)groups[i], (uint32_t)(groups[i] >> 32), c2, c3}};
-      philox4x32_key_t kk = {{key.k[0], key.k[1]}};
-      ck_assert_uint_eq(out[i], philox4x32(c, kk).v[w]);
+      uint32_t x[4];
+      ising_rng_block(key, groups[i], c2, c3, x);
+      ck_assert_uint_eq(out[i], direct_word(key, groups[i], w, c2, c3));
+      ck_assert_uint_eq(x[w], out[i]);
     }
   }
 }
@@ -86,7 +128,9 @@ END_TEST
  * 1e-6 tail is at about 125; a wrong half-word order or a stuck lane would
  * give tens of thousands. */
 START_TEST(uniformity) {
+  for (int a = 0, na = n_algs(); a < na; a++) {
   ising_rng_key key = ising_rng_key_from_seed(99);
+  key.alg = (uint32_t)a;
   static uint16_t buf[8192 * ISING_RNG_CHUNK];
   ising_rng_fill16(key, 1000, 8192, 0, ising_rng_c3(0, ISING_RNG_SWEEP, 0), buf);
   double bins[64] = {0}, n = 8192.0 * ISING_RNG_CHUNK;
@@ -99,6 +143,7 @@ START_TEST(uniformity) {
   for (int i = 0; i < 64; i++) chi2 += (bins[i] - e) * (bins[i] - e) / e;
   ck_assert_double_lt(chi2, 125.0);
   ck_assert_double_lt(fabs(bit15 / n - 0.5), 5 * 0.5 / sqrt(n));
+  }
 }
 END_TEST
 

@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -25,6 +26,16 @@ typedef struct {
   ising_lattice *ref, *fast;
 } pair;
 
+/* The generator of the runs below: Philox, or ARS for the ars_ test (the
+ * same kernels, the same comparisons, the other stream). */
+static uint32_t test_alg = ISING_RNG_PHILOX;
+static void philox_again(void) { test_alg = ISING_RNG_PHILOX; } /* each test starts so */
+static ising_rng_key test_key(uint64_t seed) {
+  ising_rng_key k = ising_rng_key_from_seed(seed);
+  k.alg = test_alg;
+  return k;
+}
+
 static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t seed) {
   ising_config cfg;
   ising_config_defaults(&cfg);
@@ -35,7 +46,7 @@ static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t 
   ck_assert_int_eq(ising_layout_create(MPI_COMM_WORLD, &cfg, 1, &p->lay), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->ref), ISING_OK);
   ck_assert_int_eq(ising_lattice_create(p->lay, &p->fast), ISING_OK);
-  ising_rng_key key = ising_rng_key_from_seed(seed);
+  ising_rng_key key = test_key(seed);
   ck_assert_int_eq(ising_lattice_fill_hot(p->ref, key, 3), ISING_OK);
   ck_assert_int_eq(ising_lattice_fill_hot(p->fast, key, 3), ISING_OK);
 }
@@ -65,10 +76,10 @@ static int64_t run_pair(int dim, int64_t Lx, int64_t Ly, int64_t Lz, double J, d
   make(&p, dim, Lx, Ly, Lz, 77 + (uint64_t)Lx);
   ising_lattice *port = NULL;
   ck_assert_int_eq(ising_lattice_create(p.lay, &port), ISING_OK);
-  ck_assert_int_eq(ising_lattice_fill_hot(port, ising_rng_key_from_seed(77 + (uint64_t)Lx), 3), ISING_OK);
+  ck_assert_int_eq(ising_lattice_fill_hot(port, test_key(77 + (uint64_t)Lx), 3), ISING_OK);
   ising_model m;
   ck_assert_msg(ising_model_init(&m, dim, J, H, T, alg) == ISING_OK, "%s", ising_err_message());
-  ising_stream st = {ising_rng_key_from_seed(1234), 5};
+  ising_stream st = {test_key(1234), 5};
   int64_t changed = 0;
   for (int t = 0; t < sweeps; t++) {
     ising_half_sums hr[2], hf[2], hp[2];
@@ -135,6 +146,20 @@ END_TEST
 /* Near-zero temperature with a field: almost every decision is a tie-free
  * certainty; at T = 1e3 almost every one is close to 1/2.  Both extremes
  * must agree too. */
+/* ARS (AES-NI): the byte kernels equal the reference on its stream too. */
+START_TEST(ars_stream) {
+  if (!ising_rng_ars_available()) {
+    printf("test_update: ARS skipped (no AES-NI)\n");
+    return;
+  }
+  test_alg = ISING_RNG_ARS;
+  ck_assert_int_gt(run_pair(2, 8, 8, 1, 1.0, 0.0, 2.3, 20, ISING_ALG_METROPOLIS), 20);
+  ck_assert_int_gt(run_pair(2, 300, 6, 1, 1.0, 0.3, 1.5, 6, ISING_ALG_HEATBATH), 6);
+  ck_assert_int_gt(run_pair(3, 258, 2, 4, -0.5, 0.1, 4.0, 3, ISING_ALG_METROPOLIS), 3);
+  test_alg = ISING_RNG_PHILOX;
+}
+END_TEST
+
 START_TEST(extreme_temperatures) {
   run_pair(2, 16, 16, 1, 1.0, 0.1, 0.05, 5, ISING_ALG_METROPOLIS);
   ck_assert_int_gt(run_pair(2, 16, 16, 1, 1.0, 0.0, 1e3, 5, ISING_ALG_HEATBATH), 5);
@@ -701,6 +726,8 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, metropolis_2d);
   tcase_add_test(tc, heatbath_2d);
   tcase_add_test(tc, kernels_3d);
+  tcase_add_checked_fixture(tc, philox_again, NULL);
+  tcase_add_test(tc, ars_stream);
   tcase_add_test(tc, extreme_temperatures);
   tcase_add_test(tc, hot_start_matches_stream);
   tcase_add_test(tc, disorder_bimodal);

@@ -137,13 +137,16 @@ endforeach()
 # (oversubscribed) ranks.  The trajectories are the same on any rank count
 # (identity_ranks, trajectory_hashes), so the full set on 2 ranks printed
 # the same 260 numbers as on 1 rank at twice the cost.  The sanitizer build
-# runs only the quick subset on 2 ranks.
+# runs only the quick subset on 2 ranks.  phys_exact_ars_np2 runs that
+# subset with ARS random numbers.
 if(ISING_SANITIZE)
   ising_mpi_test(phys_exact_np2 phys_exact 2 "physics" quick)
 else()
   ising_mpi_test(phys_exact_np1 phys_exact 1 "physics")
   ising_mpi_test(phys_exact_np2 phys_exact 2 "physics" quick)
   ising_mpi_test(phys_exact_np4 phys_exact 4 "physics" quick)
+  # the quick subset with ARS random numbers ([montecarlo] rng = ars)
+  ising_mpi_test(phys_exact_ars_np2 phys_exact 2 "physics" quick ars)
 endif()
 
 # Second-moment xi at 2D L=64, T=3.0 against an exact transfer-matrix

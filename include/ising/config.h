@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ising/rng.h"
+
 #define ISING_MAX_DIM 3
 #define ISING_PATH_MAX 4096
 #define ISING_MAX_TEMPS 1024   /* temperatures of a ladder */
@@ -78,6 +80,7 @@ typedef struct ising_config {
   ising_algorithm algorithm;
   ising_start start;
   char kernel[32]; /* the update backend's name (sweeper.h: the registry checks it) */
+  int rng;        /* enum ising_rng_alg (rng.h): philox or ars */
   uint64_t seed;
   int64_t thermalization; /* sweeps before measuring, >= 0 */
   int64_t sweeps;         /* measured sweeps, >= 1 */

@@ -144,6 +144,6 @@ int ising_msc_async_use_simd(ising_msc_async *a, int on);
  * per decision, the share of the time the Philox fills alone take, and the
  * cost of ising_msc_async_sums. */
 int ising_msc_async_bench(int dim, int64_t L, double T, const ising_couplings *const cpl[64],
-                          const char *what, long sweeps, long repeat);
+                          const char *what, int rng, long sweeps, long repeat);
 
 #endif

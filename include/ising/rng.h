@@ -32,8 +32,16 @@
 
 #include <stdint.h>
 
+/* The generator of a key (the deck's [montecarlo] rng): Philox4x32-10, or
+ * ARS-7 (Random123's ars4x32 with its default 7 rounds, 128-bit key
+ * k[0], k[1], 0, 0), which needs AES-NI.  Both take the same counters and
+ * give four 32-bit words per group, served in the same layouts below. */
+enum ising_rng_alg { ISING_RNG_PHILOX = 0, ISING_RNG_ARS = 1 };
+#define ISING_RNG_ARS_ROUNDS 7
+
 typedef struct ising_rng_key {
   uint32_t k[2];
+  uint32_t alg; /* enum ising_rng_alg */
 } ising_rng_key;
 
 enum ising_rng_purpose {
@@ -48,15 +56,22 @@ enum ising_rng_purpose {
   ISING_RNG_DISORDER_FIELD = 13 /* quenched random fields (disorder.h) */
 };
 
-/* Key of a run: a 64-bit mix (splitmix64 finaliser) of the seed. */
+/* Key of a run: a 64-bit mix (splitmix64 finaliser) of the seed; Philox. */
 ising_rng_key ising_rng_key_from_seed(uint64_t seed);
+
+/* Whether this CPU can run ARS (AES-NI; x86-64 builds only). */
+int ising_rng_ars_available(void);
+
+/* "philox" or "ars". */
+const char *ising_rng_alg_name(int alg);
 
 /* The c3 counter word. replica < 2^24. */
 static inline uint32_t ising_rng_c3(uint32_t replica, int purpose, int colour) {
   return (replica << 8) | ((uint32_t)purpose << 1) | (uint32_t)(colour & 1);
 }
 
-/* One Philox4x32-10 block (Random123's implementation): out[0..3]. */
+/* One block of the key's generator (Random123's philox4x32_R or
+ * ars4x32_R): out[0..3]. */
 void ising_rng_block(ising_rng_key key, uint64_t group, uint32_t c2, uint32_t c3,
                      uint32_t out[4]);
 
