@@ -54,8 +54,8 @@ void engine_print_banner(const engine *E, const ising_lattice *lat, int resuming
   for (int k = 0; k < cfg->dim; k++) printf("%s%d", k ? "x" : " ", E->lay->procs[k]);
   printf(" (x first), block");
   for (int k = 0; k < cfg->dim; k++) printf("%s%lld", k ? "x" : " ", (long long)n[k]);
-  printf(", %.3f bytes/site with halos; %s, kernel %s, T", (double)ising_lattice_bytes(lat) / (double)(n[0] * n[1] * n[2]),
-         ising_algorithm_name(cfg->algorithm), E->sw->ops->path());
+  printf(", %.3f bytes/site with halos; %s, kernel %s, rng %s, T", (double)ising_lattice_bytes(lat) / (double)(n[0] * n[1] * n[2]),
+         ising_algorithm_name(cfg->algorithm), E->sw->ops->path(), ising_rng_alg_name(cfg->rng));
   if (E->n_T == 1)
     printf("=%g", cfg->temps[0]);
   else

@@ -217,22 +217,50 @@ static void ars8n_vaes(int n, __m256i a[][4], ising_rng_key key) {
 }
 #pragma GCC pop_options
 
-/* ARS on n sets of eight counters: VAES where the CPU has it, else AES-NI
- * on two sets at a time (ars16_c). */
+#pragma GCC push_options
+#pragma GCC target("aes")
+/* ARS on n <= 4 sets of eight counters with 128-bit AES-NI (CPUs with AVX2
+ * but no VAES: Intel Haswell to Skylake, AMD Zen 1 and 2): the blocks of
+ * the transposed registers' two halves, eight per set. */
+static inline __attribute__((always_inline)) void ars8_aesni_n(const int n, __m256i a[][4],
+                                                              const __m128i k[]) {
+  __m128i v[4][8];
+  for (int i = 0; i < n; i++) {
+    __m256i t[4] = {a[i][0], a[i][1], a[i][2], a[i][3]};
+    ars_tr256(t);
+    for (int j = 0; j < 4; j++) {
+      v[i][j] = _mm_xor_si128(_mm256_castsi256_si128(t[j]), k[0]);
+      v[i][4 + j] = _mm_xor_si128(_mm256_extracti128_si256(t[j], 1), k[0]);
+    }
+  }
+  for (int r = 1; r < ISING_RNG_ARS_ROUNDS; r++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < 8; j++) v[i][j] = _mm_aesenc_si128(v[i][j], k[r]);
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < 8; j++) v[i][j] = _mm_aesenclast_si128(v[i][j], k[ISING_RNG_ARS_ROUNDS]);
+    for (int j = 0; j < 4; j++) a[i][j] = _mm256_inserti128_si256(_mm256_castsi128_si256(v[i][j]), v[i][4 + j], 1);
+    ars_tr256(a[i]);
+  }
+}
+
+static void ars8n_aesni(int n, __m256i a[][4], ising_rng_key key) {
+  __m128i k[ISING_RNG_ARS_ROUNDS + 1];
+  ars_round_keys(key, k);
+  switch (n) {
+  case 1: ars8_aesni_n(1, a, k); break;
+  case 2: ars8_aesni_n(2, a, k); break;
+  case 3: ars8_aesni_n(3, a, k); break;
+  default: ars8_aesni_n(4, a, k); break;
+  }
+}
+#pragma GCC pop_options
+
+/* ARS on n sets of eight counters: VAES where the CPU has it, else AES-NI. */
 static void ars8n(int n, __m256i a[][4], ising_rng_key key) {
-  if (have_vaes()) {
+  if (have_vaes())
     ars8n_vaes(n, a, key);
-    return;
-  }
-  for (int i = 0; i < n; i += 2) {
-    uint32_t w[64] = {0};
-    const int m = n - i < 2 ? 1 : 2;
-    for (int h = 0; h < m; h++)
-      for (int o = 0; o < 4; o++) _mm256_storeu_si256((__m256i *)(void *)(w + 16 * o + 8 * h), a[i + h][o]);
-    ars16_c(w, key);
-    for (int h = 0; h < m; h++)
-      for (int o = 0; o < 4; o++) a[i + h][o] = _mm256_loadu_si256((const __m256i *)(const void *)(w + 16 * o + 8 * h));
-  }
+  else
+    ars8n_aesni(n, a, key);
 }
 #endif
 

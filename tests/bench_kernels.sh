@@ -14,13 +14,14 @@
 # Environment: ROUNDS (default 3), REPEAT (3), PATHS (default: every path
 # the CPU runs), QUICK=1 (2D L=1024 / 3D L=64, msc-async L=128 / 32, fewer
 # sweeps: a smoke run of a few seconds), REFERENCE=1 (add the slow
-# site-by-site `reference` kernel), PIN=CPU (run under taskset -c CPU).
+# site-by-site `reference` kernel), PIN=CPU (run under taskset -c CPU),
+# RNG=ars (every kernel on ARS random numbers, `--rng ars`; default philox).
 # ISING_PDEP=emulated (or native) passes through to `ising`: the avx2
 # column then times the packed kernels without (with) pdep/pext, as AMD
 # CPUs before Zen 3 run them by default (cpu.h).
 set -eu
 ising=${1:-build/ising}
-rounds=${ROUNDS:-3}; repeat=${REPEAT:-3}
+rounds=${ROUNDS:-3}; repeat=${REPEAT:-3}; rng=${RNG:-philox}
 if [ "${QUICK:-0}" = 1 ]; then
   L2=1024; L3=64; A2=128; A3=32; s2=4; s3=4; sa=4; rounds=${ROUNDS:-1}
 else
@@ -58,7 +59,7 @@ $c
 EOF
     for p in $PATHS; do
       text=$(ISING_ISA=$p $pin "$ising" bench --kernel "$k" --dim "$d" --L "$L" --T "$T" \
-        --sweeps "$s" --repeat "$repeat" 2>&1) || { echo "bench_kernels.sh: $p $k ${d}D failed: $text" >&2; exit 1; }
+        --sweeps "$s" --repeat "$repeat" --rng "$rng" 2>&1) || { echo "bench_kernels.sh: $p $k ${d}D failed: $text" >&2; exit 1; }
       v=$(printf '%s\n' "$text" | sed -n 's/^bench: spin flips per ns: median \([0-9.]*\) per .*/\1/p' | head -n 1)
       ran=$(printf '%s\n' "$text" | sed -n 's/.*kernel \([a-z-]*\/[a-z0-9-]*\).*/\1/p' | head -n 1)
       [ -n "$v" ] || { echo "bench_kernels.sh: no rate in the output of $p $k ${d}D" >&2; exit 1; }
@@ -76,10 +77,10 @@ model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head
 family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 number=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 flags=$(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1 | tr ' ' '\n' |
-  grep -E '^(avx2|bmi2|fma|avx512f|avx512bw|avx512vl|avx512vbmi|avx512_vbmi2|avx512_vpopcntdq)$' |
+  grep -E '^(avx2|bmi2|fma|aes|vaes|avx512f|avx512bw|avx512vl|avx512vbmi|avx512_vbmi2|avx512_vpopcntdq)$' |
   tr '\n' ' ' | sed 's/ $//')
 echo "CPU: ${model:-unknown} (family ${family:-?} model ${number:-?}, $(nproc) cores visible); ISA flags: ${flags:-none found}"
-echo "ising bench, 1 rank, median of $rounds rounds of --repeat $repeat medians; flips/ns (ratio to fast on the same path)"
+echo "ising bench --rng $rng, 1 rank, median of $rounds rounds of --repeat $repeat medians; flips/ns (ratio to fast on the same path)"
 echo "load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (a busy machine lowers every figure)"
 echo
 awk -v paths="$PATHS" -v order="$cases" '
