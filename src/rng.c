@@ -405,25 +405,44 @@ static inline void counters16(uint64_t g, uint32_t c2, uint32_t c3, __m512i a[4]
   a[3] = _mm512_set1_epi32((int)c3);
 }
 
+/* A chunk's 128 numbers from its sixteen counters' words a[0..3]: numbers
+ * 0..63 are the low halves of words 0..63, 64..127 the high halves. */
+static inline void store_chunk(const __m512i a[4], uint16_t *out) {
+  for (int j = 0; j < 4; j++) {
+    _mm256_storeu_si256((void *)(out + 16 * j), _mm512_cvtepi32_epi16(a[j]));
+    _mm256_storeu_si256((void *)(out + 64 + 16 * j), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a[j], 16)));
+  }
+}
+
+/* The counters of chunk `chunk`: g .. g+15 never carries into the high
+ * word, 16 divides g. */
+static inline void chunk_counters(uint64_t chunk, uint32_t c2, uint32_t c3, __m512i a[4]) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const uint64_t g = 16 * chunk;
+  a[0] = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)g), lane);
+  a[1] = _mm512_set1_epi32((int)(uint32_t)(g >> 32));
+  a[2] = _mm512_set1_epi32((int)c2);
+  a[3] = _mm512_set1_epi32((int)c3);
+}
+
 static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
                        uint16_t *out) {
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  uint64_t g = 16 * chunk;
-  /* g .. g+15 never carries into the high word: 16 divides g. */
-  __m512i a[4] = {_mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)g), lane),
-                  _mm512_set1_epi32((int)(uint32_t)(g >> 32)), _mm512_set1_epi32((int)c2),
-                  _mm512_set1_epi32((int)c3)};
+  __m512i a[4];
+  chunk_counters(chunk, c2, c3, a);
   philox16(a, key);
-  __m512i a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-  /* numbers 0..63: low halves of words 0..63; 64..127: high halves */
-  _mm256_storeu_si256((void *)(out + 0), _mm512_cvtepi32_epi16(a0));
-  _mm256_storeu_si256((void *)(out + 16), _mm512_cvtepi32_epi16(a1));
-  _mm256_storeu_si256((void *)(out + 32), _mm512_cvtepi32_epi16(a2));
-  _mm256_storeu_si256((void *)(out + 48), _mm512_cvtepi32_epi16(a3));
-  _mm256_storeu_si256((void *)(out + 64), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a0, 16)));
-  _mm256_storeu_si256((void *)(out + 80), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a1, 16)));
-  _mm256_storeu_si256((void *)(out + 96), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a2, 16)));
-  _mm256_storeu_si256((void *)(out + 112), _mm512_cvtepi32_epi16(_mm512_srli_epi32(a3, 16)));
+  store_chunk(a, out);
+}
+
+/* Chunks `chunk` and `chunk` + 1 together (philox16x2: the rounds of one
+ * fill the latency of the other's). */
+static void fill_chunk_pair(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
+                            uint16_t *out) {
+  __m512i a[4], b[4];
+  chunk_counters(chunk, c2, c3, a);
+  chunk_counters(chunk + 1, c2, c3, b);
+  philox16x2(a, b, key);
+  store_chunk(a, out);
+  store_chunk(b, out + ISING_RNG_CHUNK);
 }
 #elif defined(__AVX2__)
 /* hi and lo 32-bit halves of m * a for eight 32-bit lanes (m: one constant
@@ -756,7 +775,12 @@ void ising_rng_fill_runs4(ising_rng_key key, const uint64_t *first, int64_t n, u
 
 void ising_rng_fill16(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
                       uint32_t c3, uint16_t *out) {
-  for (int64_t i = 0; i < count; i++)
+  int64_t i = 0;
+#ifdef __AVX512F__
+  for (; i + 1 < count; i += 2)
+    fill_chunk_pair(key, first + (uint64_t)i, c2, c3, out + ISING_RNG_CHUNK * i);
+#endif
+  for (; i < count; i++)
     fill_chunk(key, first + (uint64_t)i, c2, c3, out + ISING_RNG_CHUNK * i);
 }
 

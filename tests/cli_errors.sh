@@ -123,6 +123,9 @@ if [ -s field.h5 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL
 expect 2 "cannot create 'field.h5'" 1 baseline good.ini --field field.h5
 printf '[lattice]\nL = 8\n[latice]\nL = 8\n' > typo.ini
 expect 2 "typo.ini:3" 1 run typo.ini
+# the generator: philox or ars only
+expect 2 "rng = aes: rng must be philox (Philox4x32-10) or ars" 1 run good.ini --force --set montecarlo.rng=aes
+expect 2 "ising bench: --rng mt: expected philox or ars" 1 bench --rng mt
 # the multi-spin-coding kernel: Metropolis and J > 0 only
 expect 2 "kernel = msc: the multi-spin-coding kernel does Metropolis only" 1 run good.ini --force --set montecarlo.kernel=msc --set montecarlo.algorithm=heatbath
 expect 2 "kernel = msc: the multi-spin-coding kernel needs a ferromagnet" 1 run good.ini --force --set montecarlo.kernel=msc --set model.J=-1

@@ -64,8 +64,9 @@ START_TEST(fill_matches_random123) {
   for (int a = 0, na = n_algs(); a < na; a++)
   for (int f = 0; f < 3; f++) {
     key.alg = (uint32_t)a;
-    ising_rng_fill16(key, firsts[f], 40, 17, ising_rng_c3(5, ISING_RNG_SWEEP, 1), buf);
-    for (int i = 0; i < 40; i++)
+    const int n = 40 - f % 2; /* pairs of chunks, and a last one alone */
+    ising_rng_fill16(key, firsts[f], n, 17, ising_rng_c3(5, ISING_RNG_SWEEP, 1), buf);
+    for (int i = 0; i < n; i++)
       for (int k = 0; k < ISING_RNG_CHUNK; k++) {
         uint16_t want = direct(key, firsts[f] + (uint64_t)i, k, 17, ising_rng_c3(5, ISING_RNG_SWEEP, 1));
         ck_assert_uint_eq(buf[i * ISING_RNG_CHUNK + k], want);
