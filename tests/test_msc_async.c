@@ -121,15 +121,10 @@ static void wide_ladder(double T[64]) {
 
 static int64_t total_ties; /* bytes read beyond one per decision, over the tests */
 
-/* The generator of the runs below: Philox, or ARS for the ars_ test (the
- * same kernels, the same comparisons, the other stream). */
+/* The generator of the runs below: Philox, or ARS in ars_stream. */
 static uint32_t test_alg = ISING_RNG_PHILOX;
 static void philox_again(void) { test_alg = ISING_RNG_PHILOX; } /* each test starts so */
-static ising_rng_key test_key(uint64_t seed) {
-  ising_rng_key k = ising_rng_key_from_seed(seed);
-  k.alg = test_alg;
-  return k;
-}
+#define test_key(seed) ising_test_key(seed, test_alg)
 
 /* Three copies (word-at-once path, lane-by-lane code, reference), the same hot start,
  * the lanes of `active` moving, `sweeps` sweeps, compared after every half

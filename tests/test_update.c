@@ -26,15 +26,10 @@ typedef struct {
   ising_lattice *ref, *fast;
 } pair;
 
-/* The generator of the runs below: Philox, or ARS for the ars_ test (the
- * same kernels, the same comparisons, the other stream). */
+/* The generator of the runs below: Philox, or ARS in ars_stream. */
 static uint32_t test_alg = ISING_RNG_PHILOX;
 static void philox_again(void) { test_alg = ISING_RNG_PHILOX; } /* each test starts so */
-static ising_rng_key test_key(uint64_t seed) {
-  ising_rng_key k = ising_rng_key_from_seed(seed);
-  k.alg = test_alg;
-  return k;
-}
+#define test_key(seed) ising_test_key(seed, test_alg)
 
 static void make(pair *p, int dim, int64_t Lx, int64_t Ly, int64_t Lz, uint64_t seed) {
   ising_config cfg;

@@ -7,6 +7,16 @@
 #define ISING_TESTUTIL_H
 #include <check.h>
 
+#include "ising/rng.h"
+
+/* The key of seed for generator alg (ISING_RNG_PHILOX or ISING_RNG_ARS):
+ * the kernel suites run their comparisons on either stream. */
+static inline ising_rng_key ising_test_key(uint64_t seed, uint32_t alg) {
+  ising_rng_key k = ising_rng_key_from_seed(seed);
+  k.alg = alg;
+  return k;
+}
+
 /* Run `s` (no fork: MPI and fork do not mix), return 0 if all passed. */
 int ising_test_run_suite(Suite *s);
 /* A fresh directory under $TMPDIR (or /tmp) named after `tag`; the path is
