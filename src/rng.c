@@ -13,6 +13,12 @@
  * Intel before Skylake-SP), for the 16-bit chunks and for the planar
  * 32-bit blocks of the multi-spin-coding kernels alike; the portable loop
  * is written so that compilers vectorise it too.
+ *
+ * ARS (a key with alg ISING_RNG_ARS) takes the same counters and layouts:
+ * each place that runs Philox rounds on a set of counters runs ARS's AES
+ * rounds instead (VAES on whole registers where the CPU has it, 128-bit
+ * AES-NI otherwise), tested against Random123's ars4x32_R number for
+ * number.
  */
 #include "ising/rng.h"
 
@@ -167,8 +173,8 @@ static inline void philox16_c(uint32_t w[64], ising_rng_key key) {
 }
 
 #if defined(ISING_ARS) && defined(__AVX2__) && !defined(__AVX512F__)
-/* Sixteen or eight counters' words in SIMD registers, x[o] = word o of each
- * counter (the Philox layout), and ARS on them: a 4 x 4 transpose within
+/* Eight counters' words in SIMD registers (sixteen in ars_tr512 below),
+ * x[o] = word o of each counter (the Philox layout), and ARS on them: a 4 x 4 transpose within
  * each 128-bit lane makes x[j]'s lane l the block of counter 4 l + j, the
  * rounds run on whole blocks (VAES: two or four blocks per instruction),
  * and the same transpose puts the words back. */

@@ -1,5 +1,6 @@
 /*
- * rng.h -- counter-based random numbers: Philox4x32-10 (Random123).
+ * rng.h -- counter-based random numbers: Philox4x32-10, or ARS-7 where the
+ * CPU has AES-NI (both Random123; the key says which).
  *
  * A random number is a pure function of (key, counter); the key comes from
  * the deck's seed by hashing (never seed + something), the counter from what
