@@ -35,7 +35,7 @@ static const char *const deck_keys[][2] = {
     {"montecarlo", "copies"},   {"tempering", "ladder"},   {"tempering", "T_min"},
     {"tempering", "T_max"},     {"tempering", "count"},    {"tempering", "interval"},
     {"tempering", "adapt"},     {"tempering", "adapt_rounds"}, {"parallel", "ranks_per_replica"},
-    {"tempering", "T"},
+    {"tempering", "T"},         {"montecarlo", "rng"},
 };
 
 static void require(int ok, const char *what) {

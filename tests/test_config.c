@@ -968,7 +968,7 @@ START_TEST(test_error_unknown_key) {
                "deck.ini:2: [tempering] T: unknown key; allowed in [tempering]: ladder, T_min, "
                "T_max, count, interval, adapt, adapt_rounds (T belongs in [model])");
   EXPECT_ERROR(parse_bad("[montecarlo]\nranks_per_replica = 2\n", 0, NULL, &c), &c,
-               "allowed in [montecarlo]: algorithm, start, kernel, seed, thermalization, sweeps, "
+               "allowed in [montecarlo]: algorithm, start, kernel, rng, seed, thermalization, sweeps, "
                "copies, clusters_per_sweep (ranks_per_replica belongs in [parallel])");
   EXPECT_ERROR(parse_bad("[parallel]\nranks = 2\n", 0, NULL, &c), &c,
                "deck.ini:2: [parallel] ranks: unknown key; allowed in [parallel]: "
