@@ -107,6 +107,8 @@ static void no_ars(void) {
   fprintf(stderr, "ising: internal error: ARS random numbers asked for, but this build has no AES-NI code\n");
   abort();
 }
+#define ars_block(key, group, c2, c3, out) no_ars()
+#define ars16_c(w, key) no_ars()
 #endif
 
 ising_rng_key ising_rng_key_from_seed(uint64_t seed) {
@@ -122,12 +124,8 @@ ising_rng_key ising_rng_key_from_seed(uint64_t seed) {
 void ising_rng_block(ising_rng_key key, uint64_t group, uint32_t c2, uint32_t c3,
                      uint32_t out[4]) {
   if (key.alg == ISING_RNG_ARS) {
-#ifdef ISING_ARS
     ars_block(key, group, c2, c3, out);
     return;
-#else
-    no_ars();
-#endif
   }
   philox4x32_ctr_t ctr = {{(uint32_t)group, (uint32_t)(group >> 32), c2, c3}};
   philox4x32_key_t k = {{key.k[0], key.k[1]}};
@@ -147,12 +145,8 @@ uint16_t ising_rng_number16(ising_rng_key key, uint64_t chunk, int k, uint32_t c
  * w[16 j + i] (a loop compilers vectorise): the portable fills. */
 static inline void philox16_c(uint32_t w[64], ising_rng_key key) {
   if (key.alg == ISING_RNG_ARS) {
-#ifdef ISING_ARS
     ars16_c(w, key);
     return;
-#else
-    no_ars();
-#endif
   }
   uint32_t *a0 = w, *a1 = w + 16, *a2 = w + 32, *a3 = w + 48;
   uint32_t k0 = key.k[0], k1 = key.k[1];
@@ -420,21 +414,10 @@ static inline void store_chunk(const __m512i a[4], uint16_t *out) {
   }
 }
 
-/* The counters of chunk `chunk`: g .. g+15 never carries into the high
- * word, 16 divides g. */
-static inline void chunk_counters(uint64_t chunk, uint32_t c2, uint32_t c3, __m512i a[4]) {
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const uint64_t g = 16 * chunk;
-  a[0] = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)g), lane);
-  a[1] = _mm512_set1_epi32((int)(uint32_t)(g >> 32));
-  a[2] = _mm512_set1_epi32((int)c2);
-  a[3] = _mm512_set1_epi32((int)c3);
-}
-
 static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
                        uint16_t *out) {
   __m512i a[4];
-  chunk_counters(chunk, c2, c3, a);
+  counters16(16 * chunk, c2, c3, a);
   philox16(a, key);
   store_chunk(a, out);
 }
@@ -444,8 +427,8 @@ static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t 
 static void fill_chunk_pair(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
                             uint16_t *out) {
   __m512i a[4], b[4];
-  chunk_counters(chunk, c2, c3, a);
-  chunk_counters(chunk + 1, c2, c3, b);
+  counters16(16 * chunk, c2, c3, a);
+  counters16(16 * (chunk + 1), c2, c3, b);
   philox16x2(a, b, key);
   store_chunk(a, out);
   store_chunk(b, out + ISING_RNG_CHUNK);
@@ -483,40 +466,10 @@ static inline __m256i halves16(__m256i x, __m256i y, int shift) {
   return _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
 }
 
-/* Chunk `chunk` into out[0..127], sixteen counters as two sets of eight. */
-static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
-                       uint16_t *out) {
-  uint64_t g = 16 * chunk;
-  /* g .. g+15 never carries into the high word: 16 divides g. */
-  __m256i g0 = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)g),
-                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  __m256i a[4] = {g0, _mm256_set1_epi32((int)(uint32_t)(g >> 32)), _mm256_set1_epi32((int)c2),
-                  _mm256_set1_epi32((int)c3)};
-  __m256i b[4] = {_mm256_add_epi32(g0, _mm256_set1_epi32(8)), a[1], a[2], a[3]};
-  const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
-  const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
-  uint32_t k0 = key.k[0], k1 = key.k[1];
-  if (key.alg == ISING_RNG_ARS) {
-#ifdef ISING_ARS
-    __m256i s[2][4] = {{a[0], a[1], a[2], a[3]}, {b[0], b[1], b[2], b[3]}};
-    ars8n(2, s, key);
-    for (int o = 0; o < 4; o++) {
-      a[o] = s[0][o];
-      b[o] = s[1][o];
-    }
-#else
-    no_ars();
-#endif
-  } else
-    for (int r = 0; r < 10; r++) {
-      __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
-      round8(a, m0, m1, vk0, vk1);
-      round8(b, m0, m1, vk0, vk1);
-      k0 += PHILOX_W32_0;
-      k1 += PHILOX_W32_1;
-    }
-  /* a[j], b[j] hold words 16 j .. 16 j + 15 (word j of counters 0..15);
-   * numbers 0..63 are the low halves of words 0..63, 64..127 the high ones */
+/* A chunk's 128 numbers from its sixteen counters' words, counters 0..7 in
+ * a[j], 8..15 in b[j]: numbers 0..63 are the low halves of words 0..63,
+ * 64..127 the high ones. */
+static inline void store_chunk(const __m256i a[4], const __m256i b[4], uint16_t *out) {
   for (int j = 0; j < 4; j++) {
     _mm256_storeu_si256((void *)(out + 16 * j), halves16(a[j], b[j], 0));
     _mm256_storeu_si256((void *)(out + 64 + 16 * j), halves16(a[j], b[j], 16));
@@ -651,6 +604,15 @@ static inline __attribute__((always_inline)) void philox8n(int n, __m256i a[][4]
   }
 }
 
+/* Chunk `chunk` into out[0..127], sixteen counters as two sets of eight. */
+static void fill_chunk(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
+                       uint16_t *out) {
+  __m256i a[2][4];
+  for (int h = 0; h < 2; h++) counters8(16 * chunk + 8 * (uint64_t)h, c2, c3, a[h]);
+  philox8n(2, a, key);
+  store_chunk(a[0], a[1], out);
+}
+
 /* Chunks `chunk` and `chunk` + 1 together: four sets of eight counters in
  * flight (one chunk's two sets leave the multiplier idle). */
 static void fill_chunk_pair(ising_rng_key key, uint64_t chunk, uint32_t c2, uint32_t c3,
@@ -658,12 +620,8 @@ static void fill_chunk_pair(ising_rng_key key, uint64_t chunk, uint32_t c2, uint
   __m256i a[4][4];
   for (int h = 0; h < 4; h++) counters8(16 * chunk + 8 * (uint64_t)h, c2, c3, a[h]);
   philox8n(4, a, key);
-  for (int c = 0; c < 2; c++)
-    for (int j = 0; j < 4; j++) {
-      _mm256_storeu_si256((void *)(out + ISING_RNG_CHUNK * c + 16 * j), halves16(a[2 * c][j], a[2 * c + 1][j], 0));
-      _mm256_storeu_si256((void *)(out + ISING_RNG_CHUNK * c + 64 + 16 * j),
-                          halves16(a[2 * c][j], a[2 * c + 1][j], 16));
-    }
+  store_chunk(a[0], a[1], out);
+  store_chunk(a[2], a[3], out + ISING_RNG_CHUNK);
 }
 
 void ising_rng_fill_blocks(ising_rng_key key, uint64_t first, int64_t count, uint32_t c2,
