@@ -979,6 +979,7 @@ static inline unsigned dis_exact_lanes(const dis_row *d, const ising_couplings *
 
 /* The rows of a half sweep with couplings, one at a time: each row's
  * dis_row (its spins, neighbours, weights, numbers) and sites h0 .. h1. */
+#define DIS_NO_ROW INT64_MIN /* dis_iter.ty: no row made yet */
 typedef struct dis_iter {
   ising_lattice *l;
   const ising_update_cache *k;
@@ -988,6 +989,10 @@ typedef struct dis_iter {
   int64_t y, z;
   uint64_t cap_end; /* the plane's last chunk (lat_window_need) */
   lat_window w;
+  /* the last rows of plane z made of each parity of y (dis_row_get): row
+   * ty[i] with sites th0[i] .. th1[i]; DIS_NO_ROW: none yet */
+  dis_row t[2];
+  int64_t ty[2], th0[2], th1[2];
 } dis_iter;
 
 /* The last chunk of plane it->z's rows (lat_window_need's cap_end). */
@@ -999,8 +1004,16 @@ static uint64_t dis_iter_cap(const dis_iter *it) {
 
 static void dis_iter_init(dis_iter *it, ising_lattice *l, const ising_update_cache *k,
                           ising_rng_key key, uint32_t c2, uint32_t c3hi, int c) {
-  *it = (dis_iter){l, k, key, c2, c3hi, c, 0, lat_z0(l), 0, {0, 0}};
+  memset(it, 0, sizeof *it);
+  it->l = l;
+  it->k = k;
+  it->key = key;
+  it->c2 = c2;
+  it->c3hi = c3hi;
+  it->c = c;
+  it->z = lat_z0(l);
   it->cap_end = dis_iter_cap(it);
+  it->ty[0] = it->ty[1] = DIS_NO_ROW;
 }
 
 /* Row (y, z)'s dis_row but its numbers (dis_iter_numbers), and its sites
@@ -1046,6 +1059,46 @@ static inline __attribute__((always_inline)) void dis_row_at(const dis_iter *it,
   d->g = NULL;
 }
 
+/* Row (y, z) moved to row (y + 2, z): every row pointer by two rows of its
+ * array (rows of the spins and of the cache's arrays are 2 W entries
+ * apart), the global half index by two rows; the parity of the row, so its
+ * sites and dl, are the same. */
+static inline void dis_row_shift2(dis_row *d, int64_t W, int64_t hx) {
+  const int64_t s = 4 * W;
+#define DIS_ADV(p) ((p) = (p) ? (p) + s : (p))
+  DIS_ADV(d->r.sc);
+  DIS_ADV(d->r.so);
+  DIS_ADV(d->r.su);
+  DIS_ADV(d->r.sd);
+  DIS_ADV(d->r.sf);
+  DIS_ADV(d->r.sb);
+  for (int j = 0; j < 6; j++) {
+    DIS_ADV(d->nb[j]);
+    DIS_ADV(d->w8[j]);
+    DIS_ADV(d->w32[j]);
+  }
+  DIS_ADV(d->f);
+#undef DIS_ADV
+  d->r.base += 2 * hx;
+}
+
+/* Row (y, it->z) as dis_row_at makes it (the iterator's own copy, until
+ * it makes the row two after it), from the row two before it where the
+ * iterator made that one last (rows go up in y within a plane; a new plane
+ * sets ty[] to DIS_NO_ROW). */
+static inline __attribute__((always_inline)) dis_row *dis_row_get(dis_iter *it, int64_t y,
+                                                                  int64_t *h0, int64_t *h1) {
+  const int i = (int)(y & 1);
+  if (it->ty[i] == y - 2)
+    dis_row_shift2(&it->t[i], it->l->W, it->l->L[0] / 2);
+  else
+    dis_row_at(it, y, it->z, &it->t[i], &it->th0[i], &it->th1[i]);
+  it->ty[i] = y;
+  *h0 = it->th0[i];
+  *h1 = it->th1[i];
+  return &it->t[i];
+}
+
 /* The numbers of the sites from d's h0 to db's h1 (rows of plane it->z, d
  * before or equal to db) in the window, and both rows pointed at them.
  * A refill overwrites the numbers of rows before: their decisions,
@@ -1062,7 +1115,7 @@ static inline __attribute__((always_inline)) void dis_iter_numbers(dis_iter *it,
 
 /* The next row with sites of the colour, with its numbers (0 when none is
  * left). */
-static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row *d, int64_t *h0,
+static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row **d, int64_t *h0,
                                                    int64_t *h1) {
   const ising_lattice *l = it->l;
   for (;;) {
@@ -1070,10 +1123,11 @@ static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row *d, int
       it->y = 1;
       if (++it->z > lat_z1(l)) return 0;
       it->cap_end = dis_iter_cap(it);
+      it->ty[0] = it->ty[1] = DIS_NO_ROW;
     }
-    dis_row_at(it, it->y, it->z, d, h0, h1);
+    *d = dis_row_get(it, it->y, h0, h1);
     if (*h1 < *h0) continue;
-    dis_iter_numbers(it, d, *h0, d, *h1);
+    dis_iter_numbers(it, *d, *h0, *d, *h1);
     return 1;
   }
 }
@@ -1482,7 +1536,6 @@ static inline __attribute__((always_inline)) void dis_regs_half_t(
   const disr_k k = disr_init(dis_reg_constants(m, cp, it->k, heat));
   disr_acc acc_b = disr_zero(), acc_f = disr_zero();
   int64_t mag = 0, h0, h1;
-  dis_row d[2]; /* the unit's rows */
   disr_unit u;
   const ising_lattice *l = it->l;
   const int64_t longest = (l->n[0] + 1) / 2; /* sites of a row, at most */
@@ -1490,14 +1543,11 @@ static inline __attribute__((always_inline)) void dis_regs_half_t(
     const int packed = DISR_PAIR && longest <= DISR_LANES / 2;
     for (it->z = lat_z0(l); it->z <= lat_z1(l); it->z++) {
       it->cap_end = dis_iter_cap(it);
+      it->ty[0] = it->ty[1] = DIS_NO_ROW;
       for (int64_t y = 1; y <= l->n[1]; y += 2) {
-        dis_row *da = &d[0], *db = &d[1];
         int64_t b0 = 0, b1 = -1;
-        dis_row_at(it, y, it->z, da, &h0, &h1);
-        if (y < l->n[1])
-          dis_row_at(it, y + 1, it->z, db, &b0, &b1);
-        else
-          *db = *da; /* no second row: its lanes or step empty */
+        dis_row *da = dis_row_get(it, y, &h0, &h1), *db = da; /* no second row: its lanes or step empty */
+        if (y < l->n[1]) db = dis_row_get(it, y + 1, &b0, &b1);
         const int ea = h1 < h0, eb = b1 < b0;
         if (ea && eb) continue;
         dis_iter_numbers(it, ea ? db : da, ea ? b0 : h0, eb ? da : db, eb ? h1 : b1);
@@ -1519,8 +1569,8 @@ static inline __attribute__((always_inline)) void dis_regs_half_t(
       }
     }
   } else { /* two steps of a row at a time */
-    while (dis_iter_next(it, &d[0], &h0, &h1)) {
-      const dis_row *dr = &d[0];
+    dis_row *dr;
+    while (dis_iter_next(it, &dr, &h0, &h1)) {
       for (int64_t h = h0; h <= h1; h += 2 * DISR_LANES) {
         disr_unit *n = &u;
         *n = (disr_unit){.d = {dr, dr}, .h = {h, h + DISR_LANES}, .packed = 0,
@@ -1843,22 +1893,22 @@ static void dis_gather_half(dis_iter *it, const ising_couplings *cp, const ising
                             ising_stream st, uint32_t c2, uint32_t c3lo, dis_sums *acc) {
   dis_gather scratch, *G = &scratch;
   memset(G, 0, sizeof *G);
-  dis_row d;
+  dis_row *d;
   int64_t h0, h1;
   const int nd = 2 * it->l->dim, field = it->k->field;
   while (dis_iter_next(it, &d, &h0, &h1)) {
     const int len = (int)(h1 - h0 + 1);
     if (G->n + len > DIS_BLOCK) dis_gather_flush(G, cp, m, st, c2, c3lo, it->c, nd, field, acc);
     const int at = DIS_BLOCK + G->n;
-    memcpy(G->s + at, d.r.sc + h0, (size_t)len);
-    memcpy(G->u + at, d.r.rnd + h0 + d.r.roff, 2 * (size_t)len);
+    memcpy(G->s + at, d->r.sc + h0, (size_t)len);
+    memcpy(G->u + at, d->r.rnd + h0 + d->r.roff, 2 * (size_t)len);
     for (int j = 0; j < nd; j++) {
-      memcpy(G->nb[j] + at, d.nb[j] + h0, (size_t)len);
-      memcpy(G->w[j] + at, d.w32[j] + h0, 4 * (size_t)len);
+      memcpy(G->nb[j] + at, d->nb[j] + h0, (size_t)len);
+      memcpy(G->w[j] + at, d->w32[j] + h0, 4 * (size_t)len);
     }
-    if (field) memcpy(G->f + at, d.f + h0, 4 * (size_t)len);
-    for (int i = 0; i < len; i++) G->g[at + i] = d.r.base + h0 + i;
-    G->home[G->rows] = d.r.sc + h0;
+    if (field) memcpy(G->f + at, d->f + h0, 4 * (size_t)len);
+    for (int i = 0; i < len; i++) G->g[at + i] = d->r.base + h0 + i;
+    G->home[G->rows] = d->r.sc + h0;
     G->len[G->rows++] = len;
     G->n += len;
   }
@@ -1885,15 +1935,15 @@ static void fast_half_disorder(ising_lattice *l, const ising_model *m, ising_upd
   if (approx && !k->bimodal && (l->n[0] + 1) / 2 <= DIS_GATHER_MAX)
     dis_gather_half(&it, k->c, m, st, c2, c3lo, &acc);
   else {
-    dis_row d;
+    dis_row *d;
     int64_t h0, h1;
     while (dis_iter_next(&it, &d, &h0, &h1)) {
       if (T)
-        row(&d, T, m, st, c2, c3lo, h0, h1, &acc);
+        row(d, T, m, st, c2, c3lo, h0, h1, &acc);
       else if (approx)
-        drow_approx(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
+        drow_approx(d, k->c, m, st, c2, c3lo, h0, h1, &acc);
       else
-        drow_exact(&d, k->c, m, st, c2, c3lo, h0, h1, &acc);
+        drow_exact(d, k->c, m, st, c2, c3lo, h0, h1, &acc);
     }
   }
   sums->bonds = acc.bonds;
