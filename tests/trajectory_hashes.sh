@@ -7,8 +7,11 @@
 # and heat bath (heat bath with fast and reference: the msc kernels do
 # Metropolis only), the cluster algorithms (swendsen-wang, wolff), 2D and 3D, H != 0, J < 0, hot and cold starts, uneven
 # lattices, ladders (list and geometric) with copies and feedback adaptation,
-# correlations on, on 1 and 2 ranks; and the byte, msc and msc-async kernels
-# on ARS random numbers (rng = ars; skipped, saying so, without AES-NI).
+# correlations on, on 1 and 2 ranks; the byte, msc and msc-async kernels
+# on ARS random numbers (rng = ars; skipped, saying so, without AES-NI);
+# and quenched disorder (gaussian and bimodal couplings, dilution, random
+# fields, samples with copies and overlaps; the byte kernels' per-site rule
+# on short and long rows and threshold tables, and msc-async's sign bits).
 #
 # A dataset's hash covers its type, its shape and its values as little-endian
 # bytes in C order (h5py), so it depends on the data only, not on chunking,
@@ -187,6 +190,80 @@ interval = 2
 ranks_per_replica = 1
 DECK
 
+# quenched disorder: 3D gaussian spin glass, two samples, a two-temperature
+# ladder with two copies (overlaps), rows of 3 sites (the per-site rule's
+# paired rows)
+cat > "$work/i.ini" <<'DECK'
+[lattice]
+dim = 3
+L = 6 4 4
+[model]
+T = 0.9 1.4
+[disorder]
+couplings = gaussian
+samples = 2
+seed = 109
+[montecarlo]
+copies = 2
+seed = 110
+thermalization = 20
+sweeps = 120
+[tempering]
+interval = 2
+[measurement]
+interval = 3
+overlap = yes
+[parallel]
+ranks_per_replica = 1
+DECK
+# 2D gaussian couplings with dilution and gaussian random fields, heat
+# bath, rows of 20 sites (the per-site rule's long rows)
+cat > "$work/j.ini" <<'DECK'
+[lattice]
+L = 40 8
+[model]
+T = 1.3
+H = 0.1
+[disorder]
+couplings = gaussian
+bond_dilution = 0.2
+fields = gaussian
+field_strength = 0.7
+seed = 111
+[montecarlo]
+algorithm = heatbath
+seed = 112
+thermalization = 10
+sweeps = 64
+[measurement]
+interval = 2
+DECK
+# 3D bimodal spin glass, four samples with two copies (the threshold
+# tables; msc-async's sign bits per lane)
+cat > "$work/k.ini" <<'DECK'
+[lattice]
+dim = 3
+L = 6
+[model]
+T = 1.1 1.6
+[disorder]
+couplings = bimodal
+samples = 4
+seed = 113
+[montecarlo]
+copies = 2
+seed = 114
+thermalization = 20
+sweeps = 128
+[tempering]
+interval = 2
+[measurement]
+interval = 4
+overlap = yes
+[parallel]
+ranks_per_replica = 1
+DECK
+
 # NAME DECK RANKS [--set key=value ...]
 RUNS='
 a_fast_np1        a 1
@@ -214,6 +291,14 @@ a_fast_ars_np2    a 2 --set montecarlo.rng=ars
 b_reference_ars_np1 b 1 --set montecarlo.kernel=reference --set montecarlo.rng=ars
 e_msc_ars_np1     e 1 --set montecarlo.rng=ars
 g_async_ars_np1   g 1 --set montecarlo.rng=ars
+i_gauss_np1       i 1
+i_gauss_np2       i 2
+i_reference_np1   i 1 --set montecarlo.kernel=reference
+j_gauss_field_np2 j 2
+j_reference_np1   j 1 --set montecarlo.kernel=reference
+k_bimodal_np2     k 2
+k_bimodal_field_np1 k 1 --set disorder.fields=bimodal --set disorder.field_strength=0.5
+k_async_np1       k 1 --set montecarlo.kernel=msc-async
 '
 
 # hashes FILE NAME: "NAME DATASET SHA256" for every dataset under
