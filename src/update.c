@@ -977,9 +977,10 @@ static inline unsigned dis_exact_lanes(const dis_row *d, const ising_couplings *
     }                                             \
   } while (0)
 
+#define DIS_NO_ROW INT64_MIN /* dis_iter.ty: no row made yet */
+
 /* The rows of a half sweep with couplings, one at a time: each row's
  * dis_row (its spins, neighbours, weights, numbers) and sites h0 .. h1. */
-#define DIS_NO_ROW INT64_MIN /* dis_iter.ty: no row made yet */
 typedef struct dis_iter {
   ising_lattice *l;
   const ising_update_cache *k;
@@ -1546,7 +1547,8 @@ static inline __attribute__((always_inline)) void dis_regs_half_t(
       it->ty[0] = it->ty[1] = DIS_NO_ROW;
       for (int64_t y = 1; y <= l->n[1]; y += 2) {
         int64_t b0 = 0, b1 = -1;
-        dis_row *da = dis_row_get(it, y, &h0, &h1), *db = da; /* no second row: its lanes or step empty */
+        dis_row *da = dis_row_get(it, y, &h0, &h1);
+        dis_row *db = da; /* no second row: its lanes or step empty */
         if (y < l->n[1]) db = dis_row_get(it, y + 1, &b0, &b1);
         const int ea = h1 < h0, eb = b1 < b0;
         if (ea && eb) continue;
