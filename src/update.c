@@ -230,24 +230,30 @@ static inline void avx2_row_init(avx2_row *k, const ising_model *m) {
 
 /* Metropolis/heat-bath step on the 32 sites h .. h+31 of a row: 8-bit lanes
  * for the spins, neighbour sums and table indices, 16-bit lanes for the
- * thresholds and the numbers (two registers of 16).  Lanes below `first`
- * are left as they are (the row's last step overlaps the one before). */
+ * thresholds and the numbers (two registers of 16).  Only lanes first ..
+ * last change or count: those below `first` are left as they are (the
+ * row's last step overlaps the one before), those above `last` (a row
+ * shorter than 32 sites) are bytes past the row, written back as read. */
 static inline void step_avx2(const row_ctx *r, const avx2_row *k, const ising_model *m,
                              ising_stream st, uint32_t c2, uint32_t c3lo, int64_t h, int first,
-                             __m256i *acc_b, __m256i *acc_m) {
+                             int last, __m256i *acc_b, __m256i *acc_m) {
   const __m256i zero = _mm256_setzero_si256(), bias = _mm256_set1_epi16(-32768);
   const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                         17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
-  const __m256i keep = _mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)(first - 1)));
+  const __m256i keep = _mm256_andnot_si256(_mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)last)),
+                                           _mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)(first - 1))));
 #define LOAD32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
   __m256i s = LOAD32(r->sc + h);
   __m256i nb = _mm256_add_epi8(LOAD32(r->so + h + r->dl), LOAD32(r->so + h + r->dl + 1));
   nb = _mm256_add_epi8(nb, _mm256_add_epi8(LOAD32(r->su + h), LOAD32(r->sd + h)));
   if (k->d3) nb = _mm256_add_epi8(nb, _mm256_add_epi8(LOAD32(r->sf + h), LOAD32(r->sb + h)));
   /* idx = (nb + z) / 2 + (s > 0 ? z + 1 : 0) (model.h); nb + z is even and
-   * >= 0 in every byte, so the 16-bit shift moves no bit across bytes */
+   * >= 0 in every byte of the row, so the 16-bit shift moves no bit across
+   * bytes; past a short row's end the bytes are anything, and the bit they
+   * would move into a lane of the row is cleared */
   __m256i pos = _mm256_cmpgt_epi8(s, zero);
   __m256i idx = _mm256_srli_epi16(_mm256_add_epi8(nb, k->z), 1);
+  if (last < 31) idx = _mm256_and_si256(idx, _mm256_set1_epi8(0x7F));
   idx = _mm256_add_epi8(idx, _mm256_and_si256(pos, k->z1));
   /* thresholds of sites 0-15 and 16-31 in 16-bit lanes: the in-lane
    * unpacks take 64-bit quarters 0 and 2 of idx, so order them 0 2 1 3 */
@@ -302,22 +308,28 @@ static inline int64_t hsum8(__m256i v) {
 
 /* The fast row for AVX2 (no AVX-512): steps of 32 sites; a row's remainder
  * of fewer than 32 is one more step ending at h1 that leaves the sites done
- * before alone, so no load or store leaves the row; rows shorter than 32
- * take the portable loop.  The row context is copied to a local so that
- * the stores (which may alias anything) do not force its reload. */
+ * before alone.  A row shorter than 32 sites is one step from h0 that reads
+ * and writes back the bytes after the row as they were (the row's x halo,
+ * the other colour's half row and the rows after it, which no kernel
+ * changes before this row is done, or the arrays' slack; the halo
+ * exchange unpacks its messages only after the half sweep), and the
+ * numbers after the row's (the scratch has slack).  The row context is
+ * copied to a local so that the stores (which may alias anything) do not
+ * force its reload. */
 static void row_avx2(const row_ctx *r, const ising_model *m, ising_stream st, uint32_t c2,
                      uint32_t c3lo, int64_t h0, int64_t h1, row_sums *out) {
-  if (h1 - h0 + 1 < 32) {
-    row_portable(r, m, st, c2, c3lo, h0, h1, out);
-    return;
-  }
   const row_ctx rr = *r;
   avx2_row k;
   avx2_row_init(&k, m);
   __m256i acc_b = _mm256_setzero_si256(), acc_m = _mm256_setzero_si256();
   int64_t h = h0;
-  for (; h + 31 <= h1; h += 32) step_avx2(&rr, &k, m, st, c2, c3lo, h, 0, &acc_b, &acc_m);
-  if (h <= h1) step_avx2(&rr, &k, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)), &acc_b, &acc_m);
+  if (h1 - h0 + 1 < 32) { /* one step from h0, lanes past h1 as read */
+    step_avx2(&rr, &k, m, st, c2, c3lo, h0, 0, (int)(h1 - h0), &acc_b, &acc_m);
+    h = h1 + 1;
+  }
+  for (; h + 31 <= h1; h += 32) step_avx2(&rr, &k, m, st, c2, c3lo, h, 0, 31, &acc_b, &acc_m);
+  if (h <= h1)
+    step_avx2(&rr, &k, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)), 31, &acc_b, &acc_m);
   out->bonds += (r->colour ? 2 : 1) * hsum8(acc_b);
   out->mag += hsum8(acc_m);
 }
