@@ -1775,15 +1775,17 @@ static inline void avx2_drow_init(avx2_drow *k, const dis_table *T, const ising_
 }
 
 /* step_avx2 with couplings: nw from sign products, thresholds from the
- * plane of each lane's s. */
+ * plane of each lane's s (every operation within a byte lane, so the bytes
+ * past a short row's end touch no lane of the row). */
 static inline void dstep_avx2(const dis_row *d, const avx2_drow *k, const dis_table *T,
                               const ising_model *m, ising_stream st, uint32_t c2, uint32_t c3lo,
-                              int64_t h, int first, __m256i *acc_b, __m256i *acc_m) {
+                              int64_t h, int first, int last, __m256i *acc_b, __m256i *acc_m) {
   const row_ctx *r = &d->r;
   const __m256i zero = _mm256_setzero_si256(), bias = _mm256_set1_epi16(-32768);
   const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                         17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
-  const __m256i keep = _mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)(first - 1)));
+  const __m256i keep = _mm256_andnot_si256(_mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)last)),
+                                           _mm256_cmpgt_epi8(lane, _mm256_set1_epi8((char)(first - 1))));
 #define LOAD32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define SGN(j) _mm256_sign_epi8(LOAD32(d->nb[j] + h), LOAD32(d->w8[j] + h))
   __m256i s = LOAD32(r->sc + h);
@@ -1832,20 +1834,21 @@ static inline void dstep_avx2(const dis_row *d, const avx2_drow *k, const dis_ta
   *acc_m = _mm256_add_epi32(*acc_m, _mm256_madd_epi16(_mm256_maddubs_epi16(u8one, q), i16one));
 }
 
-/* The table row for AVX2, stepped like row_avx2. */
+/* The table row for AVX2, stepped like row_avx2 (a row shorter than 32
+ * sites in one step; the cache's arrays have slack like the spins). */
 static void drow_avx2(const dis_row *d, const dis_table *T, const ising_model *m, ising_stream st,
                       uint32_t c2, uint32_t c3lo, int64_t h0, int64_t h1, dis_sums *out) {
-  if (h1 - h0 + 1 < 32) {
-    drow_portable(d, T, m, st, c2, c3lo, h0, h1, out);
-    return;
-  }
   avx2_drow k;
   avx2_drow_init(&k, T, m);
   __m256i acc_b = _mm256_setzero_si256(), acc_m = _mm256_setzero_si256();
   int64_t h = h0;
-  for (; h + 31 <= h1; h += 32) dstep_avx2(d, &k, T, m, st, c2, c3lo, h, 0, &acc_b, &acc_m);
+  if (h1 - h0 + 1 < 32) {
+    dstep_avx2(d, &k, T, m, st, c2, c3lo, h0, 0, (int)(h1 - h0), &acc_b, &acc_m);
+    h = h1 + 1;
+  }
+  for (; h + 31 <= h1; h += 32) dstep_avx2(d, &k, T, m, st, c2, c3lo, h, 0, 31, &acc_b, &acc_m);
   if (h <= h1)
-    dstep_avx2(d, &k, T, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)), &acc_b, &acc_m);
+    dstep_avx2(d, &k, T, m, st, c2, c3lo, h1 - 31, (int)(h - (h1 - 31)), 31, &acc_b, &acc_m);
   out->bonds += (d->r.colour ? 2 : 1) * hsum8(acc_b);
   out->mag += hsum8(acc_m);
 }
