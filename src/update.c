@@ -1008,11 +1008,13 @@ typedef struct dis_iter {
   int64_t ty[2], th0[2], th1[2];
 } dis_iter;
 
-/* The last chunk of plane it->z's rows (lat_window_need's cap_end). */
-static uint64_t dis_iter_cap(const dis_iter *it) {
+/* Plane it->z begins: the last chunk of its rows (lat_window_need's
+ * cap_end), and no rows kept from the plane before (dis_row_get). */
+static void dis_iter_plane(dis_iter *it) {
   const ising_lattice *l = it->l;
-  return (uint64_t)((lat_global_row(l, l->n[1], it->z) + 1) * (l->L[0] / 2) - 1) /
-         ISING_RNG_CHUNK;
+  it->cap_end = (uint64_t)((lat_global_row(l, l->n[1], it->z) + 1) * (l->L[0] / 2) - 1) /
+                ISING_RNG_CHUNK;
+  it->ty[0] = it->ty[1] = DIS_NO_ROW;
 }
 
 static void dis_iter_init(dis_iter *it, ising_lattice *l, const ising_update_cache *k,
@@ -1025,8 +1027,7 @@ static void dis_iter_init(dis_iter *it, ising_lattice *l, const ising_update_cac
   it->c3hi = c3hi;
   it->c = c;
   it->z = lat_z0(l);
-  it->cap_end = dis_iter_cap(it);
-  it->ty[0] = it->ty[1] = DIS_NO_ROW;
+  dis_iter_plane(it);
 }
 
 /* Row (y, z)'s dis_row but its numbers (dis_iter_numbers), and its sites
@@ -1097,8 +1098,8 @@ static inline void dis_row_shift2(dis_row *d, int64_t W, int64_t hx) {
 
 /* Row (y, it->z) as dis_row_at makes it (the iterator's own copy, until
  * it makes the row two after it), from the row two before it where the
- * iterator made that one last (rows go up in y within a plane; a new plane
- * sets ty[] to DIS_NO_ROW). */
+ * iterator made that one last (rows go up in y within a plane;
+ * dis_iter_plane forgets the kept rows). */
 static inline __attribute__((always_inline)) dis_row *dis_row_get(dis_iter *it, int64_t y,
                                                                   int64_t *h0, int64_t *h1) {
   const int i = (int)(y & 1);
@@ -1135,8 +1136,7 @@ static __attribute__((noinline)) int dis_iter_next(dis_iter *it, dis_row **d, in
     if (++it->y > l->n[1]) {
       it->y = 1;
       if (++it->z > lat_z1(l)) return 0;
-      it->cap_end = dis_iter_cap(it);
-      it->ty[0] = it->ty[1] = DIS_NO_ROW;
+      dis_iter_plane(it);
     }
     *d = dis_row_get(it, it->y, h0, h1);
     if (*h1 < *h0) continue;
@@ -1555,8 +1555,7 @@ static inline __attribute__((always_inline)) void dis_regs_half_t(
   if (longest <= DISR_LANES) { /* rows y, y + 1 of a plane at a time */
     const int packed = DISR_PAIR && longest <= DISR_LANES / 2;
     for (it->z = lat_z0(l); it->z <= lat_z1(l); it->z++) {
-      it->cap_end = dis_iter_cap(it);
-      it->ty[0] = it->ty[1] = DIS_NO_ROW;
+      dis_iter_plane(it);
       for (int64_t y = 1; y <= l->n[1]; y += 2) {
         int64_t b0 = 0, b1 = -1;
         dis_row *da = dis_row_get(it, y, &h0, &h1);
